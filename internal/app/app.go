@@ -1,0 +1,137 @@
+// Package app wires Parrain together: configuration, the store, the job
+// runner, the HTTP routes and the command-line interface. It is the only
+// package that knows every other one.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/parrainhq/parrain/internal/api"
+	"github.com/parrainhq/parrain/internal/jobs"
+	"github.com/parrainhq/parrain/internal/parrain"
+	"github.com/parrainhq/parrain/internal/store"
+	"github.com/parrainhq/parrain/internal/widget"
+)
+
+// Main is a running Parrain server. Tests build one with New and call Run,
+// exactly as the binary does.
+type Main struct {
+	cfg      Config
+	log      *slog.Logger
+	st       *store.Store
+	api      *api.API
+	clicks   *widget.ClickRecorder
+	redirect *widget.Redirect
+	runner   *jobs.Runner
+	limiter  *limiter
+	srv      *http.Server
+	ln       net.Listener
+	Routes   []Route
+}
+
+// New opens the database, runs migrations, seeds the demo if asked, and
+// prepares the server without starting it.
+func New(ctx context.Context, cfg Config, log *slog.Logger, clock parrain.Clock) (*Main, error) {
+	st, err := store.Open(ctx, cfg.DatabaseURL, store.Options{Clock: clock})
+	if err != nil {
+		return nil, err
+	}
+	m := &Main{cfg: cfg, log: log, st: st}
+	if cfg.Demo {
+		if err := SeedDemo(ctx, st, log); err != nil {
+			st.Close()
+			return nil, fmt.Errorf("seeding demo: %w", err)
+		}
+	}
+	m.api = api.New(st, log, cfg.BaseURL)
+	m.clicks = widget.NewClickRecorder(st, log, 65536, 200*time.Millisecond, 500)
+	m.redirect = widget.NewRedirect(st, log, m.clicks, cfg.FallbackURL, cfg.CookieDomain, len(cfg.BaseURL) > 8 && cfg.BaseURL[:8] == "https://")
+	m.runner = jobs.NewRunner(st, log)
+	m.runner.Interval = cfg.JobInterval
+	jobs.Register(m.runner, st)
+	m.limiter = newLimiter(cfg.PublicRate, cfg.PublicBurst, cfg.TrustProxy, log)
+	mux, routes := m.routes()
+	m.Routes = routes
+	m.srv = &http.Server{
+		Handler:           withBasics(log, mux),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	return m, nil
+}
+
+// Store returns the store, for tests and CLI commands.
+func (m *Main) Store() *store.Store { return m.st }
+
+// Handler returns the HTTP handler, for in-process tests and benchmarks.
+func (m *Main) Handler() http.Handler { return m.srv.Handler }
+
+// Addr returns the listening address once Run has started listening.
+func (m *Main) Addr() string {
+	if m.ln == nil {
+		return ""
+	}
+	return m.ln.Addr().String()
+}
+
+// Listen opens the listening socket (so tests can learn the port before
+// serving).
+func (m *Main) Listen() error {
+	ln, err := net.Listen("tcp", m.cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listening on %s: %w", m.cfg.Addr, err)
+	}
+	m.ln = ln
+	return nil
+}
+
+// Run serves HTTP and runs background jobs until ctx is cancelled, then
+// shuts down gracefully: in-flight requests finish, buffered clicks are
+// written.
+func (m *Main) Run(ctx context.Context) error {
+	if m.ln == nil {
+		if err := m.Listen(); err != nil {
+			return err
+		}
+	}
+	jctx, stopJobs := context.WithCancel(context.Background())
+	jdone := make(chan struct{})
+	go func() {
+		defer close(jdone)
+		m.runner.Run(jctx)
+	}()
+	errc := make(chan error, 1)
+	go func() { errc <- m.srv.Serve(m.ln) }()
+	m.log.Info("parrain listening", "addr", m.ln.Addr().String(), "base_url", m.cfg.BaseURL, "database", m.st.Dialect())
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-errc:
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), m.cfg.ShutdownGrace)
+	defer cancel()
+	if serr := m.srv.Shutdown(sctx); serr != nil && !errors.Is(serr, http.ErrServerClosed) {
+		err = errors.Join(err, serr)
+	}
+	stopJobs()
+	<-jdone
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}
+
+// Close flushes clicks and closes the database.
+func (m *Main) Close() error {
+	m.clicks.Close()
+	return m.st.Close()
+}

@@ -1,0 +1,235 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/parrainhq/parrain/internal/parrain"
+)
+
+const participantCols = `id, program_id, external_id, email, name, locale, code, status, created_at, updated_at`
+
+func scanParticipant(sc scanner) (parrain.Participant, error) {
+	var p parrain.Participant
+	var created, updated int64
+	err := sc.Scan(&p.ID, &p.ProgramID, &p.ExternalID, &p.Email, &p.Name, &p.Locale, &p.Code, &p.Status, &created, &updated)
+	p.CreatedAt, p.UpdatedAt = fromMS(created), fromMS(updated)
+	return p, err
+}
+
+// UpsertParticipant creates or updates a participant by external id and
+// returns it with created=true when it is new. Empty fields leave stored
+// values unchanged.
+func (s *Store) UpsertParticipant(ctx context.Context, programID string, in parrain.ParticipantInput, idem Idem) (parrain.Participant, bool, error) {
+	if err := in.Normalize(); err != nil {
+		return parrain.Participant{}, false, err
+	}
+	type result struct {
+		P       parrain.Participant
+		Created bool
+	}
+	r, _, err := idempotent(ctx, s, idem, func(tx *sql.Tx) (result, error) {
+		if _, err := s.programQ(ctx, tx, programID, ""); err != nil {
+			return result{}, err
+		}
+		p, created, err := s.upsertParticipantTx(ctx, tx, programID, in)
+		return result{p, created}, err
+	})
+	return r.P, r.Created, err
+}
+
+func (s *Store) upsertParticipantTx(ctx context.Context, tx *sql.Tx, programID string, in parrain.ParticipantInput) (parrain.Participant, bool, error) {
+	now := ms(s.clock.Now())
+	for attempt := 0; ; attempt++ {
+		p, err := scanParticipant(tx.QueryRowContext(ctx, `SELECT `+participantCols+` FROM participants WHERE program_id = $1 AND external_id = $2`+s.d.forUpdate,
+			programID, in.ExternalID))
+		if err == nil {
+			return s.updateParticipantTx(ctx, tx, p, in)
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return p, false, fmt.Errorf("loading participant: %w", err)
+		}
+		code := in.Code
+		if code == "" {
+			code = parrain.NewCode()
+		}
+		status := in.Status
+		if status == "" {
+			status = parrain.ParticipantActive
+		}
+		id := newID("part")
+		res, err := tx.ExecContext(ctx, `INSERT INTO participants (id, program_id, external_id, email, email_canonical, name, locale, code, status, created_at, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) ON CONFLICT DO NOTHING`,
+			id, programID, in.ExternalID, in.Email, canonical(in.Email), in.Name, in.Locale, code, status, now)
+		if err != nil {
+			return p, false, fmt.Errorf("inserting participant: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 1 {
+			p, err := scanParticipant(tx.QueryRowContext(ctx, `SELECT `+participantCols+` FROM participants WHERE id = $1`, id))
+			return p, true, err
+		}
+		// Either a concurrent insert of the same external id (loop and
+		// update it) or a code collision.
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM participants WHERE program_id = $1 AND external_id = $2`, programID, in.ExternalID).Scan(&n); err != nil {
+			return p, false, err
+		}
+		if n == 0 {
+			if in.Code != "" {
+				return p, false, &parrain.Error{Code: parrain.CodeConflict, Field: "code", Message: fmt.Sprintf("the code %s is already taken", in.Code)}
+			}
+			if attempt > 8 {
+				return p, false, fmt.Errorf("could not allocate a unique referral code")
+			}
+		}
+	}
+}
+
+func (s *Store) updateParticipantTx(ctx context.Context, tx *sql.Tx, p parrain.Participant, in parrain.ParticipantInput) (parrain.Participant, bool, error) {
+	changed := false
+	set := func(dst *string, v string) {
+		if v != "" && *dst != v {
+			*dst, changed = v, true
+		}
+	}
+	set(&p.Email, in.Email)
+	set(&p.Name, in.Name)
+	set(&p.Locale, in.Locale)
+	st := string(p.Status)
+	set(&st, string(in.Status))
+	p.Status = parrain.ParticipantStatus(st)
+	if in.Code != "" && in.Code != p.Code {
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM participants WHERE code = $1`, in.Code).Scan(&n); err != nil {
+			return p, false, err
+		}
+		if n > 0 {
+			return p, false, &parrain.Error{Code: parrain.CodeConflict, Field: "code", Message: fmt.Sprintf("the code %s is already taken", in.Code)}
+		}
+		p.Code, changed = in.Code, true
+	}
+	if !changed {
+		return p, false, nil
+	}
+	p.UpdatedAt = s.clock.Now()
+	res, err := tx.ExecContext(ctx, `UPDATE participants SET email = $1, email_canonical = $2, name = $3, locale = $4, code = $5, status = $6, updated_at = $7
+		WHERE id = $8 AND NOT EXISTS (SELECT 1 FROM participants o WHERE o.code = $5 AND o.id <> $8)`,
+		p.Email, canonical(p.Email), p.Name, p.Locale, p.Code, p.Status, ms(p.UpdatedAt), p.ID)
+	if err != nil {
+		return p, false, fmt.Errorf("updating participant: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return p, false, &parrain.Error{Code: parrain.CodeConflict, Field: "code", Message: fmt.Sprintf("the code %s is already taken", in.Code)}
+	}
+	return p, false, nil
+}
+
+func canonical(email string) string {
+	if email == "" {
+		return ""
+	}
+	return parrain.CanonicalEmail(email)
+}
+
+// Participant returns a participant by program and external id.
+func (s *Store) Participant(ctx context.Context, programID, externalID string) (parrain.Participant, error) {
+	p, err := scanParticipant(s.r.QueryRowContext(ctx, `SELECT `+participantCols+` FROM participants WHERE program_id = $1 AND external_id = $2`, programID, externalID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return p, notFound("participant")
+	}
+	if err != nil {
+		return p, fmt.Errorf("loading participant: %w", err)
+	}
+	return p, nil
+}
+
+// CodeTarget is what a referral code resolves to, for the redirect.
+type CodeTarget struct {
+	ParticipantID string
+	ProgramID     string
+	Code          string
+	LandingURL    string
+	WindowDays    int
+	Active        bool // participant active and program active
+}
+
+// ResolveCode looks up a referral code (case-insensitively).
+func (s *Store) ResolveCode(ctx context.Context, code string) (CodeTarget, error) {
+	var t CodeTarget
+	var pst, prst string
+	err := s.r.QueryRowContext(ctx, `SELECT pa.id, pa.program_id, pa.code, pr.landing_url, pr.cookie_window_days, pa.status, pr.status
+		FROM participants pa JOIN programs pr ON pr.id = pa.program_id WHERE pa.code = $1`, parrain.NormalizeCode(code)).
+		Scan(&t.ParticipantID, &t.ProgramID, &t.Code, &t.LandingURL, &t.WindowDays, &pst, &prst)
+	if errors.Is(err, sql.ErrNoRows) {
+		return t, notFound("code")
+	}
+	if err != nil {
+		return t, fmt.Errorf("resolving code: %w", err)
+	}
+	t.Active = pst == string(parrain.ParticipantActive) && prst == string(parrain.ProgramActive)
+	return t, nil
+}
+
+// FallbackLanding returns the landing URL of the oldest active program, for
+// links whose code is unknown.
+func (s *Store) FallbackLanding(ctx context.Context) (string, error) {
+	var u string
+	err := s.r.QueryRowContext(ctx, `SELECT landing_url FROM programs WHERE status = 'active' ORDER BY id LIMIT 1`).Scan(&u)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", notFound("program")
+	}
+	return u, err
+}
+
+// Stats are an advocate's referral figures.
+type Stats struct {
+	Clicks    int64                       `json:"clicks"`
+	Signups   int64                       `json:"signups"`
+	Purchases int64                       `json:"purchases"`
+	Rejected  int64                       `json:"rejected"`
+	Rewards   map[string]map[string]int64 `json:"rewards"`  // status → currency → outstanding amount
+	Balances  map[string]map[string]int64 `json:"balances"` // ledger bucket → currency → balance
+}
+
+// ParticipantStats computes an advocate's stats.
+func (s *Store) ParticipantStats(ctx context.Context, participantID string) (Stats, error) {
+	st := Stats{Rewards: map[string]map[string]int64{}, Balances: map[string]map[string]int64{}}
+	if err := s.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM clicks WHERE participant_id = $1 AND valid`, participantID).Scan(&st.Clicks); err != nil {
+		return st, fmt.Errorf("counting clicks: %w", err)
+	}
+	if err := s.r.QueryRowContext(ctx, `SELECT
+			COUNT(CASE WHEN status <> 'rejected' THEN 1 END),
+			COUNT(CASE WHEN status = 'converted' THEN 1 END),
+			COUNT(CASE WHEN status = 'rejected' THEN 1 END)
+		FROM referrals WHERE advocate_id = $1`, participantID).Scan(&st.Signups, &st.Purchases, &st.Rejected); err != nil {
+		return st, fmt.Errorf("counting referrals: %w", err)
+	}
+	sum := func(q string, into map[string]map[string]int64) error {
+		rows, err := s.r.QueryContext(ctx, q, participantID)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var k, cur string
+			var v int64
+			if err := rows.Scan(&k, &cur, &v); err != nil {
+				return err
+			}
+			if into[k] == nil {
+				into[k] = map[string]int64{}
+			}
+			into[k][cur] = v
+		}
+		return rows.Err()
+	}
+	if err := sum(`SELECT status, currency, SUM(amount - reversed) FROM rewards WHERE participant_id = $1 GROUP BY status, currency`, st.Rewards); err != nil {
+		return st, fmt.Errorf("summing rewards: %w", err)
+	}
+	if err := sum(`SELECT bucket, currency, SUM(amount) FROM ledger_entries WHERE participant_id = $1 GROUP BY bucket, currency`, st.Balances); err != nil {
+		return st, fmt.Errorf("summing ledger: %w", err)
+	}
+	return st, nil
+}

@@ -1,0 +1,211 @@
+// Package store keeps Parrain's state in SQLite (the embedded default) or
+// PostgreSQL, with hand-written SQL shared by both and the few dialect
+// differences kept in dialect.go. Each exported method owns its transaction.
+//
+// It imports the domain package and database drivers; it never imports the
+// HTTP or job-runner packages.
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	_ "github.com/jackc/pgx/v5/stdlib" // PostgreSQL driver "pgx"
+	_ "modernc.org/sqlite"             // pure-Go SQLite driver "sqlite"
+
+	"github.com/parrainhq/parrain/internal/parrain"
+)
+
+// Store is the database handle. It is safe for concurrent use.
+type Store struct {
+	w      *sql.DB // writes; on SQLite a single connection with BEGIN IMMEDIATE
+	r      *sql.DB // reads; the same pool as w on PostgreSQL
+	d      dialect
+	clock  parrain.Clock
+	secret []byte // installation secret (hashing click IPs, signing)
+}
+
+// Options tune Open.
+type Options struct {
+	Clock parrain.Clock // defaults to the system clock
+}
+
+// Open connects to the database named by dsn and runs pending migrations.
+// An empty dsn means ./parrain.db; "postgres://" and "postgresql://" URLs
+// select PostgreSQL; anything else is a SQLite file path (optionally
+// prefixed "sqlite:" or "file:").
+func Open(ctx context.Context, dsn string, opt Options) (*Store, error) {
+	if opt.Clock == nil {
+		opt.Clock = parrain.SystemClock{}
+	}
+	s := &Store{clock: msClock{opt.Clock}}
+	var err error
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		s.d = postgres
+		s.w, err = sql.Open("pgx", dsn)
+		if err != nil {
+			return nil, fmt.Errorf("opening postgres: %w", err)
+		}
+		s.w.SetMaxOpenConns(20)
+		s.w.SetMaxIdleConns(20)
+		s.w.SetConnMaxIdleTime(5 * time.Minute)
+		s.r = s.w
+	} else {
+		s.d = sqlite
+		path := strings.TrimPrefix(strings.TrimPrefix(dsn, "sqlite:"), "file:")
+		if path == "" {
+			path = "parrain.db"
+		}
+		if dir := filepath.Dir(path); dir != "." {
+			if err := os.MkdirAll(dir, 0o750); err != nil {
+				return nil, fmt.Errorf("creating database directory: %w", err)
+			}
+		}
+		// WAL lets readers run beside the writer; synchronous=FULL makes a
+		// commit durable before the API answers (a crash after a 2xx keeps the
+		// write); busy_timeout waits for another process's write lock.
+		base := "file:" + (&url.URL{Path: path}).EscapedPath() +
+			"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=foreign_keys(1)"
+		s.w, err = sql.Open("sqlite", base+"&_txlock=immediate")
+		if err != nil {
+			return nil, fmt.Errorf("opening sqlite: %w", err)
+		}
+		s.w.SetMaxOpenConns(1)
+		s.r, err = sql.Open("sqlite", base+"&_pragma=query_only(1)")
+		if err != nil {
+			return nil, fmt.Errorf("opening sqlite: %w", err)
+		}
+		s.r.SetMaxOpenConns(8)
+	}
+	if err := s.w.PingContext(ctx); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("connecting to the database: %w", err)
+	}
+	if err := s.migrate(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	if err := s.loadSecret(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Close closes the connection pools.
+func (s *Store) Close() error {
+	err := s.w.Close()
+	if s.r != s.w {
+		err = errors.Join(err, s.r.Close())
+	}
+	return err
+}
+
+// Dialect returns "sqlite" or "postgres".
+func (s *Store) Dialect() string { return s.d.name }
+
+// Clock returns the store's clock.
+func (s *Store) Clock() parrain.Clock { return s.clock }
+
+// Secret returns the installation secret, created at first start.
+func (s *Store) Secret() []byte { return s.secret }
+
+// DB returns the write pool, for tests and tools that need raw SQL.
+func (s *Store) DB() *sql.DB { return s.w }
+
+func (s *Store) loadSecret(ctx context.Context) error {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return fmt.Errorf("generating secret: %w", err)
+	}
+	if _, err := s.w.ExecContext(ctx, `INSERT INTO settings (key, value) VALUES ('secret', $1) ON CONFLICT DO NOTHING`, hex.EncodeToString(b)); err != nil {
+		return fmt.Errorf("storing secret: %w", err)
+	}
+	var v string
+	if err := s.w.QueryRowContext(ctx, `SELECT value FROM settings WHERE key = 'secret'`).Scan(&v); err != nil {
+		return fmt.Errorf("loading secret: %w", err)
+	}
+	sec, err := hex.DecodeString(v)
+	if err != nil {
+		return fmt.Errorf("decoding secret: %w", err)
+	}
+	s.secret = sec
+	return nil
+}
+
+// tx runs fn in a write transaction, committing if fn returns nil and
+// rolling back otherwise.
+func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("beginning transaction: %w", err)
+	}
+	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+	if err := fn(tx); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("committing: %w", err)
+	}
+	return nil
+}
+
+// newID returns a time-ordered identifier with a type prefix ("rwd_…"), so
+// that ordering by id is ordering by creation and keyset pagination works.
+func newID(prefix string) string {
+	u := uuid.Must(uuid.NewV7())
+	return prefix + "_" + hex.EncodeToString(u[:])
+}
+
+// msClock truncates time to the millisecond, the precision stored, so an
+// answer computed now equals the same answer read back later.
+type msClock struct{ c parrain.Clock }
+
+func (m msClock) Now() time.Time { return m.c.Now().Truncate(time.Millisecond) }
+
+func ms(t time.Time) int64 { return t.UnixMilli() }
+
+func fromMS(v int64) time.Time { return time.UnixMilli(v).UTC() }
+
+func fromNullMS(v sql.NullInt64) *time.Time {
+	if !v.Valid {
+		return nil
+	}
+	t := fromMS(v.Int64)
+	return &t
+}
+
+func nullMS(t *time.Time) sql.NullInt64 {
+	if t == nil {
+		return sql.NullInt64{}
+	}
+	return sql.NullInt64{Int64: ms(*t), Valid: true}
+}
+
+// notFound returns a not_found domain error.
+func notFound(what string) error {
+	return parrain.Errorf(parrain.CodeNotFound, "%s not found", what)
+}
+
+// Page is a keyset page request: items with an id below Cursor (newest first).
+type Page struct {
+	Limit  int
+	Cursor string
+}
+
+func (p Page) limit() int {
+	if p.Limit <= 0 || p.Limit > 200 {
+		return 50
+	}
+	return p.Limit
+}
