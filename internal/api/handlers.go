@@ -252,7 +252,13 @@ func (a *API) ListReferrals(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, List[parrain.Referral]{Data: refs, NextCursor: next})
 }
 
-// NotFound answers unknown API paths with a JSON 404.
-func (a *API) NotFound(w http.ResponseWriter, r *http.Request) {
+// Miss answers a request no API route matched: 405 when the path exists
+// with other methods, 404 otherwise.
+func (a *API) Miss(w http.ResponseWriter, r *http.Request, status int) {
+	if status == http.StatusMethodNotAllowed {
+		writeJSON(w, status, ErrorBody{ErrorDetail{Code: parrain.CodeInvalid, Field: "method",
+			Message: "method " + r.Method + " is not allowed here; see the Allow header"}})
+		return
+	}
 	WriteError(w, r, a.log, parrain.Errorf(parrain.CodeNotFound, "no route %s %s", r.Method, r.URL.Path))
 }

@@ -59,7 +59,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, clock parrain.Clock)
 	mux, routes := m.routes()
 	m.Routes = routes
 	m.srv = &http.Server{
-		Handler:           withBasics(log, mux),
+		Handler:           withBasics(log, m.jsonMisses(mux)),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,

@@ -2,6 +2,8 @@ package app
 
 import (
 	"net/http"
+	"net/http/httptest"
+	"strings"
 
 	"github.com/parrainhq/parrain/internal/api"
 	"github.com/parrainhq/parrain/internal/store"
@@ -44,9 +46,28 @@ func (m *Main) routes() (*http.ServeMux, []Route) {
 	handle("GET /api/v1/programs/{program_id}/referrals", false, a.Auth(store.ScopeRead, a.ListReferrals))
 	handle("GET /api/v1/programs/{program_id}/rewards/{reward_id}", false, a.Auth(store.ScopeRead, a.GetReward))
 
-	// Anything else under /api is a JSON 404, not an HTML page.
-	mux.Handle("/api/", http.HandlerFunc(a.NotFound))
 	return mux, list
+}
+
+// jsonMisses makes the mux's own 404 and 405 answers under /api/ JSON
+// errors like every other API answer (405 keeps its Allow header).
+func (m *Main) jsonMisses(mux *http.ServeMux) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !strings.HasPrefix(r.URL.Path, "/api/") {
+			mux.ServeHTTP(w, r)
+			return
+		}
+		if _, pattern := mux.Handler(r); pattern == "" {
+			rec := httptest.NewRecorder()
+			mux.ServeHTTP(rec, r)
+			if allow := rec.Header().Get("Allow"); allow != "" {
+				w.Header().Set("Allow", allow)
+			}
+			m.api.Miss(w, r, rec.Code)
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
 }
 
 func (m *Main) health(w http.ResponseWriter, r *http.Request) {
