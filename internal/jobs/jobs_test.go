@@ -1,0 +1,116 @@
+package jobs
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/parrainhq/parrain/internal/parrain"
+	"github.com/parrainhq/parrain/internal/store"
+)
+
+func TestBackoff(t *testing.T) {
+	cases := []struct {
+		attempt int
+		want    time.Duration
+	}{{1, 10 * time.Second}, {2, 20 * time.Second}, {3, 40 * time.Second}, {12, 20480 * time.Second}, {13, 6 * time.Hour}, {40, 6 * time.Hour}}
+	for _, c := range cases {
+		if got := Backoff(c.attempt); got != c.want {
+			t.Errorf("Backoff(%d) = %v, want %v", c.attempt, got, c.want)
+		}
+	}
+}
+
+func TestRunnerOutcomes(t *testing.T) {
+	ctx := context.Background()
+	clock := parrain.NewFakeClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "j.db"), store.Options{Clock: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	r := NewRunner(st, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	calls := map[string]int{}
+	r.Handle("ok", func(context.Context, []byte) error { calls["ok"]++; return nil })
+	r.Handle("flaky", func(context.Context, []byte) error {
+		calls["flaky"]++
+		if calls["flaky"] < 3 {
+			return errors.New("temporary")
+		}
+		return nil
+	})
+	r.Handle("snooze", func(context.Context, []byte) error {
+		calls["snooze"]++
+		if calls["snooze"] == 1 {
+			return &SnoozeError{Until: clock.Now().Add(time.Hour)}
+		}
+		return nil
+	})
+	r.Handle("panic", func(context.Context, []byte) error { calls["panic"]++; panic("boom") })
+	for _, k := range []string{"ok", "flaky", "snooze", "panic", "unknown"} {
+		if err := st.Enqueue(ctx, k, k, []byte(`{}`), clock.Now()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	run := func(want int) {
+		t.Helper()
+		n, err := r.RunOnce(ctx)
+		if err != nil || n != want {
+			t.Fatalf("RunOnce = %d, %v; want %d", n, err, want)
+		}
+	}
+	run(5)
+	run(0) // failures wait for their backoff, the snoozed job for its time
+	clock.Advance(10 * time.Second)
+	run(3) // flaky, panic, unknown retry after 10s
+	clock.Advance(20 * time.Second)
+	run(3)
+	clock.Advance(time.Hour)
+	run(3) // the snoozed job, plus panic and unknown again
+	counts, _ := st.JobCounts(ctx)
+	if counts["done"] != 3 || counts["available"] != 2 {
+		t.Fatalf("job states %v", counts)
+	}
+	if calls["ok"] != 1 || calls["flaky"] != 3 || calls["snooze"] != 2 || calls["panic"] != 4 {
+		t.Fatalf("calls %v", calls)
+	}
+	var attempts int
+	var lastErr string
+	_ = st.DB().QueryRow(`SELECT attempts, last_error FROM jobs WHERE kind = 'snooze'`).Scan(&attempts, &lastErr)
+	if attempts != 1 || lastErr != "" {
+		t.Errorf("snoozing counted as a failed attempt: attempts=%d err=%q", attempts, lastErr)
+	}
+	_ = st.DB().QueryRow(`SELECT last_error FROM jobs WHERE kind = 'panic'`).Scan(&lastErr)
+	if lastErr != "panic: boom" {
+		t.Errorf("panic recorded as %q", lastErr)
+	}
+}
+
+func TestJobsFailAfterMaxAttempts(t *testing.T) {
+	ctx := context.Background()
+	clock := parrain.NewFakeClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "j.db"), store.Options{Clock: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	r := NewRunner(st, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	r.Handle("bad", func(context.Context, []byte) error { return errors.New("permanent") })
+	if err := st.Enqueue(ctx, "bad", "", nil, clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	for range store.DefaultMaxAttempts + 2 {
+		if _, err := r.RunOnce(ctx); err != nil {
+			t.Fatal(err)
+		}
+		clock.Advance(7 * time.Hour)
+	}
+	counts, _ := st.JobCounts(ctx)
+	if counts["failed"] != 1 {
+		t.Fatalf("states %v", counts)
+	}
+}
