@@ -10,11 +10,18 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/mail"
 	"time"
 
 	"github.com/parrainhq/parrain/internal/api"
+	"github.com/parrainhq/parrain/internal/console"
+	"github.com/parrainhq/parrain/internal/crm"
+	"github.com/parrainhq/parrain/internal/integration/smtp"
 	"github.com/parrainhq/parrain/internal/jobs"
+	"github.com/parrainhq/parrain/internal/notify"
 	"github.com/parrainhq/parrain/internal/parrain"
+	"github.com/parrainhq/parrain/internal/payout"
+	"github.com/parrainhq/parrain/internal/portal"
 	"github.com/parrainhq/parrain/internal/store"
 	"github.com/parrainhq/parrain/internal/widget"
 )
@@ -33,6 +40,25 @@ type Main struct {
 	srv      *http.Server
 	ln       net.Listener
 	Routes   []Route
+	// portal is the partner portal under /partners (issue 6).
+	portal *portal.Portal
+	// PortalRoutes lists the partner portal's routes (not in the OpenAPI
+	// document).
+	PortalRoutes []Route
+
+	// console is the admin console under /admin; AdminRoutes lists its
+	// routes (they are not part of the API's OpenAPI document).
+	console     *console.Console
+	AdminRoutes []Route
+	// notify composes and sends notices; widgets serves the snippet, the
+	// widget, the landing page and the unsubscribe page.
+	notify  *notify.Service
+	widgets *widget.Service
+	// payouts, crm and hooks: payouts, CRM sync, provider webhooks and
+	// webhook endpoints (integrations.go).
+	payouts *payout.Service
+	crm     *crm.Syncer
+	hooks   *api.Integrations
 }
 
 // New opens the database, runs migrations, seeds the demo if asked, and
@@ -54,8 +80,27 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, clock parrain.Clock)
 	m.redirect = widget.NewRedirect(st, log, m.clicks, cfg.FallbackURL, cfg.CookieDomain, len(cfg.BaseURL) > 8 && cfg.BaseURL[:8] == "https://")
 	m.runner = jobs.NewRunner(st, log)
 	m.runner.Interval = cfg.JobInterval
+	if cfg.JobLease > 0 {
+		m.runner.Lease = cfg.JobLease
+	}
 	jobs.Register(m.runner, st)
+	if err := m.wireExperience(); err != nil {
+		st.Close()
+		return nil, err
+	}
+	if err := m.wireIntegrations(); err != nil {
+		st.Close()
+		return nil, err
+	}
 	m.limiter = newLimiter(cfg.PublicRate, cfg.PublicBurst, cfg.TrustProxy, log)
+	if m.console, err = console.New(st, log, console.Options{BaseURL: cfg.BaseURL, TrustProxy: cfg.TrustProxy}); err != nil {
+		st.Close()
+		return nil, fmt.Errorf("preparing the console: %w", err)
+	}
+	if m.portal, err = portal.New(st, log, portal.Options{BaseURL: cfg.BaseURL}); err != nil {
+		st.Close()
+		return nil, fmt.Errorf("preparing the partner portal: %w", err)
+	}
 	mux, routes := m.routes()
 	m.Routes = routes
 	m.srv = &http.Server{
@@ -103,6 +148,9 @@ func (m *Main) Run(ctx context.Context) error {
 			return err
 		}
 	}
+	if err := m.notify.EnsureSchedules(ctx); err != nil {
+		m.log.Error("scheduling notification sweeps", "err", err)
+	}
 	jctx, stopJobs := context.WithCancel(context.Background())
 	jdone := make(chan struct{})
 	go func() {
@@ -134,4 +182,28 @@ func (m *Main) Run(ctx context.Context) error {
 func (m *Main) Close() error {
 	m.clicks.Close()
 	return m.st.Close()
+}
+
+// wireExperience prepares what advocates and friends see: emails through
+// SMTP (when configured), the notification jobs, the widget, the landing
+// page behind /r/{code} and the unsubscribe page.
+func (m *Main) wireExperience() error {
+	var sender notify.Sender // stays a nil interface without SMTP
+	var from *mail.Address
+	if m.cfg.SMTP.Host != "" {
+		mailer, err := smtp.New(m.cfg.SMTP)
+		if err != nil {
+			return err
+		}
+		sender, from = mailer, mailer.From()
+	} else {
+		m.log.Info("no SMTP server configured (--smtp-host): emails are recorded as skipped, in-app notifications work")
+	}
+	m.notify = notify.New(m.st, m.log, sender, from, m.cfg.BaseURL)
+	jobs.RegisterNotify(m.runner, m.notify)
+	m.widgets = widget.NewService(m.st, m.log, m.cfg.BaseURL)
+	m.widgets.WriteError = func(w http.ResponseWriter, r *http.Request, err error) { api.WriteError(w, r, m.log, err) }
+	m.widgets.TrustProxy = m.cfg.TrustProxy
+	m.redirect.Landing = m.widgets.Landing()
+	return nil
 }

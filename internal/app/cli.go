@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -13,6 +14,8 @@ import (
 	"syscall"
 	"text/tabwriter"
 
+	"github.com/parrainhq/parrain/internal/console"
+	"github.com/parrainhq/parrain/internal/fraud"
 	"github.com/parrainhq/parrain/internal/parrain"
 	"github.com/parrainhq/parrain/internal/store"
 )
@@ -25,6 +28,15 @@ Usage:
   parrain apikey create --name NAME [--scopes read,events,admin] [--program ID] [--db …]
   parrain apikey list [--db …]
   parrain apikey revoke ID [--db …]
+  parrain program export --program ID [--out FILE] [--db …]   a program as a JSON document (program as code)
+  parrain program apply FILE|- [--program ID] [--db …]        create or update a program from a document
+  parrain user create --email EMAIL --role owner|manager|analyst [--name NAME] [--password-stdin | --password P] [--db …]
+  parrain user list [--db …]
+  parrain user password --email EMAIL [--password-stdin | --password P] [--db …]   reset a password (signs the user out)
+  parrain simulate [--seed N] [--n 20000] [--scenarios]   fraud policy accuracy on a labelled synthetic program
+  parrain payout run --program ID [--approve] [--db …]      a payout run now (the server sends approved batches)
+  parrain payout export --program ID --batch ID [--out FILE] [--db …]   the batch's bank transfers as CSV
+  parrain payout import --program ID --batch ID FILE|- [--db …]         mark bank payouts paid or failed from a CSV
 
 Every flag also reads a PARRAIN_* environment variable; run a command with
 -h for its flags.
@@ -46,6 +58,14 @@ func CLI(args []string, stdout, stderr io.Writer) int {
 		err = migrate(ctx, args[1:], stdout)
 	case "apikey":
 		err = apikey(ctx, args[1:], stdout)
+	case "program":
+		err = programCmd(ctx, args[1:], os.Stdin, stdout)
+	case "user":
+		err = userCmd(ctx, args[1:], os.Stdin, stdout, stderr)
+	case "simulate":
+		err = simulate(args[1:], stdout)
+	case "payout":
+		err = payoutCmd(ctx, args[1:], os.Stdin, stdout)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
@@ -166,4 +186,195 @@ func apikey(ctx context.Context, args []string, stdout io.Writer) error {
 		return fmt.Errorf("apikey: unknown subcommand %q", args[0])
 	}
 	return nil
+}
+
+// simulate generates a labelled synthetic program and reports the default
+// fraud policy's precision and recall on it.
+func simulate(args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("simulate", flag.ContinueOnError)
+	seed := fs.Int64("seed", 20260302, "random seed (same seed, same program)")
+	n := fs.Int("n", 20000, "number of referrals")
+	scenarios := fs.Bool("scenarios", true, "break recall down per abuse pattern")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *n < 100 || *n > 1000000 {
+		return errors.New("simulate: --n must be between 100 and 1000000")
+	}
+	m, err := fraud.Evaluate(fraud.DefaultPolicy(), fraud.Simulate(*seed, *n))
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "default fraud policy on a synthetic program (seed %d, %d referrals)\n\n%s", *seed, *n, m.Table(*scenarios))
+	return nil
+}
+
+// userCmd manages console users: create (the first owner, before the
+// console can be used), list, and password resets. Passwords are read from
+// the terminal without echo, from stdin with --password-stdin, or (not
+// recommended: shell history) from --password.
+func userCmd(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return errors.New("user: expected create, list or password")
+	}
+	fs := flag.NewFlagSet("user "+args[0], flag.ContinueOnError)
+	db := dbFlag(fs)
+	email := fs.String("email", "", "the user's email address (create, password)")
+	name := fs.String("name", "", "the user's name (create)")
+	role := fs.String("role", "", "owner, manager or analyst (create)")
+	password := fs.String("password", "", "the password (visible in the process list and shell history: prefer the prompt or --password-stdin)")
+	fromStdin := fs.Bool("password-stdin", false, "read the password from the first line of stdin")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	st, err := store.Open(ctx, *db, store.Options{})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	readPassword := func(addr string) (string, error) {
+		if *password != "" {
+			return *password, nil
+		}
+		pw, err := console.ReadPassword(stdin, stderr, *fromStdin, "Password for "+addr)
+		if err != nil {
+			return "", err
+		}
+		return pw, nil
+	}
+	actor := store.SystemActor("cli")
+	switch args[0] {
+	case "create":
+		r, err := store.ParseRole("role", *role)
+		if err != nil {
+			return err
+		}
+		addr, err := store.NormalizeUserEmail("email", *email)
+		if err != nil {
+			return err
+		}
+		pw, err := readPassword(addr)
+		if err != nil {
+			return err
+		}
+		hash, err := console.HashPassword(ctx, addr, pw)
+		if err != nil {
+			return err
+		}
+		u, err := st.CreateUser(ctx, store.NewUser{Email: addr, Name: *name, Role: r, PasswordHash: hash}, actor)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "created %s (%s, %s); sign in at /admin/login\n", u.Email, u.Role, u.ID)
+	case "list":
+		us, err := st.Users(ctx)
+		if err != nil {
+			return err
+		}
+		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "ID\tEMAIL\tNAME\tROLE\tLAST SIGN-IN\tSTATUS")
+		for _, u := range us {
+			last, status := "-", "active"
+			if u.LastLoginAt != nil {
+				last = u.LastLoginAt.Format("2006-01-02 15:04")
+			}
+			if !u.Active() {
+				status = "disabled"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", u.ID, u.Email, u.Name, u.Role, last, status)
+		}
+		return tw.Flush()
+	case "password":
+		u, err := st.UserByEmail(ctx, *email)
+		if err != nil {
+			return err
+		}
+		pw, err := readPassword(u.Email)
+		if err != nil {
+			return err
+		}
+		hash, err := console.HashPassword(ctx, u.Email, pw)
+		if err != nil {
+			return err
+		}
+		if err := st.SetPassword(ctx, u.ID, hash, "", actor); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "password of %s changed; their sessions were ended\n", u.Email)
+	default:
+		return fmt.Errorf("user: unknown subcommand %q", args[0])
+	}
+	return nil
+}
+
+// programCmd exports and applies programs as JSON documents (program as
+// code): export prints a program's configuration without identity,
+// counters or secrets; apply creates the program, or updates the one with
+// the document's key (or --program) as a new version — applying the same
+// document twice changes nothing.
+func programCmd(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer) error {
+	if len(args) == 0 {
+		return errors.New("program: expected export or apply")
+	}
+	fs := flag.NewFlagSet("program "+args[0], flag.ContinueOnError)
+	db := dbFlag(fs)
+	program := fs.String("program", "", "the program id (export; apply: update this program instead of matching by key)")
+	out := fs.String("out", "", "write the document to this file instead of stdout (export)")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	st, err := store.Open(ctx, *db, store.Options{})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	switch args[0] {
+	case "export":
+		if *program == "" {
+			return errors.New("program export: --program ID is required")
+		}
+		doc, err := st.ExportProgram(ctx, *program)
+		if err != nil {
+			return err
+		}
+		b, err := json.MarshalIndent(doc, "", "  ")
+		if err != nil {
+			return err
+		}
+		b = append(b, '\n')
+		if *out != "" {
+			return os.WriteFile(*out, b, 0o644)
+		}
+		_, err = stdout.Write(b)
+		return err
+	case "apply":
+		if fs.NArg() != 1 {
+			return errors.New("program apply: expected the document file (or - for stdin)")
+		}
+		var r io.Reader = stdin
+		if fs.Arg(0) != "-" {
+			f, err := os.Open(fs.Arg(0))
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			r = f
+		}
+		var doc store.ProgramDocument
+		dec := json.NewDecoder(io.LimitReader(r, 4<<20))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&doc); err != nil {
+			return fmt.Errorf("program apply: reading the document: %w", err)
+		}
+		res, err := st.ApplyProgram(ctx, doc, *program)
+		if err != nil {
+			if e := parrain.AsError(err); e != nil && e.Field != "" {
+				return fmt.Errorf("program apply: %s: %s", e.Field, e.Message)
+			}
+			return err
+		}
+		fmt.Fprintf(stdout, "%s program %s (%s) at version %d\n", res.Action, res.Program.ID, res.Program.Name, res.Program.Version)
+		return nil
+	}
+	return fmt.Errorf("program: unknown subcommand %q", args[0])
 }

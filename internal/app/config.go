@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/parrainhq/parrain/internal/integration/smtp"
 )
 
 // Config holds boot settings, parsed once from flags and PARRAIN_*
@@ -25,6 +27,15 @@ type Config struct {
 	LogFormat     string        // "text" or "json"
 	TrustProxy    bool          // take the client IP from X-Forwarded-For
 	ShutdownGrace time.Duration
+	// SMTP sends emails to advocates and friends (SMTP.Host empty: no
+	// emails are sent; they are recorded as skipped).
+	SMTP smtp.Config
+	// JobLease is how long a claimed job is reserved before another worker
+	// may take it over (0: the runner's default).
+	JobLease time.Duration
+	// Integrations: payout providers, inbound provider webhooks, outgoing
+	// webhooks, CRM (integrations.go).
+	Integrations IntegrationsConfig
 }
 
 func env(name, def string) string {
@@ -54,9 +65,25 @@ func ParseServe(args []string) (Config, error) {
 	trust, _ := strconv.ParseBool(env("PARRAIN_TRUST_PROXY", "false"))
 	fs.BoolVar(&c.TrustProxy, "trust-proxy", trust, "trust X-Forwarded-For for client IPs, behind a reverse proxy (PARRAIN_TRUST_PROXY)")
 	fs.DurationVar(&c.ShutdownGrace, "shutdown-grace", 10*time.Second, "time to finish requests on shutdown")
+	fs.StringVar(&c.SMTP.Host, "smtp-host", env("PARRAIN_SMTP_HOST", ""), "SMTP server for emails to advocates and friends; empty: no emails (PARRAIN_SMTP_HOST)")
+	smtpPort, _ := strconv.Atoi(env("PARRAIN_SMTP_PORT", "0"))
+	fs.IntVar(&c.SMTP.Port, "smtp-port", smtpPort, "SMTP port (PARRAIN_SMTP_PORT; default 587 for starttls, 465 for tls, 25 for none)")
+	smtpTLS := env("PARRAIN_SMTP_TLS", "starttls")
+	fs.StringVar(&smtpTLS, "smtp-tls", smtpTLS, "SMTP security: starttls, tls (implicit) or none (PARRAIN_SMTP_TLS)")
+	fs.StringVar(&c.SMTP.Username, "smtp-user", env("PARRAIN_SMTP_USER", ""), "SMTP username (PARRAIN_SMTP_USER)")
+	fs.StringVar(&c.SMTP.Password, "smtp-password", env("PARRAIN_SMTP_PASSWORD", ""), "SMTP password; prefer the PARRAIN_SMTP_PASSWORD variable")
+	fs.StringVar(&c.SMTP.From, "smtp-from", env("PARRAIN_SMTP_FROM", ""), `default sender, "Name <address>" (PARRAIN_SMTP_FROM; the console's sender setting wins)`)
+	smtpInsecure, _ := strconv.ParseBool(env("PARRAIN_SMTP_INSECURE_SKIP_VERIFY", "false"))
+	fs.BoolVar(&c.SMTP.InsecureSkipVerify, "smtp-insecure-skip-verify", smtpInsecure, "accept any SMTP server certificate (PARRAIN_SMTP_INSECURE_SKIP_VERIFY)")
+	fs.DurationVar(&c.JobLease, "job-lease", 0, "how long a claimed job is reserved before another worker takes it over (default 5m)")
+	integrationFlags(fs, &c.Integrations)
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
+	if err := c.Integrations.validate(); err != nil {
+		return c, err
+	}
+	c.SMTP.TLS = smtp.TLSMode(smtpTLS)
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
@@ -70,6 +97,14 @@ func ParseServe(args []string) (Config, error) {
 	c.BaseURL = strings.TrimRight(c.BaseURL, "/")
 	if c.PublicRate <= 0 || c.PublicBurst <= 0 {
 		return c, fmt.Errorf("public-rate and public-burst must be positive")
+	}
+	if c.SMTP.Host != "" {
+		if c.SMTP.From == "" {
+			return c, fmt.Errorf("--smtp-from (PARRAIN_SMTP_FROM) is required with --smtp-host")
+		}
+		if _, err := smtp.New(c.SMTP); err != nil {
+			return c, err
+		}
 	}
 	return c, nil
 }

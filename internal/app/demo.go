@@ -96,11 +96,167 @@ func SeedDemo(ctx context.Context, st *store.Store, log *slog.Logger) error {
 	if err := st.InsertClicks(ctx, clicks); err != nil {
 		return err
 	}
+	// The reward engine's demo programs: tiered, multi-stage B2B, a contest.
+	if err := seedEngineDemo(ctx, st, log); err != nil {
+		return fmt.Errorf("seeding the reward engine demo: %w", err)
+	}
 	key, _, err := st.CreateAPIKey(ctx, "demo", nil, "")
 	if err != nil {
 		return err
 	}
 	log.Info("demo program created", "program_id", prog.ID, "advocates", len(advocates), "friends", friend, "clicks", len(clicks))
 	log.Info("demo API key (shown once; create more with `parrain apikey create`)", "key", key)
+	// The B2B partner program (issue 6): tiers, partners, deals at every stage.
+	if err := SeedPartnerDemo(ctx, st, log); err != nil {
+		return fmt.Errorf("seeding the partner demo: %w", err)
+	}
+	return nil
+}
+
+// seedEngineDemo adds the reward engine's demo: a tiered program with a
+// milestone bonus and a running public contest, and a multi-stage B2B
+// partner program with partner-tier commissions on contract value,
+// true-ups, a gift card pool and leads at every stage.
+func seedEngineDemo(ctx context.Context, st *store.Store, log *slog.Logger) error {
+	now := st.Clock().Now()
+	r := rand.New(rand.NewPCG(7, 2026))
+	ev := func(programID string, e parrain.Event) error {
+		_, _, err := st.IngestEvent(ctx, programID, e, store.Idem{})
+		return err
+	}
+
+	// Tiered: 10 € per referral, 20 € from the 5th, a 50 € bonus at the 5th,
+	// a 20 % coupon for the friend, paying customers only, capped monthly.
+	tiered := parrain.Program{Name: "Acme Pro — tiered referrals", LandingURL: "https://acme.example/pro", Currency: "EUR", HoldDays: 14,
+		Rules: []parrain.RewardRule{
+			{ID: "referral", Trigger: parrain.TriggerFirstPurchase,
+				Advocate: &parrain.RewardSpec{Kind: parrain.KindCash, Type: parrain.AmountFixed, Amount: 1000, Tiers: []parrain.TierStep{{From: 5, Amount: 2000}}},
+				Friend:   &parrain.RewardSpec{Kind: parrain.KindCoupon, Type: parrain.AmountFixed, Amount: 500, PercentOffBps: 2000, Deliver: parrain.DeliverImmediately}},
+			{ID: "fifth", Trigger: parrain.TriggerMilestone, Milestone: &parrain.Milestone{Count: 5},
+				Advocate: &parrain.RewardSpec{Kind: parrain.KindCash, Type: parrain.AmountFixed, Amount: 5000}},
+		}}
+	tiered.Key = "demo-tiered"
+	tiered.Eligibility = &parrain.Eligibility{Advocates: &parrain.AdvocateEligibility{PayingOnly: true},
+		Purchases: &parrain.PurchaseEligibility{MinAmount: 1500}}
+	tiered.Caps = &parrain.Caps{PerParticipant: &parrain.PeriodCap{Amount: 30000, Period: parrain.PeriodMonth}}
+	tiered.Terms = &parrain.TermsSettings{Notes: "Rewards are paid to the bank account in your Acme profile."}
+	tp, _, err := st.CreateProgram(ctx, tiered, store.Idem{})
+	if err != nil {
+		return err
+	}
+	if _, _, err := st.CreateContest(ctx, tp.ID, parrain.Contest{Name: "Autumn referral sprint", Description: "Most successful referrals wins.",
+		StartsAt: now.Add(-10 * 24 * time.Hour), EndsAt: now.Add(20 * 24 * time.Hour), Public: true, MinReferrals: 2,
+		Prizes: []parrain.Prize{{Rank: 1, Reward: parrain.RewardSpec{Kind: parrain.KindCash, Amount: 20000}},
+			{Rank: 2, Reward: parrain.RewardSpec{Kind: parrain.KindCash, Amount: 10000}},
+			{Rank: 3, Reward: parrain.RewardSpec{Kind: parrain.KindCash, Amount: 5000}}}}, store.Idem{}); err != nil {
+		return err
+	}
+	names := []string{"Maya Dubois", "Noah Schmidt", "Olivia Rossi", "Paul Henry", "Quentin Blanc", "Rosa Diaz"}
+	friends := 0
+	for i, n := range names {
+		attrs := parrain.Attributes{"paying": i != 5, "plan": []string{"pro", "business"}[i%2]}
+		adv, _, err := st.UpsertParticipant(ctx, tp.ID, parrain.ParticipantInput{ExternalID: fmt.Sprintf("pro_%02d", i+1), Name: n,
+			Email: fmt.Sprintf("pro%d@acme.example", i+1), Attributes: &attrs}, store.Idem{})
+		if err != nil {
+			return err
+		}
+		for k := range 7 - i {
+			friends++
+			fid := fmt.Sprintf("pro_friend_%03d", friends)
+			at := now.Add(-time.Duration(40-k*5-r.IntN(4)) * 24 * time.Hour)
+			if err := ev(tp.ID, parrain.Event{Type: parrain.EventSignup, ExternalID: fid, ReferralCode: adv.Code, OccurredAt: at}); err != nil {
+				return err
+			}
+			if err := ev(tp.ID, parrain.Event{Type: parrain.EventPurchase, ExternalID: fid, OrderID: "pro_" + fid, Plan: "annual",
+				Amount: int64(1200 + 100*r.IntN(60)), Currency: "EUR", OccurredAt: at.Add(2 * time.Hour)}); err != nil {
+				return err
+			}
+		}
+	}
+
+	// Multi-stage B2B: a gift card at demo_booked, 250 $ at demo_completed,
+	// 15–25 % of the first-year contract value at closed_won (by partner
+	// tier) with true-ups for a year, a bonus for the first deal.
+	b2b := parrain.Program{Name: "Partner program (B2B)", LandingURL: "https://saas.example/partners", Currency: "USD", HoldDays: 60,
+		Rules: []parrain.RewardRule{
+			{ID: "demo_booked", Trigger: parrain.TriggerStage, Stage: "demo_booked",
+				Advocate: &parrain.RewardSpec{Kind: parrain.KindGiftCard, Type: parrain.AmountFixed, Amount: 2500, Pool: "gift-25", Deliver: parrain.DeliverImmediately}},
+			{ID: "demo_completed", Trigger: parrain.TriggerStage, Stage: "demo_completed",
+				Advocate: &parrain.RewardSpec{Kind: parrain.KindCash, Type: parrain.AmountFixed, Amount: 25000}},
+			{ID: "closed_won", Trigger: parrain.TriggerStage, Stage: "closed_won",
+				Advocate: &parrain.RewardSpec{Kind: parrain.KindCash, Type: parrain.AmountPercent, PercentBps: 1500,
+					PartnerRates: map[string]int64{"referral": 1500, "active": 2500}, TrueUpMonths: 12}},
+			{ID: "first_deal", Trigger: parrain.TriggerMilestone, Milestone: &parrain.Milestone{Count: 1},
+				Advocate: &parrain.RewardSpec{Kind: parrain.KindCash, Type: parrain.AmountFixed, Amount: 50000}},
+		}}
+	b2b.Key = "demo-b2b"
+	b2b.Stages = []parrain.Stage{{Name: "demo_booked", Label: "Demo booked"}, {Name: "demo_completed", Label: "Demo completed"}, {Name: "closed_won", Label: "Closed won"}}
+	b2b.Success = &parrain.Success{Trigger: parrain.TriggerStage, Stage: "closed_won"}
+	b2b.FXRates = map[string]string{"EUR": "1.08", "GBP": "1.27"}
+	b2b.Caps = &parrain.Caps{PerReferral: 5000000, Budget: &parrain.PeriodCap{Amount: 50000000, Period: parrain.PeriodYear}, OnCap: parrain.CapReview}
+	bp, _, err := st.CreateProgram(ctx, b2b, store.Idem{})
+	if err != nil {
+		return err
+	}
+	if _, _, err := st.CreateCouponPool(ctx, bp.ID, store.CouponPool{Name: "gift-25", LowWater: 5}, store.Idem{}); err != nil {
+		return err
+	}
+	var codes []string
+	for i := range 12 {
+		codes = append(codes, fmt.Sprintf("GIFT25-DEMO-%04d", 1000+i*37))
+	}
+	if _, _, err := st.ImportCodes(ctx, bp.ID, "gift-25", codes, store.Idem{}); err != nil {
+		return err
+	}
+	partners := []struct{ id, name, tier string }{{"agency_blue", "Blue Agency", "active"}, {"consult_ivy", "Ivy Consulting", "referral"}, {"freelance_sam", "Sam Okafor", "referral"}}
+	var codesByPartner []string
+	for _, pt := range partners {
+		attrs := parrain.Attributes{"partner_tier": pt.tier}
+		p, _, err := st.UpsertParticipant(ctx, bp.ID, parrain.ParticipantInput{ExternalID: pt.id, Name: pt.name, Attributes: &attrs}, store.Idem{})
+		if err != nil {
+			return err
+		}
+		codesByPartner = append(codesByPartner, p.Code)
+	}
+	value := func(v int64) *int64 { return &v }
+	leads := []struct {
+		id      string
+		partner int
+		stages  []string // in the order they are reported (out of order on purpose for some)
+		acv     int64
+		cur     string
+	}{
+		{"lead_northwind", 0, []string{"demo_booked", "demo_completed", "closed_won"}, 4800000, "USD"},
+		{"lead_globex", 0, []string{"demo_booked", "closed_won", "demo_completed"}, 3000000, "EUR"},
+		{"lead_initech", 1, []string{"demo_booked", "demo_completed"}, 0, ""},
+		{"lead_umbrella", 1, []string{"demo_booked", "demo_completed", "closed_won"}, 12000000, "USD"},
+		{"lead_hooli", 2, []string{"demo_booked"}, 0, ""},
+		{"lead_stark", 2, []string{"demo_completed", "demo_booked", "closed_won"}, 2500000, "GBP"},
+	}
+	for i, l := range leads {
+		at := now.Add(-time.Duration(90-i*12) * 24 * time.Hour)
+		for k, s := range l.stages {
+			e := parrain.Event{Type: parrain.EventStage, ExternalID: l.id, Stage: s, OccurredAt: at.Add(time.Duration(k*7) * 24 * time.Hour)}
+			if k == 0 {
+				e.ReferralCode = codesByPartner[l.partner]
+			}
+			if s == "closed_won" {
+				e.Value, e.Currency = value(l.acv), l.cur
+			}
+			if err := ev(bp.ID, e); err != nil {
+				return err
+			}
+		}
+	}
+	// Northwind expands, Umbrella contracts, within the first year.
+	if err := ev(bp.ID, parrain.Event{Type: parrain.EventContract, ExternalID: "lead_northwind", Value: value(6000000), Currency: "USD",
+		OccurredAt: now.Add(-10 * 24 * time.Hour)}); err != nil {
+		return err
+	}
+	if err := ev(bp.ID, parrain.Event{Type: parrain.EventContract, ExternalID: "lead_umbrella", Value: value(9000000), Currency: "USD",
+		OccurredAt: now.Add(-5 * 24 * time.Hour)}); err != nil {
+		return err
+	}
+	log.Info("demo reward engine programs created", "tiered_program_id", tp.ID, "b2b_program_id", bp.ID, "tiered_friends", friends, "leads", len(leads))
 	return nil
 }

@@ -101,36 +101,36 @@ func DefaultCouponDomains() []string {
 type Lists struct {
 	// ExtraDisposableDomains are throwaway domains to treat as disposable in
 	// addition to the embedded list (subdomains match).
-	ExtraDisposableDomains []string
+	ExtraDisposableDomains []string `json:"extra_disposable_domains"`
 	// AllowedDomains are never treated as disposable, even when listed
 	// (for a domain wrongly on the upstream list).
-	AllowedDomains []string
+	AllowedDomains []string `json:"allowed_domains"`
 
 	// BlockedEmails are addresses to block. '*' matches any run of
 	// characters ("*@competitor.example", "fraudster*@gmail.com"). Entries
 	// are matched against both the address as given (lowercased) and its
 	// normalized form, and entries without '*' are normalized first.
-	BlockedEmails []string
+	BlockedEmails []string `json:"blocked_emails"`
 	// BlockedDomains are email domains to block (subdomains match).
-	BlockedDomains []string
+	BlockedDomains []string `json:"blocked_domains"`
 	// BlockedIPs are addresses or CIDR ranges ("198.51.100.7",
 	// "203.0.113.0/24", "2001:db8::/32") to block.
-	BlockedIPs []string
+	BlockedIPs []string `json:"blocked_ips"`
 	// BlockedCountries are ISO 3166-1 alpha-2 codes ("KP") to block.
-	BlockedCountries []string
+	BlockedCountries []string `json:"blocked_countries"`
 
 	// DatacenterRanges are hosting and VPN provider ranges (addresses or
 	// CIDRs) as published by the providers or a vendor; people rarely sign up
 	// from them.
-	DatacenterRanges []string
+	DatacenterRanges []string `json:"datacenter_ranges"`
 	// TorExitRanges are Tor exit node addresses or ranges (for example from
 	// the Tor Project's bulk exit list).
-	TorExitRanges []string
+	TorExitRanges []string `json:"tor_exit_ranges"`
 
 	// CouponDomains are coupon, cashback and deal sites; a click whose
 	// referer or utm_source points at one is a leaked code. Nil means
 	// [DefaultCouponDomains]; to add sites, append to that list.
-	CouponDomains []string
+	CouponDomains []string `json:"coupon_domains"`
 }
 
 // ErrInvalidList reports an unparsable entry in [Lists].

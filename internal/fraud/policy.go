@@ -1,6 +1,7 @@
 package fraud
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -156,9 +157,9 @@ func (r RuleAction) valid() bool {
 // Rule overrides how a [Policy] treats one signal.
 type Rule struct {
 	// Action is what happens when the signal fires; "" means [RuleScore].
-	Action RuleAction
+	Action RuleAction `json:"action"`
 	// Weight replaces the catalogue weight when positive (in (0, 1]).
-	Weight float64
+	Weight float64 `json:"weight"`
 }
 
 // Policy is a program's fraud policy: thresholds on the score, per-signal
@@ -171,21 +172,21 @@ type Rule struct {
 type Policy struct {
 	// FlagAt is the score from which referrals are flagged; 0 disables
 	// flagging by score.
-	FlagAt int
+	FlagAt int `json:"flag_at"`
 	// HoldAt is the score from which referrals are held for review (1..100).
-	HoldAt int
+	HoldAt int `json:"hold_at"`
 	// RejectAt is the score from which referrals are rejected
 	// (HoldAt..100).
-	RejectAt int
+	RejectAt int `json:"reject_at"`
 	// ReviewWindow is how long a reviewer has to decide on a held referral;
 	// [Decision.ReviewBy] is the assessment time plus this.
-	ReviewWindow time.Duration
+	ReviewWindow time.Duration `json:"-"`
 	// Rules override actions and weights per signal code.
-	Rules map[Code]Rule
+	Rules map[Code]Rule `json:"rules"`
 	// Lists are the operator's lists (blocklists, ranges, coupon sites).
-	Lists Lists
+	Lists Lists `json:"lists"`
 	// Tuning holds the detectors' thresholds; zero fields take defaults.
-	Tuning Tuning
+	Tuning Tuning `json:"-"`
 }
 
 // DefaultPolicy returns the recommended policy: flag from 30, hold from 45
@@ -258,41 +259,41 @@ func (p Policy) Validate() error {
 // Outcome is one signal as a [Decision] treated it.
 type Outcome struct {
 	// Code identifies the signal.
-	Code Code
+	Code Code `json:"code"`
 	// Reason is the signal's explanation.
-	Reason string
+	Reason string `json:"reason"`
 	// DefaultWeight is the weight the signal fired with.
-	DefaultWeight float64
+	DefaultWeight float64 `json:"default_weight"`
 	// Weight is the weight counted toward the decision's score: the rule's
 	// weight if set, else DefaultWeight; 0 when observed.
-	Weight float64
+	Weight float64 `json:"weight"`
 	// Rule is the policy rule applied (RuleScore when none was set).
-	Rule RuleAction
+	Rule RuleAction `json:"rule"`
 	// Counted reports whether the signal counted toward the score.
-	Counted bool
+	Counted bool `json:"counted"`
 	// Effect says in words what the rule did.
-	Effect string
+	Effect string `json:"effect"`
 }
 
 // Decision is the policy's verdict on an assessment, with everything needed
 // to explain it.
 type Decision struct {
 	// Action is the verdict.
-	Action Action
+	Action Action `json:"action"`
 	// Score is the 0..100 score of the counted signals under the policy's
 	// weights (observed signals excluded).
-	Score int
+	Score int `json:"score"`
 	// RawScore is the assessment's score at catalogue weights with every
 	// signal counted.
-	RawScore int
+	RawScore int `json:"raw_score"`
 	// Signals are all signals that fired with what the policy did with each.
-	Signals []Outcome
+	Signals []Outcome `json:"signals"`
 	// Reasons explain the verdict line by line: the threshold outcome, any
 	// rule that forced a stricter action, then each signal.
-	Reasons []string
+	Reasons []string `json:"reasons"`
 	// ReviewBy is the review deadline when Action is hold and the
 	// assessment has a time; zero otherwise.
-	ReviewBy time.Time
+	ReviewBy time.Time `json:"review_by,omitzero"`
 }
 
 // Decide applies a policy to an assessment. It is pure: the same policy and
@@ -379,3 +380,30 @@ func lowestThreshold(p Policy) string {
 // Detected reports whether the decision stops the reward: hold, reject or
 // suspend.
 func (d Decision) Detected() bool { return d.Action.severity() >= ActionHold.severity() }
+
+// policyJSON is Policy's JSON form: the review window in whole hours.
+type policyJSON Policy
+
+// MarshalJSON encodes the policy with "review_window_hours".
+func (p Policy) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		policyJSON
+		ReviewWindowHours int `json:"review_window_hours"`
+	}{policyJSON(p), int(p.ReviewWindow / time.Hour)})
+}
+
+// UnmarshalJSON decodes a policy; detector tuning is not part of the JSON
+// form and takes the defaults.
+func (p *Policy) UnmarshalJSON(b []byte) error {
+	var v struct {
+		policyJSON
+		ReviewWindowHours int `json:"review_window_hours"`
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	*p = Policy(v.policyJSON)
+	p.ReviewWindow = time.Duration(v.ReviewWindowHours) * time.Hour
+	p.Tuning = DefaultTuning()
+	return nil
+}

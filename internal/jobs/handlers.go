@@ -4,12 +4,30 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"time"
 
+	"github.com/parrainhq/parrain/internal/crm"
+	"github.com/parrainhq/parrain/internal/integration/webhook"
+	"github.com/parrainhq/parrain/internal/notify"
+	"github.com/parrainhq/parrain/internal/outbound"
+	"github.com/parrainhq/parrain/internal/payout"
 	"github.com/parrainhq/parrain/internal/store"
 )
 
 // Register installs Parrain's standard job handlers.
 func Register(r *Runner, st *store.Store) {
+	// Partner program: re-evaluate every partner's tier daily (tiers are
+	// also evaluated on each won or lost deal and completed training).
+	r.Handle(store.JobPartnerTiers, func(ctx context.Context, payload []byte) error {
+		var a store.PartnerTiersArgs
+		if err := json.Unmarshal(payload, &a); err != nil {
+			return fmt.Errorf("decoding %s payload: %w", store.JobPartnerTiers, err)
+		}
+		if _, err := st.EvaluatePartnerTiers(ctx, a.ProgramID); err != nil {
+			return err
+		}
+		return &SnoozeError{Until: st.Clock().Now().Add(store.PartnerTierInterval)}
+	})
 	r.Handle(store.JobMatureReward, func(ctx context.Context, payload []byte) error {
 		var a store.MatureRewardArgs
 		if err := json.Unmarshal(payload, &a); err != nil {
@@ -22,6 +40,66 @@ func Register(r *Runner, st *store.Store) {
 		if !notBefore.IsZero() {
 			return &SnoozeError{Until: notBefore}
 		}
-		return nil
+		// An approved non-cash reward is delivered now (reward engine).
+		return st.KickFulfilment(ctx, a.RewardID)
 	})
+	RegisterRewardEngine(r, st, webhook.NewClient(false))
+}
+
+// RegisterNotify installs the notification handlers: composing notices,
+// sending emails, and the recurring sweep and reminder jobs (see
+// internal/notify).
+func RegisterNotify(r *Runner, n *notify.Service) {
+	r.Handle(store.JobNotify, n.HandleNotify)
+	r.Handle(store.JobSendEmail, n.HandleSend)
+	r.Handle(store.JobNotifySweep, n.HandleSweep)
+	r.Handle(store.JobReminders, n.HandleReminders)
+}
+
+// Integrations are the services behind the payout, outgoing webhook and CRM
+// jobs (internal/payout, internal/outbound, internal/crm).
+type Integrations struct {
+	Payouts  *payout.Service
+	Webhooks *outbound.Dispatcher
+	CRM      *crm.Syncer
+}
+
+// RegisterIntegrations installs the payout, outgoing webhook and CRM
+// handlers. Each service answers when it wants to run again (a schedule,
+// a poll, a webhook retry): the job is snoozed until then.
+func RegisterIntegrations(r *Runner, in Integrations) {
+	r.Handle(store.JobPayoutSend, withArgs(store.JobPayoutSend, func(ctx context.Context, a store.PayoutJobArgs) (time.Time, error) {
+		return in.Payouts.Send(ctx, a.PayoutID)
+	}))
+	r.Handle(store.JobPayoutPoll, withArgs(store.JobPayoutPoll, func(ctx context.Context, a store.PayoutJobArgs) (time.Time, error) {
+		return in.Payouts.Poll(ctx, a.PayoutID)
+	}))
+	r.Handle(store.JobPayoutSchedule, withArgs(store.JobPayoutSchedule, func(ctx context.Context, a store.PayoutScheduleArgs) (time.Time, error) {
+		return in.Payouts.Schedule(ctx, a.ProgramID, time.UnixMilli(a.At).UTC())
+	}))
+	r.Handle(store.JobWebhookDeliver, withArgs(store.JobWebhookDeliver, func(ctx context.Context, a store.WebhookDeliverArgs) (time.Time, error) {
+		return in.Webhooks.Deliver(ctx, a.DeliveryID)
+	}))
+	r.Handle(store.JobCRMSyncReferral, withArgs(store.JobCRMSyncReferral, in.CRM.SyncReferral))
+	r.Handle(store.JobCRMSyncLead, withArgs(store.JobCRMSyncLead, in.CRM.SyncLead))
+	r.Handle(store.JobCRMPoll, withArgs(store.JobCRMPoll, in.CRM.Poll))
+}
+
+// withArgs decodes a job's payload into T and turns a returned time into
+// a snooze.
+func withArgs[T any](kind string, f func(context.Context, T) (time.Time, error)) Handler {
+	return func(ctx context.Context, payload []byte) error {
+		var a T
+		if err := json.Unmarshal(payload, &a); err != nil {
+			return fmt.Errorf("decoding %s payload: %w", kind, err)
+		}
+		at, err := f(ctx, a)
+		if err != nil {
+			return err
+		}
+		if !at.IsZero() {
+			return &SnoozeError{Until: at}
+		}
+		return nil
+	}
 }

@@ -13,6 +13,17 @@ const (
 	EventSignup   EventType = "signup"
 	EventPurchase EventType = "purchase"
 	EventRefund   EventType = "refund"
+	// Moments of satisfaction, reported so that triggers can invite the
+	// participant to refer when they are happiest (see moment.go).
+	EventNPS         EventType = "nps"          // Score 0–10
+	EventRating      EventType = "rating"       // Score 1–5 (stars)
+	EventPlanUpgrade EventType = "plan_upgrade" // Plan (and PreviousPlan)
+	EventMilestone   EventType = "milestone"    // Milestone name, optional Value
+	EventCustom      EventType = "custom"       // EventName, optional Value
+	// Reward engine events (see engine_event.go).
+	EventStage    EventType = "stage"    // the referred lead reached Stage, optional Value
+	EventContract EventType = "contract" // the lead's first-year contract value is now Value (true-ups)
+	EventCancel   EventType = "cancel"   // the referred customer cancelled: rewards still on hold are voided
 )
 
 // Event is a fact reported by the customer's backend, the snippet or a
@@ -36,6 +47,28 @@ type Event struct {
 	Amount         int64     `json:"amount,omitempty"`
 	Currency       string    `json:"currency,omitempty"`
 	OccurredAt     time.Time `json:"occurred_at,omitzero"`
+	// Context is what the reporting system knows about the person's
+	// request (IP, device, payment fingerprint…), used for fraud checks.
+	Context *EventContext `json:"context,omitempty"`
+	// ConsentID names the contact consent the friend gave on the referral
+	// landing page (the parrain_consent value the snippet keeps); the
+	// signup links it to the friend.
+	ConsentID string `json:"consent_id,omitempty"`
+	// Fields of the moment events (nps, rating, plan_upgrade, milestone,
+	// custom); see moment.go.
+	Score        *int   `json:"score,omitempty"`
+	Plan         string `json:"plan,omitempty"`
+	PreviousPlan string `json:"previous_plan,omitempty"`
+	Milestone    string `json:"milestone,omitempty"`
+	EventName    string `json:"event_name,omitempty"`
+	Value        *int64 `json:"value,omitempty"`
+	// Reward engine fields (see engine_event.go): the stage reached, the
+	// exchange rate of Amount or Value into the program currency, the
+	// partner tier of a deal, and whether the buyer was already a customer.
+	Stage            string `json:"stage,omitempty"`
+	FXRate           string `json:"fx_rate,omitempty"`
+	PartnerTier      string `json:"partner_tier,omitempty"`
+	ExistingCustomer bool   `json:"existing_customer,omitempty"`
 }
 
 // Normalize validates an event and fills OccurredAt with now when absent.
@@ -58,16 +91,27 @@ func (e *Event) Normalize(now time.Time) error {
 			return err
 		}
 	case EventRefund:
+	case EventNPS, EventRating, EventPlanUpgrade, EventMilestone, EventCustom:
+		if err := e.normalizeMoment(); err != nil {
+			return err
+		}
+	case EventStage, EventContract, EventCancel:
+		if err := ValidateExternalID("external_id", e.ExternalID); err != nil {
+			return err
+		}
 	case "":
-		return Invalid("type", "is required (signup, purchase or refund)")
+		return Invalid("type", "is required (signup, purchase, refund, stage, contract, cancel, nps, rating, plan_upgrade, milestone or custom)")
 	default:
-		return Invalid("type", "must be signup, purchase or refund")
+		return Invalid("type", "must be signup, purchase, refund, stage, contract, cancel, nps, rating, plan_upgrade, milestone or custom")
 	}
 	if e.ReferralCode != "" {
 		e.ReferralCode = NormalizeCode(e.ReferralCode)
 		if !ValidCodeSyntax(e.ReferralCode) {
 			return Invalid("referral_code", "is not a referral code")
 		}
+	}
+	if err := validConsentID(e.ConsentID); err != nil {
+		return err
 	}
 	if e.ReferralCookie != "" {
 		ts, err := ParseTouchCookie(e.ReferralCookie)
@@ -111,6 +155,12 @@ func (e *Event) Normalize(now time.Time) error {
 		if e.Currency, err = NormalizeCurrency("currency", e.Currency); err != nil {
 			return err
 		}
+	}
+	if err := e.normalizeEngine(); err != nil {
+		return err
+	}
+	if err := e.Context.Normalize(); err != nil {
+		return err
 	}
 	if e.OccurredAt.IsZero() {
 		e.OccurredAt = now

@@ -87,3 +87,20 @@ func Reverse(r *Reward, x int64) ([]Movement, RewardStatus) {
 	}
 	return nil, r.Status
 }
+
+// PayOut returns the entries and the new status for paying out amount of a
+// reward's approved bucket: −amount approved, +amount paid. amount is what
+// the payout settled for this reward (its approved balance when the batch
+// was made); a negative amount nets a clawback of an already paid reward
+// against the payout, and leaves the status as it is. An approved reward
+// becomes paid.
+func PayOut(r *Reward, amount int64) ([]Movement, RewardStatus) {
+	if amount == 0 {
+		return nil, r.Status
+	}
+	st := r.Status
+	if amount > 0 && r.Status == RewardApproved {
+		st = RewardPaid
+	}
+	return []Movement{{EntryPayout, BucketApproved, -amount}, {EntryPayout, BucketPaid, amount}}, st
+}

@@ -27,8 +27,11 @@ type Participant struct {
 	Locale     string            `json:"locale,omitempty"`
 	Code       string            `json:"code"`
 	Status     ParticipantStatus `json:"status"`
-	CreatedAt  time.Time         `json:"created_at"`
-	UpdatedAt  time.Time         `json:"updated_at"`
+	// Attributes are the customer's facts about the participant (plan,
+	// segment, paying, partner_tier, …) used by eligibility rules.
+	Attributes Attributes `json:"attributes,omitempty"`
+	CreatedAt  time.Time  `json:"created_at"`
+	UpdatedAt  time.Time  `json:"updated_at"`
 }
 
 // ParticipantInput is an upsert request for a participant.
@@ -39,6 +42,13 @@ type ParticipantInput struct {
 	Locale     string            `json:"locale"`
 	Code       string            `json:"code"`   // requested vanity code, optional
 	Status     ParticipantStatus `json:"status"` // optional: active or disabled
+	// Attributes, when present, replace the participant's attributes (a
+	// pointer keeps the input comparable and tells "absent" from "{}").
+	Attributes *Attributes `json:"attributes,omitempty"`
+	// Context is what is known of the participant's own requests (IP,
+	// device, payment fingerprint), remembered for fraud checks on the
+	// referrals they make.
+	Context *EventContext `json:"context,omitempty"`
 }
 
 // ValidateExternalID checks a customer user id.
@@ -62,6 +72,9 @@ func (in *ParticipantInput) Normalize() error {
 	if err := ValidateExternalID("external_id", in.ExternalID); err != nil {
 		return err
 	}
+	if err := in.Context.Normalize(); err != nil {
+		return err
+	}
 	var err error
 	if in.Email, err = NormalizeEmailField("email", in.Email); err != nil {
 		return err
@@ -83,7 +96,10 @@ func (in *ParticipantInput) Normalize() error {
 	default:
 		return Invalid("status", "must be active or disabled")
 	}
-	return nil
+	if in.Attributes == nil {
+		return nil
+	}
+	return NormalizeAttributes("attributes", *in.Attributes)
 }
 
 // NormalizeEmailField validates an optional email address and returns it

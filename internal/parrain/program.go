@@ -34,7 +34,12 @@ type Trigger string
 const (
 	TriggerSignup        Trigger = "signup"
 	TriggerFirstPurchase Trigger = "first_purchase"
-	TriggerPurchase      Trigger = "purchase" // every purchase of the referred friend
+	TriggerPurchase      Trigger = "purchase"  // every purchase of the referred friend
+	TriggerStage         Trigger = "stage"     // the referred lead reached a stage of the program
+	TriggerMilestone     Trigger = "milestone" // the advocate's Nth successful referral (a bonus)
+	// Triggers recorded on rewards that no rule names directly.
+	TriggerContract Trigger = "contract" // a true-up after a contract value change
+	TriggerContest  Trigger = "contest"  // a contest prize
 )
 
 // RewardKind is what the reward is made of.
@@ -46,6 +51,10 @@ const (
 	KindCredit RewardKind = "credit"
 	KindCoupon RewardKind = "coupon"
 	KindCustom RewardKind = "custom"
+	// KindGiftCard is a gift card code drawn from an imported pool.
+	KindGiftCard RewardKind = "gift_card"
+	// KindFeatureUnlock unlocks a premium feature for a number of days.
+	KindFeatureUnlock RewardKind = "feature_unlock"
 )
 
 // AmountType says how a reward amount is computed.
@@ -72,6 +81,9 @@ type Program struct {
 	Version          int              `json:"version"`
 	CreatedAt        time.Time        `json:"created_at"`
 	UpdatedAt        time.Time        `json:"updated_at"`
+	// ProgramSettings is the reward engine's configuration (stages,
+	// success, eligibility, caps, rates, fulfilment, terms).
+	ProgramSettings
 }
 
 // RewardRule creates rewards when its trigger happens: one for the advocate
@@ -81,6 +93,10 @@ type RewardRule struct {
 	Trigger  Trigger     `json:"trigger"`
 	Advocate *RewardSpec `json:"advocate,omitempty"`
 	Friend   *RewardSpec `json:"friend,omitempty"`
+	// Stage names the stage of a stage rule.
+	Stage string `json:"stage,omitempty"`
+	// Milestone is the condition of a milestone rule.
+	Milestone *Milestone `json:"milestone,omitempty"`
 }
 
 // RewardSpec describes one side's reward.
@@ -96,6 +112,38 @@ type RewardSpec struct {
 	MaxAmount int64 `json:"max_amount,omitempty"`
 	// Description says what a custom reward is ("a free month").
 	Description string `json:"description,omitempty"`
+
+	// Tiers raise the reward with the advocate's count of successful
+	// referrals in TierPeriod (progressive rewards).
+	Tiers      []TierStep `json:"tiers,omitempty"`
+	TierPeriod Period     `json:"tier_period,omitempty"`
+	// PartnerRates replaces PercentBps by partner tier: the tier comes from
+	// the event's partner_tier or the advocate's PartnerAttribute attribute
+	// (default "partner_tier").
+	PartnerRates     map[string]int64 `json:"partner_rates,omitempty"`
+	PartnerAttribute string           `json:"partner_attribute,omitempty"`
+	// Months and Payments bound a recurring commission (trigger purchase):
+	// only payments within Months of the first payment, and at most
+	// Payments of them, earn it. IntroPercentBps replaces PercentBps for
+	// the first IntroPayments payments.
+	Months          int   `json:"months,omitempty"`
+	Payments        int   `json:"payments,omitempty"`
+	IntroPayments   int   `json:"intro_payments,omitempty"`
+	IntroPercentBps int64 `json:"intro_percent_bps,omitempty"`
+	// TrueUpMonths makes a percentage of a stage value (a contract's first
+	// year) follow contract changes reported within that many months.
+	TrueUpMonths int `json:"true_up_months,omitempty"`
+	// Pool names the code pool of a coupon or gift card (a coupon without
+	// a pool gets a generated code).
+	Pool string `json:"pool,omitempty"`
+	// PercentOffBps is the discount a coupon gives, for display and for the
+	// customer's system.
+	PercentOffBps int64 `json:"percent_off_bps,omitempty"`
+	// Feature and Days describe a feature unlock.
+	Feature string `json:"feature,omitempty"`
+	Days    int    `json:"days,omitempty"`
+	// Deliver is on_approval (after the hold, default) or immediately.
+	Deliver Delivery `json:"deliver,omitempty"`
 }
 
 // Window returns the cookie window as a duration.
@@ -177,11 +225,14 @@ func (p *Program) Normalize() error {
 		}
 		seen[r.ID] = true
 		switch r.Trigger {
-		case TriggerSignup, TriggerFirstPurchase, TriggerPurchase:
+		case TriggerSignup, TriggerFirstPurchase, TriggerPurchase, TriggerStage, TriggerMilestone:
 		case "":
-			return Invalid(f+".trigger", "is required (signup, first_purchase or purchase)")
+			return Invalid(f+".trigger", "is required (signup, first_purchase, purchase, stage or milestone)")
 		default:
-			return Invalid(f+".trigger", "must be signup, first_purchase or purchase")
+			return Invalid(f+".trigger", "must be signup, first_purchase, purchase, stage or milestone")
+		}
+		if err := r.validateRuleExtras(f); err != nil {
+			return err
 		}
 		if r.Advocate == nil && r.Friend == nil {
 			return Invalid(f, "needs an advocate reward, a friend reward or both")
@@ -197,16 +248,16 @@ func (p *Program) Normalize() error {
 			}
 		}
 	}
-	return nil
+	return p.normalizeSettings()
 }
 
 func (s *RewardSpec) validate(f string, t Trigger) error {
 	switch s.Kind {
-	case KindCash, KindCredit, KindCoupon, KindCustom:
+	case KindCash, KindCredit, KindCoupon, KindGiftCard, KindFeatureUnlock, KindCustom:
 	case "":
-		return Invalid(f+".kind", "is required (cash, credit, coupon or custom)")
+		return Invalid(f+".kind", "is required (cash, credit, coupon, gift_card, feature_unlock or custom)")
 	default:
-		return Invalid(f+".kind", "must be cash, credit, coupon or custom")
+		return Invalid(f+".kind", "must be cash, credit, coupon, gift_card, feature_unlock or custom")
 	}
 	switch s.Type {
 	case AmountFixed:
@@ -217,8 +268,8 @@ func (s *RewardSpec) validate(f string, t Trigger) error {
 			return Invalid(f+".percent_bps", "is only for type percent")
 		}
 	case AmountPercent:
-		if t == TriggerSignup {
-			return Invalid(f+".type", "a signup has no amount: use type fixed")
+		if t == TriggerSignup || t == TriggerMilestone {
+			return Invalid(f+".type", "a %s has no amount: use type fixed", t)
 		}
 		if s.PercentBps <= 0 || s.PercentBps > 10000 {
 			return Invalid(f+".percent_bps", "must be between 1 and 10000 basis points (10000 = 100%%)")
@@ -237,5 +288,5 @@ func (s *RewardSpec) validate(f string, t Trigger) error {
 	if len(s.Description) > 500 {
 		return Invalid(f+".description", "must be at most 500 characters")
 	}
-	return nil
+	return s.validateExtras(f, t)
 }

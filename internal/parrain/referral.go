@@ -15,7 +15,25 @@ const (
 // Reasons a referral is rejected.
 const (
 	ReasonSelfReferral = "self_referral"
+	ReasonFraud        = "fraud"        // rejected automatically by the fraud policy
+	ReasonFraudReview  = "fraud_review" // rejected by a reviewer
 )
+
+// Review states of a referral.
+const (
+	ReviewNone     = "none"
+	ReviewFlagged  = "flagged"
+	ReviewHeld     = "held"
+	ReviewCleared  = "cleared"
+	ReviewRejected = "rejected"
+)
+
+// UnderReview reports whether a review status blocks reward approval.
+func UnderReview(status string) bool { return status == ReviewFlagged || status == ReviewHeld }
+
+// ParticipantSuspended marks an advocate suspended for fraud: their code
+// earns nothing and they keep nothing pending.
+const ParticipantSuspended ParticipantStatus = "suspended"
 
 // Referral links a friend to the advocate credited for bringing them. A
 // person is referred at most once per program.
@@ -33,6 +51,14 @@ type Referral struct {
 	SignedUpAt         time.Time      `json:"signed_up_at"`
 	ConvertedAt        *time.Time     `json:"converted_at,omitempty"`
 	CreatedAt          time.Time      `json:"created_at"`
+	// RiskScore (0–100) and RiskAction are the fraud assessment made when
+	// the referral was attributed (and revised by later evidence).
+	RiskScore  int    `json:"risk_score"`
+	RiskAction string `json:"risk_action,omitempty"`
+	// ReviewStatus is none, flagged or held (waiting for a reviewer: its
+	// rewards are not approved meanwhile), cleared or rejected.
+	ReviewStatus   string     `json:"review_status,omitempty"`
+	ReviewDeadline *time.Time `json:"review_deadline,omitempty"`
 }
 
 // SelfReferral reports whether the friend is the advocate: the same user id

@@ -65,6 +65,26 @@ type Reward struct {
 	HoldUntil     time.Time    `json:"hold_until"`
 	ApprovedAt    *time.Time   `json:"approved_at,omitempty"`
 	CreatedAt     time.Time    `json:"created_at"`
+	RewardDetails
+}
+
+// RewardDetails are what the reward engine records beside a reward: when
+// the event happened, the stage, the rate and base it applied to, the
+// exchange rate snapshot, the manual review state and the fulfilment.
+type RewardDetails struct {
+	OccurredAt   *time.Time `json:"occurred_at,omitempty"`
+	Stage        string     `json:"stage,omitempty"`
+	RateBps      int64      `json:"rate_bps,omitempty"`
+	BaseAmount   int64      `json:"base_amount,omitempty"`
+	BaseCurrency string     `json:"base_currency,omitempty"`
+	// FXRate is the exchange rate used to convert the base into the
+	// program currency, as recorded when the reward was made.
+	FXRate string `json:"fx_rate,omitempty"`
+	// Review is waiting, approved or rejected for a reward queued for
+	// manual approval (over a cap); ReviewReason says why.
+	Review       string           `json:"review,omitempty"`
+	ReviewReason string           `json:"review_reason,omitempty"`
+	Fulfilment   *FulfilmentState `json:"fulfilment,omitempty"`
 }
 
 // Outstanding is the part of the reward not reversed or clawed back.
@@ -93,76 +113,38 @@ type Skip struct {
 
 // Occasion describes what just happened to a referral, for rule evaluation.
 type Occasion struct {
-	Trigger       Trigger // signup, or purchase
-	FirstPurchase bool    // the friend's first purchase in the program
-	Amount        int64   // purchase amount, minor units
-	Currency      string  // purchase currency
+	Trigger       Trigger // signup, purchase, stage or contract
+	FirstPurchase bool    // the friend's first (qualifying) purchase in the program
+	Amount        int64   // purchase amount or stage/contract value, minor units
+	Currency      string  // currency of Amount ("" when a stage carries no value)
+
+	// What the reward engine also needs; zero values suit simple programs.
+	At               time.Time    // when it happened
+	Stage            string       // the stage reached (trigger stage)
+	FXRate           string       // exchange rate given with the event
+	Plan             string       // the plan bought
+	PartnerTier      string       // the deal's partner tier, overriding the advocate's
+	ExistingCustomer bool         // the friend was a customer before the referral
+	PaymentNumber    int          // 1-based rank of this payment among the referral's
+	FirstPaymentAt   time.Time    // when the referral's first payment happened
+	Success          bool         // this occasion made the referral successful
+	ReferralID       string       // the referral rewarded
+	Advocate         *Participant // the advocate (attributes for eligibility and partner tiers)
+	Friend           *Participant // the referred friend
 }
 
 // Evaluate returns the rewards a program's rules grant for an occasion, and
-// the rules that matched but granted nothing. A purchase fires both the
-// "purchase" rules and, when it is the first, the "first_purchase" rules.
+// the rules that matched but granted nothing, without any history: tiers
+// count this referral as the first, caps see nothing earned yet. A purchase
+// fires both the "purchase" rules and, when it is the first, the
+// "first_purchase" rules. The store uses EvaluateWith and its facts.
 func Evaluate(p *Program, o Occasion) ([]Draft, []Skip) {
+	awards, skips, _ := EvaluateWith(p, o, NoFacts{})
 	var drafts []Draft
-	var skips []Skip
-	for _, r := range p.Rules {
-		fires := false
-		switch r.Trigger {
-		case TriggerSignup:
-			fires = o.Trigger == TriggerSignup
-		case TriggerPurchase:
-			fires = o.Trigger == TriggerPurchase
-		case TriggerFirstPurchase:
-			fires = o.Trigger == TriggerPurchase && o.FirstPurchase
-		}
-		if !fires {
-			continue
-		}
-		for _, side := range []struct {
-			role Role
-			spec *RewardSpec
-		}{{RoleAdvocate, r.Advocate}, {RoleFriend, r.Friend}} {
-			if side.spec == nil {
-				continue
-			}
-			d, skip := draft(p, r, side.role, side.spec, o)
-			if skip != "" {
-				skips = append(skips, Skip{RuleID: r.ID, Role: side.role, Reason: skip})
-				continue
-			}
-			drafts = append(drafts, d)
-		}
+	for _, a := range awards {
+		drafts = append(drafts, a.Draft)
 	}
 	return drafts, skips
-}
-
-func draft(p *Program, r RewardRule, role Role, s *RewardSpec, o Occasion) (Draft, string) {
-	d := Draft{RuleID: r.ID, Role: role, Trigger: r.Trigger, Kind: s.Kind, AmountType: s.Type,
-		Currency: p.Currency, Description: s.Description}
-	switch s.Type {
-	case AmountFixed:
-		d.Amount = s.Amount
-		d.Explanation = fmt.Sprintf("rule %s (%s): fixed %s %s", r.ID, r.Trigger, FormatMinor(s.Amount, p.Currency), p.Currency)
-	case AmountPercent:
-		if o.Currency != p.Currency {
-			return d, fmt.Sprintf("currency_mismatch: purchase in %s, program in %s", o.Currency, p.Currency)
-		}
-		amt, err := PercentOf(o.Amount, s.PercentBps)
-		if err != nil {
-			return d, "overflow"
-		}
-		d.Amount = amt
-		d.Explanation = fmt.Sprintf("rule %s (%s): %s%% of %s %s = %s (half-up)", r.ID, r.Trigger,
-			FormatBps(s.PercentBps), FormatMinor(o.Amount, o.Currency), o.Currency, FormatMinor(amt, p.Currency))
-		if s.MaxAmount > 0 && d.Amount > s.MaxAmount {
-			d.Amount = s.MaxAmount
-			d.Explanation += fmt.Sprintf(", capped at %s", FormatMinor(s.MaxAmount, p.Currency))
-		}
-	}
-	if d.Amount <= 0 {
-		return d, "zero_amount"
-	}
-	return d, ""
 }
 
 // Reversal returns how much of a reward a refund reverses, given the

@@ -15,6 +15,8 @@ type Click struct {
 	Code          string
 	Valid         bool // false for unknown or disabled codes
 	IPHash        string
+	IP            string // raw, kept for fraud checks for the retention period
+	Params        string // the link's query string (ad-click ids, utm_*)
 	UserAgent     string
 	Referer       string
 	At            time.Time
@@ -31,17 +33,17 @@ func (s *Store) InsertClicks(ctx context.Context, cs []Click) error {
 		for start := 0; start < len(cs); start += 100 {
 			chunk := cs[start:min(start+100, len(cs))]
 			var q strings.Builder
-			q.WriteString(`INSERT INTO clicks (id, program_id, participant_id, code, valid, ip_hash, user_agent, referer, created_at) VALUES `)
-			args := make([]any, 0, len(chunk)*9)
+			q.WriteString(`INSERT INTO clicks (id, program_id, participant_id, code, valid, ip_hash, user_agent, referer, created_at, ip, params) VALUES `)
+			args := make([]any, 0, len(chunk)*11)
 			for i, c := range chunk {
 				if i > 0 {
 					q.WriteString(", ")
 				}
 				n := len(args)
-				fmt.Fprintf(&q, "($%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d)", n+1, n+2, n+3, n+4, n+5, n+6, n+7, n+8, n+9)
+				fmt.Fprintf(&q, "($%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d)", n+1, n+2, n+3, n+4, n+5, n+6, n+7, n+8, n+9, n+10, n+11)
 				args = append(args, newID("clk"), sql.NullString{String: c.ProgramID, Valid: c.ProgramID != ""},
 					sql.NullString{String: c.ParticipantID, Valid: c.ParticipantID != ""}, c.Code, c.Valid, c.IPHash,
-					c.UserAgent, c.Referer, ms(c.At))
+					c.UserAgent, c.Referer, ms(c.At), c.IP, clickParams(c.Params))
 			}
 			if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
 				return fmt.Errorf("inserting clicks: %w", err)

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/parrainhq/parrain/internal/fraud"
 	"github.com/parrainhq/parrain/internal/parrain"
 )
 
@@ -26,6 +27,9 @@ type EventResult struct {
 	Rewards   []parrain.Reward  `json:"rewards"`
 	Reversals []ReversalResult  `json:"reversals,omitempty"`
 	Skipped   []parrain.Skip    `json:"skipped,omitempty"`
+	// TriggersFired are the moment triggers this event fired (see
+	// triggers.go).
+	TriggersFired []FiredTrigger `json:"triggers_fired,omitempty"`
 }
 
 // ParticipantRef names a participant in answers.
@@ -64,6 +68,17 @@ func (s *Store) IngestEvent(ctx context.Context, programID string, ev parrain.Ev
 			err = in.purchase(ctx)
 		case parrain.EventRefund:
 			err = in.refund(ctx)
+		case parrain.EventStage:
+			err = in.stage(ctx)
+		case parrain.EventContract:
+			err = in.contract(ctx)
+		case parrain.EventCancel:
+			err = in.cancel(ctx)
+		case parrain.EventNPS, parrain.EventRating, parrain.EventPlanUpgrade, parrain.EventMilestone, parrain.EventCustom:
+			err = in.moment(ctx)
+		}
+		if err == nil {
+			err = in.afterEvent(ctx) // notices and moment triggers (eventhooks.go)
 		}
 		if err != nil {
 			return EventResult{}, err
@@ -81,6 +96,9 @@ type ingest struct {
 	res      EventResult
 	friend   *parrain.Participant
 	referral *parrain.Referral
+	// conversion, when set, tells fraud scoring about a refund or
+	// cancellation after the reward.
+	conversion *fraud.Conversion
 }
 
 func (in *ingest) record(ctx context.Context) error {
@@ -113,7 +131,7 @@ func (in *ingest) upsertFriend(ctx context.Context) error {
 	}
 	in.friend = &p
 	in.res.Participant = &ParticipantRef{ExternalID: p.ExternalID, Code: p.Code}
-	return nil
+	return in.s.recordTraits(ctx, in.tx, in.prog.ID, p.ID, in.ev.Context, in.ev.OccurredAt)
 }
 
 func (in *ingest) signup(ctx context.Context) error {
@@ -174,14 +192,32 @@ func (in *ingest) attribute(ctx context.Context) (bool, error) {
 		t := best.At
 		ref.ClickedAt = &t
 	}
+	var risk *riskOutcome
 	if parrain.SelfReferral(adv, in.friend.ExternalID, in.ev.Email) || (in.friend.Email != "" && parrain.SelfReferral(adv, in.friend.ExternalID, in.friend.Email)) {
 		ref.Status, ref.Reason = parrain.ReferralRejected, parrain.ReasonSelfReferral
 		in.res.Message = "self-referral: recorded without reward"
+	} else {
+		// Fraud scoring, inline: its decision is part of the referral.
+		if risk, err = in.assess(ctx, adv, &best); err != nil {
+			return false, err
+		}
+		risk.apply(&ref)
+		if ref.Status == parrain.ReferralRejected {
+			in.res.Message = "rejected by the fraud policy: recorded without reward"
+		}
 	}
-	res, err := in.tx.ExecContext(ctx, `INSERT INTO referrals (id, program_id, advocate_id, friend_id, code, status, reason, via, clicked_at, signed_up_at, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT DO NOTHING`,
+	if ref.ReviewStatus == "" {
+		ref.ReviewStatus, ref.RiskAction = parrain.ReviewNone, "approve"
+	}
+	signals := "[]"
+	if risk != nil {
+		signals = risk.signalsJSON()
+	}
+	res, err := in.tx.ExecContext(ctx, `INSERT INTO referrals (id, program_id, advocate_id, friend_id, code, status, reason, via, clicked_at, signed_up_at, created_at,
+			risk_score, risk_action, risk_signals, review_status, review_deadline)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) ON CONFLICT DO NOTHING`,
 		ref.ID, ref.ProgramID, ref.AdvocateID, ref.FriendID, ref.Code, ref.Status, ref.Reason, via, nullMS(ref.ClickedAt),
-		ms(ref.SignedUpAt), ms(now))
+		ms(ref.SignedUpAt), ms(now), ref.RiskScore, ref.RiskAction, signals, ref.ReviewStatus, nullMS(ref.ReviewDeadline))
 	if err != nil {
 		return false, fmt.Errorf("inserting referral: %w", err)
 	}
@@ -192,6 +228,14 @@ func (in *ingest) attribute(ctx context.Context) (bool, error) {
 	in.referral = &ref
 	in.res.Referral = &ref
 	in.res.Credited = &ParticipantRef{ExternalID: adv.ExternalID, Code: adv.Code}
+	if risk != nil {
+		if err := in.s.recordRisk(ctx, in.tx, &ref, risk); err != nil {
+			return false, err
+		}
+	}
+	if err := in.s.emitTx(ctx, in.tx, in.prog.ID, parrain.WebhookReferralCreated, ref); err != nil {
+		return false, err
+	}
 	return ref.Status != parrain.ReferralRejected, nil
 }
 
@@ -265,6 +309,14 @@ func (in *ingest) purchase(ctx context.Context) error {
 	if in.referral == nil || in.referral.Status == parrain.ReferralRejected {
 		return nil
 	}
+	if !newRef {
+		// New evidence (a payment fingerprint, a device) may change the
+		// fraud decision on an existing referral.
+		ok, err := in.reassess(ctx)
+		if err != nil || !ok {
+			return err
+		}
+	}
 	// The first purchase converts the referral; the conditional update
 	// makes "first" exact under concurrency.
 	r, err := in.tx.ExecContext(ctx, `UPDATE referrals SET status = 'converted', converted_at = $1 WHERE id = $2 AND converted_at IS NULL`,
@@ -276,42 +328,30 @@ func (in *ingest) purchase(ctx context.Context) error {
 	if first == 1 {
 		t := in.ev.OccurredAt
 		in.referral.Status, in.referral.ConvertedAt = parrain.ReferralConverted, &t
+		// Webhook referral.converted and CRM sync, in this transaction.
+		if err := in.s.referralConvertedTx(ctx, in.tx, in.referral, in.ev); err != nil {
+			return err
+		}
 	}
 	return in.reward(ctx, parrain.Occasion{Trigger: parrain.TriggerPurchase, FirstPurchase: first == 1,
 		Amount: in.ev.Amount, Currency: in.ev.Currency}, purchaseID)
 }
 
 // reward evaluates the program's rules for an occasion and stores the
-// resulting rewards, their ledger entries and their maturation jobs.
+// resulting rewards, their ledger entries, maturation and fulfilment jobs
+// (the reward engine, engine.go).
 func (in *ingest) reward(ctx context.Context, o parrain.Occasion, purchaseID string) error {
-	drafts, skips := parrain.Evaluate(in.prog, o)
-	in.res.Skipped = append(in.res.Skipped, skips...)
-	for _, d := range drafts {
-		owner := in.referral.AdvocateID
-		ownerExt := in.referral.AdvocateExternalID
-		if d.Role == parrain.RoleFriend {
-			owner, ownerExt = in.referral.FriendID, in.referral.FriendExternalID
-		}
-		now := in.s.clock.Now()
-		rw := parrain.Reward{ID: newID("rwd"), ProgramID: in.prog.ID, ParticipantID: owner, ExternalID: ownerExt,
-			ReferralID: in.referral.ID, PurchaseID: purchaseID, OrderID: in.ev.OrderID, EventID: in.res.EventID,
-			RuleID: d.RuleID, RuleVersion: in.prog.Version, Role: d.Role, Trigger: d.Trigger, Kind: d.Kind, AmountType: d.AmountType,
-			Amount: d.Amount, Currency: d.Currency, Status: parrain.RewardPending, Description: d.Description,
-			Explanation: d.Explanation, HoldUntil: in.ev.OccurredAt.Add(in.prog.Hold()), CreatedAt: now}
-		if err := in.s.insertReward(ctx, in.tx, &rw); err != nil {
-			return err
-		}
-		in.res.Rewards = append(in.res.Rewards, rw)
-	}
-	return nil
+	return in.rewardEngine(ctx, o, purchaseID)
 }
 
 func (in *ingest) refund(ctx context.Context) error {
 	var purchaseID, currency string
 	var amount, refunded int64
 	var refID sql.NullString
-	err := in.tx.QueryRowContext(ctx, `SELECT id, amount, currency, refunded, referral_id FROM purchases WHERE program_id = $1 AND order_id = $2`+in.s.d.forUpdate,
-		in.prog.ID, in.ev.OrderID).Scan(&purchaseID, &amount, &currency, &refunded, &refID)
+	var purchaseAtMS int64
+	err := in.tx.QueryRowContext(ctx, `SELECT id, amount, currency, refunded, referral_id, occurred_at FROM purchases WHERE program_id = $1 AND order_id = $2`+in.s.d.forUpdate,
+		in.prog.ID, in.ev.OrderID).Scan(&purchaseID, &amount, &currency, &refunded, &refID, &purchaseAtMS)
+	purchaseAt := fromMS(purchaseAtMS)
 	if errors.Is(err, sql.ErrNoRows) {
 		return &parrain.Error{Code: parrain.CodeNotFound, Field: "order_id", Message: fmt.Sprintf("no purchase with order id %s in this program", in.ev.OrderID)}
 	}
@@ -364,6 +404,10 @@ func (in *ingest) refund(ctx context.Context) error {
 	if len(in.res.Reversals) == 0 && len(rewards) > 0 {
 		in.res.Message = "partial refund: fixed rewards are reversed only when the order is fully refunded"
 	}
+	// A refund soon after the reward is evidence: score the referral again.
+	if in.referral != nil && len(rewards) > 0 {
+		return in.reassessAfterRefund(ctx, purchaseAt, rewards[0].CreatedAt)
+	}
 	return nil
 }
 
@@ -381,16 +425,16 @@ func (s *Store) referralByID(ctx context.Context, q querier, id string) (parrain
 }
 
 const referralSelect = `SELECT r.id, r.program_id, r.advocate_id, a.external_id, r.friend_id, f.external_id, r.code, r.status, r.reason,
-	r.clicked_at, r.signed_up_at, r.converted_at, r.created_at
+	r.clicked_at, r.signed_up_at, r.converted_at, r.created_at, r.risk_score, r.risk_action, r.review_status, r.review_deadline
 	FROM referrals r JOIN participants a ON a.id = r.advocate_id JOIN participants f ON f.id = r.friend_id`
 
 func scanReferral(sc scanner) (parrain.Referral, error) {
 	var r parrain.Referral
-	var clicked, converted sql.NullInt64
+	var clicked, converted, deadline sql.NullInt64
 	var signed, created int64
 	err := sc.Scan(&r.ID, &r.ProgramID, &r.AdvocateID, &r.AdvocateExternalID, &r.FriendID, &r.FriendExternalID, &r.Code,
-		&r.Status, &r.Reason, &clicked, &signed, &converted, &created)
-	r.ClickedAt, r.ConvertedAt = fromNullMS(clicked), fromNullMS(converted)
+		&r.Status, &r.Reason, &clicked, &signed, &converted, &created, &r.RiskScore, &r.RiskAction, &r.ReviewStatus, &deadline)
+	r.ClickedAt, r.ConvertedAt, r.ReviewDeadline = fromNullMS(clicked), fromNullMS(converted), fromNullMS(deadline)
 	r.SignedUpAt, r.CreatedAt = fromMS(signed), fromMS(created)
 	return r, err
 }

@@ -91,7 +91,7 @@ func (s *Store) RetryJob(ctx context.Context, j Job, worker string, runAt time.T
 		attempts-- // snoozing is not an attempt
 	}
 	_, err := s.w.ExecContext(ctx, `UPDATE jobs SET state = $1, run_at = $2, last_error = $3, attempts = $4, locked_by = '', locked_until = 0,
-		finished_at = CASE WHEN $1 = 'failed' THEN $5 ELSE NULL END WHERE id = $6 AND locked_by = $7`,
+		finished_at = CASE WHEN $1 = 'failed' THEN CAST($5 AS BIGINT) ELSE NULL END WHERE id = $6 AND locked_by = $7`,
 		state, ms(runAt), errMsg, attempts, ms(s.clock.Now()), j.ID, worker)
 	if err != nil {
 		return fmt.Errorf("rescheduling job: %w", err)

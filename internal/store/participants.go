@@ -9,13 +9,17 @@ import (
 	"github.com/parrainhq/parrain/internal/parrain"
 )
 
-const participantCols = `id, program_id, external_id, email, name, locale, code, status, created_at, updated_at`
+const participantCols = `id, program_id, external_id, email, name, locale, code, status, created_at, updated_at, attributes`
 
 func scanParticipant(sc scanner) (parrain.Participant, error) {
 	var p parrain.Participant
 	var created, updated int64
-	err := sc.Scan(&p.ID, &p.ProgramID, &p.ExternalID, &p.Email, &p.Name, &p.Locale, &p.Code, &p.Status, &created, &updated)
+	var attrs string
+	err := sc.Scan(&p.ID, &p.ProgramID, &p.ExternalID, &p.Email, &p.Name, &p.Locale, &p.Code, &p.Status, &created, &updated, &attrs)
 	p.CreatedAt, p.UpdatedAt = fromMS(created), fromMS(updated)
+	if err == nil {
+		p.Attributes, err = decodeAttributes(attrs)
+	}
 	return p, err
 }
 
@@ -35,7 +39,10 @@ func (s *Store) UpsertParticipant(ctx context.Context, programID string, in parr
 			return result{}, err
 		}
 		p, created, err := s.upsertParticipantTx(ctx, tx, programID, in)
-		return result{p, created}, err
+		if err != nil {
+			return result{}, err
+		}
+		return result{p, created}, s.recordTraits(ctx, tx, programID, p.ID, in.Context, s.clock.Now())
 	})
 	return r.P, r.Created, err
 }
@@ -60,9 +67,9 @@ func (s *Store) upsertParticipantTx(ctx context.Context, tx *sql.Tx, programID s
 			status = parrain.ParticipantActive
 		}
 		id := newID("part")
-		res, err := tx.ExecContext(ctx, `INSERT INTO participants (id, program_id, external_id, email, email_canonical, name, locale, code, status, created_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) ON CONFLICT DO NOTHING`,
-			id, programID, in.ExternalID, in.Email, canonical(in.Email), in.Name, in.Locale, code, status, now)
+		res, err := tx.ExecContext(ctx, `INSERT INTO participants (id, program_id, external_id, email, email_canonical, name, locale, code, status, created_at, updated_at, attributes)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11) ON CONFLICT DO NOTHING`,
+			id, programID, in.ExternalID, in.Email, canonical(in.Email), in.Name, in.Locale, code, status, now, encodeAttributes(in.Attributes))
 		if err != nil {
 			return p, false, fmt.Errorf("inserting participant: %w", err)
 		}
@@ -110,13 +117,16 @@ func (s *Store) updateParticipantTx(ctx context.Context, tx *sql.Tx, p parrain.P
 		}
 		p.Code, changed = in.Code, true
 	}
+	if in.Attributes != nil && encodeAttributes(in.Attributes) != encodeAttributes(&p.Attributes) {
+		p.Attributes, changed = *in.Attributes, true
+	}
 	if !changed {
 		return p, false, nil
 	}
 	p.UpdatedAt = s.clock.Now()
-	res, err := tx.ExecContext(ctx, `UPDATE participants SET email = $1, email_canonical = $2, name = $3, locale = $4, code = $5, status = $6, updated_at = $7
-		WHERE id = $8 AND NOT EXISTS (SELECT 1 FROM participants o WHERE o.code = $5 AND o.id <> $8)`,
-		p.Email, canonical(p.Email), p.Name, p.Locale, p.Code, p.Status, ms(p.UpdatedAt), p.ID)
+	res, err := tx.ExecContext(ctx, `UPDATE participants SET email = $1, email_canonical = $2, name = $3, locale = $4, code = $5, status = $6, updated_at = $7,
+		attributes = $9 WHERE id = $8 AND NOT EXISTS (SELECT 1 FROM participants o WHERE o.code = $5 AND o.id <> $8)`,
+		p.Email, canonical(p.Email), p.Name, p.Locale, p.Code, p.Status, ms(p.UpdatedAt), p.ID, encodeAttributes(&p.Attributes))
 	if err != nil {
 		return p, false, fmt.Errorf("updating participant: %w", err)
 	}

@@ -10,20 +10,23 @@ import (
 	"github.com/parrainhq/parrain/internal/parrain"
 )
 
-const programCols = `id, name, landing_url, currency, cookie_window_days, attribution_model, hold_days, status, rules, version, created_at, updated_at`
+const programCols = `id, name, landing_url, currency, cookie_window_days, attribution_model, hold_days, status, rules, version, created_at, updated_at, settings`
 
 type scanner interface{ Scan(...any) error }
 
 func scanProgram(sc scanner) (parrain.Program, error) {
 	var p parrain.Program
-	var rules string
+	var rules, settings string
 	var created, updated int64
 	if err := sc.Scan(&p.ID, &p.Name, &p.LandingURL, &p.Currency, &p.CookieWindowDays, &p.AttributionModel, &p.HoldDays,
-		&p.Status, &rules, &p.Version, &created, &updated); err != nil {
+		&p.Status, &rules, &p.Version, &created, &updated, &settings); err != nil {
 		return p, err
 	}
 	if err := json.Unmarshal([]byte(rules), &p.Rules); err != nil {
 		return p, fmt.Errorf("decoding rules of program %s: %w", p.ID, err)
+	}
+	if err := decodeSettings(&p, settings); err != nil {
+		return p, err
 	}
 	p.CreatedAt, p.UpdatedAt = fromMS(created), fromMS(updated)
 	return p, nil
@@ -44,10 +47,17 @@ func (s *Store) CreateProgram(ctx context.Context, p parrain.Program, idem Idem)
 		if err != nil {
 			return p, err
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO programs (`+programCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+		settings, secret, err := encodeSettings(&p)
+		if err != nil {
+			return p, err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO programs (`+programCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
 			p.ID, p.Name, p.LandingURL, p.Currency, p.CookieWindowDays, p.AttributionModel, p.HoldDays, p.Status, string(rules),
-			p.Version, ms(now), ms(now)); err != nil {
+			p.Version, ms(now), ms(now), settings); err != nil {
 			return p, fmt.Errorf("inserting program: %w", err)
+		}
+		if err := s.programSavedTx(ctx, tx, &p, secret); err != nil {
+			return p, err
 		}
 		doc, err := json.Marshal(p)
 		if err != nil {

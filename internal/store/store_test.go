@@ -299,6 +299,14 @@ func TestRewardLifecycle(t *testing.T) {
 				t.Errorf("reversal %+v", rv)
 			}
 		}
+		// A refund right after the reward is a fraud signal: the referral
+		// now waits for review, and a reviewer clears it.
+		if r.Referral == nil || r.Referral.ReviewStatus != parrain.ReviewHeld {
+			t.Fatalf("referral after a quick refund: %+v", r.Referral)
+		}
+		if _, err := e.st.ReviewReferral(ctx, prog.ID, r.Referral.ID, store.ReviewDecisionClear, "known customer", "tester"); err != nil {
+			t.Fatal(err)
+		}
 		e.clock.Advance(31 * 24 * time.Hour)
 		approved := 0
 		for _, rw := range rewards {

@@ -33,6 +33,9 @@ type Redirect struct {
 	fallback string // landing for unknown codes when no program exists
 	secure   bool   // set the Secure cookie attribute
 	domain   string // cookie Domain attribute, e.g. ".example.com"
+	// Landing, when set, may answer a valid code with the program's
+	// personalised landing page instead of the redirect (landing.go).
+	Landing LandingPage
 }
 
 // NewRedirect returns the redirect handler. fallback is where unknown codes
@@ -76,12 +79,15 @@ func (h *Redirect) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Referrer-Policy", "strict-origin-when-cross-origin")
-	http.Redirect(w, r, target, http.StatusFound)
+	if !valid || h.Landing == nil || !h.Landing.Serve(w, r, t, target) {
+		http.Redirect(w, r, target, http.StatusFound)
+	}
 
 	if r.Method == http.MethodHead || IsPrefetch(r) || IsBot(r.UserAgent()) {
 		return
 	}
-	c := store.Click{Code: truncate(code, 32), Valid: valid, IPHash: h.hashIP(clientIP(r)),
+	ip := clientIP(r)
+	c := store.Click{Code: truncate(code, 32), Valid: valid, IPHash: h.hashIP(ip), IP: ip, Params: truncate(r.URL.RawQuery, 1000),
 		UserAgent: truncate(r.UserAgent(), 500), Referer: truncate(r.Referer(), 500), At: now}
 	if err == nil {
 		c.ProgramID, c.ParticipantID = t.ProgramID, t.ParticipantID

@@ -1,0 +1,360 @@
+// Package console serves Parrain's admin console under /admin: server-
+// rendered pages (html/template, assets embedded by package web) to sign in,
+// configure programs, review referrals and rewards, read the KPIs and manage
+// users, API keys and settings.
+//
+// Security is on by default: argon2id passwords, sessions whose tokens are
+// stored hashed, HttpOnly SameSite cookies (Secure over TLS), a per-session
+// CSRF token on every form on top of Go's cross-origin protection,
+// rate-limited sign-in, and roles (owner, manager, analyst) enforced on
+// every route by Require. Routes are registered in internal/app/routes.go.
+//
+// It imports the domain, the store and the web assets; never the job
+// runner.
+package console
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/parrainhq/parrain/internal/api"
+	"github.com/parrainhq/parrain/internal/parrain"
+	"github.com/parrainhq/parrain/internal/store"
+	"github.com/parrainhq/parrain/internal/web"
+)
+
+// Options configure the console.
+type Options struct {
+	// BaseURL is the public URL of the server; an https URL makes cookies
+	// Secure even behind a TLS-terminating proxy.
+	BaseURL string
+	// TrustProxy takes client IPs (for sign-in rate limits and the audit
+	// log) from X-Forwarded-For.
+	TrustProxy bool
+	// LoginRate and LoginBurst limit sign-in attempts per client IP
+	// (default one every 3 s, burst 10); per email the limit is one a
+	// minute with a burst of 5.
+	LoginRate  time.Duration
+	LoginBurst int
+}
+
+// Console holds the console's dependencies.
+type Console struct {
+	st      *store.Store
+	log     *slog.Logger
+	opt     Options
+	secure  bool
+	pages   map[string]*template.Template
+	static  fs.FS
+	hasher  *Hasher
+	byIP    *keyedLimiter
+	byEmail *keyedLimiter
+	cop     *http.CrossOriginProtection
+	dummy   string // a hash verified for unknown emails, so timing does not reveal them
+	version string // a digest of the static files, appended to their URLs so upgrades bust caches
+}
+
+// New parses the templates and returns the console.
+func New(st *store.Store, log *slog.Logger, opt Options) (*Console, error) {
+	if opt.LoginRate <= 0 {
+		opt.LoginRate = 3 * time.Second
+	}
+	if opt.LoginBurst <= 0 {
+		opt.LoginBurst = 10
+	}
+	c := &Console{st: st, log: log, opt: opt, secure: strings.HasPrefix(opt.BaseURL, "https://"), static: web.Static(),
+		hasher: NewHasher(2), byIP: newKeyedLimiter(opt.LoginRate, opt.LoginBurst), byEmail: newKeyedLimiter(time.Minute, 5)}
+	pages, err := parsePages(web.Templates())
+	if err != nil {
+		return nil, err
+	}
+	c.pages = pages
+	if c.version, err = staticVersion(c.static); err != nil {
+		return nil, err
+	}
+	c.cop = http.NewCrossOriginProtection()
+	c.cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c.errorPage(w, r, nil, http.StatusForbidden, "This request came from another site and was refused (cross-origin protection).")
+	}))
+	dummy, err := c.hasher.Hash(context.Background(), "parrain-dummy-password")
+	if err != nil {
+		return nil, err
+	}
+	c.dummy = dummy
+	return c, nil
+}
+
+// Static serves the embedded CSS and JavaScript under /admin/static/.
+func (c *Console) Static() http.Handler {
+	fsrv := http.StripPrefix("/admin/static/", http.FileServerFS(c.static))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// URLs carry ?v=<digest of the files>: a new version is a new URL.
+		w.Header().Set("Cache-Control", "public, max-age=86400")
+		fsrv.ServeHTTP(w, r)
+	})
+}
+
+// staticVersion digests every static file.
+func staticVersion(fsys fs.FS) (string, error) {
+	h := sha256.New()
+	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := fs.ReadFile(fsys, p)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(h, "%s %d\n", p, len(b))
+		h.Write(b)
+		return nil
+	})
+	if err != nil {
+		return "", fmt.Errorf("reading static files: %w", err)
+	}
+	return hex.EncodeToString(h.Sum(nil))[:12], nil
+}
+
+// securityHeaders are set on every console answer: a strict content
+// security policy (no inline script or style, nothing from other origins
+// but https images for logos), no referrer leaks, no caching of pages.
+func securityHeaders(w http.ResponseWriter) {
+	h := w.Header()
+	h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' https: data:; style-src 'self'; script-src 'self'; "+
+		"form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'")
+	h.Set("Referrer-Policy", "same-origin")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+}
+
+// clientIP is the request's client address (X-Forwarded-For's first hop
+// when the proxy is trusted).
+func (c *Console) clientIP(r *http.Request) string {
+	if c.opt.TrustProxy {
+		if f := r.Header.Get("X-Forwarded-For"); f != "" {
+			return strings.TrimSpace(strings.Split(f, ",")[0])
+		}
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+func (c *Console) isSecure(r *http.Request) bool {
+	if c.secure || r.TLS != nil {
+		return true
+	}
+	return c.opt.TrustProxy && r.Header.Get("X-Forwarded-Proto") == "https"
+}
+
+// view is what every page template receives.
+type view struct {
+	Page     string // the template's name, on <body data-page> for tests and styles
+	Title    string
+	Nav      string // the active menu entry
+	Auth     *Auth
+	CSRF     string
+	Flash    *flash
+	Programs []parrain.Program
+	Program  *parrain.Program // the program the page is about
+	Data     any
+	Version  string // static files' version, for their URLs
+}
+
+// Can reports whether the signed-in user holds at least role (for showing
+// buttons; the server checks again on every route).
+func (v view) Can(role string) bool {
+	return v.Auth != nil && v.Auth.User.Role.AtLeast(store.UserRole(role))
+}
+
+// ProgramQuery is "program=<id>" for links that keep the current program.
+func (v view) ProgramQuery() template.URL {
+	if v.Program == nil {
+		return ""
+	}
+	return template.URL("program=" + url.QueryEscape(v.Program.ID))
+}
+
+// render executes a page template into a buffer first, so a template error
+// becomes a clean 500 page instead of half a page.
+func (c *Console) render(w http.ResponseWriter, r *http.Request, status int, name string, v view) {
+	t, ok := c.pages[name]
+	if !ok {
+		c.fail(w, r, v.Auth, fmt.Errorf("no template %q", name))
+		return
+	}
+	v.Page, v.Version = name, c.version
+	if v.Auth != nil {
+		v.CSRF = v.Auth.Session.CSRFToken
+	}
+	if v.Flash == nil {
+		v.Flash = c.takeFlash(w, r)
+	}
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, "layout", v); err != nil {
+		c.log.ErrorContext(r.Context(), "rendering page", "page", name, "err", err)
+		if name != "error" {
+			c.errorPage(w, r, v.Auth, http.StatusInternalServerError, "internal error; it has been logged")
+		}
+		return
+	}
+	securityHeaders(w)
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
+}
+
+type errorData struct {
+	Status  int
+	Message string
+}
+
+func (c *Console) errorPage(w http.ResponseWriter, r *http.Request, a *Auth, status int, msg string) {
+	c.render(w, r, status, "error", view{Title: http.StatusText(status), Auth: a, Data: errorData{Status: status, Message: msg}})
+}
+
+// fail answers an error: domain errors with their HTTP status and message,
+// anything else as a logged 500 without details.
+func (c *Console) fail(w http.ResponseWriter, r *http.Request, a *Auth, err error) {
+	e := parrain.AsError(err)
+	if e == nil {
+		c.log.ErrorContext(r.Context(), "console error", "method", r.Method, "path", r.URL.Path, "err", err)
+		c.errorPage(w, r, a, http.StatusInternalServerError, "internal error; it has been logged")
+		return
+	}
+	msg := e.Message
+	if e.Field != "" {
+		msg = e.Field + ": " + msg
+	}
+	c.errorPage(w, r, a, api.Status(e.Code), msg)
+}
+
+// flash is a one-time message shown after a redirect.
+type flash struct {
+	Kind    string // ok or error
+	Message string
+}
+
+const flashCookie = "parrain_flash"
+
+// setFlash stores a message for the next page, signed with the
+// installation secret so that nobody else can plant text in the console.
+func (c *Console) setFlash(w http.ResponseWriter, r *http.Request, kind, msg string) {
+	if len(msg) > 1000 {
+		msg = msg[:1000]
+	}
+	v := base64.RawURLEncoding.EncodeToString([]byte(kind + "\n" + msg))
+	http.SetCookie(w, &http.Cookie{Name: flashCookie, Value: v + "." + c.sign(v), Path: "/admin", HttpOnly: true,
+		Secure: c.isSecure(r), SameSite: http.SameSiteLaxMode, MaxAge: 60})
+}
+
+func (c *Console) takeFlash(w http.ResponseWriter, r *http.Request) *flash {
+	ck, err := r.Cookie(flashCookie)
+	if err != nil {
+		return nil
+	}
+	http.SetCookie(w, &http.Cookie{Name: flashCookie, Value: "", Path: "/admin", HttpOnly: true, Secure: c.isSecure(r), MaxAge: -1})
+	v, sig, ok := strings.Cut(ck.Value, ".")
+	if !ok || !hmac.Equal([]byte(sig), []byte(c.sign(v))) {
+		return nil
+	}
+	b, err := base64.RawURLEncoding.DecodeString(v)
+	if err != nil {
+		return nil
+	}
+	kind, msg, _ := strings.Cut(string(b), "\n")
+	return &flash{Kind: kind, Message: msg}
+}
+
+func (c *Console) sign(v string) string {
+	m := hmac.New(sha256.New, c.st.Secret())
+	m.Write([]byte("console-flash:" + v))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+// redirect answers a form post with 303 See Other (post/redirect/get).
+func redirect(w http.ResponseWriter, r *http.Request, to string) {
+	http.Redirect(w, r, to, http.StatusSeeOther)
+}
+
+// programs loads the programs for the switcher and picks the page's
+// program: the "program" query parameter, else the last one chosen
+// (cookie), else the oldest active program.
+func (c *Console) programs(w http.ResponseWriter, r *http.Request) ([]parrain.Program, *parrain.Program, error) {
+	var all []parrain.Program
+	cursor := ""
+	for {
+		ps, next, err := c.st.Programs(r.Context(), store.Page{Limit: 200, Cursor: cursor})
+		if err != nil {
+			return nil, nil, err
+		}
+		all = append(all, ps...)
+		if next == "" || len(all) >= 1000 {
+			break
+		}
+		cursor = next
+	}
+	want := r.URL.Query().Get("program")
+	if want == "" {
+		if ck, err := r.Cookie("parrain_program"); err == nil {
+			want = ck.Value
+		}
+	}
+	for i := range all {
+		if all[i].ID == want {
+			if r.URL.Query().Get("program") != "" {
+				http.SetCookie(w, &http.Cookie{Name: "parrain_program", Value: want, Path: "/admin", HttpOnly: true,
+					Secure: c.isSecure(r), SameSite: http.SameSiteLaxMode, MaxAge: 365 * 24 * 3600})
+			}
+			return all, &all[i], nil
+		}
+	}
+	if r.URL.Query().Get("program") != "" {
+		return nil, nil, parrain.Errorf(parrain.CodeNotFound, "program not found")
+	}
+	if len(all) == 0 {
+		return all, nil, nil
+	}
+	// The oldest active program (the list is newest first), else the oldest.
+	for i := len(all) - 1; i >= 0; i-- {
+		if all[i].Status == parrain.ProgramActive {
+			return all, &all[i], nil
+		}
+	}
+	return all, &all[len(all)-1], nil
+}
+
+// parseForm reads a bounded form body.
+func parseForm(w http.ResponseWriter, r *http.Request) error {
+	r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
+	if err := r.ParseForm(); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return parrain.Errorf(parrain.CodeTooLarge, "the form is too large")
+		}
+		return parrain.Invalid("form", "could not read the form: %v", err)
+	}
+	return nil
+}
+
+// NotFound serves console paths that match no page.
+func (c *Console) NotFound(w http.ResponseWriter, r *http.Request, a *Auth) {
+	c.errorPage(w, r, a, http.StatusNotFound, "There is no console page at "+r.URL.Path+".")
+}

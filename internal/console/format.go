@@ -1,0 +1,226 @@
+package console
+
+import (
+	"fmt"
+	"html/template"
+	"io/fs"
+	"net/url"
+	"path"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/parrainhq/parrain/internal/parrain"
+)
+
+// parsePages parses each page template ("name.html") together with the
+// shared layout and partials ("_*.html").
+func parsePages(fsys fs.FS) (map[string]*template.Template, error) {
+	files, err := fs.Glob(fsys, "*.html")
+	if err != nil {
+		return nil, err
+	}
+	pages := map[string]*template.Template{}
+	for _, f := range files {
+		if strings.HasPrefix(f, "_") {
+			continue
+		}
+		name := strings.TrimSuffix(path.Base(f), ".html")
+		t, err := template.New(name).Funcs(funcs).ParseFS(fsys, "_*.html", f)
+		if err != nil {
+			return nil, fmt.Errorf("parsing template %s: %w", f, err)
+		}
+		pages[name] = t
+	}
+	return pages, nil
+}
+
+var funcs = template.FuncMap{
+	"money":    money,
+	"pct":      pct,
+	"change":   change,
+	"trend":    trend,
+	"date":     func(t time.Time) string { return t.UTC().Format("2006-01-02") },
+	"datetime": datetime,
+	"dtp": func(t *time.Time) string {
+		if t == nil {
+			return "—"
+		}
+		return datetime(*t)
+	},
+	"label":  label,
+	"qs":     qs,
+	"num":    thousands,
+	"bps":    func(b int64) string { return parrain.FormatBps(b) + " %" },
+	"minor":  parrain.FormatMinor,
+	"add":    func(a, b int) int { return a + b },
+	"future": func(t time.Time, now time.Time) bool { return t.After(now) },
+	"deref": func(t *time.Time) time.Time {
+		if t == nil {
+			return time.Time{}
+		}
+		return *t
+	},
+	"dictActions": func() map[string]string {
+		return map[string]string{"reward.": "Reward reviews", "referral.": "Referral reviews", "program.": "Programs",
+			"user.": "Users and sign-ins", "api_key.": "API keys", "branding.updated": "Branding", "email_sender.updated": "Email sender",
+			"webhook.": "Webhooks", "payout.": "Payouts"}
+	},
+}
+
+func datetime(t time.Time) string {
+	if t.IsZero() {
+		return "—"
+	}
+	return t.UTC().Format("2006-01-02 15:04 UTC")
+}
+
+// money formats minor units with the currency's digits and thousands
+// separators: 123456 EUR → "1,234.56 EUR". Display only.
+func money(amount int64, currency string) string {
+	s := parrain.FormatMinor(amount, currency)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	whole, frac, hasFrac := strings.Cut(s, ".")
+	out := thousandsStr(whole)
+	if hasFrac {
+		out += "." + frac
+	}
+	if neg {
+		out = "-" + out
+	}
+	return out + " " + currency
+}
+
+func thousands(n int64) string {
+	if n < 0 {
+		return "-" + thousandsStr(strconv.FormatUint(uint64(-n), 10))
+	}
+	return thousandsStr(strconv.FormatInt(n, 10))
+}
+
+func thousandsStr(digits string) string {
+	if len(digits) <= 3 {
+		return digits
+	}
+	var b strings.Builder
+	pre := len(digits) % 3
+	if pre > 0 {
+		b.WriteString(digits[:pre])
+	}
+	for i := pre; i < len(digits); i += 3 {
+		if b.Len() > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(digits[i : i+3])
+	}
+	return b.String()
+}
+
+// Ratio is an exact fraction, formatted without floating point.
+type Ratio struct{ Num, Den int64 }
+
+// Defined reports whether the ratio has a denominator.
+func (r Ratio) Defined() bool { return r.Den != 0 }
+
+// Permille returns the ratio in tenths of a percent, rounded half-up.
+func (r Ratio) Permille() int64 {
+	if r.Den == 0 {
+		return 0
+	}
+	v, err := parrain.MulDiv(r.Num, 1000, r.Den, parrain.RoundHalfUp)
+	if err != nil {
+		return 0
+	}
+	return v
+}
+
+// Percent renders the ratio as "12.3 %", or "—" without a denominator.
+func (r Ratio) Percent() string {
+	if r.Den == 0 {
+		return "—"
+	}
+	return tenths(r.Permille()) + " %"
+}
+
+// Times renders the ratio as a multiple with one decimal, "2.5×" (clicks
+// per advocate).
+func (r Ratio) Times() string {
+	if r.Den == 0 {
+		return "—"
+	}
+	v, err := parrain.MulDiv(r.Num, 10, r.Den, parrain.RoundHalfUp)
+	if err != nil {
+		return "—"
+	}
+	return tenths(v) + "×"
+}
+
+// tenths renders an integer count of tenths ("123" → "12.3").
+func tenths(v int64) string {
+	sign := ""
+	if v < 0 {
+		sign, v = "-", -v
+	}
+	return fmt.Sprintf("%s%s.%d", sign, thousands(v/10), v%10)
+}
+
+func pct(num, den int64) string { return Ratio{num, den}.Percent() }
+
+// change renders the relative change from prev to cur ("+12.5 %", "new",
+// "—").
+func change(cur, prev int64) string {
+	switch {
+	case prev == 0 && cur == 0:
+		return "—"
+	case prev == 0:
+		return "new"
+	}
+	p := Ratio{cur - prev, abs(prev)}.Permille()
+	s := tenths(p) + " %"
+	if p > 0 {
+		s = "+" + s
+	}
+	return s
+}
+
+// trend names the direction of a change, for styling and screen readers.
+func trend(cur, prev int64) string {
+	switch {
+	case cur > prev:
+		return "up"
+	case cur < prev:
+		return "down"
+	}
+	return "flat"
+}
+
+func abs(v int64) int64 {
+	if v < 0 {
+		return -v
+	}
+	return v
+}
+
+// label turns an identifier into words: "signed_up" → "Signed up".
+func label(s any) string {
+	v := strings.ReplaceAll(fmt.Sprint(s), "_", " ")
+	if v == "" {
+		return v
+	}
+	return strings.ToUpper(v[:1]) + v[1:]
+}
+
+// qs builds a query string from key, value pairs, skipping empty values:
+// {{qs "program" .ID "status" "pending"}} → "program=…&status=pending".
+func qs(kv ...any) template.URL {
+	v := url.Values{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		if s := fmt.Sprint(kv[i+1]); s != "" {
+			v.Set(fmt.Sprint(kv[i]), s)
+		}
+	}
+	return template.URL(v.Encode())
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }

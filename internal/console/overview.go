@@ -1,0 +1,363 @@
+package console
+
+import (
+	"encoding/csv"
+	"fmt"
+	"html/template"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/parrainhq/parrain/internal/parrain"
+	"github.com/parrainhq/parrain/internal/store"
+)
+
+// periodChoice is the period picker's state.
+type periodChoice struct {
+	Key      string // 7d, 30d, 90d, 365d or custom
+	From, To string // inclusive dates for the custom form
+	Period   store.Period
+	Previous store.Period
+}
+
+var presetDays = map[string]int{"7d": 7, "30d": 30, "90d": 90, "365d": 365}
+
+// parsePeriod reads ?period= (7d, 30d, 90d, 365d; default 30d) or ?from=
+// and ?to= (inclusive dates, UTC). Presets end with today, by the store's
+// clock, so tests with a fake clock see fixed periods.
+func parsePeriod(r *http.Request, now time.Time) (periodChoice, error) {
+	q := r.URL.Query()
+	tomorrow := now.UTC().Truncate(24 * time.Hour).Add(24 * time.Hour)
+	pc := periodChoice{Key: q.Get("period")}
+	if q.Get("from") != "" || q.Get("to") != "" {
+		from, err := time.Parse("2006-01-02", q.Get("from"))
+		if err != nil {
+			return pc, parrain.Invalid("from", "must be a date like 2026-01-31")
+		}
+		to, err := time.Parse("2006-01-02", q.Get("to"))
+		if err != nil {
+			return pc, parrain.Invalid("to", "must be a date like 2026-01-31")
+		}
+		to = to.Add(24 * time.Hour)
+		if !to.After(from) {
+			return pc, parrain.Invalid("to", "must not be before from")
+		}
+		if to.Sub(from) > 3*366*24*time.Hour {
+			return pc, parrain.Invalid("from", "the period may span at most three years")
+		}
+		pc.Key, pc.Period = "custom", store.Period{From: from, To: to}
+	} else {
+		if pc.Key == "" {
+			pc.Key = "30d"
+		}
+		days, ok := presetDays[pc.Key]
+		if !ok {
+			return pc, parrain.Invalid("period", "must be 7d, 30d, 90d or 365d")
+		}
+		pc.Period = store.Period{From: tomorrow.Add(-time.Duration(days) * 24 * time.Hour), To: tomorrow}
+	}
+	pc.Previous = pc.Period.Previous()
+	pc.From = pc.Period.From.Format("2006-01-02")
+	pc.To = pc.Period.To.Add(-24 * time.Hour).Format("2006-01-02")
+	return pc, nil
+}
+
+// kpiCard is one KPI with its previous-period value.
+type kpiCard struct {
+	ID, Name, Help string
+	Value, Prev    string
+	Change, Trend  string
+	// Good says whether up is good (cost going up is not).
+	Good bool
+}
+
+func rateCard(id, name, help string, cur, prev Ratio) kpiCard {
+	c := kpiCard{ID: id, Name: name, Help: help, Value: cur.Percent(), Prev: prev.Percent(), Good: true}
+	if cur.Defined() && prev.Defined() {
+		c.Change = changePoints(cur.Permille(), prev.Permille())
+		c.Trend = trend(cur.Permille(), prev.Permille())
+	} else {
+		c.Change, c.Trend = "—", "flat"
+	}
+	return c
+}
+
+// changePoints renders a difference of two rates in percentage points.
+func changePoints(cur, prev int64) string {
+	d := cur - prev
+	s := tenths(d) + " pts"
+	if d > 0 {
+		s = "+" + s
+	}
+	return s
+}
+
+func moneyCard(id, name, help string, cur, prev int64, currency string, good bool) kpiCard {
+	return kpiCard{ID: id, Name: name, Help: help, Value: money(cur, currency), Prev: money(prev, currency),
+		Change: change(cur, prev), Trend: trend(cur, prev), Good: good}
+}
+
+func kpiCards(k, p store.KPIs) []kpiCard {
+	ctrHelp := "Clicks per share."
+	ctr, pctr := Ratio{k.Clicks, k.Shares}, Ratio{p.Clicks, p.Shares}
+	shareHelp := "Advocates who shared their link at least once in the period, out of all advocates."
+	if !k.SharesTracked {
+		ctrHelp = "Share tracking is off: clicks per advocate whose link was clicked."
+		ctr, pctr = Ratio{k.Clicks, k.Participating}, Ratio{p.Clicks, p.Participating}
+		shareHelp = "Share tracking is off: advocates whose link was clicked, out of all advocates (a proxy)."
+	}
+	ctrCard := kpiCard{ID: "ctr", Name: "Click-through", Help: ctrHelp, Value: ctr.Times(), Prev: pctr.Times(), Good: true,
+		Change: change(ctr.Permille(), pctr.Permille()), Trend: trend(ctr.Permille(), pctr.Permille())}
+	roi := func(x store.KPIs) Ratio { return Ratio{x.Revenue - x.RewardsCost(), x.RewardsCost()} }
+	return []kpiCard{
+		rateCard("participation", "Participation rate", "Advocates who shared or got a click in the period, out of all advocates.",
+			Ratio{k.Participating, k.Advocates}, Ratio{p.Participating, p.Advocates}),
+		rateCard("share", "Share rate", shareHelp, Ratio{k.Sharers, k.Advocates}, Ratio{p.Sharers, p.Advocates}),
+		ctrCard,
+		rateCard("conversion", "Conversion rate", "Referred friends whose first purchase happened in the period, per valid click.",
+			Ratio{k.Conversions, k.Clicks}, Ratio{p.Conversions, p.Clicks}),
+		moneyCard("revenue", "Referred revenue", "Purchases of referred friends in the period, net of refunds, in the program currency.",
+			k.Revenue, p.Revenue, k.Currency, true),
+		moneyCard("cost", "Rewards cost", "Outstanding value of the rewards caused by the period's events (pending, approved and paid).",
+			k.RewardsCost(), p.RewardsCost(), k.Currency, false),
+		rateCard("roi", "ROI", "(Referred revenue − rewards cost) ÷ rewards cost.", roi(k), roi(p)),
+	}
+}
+
+// overviewData is the overview page.
+type overviewData struct {
+	Period   periodChoice
+	Cards    []kpiCard
+	KPIs     store.KPIs
+	Prev     store.KPIs
+	Charts   []chartView
+	Days     []store.DayCount
+	Top      []store.AdvocateRank
+	Alerts   store.Alerts
+	Open     []store.Alert      // the reward engine's open alerts (pool ran dry, fulfilment failing, …)
+	LowPools []store.CouponPool // imported coupon pools empty or under their low-water mark
+	Failed   []store.FailedJob
+	Rewards  []rewardSplit
+	Currency string
+}
+
+// chartView is one chart with its caption.
+type chartView struct {
+	Title, Color string
+	Total        int64
+	SVG          template.HTML
+}
+
+type rewardSplit struct {
+	Status        parrain.RewardStatus
+	Amount, Prev  string
+	AmountMinor   int64
+	Change, Trend string
+}
+
+// Overview serves GET /admin/: the program's KPIs for a period beside the
+// previous period, the daily activity chart, top advocates and alerts.
+func (c *Console) Overview(w http.ResponseWriter, r *http.Request, a *Auth) {
+	all, prog, err := c.programs(w, r)
+	if err != nil {
+		c.fail(w, r, a, err)
+		return
+	}
+	v := view{Title: "Overview", Nav: "overview", Auth: a, Programs: all, Program: prog}
+	if prog == nil {
+		c.render(w, r, http.StatusOK, "overview", v)
+		return
+	}
+	pc, err := parsePeriod(r, c.st.Clock().Now())
+	if err != nil {
+		c.fail(w, r, a, err)
+		return
+	}
+	ctx := r.Context()
+	d := overviewData{Period: pc, Currency: prog.Currency}
+	if d.KPIs, err = c.st.KPIs(ctx, *prog, pc.Period); err != nil {
+		c.fail(w, r, a, err)
+		return
+	}
+	if d.Prev, err = c.st.KPIs(ctx, *prog, pc.Previous); err != nil {
+		c.fail(w, r, a, err)
+		return
+	}
+	d.Cards = kpiCards(d.KPIs, d.Prev)
+	for _, st := range []parrain.RewardStatus{parrain.RewardPending, parrain.RewardApproved, parrain.RewardPaid} {
+		cur, prev := d.KPIs.Rewards[st], d.Prev.Rewards[st]
+		d.Rewards = append(d.Rewards, rewardSplit{Status: st, Amount: money(cur, prog.Currency), Prev: money(prev, prog.Currency),
+			AmountMinor: cur, Change: change(cur, prev), Trend: trend(cur, prev)})
+	}
+	if d.Days, err = c.st.DailySeries(ctx, prog.ID, pc.Period); err != nil {
+		c.fail(w, r, a, err)
+		return
+	}
+	days := make([]time.Time, len(d.Days))
+	var clicks, signups, convs []int64
+	for i, x := range d.Days {
+		days[i] = x.Day
+		clicks, signups, convs = append(clicks, x.Clicks), append(signups, x.Signups), append(convs, x.Conversions)
+	}
+	for _, sr := range []series{
+		{ID: "chart-clicks", Title: "Clicks", Color: "clicks", Days: days, Values: clicks},
+		{ID: "chart-signups", Title: "Signups", Color: "signups", Days: days, Values: signups},
+		{ID: "chart-conversions", Title: "Conversions", Color: "conversions", Days: days, Values: convs},
+	} {
+		var total int64
+		for _, v := range sr.Values {
+			total += v
+		}
+		d.Charts = append(d.Charts, chartView{Title: sr.Title, Color: sr.Color, Total: total, SVG: barChart(sr)})
+	}
+	if d.Top, err = c.st.TopAdvocates(ctx, *prog, pc.Period, 10); err != nil {
+		c.fail(w, r, a, err)
+		return
+	}
+	if d.Alerts, err = c.st.ProgramAlerts(ctx, prog.ID); err != nil {
+		c.fail(w, r, a, err)
+		return
+	}
+	if d.Open, err = c.st.Alerts(ctx, prog.ID, true); err != nil {
+		c.fail(w, r, a, err)
+		return
+	}
+	pools, err := c.st.CouponPools(ctx, prog.ID)
+	if err != nil {
+		c.fail(w, r, a, err)
+		return
+	}
+	for _, p := range pools {
+		if p.GenerateLength == 0 && p.Available <= int64(p.LowWater) {
+			d.LowPools = append(d.LowPools, p)
+		}
+	}
+	v.Data = d
+	c.render(w, r, http.StatusOK, "overview", v)
+}
+
+// csvAnswer starts a CSV download.
+func csvAnswer(w http.ResponseWriter, name string) *csv.Writer {
+	securityHeaders(w)
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
+	return csv.NewWriter(w)
+}
+
+// csvSafe neutralises spreadsheet formulas in user-supplied text (CSV
+// injection): a leading =, +, - or @ is prefixed with a quote.
+func csvSafe(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
+}
+
+// OverviewCSV serves GET /admin/overview.csv: the chart's numbers per day
+// and the KPIs of the period and the previous one.
+func (c *Console) OverviewCSV(w http.ResponseWriter, r *http.Request, a *Auth) {
+	_, prog, err := c.programs(w, r)
+	if err != nil {
+		c.fail(w, r, a, err)
+		return
+	}
+	if prog == nil {
+		c.fail(w, r, a, parrain.Errorf(parrain.CodeNotFound, "no program yet"))
+		return
+	}
+	pc, err := parsePeriod(r, c.st.Clock().Now())
+	if err != nil {
+		c.fail(w, r, a, err)
+		return
+	}
+	days, err := c.st.DailySeries(r.Context(), prog.ID, pc.Period)
+	if err != nil {
+		c.fail(w, r, a, err)
+		return
+	}
+	name := fmt.Sprintf("parrain-%s-daily-%s-%s.csv", prog.ID, pc.From, pc.To)
+	cw := csvAnswer(w, name)
+	_ = cw.Write([]string{"date", "clicks", "signups", "conversions"})
+	for _, d := range days {
+		_ = cw.Write([]string{d.Day.Format("2006-01-02"), strconv.FormatInt(d.Clicks, 10), strconv.FormatInt(d.Signups, 10),
+			strconv.FormatInt(d.Conversions, 10)})
+	}
+	cw.Flush()
+}
+
+// KPIsCSV serves GET /admin/kpis.csv: the KPI figures of the period and
+// the previous period, raw counts and minor units included.
+func (c *Console) KPIsCSV(w http.ResponseWriter, r *http.Request, a *Auth) {
+	_, prog, err := c.programs(w, r)
+	if err != nil {
+		c.fail(w, r, a, err)
+		return
+	}
+	if prog == nil {
+		c.fail(w, r, a, parrain.Errorf(parrain.CodeNotFound, "no program yet"))
+		return
+	}
+	pc, err := parsePeriod(r, c.st.Clock().Now())
+	if err != nil {
+		c.fail(w, r, a, err)
+		return
+	}
+	cur, err := c.st.KPIs(r.Context(), *prog, pc.Period)
+	if err != nil {
+		c.fail(w, r, a, err)
+		return
+	}
+	prev, err := c.st.KPIs(r.Context(), *prog, pc.Previous)
+	if err != nil {
+		c.fail(w, r, a, err)
+		return
+	}
+	cw := csvAnswer(w, fmt.Sprintf("parrain-%s-kpis-%s-%s.csv", prog.ID, pc.From, pc.To))
+	_ = cw.Write([]string{"metric", "period", "previous_period"})
+	row := func(name string, f func(store.KPIs) string) { _ = cw.Write([]string{name, f(cur), f(prev)}) }
+	n := func(f func(store.KPIs) int64) func(store.KPIs) string {
+		return func(k store.KPIs) string { return strconv.FormatInt(f(k), 10) }
+	}
+	row("period_start", func(k store.KPIs) string { return k.Period.From.Format("2006-01-02") })
+	row("period_end_exclusive", func(k store.KPIs) string { return k.Period.To.Format("2006-01-02") })
+	row("advocates", n(func(k store.KPIs) int64 { return k.Advocates }))
+	row("participating_advocates", n(func(k store.KPIs) int64 { return k.Participating }))
+	row("sharing_advocates", n(func(k store.KPIs) int64 { return k.Sharers }))
+	row("shares", n(func(k store.KPIs) int64 { return k.Shares }))
+	row("valid_clicks", n(func(k store.KPIs) int64 { return k.Clicks }))
+	row("signups", n(func(k store.KPIs) int64 { return k.Signups }))
+	row("rejected_referrals", n(func(k store.KPIs) int64 { return k.Rejected }))
+	row("conversions", n(func(k store.KPIs) int64 { return k.Conversions }))
+	row("referred_purchases", n(func(k store.KPIs) int64 { return k.Purchases }))
+	row("referred_revenue_minor_"+prog.Currency, n(func(k store.KPIs) int64 { return k.Revenue }))
+	row("rewards_cost_minor_"+prog.Currency, n(func(k store.KPIs) int64 { return k.RewardsCost() }))
+	for _, card := range kpiCards(cur, prev) {
+		_ = cw.Write([]string{card.ID, card.Value, card.Prev})
+	}
+	cw.Flush()
+}
+
+// Jobs serves GET /admin/jobs: the background jobs that failed for good.
+func (c *Console) Jobs(w http.ResponseWriter, r *http.Request, a *Auth) {
+	all, prog, err := c.programs(w, r)
+	if err != nil {
+		c.fail(w, r, a, err)
+		return
+	}
+	jobs, err := c.st.FailedJobs(r.Context(), 100)
+	if err != nil {
+		c.fail(w, r, a, err)
+		return
+	}
+	counts, err := c.st.JobCounts(r.Context())
+	if err != nil {
+		c.fail(w, r, a, err)
+		return
+	}
+	c.render(w, r, http.StatusOK, "jobs", view{Title: "Background jobs", Nav: "overview", Auth: a, Programs: all, Program: prog,
+		Data: struct {
+			Failed []store.FailedJob
+			Counts map[string]int64
+		}{jobs, counts}})
+}

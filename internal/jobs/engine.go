@@ -1,0 +1,75 @@
+package jobs
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+
+	"github.com/parrainhq/parrain/internal/integration/webhook"
+	"github.com/parrainhq/parrain/internal/store"
+)
+
+// RegisterRewardEngine installs the reward engine's jobs: delivering
+// approved non-cash rewards (reward.fulfil) and picking contest winners
+// (contest.finish). client delivers fulfilment webhooks; production uses
+// webhook.NewClient(false), which refuses private network addresses.
+func RegisterRewardEngine(r *Runner, st *store.Store, client *http.Client) {
+	r.Handle(store.JobFulfilReward, func(ctx context.Context, payload []byte) error {
+		var a store.FulfilRewardArgs
+		if err := json.Unmarshal(payload, &a); err != nil {
+			return fmt.Errorf("decoding %s payload: %w", store.JobFulfilReward, err)
+		}
+		return fulfil(ctx, st, client, a.RewardID)
+	})
+	r.Handle(store.JobFinishContest, func(ctx context.Context, payload []byte) error {
+		var a store.FinishContestArgs
+		if err := json.Unmarshal(payload, &a); err != nil {
+			return fmt.Errorf("decoding %s payload: %w", store.JobFinishContest, err)
+		}
+		notBefore, err := st.FinishContest(ctx, a.ContestID)
+		if err != nil {
+			return err
+		}
+		if !notBefore.IsZero() {
+			return &SnoozeError{Until: notBefore}
+		}
+		return nil
+	})
+}
+
+// fulfil moves one reward's delivery forward: the store prepares it (code,
+// settlement, or the webhook to send); the webhook is sent here, outside
+// any transaction; its outcome is recorded. A failed delivery is retried on
+// the Standard Webhooks schedule (5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h)
+// and then every 10 hours until acknowledged; the store raises an alert
+// after repeated failures. Each retry carries the same webhook-id, so the
+// receiver can drop duplicates.
+func fulfil(ctx context.Context, st *store.Store, client *http.Client, rewardID string) error {
+	d, err := st.PrepareFulfilment(ctx, rewardID)
+	if err != nil {
+		return err
+	}
+	if !d.Snooze.IsZero() {
+		return &SnoozeError{Until: d.Snooze}
+	}
+	if d.URL == "" {
+		return nil
+	}
+	status, body, derr := webhook.Deliver(ctx, client, d.URL, d.Secret, d.MsgID, store.WebhookFulfilment, d.Payload)
+	msg := ""
+	if derr != nil {
+		msg = derr.Error()
+		if status != 0 {
+			msg = fmt.Sprintf("%s: %.200s", msg, body)
+		}
+	}
+	attempts, err := st.RecordFulfilment(ctx, rewardID, derr == nil, msg)
+	if err != nil {
+		return err
+	}
+	if derr == nil {
+		return nil
+	}
+	return &SnoozeError{Until: st.Clock().Now().Add(webhook.Backoff(attempts))}
+}

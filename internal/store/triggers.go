@@ -1,0 +1,358 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/parrainhq/parrain/internal/parrain"
+)
+
+// CreateTrigger validates and stores a moment trigger.
+func (s *Store) CreateTrigger(ctx context.Context, programID string, t parrain.MomentTrigger, idem Idem) (parrain.MomentTrigger, bool, error) {
+	if t.ID != "" || !t.CreatedAt.IsZero() || !t.UpdatedAt.IsZero() {
+		return t, false, parrain.Invalid("id", "id, created_at and updated_at are set by the server")
+	}
+	t.ProgramID = programID
+	if err := t.Normalize(); err != nil {
+		return t, false, err
+	}
+	return idempotent(ctx, s, idem, func(tx *sql.Tx) (parrain.MomentTrigger, error) {
+		if _, err := s.programQ(ctx, tx, programID, ""); err != nil {
+			return t, err
+		}
+		now := s.clock.Now()
+		t.ID, t.CreatedAt, t.UpdatedAt = newID("trg"), now, now
+		doc, err := json.Marshal(t)
+		if err != nil {
+			return t, err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO moment_triggers (id, program_id, kind, status, definition, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6)`,
+			t.ID, programID, t.Kind, t.Status, string(doc), ms(now)); err != nil {
+			return t, fmt.Errorf("inserting trigger: %w", err)
+		}
+		return t, nil
+	})
+}
+
+// UpdateTrigger replaces a trigger's definition (its id and program stay).
+func (s *Store) UpdateTrigger(ctx context.Context, programID, id string, t parrain.MomentTrigger) (parrain.MomentTrigger, error) {
+	old, err := s.Trigger(ctx, programID, id)
+	if err != nil {
+		return t, err
+	}
+	t.ID, t.ProgramID, t.CreatedAt = old.ID, programID, old.CreatedAt
+	if err := t.Normalize(); err != nil {
+		return t, err
+	}
+	t.UpdatedAt = s.clock.Now()
+	doc, err := json.Marshal(t)
+	if err != nil {
+		return t, err
+	}
+	res, err := s.w.ExecContext(ctx, `UPDATE moment_triggers SET kind = $1, status = $2, definition = $3, updated_at = $4 WHERE id = $5 AND program_id = $6 AND deleted_at IS NULL`,
+		t.Kind, t.Status, string(doc), ms(t.UpdatedAt), id, programID)
+	if err != nil {
+		return t, fmt.Errorf("updating trigger: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return t, notFound("trigger")
+	}
+	return t, nil
+}
+
+// DeleteTrigger removes a trigger; its firings stay on record.
+func (s *Store) DeleteTrigger(ctx context.Context, programID, id string) error {
+	res, err := s.w.ExecContext(ctx, `UPDATE moment_triggers SET deleted_at = $1, status = 'disabled' WHERE id = $2 AND program_id = $3 AND deleted_at IS NULL`,
+		ms(s.clock.Now()), id, programID)
+	if err != nil {
+		return fmt.Errorf("deleting trigger: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return notFound("trigger")
+	}
+	return nil
+}
+
+func scanTrigger(sc scanner) (parrain.MomentTrigger, error) {
+	var t parrain.MomentTrigger
+	var doc string
+	if err := sc.Scan(&doc); err != nil {
+		return t, err
+	}
+	if err := json.Unmarshal([]byte(doc), &t); err != nil {
+		return t, fmt.Errorf("decoding trigger: %w", err)
+	}
+	return t, nil
+}
+
+// Trigger returns a program's trigger.
+func (s *Store) Trigger(ctx context.Context, programID, id string) (parrain.MomentTrigger, error) {
+	t, err := scanTrigger(s.r.QueryRowContext(ctx, `SELECT definition FROM moment_triggers WHERE id = $1 AND program_id = $2 AND deleted_at IS NULL`, id, programID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return t, notFound("trigger")
+	}
+	return t, err
+}
+
+// Triggers lists a program's triggers, oldest first.
+func (s *Store) Triggers(ctx context.Context, programID string) ([]parrain.MomentTrigger, error) {
+	return s.triggersQ(ctx, s.r, programID, false)
+}
+
+func (s *Store) triggersQ(ctx context.Context, q querier, programID string, activeOnly bool) ([]parrain.MomentTrigger, error) {
+	rows, err := q.QueryContext(ctx, `SELECT definition FROM moment_triggers WHERE program_id = $1 AND deleted_at IS NULL AND ($2 = 0 OR status = 'active') ORDER BY id`,
+		programID, boolInt(activeOnly))
+	if err != nil {
+		return nil, fmt.Errorf("listing triggers: %w", err)
+	}
+	defer rows.Close()
+	out := []parrain.MomentTrigger{}
+	for rows.Next() {
+		t, err := scanTrigger(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
+
+// Effect outcome states recorded on a firing.
+const (
+	EffectPending = "pending"
+	EffectDone    = "done"
+	EffectSkipped = "skipped"
+	EffectFailed  = "failed"
+)
+
+// EffectOutcome is what became of one effect of a firing.
+type EffectOutcome struct {
+	Effect parrain.Effect `json:"effect"`
+	Status string         `json:"status"`
+	Detail string         `json:"detail,omitempty"`
+	At     *time.Time     `json:"at,omitempty"`
+}
+
+// Firing is one time a trigger fired for a participant.
+type Firing struct {
+	ID            string          `json:"id"`
+	TriggerID     string          `json:"trigger_id"`
+	ProgramID     string          `json:"program_id"`
+	ParticipantID string          `json:"-"`
+	ExternalID    string          `json:"external_id"`
+	EventID       string          `json:"event_id"`
+	Effects       []EffectOutcome `json:"effects"`
+	CreatedAt     time.Time       `json:"created_at"`
+}
+
+// FiredTrigger names a trigger fired by an event, in the event's answer.
+type FiredTrigger struct {
+	TriggerID string `json:"trigger_id"`
+	FiringID  string `json:"firing_id"`
+	Name      string `json:"name"`
+}
+
+// TriggerFiredPayload is the data of a trigger.fired webhook.
+type TriggerFiredPayload struct {
+	FiringID    string    `json:"firing_id"`
+	TriggerID   string    `json:"trigger_id"`
+	TriggerName string    `json:"trigger_name"`
+	Event       string    `json:"event"`
+	ExternalID  string    `json:"external_id"`
+	Email       string    `json:"email,omitempty"`
+	Code        string    `json:"code"`
+	EventID     string    `json:"event_id"`
+	FiredAt     time.Time `json:"fired_at"`
+}
+
+// subscribedEndpointsTx counts the program's active webhook endpoints
+// subscribed to eventType.
+func (s *Store) subscribedEndpointsTx(ctx context.Context, tx *sql.Tx, programID, eventType string) (int, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT event_types FROM webhook_endpoints WHERE program_id = $1 AND status = 'active'`, programID)
+	if err != nil {
+		return 0, fmt.Errorf("finding webhook endpoints: %w", err)
+	}
+	defer rows.Close()
+	n := 0
+	for rows.Next() {
+		var e parrain.WebhookEndpoint
+		var types string
+		if err := rows.Scan(&types); err != nil {
+			return 0, err
+		}
+		if err := json.Unmarshal([]byte(types), &e.EventTypes); err != nil {
+			return 0, fmt.Errorf("decoding endpoint event types: %w", err)
+		}
+		if e.Subscribed(eventType) {
+			n++
+		}
+	}
+	return n, rows.Err()
+}
+
+// fireMoments evaluates the program's active triggers against the event,
+// for the event's participant, inside the event's transaction: matching
+// triggers that are not cooling down for this participant record a firing
+// and enqueue its effects.
+func (in *ingest) fireMoments(ctx context.Context) error {
+	if in.friend == nil || in.prog.Status != parrain.ProgramActive || in.res.Duplicate {
+		return nil // a re-reported order is not a new purchase
+	}
+	switch in.ev.Type {
+	case parrain.EventPurchase, parrain.EventNPS, parrain.EventRating, parrain.EventPlanUpgrade, parrain.EventMilestone, parrain.EventCustom:
+	default:
+		return nil // no trigger watches other events: spare the query
+	}
+	trs, err := in.s.triggersQ(ctx, in.tx, in.prog.ID, true)
+	if err != nil {
+		return err
+	}
+	now := in.s.clock.Now()
+	for i := range trs {
+		tr := &trs[i]
+		if !tr.Watches(in.ev.Type) {
+			continue
+		}
+		facts := parrain.MomentFacts{Event: in.ev}
+		if tr.Kind == parrain.MomentPurchaseCount {
+			from := in.ev.OccurredAt.Add(-time.Duration(tr.WithinDays) * 24 * time.Hour)
+			if err := in.tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM purchases WHERE participant_id = $1 AND occurred_at > $2 AND occurred_at <= $3`,
+				in.friend.ID, ms(from), ms(in.ev.OccurredAt)).Scan(&facts.RecentPurchases); err != nil {
+				return fmt.Errorf("counting purchases: %w", err)
+			}
+		}
+		if !tr.Matches(facts) {
+			continue
+		}
+		// The conditional upsert is the cooldown: it succeeds only if the
+		// trigger never fired for this participant or last fired a full
+		// cooldown ago, also under concurrency.
+		res, err := in.tx.ExecContext(ctx, `INSERT INTO moment_trigger_state (trigger_id, participant_id, last_fired_at) VALUES ($1, $2, $3)
+			ON CONFLICT (trigger_id, participant_id) DO UPDATE SET last_fired_at = excluded.last_fired_at
+			WHERE moment_trigger_state.last_fired_at <= $4`, tr.ID, in.friend.ID, ms(now), ms(now.Add(-tr.Cooldown())))
+		if err != nil {
+			return fmt.Errorf("recording trigger cooldown: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			continue
+		}
+		f := Firing{ID: newID("fir"), TriggerID: tr.ID, ProgramID: in.prog.ID, ParticipantID: in.friend.ID, EventID: in.res.EventID, CreatedAt: now}
+		notify := false
+		for _, e := range tr.Effects {
+			o := EffectOutcome{Effect: e, Status: EffectPending}
+			switch e {
+			case parrain.EffectEmail, parrain.EffectNotification:
+				notify = true
+			case parrain.EffectWebhook:
+				n, err := in.s.subscribedEndpointsTx(ctx, in.tx, in.prog.ID, parrain.WebhookTriggerFired)
+				if err != nil {
+					return err
+				}
+				if n == 0 {
+					o.Status, o.Detail = EffectSkipped, "no active webhook endpoint is subscribed to "+parrain.WebhookTriggerFired
+				} else {
+					o.Status, o.Detail = EffectDone, fmt.Sprintf("queued for %d webhook endpoint(s); see their deliveries", n)
+					o.At = &now
+				}
+			}
+			f.Effects = append(f.Effects, o)
+		}
+		doc, _ := json.Marshal(f.Effects)
+		if _, err := in.tx.ExecContext(ctx, `INSERT INTO moment_firings (id, trigger_id, program_id, participant_id, event_id, effects, created_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7)`, f.ID, f.TriggerID, f.ProgramID, f.ParticipantID, f.EventID, string(doc), ms(now)); err != nil {
+			return fmt.Errorf("recording firing: %w", err)
+		}
+		if notify {
+			if err := in.s.enqueueNotifyTx(ctx, in.tx, NotifyArgs{Kind: parrain.NoticeMoment, ProgramID: in.prog.ID,
+				ParticipantID: in.friend.ID, FiringID: f.ID}); err != nil {
+				return err
+			}
+		}
+		for _, o := range f.Effects {
+			if o.Effect == parrain.EffectWebhook && o.Status == EffectDone {
+				if err := in.s.emitTx(ctx, in.tx, in.prog.ID, parrain.WebhookTriggerFired, TriggerFiredPayload{
+					FiringID: f.ID, TriggerID: tr.ID, TriggerName: tr.Name, Event: string(tr.Kind), ExternalID: in.friend.ExternalID,
+					Email: in.friend.Email, Code: in.friend.Code, EventID: f.EventID, FiredAt: now}); err != nil {
+					return err
+				}
+			}
+		}
+		in.res.TriggersFired = append(in.res.TriggersFired, FiredTrigger{TriggerID: tr.ID, FiringID: f.ID, Name: tr.Name})
+	}
+	return nil
+}
+
+const firingSelect = `SELECT f.id, f.trigger_id, f.program_id, f.participant_id, p.external_id, f.event_id, f.effects, f.created_at
+	FROM moment_firings f JOIN participants p ON p.id = f.participant_id`
+
+func scanFiring(sc scanner) (Firing, error) {
+	var f Firing
+	var effects string
+	var created int64
+	if err := sc.Scan(&f.ID, &f.TriggerID, &f.ProgramID, &f.ParticipantID, &f.ExternalID, &f.EventID, &effects, &created); err != nil {
+		return f, err
+	}
+	f.CreatedAt = fromMS(created)
+	return f, json.Unmarshal([]byte(effects), &f.Effects)
+}
+
+// FiringByID returns a firing.
+func (s *Store) FiringByID(ctx context.Context, id string) (Firing, error) {
+	f, err := scanFiring(s.r.QueryRowContext(ctx, firingSelect+` WHERE f.id = $1`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return f, notFound("firing")
+	}
+	return f, err
+}
+
+// Firings lists a trigger's firings, newest first.
+func (s *Store) Firings(ctx context.Context, programID, triggerID string, pg Page) ([]Firing, string, error) {
+	rows, err := s.r.QueryContext(ctx, firingSelect+` WHERE f.trigger_id = $1 AND f.program_id = $2 AND ($3 = '' OR f.id < $3) ORDER BY f.id DESC LIMIT $4`,
+		triggerID, programID, pg.Cursor, pg.limit()+1)
+	if err != nil {
+		return nil, "", fmt.Errorf("listing firings: %w", err)
+	}
+	defer rows.Close()
+	out := []Firing{}
+	for rows.Next() {
+		f, err := scanFiring(rows)
+		if err != nil {
+			return nil, "", err
+		}
+		out = append(out, f)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", err
+	}
+	return pageOf(out, pg.limit(), func(f Firing) string { return f.ID })
+}
+
+// SetFiringEffect records the outcome of one effect of a firing.
+func (s *Store) SetFiringEffect(ctx context.Context, firingID string, e parrain.Effect, status, detail string) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		var doc string
+		if err := tx.QueryRowContext(ctx, `SELECT effects FROM moment_firings WHERE id = $1`+s.d.forUpdate, firingID).Scan(&doc); err != nil {
+			if errors.Is(err, sql.ErrNoRows) {
+				return notFound("firing")
+			}
+			return fmt.Errorf("loading firing: %w", err)
+		}
+		var effects []EffectOutcome
+		if err := json.Unmarshal([]byte(doc), &effects); err != nil {
+			return err
+		}
+		now := s.clock.Now()
+		for i := range effects {
+			if effects[i].Effect == e {
+				effects[i].Status, effects[i].Detail, effects[i].At = status, truncateStr(detail, 500), &now
+			}
+		}
+		b, _ := json.Marshal(effects)
+		_, err := tx.ExecContext(ctx, `UPDATE moment_firings SET effects = $1 WHERE id = $2`, string(b), firingID)
+		return err
+	})
+}
