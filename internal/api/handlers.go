@@ -181,21 +181,6 @@ type RewardView struct {
 	Ledger []parrain.Entry `json:"ledger"`
 }
 
-// GetReward handles GET /api/v1/programs/{program_id}/rewards/{reward_id}.
-func (a *API) GetReward(w http.ResponseWriter, r *http.Request) {
-	rw, err := a.st.Reward(r.Context(), r.PathValue("program_id"), r.PathValue("reward_id"))
-	if err != nil {
-		WriteError(w, r, a.log, err)
-		return
-	}
-	entries, err := a.st.LedgerEntries(r.Context(), rw.ID)
-	if err != nil {
-		WriteError(w, r, a.log, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, RewardView{Reward: rw, Ledger: entries})
-}
-
 // CreateEvent handles POST /api/v1/programs/{program_id}/events.
 func (a *API) CreateEvent(w http.ResponseWriter, r *http.Request) {
 	body, err := readBody(w, r)

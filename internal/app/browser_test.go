@@ -115,9 +115,10 @@ func (s *shop) api(method, path, idem string, body, out any) int {
 // TestBrowserReferralJourney drives headless Chromium through the whole
 // experience: a link on the shop's blog, Parrain's landing page with the
 // consent checkbox, the shop's signup page where the snippet keeps the
-// referral, the shop's backend reporting the signup, and the widget in the
+// referral, the shop's backend reporting the signup, the widget in the
 // shop's app showing the new referral, copying the link, building the share
-// URLs and speaking French.
+// URLs and speaking French, and refer-by-name. PARRAIN_SCREENSHOTS=dir
+// saves the landing page and the widget as PNG files, to look at them.
 func TestBrowserReferralJourney(t *testing.T) {
 	if _, err := os.Stat(chromiumPath); err != nil {
 		t.Skipf("SKIP browser test: %s not found (apt-get install chromium)", chromiumPath)

@@ -96,6 +96,12 @@ func SeedDemo(ctx context.Context, st *store.Store, log *slog.Logger) error {
 	if err := st.InsertClicks(ctx, clicks); err != nil {
 		return err
 	}
+	// Suspicious signups for the fraud review queue: a throwaway address
+	// (held), an advocate's own device (rejected), a shared office IP
+	// (approved: never decisive alone).
+	if err := seedFraudDemo(ctx, st, prog.ID, advocates[0], now); err != nil {
+		return fmt.Errorf("seeding the fraud demo: %w", err)
+	}
 	// The reward engine's demo programs: tiered, multi-stage B2B, a contest.
 	if err := seedEngineDemo(ctx, st, log); err != nil {
 		return fmt.Errorf("seeding the reward engine demo: %w", err)
@@ -258,5 +264,23 @@ func seedEngineDemo(ctx context.Context, st *store.Store, log *slog.Logger) erro
 		return err
 	}
 	log.Info("demo reward engine programs created", "tiered_program_id", tp.ID, "b2b_program_id", bp.ID, "tiered_friends", friends, "leads", len(leads))
+	return nil
+}
+
+func seedFraudDemo(ctx context.Context, st *store.Store, programID string, adv parrain.Participant, now time.Time) error {
+	if _, _, err := st.UpsertParticipant(ctx, programID, parrain.ParticipantInput{ExternalID: adv.ExternalID,
+		Context: &parrain.EventContext{IP: "203.0.113.20", DeviceID: "demo-device-alice", UserAgent: "Mozilla/5.0 (Macintosh) Safari/605"}}, store.Idem{}); err != nil {
+		return err
+	}
+	for i, ev := range []parrain.Event{
+		{ExternalID: "suspect_1", Email: "promo.hunter@mailinator.com", Context: &parrain.EventContext{IP: "198.51.100.40"}},
+		{ExternalID: "suspect_2", Email: "alice.second@mail.example", Context: &parrain.EventContext{DeviceID: "demo-device-alice"}},
+		{ExternalID: "colleague_1", Email: "sam@office.example", Context: &parrain.EventContext{IP: "203.0.113.20", UserAgent: "Mozilla/5.0 (Windows NT 10.0) Chrome/131"}},
+	} {
+		ev.Type, ev.ReferralCode, ev.OccurredAt = parrain.EventSignup, adv.Code, now.Add(-time.Duration(3-i)*time.Hour)
+		if _, _, err := st.IngestEvent(ctx, programID, ev, store.Idem{}); err != nil {
+			return err
+		}
+	}
 	return nil
 }

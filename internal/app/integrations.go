@@ -14,6 +14,7 @@ import (
 	"github.com/parrainhq/parrain/internal/integration/paypal"
 	"github.com/parrainhq/parrain/internal/integration/salesforce"
 	"github.com/parrainhq/parrain/internal/integration/stripe"
+	"github.com/parrainhq/parrain/internal/integration/webhook"
 	"github.com/parrainhq/parrain/internal/jobs"
 	"github.com/parrainhq/parrain/internal/outbound"
 	"github.com/parrainhq/parrain/internal/parrain"
@@ -122,6 +123,8 @@ func (m *Main) wireIntegrations() error {
 		Webhooks: outbound.New(m.st, m.log, c.WebhooksAllowPrivate),
 		CRM:      m.crm,
 	})
+	// Reward fulfilment webhooks follow the same private-address setting.
+	jobs.RegisterRewardEngine(m.runner, m.st, webhook.NewClient(c.WebhooksAllowPrivate))
 	in := inbound.New(m.st, m.log, inbound.Config{StripeSecret: c.StripeWebhookSecret, StripeTolerance: c.StripeTolerance, StripeProgram: c.StripeProgram,
 		ShopifySecret: c.ShopifyWebhookSecret, ShopifyProgram: c.ShopifyProgram})
 	m.hooks = m.api.Integrations(in, c.WebhooksAllowPrivate)

@@ -137,7 +137,6 @@ type overviewData struct {
 	Alerts   store.Alerts
 	Open     []store.Alert      // the reward engine's open alerts (pool ran dry, fulfilment failing, …)
 	LowPools []store.CouponPool // imported coupon pools empty or under their low-water mark
-	Failed   []store.FailedJob
 	Rewards  []rewardSplit
 	Currency string
 }

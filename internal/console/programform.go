@@ -3,8 +3,8 @@ package console
 import (
 	"fmt"
 	"html/template"
-	"slices"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 

@@ -50,7 +50,6 @@ type programData struct {
 	TermsVersion int
 	Branding     store.Branding
 	Preview      *preview
-	Link         string
 }
 
 // Program serves GET /admin/programs/{id}: settings, rules in words, a

@@ -502,3 +502,58 @@ func contains(list []string, s string) bool {
 	}
 	return false
 }
+
+// The friend's coupon code is emailed and shown in the feed once the
+// reward engine delivers it (after the hold).
+func TestFriendCouponCodeEmailed(t *testing.T) {
+	each(t, smtptest.Options{}, func(t *testing.T, e *env) {
+		jobs.Register(e.runner, e.st) // maturation and fulfilment
+		alice := e.participant("alice", "alice@example.com", "Alice Martin", "en")
+		e.event(parrain.Event{Type: parrain.EventSignup, ExternalID: "bob", Email: "bob@example.fr", Name: "Bob Dupont", Locale: "fr", ReferralCode: alice.Code})
+		e.event(parrain.Event{Type: parrain.EventPurchase, ExternalID: "bob", OrderID: "o1", Amount: 5000, Currency: "EUR"})
+		e.run()
+		e.clock.Advance(30*24*time.Hour + time.Minute)
+		e.run() // approval, then delivery of the coupon code
+		if _, err := e.st.SweepNotices(ctx); err != nil {
+			t.Fatal(err)
+		}
+		e.run()
+		bob, _ := e.st.Participant(ctx, e.prog.ID, "bob")
+		rws, _, _ := e.st.ParticipantRewards(ctx, bob.ID, "", store.Page{})
+		if err := e.st.DecorateRewards(ctx, rws); err != nil {
+			t.Fatal(err)
+		}
+		if len(rws) != 1 || rws[0].Fulfilment == nil || rws[0].Fulfilment.Code == "" {
+			t.Fatalf("bob's coupon: %+v", rws)
+		}
+		code := rws[0].Fulfilment.Code
+		var paid *smtptest.Parsed
+		for _, m := range e.mails("bob@example.fr") {
+			if m.Subject() == "Votre récompense de 10,00 € a été versée" {
+				paid = &m
+			}
+		}
+		if paid == nil {
+			t.Fatalf("no paid email to bob: %v", subjectsOf(e.mails("bob@example.fr")))
+		}
+		if !strings.Contains(paid.Text, "Votre code : "+code) || !strings.Contains(paid.HTML, "Votre code : "+code) {
+			t.Errorf("the code is not in the email:\n%s", paid.Text)
+		}
+		ns, _, _ := e.st.Notifications(ctx, bob.ID, false, store.Page{})
+		found := false
+		for _, it := range notify.Feed(e.svc.Catalog(), "fr", "Acme", ns) {
+			found = found || strings.Contains(it.Text, "Votre code : "+code)
+		}
+		if !found {
+			t.Error("the code is not in the feed")
+		}
+		// Alice's cash reward was approved: her email says so.
+		approved := false
+		for _, m := range e.mails("alice@example.com") {
+			approved = approved || m.Subject() == "Your reward of €20.00 is confirmed"
+		}
+		if !approved {
+			t.Errorf("alice: %v", subjectsOf(e.mails("alice@example.com")))
+		}
+	})
+}

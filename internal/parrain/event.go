@@ -24,6 +24,10 @@ const (
 	EventStage    EventType = "stage"    // the referred lead reached Stage, optional Value
 	EventContract EventType = "contract" // the lead's first-year contract value is now Value (true-ups)
 	EventCancel   EventType = "cancel"   // the referred customer cancelled: rewards still on hold are voided
+	// EventActivity reports that a referred customer used the product
+	// (sent by the integration, e.g. once a day per active user); referred
+	// accounts with none are flagged by fraud detection.
+	EventActivity EventType = "activity"
 )
 
 // Event is a fact reported by the customer's backend, the snippet or a
@@ -95,14 +99,14 @@ func (e *Event) Normalize(now time.Time) error {
 		if err := e.normalizeMoment(); err != nil {
 			return err
 		}
-	case EventStage, EventContract, EventCancel:
+	case EventStage, EventContract, EventCancel, EventActivity:
 		if err := ValidateExternalID("external_id", e.ExternalID); err != nil {
 			return err
 		}
 	case "":
-		return Invalid("type", "is required (signup, purchase, refund, stage, contract, cancel, nps, rating, plan_upgrade, milestone or custom)")
+		return Invalid("type", "is required (signup, purchase, refund, stage, contract, cancel, activity, nps, rating, plan_upgrade, milestone or custom)")
 	default:
-		return Invalid("type", "must be signup, purchase, refund, stage, contract, cancel, nps, rating, plan_upgrade, milestone or custom")
+		return Invalid("type", "must be signup, purchase, refund, stage, contract, cancel, activity, nps, rating, plan_upgrade, milestone or custom")
 	}
 	if e.ReferralCode != "" {
 		e.ReferralCode = NormalizeCode(e.ReferralCode)

@@ -222,7 +222,12 @@ func (s *Store) PendingRewardIDs(ctx context.Context, programID string, referral
 
 // ParticipantsPage lists a program's participants, newest first.
 func (s *Store) ParticipantsPage(ctx context.Context, programID string, pg Page) ([]parrain.Participant, string, error) {
-	out, err := s.participantsWhere(ctx, `program_id = $1 AND ($2 = '' OR id < $2) ORDER BY id DESC LIMIT $3`, programID, pg.Cursor, pg.limit()+1)
+	where, args := `program_id = $1`, []any{programID}
+	if pg.Cursor != "" {
+		where, args = where+` AND id < $2`, append(args, pg.Cursor)
+	}
+	args = append(args, pg.limit()+1)
+	out, err := s.participantsWhere(ctx, where+fmt.Sprintf(` ORDER BY id DESC LIMIT $%d`, len(args)), args...)
 	if err != nil {
 		return nil, "", err
 	}
@@ -247,9 +252,9 @@ func (s *Store) participantsWhere(ctx context.Context, where string, args ...any
 }
 
 // SearchParticipants finds a program's participants by referral code or
-// external id (exact, case-insensitive for codes), or by the beginning of
-// their name or email (case-insensitive). Queries of three characters or
-// more use the prefix indexes; shorter ones scan the newest participants.
+// external id (exact, case-insensitive for codes), or, for queries of three
+// characters or more, by the beginning of their name or email (any case),
+// through the prefix indexes.
 func (s *Store) SearchParticipants(ctx context.Context, programID, q string, limit int) ([]parrain.Participant, error) {
 	q = strings.TrimSpace(q)
 	if q == "" {
@@ -293,17 +298,14 @@ type searchQuery struct {
 // code or external id, then name prefix, then email prefix.
 func participantSearchSQL(programID, q string, limit int) []searchQuery {
 	out := []searchQuery{{`program_id = $1 AND (code = $2 OR external_id = $3)`, []any{programID, parrain.NormalizeCode(q), q}}}
+	if len([]rune(q)) < 3 {
+		return out // names and emails need three characters: an index prefix
+	}
 	// lower() is computed by the database on both sides, so the comparison
 	// uses the same case folding as the index.
-	const prefix = `substr(lower(%[1]s), 1, length(CAST($2 AS TEXT))) = lower(CAST($2 AS TEXT))`
 	for _, col := range []string{"name", "email"} {
-		cond := fmt.Sprintf(prefix, col)
-		var where string
-		if len([]rune(q)) >= 3 {
-			where = fmt.Sprintf(`program_id = $1 AND substr(lower(%[1]s), 1, 3) = substr(lower(CAST($2 AS TEXT)), 1, 3) AND `, col) + cond
-		} else {
-			where = `program_id = $1 AND ` + cond
-		}
+		where := fmt.Sprintf(`program_id = $1 AND substr(lower(%[1]s), 1, 3) = substr(lower(CAST($2 AS TEXT)), 1, 3)
+			AND substr(lower(%[1]s), 1, length(CAST($2 AS TEXT))) = lower(CAST($2 AS TEXT))`, col)
 		out = append(out, searchQuery{where + ` ORDER BY id DESC LIMIT $3`, []any{programID, q, limit}})
 	}
 	return out

@@ -82,6 +82,20 @@ func TestProgramVersionsAndSecrets(t *testing.T) {
 		if sealed != "" {
 			t.Error("secret kept after removing fulfilment")
 		}
+		// A program stored before the engine's defaults existed (empty
+		// settings) is unchanged by the same document normalized today.
+		legacy := e.program(nil)
+		if _, err := e.st.DB().Exec(`UPDATE programs SET settings = '{}' WHERE id = $1`, legacy.ID); err != nil {
+			t.Fatal(err)
+		}
+		stored, _ := e.st.Program(ctx, legacy.ID)
+		if stored.Success != nil || stored.Rounding != "" {
+			t.Fatalf("legacy settings %+v", stored.ProgramSettings)
+		}
+		stored.Version = 0
+		if got, _, err := e.st.UpdateProgram(ctx, legacy.ID, stored, store.Idem{}); err != nil || got.Version != 1 {
+			t.Fatalf("legacy unchanged: %d %v", got.Version, err)
+		}
 		// Keys are unique.
 		_, _, err = e.st.CreateProgram(ctx, parrain.Program{Name: "dup", LandingURL: "https://x.example", Currency: "EUR",
 			ProgramSettings: parrain.ProgramSettings{Key: "spring"}}, store.Idem{})

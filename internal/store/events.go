@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/parrainhq/parrain/internal/fraud"
 	"github.com/parrainhq/parrain/internal/parrain"
@@ -74,6 +75,8 @@ func (s *Store) IngestEvent(ctx context.Context, programID string, ev parrain.Ev
 			err = in.contract(ctx)
 		case parrain.EventCancel:
 			err = in.cancel(ctx)
+		case parrain.EventActivity:
+			err = in.activity(ctx)
 		case parrain.EventNPS, parrain.EventRating, parrain.EventPlanUpgrade, parrain.EventMilestone, parrain.EventCustom:
 			err = in.moment(ctx)
 		}
@@ -99,6 +102,10 @@ type ingest struct {
 	// conversion, when set, tells fraud scoring about a refund or
 	// cancellation after the reward.
 	conversion *fraud.Conversion
+	// activityFacts and signedUpAt, when set, describe the friend's product
+	// use since signup (the no-activity check before a reward matures).
+	activityFacts *fraud.Activity
+	signedUpAt    time.Time
 }
 
 func (in *ingest) record(ctx context.Context) error {

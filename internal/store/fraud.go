@@ -285,6 +285,10 @@ func (in *ingest) fraudInput(ctx context.Context, eng *fraud.Engine, adv parrain
 	}
 	party(&r.Friend, fts)
 	r.Conversion = in.conversion
+	r.FriendActivity = in.activityFacts
+	if !in.signedUpAt.IsZero() {
+		r.Friend.SignedUpAt = in.signedUpAt
+	}
 
 	// Clicks on the advocate's code in the recent window, and the click
 	// this referral came through.
@@ -371,6 +375,19 @@ func (in *ingest) fraudInput(ctx context.Context, eng *fraud.Engine, adv parrain
 			COUNT(CASE WHEN EXISTS (SELECT 1 FROM purchases p WHERE p.referral_id = r.id AND p.refunded > 0) THEN 1 END)
 		FROM referrals r WHERE r.advocate_id = $1`, adv.ID).Scan(&r.AdvocateHistory.Referrals, &r.AdvocateHistory.RefundedReferrals); err != nil {
 		return nil, fmt.Errorf("counting advocate history: %w", err)
+	}
+	// Referred friends who never used the product, when the integration
+	// reports activity.
+	var tracked int
+	if err := in.tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM events WHERE program_id = $1 AND type = 'activity' LIMIT 1) x`, in.prog.ID).Scan(&tracked); err != nil {
+		return nil, fmt.Errorf("checking activity tracking: %w", err)
+	}
+	if tracked > 0 {
+		if err := in.tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM referrals r WHERE r.advocate_id = $1 AND r.signed_up_at < $2
+			AND NOT EXISTS (SELECT 1 FROM events e WHERE e.participant_id = r.friend_id AND e.type = 'activity')`,
+			adv.ID, ms(at.Add(-eng.Policy().Tuning.InactiveAfter))).Scan(&r.AdvocateHistory.InactiveReferrals); err != nil {
+			return nil, fmt.Errorf("counting inactive referrals: %w", err)
+		}
 	}
 	// Convergence: other friends of this program paying with the same card
 	// or shipping to the same address.
@@ -731,4 +748,72 @@ func (s *Store) referralReviewStatus(ctx context.Context, q querier, referralID 
 		return "", fmt.Errorf("loading review status: %w", err)
 	}
 	return st, nil
+}
+
+// activity records that a referred customer used the product: the event
+// row itself is the record (counted by activityOf).
+func (in *ingest) activity(ctx context.Context) error {
+	p, err := scanParticipant(in.tx.QueryRowContext(ctx, `SELECT `+participantCols+` FROM participants WHERE program_id = $1 AND external_id = $2`,
+		in.prog.ID, in.ev.ExternalID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return &parrain.Error{Code: parrain.CodeNotFound, Field: "external_id", Message: "no participant " + in.ev.ExternalID + " in this program"}
+	}
+	if err != nil {
+		return fmt.Errorf("loading participant: %w", err)
+	}
+	in.friend = &p
+	in.res.Participant = &ParticipantRef{ExternalID: p.ExternalID, Code: p.Code}
+	if ref, err := in.s.referralByFriend(ctx, in.tx, in.prog.ID, p.ID); err == nil {
+		in.referral = &ref
+	} else if !errors.Is(err, sql.ErrNoRows) {
+		return err
+	}
+	in.res.Message = "activity recorded"
+	return in.s.recordTraits(ctx, in.tx, in.prog.ID, p.ID, in.ev.Context, in.ev.OccurredAt)
+}
+
+// checkActivity runs before a reward matures, for programs whose
+// integration reports activity events: a referred customer with no product
+// activity since signup is scored again (the no-activity signal), which may
+// put the referral under review. It returns true when approval must wait.
+func (s *Store) checkActivity(ctx context.Context, tx *sql.Tx, rw *parrain.Reward) (bool, error) {
+	var tracked int
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM events WHERE program_id = $1 AND type = 'activity' LIMIT 1) x`, rw.ProgramID).Scan(&tracked); err != nil {
+		return false, fmt.Errorf("checking activity tracking: %w", err)
+	}
+	if tracked == 0 {
+		return false, nil // the integration does not report activity
+	}
+	ref, err := s.referralByID(ctx, tx, rw.ReferralID)
+	if err != nil {
+		return false, err
+	}
+	if ref.Status == parrain.ReferralRejected || ref.ReviewStatus == parrain.ReviewCleared {
+		return false, nil
+	}
+	var n int
+	var last sql.NullInt64
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*), MAX(occurred_at) FROM events WHERE participant_id = $1 AND type = 'activity' AND program_id = $2`,
+		ref.FriendID, rw.ProgramID).Scan(&n, &last); err != nil {
+		return false, fmt.Errorf("counting activity: %w", err)
+	}
+	prog, err := s.programQ(ctx, tx, rw.ProgramID, "")
+	if err != nil {
+		return false, err
+	}
+	friend, err := scanParticipant(tx.QueryRowContext(ctx, `SELECT `+participantCols+` FROM participants WHERE id = $1`, ref.FriendID))
+	if err != nil {
+		return false, err
+	}
+	in := &ingest{s: s, tx: tx, prog: &prog, ev: &parrain.Event{Type: parrain.EventActivity, OccurredAt: s.clock.Now()}, friend: &friend, referral: &ref}
+	act := &fraud.Activity{Events: n}
+	if last.Valid {
+		act.LastSeen = fromMS(last.Int64)
+	}
+	in.activityFacts = act
+	in.signedUpAt = ref.SignedUpAt
+	if _, err := in.tighten(ctx); err != nil {
+		return false, err
+	}
+	return parrain.UnderReview(ref.ReviewStatus) || ref.Status == parrain.ReferralRejected, nil
 }

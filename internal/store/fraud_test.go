@@ -215,3 +215,46 @@ func TestFraudQuickRefund(t *testing.T) {
 		}
 	})
 }
+
+func TestFraudNoActivity(t *testing.T) {
+	each(t, func(t *testing.T, e *env) {
+		prog := e.program(func(p *parrain.Program) { signupRewards(p); p.HoldDays = 10 })
+		adv := e.advocate(prog.ID, "adv", "anna@company.example")
+		if _, _, err := e.st.IngestEvent(ctx, prog.ID, parrain.Event{Type: parrain.EventActivity, ExternalID: "nobody"}, store.Idem{}); parrain.ErrorCode(err) != parrain.CodeNotFound {
+			t.Fatalf("activity of an unknown participant: %v", err)
+		}
+		// Two friends with machine-looking addresses (weak alone): approved.
+		quiet := e.event(prog.ID, parrain.Event{Type: parrain.EventSignup, ExternalID: "quiet", Email: "x7qk2mz9wpl@mail.example", ReferralCode: adv.Code})
+		busy := e.event(prog.ID, parrain.Event{Type: parrain.EventSignup, ExternalID: "busy", Email: "q9zk3vx8tnm@mail.example", ReferralCode: adv.Code})
+		if quiet.Referral.ReviewStatus != parrain.ReviewNone || busy.Referral.ReviewStatus != parrain.ReviewNone {
+			t.Fatalf("signups: %+v %+v", quiet.Referral, busy.Referral)
+		}
+		// The integration reports activity for one of them only.
+		e.clock.Advance(24 * time.Hour)
+		r := e.event(prog.ID, parrain.Event{Type: parrain.EventActivity, ExternalID: "busy"})
+		if r.Participant == nil || r.Participant.ExternalID != "busy" {
+			t.Fatalf("activity: %+v", r)
+		}
+		e.clock.Advance(10 * 24 * time.Hour)
+		// Before maturing, the quiet one's referral is scored again: no
+		// activity plus the random address puts it under review.
+		ok, nb, err := e.st.ApproveReward(ctx, quiet.Rewards[0].ID)
+		if err != nil || ok || nb.IsZero() {
+			t.Fatalf("quiet friend's reward: %v %v %v", ok, nb, err)
+		}
+		q, _, _ := e.st.ReviewQueue(ctx, prog.ID, "", store.Page{})
+		if len(q) != 1 || q[0].Referral.FriendExternalID != "quiet" {
+			t.Fatalf("queue %+v", q)
+		}
+		codes := map[fraud.Code]bool{}
+		for _, s := range q[0].Signals {
+			codes[s.Code] = true
+		}
+		if !codes[fraud.BehNoActivity] || !codes[fraud.IDRandomEmail] {
+			t.Errorf("signals %+v", q[0].Signals)
+		}
+		if ok, _, err := e.st.ApproveReward(ctx, busy.Rewards[0].ID); err != nil || !ok {
+			t.Errorf("active friend's reward: %v %v", ok, err)
+		}
+	})
+}

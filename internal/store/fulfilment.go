@@ -191,8 +191,11 @@ func (s *Store) PrepareFulfilment(ctx context.Context, rewardID string) (Fulfilm
 		case rw.Outstanding() <= 0 || rw.Status == parrain.RewardReversed || rw.Status == parrain.RewardClawedBack:
 			return s.setFulfilmentTx(ctx, tx, rewardID, parrain.FulfilCancelled, "")
 		case rw.Status == parrain.RewardPending:
+			// Waiting for its hold, a fraud review or a cap review: the
+			// maturation job kicks the delivery when it approves; approvals
+			// made by hand are picked up within the hour.
 			now := s.clock.Now()
-			d.Snooze = now.Add(15 * time.Minute)
+			d.Snooze = now.Add(time.Hour)
 			if rw.HoldUntil.After(now) {
 				d.Snooze = rw.HoldUntil
 			}

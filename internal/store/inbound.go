@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/parrainhq/parrain/internal/parrain"
@@ -129,16 +131,21 @@ func (s *Store) WaitingInbound(ctx context.Context, provider string, refs []stri
 }
 
 // InboundEvents lists the provider events received for a program, newest
-// first, for troubleshooting an integration.
+// first, for troubleshooting an integration. The cursor is
+// "<received ms>|<provider>|<event id>" of the last item of a page.
 func (s *Store) InboundEvents(ctx context.Context, programID string, pg Page) ([]InboundEvent, string, error) {
-	cursor := int64(1<<62 - 1)
+	at, key := int64(1<<62), ""
 	if pg.Cursor != "" {
-		if _, err := fmt.Sscanf(pg.Cursor, "%d", &cursor); err != nil {
+		ms, rest, ok := strings.Cut(pg.Cursor, "|")
+		n, err := strconv.ParseInt(ms, 10, 64)
+		if !ok || err != nil {
 			return nil, "", parrain.Invalid("cursor", "is not a cursor from a previous page")
 		}
+		at, key = n, rest
 	}
 	rows, err := s.r.QueryContext(ctx, `SELECT provider, event_id, program_id, type, status, detail, received_at, processed_at FROM inbound_events
-		WHERE program_id = $1 AND received_at < $2 ORDER BY received_at DESC LIMIT $3`, programID, cursor, pg.limit()+1)
+		WHERE program_id = $1 AND (received_at < $2 OR (received_at = $2 AND provider || '|' || event_id < $3))
+		ORDER BY received_at DESC, provider || '|' || event_id DESC LIMIT $4`, programID, at, key, pg.limit()+1)
 	if err != nil {
 		return nil, "", fmt.Errorf("listing inbound events: %w", err)
 	}
@@ -157,7 +164,9 @@ func (s *Store) InboundEvents(ctx context.Context, programID string, pg Page) ([
 	if err := rows.Err(); err != nil {
 		return nil, "", err
 	}
-	return pageOf(out, pg.limit(), func(e InboundEvent) string { return fmt.Sprint(ms(e.ReceivedAt)) })
+	return pageOf(out, pg.limit(), func(e InboundEvent) string {
+		return strconv.FormatInt(ms(e.ReceivedAt), 10) + "|" + e.Provider + "|" + e.EventID
+	})
 }
 
 // Kinds of provider links.

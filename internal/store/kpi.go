@@ -101,11 +101,7 @@ func (s *Store) KPIs(ctx context.Context, prog parrain.Program, p Period) (KPIs,
 		}
 		return nil
 	}
-	// Participants imported after the fact (created later than their first
-	// click or signup) count from their first activity.
-	if err := one("advocates", `SELECT COUNT(*) FROM participants p WHERE p.program_id = $1 AND (p.created_at < $3
-		OR EXISTS (SELECT 1 FROM clicks c WHERE c.participant_id = p.id AND c.created_at < $3 AND c.valid)
-		OR EXISTS (SELECT 1 FROM referrals r WHERE r.program_id = $1 AND r.friend_id = p.id AND r.signed_up_at < $3))`, &k.Advocates); err != nil {
+	if err := one("advocates", `SELECT COUNT(*) FROM participants WHERE program_id = $1 AND created_at < $3`, &k.Advocates); err != nil {
 		return k, err
 	}
 	var clickers int64
@@ -130,6 +126,19 @@ func (s *Store) KPIs(ctx context.Context, prog parrain.Program, p Period) (KPIs,
 			return k, err
 		}
 	}
+	// Participants recorded after the fact (imported later than their
+	// activity) count as advocates of the period they took part in, so
+	// that participation never exceeds everyone.
+	active := `SELECT participant_id FROM clicks WHERE program_id = $1 AND created_at >= $2 AND created_at < $3 AND valid`
+	if shares {
+		active += ` UNION SELECT participant_id FROM shares WHERE program_id = $1 AND created_at >= $2 AND created_at < $3`
+	}
+	var late int64
+	if err := one("late advocates", `SELECT COUNT(*) FROM (`+active+`) x JOIN participants p ON p.id = x.participant_id
+		WHERE p.created_at >= $3`, &late); err != nil {
+		return k, err
+	}
+	k.Advocates += late
 	if err := one("signups", `SELECT COUNT(CASE WHEN status <> 'rejected' THEN 1 END), COUNT(CASE WHEN status = 'rejected' THEN 1 END)
 		FROM referrals WHERE program_id = $1 AND signed_up_at >= $2 AND signed_up_at < $3`, &k.Signups, &k.Rejected); err != nil {
 		return k, err

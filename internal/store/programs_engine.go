@@ -235,19 +235,25 @@ func (s *Store) replaceProgramTx(ctx context.Context, tx *sql.Tx, cur, p parrain
 // (ignoring identity, version and timestamps).
 func sameDocument(a, b parrain.Program) bool {
 	strip := func(p parrain.Program) []byte {
-		p.ID, p.Version, p.CreatedAt, p.UpdatedAt = "", 0, time.Time{}, time.Time{}
-		if p.Rules == nil {
-			p.Rules = []parrain.RewardRule{}
+		// A deep copy, normalized, so that a program stored before a default
+		// existed compares equal to the same document normalized today.
+		var c parrain.Program
+		if j, err := json.Marshal(p); err != nil || json.Unmarshal(j, &c) != nil {
+			return nil
 		}
-		if p.Fulfilment != nil {
-			f := *p.Fulfilment
-			f.Secret = ""
-			p.Fulfilment = &f
+		_ = c.Normalize()
+		c.ID, c.Version, c.CreatedAt, c.UpdatedAt = "", 0, time.Time{}, time.Time{}
+		if c.Rules == nil {
+			c.Rules = []parrain.RewardRule{}
 		}
-		j, _ := json.Marshal(p)
+		if c.Fulfilment != nil {
+			c.Fulfilment.Secret, c.Fulfilment.SecretSet = "", false
+		}
+		j, _ := json.Marshal(c)
 		return j
 	}
-	return bytes.Equal(strip(a), strip(b))
+	sa, sb := strip(a), strip(b)
+	return sa != nil && bytes.Equal(sa, sb)
 }
 
 // ProgramVersion is one stored version of a program's document.

@@ -141,6 +141,14 @@ func (s *Store) ApproveReward(ctx context.Context, id string) (approved bool, no
 			notBefore = s.clock.Now().Add(time.Hour)
 			return nil
 		}
+		if rw.Status == parrain.RewardPending {
+			if wait, err := s.checkActivity(ctx, tx, rw); err != nil {
+				return err
+			} else if wait {
+				notBefore = s.clock.Now().Add(time.Hour)
+				return nil
+			}
+		}
 		moves, st, ok := parrain.Approve(rw)
 		if !ok {
 			return nil

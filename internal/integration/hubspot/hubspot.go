@@ -78,6 +78,7 @@ type Error struct {
 	CorrelationID string `json:"correlationId"`
 }
 
+// Error implements error.
 func (e *Error) Error() string {
 	return fmt.Sprintf("hubspot: %d %s: %s", e.Status, e.Category, e.Message)
 }
@@ -88,6 +89,7 @@ type RateLimitedError struct {
 	Policy     string
 }
 
+// Error implements error.
 func (e *RateLimitedError) Error() string {
 	return fmt.Sprintf("hubspot: rate limited (%s), retry after %s", e.Policy, e.RetryAfter)
 }

@@ -149,6 +149,7 @@ type Link struct {
 	Method string `json:"method"`
 }
 
+// Error implements error.
 func (e *Error) Error() string {
 	s := fmt.Sprintf("paypal: %d", e.Status)
 	if e.Name != "" {

@@ -74,6 +74,7 @@ type Error struct {
 	Fields    []string
 }
 
+// Error implements error.
 func (e *Error) Error() string {
 	return fmt.Sprintf("salesforce: %d %s: %s", e.Status, e.ErrorCode, e.Message)
 }
@@ -84,6 +85,7 @@ type RateLimitedError struct {
 	Message    string
 }
 
+// Error implements error.
 func (e *RateLimitedError) Error() string {
 	return fmt.Sprintf("salesforce: API limit reached (%s), retry after %s", e.Message, e.RetryAfter)
 }

@@ -98,6 +98,7 @@ type Error struct {
 	Permanent bool
 }
 
+// Error implements error.
 func (e *Error) Error() string {
 	s := fmt.Sprintf("stripe: %d %s", e.Status, e.Type)
 	if e.Code != "" {
