@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"net/url"
 	"path"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -48,13 +49,15 @@ var funcs = template.FuncMap{
 		}
 		return datetime(*t)
 	},
-	"label":  label,
-	"qs":     qs,
-	"num":    thousands,
-	"bps":    func(b int64) string { return parrain.FormatBps(b) + " %" },
-	"minor":  parrain.FormatMinor,
-	"add":    func(a, b int) int { return a + b },
-	"future": func(t time.Time, now time.Time) bool { return t.After(now) },
+	"label":   label,
+	"action":  actionLabel,
+	"details": auditDetails,
+	"qs":      qs,
+	"num":     thousands,
+	"bps":     func(b int64) string { return parrain.FormatBps(b) + " %" },
+	"minor":   parrain.FormatMinor,
+	"add":     func(a, b int) int { return a + b },
+	"future":  func(t time.Time, now time.Time) bool { return t.After(now) },
 	"deref": func(t *time.Time) time.Time {
 		if t == nil {
 			return time.Time{}
@@ -224,3 +227,51 @@ func qs(kv ...any) template.URL {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// actionWords names the audited actions in plain words.
+var actionWords = map[string]string{
+	"reward.approved": "Approved a reward", "reward.rejected": "Rejected a reward",
+	"referral.cleared": "Cleared a referral's fraud review", "referral.rejected": "Rejected a referral",
+	"program.created": "Created a program", "program.updated": "Edited a program", "program.paused": "Paused a program",
+	"program.resumed": "Resumed a program", "user.created": "Created a user", "user.role_changed": "Changed a role",
+	"user.disabled": "Disabled a user", "user.enabled": "Enabled a user", "user.password_changed": "Changed a password",
+	"user.signed_out_everywhere": "Signed a user out everywhere", "user.signed_in": "Signed in",
+	"api_key.created": "Created an API key", "api_key.revoked": "Revoked an API key", "branding.updated": "Changed the branding",
+	"email_sender.updated": "Changed the email sender", "webhook.created": "Added a webhook endpoint",
+	"webhook.deleted": "Deleted a webhook endpoint", "webhook.replayed": "Replayed a webhook delivery",
+	"payout.batch_created": "Ran a payout", "payout.batch_approved": "Approved a payout batch",
+	"payout.batch_cancelled": "Cancelled a payout batch",
+}
+
+// actionLabel names an audited action ("reward.approved" → "Approved a
+// reward"); unknown actions are shown as they are.
+func actionLabel(a string) string {
+	if w, ok := actionWords[a]; ok {
+		return w
+	}
+	return a
+}
+
+// auditDetails renders an audit entry's details as "key: value" lines,
+// amounts with their currency.
+func auditDetails(d map[string]any) []string {
+	keys := make([]string, 0, len(d))
+	for k := range d {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	cur, _ := d["currency"].(string)
+	var out []string
+	for _, k := range keys {
+		v := d[k]
+		if k == "currency" {
+			continue
+		}
+		if n, ok := v.(float64); ok && cur != "" && k == "amount" && n == float64(int64(n)) {
+			out = append(out, label(k)+": "+money(int64(n), cur))
+			continue
+		}
+		out = append(out, fmt.Sprintf("%s: %v", label(k), v))
+	}
+	return out
+}

@@ -185,3 +185,17 @@ func TestCSVSafe(t *testing.T) {
 		}
 	}
 }
+
+func TestAuditWords(t *testing.T) {
+	if got := actionLabel("reward.rejected"); got != "Rejected a reward" {
+		t.Errorf("action %q", got)
+	}
+	if got := actionLabel("something.new"); got != "something.new" {
+		t.Errorf("unknown action %q", got)
+	}
+	// Details as decoded from JSON: numbers are float64.
+	got := strings.Join(auditDetails(map[string]any{"amount": float64(720), "currency": "EUR", "reason": "duplicate", "before_hold_end": true}), "; ")
+	if got != "Amount: 7.20 EUR; Before hold end: true; Reason: duplicate" {
+		t.Errorf("details %q", got)
+	}
+}

@@ -191,15 +191,23 @@ func (s *Store) PrepareFulfilment(ctx context.Context, rewardID string) (Fulfilm
 		case rw.Outstanding() <= 0 || rw.Status == parrain.RewardReversed || rw.Status == parrain.RewardClawedBack:
 			return s.setFulfilmentTx(ctx, tx, rewardID, parrain.FulfilCancelled, "")
 		case rw.Status == parrain.RewardPending:
-			// Waiting for its hold, a fraud review or a cap review: the
-			// maturation job kicks the delivery when it approves; approvals
-			// made by hand are picked up within the hour.
-			now := s.clock.Now()
-			d.Snooze = now.Add(time.Hour)
-			if rw.HoldUntil.After(now) {
-				d.Snooze = rw.HoldUntil
+			// Due rewards are approved here too (the same rules as the
+			// maturation job, which may run at the same instant), so the
+			// delivery does not depend on which job runs first. Rewards still
+			// on hold, under review or waiting for a manager are looked at
+			// again later; approvals made by hand are picked up within the
+			// hour.
+			ok, nb, err := s.approveDueTx(ctx, tx, rw)
+			if err != nil {
+				return err
 			}
-			return nil
+			if !ok {
+				d.Snooze = s.clock.Now().Add(time.Hour)
+				if !nb.IsZero() {
+					d.Snooze = nb
+				}
+				return nil
+			}
 		case rw.Status != parrain.RewardApproved:
 			return nil // paid by other means
 		}

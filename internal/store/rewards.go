@@ -119,7 +119,6 @@ func (s *Store) applyMoves(ctx context.Context, tx *sql.Tx, rw *parrain.Reward, 
 // and returns false. If the hold has not ended yet, notBefore says when to
 // try again.
 func (s *Store) ApproveReward(ctx context.Context, id string) (approved bool, notBefore time.Time, err error) {
-	done := false
 	err = s.tx(ctx, func(tx *sql.Tx) error {
 		rws, err := s.rewardsWhere(ctx, tx, `r.id = $1`+s.d.forUpdate, id)
 		if err != nil {
@@ -128,35 +127,47 @@ func (s *Store) ApproveReward(ctx context.Context, id string) (approved bool, no
 		if len(rws) == 0 {
 			return notFound("reward")
 		}
-		rw := &rws[0]
-		if s.clock.Now().Before(rw.HoldUntil) {
-			notBefore = rw.HoldUntil
-			return nil
-		}
-		// A referral waiting for fraud review keeps its rewards pending:
-		// look again in an hour (a reviewer's decision ends the wait).
-		if review, err := s.referralReviewStatus(ctx, tx, rw.ReferralID); err != nil {
-			return err
-		} else if parrain.UnderReview(review) && rw.Status == parrain.RewardPending {
-			notBefore = s.clock.Now().Add(time.Hour)
-			return nil
-		}
-		if rw.Status == parrain.RewardPending {
-			if wait, err := s.checkActivity(ctx, tx, rw); err != nil {
-				return err
-			} else if wait {
-				notBefore = s.clock.Now().Add(time.Hour)
-				return nil
-			}
-		}
-		moves, st, ok := parrain.Approve(rw)
-		if !ok {
-			return nil
-		}
-		done = true
-		return s.applyMoves(ctx, tx, rw, moves, st, rw.Reversed, "hold period ended")
+		approved, notBefore, err = s.approveDueTx(ctx, tx, &rws[0])
+		return err
 	})
-	return done, notBefore, err
+	return approved, notBefore, err
+}
+
+// approveDueTx approves a pending reward (locked by the caller) whose hold
+// has ended, unless its referral waits for fraud review, its referred
+// customer shows no activity, or a manager must decide it (cap review).
+// notBefore is set when it should be tried again later.
+func (s *Store) approveDueTx(ctx context.Context, tx *sql.Tx, rw *parrain.Reward) (approved bool, notBefore time.Time, err error) {
+	if s.clock.Now().Before(rw.HoldUntil) {
+		return false, rw.HoldUntil, nil
+	}
+	if rw.Status != parrain.RewardPending {
+		return false, time.Time{}, nil
+	}
+	var review string
+	if err := tx.QueryRowContext(ctx, `SELECT review FROM rewards WHERE id = $1`, rw.ID).Scan(&review); err != nil {
+		return false, time.Time{}, fmt.Errorf("loading reward review: %w", err)
+	}
+	if review == ReviewWaiting {
+		return false, time.Time{}, nil // a manager decides (ReviewReward)
+	}
+	// A referral waiting for fraud review keeps its rewards pending: look
+	// again in an hour (a reviewer's decision ends the wait).
+	if st, err := s.referralReviewStatus(ctx, tx, rw.ReferralID); err != nil {
+		return false, time.Time{}, err
+	} else if parrain.UnderReview(st) {
+		return false, s.clock.Now().Add(time.Hour), nil
+	}
+	if wait, err := s.checkActivity(ctx, tx, rw); err != nil {
+		return false, time.Time{}, err
+	} else if wait {
+		return false, s.clock.Now().Add(time.Hour), nil
+	}
+	moves, st, ok := parrain.Approve(rw)
+	if !ok {
+		return false, time.Time{}, nil
+	}
+	return true, time.Time{}, s.applyMoves(ctx, tx, rw, moves, st, rw.Reversed, "hold period ended")
 }
 
 // Reward returns a reward by id within a program.
