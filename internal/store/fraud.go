@@ -138,6 +138,13 @@ func (s *Store) recordRisk(ctx context.Context, tx *sql.Tx, ref *parrain.Referra
 	if err := s.logReview(ctx, tx, ref, "auto_"+string(r.decision.Action), strings.Join(r.decision.Reasons, "; "), "system", r.decision.Score, r.signalsJSON()); err != nil {
 		return err
 	}
+	if r.decision.Action != fraud.ActionApprove {
+		if err := s.emitTx(ctx, tx, ref.ProgramID, parrain.WebhookFraudFlagged, map[string]any{
+			"referral": ref, "action": r.decision.Action, "score": r.decision.Score, "signals": r.decision.Signals,
+		}); err != nil {
+			return err
+		}
+	}
 	if r.decision.Action == fraud.ActionSuspend {
 		return s.suspendTx(ctx, tx, ref.AdvocateID, "suspended by the fraud policy")
 	}

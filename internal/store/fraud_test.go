@@ -29,6 +29,11 @@ func TestFraudDecisions(t *testing.T) {
 	each(t, func(t *testing.T, e *env) {
 		prog := e.program(signupRewards)
 		adv := e.advocateWith(prog.ID, "adv", "anna@company.example", &parrain.EventContext{IP: "203.0.113.10", UserAgent: "UA-Anna", DeviceID: "dev-anna", PaymentFingerprint: "card-anna"})
+		url := "https://hooks.example/parrain"
+		ep, _, err := e.st.CreateWebhookEndpoint(ctx, prog.ID, parrain.WebhookEndpointInput{URL: &url, EventTypes: []string{parrain.WebhookFraudFlagged}}, store.Idem{})
+		if err != nil {
+			t.Fatal(err)
+		}
 		signup := func(ext, email string, c *parrain.EventContext) store.EventResult {
 			return e.event(prog.ID, parrain.Event{Type: parrain.EventSignup, ExternalID: ext, Email: email, ReferralCode: adv.Code, Context: c})
 		}
@@ -87,6 +92,12 @@ func TestFraudDecisions(t *testing.T) {
 		}
 		if _, err := e.st.ReviewReferral(ctx, "prog_other", r.Referral.ID, store.ReviewDecisionReject, "x", "tester"); parrain.ErrorCode(err) != parrain.CodeNotFound {
 			t.Errorf("review from another program: %v", err)
+		}
+		// Each non-approve decision was announced as fraud.flagged (held,
+		// rejected, held): the household was not.
+		ds, _, err := e.st.WebhookDeliveries(ctx, prog.ID, ep.ID, "", store.Page{})
+		if err != nil || len(ds) != 3 || ds[0].EventType != parrain.WebhookFraudFlagged {
+			t.Errorf("fraud.flagged deliveries: %d %v", len(ds), err)
 		}
 		stats, err := e.st.FraudSignalStats(ctx, prog.ID)
 		if err != nil {
