@@ -53,6 +53,7 @@ type Main struct {
 	// notify composes and sends notices; widgets serves the snippet, the
 	// widget, the landing page and the unsubscribe page.
 	notify  *notify.Service
+	mailer  *smtp.Mailer // nil without SMTP
 	widgets *widget.Service
 	// payouts, crm and hooks: payouts, CRM sync, provider webhooks and
 	// webhook endpoints (integrations.go).
@@ -97,7 +98,11 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, clock parrain.Clock)
 		st.Close()
 		return nil, fmt.Errorf("preparing the console: %w", err)
 	}
-	if m.portal, err = portal.New(st, log, portal.Options{BaseURL: cfg.BaseURL}); err != nil {
+	popt := portal.Options{BaseURL: cfg.BaseURL}
+	if m.mailer != nil {
+		popt.Mailer = m.mailer // magic links by email
+	}
+	if m.portal, err = portal.New(st, log, popt); err != nil {
 		st.Close()
 		return nil, fmt.Errorf("preparing the partner portal: %w", err)
 	}
@@ -195,7 +200,7 @@ func (m *Main) wireExperience() error {
 		if err != nil {
 			return err
 		}
-		sender, from = mailer, mailer.From()
+		sender, from, m.mailer = mailer, mailer.From(), mailer
 	} else {
 		m.log.Info("no SMTP server configured (--smtp-host): emails are recorded as skipped, in-app notifications work")
 	}

@@ -347,5 +347,7 @@ func (m *Main) partnerRoutes(handle func(string, bool, http.Handler), mux *http.
 	handle("POST /partners/{slug}/agreement", false, p.Private(p.AcceptAgreement))
 	handle("POST /partners/{slug}/onboarding", false, p.Private(p.Onboarding))
 	handle("POST /partners/{slug}/password", false, p.Private(p.SetPassword))
+	handle("GET /partners/{slug}/payout", false, p.Private(p.PayoutPage))
+	handle("POST /partners/{slug}/payout", false, p.Private(p.SetPayout))
 	handle("POST /partners/{slug}/survey", false, p.Private(p.AnswerSurvey))
 }

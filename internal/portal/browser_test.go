@@ -236,4 +236,29 @@ func TestPortalInBrowser(t *testing.T) {
 	if got := text(t, ctx, "#conversion"); got != "100%" {
 		t.Fatalf("conversion %q", got)
 	}
+	// She tells where to pay her: a bad IBAN is refused with the reason,
+	// a good one is saved and shown masked.
+	step(t, ctx, 200, "payout page", chromedp.Navigate(base+"/payout"))
+	step(t, ctx, 400, "bad IBAN",
+		chromedp.SendKeys(chromedp.CSS(`input[name=holder_name]`), "Alice Advisors"),
+		chromedp.SendKeys(chromedp.CSS(`input[name=iban]`), "FR00 1234"),
+		chromedp.Click(chromedp.CSS(`form.card button`)))
+	if got := text(t, ctx, "#error"); !strings.Contains(strings.ToLower(got), "iban") {
+		t.Fatalf("IBAN error %q", got)
+	}
+	step(t, ctx, 200, "good IBAN",
+		chromedp.SendKeys(chromedp.CSS(`input[name=holder_name]`), "Alice Advisors"),
+		chromedp.SendKeys(chromedp.CSS(`input[name=iban]`), "FR76 3000 6000 0112 3456 7890 189"),
+		chromedp.Click(chromedp.CSS(`form.card button`)))
+	if got := text(t, ctx, "p.card"); !strings.Contains(got, "Alice Advisors") || strings.Contains(got, "3000600001123456789") {
+		t.Fatalf("saved account %q", got)
+	}
+	pa, err := st.Partner(bg, prog.ID, alice.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	acct, err := st.PayoutAccount(bg, prog.ID, pa.ExternalID)
+	if err != nil || acct.Method != parrain.PayoutBank || acct.Bank.IBAN != "FR7630006000011234567890189" {
+		t.Fatalf("stored account %+v %v", acct, err)
+	}
 }
