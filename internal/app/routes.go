@@ -242,12 +242,15 @@ func (m *Main) adminRoutes(mux *http.ServeMux) {
 	admin("POST /admin/programs/{id}", false, c.Require(manager, c.UpdateProgram))
 	admin("POST /admin/programs/{id}/status", false, c.Require(manager, c.SetProgramStatus))
 
-	// Participants, referrals, rewards, audit log.
+	// Participants, referrals, fraud review, rewards, audit log.
 	admin("GET /admin/participants", false, c.Require(analyst, c.Participants))
 	admin("GET /admin/participants/{id}", false, c.Require(analyst, c.Participant))
 	admin("GET /admin/referrals", false, c.Require(analyst, c.Referrals))
 	admin("GET /admin/referrals.csv", false, c.Require(analyst, c.ReferralsCSV))
 	admin("POST /admin/referrals/bulk", false, c.Require(manager, c.BulkReferrals))
+	admin("GET /admin/reviews", false, c.Require(analyst, c.Reviews))
+	admin("POST /admin/reviews/{id}/clear", false, c.Require(manager, c.ClearReview))
+	admin("POST /admin/reviews/{id}/reject", false, c.Require(manager, c.RejectReview))
 	admin("GET /admin/rewards", false, c.Require(analyst, c.Rewards))
 	admin("GET /admin/rewards.csv", false, c.Require(analyst, c.RewardsCSV))
 	admin("POST /admin/rewards/bulk", false, c.Require(manager, c.BulkRewards))

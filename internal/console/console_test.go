@@ -227,6 +227,9 @@ func TestAuthorizationMatrix(t *testing.T) {
 		"GET /admin/referrals":                                            {"analyst", "/admin/referrals", nil},
 		"GET /admin/referrals.csv":                                        {"analyst", "/admin/referrals.csv", nil},
 		"POST /admin/referrals/bulk":                                      {"manager", "/admin/referrals/bulk", f("program", prog, "action", "approve")},
+		"GET /admin/reviews":                                              {"analyst", "/admin/reviews", nil},
+		"POST /admin/reviews/{id}/clear":                                  {"manager", "/admin/reviews/ref_nope/clear", f("program", prog)},
+		"POST /admin/reviews/{id}/reject":                                 {"manager", "/admin/reviews/ref_nope/reject", f("program", prog, "reason", "")},
 		"GET /admin/rewards":                                              {"analyst", "/admin/rewards", nil},
 		"GET /admin/rewards.csv":                                          {"analyst", "/admin/rewards.csv", nil},
 		"POST /admin/rewards/bulk":                                        {"manager", "/admin/rewards/bulk", f("program", prog, "action", "approve")},
@@ -713,6 +716,9 @@ func TestPagesRenderDemoData(t *testing.T) {
 		{"/admin/participants/" + part.ID, "/r/" + part.Code},
 		{"/admin/referrals?status=converted", "Converted"},
 		{"/admin/rewards?status=approved", "Approved"},
+		{"/admin/reviews", "promo.hunter@mailinator.com"},
+		{"/admin/reviews?status=held", "Review by"},
+		{"/admin/?program=" + e.prog.ID, `href="/admin/reviews?program=` + e.prog.ID + `" id="alert-review"`},
 		{"/admin/programs/" + e.prog.ID, "Terms preview"},
 		{"/admin/programs/" + e.prog.ID + "/edit", "Save a new version"},
 	}
@@ -727,7 +733,7 @@ func TestPagesRenderDemoData(t *testing.T) {
 	}
 	// Bad input is a precise 400, never a 500.
 	for _, path := range []string{"/admin/?period=2y", "/admin/?from=yesterday&to=2026-01-01", "/admin/referrals?status=won",
-		"/admin/referrals?cursor=junk", "/admin/rewards?status=lost", "/admin/?program=prog_nope"} {
+		"/admin/referrals?cursor=junk", "/admin/rewards?status=lost", "/admin/reviews?status=won", "/admin/reviews?cursor=junk", "/admin/?program=prog_nope"} {
 		a := e.do(o, "GET", path, nil, nil)
 		if a.status != 400 && a.status != 404 {
 			t.Errorf("%s: %d", path, a.status)

@@ -17,6 +17,9 @@ import (
 type TermsInput struct {
 	Program *Program
 	Payouts *PayoutSettings // nil: payouts not configured
+	// FraudRules are the program's fraud policy in plain sentences (from
+	// its actual thresholds, rules and lists); nil gives a generic line.
+	FraudRules []string
 }
 
 // RenderTerms returns the program's terms in Markdown.
@@ -169,7 +172,12 @@ func RenderTerms(in TermsInput) string {
 	line("## Fair use")
 	line("")
 	line("- Referring yourself (the same account or the same email address) is recorded but never rewarded.")
-	line("- Referrals may be reviewed for fraud; rewards under review stay on hold until cleared, and rewards of fraudulent referrals are reversed.")
+	if len(in.FraudRules) == 0 {
+		line("- Referrals may be reviewed for fraud; rewards under review stay on hold until cleared, and rewards of fraudulent referrals are reversed.")
+	}
+	for _, r := range in.FraudRules {
+		line("- %s", r)
+	}
 	line("- A paused program keeps links working but credits no new referrals.")
 	line("")
 

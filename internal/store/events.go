@@ -413,7 +413,7 @@ func (in *ingest) refund(ctx context.Context) error {
 	}
 	// A refund soon after the reward is evidence: score the referral again.
 	if in.referral != nil && len(rewards) > 0 {
-		return in.reassessAfterRefund(ctx, purchaseAt, rewards[0].CreatedAt)
+		return in.reassessAfterRefund(ctx, purchaseAt, purchaseAt) // rewards are earned when the purchase happens
 	}
 	return nil
 }

@@ -824,3 +824,52 @@ func (s *Store) checkActivity(ctx context.Context, tx *sql.Tx, rw *parrain.Rewar
 	}
 	return parrain.UnderReview(ref.ReviewStatus) || ref.Status == parrain.ReferralRejected, nil
 }
+
+// fraudTerms states a fraud policy in the program terms' words: what is
+// checked, what each score does, and the rules the operator forced.
+func fraudTerms(p fraud.Policy) []string {
+	out := []string{
+		"Every referral is checked when it happens and again when new evidence arrives: the same device, payment method, " +
+			"name or email as the advocate; network addresses shared with the advocate (never decisive on their own, since " +
+			"households and offices share them); bursts of clicks or sign-ups; throwaway or machine-made email addresses; " +
+			"codes posted on coupon sites or promoted with paid ads; people who were already customers; refunds soon after a " +
+			"reward; and, where reported, referred customers who never use the product.",
+		fmt.Sprintf("The checks give each referral a risk score from 0 to 100. From %d it is flagged for a person to look at; "+
+			"from %d its rewards are held until a reviewer decides (within %d hours, and never approved automatically meanwhile); "+
+			"from %d it is rejected. A rejected referral earns nothing and its rewards are reversed.",
+			p.FlagAt, p.HoldAt, int(p.ReviewWindow/time.Hour), p.RejectAt),
+	}
+	codes := make([]string, 0, len(p.Rules))
+	for c := range p.Rules {
+		codes = append(codes, string(c))
+	}
+	sort.Strings(codes)
+	for _, c := range codes {
+		r := p.Rules[fraud.Code(c)]
+		info, ok := fraud.Info(fraud.Code(c))
+		if !ok {
+			continue
+		}
+		what := strings.TrimSpace(strings.TrimSuffix(info.Summary, "."))
+		if i := strings.IndexAny(what, ";:("); i > 0 {
+			what = strings.TrimSpace(what[:i])
+		}
+		if what != "" {
+			what = strings.ToLower(what[:1]) + what[1:]
+		}
+		switch r.Action {
+		case fraud.RuleReject:
+			out = append(out, fmt.Sprintf("Rejected outright: %s.", strings.TrimSpace(what)))
+		case fraud.RuleSuspendAdvocate:
+			out = append(out, fmt.Sprintf("Suspends the advocate, whose pending rewards are then cancelled: %s.", strings.TrimSpace(what)))
+		case fraud.RuleHold:
+			out = append(out, fmt.Sprintf("Always held for review: %s.", strings.TrimSpace(what)))
+		}
+	}
+	if len(p.Lists.BlockedCountries) > 0 {
+		cs := append([]string(nil), p.Lists.BlockedCountries...)
+		sort.Strings(cs)
+		out = append(out, "Sign-ups from these countries are not eligible: "+strings.Join(cs, ", ")+".")
+	}
+	return out
+}

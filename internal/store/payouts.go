@@ -738,16 +738,9 @@ func (s *Store) CompletePayout(ctx context.Context, id, ref, providerStatus stri
 }
 
 func (s *Store) completePayoutTx(ctx context.Context, tx *sql.Tx, programID, id, ref, providerStatus string, from []parrain.PayoutStatus) (bool, error) {
-	p, err := s.payoutTx(ctx, tx, programID, id, s.d.forUpdate)
-	if err != nil {
+	p, ok, err := s.payoutFromTx(ctx, tx, programID, id, from)
+	if err != nil || !ok {
 		return false, err
-	}
-	allowed := false
-	for _, f := range from {
-		allowed = allowed || p.Status == f
-	}
-	if !allowed {
-		return false, nil
 	}
 	now := s.clock.Now()
 	res, err := tx.ExecContext(ctx, `UPDATE payouts SET status = 'paid', provider_ref = $1, provider_status = $2, last_error = '', paid_at = $3, updated_at = $3
@@ -807,16 +800,9 @@ func (s *Store) FailPayout(ctx context.Context, id, reason, providerStatus strin
 }
 
 func (s *Store) failPayoutTx(ctx context.Context, tx *sql.Tx, programID, id, reason, providerStatus string, from []parrain.PayoutStatus) (bool, error) {
-	p, err := s.payoutTx(ctx, tx, programID, id, s.d.forUpdate)
-	if err != nil {
+	p, ok, err := s.payoutFromTx(ctx, tx, programID, id, from)
+	if err != nil || !ok {
 		return false, err
-	}
-	allowed := false
-	for _, f := range from {
-		allowed = allowed || p.Status == f
-	}
-	if !allowed {
-		return false, nil
 	}
 	if len(reason) > 1000 {
 		reason = reason[:1000]
@@ -965,4 +951,19 @@ func (s *Store) BatchBankPayouts(ctx context.Context, programID, batchID string)
 		out = append(out, bp)
 	}
 	return out, nil
+}
+
+// payoutFromTx locks a payout and reports whether it is in one of the
+// statuses a transition may start from.
+func (s *Store) payoutFromTx(ctx context.Context, tx *sql.Tx, programID, id string, from []parrain.PayoutStatus) (parrain.Payout, bool, error) {
+	p, err := s.payoutTx(ctx, tx, programID, id, s.d.forUpdate)
+	if err != nil {
+		return p, false, err
+	}
+	for _, f := range from {
+		if p.Status == f {
+			return p, true, nil
+		}
+	}
+	return p, false, nil
 }

@@ -34,6 +34,15 @@ type Terms struct {
 // termsInputTx gathers what a program's terms are rendered from.
 func (s *Store) termsInputTx(ctx context.Context, q querier, p *parrain.Program) (parrain.TermsInput, error) {
 	in := parrain.TermsInput{Program: p}
+	var doc string
+	if err := q.QueryRowContext(ctx, `SELECT fraud_policy FROM programs WHERE id = $1`, p.ID).Scan(&doc); err != nil {
+		return in, fmt.Errorf("loading fraud policy: %w", err)
+	}
+	eng, err := engineFor(doc)
+	if err != nil {
+		return in, err
+	}
+	in.FraudRules = fraudTerms(eng.Policy())
 	var n int
 	if err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM payout_settings WHERE program_id = $1`, p.ID).Scan(&n); err != nil {
 		return in, fmt.Errorf("loading payout settings: %w", err)
