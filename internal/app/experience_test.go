@@ -573,3 +573,34 @@ func TestExperienceSettingsAPI(t *testing.T) {
 		t.Errorf("defaults: %+v", got)
 	}
 }
+
+// The advocate sets where cash rewards are paid from the widget: bad
+// details are refused with the field, good ones are stored and shown
+// masked; another advocate's token sees only their own.
+func TestWidgetPayoutAccount(t *testing.T) {
+	x := newXP(t, dbtest.URL(t, "sqlite"))
+	tok := x.token("alice", time.Hour)
+	res, body := x.call("GET", "/api/v1/widget/payout-account", bearer(tok), "")
+	if res.StatusCode != 200 || !strings.Contains(body, `"set": false`) {
+		t.Fatalf("before: %d %s", res.StatusCode, body)
+	}
+	res, body = x.call("PUT", "/api/v1/widget/payout-account", bearer(tok), `{"method":"bank","bank":{"holder_name":"Alice Martin","iban":"FR00 1234"}}`)
+	if res.StatusCode != 400 || !strings.Contains(body, `"field": "bank.iban"`) {
+		t.Fatalf("bad IBAN: %d %s", res.StatusCode, body)
+	}
+	res, body = x.call("PUT", "/api/v1/widget/payout-account", bearer(tok), `{"method":"bank","bank":{"holder_name":"Alice Martin","iban":"FR76 3000 6000 0112 3456 7890 189","bic":"AGRIFRPP"}}`)
+	if res.StatusCode != 200 || strings.Contains(body, "30006000011234567890") || !strings.Contains(body, "Alice Martin") {
+		t.Fatalf("good IBAN: %d %s", res.StatusCode, body)
+	}
+	acct, err := x.m.Store().PayoutAccount(context.Background(), x.prog.ID, "alice")
+	if err != nil || acct.Bank == nil || acct.Bank.IBAN != "FR7630006000011234567890189" {
+		t.Fatalf("stored %+v %v", acct, err)
+	}
+	_, body = x.call("GET", "/api/v1/widget/payout-account", bearer(x.token("bob", time.Hour)), "")
+	if strings.Contains(body, "Alice") {
+		t.Errorf("bob sees alice's account: %s", body)
+	}
+	if res, _ := x.call("PUT", "/api/v1/widget/payout-account", nil, `{"method":"paypal","paypal_email":"a@b.example"}`); res.StatusCode != 401 {
+		t.Errorf("without token: %d", res.StatusCode)
+	}
+}

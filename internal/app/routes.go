@@ -92,6 +92,8 @@ func (m *Main) routes() (*http.ServeMux, []Route) {
 	handle("GET /api/v1/widget/notifications", true, http.HandlerFunc(wg.NotificationsHandler))
 	handle("POST /api/v1/widget/notifications/read", true, http.HandlerFunc(wg.MarkReadHandler))
 	handle("POST /api/v1/widget/lookup", true, http.HandlerFunc(wg.LookupHandler))
+	handle("GET /api/v1/widget/payout-account", true, http.HandlerFunc(wg.PayoutAccountHandler))
+	handle("PUT /api/v1/widget/payout-account", true, http.HandlerFunc(wg.SetPayoutAccountHandler))
 	handle("OPTIONS /api/v1/widget/{path...}", true, http.HandlerFunc(wg.Preflight))
 	handle("POST /api/v1/programs/{program_id}/widget-secret", false, a.Auth(store.ScopeAdmin, a.RotateWidgetSecret))
 	handle("POST /api/v1/programs/{program_id}/widget-tokens", false, a.Auth(store.ScopeEvents, a.MintWidgetToken))

@@ -110,7 +110,7 @@ func cors(h http.HandlerFunc) http.HandlerFunc {
 		hd := w.Header()
 		hd.Set("Access-Control-Allow-Origin", "*")
 		hd.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, Idempotency-Key")
-		hd.Set("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
+		hd.Set("Access-Control-Allow-Methods", "GET, POST, PUT, OPTIONS")
 		hd.Set("Access-Control-Max-Age", "600")
 		hd.Set("Vary", "Origin")
 		h(w, r)

@@ -177,6 +177,7 @@
     $("mark-read").textContent = t("widget.notifications.mark_read");
     $("mark-read").onclick = function () { api("POST", "/api/v1/widget/notifications/read", {}).then(loadNotifications); };
     loadNotifications();
+    payoutForm();
 
     $("loading").hidden = true;
     $("app").hidden = false;
@@ -198,6 +199,45 @@
       $("mark-read").hidden = unread === 0;
       resize();
     }, function () { /* the feed is secondary */ });
+  };
+
+  // Where cash rewards are paid: the advocate sets it here (masked once saved).
+  var payoutForm = function () {
+    [["payout-title", "title"], ["payout-method-label", "method"], ["payout-opt-bank", "bank"], ["payout-opt-paypal", "paypal"],
+      ["payout-opt-stripe", "stripe"], ["payout-holder-label", "holder"], ["payout-iban-label", "iban"], ["payout-bic-label", "bic"],
+      ["payout-paypal-label", "paypal_email"], ["payout-stripe-label", "stripe_account"], ["payout-save", "save"]].forEach(function (p) {
+      $(p[0]).textContent = t("widget.payout." + p[1]);
+    });
+    var show = function (v) {
+      var a = v.account;
+      if (!v.set || !a) { $("payout-current").textContent = t("widget.payout.none"); return; }
+      var what = a.method === "paypal" ? a.paypal_email : a.method === "stripe" ? a.stripe_account
+        : (a.bank && (a.bank.holder_name + " " + (a.bank.iban || a.bank.account_number || "")));
+      $("payout-current").textContent = t("widget.payout.current", { account: what });
+      $("payout-method").value = a.method;
+      pick();
+    };
+    var pick = function () {
+      var m = $("payout-method").value;
+      $("payout-bank").hidden = m !== "bank";
+      $("payout-paypal").hidden = m !== "paypal";
+      $("payout-stripe").hidden = m !== "stripe";
+      resize();
+    };
+    $("payout-method").onchange = pick;
+    $("payout").onsubmit = function (ev) {
+      ev.preventDefault();
+      var m = $("payout-method").value, body = { method: m };
+      if (m === "bank") { body.bank = { holder_name: $("payout-holder").value, iban: $("payout-iban").value, bic: $("payout-bic").value }; }
+      if (m === "paypal") { body.paypal_email = $("payout-paypal-email").value; }
+      if (m === "stripe") { body.stripe_account = $("payout-stripe-account").value; }
+      $("payout-save").disabled = true;
+      api("PUT", "/api/v1/widget/payout-account", body)
+        .then(function (v) { show(v); $("payout-status").textContent = t("widget.payout.saved"); },
+          function (err) { $("payout-status").textContent = err.message; })
+        .then(function () { $("payout-save").disabled = false; resize(); });
+    };
+    api("GET", "/api/v1/widget/payout-account").then(show, function () { /* secondary */ });
   };
 
   var share = function (channel) {
