@@ -171,6 +171,16 @@ func TestPortalInBrowser(t *testing.T) {
 	if got := text(t, ctx, "#tier"); got != "Referral Partner" {
 		t.Fatalf("tier %q", got)
 	}
+	// She accepts the agreement, which records the program terms she saw.
+	step(t, ctx, 200, "accept the agreement", chromedp.Click(chromedp.ID("accept-agreement")))
+	pa, err := st.Partner(bg, prog.ID, alice.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	acc, terms, err := st.TermsAcceptances(bg, prog.ID, pa.ExternalID)
+	if err != nil || len(acc) != 1 || acc[0].TermsVersion != terms.Version {
+		t.Fatalf("terms acceptance %+v (current v%d) %v", acc, terms.Version, err)
+	}
 	// Register a lead.
 	step(t, ctx, 200, "lead form", chromedp.Navigate(base+"/leads/new"))
 	step(t, ctx, 200, "register",
@@ -252,10 +262,6 @@ func TestPortalInBrowser(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`form.card button`)))
 	if got := text(t, ctx, "p.card"); !strings.Contains(got, "Alice Advisors") || strings.Contains(got, "3000600001123456789") {
 		t.Fatalf("saved account %q", got)
-	}
-	pa, err := st.Partner(bg, prog.ID, alice.ID)
-	if err != nil {
-		t.Fatal(err)
 	}
 	acct, err := st.PayoutAccount(bg, prog.ID, pa.ExternalID)
 	if err != nil || acct.Method != parrain.PayoutBank || acct.Bank.IBAN != "FR7630006000011234567890189" {

@@ -487,6 +487,14 @@ func (p *Portal) AcceptAgreement(w http.ResponseWriter, r *http.Request, s *sess
 		p.fail(w, r, err)
 		return
 	}
+	// Accepting the agreement also accepts the program's current terms
+	// (generated from its rules), recorded with their version.
+	if s.partner.ExternalID != "" {
+		if _, _, err := p.st.AcceptTerms(r.Context(), s.pp.ProgramID, s.partner.ExternalID, 0, store.Idem{}); err != nil {
+			p.fail(w, r, err)
+			return
+		}
+	}
 	http.Redirect(w, r, "/partners/"+s.pp.Slug+"/?flash=Agreement+accepted.", http.StatusSeeOther)
 }
 

@@ -107,7 +107,7 @@ func (s *Service) landingView(r *http.Request, t store.CodeTarget, x *parrain.Ex
 	}
 	o := s.offers(lang, &prog, x)
 	args := []string{"name", name, "friend_offer", o.Friend, "sender", sender}
-	v := landingView{Lang: lang, Sender: sender, TermsURL: x.TermsURL, TermsLabel: s.cat.T(lang, "landing.terms"),
+	v := landingView{Lang: lang, Sender: sender, TermsURL: s.termsURL(*x, prog.ID), TermsLabel: s.cat.T(lang, "landing.terms"),
 		Continue: s.cat.T(lang, "landing.continue", args...), Disclosure: s.cat.T(lang, "landing.disclosure", args...),
 		Action: "/r/" + t.Code, Version: assetVersion}
 	if o.Friend != "" {

@@ -187,7 +187,7 @@ func (s *Service) me(r *http.Request, a *advocate) (*Me, error) {
 	me := &Me{Locale: lang, Strings: s.cat.Prefix(lang, "widget."),
 		Program:     ProgramView{ID: a.prog.ID, Name: a.prog.Name, Sender: sender, Active: a.prog.Status == parrain.ProgramActive},
 		Participant: ParticipantView{ExternalID: a.p.ExternalID, Name: a.p.Name, Code: a.p.Code, Active: a.p.Status == parrain.ParticipantActive},
-		Link:        s.baseURL + "/r/" + a.p.Code, TermsURL: a.x.TermsURL, Referrals: []ReferralView{}}
+		Link:        s.baseURL + "/r/" + a.p.Code, TermsURL: s.termsURL(a.x, a.prog.ID), Referrals: []ReferralView{}}
 	me.Offer = s.offers(lang, &a.prog, &a.x)
 	me.Headline = s.headline(lang, sender, me.Offer)
 	me.Share = s.share(lang, sender, a.p, me.Link, me.Offer, &a.x)
@@ -605,4 +605,13 @@ func (s *Service) LookupHandler(w http.ResponseWriter, r *http.Request) {
 		}
 		writeJSON(w, http.StatusOK, res)
 	})(w, r)
+}
+
+// termsURL is the program's own terms page when it set one, else the terms
+// Parrain generates from the program's rules.
+func (s *Service) termsURL(x parrain.Experience, programID string) string {
+	if x.TermsURL != "" {
+		return x.TermsURL
+	}
+	return s.baseURL + "/terms/" + programID
 }
