@@ -64,8 +64,11 @@ curl_ -o /dev/null "$base/healthz" || { echo "parrain did not become healthy:" >
 echo "parrain serving on $base (SQLite $db)"
 
 key=$("$tmp/parrain" apikey create --name load --db "$db")
-program=$(curl_ -H "Authorization: Bearer $key" "$base/api/v1/programs" |
-  python3 -c 'import json, sys; print(json.load(sys.stdin)["data"][0]["id"])')
+# A program of its own, so demo settings (such as the friend's landing page,
+# which answers 200 instead of redirecting) never change what is measured.
+program=$(curl_ -X POST -H "Authorization: Bearer $key" -H 'Content-Type: application/json' \
+  -d '{"name":"Load test","landing_url":"https://shop.example/join","currency":"EUR","rules":[{"trigger":"signup","advocate":{"kind":"cash","type":"fixed","amount":100}}]}' \
+  "$base/api/v1/programs" | python3 -c 'import json, sys; print(json.load(sys.stdin)["id"])')
 advocate="$base/api/v1/programs/$program/participants/load_advocate"
 code=$(curl_ -X PUT -H "Authorization: Bearer $key" -H 'Content-Type: application/json' \
   -d '{"email":"load-advocate@example.com","name":"Load Advocate"}' "$advocate" |

@@ -96,6 +96,21 @@ func SeedDemo(ctx context.Context, st *store.Store, log *slog.Logger) error {
 	if err := st.InsertClicks(ctx, clicks); err != nil {
 		return err
 	}
+	// The friend's personalised landing page on /r/{code}, and a widget
+	// secret so the widget can be tried (see docs/integration.md).
+	x, err := st.Experience(ctx, prog.ID)
+	if err != nil {
+		return err
+	}
+	x.LandingPage = true
+	if _, err := st.SetExperience(ctx, prog.ID, x); err != nil {
+		return fmt.Errorf("demo experience: %w", err)
+	}
+	ws, _, err := st.RotateWidgetSecret(ctx, prog.ID, store.Idem{})
+	if err != nil {
+		return fmt.Errorf("demo widget secret: %w", err)
+	}
+	log.Info("demo widget secret (shown once; sign widget tokens with it, see docs/integration.md)", "program_id", prog.ID, "secret", ws.Secret)
 	// Suspicious signups for the fraud review queue: a throwaway address
 	// (held), an advocate's own device (rejected), a shared office IP
 	// (approved: never decisive alone).
