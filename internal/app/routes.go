@@ -260,6 +260,14 @@ func (m *Main) adminRoutes(mux *http.ServeMux) {
 	admin("POST /admin/rewards/{id}/approve", false, c.Require(manager, c.ApproveReward))
 	admin("POST /admin/rewards/{id}/reject", false, c.Require(manager, c.RejectReward))
 	admin("GET /admin/audit", false, c.Require(analyst, c.Audit))
+	// The partner program (docs/console.md, Partners): account check,
+	// KPIs, applications, leads and deals.
+	admin("GET /admin/partners", false, c.Require(analyst, c.Partners))
+	admin("GET /admin/partners/kpis.csv", false, c.Require(analyst, c.PartnerKPIsCSV))
+	admin("POST /admin/partners/{id}/approve", false, c.Require(manager, c.ApprovePartner))
+	admin("POST /admin/partners/{id}/reject", false, c.Require(manager, c.RejectPartner))
+	admin("GET /admin/partners/deals", false, c.Require(analyst, c.Deals))
+	admin("POST /admin/partners/deals/{id}/stage", false, c.Require(manager, c.MoveDealStage))
 
 	// Payouts: runs on demand, batch approval.
 	admin("GET /admin/payouts", false, c.Require(analyst, c.Payouts))

@@ -185,6 +185,11 @@ func TestAuthorizationMatrix(t *testing.T) {
 	}
 	const public = "public"
 	prog := e.prog.ID
+	pp, err := e.st.PartnerProgramBySlug(ctx, "acme-partners")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pprog := pp.ProgramID
 	// Route pattern → the minimum role, a concrete path and a form for
 	// writes (nil for reads). Writes use harmless or invalid payloads: the
 	// point is who gets past the door.
@@ -237,6 +242,12 @@ func TestAuthorizationMatrix(t *testing.T) {
 		"POST /admin/rewards/{id}/approve":                                {"manager", "/admin/rewards/rwd_nope/approve", f()},
 		"POST /admin/rewards/{id}/reject":                                 {"manager", "/admin/rewards/" + rw.ID + "/reject", f("reason", "")},
 		"GET /admin/audit":                                                {"analyst", "/admin/audit", nil},
+		"GET /admin/partners":                                             {"analyst", "/admin/partners?program=" + pprog + "&q=initrode.example", nil},
+		"GET /admin/partners/kpis.csv":                                    {"analyst", "/admin/partners/kpis.csv?program=" + pprog, nil},
+		"POST /admin/partners/{id}/approve":                               {"manager", "/admin/partners/ptn_nope/approve", f("program", pprog)},
+		"POST /admin/partners/{id}/reject":                                {"manager", "/admin/partners/ptn_nope/reject", f("program", pprog)},
+		"GET /admin/partners/deals":                                       {"analyst", "/admin/partners/deals?program=" + pprog, nil},
+		"POST /admin/partners/deals/{id}/stage":                           {"manager", "/admin/partners/deals/lead_nope/stage", f("program", pprog, "stage", "accepted")},
 		"GET /admin/payouts":                                              {"analyst", "/admin/payouts", nil},
 		"POST /admin/payouts":                                             {"manager", "/admin/payouts", f("program", prog)},
 		"POST /admin/payouts/{id}/approve":                                {"manager", "/admin/payouts/pob_nope/approve", f("program", prog)},

@@ -64,10 +64,22 @@ var funcs = template.FuncMap{
 		}
 		return *t
 	},
+	"pkpi": func(name string, k parrain.KPIs) struct {
+		Name string
+		K    parrain.KPIs
+	} {
+		return struct {
+			Name string
+			K    parrain.KPIs
+		}{name, k}
+	},
+	"partnersQS": func(programID string, pc periodChoice, kv ...any) template.URL {
+		return template.URL(partnersQuery(programID, pc, kv...))
+	},
 	"dictActions": func() map[string]string {
 		return map[string]string{"reward.": "Reward reviews", "referral.": "Referral reviews", "program.": "Programs",
 			"user.": "Users and sign-ins", "api_key.": "API keys", "branding.updated": "Branding", "email_sender.updated": "Email sender",
-			"webhook.": "Webhooks", "payout.": "Payouts"}
+			"webhook.": "Webhooks", "payout.": "Payouts", "partner.": "Partners and deals"}
 	},
 }
 
@@ -240,7 +252,8 @@ var actionWords = map[string]string{
 	"email_sender.updated": "Changed the email sender", "webhook.created": "Added a webhook endpoint",
 	"webhook.deleted": "Deleted a webhook endpoint", "webhook.replayed": "Replayed a webhook delivery",
 	"payout.batch_created": "Ran a payout", "payout.batch_approved": "Approved a payout batch",
-	"payout.batch_cancelled": "Cancelled a payout batch",
+	"payout.batch_cancelled": "Cancelled a payout batch", "partner.approved": "Approved a partner application",
+	"partner.rejected": "Rejected a partner application", "partner.deal_moved": "Moved a partner deal",
 }
 
 // actionLabel names an audited action ("reward.approved" → "Approved a
