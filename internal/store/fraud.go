@@ -16,6 +16,15 @@ import (
 	"github.com/parrainhq/parrain/internal/parrain"
 )
 
+// programVelocity caches each program's hourly baseline for the hour it
+// was computed in.
+var programVelocity sync.Map // program id → cachedVelocity
+
+type cachedVelocity struct {
+	hour int64
+	v    fraud.Velocity
+}
+
 // engines caches one fraud engine per program policy document.
 var engines sync.Map // policy JSON → *fraud.Engine
 
@@ -375,13 +384,23 @@ func (in *ingest) fraudInput(ctx context.Context, eng *fraud.Engine, adv parrain
 		return nil, err
 	}
 	r.AdvocateHistory.ThisHour++ // this signup
-	if r.ProgramHourly, _, err = hourly(`program_id = $1`, in.prog.ID); err != nil {
-		return nil, err
+	// The program's baseline changes slowly: it is computed once per hour
+	// per process (the scan covers every referral of the week).
+	nowH := at.UnixMilli() / 3600000
+	if v, ok := programVelocity.Load(in.prog.ID); ok && v.(cachedVelocity).hour == nowH {
+		r.ProgramHourly = v.(cachedVelocity).v
+	} else {
+		if r.ProgramHourly, _, err = hourly(`program_id = $1`, in.prog.ID); err != nil {
+			return nil, err
+		}
+		programVelocity.Store(in.prog.ID, cachedVelocity{hour: nowH, v: r.ProgramHourly})
 	}
-	if err := in.tx.QueryRowContext(ctx, `SELECT COUNT(*),
-			COUNT(CASE WHEN EXISTS (SELECT 1 FROM purchases p WHERE p.referral_id = r.id AND p.refunded > 0) THEN 1 END)
-		FROM referrals r WHERE r.advocate_id = $1`, adv.ID).Scan(&r.AdvocateHistory.Referrals, &r.AdvocateHistory.RefundedReferrals); err != nil {
+	if err := in.tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM referrals WHERE advocate_id = $1`, adv.ID).Scan(&r.AdvocateHistory.Referrals); err != nil {
 		return nil, fmt.Errorf("counting advocate history: %w", err)
+	}
+	if err := in.tx.QueryRowContext(ctx, `SELECT COUNT(DISTINCT p.referral_id) FROM purchases p JOIN referrals r ON r.id = p.referral_id
+		WHERE p.program_id = $1 AND p.refunded > 0 AND r.advocate_id = $2`, in.prog.ID, adv.ID).Scan(&r.AdvocateHistory.RefundedReferrals); err != nil {
+		return nil, fmt.Errorf("counting refunded referrals: %w", err)
 	}
 	// Referred friends who never used the product, when the integration
 	// reports activity.

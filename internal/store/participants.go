@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -163,15 +164,22 @@ type CodeTarget struct {
 	LandingURL    string
 	WindowDays    int
 	Active        bool // participant active and program active
+	// LandingPage is true when the program shows the friend a landing
+	// page before redirecting (read in the same query, so a plain redirect
+	// costs one lookup).
+	LandingPage bool
 }
 
 // ResolveCode looks up a referral code (case-insensitively).
 func (s *Store) ResolveCode(ctx context.Context, code string) (CodeTarget, error) {
 	var t CodeTarget
-	var pst, prst string
-	err := s.r.QueryRowContext(ctx, `SELECT pa.id, pa.program_id, pa.code, pr.landing_url, pr.cookie_window_days, pa.status, pr.status
-		FROM participants pa JOIN programs pr ON pr.id = pa.program_id WHERE pa.code = $1`, parrain.NormalizeCode(code)).
-		Scan(&t.ParticipantID, &t.ProgramID, &t.Code, &t.LandingURL, &t.WindowDays, &pst, &prst)
+	var pst, prst, xdoc string
+	err := s.r.QueryRowContext(ctx, `SELECT pa.id, pa.program_id, pa.code, pr.landing_url, pr.cookie_window_days, pa.status, pr.status,
+			COALESCE(x.settings, '')
+		FROM participants pa JOIN programs pr ON pr.id = pa.program_id
+		LEFT JOIN program_experience x ON x.program_id = pa.program_id
+		WHERE pa.code = $1`, parrain.NormalizeCode(code)).
+		Scan(&t.ParticipantID, &t.ProgramID, &t.Code, &t.LandingURL, &t.WindowDays, &pst, &prst, &xdoc)
 	if errors.Is(err, sql.ErrNoRows) {
 		return t, notFound("code")
 	}
@@ -179,6 +187,14 @@ func (s *Store) ResolveCode(ctx context.Context, code string) (CodeTarget, error
 		return t, fmt.Errorf("resolving code: %w", err)
 	}
 	t.Active = pst == string(parrain.ParticipantActive) && prst == string(parrain.ProgramActive)
+	if xdoc != "" {
+		var x struct {
+			LandingPage bool `json:"landing_page"`
+		}
+		if json.Unmarshal([]byte(xdoc), &x) == nil {
+			t.LandingPage = x.LandingPage
+		}
+	}
 	return t, nil
 }
 

@@ -46,7 +46,7 @@ type landingView struct {
 // The redirect has already set the attribution cookie and records the
 // click.
 func (l *Landing) Serve(w http.ResponseWriter, r *http.Request, t store.CodeTarget, target string) bool {
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+	if (r.Method != http.MethodGet && r.Method != http.MethodHead) || !t.LandingPage {
 		return false
 	}
 	ctx := r.Context()
