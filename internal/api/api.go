@@ -88,6 +88,16 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	return b, nil
 }
 
+// readJSON reads the body (bounded) and decodes it strictly into v; the
+// raw body is returned for idempotency hashing.
+func readJSON(w http.ResponseWriter, r *http.Request, v any) ([]byte, error) {
+	body, err := readBody(w, r)
+	if err != nil {
+		return nil, err
+	}
+	return body, decode(body, v)
+}
+
 // decode parses a JSON object strictly into v, reporting the offending
 // field on errors.
 func decode(b []byte, v any) error {

@@ -49,16 +49,12 @@ type WidgetToken struct {
 // {"external_id", "ttl_seconds"} → a widget token, for backends that
 // prefer an API call to computing the HMAC themselves.
 func (a *API) MintWidgetToken(w http.ResponseWriter, r *http.Request) {
-	body, err := readBody(w, r)
-	if err != nil {
-		WriteError(w, r, a.log, err)
-		return
-	}
 	var in struct {
 		ExternalID string `json:"external_id"`
 		TTLSeconds int    `json:"ttl_seconds"`
 	}
-	if err := decode(body, &in); err != nil {
+	_, err := readJSON(w, r, &in)
+	if err != nil {
 		WriteError(w, r, a.log, err)
 		return
 	}
@@ -104,13 +100,9 @@ func (a *API) GetExperience(w http.ResponseWriter, r *http.Request) {
 // PutExperience handles PUT /api/v1/programs/{program_id}/experience: the
 // landing page, texts, consent wording, invitation limits and emails.
 func (a *API) PutExperience(w http.ResponseWriter, r *http.Request) {
-	body, err := readBody(w, r)
-	if err != nil {
-		WriteError(w, r, a.log, err)
-		return
-	}
 	var x parrain.Experience
-	if err := decode(body, &x); err != nil {
+	_, err := readJSON(w, r, &x)
+	if err != nil {
 		WriteError(w, r, a.log, err)
 		return
 	}
@@ -250,18 +242,14 @@ func (a *API) ListConsents(w http.ResponseWriter, r *http.Request) {
 // {"granted", "wording", "wording_version", "locale"}, for consent asked in
 // the customer's own signup form.
 func (a *API) RecordConsent(w http.ResponseWriter, r *http.Request) {
-	body, err := readBody(w, r)
-	if err != nil {
-		WriteError(w, r, a.log, err)
-		return
-	}
 	var in struct {
 		Granted        *bool  `json:"granted"`
 		Wording        string `json:"wording"`
 		WordingVersion string `json:"wording_version"`
 		Locale         string `json:"locale"`
 	}
-	if err := decode(body, &in); err != nil {
+	body, err := readJSON(w, r, &in)
+	if err != nil {
 		WriteError(w, r, a.log, err)
 		return
 	}
@@ -395,17 +383,13 @@ func (a *API) PutEmailTemplate(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, r, a.log, err)
 		return
 	}
-	body, err := readBody(w, r)
-	if err != nil {
-		WriteError(w, r, a.log, err)
-		return
-	}
 	var in struct {
 		Subject string `json:"subject"`
 		Text    string `json:"text"`
 		HTML    string `json:"html"`
 	}
-	if err := decode(body, &in); err != nil {
+	_, err = readJSON(w, r, &in)
+	if err != nil {
 		WriteError(w, r, a.log, err)
 		return
 	}

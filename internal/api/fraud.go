@@ -21,13 +21,9 @@ func (a *API) GetFraudPolicy(w http.ResponseWriter, r *http.Request) {
 // thresholds, per-signal rules (observe, flag, hold, reject,
 // suspend_advocate, or a weight) and blocklists.
 func (a *API) PutFraudPolicy(w http.ResponseWriter, r *http.Request) {
-	body, err := readBody(w, r)
-	if err != nil {
-		WriteError(w, r, a.log, err)
-		return
-	}
 	var p fraud.Policy
-	if err := decode(body, &p); err != nil {
+	_, err := readJSON(w, r, &p)
+	if err != nil {
 		WriteError(w, r, a.log, err)
 		return
 	}
@@ -81,16 +77,12 @@ func (a *API) ListReviews(w http.ResponseWriter, r *http.Request) {
 
 // ReviewReferral handles POST /api/v1/programs/{program_id}/referrals/{referral_id}/review.
 func (a *API) ReviewReferral(w http.ResponseWriter, r *http.Request) {
-	body, err := readBody(w, r)
-	if err != nil {
-		WriteError(w, r, a.log, err)
-		return
-	}
 	var in struct {
 		Decision string `json:"decision"`
 		Reason   string `json:"reason"`
 	}
-	if err := decode(body, &in); err != nil {
+	_, err := readJSON(w, r, &in)
+	if err != nil {
 		WriteError(w, r, a.log, err)
 		return
 	}

@@ -10,13 +10,9 @@ import (
 
 // CreateProgram handles POST /api/v1/programs.
 func (a *API) CreateProgram(w http.ResponseWriter, r *http.Request) {
-	body, err := readBody(w, r)
-	if err != nil {
-		WriteError(w, r, a.log, err)
-		return
-	}
 	var p parrain.Program
-	if err := decode(body, &p); err != nil {
+	body, err := readJSON(w, r, &p)
+	if err != nil {
 		WriteError(w, r, a.log, err)
 		return
 	}
@@ -75,15 +71,11 @@ func (a *API) GetProgram(w http.ResponseWriter, r *http.Request) {
 // UpdateProgram handles PATCH /api/v1/programs/{program_id}: pausing and
 // resuming a program.
 func (a *API) UpdateProgram(w http.ResponseWriter, r *http.Request) {
-	body, err := readBody(w, r)
-	if err != nil {
-		WriteError(w, r, a.log, err)
-		return
-	}
 	var in struct {
 		Status parrain.ProgramStatus `json:"status"`
 	}
-	if err := decode(body, &in); err != nil {
+	_, err := readJSON(w, r, &in)
+	if err != nil {
 		WriteError(w, r, a.log, err)
 		return
 	}
@@ -183,13 +175,9 @@ type RewardView struct {
 
 // CreateEvent handles POST /api/v1/programs/{program_id}/events.
 func (a *API) CreateEvent(w http.ResponseWriter, r *http.Request) {
-	body, err := readBody(w, r)
-	if err != nil {
-		WriteError(w, r, a.log, err)
-		return
-	}
 	var ev parrain.Event
-	if err := decode(body, &ev); err != nil {
+	body, err := readJSON(w, r, &ev)
+	if err != nil {
 		WriteError(w, r, a.log, err)
 		return
 	}

@@ -11,13 +11,9 @@ import (
 
 // SetPayoutAccount handles PUT .../participants/{external_id}/payout-account.
 func (a *API) SetPayoutAccount(w http.ResponseWriter, r *http.Request) {
-	body, err := readBody(w, r)
-	if err != nil {
-		WriteError(w, r, a.log, err)
-		return
-	}
 	var in parrain.PayoutAccountInput
-	if err := decode(body, &in); err != nil {
+	body, err := readJSON(w, r, &in)
+	if err != nil {
 		WriteError(w, r, a.log, err)
 		return
 	}
@@ -66,11 +62,6 @@ func (a *API) GetPayoutSettings(w http.ResponseWriter, r *http.Request) {
 
 // SetPayoutSettings handles PUT /api/v1/programs/{program_id}/payout-settings.
 func (a *API) SetPayoutSettings(w http.ResponseWriter, r *http.Request) {
-	body, err := readBody(w, r)
-	if err != nil {
-		WriteError(w, r, a.log, err)
-		return
-	}
 	var in struct {
 		Schedule         parrain.PayoutSchedule `json:"schedule"`
 		Day              int                    `json:"day"`
@@ -78,7 +69,8 @@ func (a *API) SetPayoutSettings(w http.ResponseWriter, r *http.Request) {
 		MinimumAmount    int64                  `json:"minimum_amount"`
 		AutoApproveLimit int64                  `json:"auto_approve_limit"`
 	}
-	if err := decode(body, &in); err != nil {
+	_, err := readJSON(w, r, &in)
+	if err != nil {
 		WriteError(w, r, a.log, err)
 		return
 	}
@@ -270,15 +262,11 @@ func (a *API) MarkPayoutPaid(w http.ResponseWriter, r *http.Request) {
 
 // MarkPayoutFailed handles POST .../payouts/{payout_id}/mark-failed.
 func (a *API) MarkPayoutFailed(w http.ResponseWriter, r *http.Request) {
-	body, err := readBody(w, r)
-	if err != nil {
-		WriteError(w, r, a.log, err)
-		return
-	}
 	var in struct {
 		Reason string `json:"reason"`
 	}
-	if err := decode(body, &in); err != nil {
+	_, err := readJSON(w, r, &in)
+	if err != nil {
 		WriteError(w, r, a.log, err)
 		return
 	}

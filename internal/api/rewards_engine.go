@@ -14,15 +14,6 @@ import (
 // explained rewards and their review, dry runs and replays, terms,
 // contests, code pools and alerts.
 
-// readJSON reads and strictly decodes a JSON body into v.
-func readJSON(w http.ResponseWriter, r *http.Request, v any) ([]byte, error) {
-	body, err := readBody(w, r)
-	if err != nil {
-		return nil, err
-	}
-	return body, decode(body, v)
-}
-
 // ReplaceProgram handles PUT /api/v1/programs/{program_id}: the full
 // program document replaces the current one as a new version (no version
 // when nothing changed). A "version" in the document must be the current
@@ -123,7 +114,8 @@ type DryRunRequest struct {
 // DryRun handles POST /api/v1/programs/{program_id}/dry-run.
 func (a *API) DryRun(w http.ResponseWriter, r *http.Request) {
 	var in DryRunRequest
-	if _, err := readJSON(w, r, &in); err != nil {
+	_, err := readJSON(w, r, &in)
+	if err != nil {
 		WriteError(w, r, a.log, prefixField(err, "event"))
 		return
 	}
@@ -158,7 +150,8 @@ type ReplayRequest struct {
 // Replay handles POST /api/v1/programs/{program_id}/replay.
 func (a *API) Replay(w http.ResponseWriter, r *http.Request) {
 	var in ReplayRequest
-	if _, err := readJSON(w, r, &in); err != nil {
+	_, err := readJSON(w, r, &in)
+	if err != nil {
 		WriteError(w, r, a.log, err)
 		return
 	}

@@ -13,13 +13,9 @@ import (
 
 // CreateTrigger handles POST /api/v1/programs/{program_id}/triggers.
 func (a *API) CreateTrigger(w http.ResponseWriter, r *http.Request) {
-	body, err := readBody(w, r)
-	if err != nil {
-		WriteError(w, r, a.log, err)
-		return
-	}
 	var t parrain.MomentTrigger
-	if err := decode(body, &t); err != nil {
+	body, err := readJSON(w, r, &t)
+	if err != nil {
 		WriteError(w, r, a.log, err)
 		return
 	}
@@ -64,13 +60,9 @@ func (a *API) GetTrigger(w http.ResponseWriter, r *http.Request) {
 // PutTrigger handles PUT /api/v1/programs/{program_id}/triggers/{trigger_id}:
 // the new definition replaces the old (the cooldown state is kept).
 func (a *API) PutTrigger(w http.ResponseWriter, r *http.Request) {
-	body, err := readBody(w, r)
-	if err != nil {
-		WriteError(w, r, a.log, err)
-		return
-	}
 	var t parrain.MomentTrigger
-	if err := decode(body, &t); err != nil {
+	_, err := readJSON(w, r, &t)
+	if err != nil {
 		WriteError(w, r, a.log, err)
 		return
 	}
