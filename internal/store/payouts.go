@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -828,32 +829,14 @@ func (s *Store) MarkPayoutPaid(ctx context.Context, programID, id, reference str
 	if len(reference) > 200 {
 		return parrain.Payout{}, parrain.Invalid("reference", "must be at most 200 characters")
 	}
-	var out parrain.Payout
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		p, err := s.payoutTx(ctx, tx, programID, id, s.d.forUpdate)
-		if err != nil {
-			return err
-		}
-		switch p.Status {
-		case parrain.PayoutPaid:
-			out = p
-			return nil
-		case parrain.PayoutManual, parrain.PayoutSending, parrain.PayoutProcessing:
-		default:
-			return &parrain.Error{Code: parrain.CodeConflict, Field: "status", Message: fmt.Sprintf("a %s payout cannot be marked paid", p.Status)}
-		}
+	return s.settleByHandTx(ctx, programID, id, parrain.PayoutPaid, "paid", func(tx *sql.Tx, p parrain.Payout) error {
 		ref := reference
 		if ref == "" {
 			ref = p.ProviderRef
 		}
-		if _, err := s.completePayoutTx(ctx, tx, programID, id, ref, "marked paid by hand",
-			[]parrain.PayoutStatus{parrain.PayoutManual, parrain.PayoutSending, parrain.PayoutProcessing}); err != nil {
-			return err
-		}
-		out, err = s.payoutTx(ctx, tx, programID, id, "")
+		_, err := s.completePayoutTx(ctx, tx, programID, id, ref, "marked paid by hand", byHandFrom)
 		return err
 	})
-	return out, err
 }
 
 // MarkPayoutFailed records by hand that a payout failed (a bank transfer
@@ -864,22 +847,34 @@ func (s *Store) MarkPayoutFailed(ctx context.Context, programID, id, reason stri
 	if reason == "" || len(reason) > 1000 {
 		return parrain.Payout{}, parrain.Invalid("reason", "is required (at most 1000 characters)")
 	}
+	return s.settleByHandTx(ctx, programID, id, parrain.PayoutFailed, "failed", func(tx *sql.Tx, p parrain.Payout) error {
+		_, err := s.failPayoutTx(ctx, tx, programID, id, reason, "marked failed by hand", byHandFrom)
+		return err
+	})
+}
+
+// byHandFrom are the statuses a payout can be settled by hand from.
+var byHandFrom = []parrain.PayoutStatus{parrain.PayoutManual, parrain.PayoutSending, parrain.PayoutProcessing}
+
+// settleByHandTx locks a payout and, unless it is already in status to
+// (then returned unchanged), applies settle when its status allows a manual
+// settlement; it returns the payout as it is afterwards.
+func (s *Store) settleByHandTx(ctx context.Context, programID, id string, to parrain.PayoutStatus, verb string,
+	settle func(*sql.Tx, parrain.Payout) error) (parrain.Payout, error) {
 	var out parrain.Payout
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		p, err := s.payoutTx(ctx, tx, programID, id, s.d.forUpdate)
 		if err != nil {
 			return err
 		}
-		switch p.Status {
-		case parrain.PayoutFailed:
+		if p.Status == to {
 			out = p
 			return nil
-		case parrain.PayoutManual, parrain.PayoutSending, parrain.PayoutProcessing:
-		default:
-			return &parrain.Error{Code: parrain.CodeConflict, Field: "status", Message: fmt.Sprintf("a %s payout cannot be marked failed", p.Status)}
 		}
-		if _, err := s.failPayoutTx(ctx, tx, programID, id, reason, "marked failed by hand",
-			[]parrain.PayoutStatus{parrain.PayoutManual, parrain.PayoutSending, parrain.PayoutProcessing}); err != nil {
+		if !slices.Contains(byHandFrom, p.Status) {
+			return &parrain.Error{Code: parrain.CodeConflict, Field: "status", Message: fmt.Sprintf("a %s payout cannot be marked %s", p.Status, verb)}
+		}
+		if err := settle(tx, p); err != nil {
 			return err
 		}
 		out, err = s.payoutTx(ctx, tx, programID, id, "")
