@@ -17,3 +17,11 @@ bench:
 
 load:
 	bash scripts/load.sh
+
+# Static checks: formatting, go vet, staticcheck (pinned in go.mod's tool
+# block) and a tidy go.mod.
+lint:
+	@test -z "$$(gofmt -l cmd internal e2e)" || { gofmt -l cmd internal e2e; echo "gofmt: files above need formatting"; exit 1; }
+	go vet ./...
+	go tool staticcheck ./...
+	go mod tidy -diff

@@ -194,7 +194,9 @@ func TestAPIErrors(t *testing.T) {
 	// Nothing half-written: the failed writes above created no program,
 	// participant or event.
 	var n int
-	_ = h.m.Store().DB().QueryRow(`SELECT (SELECT COUNT(*) FROM programs) + (SELECT COUNT(*) FROM participants) + (SELECT COUNT(*) FROM events)`).Scan(&n)
+	if err := h.m.Store().DB().QueryRow(`SELECT (SELECT COUNT(*) FROM programs) + (SELECT COUNT(*) FROM participants) + (SELECT COUNT(*) FROM events)`).Scan(&n); err != nil {
+		t.Fatalf("query: %v", err)
+	}
 	if n != 2 {
 		t.Errorf("rows after failed writes: %d, want 2 programs only", n)
 	}

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -45,38 +46,104 @@ func env(name, def string) string {
 	return def
 }
 
+// envParser reads typed PARRAIN_* variables. A value that does not parse is
+// an error reported by err, never a silent fallback to the default.
+type envParser struct{ errs []error }
+
+func (e *envParser) fail(name, v string, err error) {
+	e.errs = append(e.errs, fmt.Errorf("environment variable %s=%q: %w", name, v, err))
+}
+
+func (e *envParser) Bool(name string, def bool) bool {
+	v, ok := os.LookupEnv(name)
+	if !ok || v == "" {
+		return def
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		e.fail(name, v, err)
+		return def
+	}
+	return b
+}
+
+func (e *envParser) Int(name string, def int) int {
+	v, ok := os.LookupEnv(name)
+	if !ok || v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		e.fail(name, v, err)
+		return def
+	}
+	return n
+}
+
+func (e *envParser) Float(name string, def float64) float64 {
+	v, ok := os.LookupEnv(name)
+	if !ok || v == "" {
+		return def
+	}
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil {
+		e.fail(name, v, err)
+		return def
+	}
+	return f
+}
+
+func (e *envParser) Duration(name string, def time.Duration) time.Duration {
+	v, ok := os.LookupEnv(name)
+	if !ok || v == "" {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		e.fail(name, v, err)
+		return def
+	}
+	return d
+}
+
+func (e *envParser) err() error { return errors.Join(e.errs...) }
+
 // ParseServe parses the serve command's flags.
 func ParseServe(args []string) (Config, error) {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	c := Config{}
+	ev := &envParser{}
 	fs.StringVar(&c.Addr, "addr", env("PARRAIN_ADDR", "localhost:8080"), "listen address (PARRAIN_ADDR)")
 	fs.StringVar(&c.DatabaseURL, "db", env("PARRAIN_DATABASE_URL", ""), "database: a SQLite file path (default ./parrain.db) or a postgres:// URL (PARRAIN_DATABASE_URL)")
 	fs.StringVar(&c.BaseURL, "base-url", env("PARRAIN_BASE_URL", ""), "public URL of this server, used in referral links (PARRAIN_BASE_URL; default http://<addr>)")
 	fs.StringVar(&c.CookieDomain, "cookie-domain", env("PARRAIN_COOKIE_DOMAIN", ""), "domain of the attribution cookie, e.g. .example.com (PARRAIN_COOKIE_DOMAIN)")
 	fs.StringVar(&c.FallbackURL, "fallback-url", env("PARRAIN_FALLBACK_URL", "https://example.com/"), "where unknown referral codes land when no program is active (PARRAIN_FALLBACK_URL)")
-	demo, _ := strconv.ParseBool(env("PARRAIN_DEMO", "false"))
+	demo := ev.Bool("PARRAIN_DEMO", false)
 	fs.BoolVar(&c.Demo, "demo", demo, "fill an empty database with a demo program (PARRAIN_DEMO)")
 	fs.DurationVar(&c.JobInterval, "job-interval", time.Second, "how often background jobs are polled")
-	rate, _ := strconv.ParseFloat(env("PARRAIN_PUBLIC_RATE", "20"), 64)
+	rate := ev.Float("PARRAIN_PUBLIC_RATE", 20)
 	fs.Float64Var(&c.PublicRate, "public-rate", rate, "requests per second per IP on public endpoints (PARRAIN_PUBLIC_RATE)")
-	burst, _ := strconv.Atoi(env("PARRAIN_PUBLIC_BURST", "60"))
+	burst := ev.Int("PARRAIN_PUBLIC_BURST", 60)
 	fs.IntVar(&c.PublicBurst, "public-burst", burst, "request burst per IP on public endpoints (PARRAIN_PUBLIC_BURST)")
 	fs.StringVar(&c.LogFormat, "log", env("PARRAIN_LOG", "text"), "log format: text or json (PARRAIN_LOG)")
-	trust, _ := strconv.ParseBool(env("PARRAIN_TRUST_PROXY", "false"))
+	trust := ev.Bool("PARRAIN_TRUST_PROXY", false)
 	fs.BoolVar(&c.TrustProxy, "trust-proxy", trust, "trust X-Forwarded-For for client IPs, behind a reverse proxy (PARRAIN_TRUST_PROXY)")
 	fs.DurationVar(&c.ShutdownGrace, "shutdown-grace", 10*time.Second, "time to finish requests on shutdown")
 	fs.StringVar(&c.SMTP.Host, "smtp-host", env("PARRAIN_SMTP_HOST", ""), "SMTP server for emails to advocates and friends; empty: no emails (PARRAIN_SMTP_HOST)")
-	smtpPort, _ := strconv.Atoi(env("PARRAIN_SMTP_PORT", "0"))
+	smtpPort := ev.Int("PARRAIN_SMTP_PORT", 0)
 	fs.IntVar(&c.SMTP.Port, "smtp-port", smtpPort, "SMTP port (PARRAIN_SMTP_PORT; default 587 for starttls, 465 for tls, 25 for none)")
 	smtpTLS := env("PARRAIN_SMTP_TLS", "starttls")
 	fs.StringVar(&smtpTLS, "smtp-tls", smtpTLS, "SMTP security: starttls, tls (implicit) or none (PARRAIN_SMTP_TLS)")
 	fs.StringVar(&c.SMTP.Username, "smtp-user", env("PARRAIN_SMTP_USER", ""), "SMTP username (PARRAIN_SMTP_USER)")
 	fs.StringVar(&c.SMTP.Password, "smtp-password", env("PARRAIN_SMTP_PASSWORD", ""), "SMTP password; prefer the PARRAIN_SMTP_PASSWORD variable")
 	fs.StringVar(&c.SMTP.From, "smtp-from", env("PARRAIN_SMTP_FROM", ""), `default sender, "Name <address>" (PARRAIN_SMTP_FROM; the console's sender setting wins)`)
-	smtpInsecure, _ := strconv.ParseBool(env("PARRAIN_SMTP_INSECURE_SKIP_VERIFY", "false"))
+	smtpInsecure := ev.Bool("PARRAIN_SMTP_INSECURE_SKIP_VERIFY", false)
 	fs.BoolVar(&c.SMTP.InsecureSkipVerify, "smtp-insecure-skip-verify", smtpInsecure, "accept any SMTP server certificate (PARRAIN_SMTP_INSECURE_SKIP_VERIFY)")
 	fs.DurationVar(&c.JobLease, "job-lease", 0, "how long a claimed job is reserved before another worker takes it over (default 5m)")
-	integrationFlags(fs, &c.Integrations)
+	integrationFlags(fs, ev, &c.Integrations)
+	if err := ev.err(); err != nil {
+		return c, err
+	}
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}

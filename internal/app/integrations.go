@@ -4,7 +4,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -53,11 +52,11 @@ type IntegrationsConfig struct {
 }
 
 // integrationFlags registers the integration flags on the serve command.
-func integrationFlags(fs *flag.FlagSet, c *IntegrationsConfig) {
+func integrationFlags(fs *flag.FlagSet, ev *envParser, c *IntegrationsConfig) {
 	fs.StringVar(&c.StripeSecretKey, "stripe-secret-key", env("PARRAIN_STRIPE_SECRET_KEY", ""), "Stripe secret key for payout transfers; prefer the PARRAIN_STRIPE_SECRET_KEY variable")
 	fs.StringVar(&c.StripeAPIURL, "stripe-api-url", env("PARRAIN_STRIPE_API_URL", stripe.DefaultAPIURL), "Stripe API base URL (PARRAIN_STRIPE_API_URL)")
 	fs.StringVar(&c.StripeWebhookSecret, "stripe-webhook-secret", env("PARRAIN_STRIPE_WEBHOOK_SECRET", ""), "signing secret (whsec_…) of the Stripe endpoint /webhooks/stripe (PARRAIN_STRIPE_WEBHOOK_SECRET)")
-	tol, _ := time.ParseDuration(env("PARRAIN_STRIPE_WEBHOOK_TOLERANCE", "5m"))
+	tol := ev.Duration("PARRAIN_STRIPE_WEBHOOK_TOLERANCE", 5*time.Minute)
 	fs.DurationVar(&c.StripeTolerance, "stripe-webhook-tolerance", tol, "accepted age of a Stripe-Signature timestamp (PARRAIN_STRIPE_WEBHOOK_TOLERANCE)")
 	fs.StringVar(&c.StripeProgram, "stripe-program", env("PARRAIN_STRIPE_PROGRAM", ""), "program of Stripe events without parrain_program_id metadata (PARRAIN_STRIPE_PROGRAM; default: the only program)")
 	fs.StringVar(&c.PayPalClientID, "paypal-client-id", env("PARRAIN_PAYPAL_CLIENT_ID", ""), "PayPal REST app client id for payouts (PARRAIN_PAYPAL_CLIENT_ID)")
@@ -71,7 +70,7 @@ func integrationFlags(fs *flag.FlagSet, c *IntegrationsConfig) {
 	fs.StringVar(&c.SalesforceClientID, "salesforce-client-id", env("PARRAIN_SALESFORCE_CLIENT_ID", ""), "Salesforce connected app consumer key (PARRAIN_SALESFORCE_CLIENT_ID)")
 	fs.StringVar(&c.SalesforceClientSecret, "salesforce-client-secret", env("PARRAIN_SALESFORCE_CLIENT_SECRET", ""), "Salesforce connected app consumer secret; prefer the PARRAIN_SALESFORCE_CLIENT_SECRET variable")
 	fs.StringVar(&c.SalesforceAPIVersion, "salesforce-api-version", env("PARRAIN_SALESFORCE_API_VERSION", salesforce.DefaultAPIVersion), "Salesforce REST API version (PARRAIN_SALESFORCE_API_VERSION)")
-	private, _ := strconv.ParseBool(env("PARRAIN_WEBHOOKS_ALLOW_PRIVATE", "false"))
+	private := ev.Bool("PARRAIN_WEBHOOKS_ALLOW_PRIVATE", false)
 	fs.BoolVar(&c.WebhooksAllowPrivate, "webhooks-allow-private", private, "let outgoing webhooks reach loopback and private addresses over http; development only (PARRAIN_WEBHOOKS_ALLOW_PRIVATE)")
 }
 
@@ -84,7 +83,7 @@ func (c *IntegrationsConfig) validate() error {
 		return fmt.Errorf("PayPal needs both --paypal-client-id and --paypal-secret")
 	}
 	if c.SalesforceClientID != "" && (c.SalesforceClientSecret == "" || c.SalesforceLoginURL == "") {
-		return fmt.Errorf("Salesforce needs --salesforce-login-url, --salesforce-client-id and --salesforce-client-secret")
+		return fmt.Errorf("the Salesforce integration needs --salesforce-login-url, --salesforce-client-id and --salesforce-client-secret")
 	}
 	if c.StripeSecretKey != "" && !strings.HasPrefix(c.StripeSecretKey, "sk_") && !strings.HasPrefix(c.StripeSecretKey, "rk_") {
 		return fmt.Errorf("--stripe-secret-key must be a secret (sk_…) or restricted (rk_…) key")

@@ -226,8 +226,12 @@ func TestMonthlyPayoutRun(t *testing.T) {
 	}
 	var notices, entries int
 	st := h.m.Store()
-	_ = st.DB().QueryRow(`SELECT COUNT(*) FROM jobs WHERE unique_key LIKE 'notify:reward_paid:%'`).Scan(&notices)
-	_ = st.DB().QueryRow(`SELECT COUNT(*) FROM ledger_entries WHERE type = 'payout'`).Scan(&entries)
+	if err := st.DB().QueryRow(`SELECT COUNT(*) FROM jobs WHERE unique_key LIKE 'notify:reward_paid:%'`).Scan(&notices); err != nil {
+		t.Fatalf("query: %v", err)
+	}
+	if err := st.DB().QueryRow(`SELECT COUNT(*) FROM ledger_entries WHERE type = 'payout'`).Scan(&entries); err != nil {
+		t.Fatalf("query: %v", err)
+	}
 	if notices != 3 || entries != 6 {
 		t.Errorf("reward_paid notices %d (want 3), payout entries %d (want 6)", notices, entries)
 	}
@@ -342,7 +346,9 @@ func TestIntegrationAPIErrors(t *testing.T) {
 	}
 	// Nothing was written by the failed requests.
 	var n int
-	_ = h.m.Store().DB().QueryRow(`SELECT (SELECT COUNT(*) FROM payout_accounts) + (SELECT COUNT(*) FROM webhook_endpoints) + (SELECT COUNT(*) FROM crm_connections)`).Scan(&n)
+	if err := h.m.Store().DB().QueryRow(`SELECT (SELECT COUNT(*) FROM payout_accounts) + (SELECT COUNT(*) FROM webhook_endpoints) + (SELECT COUNT(*) FROM crm_connections)`).Scan(&n); err != nil {
+		t.Fatalf("query: %v", err)
+	}
 	if n != 1 {
 		t.Errorf("rows after failed writes: %d, want the one endpoint", n)
 	}

@@ -297,7 +297,9 @@ func TestNotConfigured(t *testing.T) {
 		t.Fatal(err)
 	}
 	var n int
-	_ = e.st.DB().QueryRow(`SELECT COUNT(*) FROM jobs WHERE kind = $1`, store.JobCRMSyncLead).Scan(&n)
+	if err := e.st.DB().QueryRow(`SELECT COUNT(*) FROM jobs WHERE kind = $1`, store.JobCRMSyncLead).Scan(&n); err != nil {
+		t.Fatalf("query: %v", err)
+	}
 	if n != 0 {
 		t.Errorf("lead jobs without a CRM: %d", n)
 	}

@@ -23,6 +23,10 @@ import (
 // DefaultPostgresURL is used when PARRAIN_TEST_POSTGRES_URL is unset.
 const DefaultPostgresURL = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
 
+// PoolMaxConns caps the connection pool of each store opened on a test
+// PostgreSQL URL (store.Open reads the pool_max_conns URL parameter).
+const PoolMaxConns = "4"
+
 // Engines are the database engines tests run against.
 var Engines = []string{"sqlite", "postgres"}
 
@@ -54,6 +58,7 @@ func postgresSchema(t testing.TB) string {
 	}
 	db, err := sql.Open("pgx", base)
 	if err == nil {
+		db.SetMaxOpenConns(1)
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		err = db.PingContext(ctx)
 		cancel()
@@ -80,6 +85,9 @@ func postgresSchema(t testing.TB) string {
 	}
 	q := u.Query()
 	q.Set("search_path", schema)
+	// Keep every test store's pool small: packages run in parallel and the
+	// whole suite must stay well under PostgreSQL's default 100 connections.
+	q.Set("pool_max_conns", PoolMaxConns)
 	if q.Get("sslmode") == "" {
 		q.Set("sslmode", "disable")
 	}

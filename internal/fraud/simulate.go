@@ -457,7 +457,6 @@ type caseBuilder struct {
 	scenario string
 
 	friendOnMobile bool
-	fake           bool // the friend account is fake: inactive, rarely converts
 }
 
 func (s *sim) skeleton(at time.Time, adv, fri *simPerson) *caseBuilder {

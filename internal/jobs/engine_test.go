@@ -113,7 +113,9 @@ func TestFulfilmentWebhookAndContestJobs(t *testing.T) {
 			t.Fatalf("payload %+v", got)
 		}
 		var paid int64
-		_ = st.DB().QueryRow(`SELECT COALESCE(SUM(amount), 0) FROM ledger_entries WHERE reward_id = $1 AND bucket = 'paid'`, id).Scan(&paid)
+		if err := st.DB().QueryRow(`SELECT COALESCE(SUM(amount), 0) FROM ledger_entries WHERE reward_id = $1 AND bucket = 'paid'`, id).Scan(&paid); err != nil {
+			t.Fatalf("query: %v", err)
+		}
 		if paid != 900 {
 			t.Errorf("paid bucket %d", paid)
 		}

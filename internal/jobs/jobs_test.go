@@ -80,11 +80,15 @@ func TestRunnerOutcomes(t *testing.T) {
 	}
 	var attempts int
 	var lastErr string
-	_ = st.DB().QueryRow(`SELECT attempts, last_error FROM jobs WHERE kind = 'snooze'`).Scan(&attempts, &lastErr)
+	if err := st.DB().QueryRow(`SELECT attempts, last_error FROM jobs WHERE kind = 'snooze'`).Scan(&attempts, &lastErr); err != nil {
+		t.Fatalf("query: %v", err)
+	}
 	if attempts != 1 || lastErr != "" {
 		t.Errorf("snoozing counted as a failed attempt: attempts=%d err=%q", attempts, lastErr)
 	}
-	_ = st.DB().QueryRow(`SELECT last_error FROM jobs WHERE kind = 'panic'`).Scan(&lastErr)
+	if err := st.DB().QueryRow(`SELECT last_error FROM jobs WHERE kind = 'panic'`).Scan(&lastErr); err != nil {
+		t.Fatalf("query: %v", err)
+	}
 	if lastErr != "panic: boom" {
 		t.Errorf("panic recorded as %q", lastErr)
 	}

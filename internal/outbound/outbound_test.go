@@ -242,7 +242,9 @@ func TestRetriesGiveUpAndDisable(t *testing.T) {
 			t.Fatalf("not disabled: %+v", epNow)
 		}
 		var audits int
-		_ = e.st.DB().QueryRow(`SELECT COUNT(*) FROM audit_log WHERE action = $1 AND target_id = $2`, store.AuditWebhookDisabled, ep.ID).Scan(&audits)
+		if err := e.st.DB().QueryRow(`SELECT COUNT(*) FROM audit_log WHERE action = $1 AND target_id = $2`, store.AuditWebhookDisabled, ep.ID).Scan(&audits); err != nil {
+			t.Fatalf("query: %v", err)
+		}
 		if audits != 1 {
 			t.Errorf("audit entries %d", audits)
 		}

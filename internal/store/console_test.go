@@ -143,7 +143,9 @@ func TestSessions(t *testing.T) {
 		}
 		// Only the token's hash is stored.
 		var n int
-		_ = e.st.DB().QueryRow(`SELECT COUNT(*) FROM sessions WHERE token_hash = $1`, tok).Scan(&n)
+		if err := e.st.DB().QueryRow(`SELECT COUNT(*) FROM sessions WHERE token_hash = $1`, tok).Scan(&n); err != nil {
+			t.Fatalf("query: %v", err)
+		}
 		if n != 0 {
 			t.Fatal("the session token is stored in clear")
 		}

@@ -25,9 +25,13 @@ func TestProgramVersionsAndSecrets(t *testing.T) {
 		}
 		// The secret is never in the stored documents.
 		var docs string
-		_ = e.st.DB().QueryRow(`SELECT document FROM program_versions WHERE program_id = $1`, prog.ID).Scan(&docs)
+		if err := e.st.DB().QueryRow(`SELECT document FROM program_versions WHERE program_id = $1`, prog.ID).Scan(&docs); err != nil {
+			t.Fatalf("query: %v", err)
+		}
 		var sealed, settings string
-		_ = e.st.DB().QueryRow(`SELECT fulfilment_secret, settings FROM programs WHERE id = $1`, prog.ID).Scan(&sealed, &settings)
+		if err := e.st.DB().QueryRow(`SELECT fulfilment_secret, settings FROM programs WHERE id = $1`, prog.ID).Scan(&sealed, &settings); err != nil {
+			t.Fatalf("query: %v", err)
+		}
 		if strings.Contains(docs+settings+sealed, "MfKQ9r8") || !strings.HasPrefix(sealed, "v1:") {
 			t.Fatalf("secret at rest: %q %q %q", docs, settings, sealed)
 		}
@@ -78,7 +82,9 @@ func TestProgramVersionsAndSecrets(t *testing.T) {
 		if got, _, err = e.st.UpdateProgram(ctx, prog.ID, v3, store.Idem{}); err != nil || got.Fulfilment != nil {
 			t.Fatalf("remove fulfilment: %+v %v", got, err)
 		}
-		_ = e.st.DB().QueryRow(`SELECT fulfilment_secret FROM programs WHERE id = $1`, prog.ID).Scan(&sealed)
+		if err := e.st.DB().QueryRow(`SELECT fulfilment_secret FROM programs WHERE id = $1`, prog.ID).Scan(&sealed); err != nil {
+			t.Fatalf("query: %v", err)
+		}
 		if sealed != "" {
 			t.Error("secret kept after removing fulfilment")
 		}
@@ -238,7 +244,9 @@ func TestFulfilmentCodesAndAlerts(t *testing.T) {
 			t.Fatal(err)
 		}
 		var state string
-		_ = e.st.DB().QueryRow(`SELECT state FROM jobs WHERE unique_key = $1`, store.JobFulfilReward+":"+gifts[2].ID).Scan(&state)
+		if err := e.st.DB().QueryRow(`SELECT state FROM jobs WHERE unique_key = $1`, store.JobFulfilReward+":"+gifts[2].ID).Scan(&state); err != nil {
+			t.Fatalf("query: %v", err)
+		}
 		if state != "available" {
 			t.Fatalf("waiting delivery not kicked: %q", state)
 		}
@@ -261,7 +269,9 @@ func TestFulfilmentCodesAndAlerts(t *testing.T) {
 		}
 		// Each code went to one reward only.
 		var dup int
-		_ = e.st.DB().QueryRow(`SELECT COUNT(*) FROM (SELECT reward_id FROM coupon_codes WHERE reward_id IS NOT NULL GROUP BY reward_id HAVING COUNT(*) > 1) d`).Scan(&dup)
+		if err := e.st.DB().QueryRow(`SELECT COUNT(*) FROM (SELECT reward_id FROM coupon_codes WHERE reward_id IS NOT NULL GROUP BY reward_id HAVING COUNT(*) > 1) d`).Scan(&dup); err != nil {
+			t.Fatalf("query: %v", err)
+		}
 		if dup != 0 {
 			t.Fatal("a reward got two codes")
 		}
@@ -273,8 +283,10 @@ func TestFulfilmentCodesAndAlerts(t *testing.T) {
 			t.Fatal(err)
 		}
 		var waiting int
-		_ = e.st.DB().QueryRow(`SELECT COUNT(*) FROM jobs j JOIN reward_fulfilments f ON j.unique_key = 'reward.fulfil:' || f.reward_id
-			WHERE f.status = 'waiting_for_config' AND j.state = 'available'`).Scan(&waiting)
+		if err := e.st.DB().QueryRow(`SELECT COUNT(*) FROM jobs j JOIN reward_fulfilments f ON j.unique_key = 'reward.fulfil:' || f.reward_id
+			WHERE f.status = 'waiting_for_config' AND j.state = 'available'`).Scan(&waiting); err != nil {
+			t.Fatalf("query: %v", err)
+		}
 		if waiting != 3 {
 			t.Fatalf("%d credit deliveries resumed, want 3", waiting)
 		}
@@ -419,7 +431,9 @@ func TestContestsAndLeaderboards(t *testing.T) {
 			}
 		}
 		var prizes int
-		_ = e.st.DB().QueryRow(`SELECT COUNT(*) FROM rewards WHERE trigger_type = 'contest'`).Scan(&prizes)
+		if err := e.st.DB().QueryRow(`SELECT COUNT(*) FROM rewards WHERE trigger_type = 'contest'`).Scan(&prizes); err != nil {
+			t.Fatalf("query: %v", err)
+		}
 		if prizes != 2 {
 			t.Errorf("%d prizes recorded", prizes)
 		}

@@ -76,7 +76,9 @@ func TestEngineTiersAndMilestone(t *testing.T) {
 			t.Fatalf("rewards %v, want %v", got, want)
 		}
 		var succeeded int
-		_ = e.st.DB().QueryRow(`SELECT COUNT(*) FROM referrals WHERE advocate_id = $1 AND succeeded_at IS NOT NULL`, adv.ID).Scan(&succeeded)
+		if err := e.st.DB().QueryRow(`SELECT COUNT(*) FROM referrals WHERE advocate_id = $1 AND succeeded_at IS NOT NULL`, adv.ID).Scan(&succeeded); err != nil {
+			t.Fatalf("query: %v", err)
+		}
 		if succeeded != 4 {
 			t.Errorf("%d successful referrals, want 4", succeeded)
 		}
@@ -143,7 +145,9 @@ func TestEngineStagesOutOfOrderAndDuplicates(t *testing.T) {
 			t.Errorf("beta ledger %d outstanding %d", led, out)
 		}
 		refID := ""
-		_ = e.st.DB().QueryRow(`SELECT r.id FROM referrals r JOIN participants p ON p.id = r.friend_id WHERE p.external_id = 'acme'`).Scan(&refID)
+		if err := e.st.DB().QueryRow(`SELECT r.id FROM referrals r JOIN participants p ON p.id = r.friend_id WHERE p.external_id = 'acme'`).Scan(&refID); err != nil {
+			t.Fatalf("query: %v", err)
+		}
 		led, out = e.referralLedger(refID)
 		if led != out || led != 25000+720000+10000+2500 {
 			t.Errorf("acme ledger %d outstanding %d", led, out)
@@ -319,7 +323,9 @@ func TestEngineCapsStopAndReview(t *testing.T) {
 			t.Fatalf("review reward %+v", over)
 		}
 		var jobs int
-		_ = e.st.DB().QueryRow(`SELECT COUNT(*) FROM jobs WHERE unique_key = $1`, store.JobMatureReward+":"+over.ID).Scan(&jobs)
+		if err := e.st.DB().QueryRow(`SELECT COUNT(*) FROM jobs WHERE unique_key = $1`, store.JobMatureReward+":"+over.ID).Scan(&jobs); err != nil {
+			t.Fatalf("query: %v", err)
+		}
 		if jobs != 0 {
 			t.Fatal("a reward waiting for review must not mature by itself")
 		}
@@ -334,7 +340,9 @@ func TestEngineCapsStopAndReview(t *testing.T) {
 		if err != nil || got.Review != store.ReviewApproved || got.Status != parrain.RewardPending {
 			t.Fatalf("approve: %+v %v", got, err)
 		}
-		_ = e.st.DB().QueryRow(`SELECT COUNT(*) FROM jobs WHERE unique_key = $1`, store.JobMatureReward+":"+over.ID).Scan(&jobs)
+		if err := e.st.DB().QueryRow(`SELECT COUNT(*) FROM jobs WHERE unique_key = $1`, store.JobMatureReward+":"+over.ID).Scan(&jobs); err != nil {
+			t.Fatalf("query: %v", err)
+		}
 		if jobs != 1 {
 			t.Fatal("approval must schedule maturation")
 		}
@@ -509,7 +517,9 @@ func TestEngineLedgerProperty(t *testing.T) {
 		var refs []string
 		for rows.Next() {
 			var id string
-			_ = rows.Scan(&id)
+			if err := rows.Scan(&id); err != nil {
+				t.Fatalf("query: %v", err)
+			}
 			refs = append(refs, id)
 		}
 		rows.Close()
@@ -522,7 +532,9 @@ func TestEngineLedgerProperty(t *testing.T) {
 				t.Errorf("referral %s: ledger %d, rewards minus reversals %d", ref, led, out)
 			}
 			var over int
-			_ = e.st.DB().QueryRow(`SELECT COUNT(*) FROM rewards WHERE referral_id = $1 AND (reversed > amount OR reversed < 0)`, ref).Scan(&over)
+			if err := e.st.DB().QueryRow(`SELECT COUNT(*) FROM rewards WHERE referral_id = $1 AND (reversed > amount OR reversed < 0)`, ref).Scan(&over); err != nil {
+				t.Fatalf("query: %v", err)
+			}
 			if over > 0 {
 				t.Errorf("referral %s: over-reversed rewards", ref)
 			}

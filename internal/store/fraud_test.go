@@ -183,7 +183,9 @@ func TestFraudAdClickLeak(t *testing.T) {
 			t.Fatal(err)
 		}
 		var params string
-		_ = e.st.DB().QueryRow(`SELECT params FROM clicks`).Scan(&params)
+		if err := e.st.DB().QueryRow(`SELECT params FROM clicks`).Scan(&params); err != nil {
+			t.Fatalf("query: %v", err)
+		}
 		if params != "gclid=Cj0KCQ&utm_source=google" {
 			t.Errorf("stored params %q", params)
 		}

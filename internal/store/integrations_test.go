@@ -102,7 +102,9 @@ func TestInboundRecordsAndLinks(t *testing.T) {
 			}
 		}
 		var n int
-		_ = e.st.DB().QueryRow(`SELECT COUNT(*) FROM webhook_deliveries WHERE event_type = 'referral.cancelled'`).Scan(&n)
+		if err := e.st.DB().QueryRow(`SELECT COUNT(*) FROM webhook_deliveries WHERE event_type = 'referral.cancelled'`).Scan(&n); err != nil {
+			t.Fatalf("query: %v", err)
+		}
 		if n != 1 {
 			t.Errorf("referral.cancelled deliveries %d", n)
 		}
@@ -161,7 +163,9 @@ func TestWebhookEndpointsStore(t *testing.T) {
 			t.Errorf("after delete: %v", err)
 		}
 		var n int
-		_ = e.st.DB().QueryRow(`SELECT COUNT(*) FROM webhook_deliveries`).Scan(&n)
+		if err := e.st.DB().QueryRow(`SELECT COUNT(*) FROM webhook_deliveries`).Scan(&n); err != nil {
+			t.Fatalf("query: %v", err)
+		}
 		if n != 0 {
 			t.Errorf("deliveries left: %d", n)
 		}

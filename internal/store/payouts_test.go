@@ -203,7 +203,9 @@ func TestPayoutRunLifecycle(t *testing.T) {
 			}
 		}
 		var notices int
-		_ = e.st.DB().QueryRow(`SELECT COUNT(*) FROM jobs WHERE kind = $1 AND unique_key LIKE 'notify:reward_paid:%'`, store.JobNotify).Scan(&notices)
+		if err := e.st.DB().QueryRow(`SELECT COUNT(*) FROM jobs WHERE kind = $1 AND unique_key LIKE 'notify:reward_paid:%'`, store.JobNotify).Scan(&notices); err != nil {
+			t.Fatalf("query: %v", err)
+		}
 		if notices != 2 {
 			t.Errorf("reward paid notices %d, want 2", notices)
 		}
@@ -328,7 +330,9 @@ func TestPayoutBankManualAndNetting(t *testing.T) {
 			t.Fatalf("final balance %v", bal)
 		}
 		var paidOfR1 int64
-		_ = e.st.DB().QueryRow(`SELECT SUM(amount) FROM ledger_entries WHERE reward_id = $1 AND bucket = 'paid'`, r1.ID).Scan(&paidOfR1)
+		if err := e.st.DB().QueryRow(`SELECT SUM(amount) FROM ledger_entries WHERE reward_id = $1 AND bucket = 'paid'`, r1.ID).Scan(&paidOfR1); err != nil {
+			t.Fatalf("query: %v", err)
+		}
 		if paidOfR1 != 600 {
 			t.Errorf("r1 paid bucket %d, want 600", paidOfR1)
 		}
@@ -482,8 +486,12 @@ func TestPayoutConcurrentRuns(t *testing.T) {
 			t.Fatal(err)
 		}
 		var dup, total int
-		_ = e.st.DB().QueryRow(`SELECT COUNT(*) FROM (SELECT reward_id FROM payout_items GROUP BY reward_id HAVING COUNT(*) > 1) d`).Scan(&dup)
-		_ = e.st.DB().QueryRow(`SELECT COUNT(*) FROM payout_items`).Scan(&total)
+		if err := e.st.DB().QueryRow(`SELECT COUNT(*) FROM (SELECT reward_id FROM payout_items GROUP BY reward_id HAVING COUNT(*) > 1) d`).Scan(&dup); err != nil {
+			t.Fatalf("query: %v", err)
+		}
+		if err := e.st.DB().QueryRow(`SELECT COUNT(*) FROM payout_items`).Scan(&total); err != nil {
+			t.Fatalf("query: %v", err)
+		}
 		if dup != 0 || total != 5 {
 			t.Errorf("rewards in two payouts: %d, items %d", dup, total)
 		}

@@ -16,6 +16,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -52,12 +53,16 @@ func Open(ctx context.Context, dsn string, opt Options) (*Store, error) {
 	var err error
 	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
 		s.d = postgres
-		s.w, err = sql.Open("pgx", dsn)
+		pgDSN, maxConns, perr := poolSize(dsn)
+		if perr != nil {
+			return nil, perr
+		}
+		s.w, err = sql.Open("pgx", pgDSN)
 		if err != nil {
 			return nil, fmt.Errorf("opening postgres: %w", err)
 		}
-		s.w.SetMaxOpenConns(20)
-		s.w.SetMaxIdleConns(20)
+		s.w.SetMaxOpenConns(maxConns)
+		s.w.SetMaxIdleConns(maxConns)
 		s.w.SetConnMaxIdleTime(5 * time.Minute)
 		s.r = s.w
 	} else {
@@ -100,6 +105,32 @@ func Open(ctx context.Context, dsn string, opt Options) (*Store, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// DefaultMaxConns is the PostgreSQL pool size when the URL does not set
+// pool_max_conns.
+const DefaultMaxConns = 20
+
+// poolSize takes Parrain's own pool_max_conns parameter out of a PostgreSQL
+// URL (the server would reject it as an unknown setting) and returns the
+// URL without it and the pool size it names.
+func poolSize(dsn string) (string, int, error) {
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return "", 0, fmt.Errorf("parsing the database URL: %w", err)
+	}
+	q := u.Query()
+	v := q.Get("pool_max_conns")
+	if v == "" {
+		return dsn, DefaultMaxConns, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		return "", 0, fmt.Errorf("database URL: pool_max_conns=%q must be a positive integer", v)
+	}
+	q.Del("pool_max_conns")
+	u.RawQuery = q.Encode()
+	return u.String(), n, nil
 }
 
 // Close closes the connection pools.

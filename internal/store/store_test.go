@@ -377,7 +377,9 @@ func TestLedgerIsAppendOnly(t *testing.T) {
 			t.Error("DELETE of ledger_entries succeeded")
 		}
 		var n int
-		_ = e.st.DB().QueryRow(`SELECT COUNT(*) FROM ledger_entries`).Scan(&n)
+		if err := e.st.DB().QueryRow(`SELECT COUNT(*) FROM ledger_entries`).Scan(&n); err != nil {
+			t.Fatalf("query: %v", err)
+		}
 		if n != 2 {
 			t.Errorf("ledger has %d entries, want 2", n)
 		}

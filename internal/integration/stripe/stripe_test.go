@@ -32,7 +32,7 @@ func TestTransferAgainstStripeMock(t *testing.T) {
 		out.Header = r.Header.Clone()
 		res, err := http.DefaultClient.Do(out)
 		if err != nil {
-			http.Error(w, err.Error(), 502)
+			http.Error(w, err.Error(), http.StatusBadGateway)
 			return
 		}
 		defer res.Body.Close()
