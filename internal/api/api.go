@@ -66,7 +66,9 @@ func (a *API) Auth(scope string, h http.HandlerFunc) http.HandlerFunc {
 			WriteError(w, r, a.log, parrain.Errorf(parrain.CodeNotFound, "program not found"))
 			return
 		}
-		h(w, r.WithContext(context.WithValue(r.Context(), keyCtx, k)))
+		ctx := context.WithValue(r.Context(), keyCtx, k)
+		ctx = parrain.WithActor(ctx, parrain.Actor{Kind: parrain.ActorAPIKey, ID: k.ID, Label: k.Name})
+		h(w, r.WithContext(ctx))
 	}
 }
 

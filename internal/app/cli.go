@@ -53,7 +53,11 @@ func CLI(args []string, stdout, stderr io.Writer) int {
 	var err error
 	switch args[0] {
 	case "serve":
-		err = serve(ctx, args[1:], stderr)
+		return exitCode(serve(ctx, args[1:], stderr), stderr)
+	}
+	// Every other command acts as the command line in the audit log.
+	ctx = parrain.WithActor(ctx, parrain.Actor{Kind: parrain.ActorCLI, Label: "cli"})
+	switch args[0] {
 	case "migrate":
 		err = migrate(ctx, args[1:], stdout)
 	case "apikey":
@@ -73,6 +77,11 @@ func CLI(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "parrain: unknown command %q\n\n%s", args[0], usage)
 		return 2
 	}
+	return exitCode(err, stderr)
+}
+
+// exitCode reports err and returns the process exit code for it.
+func exitCode(err error, stderr io.Writer) int {
 	if errors.Is(err, flag.ErrHelp) {
 		return 0
 	}

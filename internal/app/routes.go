@@ -37,6 +37,7 @@ func (m *Main) routes() (*http.ServeMux, []Route) {
 	// JSON API v1 (API key with scope).
 	handle("POST /api/v1/programs", false, a.Auth(store.ScopeAdmin, a.CreateProgram))
 	handle("GET /api/v1/programs", false, a.Auth(store.ScopeRead, a.ListPrograms))
+	handle("GET /api/v1/audit-log", false, a.Auth(store.ScopeAdmin, a.AuditLog))
 	handle("GET /api/v1/programs/{program_id}", false, a.Auth(store.ScopeRead, a.GetProgram))
 	handle("PATCH /api/v1/programs/{program_id}", false, a.Auth(store.ScopeAdmin, a.UpdateProgram))
 	handle("PUT /api/v1/programs/{program_id}/participants/{external_id}", false, a.Auth(store.ScopeEvents, a.UpsertParticipant))

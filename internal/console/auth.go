@@ -35,7 +35,7 @@ type Auth struct {
 
 // Actor is the user as the audit log names them.
 func (a *Auth) Actor() store.Actor {
-	return store.Actor{UserID: a.User.ID, Email: a.User.Email, IP: a.IP}
+	return store.Actor{Kind: parrain.ActorUser, UserID: a.User.ID, Email: a.User.Email, IP: a.IP}
 }
 
 // Handler is a console handler for a signed-in user.
@@ -76,7 +76,8 @@ func (c *Console) Require(min store.UserRole, h Handler) http.Handler {
 				return
 			}
 		}
-		h(w, r, a)
+		h(w, r.WithContext(parrain.WithActor(r.Context(), parrain.Actor{
+			Kind: parrain.ActorUser, ID: a.User.ID, Label: a.User.Email, IP: a.IP})), a)
 	}))
 }
 

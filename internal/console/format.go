@@ -76,6 +76,10 @@ var funcs = template.FuncMap{
 	"partnersQS": func(programID string, pc periodChoice, kv ...any) template.URL {
 		return template.URL(partnersQuery(programID, pc, kv...))
 	},
+	"actorKinds": func() []struct{ Value, Name string } {
+		return []struct{ Value, Name string }{{"user", "Console users"}, {"api_key", "API keys"}, {"cli", "Command line"},
+			{"partner", "Partners"}, {"advocate", "Advocates"}, {"system", "Background jobs"}, {"webhook", "Provider webhooks"}}
+	},
 	"dictActions": func() map[string]string {
 		return map[string]string{"reward.": "Reward reviews", "referral.": "Referral reviews", "program.": "Programs",
 			"user.": "Users and sign-ins", "api_key.": "API keys", "branding.updated": "Branding", "email_sender.updated": "Email sender",

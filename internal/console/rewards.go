@@ -288,9 +288,25 @@ func (c *Console) Audit(w http.ResponseWriter, r *http.Request, a *Auth) {
 		return
 	}
 	q := r.URL.Query()
-	f := store.AuditFilter{Action: q.Get("action"), TargetType: q.Get("target_type"), TargetID: q.Get("target_id")}
+	f := store.AuditFilter{Action: q.Get("action"), TargetType: q.Get("target_type"), TargetID: q.Get("target_id"),
+		ActorType: q.Get("actor_type"), ActorID: strings.TrimSpace(q.Get("actor"))}
 	if q.Get("scope") == "program" && prog != nil {
 		f.ProgramID = prog.ID
+	}
+	// Days are read as UTC dates; "until" includes the whole day.
+	for _, d := range []struct {
+		name string
+		to   *time.Time
+		add  int
+	}{{"since", &f.Since, 0}, {"until", &f.Until, 1}} {
+		if v := q.Get(d.name); v != "" {
+			t, err := time.Parse("2006-01-02", v)
+			if err != nil {
+				c.fail(w, r, a, parrain.Invalid(d.name, "must be a date (YYYY-MM-DD)"))
+				return
+			}
+			*d.to = t.AddDate(0, 0, d.add)
+		}
 	}
 	entries, next, err := c.st.AuditLog(r.Context(), f, pg)
 	if err != nil {
@@ -303,5 +319,7 @@ func (c *Console) Audit(w http.ResponseWriter, r *http.Request, a *Auth) {
 			Next    string
 			Filter  store.AuditFilter
 			Scope   string
-		}{entries, next, f, q.Get("scope")}})
+			Since   string
+			Until   string
+		}{entries, next, f, q.Get("scope"), q.Get("since"), q.Get("until")}})
 }

@@ -209,6 +209,7 @@ func (p *Portal) Private(h func(http.ResponseWriter, *http.Request, *session)) h
 			http.Error(w, "invalid or missing CSRF token: reload the page and try again", http.StatusForbidden)
 			return
 		}
+		r = r.WithContext(parrain.WithActor(r.Context(), parrain.Actor{Kind: parrain.ActorPartner, ID: partner.ID, Label: partner.Email}))
 		h(w, r, &session{pp: pp, partner: partner, csrf: csrf})
 	}))
 }

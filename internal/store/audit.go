@@ -6,11 +6,15 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/parrainhq/parrain/internal/parrain"
 )
 
-// Actor is who performs an audited change: a console user (with the IP the
-// request came from) or a named system actor such as "cli".
+// Actor is who performs an audited change: its kind (a console user when
+// empty), its id (user, API key, partner, advocate id), a label (email, key
+// name) and the IP the request came from.
 type Actor struct {
+	Kind   parrain.ActorKind
 	UserID string
 	Email  string
 	IP     string
@@ -18,12 +22,30 @@ type Actor struct {
 
 // SystemActor returns an actor for changes made outside the console, such
 // as by the command line.
-func SystemActor(name string) Actor { return Actor{Email: name} }
+func SystemActor(name string) Actor {
+	kind := parrain.ActorSystem
+	if name == "cli" {
+		kind = parrain.ActorCLI
+	}
+	return Actor{Kind: kind, Email: name}
+}
+
+// ActorOf converts the domain actor a request context carries.
+func ActorOf(a parrain.Actor) Actor {
+	return Actor{Kind: a.Kind, UserID: a.ID, Email: a.Label, IP: a.IP}
+}
+
+// Audit appends an audit entry in the transaction, so that it exists if and
+// only if the change it describes commits.
+func (t *Tx) Audit(ctx context.Context, a Actor, action, targetType, targetID, programID string, details map[string]any) error {
+	return t.s.auditTx(ctx, t.tx, a, action, targetType, targetID, programID, details)
+}
 
 // AuditEntry is one line of the audit log: who did what to which object,
 // when, with details.
 type AuditEntry struct {
 	ID         string         `json:"id"`
+	ActorType  string         `json:"actor_type"`
 	UserID     string         `json:"user_id,omitempty"`
 	UserEmail  string         `json:"user_email"`
 	IP         string         `json:"ip,omitempty"`
@@ -68,9 +90,13 @@ func (s *Store) auditTx(ctx context.Context, q querier, a Actor, action, targetT
 	if err != nil {
 		return fmt.Errorf("encoding audit details: %w", err)
 	}
-	_, err = q.ExecContext(ctx, `INSERT INTO audit_log (id, user_id, user_email, ip, action, target_type, target_id, program_id, details, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-		newID("aud"), a.UserID, a.Email, a.IP, action, targetType, targetID, programID, string(b), ms(s.clock.Now()))
+	kind := a.Kind
+	if kind == "" {
+		kind = parrain.ActorUser
+	}
+	_, err = q.ExecContext(ctx, `INSERT INTO audit_log (id, actor_type, user_id, user_email, ip, action, target_type, target_id, program_id, details, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+		newID("aud"), string(kind), a.UserID, a.Email, a.IP, action, targetType, targetID, programID, string(b), ms(s.clock.Now()))
 	if err != nil {
 		return fmt.Errorf("writing audit log: %w", err)
 	}
@@ -91,6 +117,13 @@ type AuditFilter struct {
 	// Action matches exactly, or every action of a family when it ends in
 	// "." ("reward." for all reward actions).
 	Action string
+	// ActorType and ActorID name the actor (ActorID matches the actor's id
+	// or its label, e.g. a user's email).
+	ActorType string
+	ActorID   string
+	// Since and Until bound the entries' time (Since inclusive, Until
+	// exclusive); zero means unbounded.
+	Since, Until time.Time
 }
 
 // AuditLog lists audit entries, newest first, by keyset on id.
@@ -110,6 +143,19 @@ func (s *Store) AuditLog(ctx context.Context, f AuditFilter, pg Page) ([]AuditEn
 	if f.ProgramID != "" {
 		add(`program_id = $%d`, f.ProgramID)
 	}
+	if f.ActorType != "" {
+		add(`actor_type = $%d`, f.ActorType)
+	}
+	if f.ActorID != "" {
+		args = append(args, f.ActorID)
+		where = append(where, fmt.Sprintf(`(user_id = $%d OR user_email = $%d)`, len(args), len(args)))
+	}
+	if !f.Since.IsZero() {
+		add(`created_at >= $%d`, ms(f.Since))
+	}
+	if !f.Until.IsZero() {
+		add(`created_at < $%d`, ms(f.Until))
+	}
 	if f.Action != "" {
 		if strings.HasSuffix(f.Action, ".") {
 			// A family: a range on the action string (no LIKE, whose case
@@ -121,7 +167,7 @@ func (s *Store) AuditLog(ctx context.Context, f AuditFilter, pg Page) ([]AuditEn
 		}
 	}
 	args = append(args, pg.limit()+1)
-	rows, err := s.r.QueryContext(ctx, `SELECT id, user_id, user_email, ip, action, target_type, target_id, program_id, details, created_at
+	rows, err := s.r.QueryContext(ctx, `SELECT id, actor_type, user_id, user_email, ip, action, target_type, target_id, program_id, details, created_at
 		FROM audit_log WHERE `+strings.Join(where, " AND ")+fmt.Sprintf(` ORDER BY id DESC LIMIT $%d`, len(args)), args...)
 	if err != nil {
 		return nil, "", fmt.Errorf("listing audit log: %w", err)
@@ -132,7 +178,7 @@ func (s *Store) AuditLog(ctx context.Context, f AuditFilter, pg Page) ([]AuditEn
 		var e AuditEntry
 		var details string
 		var created int64
-		if err := rows.Scan(&e.ID, &e.UserID, &e.UserEmail, &e.IP, &e.Action, &e.TargetType, &e.TargetID, &e.ProgramID, &details, &created); err != nil {
+		if err := rows.Scan(&e.ID, &e.ActorType, &e.UserID, &e.UserEmail, &e.IP, &e.Action, &e.TargetType, &e.TargetID, &e.ProgramID, &details, &created); err != nil {
 			return nil, "", err
 		}
 		if err := json.Unmarshal([]byte(details), &e.Details); err != nil {
