@@ -177,10 +177,7 @@ func (a *API) ParticipantNotifications(w http.ResponseWriter, r *http.Request) {
 	}
 	cat := i18n.Default()
 	lang := cat.Match(r.URL.Query().Get("locale"), p.Locale, r.Header.Get("Accept-Language"), x.DefaultLocale)
-	sender := x.SenderName
-	if sender == "" {
-		sender = prog.Name
-	}
+	sender := x.Sender(&prog)
 	unreadN, err := a.st.UnreadNotifications(r.Context(), p.ID)
 	if err != nil {
 		httpx.WriteError(w, r, a.log, err)

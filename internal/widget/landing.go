@@ -97,10 +97,7 @@ func (s *Service) landingView(r *http.Request, t store.CodeTarget, x *parrain.Ex
 	} else {
 		lang = s.cat.Match(lang)
 	}
-	sender := x.SenderName
-	if sender == "" {
-		sender = prog.Name
-	}
+	sender := x.Sender(&prog)
 	name := parrain.FirstName(adv.Name)
 	if name == "" {
 		name = s.cat.T(lang, "notice.a_friend")

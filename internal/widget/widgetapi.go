@@ -180,10 +180,7 @@ func (s *Service) MeHandler(w http.ResponseWriter, r *http.Request) {
 func (s *Service) me(r *http.Request, a *advocate) (*Me, error) {
 	ctx := r.Context()
 	lang := s.lang(r, r.URL.Query().Get("locale"), a.p.Locale, a.x.DefaultLocale)
-	sender := a.x.SenderName
-	if sender == "" {
-		sender = a.prog.Name
-	}
+	sender := a.x.Sender(&a.prog)
 	me := &Me{Locale: lang, Strings: s.cat.Prefix(lang, "widget."),
 		Program:     ProgramView{ID: a.prog.ID, Name: a.prog.Name, Sender: sender, Active: a.prog.Status == parrain.ProgramActive},
 		Participant: ParticipantView{ExternalID: a.p.ExternalID, Name: a.p.Name, Code: a.p.Code, Active: a.p.Status == parrain.ParticipantActive},
@@ -493,10 +490,7 @@ func (s *Service) NotificationsHandler(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		lang := s.lang(r, r.URL.Query().Get("locale"), a.p.Locale, a.x.DefaultLocale)
-		sender := a.x.SenderName
-		if sender == "" {
-			sender = a.prog.Name
-		}
+		sender := a.x.Sender(&a.prog)
 		out := map[string]any{"data": notify.Feed(s.cat, lang, sender, ns)}
 		if next != "" {
 			out["next_cursor"] = next
