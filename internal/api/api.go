@@ -2,7 +2,8 @@
 // referrals and rewards, authenticated by scoped API keys, with idempotent
 // writes. Routes are registered in internal/app/routes.go.
 //
-// It imports the domain and the store; it never imports the job runner.
+// It imports the domain, the store and httpx (errors, JSON, pages); never
+// another HTTP package (console, portal, widget) or the job runner.
 package api
 
 import (

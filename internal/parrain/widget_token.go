@@ -22,11 +22,13 @@ import (
 // program id inside the signed payload makes a token of one program
 // useless in another.
 
-// MaxWidgetTokenTTL is the longest lifetime a widget token may have: tokens are
-// minted per page view and must not be usable for long if they leak.
+// MaxWidgetTokenTTL is the longest lifetime a widget token may have:
+// tokens are minted per page view and must not be usable for long if they
+// leak.
 const MaxWidgetTokenTTL = 24 * time.Hour
 
-// widgetTokenSkew tolerates clocks of the customer's servers slightly ahead.
+// widgetTokenSkew tolerates clocks of the customer's servers slightly
+// ahead.
 const widgetTokenSkew = 5 * time.Minute
 
 // WidgetClaims are what a valid token says.
@@ -36,8 +38,9 @@ type WidgetClaims struct {
 	Expires    time.Time
 }
 
-// MintWidgetToken signs a widget token (the reference implementation of what the
-// customer's backend does; the docs give the same in other languages).
+// MintWidgetToken signs a widget token (the reference implementation of
+// what the customer's backend does; the docs give the same in other
+// languages).
 func MintWidgetToken(secret, programID, externalID string, expires time.Time) string {
 	payload := "v1\n" + programID + "\n" + externalID + "\n" + strconv.FormatInt(expires.Unix(), 10)
 	return base64.RawURLEncoding.EncodeToString([]byte(payload)) + "." + base64.RawURLEncoding.EncodeToString(widgetTokenMAC(secret, payload))
@@ -84,14 +87,14 @@ func ParseWidgetToken(tok string) (WidgetClaims, string, []byte, error) {
 	return c, string(raw), mac, nil
 }
 
-// WidgetSecretSource returns a program's current widget secret and, during the
-// grace period after a rotation, the previous one.
+// WidgetSecretSource returns a program's current widget secret and, during
+// the grace period after a rotation, the previous one.
 type WidgetSecretSource func(ctx context.Context, programID string) (current, previous string, err error)
 
-// VerifyWidgetToken checks a token's signature against its program's secrets and
-// its expiry at now. Forged, expired, over-long and other programs' tokens
-// are refused with unauthenticated errors; program, when not empty, is the
-// program the caller expects.
+// VerifyWidgetToken checks a token's signature against its program's
+// secrets and its expiry at now. Forged, expired, over-long and other
+// programs' tokens are refused with unauthenticated errors; program, when
+// not empty, is the program the caller expects.
 func VerifyWidgetToken(ctx context.Context, secrets WidgetSecretSource, tok, program string, now time.Time) (WidgetClaims, error) {
 	c, payload, mac, err := ParseWidgetToken(tok)
 	if err != nil {

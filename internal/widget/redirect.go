@@ -2,7 +2,9 @@
 // the referral link redirect /r/{code} that sets the attribution cookie and
 // records the click.
 //
-// It imports the domain and the store; never the API or job packages.
+// It imports the domain, the store and httpx (errors, JSON, client IPs,
+// rate limits); never another HTTP package (api, console, portal) or the
+// job runner.
 package widget
 
 import (
