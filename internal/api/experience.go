@@ -6,10 +6,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/parrainhq/parrain/internal/httpx"
 	"github.com/parrainhq/parrain/internal/notify"
 	"github.com/parrainhq/parrain/internal/parrain"
 	"github.com/parrainhq/parrain/internal/store"
-	"github.com/parrainhq/parrain/internal/widget"
 	"github.com/parrainhq/parrain/internal/widget/i18n"
 )
 
@@ -23,17 +23,17 @@ import (
 func (a *API) RotateWidgetSecret(w http.ResponseWriter, r *http.Request) {
 	body, err := readBody(w, r)
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
 	id, err := idem(r, body, false)
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
 	sec, replayed, err := a.st.RotateWidgetSecret(r.Context(), r.PathValue("program_id"), id)
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
 	writeWrite(w, http.StatusCreated, replayed, sec)
@@ -55,46 +55,46 @@ func (a *API) MintWidgetToken(w http.ResponseWriter, r *http.Request) {
 	}
 	_, err := readJSON(w, r, &in)
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
 	if err := parrain.ValidateExternalID("external_id", in.ExternalID); err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
 	if in.TTLSeconds == 0 {
 		in.TTLSeconds = 3600
 	}
-	if in.TTLSeconds < 60 || in.TTLSeconds > int(widget.MaxTokenTTL.Seconds()) {
-		WriteError(w, r, a.log, parrain.Invalid("ttl_seconds", "must be between 60 and %d", int(widget.MaxTokenTTL.Seconds())))
+	if in.TTLSeconds < 60 || in.TTLSeconds > int(parrain.MaxWidgetTokenTTL.Seconds()) {
+		httpx.WriteError(w, r, a.log, parrain.Invalid("ttl_seconds", "must be between 60 and %d", int(parrain.MaxWidgetTokenTTL.Seconds())))
 		return
 	}
 	prog := r.PathValue("program_id")
 	if _, err := a.st.Program(r.Context(), prog); err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
 	cur, _, err := a.st.WidgetSecrets(r.Context(), prog)
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
 	if cur == "" {
-		WriteError(w, r, a.log, parrain.Errorf(parrain.CodeConflict, "this program has no widget secret yet: create one with POST /api/v1/programs/%s/widget-secret", prog))
+		httpx.WriteError(w, r, a.log, parrain.Errorf(parrain.CodeConflict, "this program has no widget secret yet: create one with POST /api/v1/programs/%s/widget-secret", prog))
 		return
 	}
 	exp := a.st.Clock().Now().Add(time.Duration(in.TTLSeconds) * time.Second).Truncate(time.Second)
-	writeJSON(w, http.StatusCreated, WidgetToken{Token: widget.MintToken(cur, prog, in.ExternalID, exp), ExpiresAt: exp})
+	httpx.WriteJSON(w, http.StatusCreated, WidgetToken{Token: parrain.MintWidgetToken(cur, prog, in.ExternalID, exp), ExpiresAt: exp})
 }
 
 // GetExperience handles GET /api/v1/programs/{program_id}/experience.
 func (a *API) GetExperience(w http.ResponseWriter, r *http.Request) {
 	x, err := a.st.Experience(r.Context(), r.PathValue("program_id"))
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, x)
+	httpx.WriteJSON(w, http.StatusOK, x)
 }
 
 // PutExperience handles PUT /api/v1/programs/{program_id}/experience: the
@@ -103,15 +103,15 @@ func (a *API) PutExperience(w http.ResponseWriter, r *http.Request) {
 	var x parrain.Experience
 	_, err := readJSON(w, r, &x)
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
 	x, err = a.st.SetExperience(r.Context(), r.PathValue("program_id"), x)
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, x)
+	httpx.WriteJSON(w, http.StatusOK, x)
 }
 
 // ShareStats handles GET /api/v1/programs/{program_id}/share-stats
@@ -121,22 +121,22 @@ func (a *API) ShareStats(w http.ResponseWriter, r *http.Request) {
 	if v := r.URL.Query().Get("since"); v != "" {
 		t, err := time.Parse(time.RFC3339, v)
 		if err != nil {
-			WriteError(w, r, a.log, parrain.Invalid("since", "must be an RFC 3339 timestamp"))
+			httpx.WriteError(w, r, a.log, parrain.Invalid("since", "must be an RFC 3339 timestamp"))
 			return
 		}
 		since = t
 	}
 	prog := r.PathValue("program_id")
 	if _, err := a.st.Program(r.Context(), prog); err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
 	st, err := a.st.ShareStats(r.Context(), prog, since)
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, st)
+	httpx.WriteJSON(w, http.StatusOK, st)
 }
 
 // ParticipantNotifications handles GET .../participants/{external_id}/notifications
@@ -145,48 +145,45 @@ func (a *API) ShareStats(w http.ResponseWriter, r *http.Request) {
 func (a *API) ParticipantNotifications(w http.ResponseWriter, r *http.Request) {
 	pg, err := page(r)
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
 	p, err := a.st.Participant(r.Context(), r.PathValue("program_id"), r.PathValue("external_id"))
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
 	unread := false
 	if v := r.URL.Query().Get("unread"); v != "" {
 		if unread, err = strconv.ParseBool(v); err != nil {
-			WriteError(w, r, a.log, parrain.Invalid("unread", "must be true or false"))
+			httpx.WriteError(w, r, a.log, parrain.Invalid("unread", "must be true or false"))
 			return
 		}
 	}
 	ns, next, err := a.st.Notifications(r.Context(), p.ID, unread, pg)
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
 	prog, err := a.st.Program(r.Context(), p.ProgramID)
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
 	x, err := a.st.Experience(r.Context(), p.ProgramID)
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
 	cat := i18n.Default()
 	lang := cat.Match(r.URL.Query().Get("locale"), p.Locale, r.Header.Get("Accept-Language"), x.DefaultLocale)
-	sender := x.SenderName
-	if sender == "" {
-		sender = prog.Name
-	}
+	sender := x.Sender(&prog)
 	unreadN, err := a.st.UnreadNotifications(r.Context(), p.ID)
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, struct {
+	httpx.WriteJSON(w, http.StatusOK, struct {
 		List[notify.FeedItem]
 		Unread int64  `json:"unread"`
 		Locale string `json:"locale"`
@@ -198,44 +195,44 @@ func (a *API) ParticipantNotifications(w http.ResponseWriter, r *http.Request) {
 func (a *API) MarkNotificationsRead(w http.ResponseWriter, r *http.Request) {
 	body, err := readBody(w, r)
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
 	var in struct {
 		IDs []string `json:"ids"`
 	}
 	if len(strings.TrimSpace(string(body))) > 0 {
-		if err := decode(body, &in); err != nil {
-			WriteError(w, r, a.log, err)
+		if err := httpx.DecodeJSON(body, &in); err != nil {
+			httpx.WriteError(w, r, a.log, err)
 			return
 		}
 	}
 	p, err := a.st.Participant(r.Context(), r.PathValue("program_id"), r.PathValue("external_id"))
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
 	n, err := a.st.MarkNotificationsRead(r.Context(), p.ID, in.IDs)
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]int64{"marked": n})
+	httpx.WriteJSON(w, http.StatusOK, map[string]int64{"marked": n})
 }
 
 // ListConsents handles GET .../participants/{external_id}/consents.
 func (a *API) ListConsents(w http.ResponseWriter, r *http.Request) {
 	p, err := a.st.Participant(r.Context(), r.PathValue("program_id"), r.PathValue("external_id"))
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
 	cs, err := a.st.Consents(r.Context(), p.ID)
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, List[store.Consent]{Data: cs})
+	httpx.WriteJSON(w, http.StatusOK, List[store.Consent]{Data: cs})
 }
 
 // RecordConsent handles POST .../participants/{external_id}/consents:
@@ -250,27 +247,27 @@ func (a *API) RecordConsent(w http.ResponseWriter, r *http.Request) {
 	}
 	body, err := readJSON(w, r, &in)
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
 	if in.Granted == nil {
-		WriteError(w, r, a.log, parrain.Invalid("granted", "is required: true or false"))
+		httpx.WriteError(w, r, a.log, parrain.Invalid("granted", "is required: true or false"))
 		return
 	}
 	id, err := idem(r, body, false)
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
 	p, err := a.st.Participant(r.Context(), r.PathValue("program_id"), r.PathValue("external_id"))
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
 	c, replayed, err := a.st.RecordConsent(r.Context(), store.Consent{ProgramID: p.ProgramID, ParticipantID: p.ID, ExternalID: p.ExternalID,
 		Granted: *in.Granted, Wording: in.Wording, WordingVersion: in.WordingVersion, Locale: in.Locale, Source: store.ConsentAPI}, id)
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
 	writeWrite(w, http.StatusCreated, replayed, c)
@@ -282,7 +279,7 @@ func (a *API) RecordConsent(w http.ResponseWriter, r *http.Request) {
 func (a *API) ListEmails(w http.ResponseWriter, r *http.Request) {
 	pg, err := page(r)
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
 	q := r.URL.Query()
@@ -290,24 +287,24 @@ func (a *API) ListEmails(w http.ResponseWriter, r *http.Request) {
 	switch f.Status {
 	case "", store.EmailQueued, store.EmailSent, store.EmailFailed, store.EmailSuppressed, store.EmailSkipped:
 	default:
-		WriteError(w, r, a.log, parrain.Invalid("status", "must be queued, sent, failed, suppressed or skipped"))
+		httpx.WriteError(w, r, a.log, parrain.Invalid("status", "must be queued, sent, failed, suppressed or skipped"))
 		return
 	}
 	if f.Kind != "" && !parrain.ValidNoticeKind(f.Kind) {
-		WriteError(w, r, a.log, parrain.Invalid("kind", "is not an email kind"))
+		httpx.WriteError(w, r, a.log, parrain.Invalid("kind", "is not an email kind"))
 		return
 	}
 	prog := r.PathValue("program_id")
 	if _, err := a.st.Program(r.Context(), prog); err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
 	ms, next, err := a.st.EmailMessages(r.Context(), prog, f, pg)
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, List[store.EmailMessage]{Data: ms, NextCursor: next})
+	httpx.WriteJSON(w, http.StatusOK, List[store.EmailMessage]{Data: ms, NextCursor: next})
 }
 
 // EmailTemplatesView lists a program's overrides and what can be
@@ -322,15 +319,15 @@ type EmailTemplatesView struct {
 func (a *API) ListEmailTemplates(w http.ResponseWriter, r *http.Request) {
 	prog := r.PathValue("program_id")
 	if _, err := a.st.Program(r.Context(), prog); err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
 	ts, err := a.st.EmailTemplates(r.Context(), prog)
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, EmailTemplatesView{Data: ts, Kinds: parrain.NoticeKinds, Languages: i18n.Default().Languages()})
+	httpx.WriteJSON(w, http.StatusOK, EmailTemplatesView{Data: ts, Kinds: parrain.NoticeKinds, Languages: i18n.Default().Languages()})
 }
 
 func templatePath(r *http.Request) (parrain.NoticeKind, string, error) {
@@ -356,23 +353,23 @@ type EmailTemplateView struct {
 func (a *API) GetEmailTemplate(w http.ResponseWriter, r *http.Request) {
 	kind, loc, err := templatePath(r)
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
 	prog := r.PathValue("program_id")
 	prev, _, err := notify.Preview(r.Context(), a.st, i18n.Default(), prog, kind, loc)
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
 	v := EmailTemplateView{Preview: prev}
 	if t, ok, err := a.st.EmailTemplate(r.Context(), prog, kind, loc); err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	} else if ok {
 		v.Override = &t
 	}
-	writeJSON(w, http.StatusOK, v)
+	httpx.WriteJSON(w, http.StatusOK, v)
 }
 
 // PutEmailTemplate handles PUT .../email-templates/{kind}/{locale}:
@@ -380,7 +377,7 @@ func (a *API) GetEmailTemplate(w http.ResponseWriter, r *http.Request) {
 func (a *API) PutEmailTemplate(w http.ResponseWriter, r *http.Request) {
 	kind, loc, err := templatePath(r)
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
 	var in struct {
@@ -390,20 +387,20 @@ func (a *API) PutEmailTemplate(w http.ResponseWriter, r *http.Request) {
 	}
 	_, err = readJSON(w, r, &in)
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
 	t := store.EmailTemplate{Kind: kind, Locale: loc, Subject: in.Subject, Text: in.Text, HTML: in.HTML}
 	if err := notify.ValidateTemplate(t); err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
 	t, err = a.st.SetEmailTemplate(r.Context(), r.PathValue("program_id"), t)
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, t)
+	httpx.WriteJSON(w, http.StatusOK, t)
 }
 
 // DeleteEmailTemplate handles DELETE .../email-templates/{kind}/{locale}:
@@ -411,11 +408,11 @@ func (a *API) PutEmailTemplate(w http.ResponseWriter, r *http.Request) {
 func (a *API) DeleteEmailTemplate(w http.ResponseWriter, r *http.Request) {
 	kind, loc, err := templatePath(r)
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
 	if err := a.st.DeleteEmailTemplate(r.Context(), r.PathValue("program_id"), kind, loc); err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)

@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/parrainhq/parrain/internal/fraud"
+	"github.com/parrainhq/parrain/internal/httpx"
 	"github.com/parrainhq/parrain/internal/store"
 )
 
@@ -11,10 +12,10 @@ import (
 func (a *API) GetFraudPolicy(w http.ResponseWriter, r *http.Request) {
 	p, err := a.st.FraudPolicy(r.Context(), r.PathValue("program_id"))
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, p)
+	httpx.WriteJSON(w, http.StatusOK, p)
 }
 
 // PutFraudPolicy handles PUT /api/v1/programs/{program_id}/fraud/policy:
@@ -24,35 +25,35 @@ func (a *API) PutFraudPolicy(w http.ResponseWriter, r *http.Request) {
 	var p fraud.Policy
 	_, err := readJSON(w, r, &p)
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
 	p, err = a.st.SetFraudPolicy(r.Context(), r.PathValue("program_id"), p)
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, p)
+	httpx.WriteJSON(w, http.StatusOK, p)
 }
 
 // FraudSignals handles GET /api/v1/fraud/signals: the catalogue of signals
 // with their default weights and rationale.
 func (a *API) FraudSignals(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]any{"data": fraud.Catalogue()})
+	httpx.WriteJSON(w, http.StatusOK, map[string]any{"data": fraud.Catalogue()})
 }
 
 // FraudStats handles GET /api/v1/programs/{program_id}/fraud/stats.
 func (a *API) FraudStats(w http.ResponseWriter, r *http.Request) {
 	if _, err := a.st.Program(r.Context(), r.PathValue("program_id")); err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
 	st, err := a.st.FraudSignalStats(r.Context(), r.PathValue("program_id"))
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, List[store.SignalStat]{Data: st})
+	httpx.WriteJSON(w, http.StatusOK, List[store.SignalStat]{Data: st})
 }
 
 // ListReviews handles GET /api/v1/programs/{program_id}/reviews: the fraud
@@ -60,19 +61,19 @@ func (a *API) FraudStats(w http.ResponseWriter, r *http.Request) {
 func (a *API) ListReviews(w http.ResponseWriter, r *http.Request) {
 	pg, err := page(r)
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
 	if _, err := a.st.Program(r.Context(), r.PathValue("program_id")); err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
 	items, next, err := a.st.ReviewQueue(r.Context(), r.PathValue("program_id"), r.URL.Query().Get("status"), pg)
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, List[store.ReviewItem]{Data: items, NextCursor: next})
+	httpx.WriteJSON(w, http.StatusOK, List[store.ReviewItem]{Data: items, NextCursor: next})
 }
 
 // ReviewReferral handles POST /api/v1/programs/{program_id}/referrals/{referral_id}/review.
@@ -83,13 +84,13 @@ func (a *API) ReviewReferral(w http.ResponseWriter, r *http.Request) {
 	}
 	_, err := readJSON(w, r, &in)
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
 	ref, err := a.st.ReviewReferral(r.Context(), r.PathValue("program_id"), r.PathValue("referral_id"), in.Decision, in.Reason, "api_key:"+apiKey(r).Name)
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, ref)
+	httpx.WriteJSON(w, http.StatusOK, ref)
 }

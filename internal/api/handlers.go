@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/parrainhq/parrain/internal/httpx"
 	"github.com/parrainhq/parrain/internal/parrain"
 	"github.com/parrainhq/parrain/internal/store"
 )
@@ -13,25 +14,25 @@ func (a *API) CreateProgram(w http.ResponseWriter, r *http.Request) {
 	var p parrain.Program
 	body, err := readJSON(w, r, &p)
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
 	if p.ID != "" || p.Version != 0 || !p.CreatedAt.IsZero() || !p.UpdatedAt.IsZero() {
-		WriteError(w, r, a.log, parrain.Invalid("id", "id, version, created_at and updated_at are set by the server"))
+		httpx.WriteError(w, r, a.log, parrain.Invalid("id", "id, version, created_at and updated_at are set by the server"))
 		return
 	}
 	if k := apiKey(r); k.ProgramID != "" {
-		WriteError(w, r, a.log, parrain.Errorf(parrain.CodeForbidden, "this API key is restricted to one program and cannot create programs"))
+		httpx.WriteError(w, r, a.log, parrain.Errorf(parrain.CodeForbidden, "this API key is restricted to one program and cannot create programs"))
 		return
 	}
 	id, err := idem(r, body, false)
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
 	p, replayed, err := a.st.CreateProgram(r.Context(), p, id)
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
 	writeWrite(w, http.StatusCreated, replayed, p)
@@ -41,12 +42,12 @@ func (a *API) CreateProgram(w http.ResponseWriter, r *http.Request) {
 func (a *API) ListPrograms(w http.ResponseWriter, r *http.Request) {
 	pg, err := page(r)
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
 	ps, next, err := a.st.Programs(r.Context(), pg)
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
 	out := []parrain.Program{}
@@ -55,17 +56,17 @@ func (a *API) ListPrograms(w http.ResponseWriter, r *http.Request) {
 			out = append(out, p)
 		}
 	}
-	writeJSON(w, http.StatusOK, List[parrain.Program]{Data: out, NextCursor: next})
+	httpx.WriteJSON(w, http.StatusOK, List[parrain.Program]{Data: out, NextCursor: next})
 }
 
 // GetProgram handles GET /api/v1/programs/{program_id}.
 func (a *API) GetProgram(w http.ResponseWriter, r *http.Request) {
 	p, err := a.st.Program(r.Context(), r.PathValue("program_id"))
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, p)
+	httpx.WriteJSON(w, http.StatusOK, p)
 }
 
 // UpdateProgram handles PATCH /api/v1/programs/{program_id}: pausing and
@@ -76,15 +77,15 @@ func (a *API) UpdateProgram(w http.ResponseWriter, r *http.Request) {
 	}
 	_, err := readJSON(w, r, &in)
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
 	p, err := a.st.SetProgramStatus(r.Context(), r.PathValue("program_id"), in.Status)
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, p)
+	httpx.WriteJSON(w, http.StatusOK, p)
 }
 
 // ParticipantView is a participant as the API shows it.
@@ -102,69 +103,69 @@ func (a *API) view(p parrain.Participant) ParticipantView {
 func (a *API) UpsertParticipant(w http.ResponseWriter, r *http.Request) {
 	body, err := readBody(w, r)
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
 	var in parrain.ParticipantInput
 	if len(strings.TrimSpace(string(body))) > 0 {
-		if err := decode(body, &in); err != nil {
-			WriteError(w, r, a.log, err)
+		if err := httpx.DecodeJSON(body, &in); err != nil {
+			httpx.WriteError(w, r, a.log, err)
 			return
 		}
 	}
 	in.ExternalID = r.PathValue("external_id")
 	id, err := idem(r, body, false)
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
 	p, created, err := a.st.UpsertParticipant(r.Context(), r.PathValue("program_id"), in, id)
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
 	status := http.StatusOK
 	if created {
 		status = http.StatusCreated
 	}
-	writeJSON(w, status, a.view(p))
+	httpx.WriteJSON(w, status, a.view(p))
 }
 
 // GetParticipant handles GET /api/v1/programs/{program_id}/participants/{external_id}.
 func (a *API) GetParticipant(w http.ResponseWriter, r *http.Request) {
 	p, err := a.st.Participant(r.Context(), r.PathValue("program_id"), r.PathValue("external_id"))
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
 	st, err := a.st.ParticipantStats(r.Context(), p.ID)
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
 	v := a.view(p)
 	v.Stats = &st
-	writeJSON(w, http.StatusOK, v)
+	httpx.WriteJSON(w, http.StatusOK, v)
 }
 
 // ParticipantRewards handles GET .../participants/{external_id}/rewards.
 func (a *API) ParticipantRewards(w http.ResponseWriter, r *http.Request) {
 	pg, err := page(r)
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
 	p, err := a.st.Participant(r.Context(), r.PathValue("program_id"), r.PathValue("external_id"))
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
 	rws, next, err := a.st.ParticipantRewards(r.Context(), p.ID, r.URL.Query().Get("status"), pg)
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, List[parrain.Reward]{Data: rws, NextCursor: next})
+	httpx.WriteJSON(w, http.StatusOK, List[parrain.Reward]{Data: rws, NextCursor: next})
 }
 
 // RewardView is a reward with its ledger entries.
@@ -178,17 +179,17 @@ func (a *API) CreateEvent(w http.ResponseWriter, r *http.Request) {
 	var ev parrain.Event
 	body, err := readJSON(w, r, &ev)
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
 	id, err := idem(r, body, true)
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
 	res, replayed, err := a.st.IngestEvent(r.Context(), r.PathValue("program_id"), ev, id)
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
 	writeWrite(w, http.StatusCreated, replayed, res)
@@ -198,7 +199,7 @@ func (a *API) CreateEvent(w http.ResponseWriter, r *http.Request) {
 func (a *API) ListReferrals(w http.ResponseWriter, r *http.Request) {
 	pg, err := page(r)
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
 	q := r.URL.Query()
@@ -206,32 +207,32 @@ func (a *API) ListReferrals(w http.ResponseWriter, r *http.Request) {
 	switch parrain.ReferralStatus(f.Status) {
 	case "", parrain.ReferralSignedUp, parrain.ReferralConverted, parrain.ReferralRejected:
 	default:
-		WriteError(w, r, a.log, parrain.Invalid("status", "must be signed_up, converted or rejected"))
+		httpx.WriteError(w, r, a.log, parrain.Invalid("status", "must be signed_up, converted or rejected"))
 		return
 	}
 	if adv := q.Get("advocate"); adv != "" {
 		p, err := a.st.Participant(r.Context(), r.PathValue("program_id"), adv)
 		if err != nil {
-			WriteError(w, r, a.log, err)
+			httpx.WriteError(w, r, a.log, err)
 			return
 		}
 		f.AdvocateID = p.ID
 	}
 	refs, next, err := a.st.Referrals(r.Context(), r.PathValue("program_id"), f, pg)
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, List[parrain.Referral]{Data: refs, NextCursor: next})
+	httpx.WriteJSON(w, http.StatusOK, List[parrain.Referral]{Data: refs, NextCursor: next})
 }
 
 // Miss answers a request no API route matched: 405 when the path exists
 // with other methods, 404 otherwise.
 func (a *API) Miss(w http.ResponseWriter, r *http.Request, status int) {
 	if status == http.StatusMethodNotAllowed {
-		writeJSON(w, status, ErrorBody{ErrorDetail{Code: parrain.CodeInvalid, Field: "method",
+		httpx.WriteJSON(w, status, httpx.ErrorBody{Error: httpx.ErrorDetail{Code: parrain.CodeInvalid, Field: "method",
 			Message: "method " + r.Method + " is not allowed here; see the Allow header"}})
 		return
 	}
-	WriteError(w, r, a.log, parrain.Errorf(parrain.CodeNotFound, "no route %s %s", r.Method, r.URL.Path))
+	httpx.WriteError(w, r, a.log, parrain.Errorf(parrain.CodeNotFound, "no route %s %s", r.Method, r.URL.Path))
 }

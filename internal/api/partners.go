@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/parrainhq/parrain/internal/httpx"
 	"github.com/parrainhq/parrain/internal/parrain"
 	"github.com/parrainhq/parrain/internal/store"
 )
@@ -22,7 +23,7 @@ func partnerJSON(w http.ResponseWriter, r *http.Request, v any, idemRequired boo
 	if err != nil {
 		return store.Idem{}, err
 	}
-	if err := decode(body, v); err != nil {
+	if err := httpx.DecodeJSON(body, v); err != nil {
 		return store.Idem{}, err
 	}
 	return idem(r, body, idemRequired)
@@ -55,28 +56,28 @@ func (a *API) PutPartnerProgram(w http.ResponseWriter, r *http.Request) {
 	var b partnerProgramBody
 	body, err := readBody(w, r)
 	if err == nil {
-		err = decode(body, &b)
+		err = httpx.DecodeJSON(body, &b)
 	}
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
 	pp, err := a.st.PutPartnerProgram(r.Context(), r.PathValue("program_id"), b.PartnerSettings, b.Tiers)
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, pp)
+	httpx.WriteJSON(w, http.StatusOK, pp)
 }
 
 // GetPartnerProgram handles GET /api/v1/programs/{program_id}/partner-program.
 func (a *API) GetPartnerProgram(w http.ResponseWriter, r *http.Request) {
 	pp, err := a.st.PartnerProgram(r.Context(), r.PathValue("program_id"))
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, pp)
+	httpx.WriteJSON(w, http.StatusOK, pp)
 }
 
 // InvitePartner handles POST /api/v1/programs/{program_id}/partners: a
@@ -85,12 +86,12 @@ func (a *API) InvitePartner(w http.ResponseWriter, r *http.Request) {
 	var in parrain.PartnerApplication
 	id, err := partnerJSON(w, r, &in, true)
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
 	p, replayed, err := a.st.ApplyPartner(r.Context(), r.PathValue("program_id"), in, "invite", id)
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
 	writeWrite(w, http.StatusCreated, replayed, p)
@@ -100,22 +101,22 @@ func (a *API) InvitePartner(w http.ResponseWriter, r *http.Request) {
 func (a *API) ListPartners(w http.ResponseWriter, r *http.Request) {
 	pg, err := page(r)
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
 	st := parrain.PartnerStatus(r.URL.Query().Get("status"))
 	switch st {
 	case "", parrain.PartnerApplied, parrain.PartnerActive, parrain.PartnerRejected, parrain.PartnerSuspended:
 	default:
-		WriteError(w, r, a.log, parrain.Invalid("status", "must be applied, active, rejected or suspended"))
+		httpx.WriteError(w, r, a.log, parrain.Invalid("status", "must be applied, active, rejected or suspended"))
 		return
 	}
 	ps, next, err := a.st.Partners(r.Context(), r.PathValue("program_id"), st, pg)
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, List[parrain.Partner]{Data: ps, NextCursor: next})
+	httpx.WriteJSON(w, http.StatusOK, List[parrain.Partner]{Data: ps, NextCursor: next})
 }
 
 // partnerDetail is a partner with their tier history.
@@ -128,15 +129,15 @@ type partnerDetail struct {
 func (a *API) GetPartner(w http.ResponseWriter, r *http.Request) {
 	p, err := a.st.Partner(r.Context(), r.PathValue("program_id"), r.PathValue("partner_id"))
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
 	h, err := a.st.TierHistory(r.Context(), p.ID)
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, partnerDetail{p, h})
+	httpx.WriteJSON(w, http.StatusOK, partnerDetail{p, h})
 }
 
 // DecidePartner handles POST …/partners/{partner_id}/decision:
@@ -151,12 +152,12 @@ func (a *API) DecidePartner(w http.ResponseWriter, r *http.Request) {
 		err = parrain.Invalid("approve", "is required: true to approve, false to reject")
 	}
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
 	p, replayed, err := a.st.DecidePartner(r.Context(), r.PathValue("program_id"), r.PathValue("partner_id"), *in.Approve, in.Note, id)
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
 	writeWrite(w, http.StatusOK, replayed, p)
@@ -172,7 +173,7 @@ func (a *API) SetPartnerOnboarding(w http.ResponseWriter, r *http.Request) {
 		Status parrain.PartnerStatus `json:"status"`
 	}
 	if _, err := partnerJSON(w, r, &in, false); err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
 	pid, id := r.PathValue("program_id"), r.PathValue("partner_id")
@@ -184,10 +185,10 @@ func (a *API) SetPartnerOnboarding(w http.ResponseWriter, r *http.Request) {
 		p, err = a.st.SetOnboardingStep(r.Context(), pid, id, in.Step, in.Done)
 	}
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, p)
+	httpx.WriteJSON(w, http.StatusOK, p)
 }
 
 // leadBody is a registration by API: the lead and, for managers, the
@@ -205,13 +206,13 @@ func (a *API) RegisterLead(w http.ResponseWriter, r *http.Request) {
 	var in leadBody
 	id, err := partnerJSON(w, r, &in, true)
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
 	res, replayed, err := a.st.RegisterLead(r.Context(), r.PathValue("program_id"), r.PathValue("partner_id"), in.LeadInput,
 		store.RegisterOptions{Credit: in.Credit, Actor: actor(r)}, id)
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
 	status := http.StatusCreated
@@ -228,7 +229,7 @@ func (a *API) RegisterLead(w http.ResponseWriter, r *http.Request) {
 // that switch on error codes see one.
 type leadAnswer struct {
 	store.LeadResult
-	Error *ErrorDetail `json:"error,omitempty"`
+	Error *httpx.ErrorDetail `json:"error,omitempty"`
 }
 
 func refusal(res store.LeadResult) leadAnswer {
@@ -238,7 +239,7 @@ func refusal(res store.LeadResult) leadAnswer {
 		if res.Decision.Reason == parrain.ReasonNotQualified {
 			code = parrain.CodeInvalid
 		}
-		out.Error = &ErrorDetail{Code: code, Message: res.Decision.Explanation, Field: res.Decision.Field}
+		out.Error = &httpx.ErrorDetail{Code: code, Message: res.Decision.Explanation, Field: res.Decision.Field}
 	}
 	return out
 }
@@ -247,31 +248,31 @@ func refusal(res store.LeadResult) leadAnswer {
 func (a *API) ListLeads(w http.ResponseWriter, r *http.Request) {
 	pg, err := page(r)
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
 	q := r.URL.Query()
 	ls, next, err := a.st.Leads(r.Context(), r.PathValue("program_id"), store.LeadFilter{PartnerID: q.Get("partner"), Stage: q.Get("stage")}, pg)
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, List[parrain.Lead]{Data: ls, NextCursor: next})
+	httpx.WriteJSON(w, http.StatusOK, List[parrain.Lead]{Data: ls, NextCursor: next})
 }
 
 // GetLead handles GET …/leads/{lead_id}: the deal with its stage history.
 func (a *API) GetLead(w http.ResponseWriter, r *http.Request) {
 	l, err := a.st.Lead(r.Context(), r.PathValue("program_id"), r.PathValue("lead_id"))
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
 	h, err := a.st.LeadStages(r.Context(), l.ProgramID, l.ID)
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, struct {
+	httpx.WriteJSON(w, http.StatusOK, struct {
 		parrain.Lead
 		Stages []parrain.StageChange `json:"stages"`
 	}{l, h})
@@ -282,13 +283,13 @@ func (a *API) MoveDeal(w http.ResponseWriter, r *http.Request) {
 	var in store.DealMove
 	id, err := partnerJSON(w, r, &in, true)
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
 	in.Source, in.Actor = "api", actor(r)
 	res, replayed, err := a.st.MoveDeal(r.Context(), r.PathValue("program_id"), r.PathValue("lead_id"), in, id)
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
 	writeWrite(w, http.StatusOK, replayed, res)
@@ -301,12 +302,12 @@ func (a *API) ExtendLead(w http.ResponseWriter, r *http.Request) {
 	}
 	id, err := partnerJSON(w, r, &in, true)
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
 	d, replayed, err := a.st.ExtendLead(r.Context(), r.PathValue("program_id"), r.PathValue("lead_id"), in.Days, actor(r), id)
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
 	writeWrite(w, http.StatusOK, replayed, d)
@@ -316,10 +317,10 @@ func (a *API) ExtendLead(w http.ResponseWriter, r *http.Request) {
 func (a *API) ListExtensions(w http.ResponseWriter, r *http.Request) {
 	xs, err := a.st.Extensions(r.Context(), r.PathValue("program_id"), r.URL.Query().Get("partner"), r.URL.Query().Get("status"))
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, List[store.Extension]{Data: xs})
+	httpx.WriteJSON(w, http.StatusOK, List[store.Extension]{Data: xs})
 }
 
 // DecideExtension handles POST …/partner-extensions/{extension_id}/decision:
@@ -334,12 +335,12 @@ func (a *API) DecideExtension(w http.ResponseWriter, r *http.Request) {
 		err = parrain.Invalid("grant", "is required: true to grant, false to refuse")
 	}
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
 	x, replayed, err := a.st.DecideExtension(r.Context(), r.PathValue("program_id"), r.PathValue("extension_id"), *in.Grant, in.Note, actor(r), id)
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
 	writeWrite(w, http.StatusOK, replayed, x)
@@ -351,20 +352,20 @@ func (a *API) CheckAccount(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	d, err := a.st.CheckAccount(r.Context(), r.PathValue("program_id"), q.Get("domain"), q.Get("company"), actor(r))
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, d)
+	httpx.WriteJSON(w, http.StatusOK, d)
 }
 
 // ListExclusions handles GET …/partner-exclusions.
 func (a *API) ListExclusions(w http.ResponseWriter, r *http.Request) {
 	xs, err := a.st.Exclusions(r.Context(), r.PathValue("program_id"))
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, List[parrain.Exclusion]{Data: xs})
+	httpx.WriteJSON(w, http.StatusOK, List[parrain.Exclusion]{Data: xs})
 }
 
 // AddExclusion handles POST …/partner-exclusions.
@@ -375,12 +376,12 @@ func (a *API) AddExclusion(w http.ResponseWriter, r *http.Request) {
 		err = parrain.Invalid("id", "id, program_id and created_at are set by the server")
 	}
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
 	x, replayed, err := a.st.AddExclusion(r.Context(), r.PathValue("program_id"), in, id)
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
 	writeWrite(w, http.StatusCreated, replayed, x)
@@ -389,7 +390,7 @@ func (a *API) AddExclusion(w http.ResponseWriter, r *http.Request) {
 // DeleteExclusion handles DELETE …/partner-exclusions/{exclusion_id}.
 func (a *API) DeleteExclusion(w http.ResponseWriter, r *http.Request) {
 	if err := a.st.DeleteExclusion(r.Context(), r.PathValue("program_id"), r.PathValue("exclusion_id")); err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -399,15 +400,15 @@ func (a *API) DeleteExclusion(w http.ResponseWriter, r *http.Request) {
 func (a *API) ListPartnerDecisions(w http.ResponseWriter, r *http.Request) {
 	pg, err := page(r)
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
 	ds, next, err := a.st.PartnerDecisions(r.Context(), r.PathValue("program_id"), r.URL.Query().Get("partner"), r.URL.Query().Get("domain"), pg)
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, List[store.PartnerDecision]{Data: ds, NextCursor: next})
+	httpx.WriteJSON(w, http.StatusOK, List[store.PartnerDecision]{Data: ds, NextCursor: next})
 }
 
 // PartnerKPIs handles GET …/partner-kpis?from=&to= (RFC 3339 dates;
@@ -422,7 +423,7 @@ func (a *API) PartnerKPIs(w http.ResponseWriter, r *http.Request) {
 			t, err := time.Parse(time.RFC3339, v)
 			if err != nil {
 				if t, err = time.Parse("2006-01-02", v); err != nil {
-					WriteError(w, r, a.log, parrain.Invalid(p.name, "must be a date (2026-01-01) or an RFC 3339 timestamp"))
+					httpx.WriteError(w, r, a.log, parrain.Invalid(p.name, "must be a date (2026-01-01) or an RFC 3339 timestamp"))
 					return
 				}
 			}
@@ -430,15 +431,15 @@ func (a *API) PartnerKPIs(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if !from.Before(to) {
-		WriteError(w, r, a.log, parrain.Invalid("to", "must be after from"))
+		httpx.WriteError(w, r, a.log, parrain.Invalid("to", "must be after from"))
 		return
 	}
 	rep, err := a.st.PartnerKPIReportFor(r.Context(), r.PathValue("program_id"), from, to)
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, rep)
+	httpx.WriteJSON(w, http.StatusOK, rep)
 }
 
 // CreateAsset handles POST …/partner-assets: a file uploaded as JSON with
@@ -447,19 +448,19 @@ func (a *API) CreateAsset(w http.ResponseWriter, r *http.Request) {
 	var in store.Asset
 	body, err := readBodyLimit(w, r, store.MaxAssetSize*2)
 	if err == nil {
-		err = decode(body, &in)
+		err = httpx.DecodeJSON(body, &in)
 	}
 	var id store.Idem
 	if err == nil {
 		id, err = idem(r, body, true)
 	}
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
 	x, replayed, err := a.st.CreateAsset(r.Context(), r.PathValue("program_id"), in, id)
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
 	writeWrite(w, http.StatusCreated, replayed, x)
@@ -469,10 +470,10 @@ func (a *API) CreateAsset(w http.ResponseWriter, r *http.Request) {
 func (a *API) ListAssets(w http.ResponseWriter, r *http.Request) {
 	xs, err := a.st.Assets(r.Context(), r.PathValue("program_id"))
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, List[store.Asset]{Data: xs})
+	httpx.WriteJSON(w, http.StatusOK, List[store.Asset]{Data: xs})
 }
 
 // CreateSurvey handles POST …/partner-surveys.
@@ -480,12 +481,12 @@ func (a *API) CreateSurvey(w http.ResponseWriter, r *http.Request) {
 	var in store.Survey
 	id, err := partnerJSON(w, r, &in, true)
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
 	sv, replayed, err := a.st.CreateSurvey(r.Context(), r.PathValue("program_id"), in, id)
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
 	writeWrite(w, http.StatusCreated, replayed, sv)
@@ -495,8 +496,8 @@ func (a *API) CreateSurvey(w http.ResponseWriter, r *http.Request) {
 func (a *API) SurveyAnswers(w http.ResponseWriter, r *http.Request) {
 	as, err := a.st.SurveyAnswers(r.Context(), r.PathValue("program_id"), r.PathValue("survey_id"))
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, List[store.SurveyAnswer]{Data: as})
+	httpx.WriteJSON(w, http.StatusOK, List[store.SurveyAnswer]{Data: as})
 }

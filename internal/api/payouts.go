@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"net/http"
 
+	"github.com/parrainhq/parrain/internal/httpx"
 	"github.com/parrainhq/parrain/internal/parrain"
 	"github.com/parrainhq/parrain/internal/payout"
 	"github.com/parrainhq/parrain/internal/store"
@@ -14,17 +15,17 @@ func (a *API) SetPayoutAccount(w http.ResponseWriter, r *http.Request) {
 	var in parrain.PayoutAccountInput
 	body, err := readJSON(w, r, &in)
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
 	id, err := idem(r, body, false)
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
 	acct, replayed, err := a.st.SetPayoutAccount(r.Context(), r.PathValue("program_id"), r.PathValue("external_id"), in, id)
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
 	writeWrite(w, http.StatusOK, replayed, acct.Masked())
@@ -35,16 +36,16 @@ func (a *API) SetPayoutAccount(w http.ResponseWriter, r *http.Request) {
 func (a *API) GetPayoutAccount(w http.ResponseWriter, r *http.Request) {
 	acct, err := a.st.PayoutAccount(r.Context(), r.PathValue("program_id"), r.PathValue("external_id"))
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, acct.Masked())
+	httpx.WriteJSON(w, http.StatusOK, acct.Masked())
 }
 
 // DeletePayoutAccount handles DELETE .../participants/{external_id}/payout-account.
 func (a *API) DeletePayoutAccount(w http.ResponseWriter, r *http.Request) {
 	if err := a.st.DeletePayoutAccount(r.Context(), r.PathValue("program_id"), r.PathValue("external_id")); err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -54,10 +55,10 @@ func (a *API) DeletePayoutAccount(w http.ResponseWriter, r *http.Request) {
 func (a *API) GetPayoutSettings(w http.ResponseWriter, r *http.Request) {
 	s, err := a.st.PayoutSettings(r.Context(), r.PathValue("program_id"))
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, s)
+	httpx.WriteJSON(w, http.StatusOK, s)
 }
 
 // SetPayoutSettings handles PUT /api/v1/programs/{program_id}/payout-settings.
@@ -71,16 +72,16 @@ func (a *API) SetPayoutSettings(w http.ResponseWriter, r *http.Request) {
 	}
 	_, err := readJSON(w, r, &in)
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
 	s, err := a.st.SetPayoutSettings(r.Context(), r.PathValue("program_id"), parrain.PayoutSettings{Schedule: in.Schedule, Day: in.Day,
 		Hour: in.Hour, MinimumAmount: in.MinimumAmount, AutoApproveLimit: in.AutoApproveLimit})
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, s)
+	httpx.WriteJSON(w, http.StatusOK, s)
 }
 
 // CreatePayoutBatch handles POST /api/v1/programs/{program_id}/payout-batches:
@@ -88,24 +89,24 @@ func (a *API) SetPayoutSettings(w http.ResponseWriter, r *http.Request) {
 func (a *API) CreatePayoutBatch(w http.ResponseWriter, r *http.Request) {
 	body, err := readBody(w, r)
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
 	if len(bytes.TrimSpace(body)) > 0 {
 		var in struct{}
-		if err := decode(body, &in); err != nil {
-			WriteError(w, r, a.log, err)
+		if err := httpx.DecodeJSON(body, &in); err != nil {
+			httpx.WriteError(w, r, a.log, err)
 			return
 		}
 	}
 	id, err := idem(r, body, true)
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
 	b, replayed, err := a.st.CreatePayoutBatch(r.Context(), r.PathValue("program_id"), id)
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
 	writeWrite(w, http.StatusCreated, replayed, b)
@@ -115,45 +116,45 @@ func (a *API) CreatePayoutBatch(w http.ResponseWriter, r *http.Request) {
 func (a *API) ListPayoutBatches(w http.ResponseWriter, r *http.Request) {
 	pg, err := page(r)
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
 	bs, next, err := a.st.PayoutBatches(r.Context(), r.PathValue("program_id"), pg)
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, List[parrain.PayoutBatch]{Data: bs, NextCursor: next})
+	httpx.WriteJSON(w, http.StatusOK, List[parrain.PayoutBatch]{Data: bs, NextCursor: next})
 }
 
 // GetPayoutBatch handles GET .../payout-batches/{batch_id}.
 func (a *API) GetPayoutBatch(w http.ResponseWriter, r *http.Request) {
 	b, err := a.st.PayoutBatch(r.Context(), r.PathValue("program_id"), r.PathValue("batch_id"))
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, b)
+	httpx.WriteJSON(w, http.StatusOK, b)
 }
 
 // ApprovePayoutBatch handles POST .../payout-batches/{batch_id}/approve.
 func (a *API) ApprovePayoutBatch(w http.ResponseWriter, r *http.Request) {
 	b, err := a.st.ApprovePayoutBatch(r.Context(), r.PathValue("program_id"), r.PathValue("batch_id"), "api key "+apiKey(r).Name)
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, b)
+	httpx.WriteJSON(w, http.StatusOK, b)
 }
 
 // CancelPayoutBatch handles POST .../payout-batches/{batch_id}/cancel.
 func (a *API) CancelPayoutBatch(w http.ResponseWriter, r *http.Request) {
 	b, err := a.st.CancelPayoutBatch(r.Context(), r.PathValue("program_id"), r.PathValue("batch_id"))
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, b)
+	httpx.WriteJSON(w, http.StatusOK, b)
 }
 
 // ExportPayoutBatch handles GET .../payout-batches/{batch_id}/export.csv:
@@ -161,12 +162,12 @@ func (a *API) CancelPayoutBatch(w http.ResponseWriter, r *http.Request) {
 func (a *API) ExportPayoutBatch(w http.ResponseWriter, r *http.Request) {
 	rows, err := a.st.BatchBankPayouts(r.Context(), r.PathValue("program_id"), r.PathValue("batch_id"))
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
 	var buf bytes.Buffer
 	if err := payout.WriteCSV(&buf, rows); err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
@@ -185,27 +186,27 @@ type ImportResults struct {
 func (a *API) ImportPayoutBatch(w http.ResponseWriter, r *http.Request) {
 	body, err := readBody(w, r)
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
 	rows, err := payout.ParseImport(bytes.NewReader(body))
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
 	res, err := payout.Import(r.Context(), a.st, r.PathValue("program_id"), r.PathValue("batch_id"), rows)
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, ImportResults{Data: res})
+	httpx.WriteJSON(w, http.StatusOK, ImportResults{Data: res})
 }
 
 // ListPayouts handles GET /api/v1/programs/{program_id}/payouts.
 func (a *API) ListPayouts(w http.ResponseWriter, r *http.Request) {
 	pg, err := page(r)
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
 	q := r.URL.Query()
@@ -213,51 +214,51 @@ func (a *API) ListPayouts(w http.ResponseWriter, r *http.Request) {
 	if ext := q.Get("participant"); ext != "" {
 		p, err := a.st.Participant(r.Context(), r.PathValue("program_id"), ext)
 		if err != nil {
-			WriteError(w, r, a.log, err)
+			httpx.WriteError(w, r, a.log, err)
 			return
 		}
 		f.ParticipantID = p.ID
 	}
 	ps, next, err := a.st.Payouts(r.Context(), r.PathValue("program_id"), f, pg)
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, List[parrain.Payout]{Data: ps, NextCursor: next})
+	httpx.WriteJSON(w, http.StatusOK, List[parrain.Payout]{Data: ps, NextCursor: next})
 }
 
 // GetPayout handles GET /api/v1/programs/{program_id}/payouts/{payout_id}.
 func (a *API) GetPayout(w http.ResponseWriter, r *http.Request) {
 	p, err := a.st.Payout(r.Context(), r.PathValue("program_id"), r.PathValue("payout_id"))
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, p)
+	httpx.WriteJSON(w, http.StatusOK, p)
 }
 
 // MarkPayoutPaid handles POST .../payouts/{payout_id}/mark-paid.
 func (a *API) MarkPayoutPaid(w http.ResponseWriter, r *http.Request) {
 	body, err := readBody(w, r)
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
 	var in struct {
 		Reference string `json:"reference"`
 	}
 	if len(bytes.TrimSpace(body)) > 0 {
-		if err := decode(body, &in); err != nil {
-			WriteError(w, r, a.log, err)
+		if err := httpx.DecodeJSON(body, &in); err != nil {
+			httpx.WriteError(w, r, a.log, err)
 			return
 		}
 	}
 	p, err := a.st.MarkPayoutPaid(r.Context(), r.PathValue("program_id"), r.PathValue("payout_id"), in.Reference)
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, p)
+	httpx.WriteJSON(w, http.StatusOK, p)
 }
 
 // MarkPayoutFailed handles POST .../payouts/{payout_id}/mark-failed.
@@ -267,43 +268,43 @@ func (a *API) MarkPayoutFailed(w http.ResponseWriter, r *http.Request) {
 	}
 	_, err := readJSON(w, r, &in)
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
 	p, err := a.st.MarkPayoutFailed(r.Context(), r.PathValue("program_id"), r.PathValue("payout_id"), in.Reason)
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, p)
+	httpx.WriteJSON(w, http.StatusOK, p)
 }
 
 // CancelPayout handles POST .../payouts/{payout_id}/cancel.
 func (a *API) CancelPayout(w http.ResponseWriter, r *http.Request) {
 	p, err := a.st.CancelPayout(r.Context(), r.PathValue("program_id"), r.PathValue("payout_id"))
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, p)
+	httpx.WriteJSON(w, http.StatusOK, p)
 }
 
 // ParticipantPayouts handles GET .../participants/{external_id}/payouts.
 func (a *API) ParticipantPayouts(w http.ResponseWriter, r *http.Request) {
 	pg, err := page(r)
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
 	p, err := a.st.Participant(r.Context(), r.PathValue("program_id"), r.PathValue("external_id"))
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
 	ps, next, err := a.st.ParticipantPayouts(r.Context(), p.ID, pg)
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, List[parrain.Payout]{Data: ps, NextCursor: next})
+	httpx.WriteJSON(w, http.StatusOK, List[parrain.Payout]{Data: ps, NextCursor: next})
 }

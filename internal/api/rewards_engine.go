@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/parrainhq/parrain/internal/httpx"
 	"github.com/parrainhq/parrain/internal/parrain"
 	"github.com/parrainhq/parrain/internal/store"
 )
@@ -22,22 +23,22 @@ func (a *API) ReplaceProgram(w http.ResponseWriter, r *http.Request) {
 	var p parrain.Program
 	body, err := readJSON(w, r, &p)
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
 	if p.ID != "" && p.ID != r.PathValue("program_id") {
-		WriteError(w, r, a.log, parrain.Invalid("id", "does not match the program in the path"))
+		httpx.WriteError(w, r, a.log, parrain.Invalid("id", "does not match the program in the path"))
 		return
 	}
 	p.ID = ""
 	id, err := idem(r, body, true)
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
 	out, replayed, err := a.st.UpdateProgram(r.Context(), r.PathValue("program_id"), p, id)
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
 	writeWrite(w, http.StatusOK, replayed, out)
@@ -47,10 +48,10 @@ func (a *API) ReplaceProgram(w http.ResponseWriter, r *http.Request) {
 func (a *API) ListProgramVersions(w http.ResponseWriter, r *http.Request) {
 	vs, err := a.st.ProgramVersions(r.Context(), r.PathValue("program_id"))
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, List[store.ProgramVersion]{Data: vs})
+	httpx.WriteJSON(w, http.StatusOK, List[store.ProgramVersion]{Data: vs})
 }
 
 // GetRewardExplained handles GET /api/v1/programs/{program_id}/rewards/{reward_id}:
@@ -60,26 +61,26 @@ func (a *API) ListProgramVersions(w http.ResponseWriter, r *http.Request) {
 func (a *API) GetRewardExplained(w http.ResponseWriter, r *http.Request) {
 	rw, err := a.st.ExplainReward(r.Context(), r.PathValue("program_id"), r.PathValue("reward_id"))
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, rw)
+	httpx.WriteJSON(w, http.StatusOK, rw)
 }
 
 // ListProgramRewards handles GET /api/v1/programs/{program_id}/rewards.
 func (a *API) ListProgramRewards(w http.ResponseWriter, r *http.Request) {
 	pg, err := page(r)
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
 	q := r.URL.Query()
 	rws, next, err := a.st.ProgramRewards(r.Context(), r.PathValue("program_id"), store.RewardFilter{Status: q.Get("status"), Review: q.Get("review")}, pg)
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, List[parrain.Reward]{Data: rws, NextCursor: next})
+	httpx.WriteJSON(w, http.StatusOK, List[parrain.Reward]{Data: rws, NextCursor: next})
 }
 
 // ReviewReward handles POST /api/v1/programs/{program_id}/rewards/{reward_id}/review.
@@ -87,17 +88,17 @@ func (a *API) ReviewReward(w http.ResponseWriter, r *http.Request) {
 	var d store.ReviewDecision
 	body, err := readJSON(w, r, &d)
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
 	id, err := idem(r, body, false)
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
 	rw, replayed, err := a.st.ReviewReward(r.Context(), r.PathValue("program_id"), r.PathValue("reward_id"), d, id)
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
 	writeWrite(w, http.StatusOK, replayed, rw)
@@ -116,19 +117,19 @@ func (a *API) DryRun(w http.ResponseWriter, r *http.Request) {
 	var in DryRunRequest
 	_, err := readJSON(w, r, &in)
 	if err != nil {
-		WriteError(w, r, a.log, prefixField(err, "event"))
+		httpx.WriteError(w, r, a.log, prefixField(err, "event"))
 		return
 	}
 	if in.Event == nil {
-		WriteError(w, r, a.log, parrain.Invalid("event", "is required: the hypothetical event"))
+		httpx.WriteError(w, r, a.log, parrain.Invalid("event", "is required: the hypothetical event"))
 		return
 	}
 	res, err := a.st.DryRun(r.Context(), r.PathValue("program_id"), *in.Event, in.Program)
 	if err != nil {
-		WriteError(w, r, a.log, prefixField(err, "event"))
+		httpx.WriteError(w, r, a.log, prefixField(err, "event"))
 		return
 	}
-	writeJSON(w, http.StatusOK, res)
+	httpx.WriteJSON(w, http.StatusOK, res)
 }
 
 // prefixField names validation errors of a nested event ("event.amount").
@@ -152,11 +153,11 @@ func (a *API) Replay(w http.ResponseWriter, r *http.Request) {
 	var in ReplayRequest
 	_, err := readJSON(w, r, &in)
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
 	if in.Program == nil {
-		WriteError(w, r, a.log, parrain.Invalid("program", "is required: the proposed program document"))
+		httpx.WriteError(w, r, a.log, parrain.Invalid("program", "is required: the proposed program document"))
 		return
 	}
 	if in.Days == 0 {
@@ -164,10 +165,10 @@ func (a *API) Replay(w http.ResponseWriter, r *http.Request) {
 	}
 	rep, err := a.st.Replay(r.Context(), r.PathValue("program_id"), *in.Program, in.Days)
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, rep)
+	httpx.WriteJSON(w, http.StatusOK, rep)
 }
 
 // termsVersion reads the optional ?version= of a terms request.
@@ -198,10 +199,10 @@ func (a *API) terms(r *http.Request) (store.Terms, error) {
 func (a *API) GetTerms(w http.ResponseWriter, r *http.Request) {
 	t, err := a.terms(r)
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, t)
+	httpx.WriteJSON(w, http.StatusOK, t)
 }
 
 var termsPage = template.Must(template.New("terms").Parse(`<!doctype html>
@@ -219,7 +220,7 @@ var termsPage = template.Must(template.New("terms").Parse(`<!doctype html>
 func (a *API) TermsPage(w http.ResponseWriter, r *http.Request) {
 	t, err := a.terms(r)
 	if err != nil {
-		status := Status(parrain.ErrorCode(err))
+		status := httpx.Status(parrain.ErrorCode(err))
 		if status >= 500 {
 			a.log.ErrorContext(r.Context(), "terms page", "err", err)
 		}
@@ -246,23 +247,23 @@ func (a *API) AcceptTerms(w http.ResponseWriter, r *http.Request) {
 	var in AcceptTermsRequest
 	body, err := readBody(w, r)
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
 	if strings.TrimSpace(string(body)) != "" {
-		if err := decode(body, &in); err != nil {
-			WriteError(w, r, a.log, err)
+		if err := httpx.DecodeJSON(body, &in); err != nil {
+			httpx.WriteError(w, r, a.log, err)
 			return
 		}
 	}
 	id, err := idem(r, body, false)
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
 	acc, replayed, err := a.st.AcceptTerms(r.Context(), r.PathValue("program_id"), r.PathValue("external_id"), in.Version, id)
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
 	writeWrite(w, http.StatusCreated, replayed, acc)
@@ -279,14 +280,14 @@ type TermsAcceptancesView struct {
 func (a *API) ListTermsAcceptances(w http.ResponseWriter, r *http.Request) {
 	accs, cur, err := a.st.TermsAcceptances(r.Context(), r.PathValue("program_id"), r.PathValue("external_id"))
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
 	v := TermsAcceptancesView{CurrentVersion: cur.Version, Data: accs}
 	for _, acc := range accs {
 		v.AcceptedCurrent = v.AcceptedCurrent || acc.Current
 	}
-	writeJSON(w, http.StatusOK, v)
+	httpx.WriteJSON(w, http.StatusOK, v)
 }
 
 // CreateContest handles POST /api/v1/programs/{program_id}/contests.
@@ -294,17 +295,17 @@ func (a *API) CreateContest(w http.ResponseWriter, r *http.Request) {
 	var c parrain.Contest
 	body, err := readJSON(w, r, &c)
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
 	id, err := idem(r, body, false)
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
 	out, replayed, err := a.st.CreateContest(r.Context(), r.PathValue("program_id"), c, id)
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
 	writeWrite(w, http.StatusCreated, replayed, out)
@@ -314,47 +315,41 @@ func (a *API) CreateContest(w http.ResponseWriter, r *http.Request) {
 func (a *API) ListContests(w http.ResponseWriter, r *http.Request) {
 	cs, err := a.st.Contests(r.Context(), r.PathValue("program_id"))
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, List[parrain.Contest]{Data: cs})
+	httpx.WriteJSON(w, http.StatusOK, List[parrain.Contest]{Data: cs})
 }
 
 // GetContest handles GET /api/v1/programs/{program_id}/contests/{contest_id}.
 func (a *API) GetContest(w http.ResponseWriter, r *http.Request) {
 	c, err := a.st.Contest(r.Context(), r.PathValue("program_id"), r.PathValue("contest_id"))
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, c)
+	httpx.WriteJSON(w, http.StatusOK, c)
 }
 
+// leaderboardLimit reads the limit of a leaderboard: 50 places unless
+// asked, at most 500.
 func leaderboardLimit(r *http.Request) (int, error) {
-	v := r.URL.Query().Get("limit")
-	if v == "" {
-		return 50, nil
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n < 1 || n > 500 {
-		return 0, parrain.Invalid("limit", "must be an integer between 1 and 500")
-	}
-	return n, nil
+	return httpx.ParseLimit(r, 50, 500)
 }
 
 // ContestLeaderboard handles GET /api/v1/programs/{program_id}/contests/{contest_id}/leaderboard.
 func (a *API) ContestLeaderboard(w http.ResponseWriter, r *http.Request) {
 	n, err := leaderboardLimit(r)
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
 	lb, err := a.st.ContestLeaderboard(r.Context(), r.PathValue("program_id"), r.PathValue("contest_id"), n)
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, lb)
+	httpx.WriteJSON(w, http.StatusOK, lb)
 }
 
 // PublicLeaderboard handles GET /api/v1/public/contests/{contest_id}/leaderboard:
@@ -362,17 +357,17 @@ func (a *API) ContestLeaderboard(w http.ResponseWriter, r *http.Request) {
 func (a *API) PublicLeaderboard(w http.ResponseWriter, r *http.Request) {
 	n, err := leaderboardLimit(r)
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
 	lb, err := a.st.PublicLeaderboard(r.Context(), r.PathValue("contest_id"), n)
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
 	w.Header().Set("Access-Control-Allow-Origin", "*")
 	w.Header().Set("Cache-Control", "public, max-age=60")
-	writeJSON(w, http.StatusOK, lb)
+	httpx.WriteJSON(w, http.StatusOK, lb)
 }
 
 // CreateCouponPool handles POST /api/v1/programs/{program_id}/coupon-pools.
@@ -380,21 +375,21 @@ func (a *API) CreateCouponPool(w http.ResponseWriter, r *http.Request) {
 	var p store.CouponPool
 	body, err := readJSON(w, r, &p)
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
 	if p.ID != "" || p.ProgramID != "" || p.Available != 0 || p.Assigned != 0 || !p.CreatedAt.IsZero() {
-		WriteError(w, r, a.log, parrain.Invalid("id", "id, program_id, counts and created_at are set by the server"))
+		httpx.WriteError(w, r, a.log, parrain.Invalid("id", "id, program_id, counts and created_at are set by the server"))
 		return
 	}
 	id, err := idem(r, body, false)
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
 	out, replayed, err := a.st.CreateCouponPool(r.Context(), r.PathValue("program_id"), p, id)
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
 	writeWrite(w, http.StatusCreated, replayed, out)
@@ -404,10 +399,10 @@ func (a *API) CreateCouponPool(w http.ResponseWriter, r *http.Request) {
 func (a *API) ListCouponPools(w http.ResponseWriter, r *http.Request) {
 	ps, err := a.st.CouponPools(r.Context(), r.PathValue("program_id"))
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, List[store.CouponPool]{Data: ps})
+	httpx.WriteJSON(w, http.StatusOK, List[store.CouponPool]{Data: ps})
 }
 
 // ImportCodesRequest is the body of a code import.
@@ -420,17 +415,17 @@ func (a *API) ImportCodes(w http.ResponseWriter, r *http.Request) {
 	var in ImportCodesRequest
 	body, err := readJSON(w, r, &in)
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
 	id, err := idem(r, body, false)
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
 	res, replayed, err := a.st.ImportCodes(r.Context(), r.PathValue("program_id"), r.PathValue("pool"), in.Codes, id)
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
 	writeWrite(w, http.StatusCreated, replayed, res)
@@ -443,15 +438,15 @@ func (a *API) ListAlerts(w http.ResponseWriter, r *http.Request) {
 	if v := r.URL.Query().Get("open"); v != "" {
 		b, err := strconv.ParseBool(v)
 		if err != nil {
-			WriteError(w, r, a.log, parrain.Invalid("open", "must be true or false"))
+			httpx.WriteError(w, r, a.log, parrain.Invalid("open", "must be true or false"))
 			return
 		}
 		open = b
 	}
 	as, err := a.st.Alerts(r.Context(), r.PathValue("program_id"), open)
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, List[store.Alert]{Data: as})
+	httpx.WriteJSON(w, http.StatusOK, List[store.Alert]{Data: as})
 }

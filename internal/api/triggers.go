@@ -3,6 +3,7 @@ package api
 import (
 	"net/http"
 
+	"github.com/parrainhq/parrain/internal/httpx"
 	"github.com/parrainhq/parrain/internal/parrain"
 	"github.com/parrainhq/parrain/internal/store"
 )
@@ -16,17 +17,17 @@ func (a *API) CreateTrigger(w http.ResponseWriter, r *http.Request) {
 	var t parrain.MomentTrigger
 	body, err := readJSON(w, r, &t)
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
 	id, err := idem(r, body, false)
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
 	t, replayed, err := a.st.CreateTrigger(r.Context(), r.PathValue("program_id"), t, id)
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
 	writeWrite(w, http.StatusCreated, replayed, t)
@@ -36,25 +37,25 @@ func (a *API) CreateTrigger(w http.ResponseWriter, r *http.Request) {
 func (a *API) ListTriggers(w http.ResponseWriter, r *http.Request) {
 	prog := r.PathValue("program_id")
 	if _, err := a.st.Program(r.Context(), prog); err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
 	ts, err := a.st.Triggers(r.Context(), prog)
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, List[parrain.MomentTrigger]{Data: ts})
+	httpx.WriteJSON(w, http.StatusOK, List[parrain.MomentTrigger]{Data: ts})
 }
 
 // GetTrigger handles GET /api/v1/programs/{program_id}/triggers/{trigger_id}.
 func (a *API) GetTrigger(w http.ResponseWriter, r *http.Request) {
 	t, err := a.st.Trigger(r.Context(), r.PathValue("program_id"), r.PathValue("trigger_id"))
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, t)
+	httpx.WriteJSON(w, http.StatusOK, t)
 }
 
 // PutTrigger handles PUT /api/v1/programs/{program_id}/triggers/{trigger_id}:
@@ -63,25 +64,25 @@ func (a *API) PutTrigger(w http.ResponseWriter, r *http.Request) {
 	var t parrain.MomentTrigger
 	_, err := readJSON(w, r, &t)
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
 	if t.ID != "" && t.ID != r.PathValue("trigger_id") {
-		WriteError(w, r, a.log, parrain.Invalid("id", "does not match the URL"))
+		httpx.WriteError(w, r, a.log, parrain.Invalid("id", "does not match the URL"))
 		return
 	}
 	t, err = a.st.UpdateTrigger(r.Context(), r.PathValue("program_id"), r.PathValue("trigger_id"), t)
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, t)
+	httpx.WriteJSON(w, http.StatusOK, t)
 }
 
 // DeleteTrigger handles DELETE /api/v1/programs/{program_id}/triggers/{trigger_id}.
 func (a *API) DeleteTrigger(w http.ResponseWriter, r *http.Request) {
 	if err := a.st.DeleteTrigger(r.Context(), r.PathValue("program_id"), r.PathValue("trigger_id")); err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -92,18 +93,18 @@ func (a *API) DeleteTrigger(w http.ResponseWriter, r *http.Request) {
 func (a *API) ListFirings(w http.ResponseWriter, r *http.Request) {
 	pg, err := page(r)
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
 	prog, tid := r.PathValue("program_id"), r.PathValue("trigger_id")
 	if _, err := a.st.Trigger(r.Context(), prog, tid); err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
 	fs, next, err := a.st.Firings(r.Context(), prog, tid, pg)
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, List[store.Firing]{Data: fs, NextCursor: next})
+	httpx.WriteJSON(w, http.StatusOK, List[store.Firing]{Data: fs, NextCursor: next})
 }

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/parrainhq/parrain/internal/httpx"
 	"github.com/parrainhq/parrain/internal/inbound"
 	"github.com/parrainhq/parrain/internal/integration/webhook"
 	"github.com/parrainhq/parrain/internal/parrain"
@@ -35,16 +36,16 @@ func (a *API) Integrations(in *inbound.Processor, allowPrivate bool) *Integratio
 func (h *Integrations) StripeWebhook(w http.ResponseWriter, r *http.Request) {
 	body, err := readBody(w, r)
 	if err != nil {
-		WriteError(w, r, h.a.log, err)
+		httpx.WriteError(w, r, h.a.log, err)
 		return
 	}
 	out, err := h.in.Stripe(r.Context(), body, r.Header.Get("Stripe-Signature"))
 	if err != nil {
 		h.refused(r, "stripe", err)
-		WriteError(w, r, h.a.log, err)
+		httpx.WriteError(w, r, h.a.log, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, out)
+	httpx.WriteJSON(w, http.StatusOK, out)
 }
 
 // ShopifyWebhook handles POST /webhooks/shopify (X-Shopify-Hmac-Sha256
@@ -52,16 +53,16 @@ func (h *Integrations) StripeWebhook(w http.ResponseWriter, r *http.Request) {
 func (h *Integrations) ShopifyWebhook(w http.ResponseWriter, r *http.Request) {
 	body, err := readBody(w, r)
 	if err != nil {
-		WriteError(w, r, h.a.log, err)
+		httpx.WriteError(w, r, h.a.log, err)
 		return
 	}
 	out, err := h.in.Shopify(r.Context(), body, r.Header)
 	if err != nil {
 		h.refused(r, "shopify", err)
-		WriteError(w, r, h.a.log, err)
+		httpx.WriteError(w, r, h.a.log, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, out)
+	httpx.WriteJSON(w, http.StatusOK, out)
 }
 
 func (h *Integrations) refused(r *http.Request, provider string, err error) {
@@ -102,26 +103,26 @@ func (h *Integrations) checkEndpointURL(raw *string) error {
 func (h *Integrations) CreateWebhookEndpoint(w http.ResponseWriter, r *http.Request) {
 	body, err := readBody(w, r)
 	if err != nil {
-		WriteError(w, r, h.a.log, err)
+		httpx.WriteError(w, r, h.a.log, err)
 		return
 	}
 	var in parrain.WebhookEndpointInput
-	if err := decode(body, &in); err != nil {
-		WriteError(w, r, h.a.log, err)
+	if err := httpx.DecodeJSON(body, &in); err != nil {
+		httpx.WriteError(w, r, h.a.log, err)
 		return
 	}
 	if err := h.checkEndpointURL(in.URL); err != nil {
-		WriteError(w, r, h.a.log, err)
+		httpx.WriteError(w, r, h.a.log, err)
 		return
 	}
 	id, err := idem(r, body, false)
 	if err != nil {
-		WriteError(w, r, h.a.log, err)
+		httpx.WriteError(w, r, h.a.log, err)
 		return
 	}
 	e, replayed, err := h.a.st.CreateWebhookEndpoint(r.Context(), r.PathValue("program_id"), in, id)
 	if err != nil {
-		WriteError(w, r, h.a.log, err)
+		httpx.WriteError(w, r, h.a.log, err)
 		return
 	}
 	writeWrite(w, http.StatusCreated, replayed, e)
@@ -131,25 +132,25 @@ func (h *Integrations) CreateWebhookEndpoint(w http.ResponseWriter, r *http.Requ
 func (h *Integrations) ListWebhookEndpoints(w http.ResponseWriter, r *http.Request) {
 	pg, err := page(r)
 	if err != nil {
-		WriteError(w, r, h.a.log, err)
+		httpx.WriteError(w, r, h.a.log, err)
 		return
 	}
 	es, next, err := h.a.st.WebhookEndpoints(r.Context(), r.PathValue("program_id"), pg)
 	if err != nil {
-		WriteError(w, r, h.a.log, err)
+		httpx.WriteError(w, r, h.a.log, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, List[parrain.WebhookEndpoint]{Data: es, NextCursor: next})
+	httpx.WriteJSON(w, http.StatusOK, List[parrain.WebhookEndpoint]{Data: es, NextCursor: next})
 }
 
 // GetWebhookEndpoint handles GET .../webhook-endpoints/{endpoint_id}.
 func (h *Integrations) GetWebhookEndpoint(w http.ResponseWriter, r *http.Request) {
 	e, err := h.a.st.WebhookEndpoint(r.Context(), r.PathValue("program_id"), r.PathValue("endpoint_id"))
 	if err != nil {
-		WriteError(w, r, h.a.log, err)
+		httpx.WriteError(w, r, h.a.log, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, e)
+	httpx.WriteJSON(w, http.StatusOK, e)
 }
 
 // UpdateWebhookEndpoint handles PATCH .../webhook-endpoints/{endpoint_id}:
@@ -157,30 +158,30 @@ func (h *Integrations) GetWebhookEndpoint(w http.ResponseWriter, r *http.Request
 func (h *Integrations) UpdateWebhookEndpoint(w http.ResponseWriter, r *http.Request) {
 	body, err := readBody(w, r)
 	if err != nil {
-		WriteError(w, r, h.a.log, err)
+		httpx.WriteError(w, r, h.a.log, err)
 		return
 	}
 	var in parrain.WebhookEndpointInput
-	if err := decode(body, &in); err != nil {
-		WriteError(w, r, h.a.log, err)
+	if err := httpx.DecodeJSON(body, &in); err != nil {
+		httpx.WriteError(w, r, h.a.log, err)
 		return
 	}
 	if err := h.checkEndpointURL(in.URL); err != nil {
-		WriteError(w, r, h.a.log, err)
+		httpx.WriteError(w, r, h.a.log, err)
 		return
 	}
 	e, err := h.a.st.UpdateWebhookEndpoint(r.Context(), r.PathValue("program_id"), r.PathValue("endpoint_id"), in)
 	if err != nil {
-		WriteError(w, r, h.a.log, err)
+		httpx.WriteError(w, r, h.a.log, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, e)
+	httpx.WriteJSON(w, http.StatusOK, e)
 }
 
 // DeleteWebhookEndpoint handles DELETE .../webhook-endpoints/{endpoint_id}.
 func (h *Integrations) DeleteWebhookEndpoint(w http.ResponseWriter, r *http.Request) {
 	if err := h.a.st.DeleteWebhookEndpoint(r.Context(), r.PathValue("program_id"), r.PathValue("endpoint_id")); err != nil {
-		WriteError(w, r, h.a.log, err)
+		httpx.WriteError(w, r, h.a.log, err)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -190,25 +191,25 @@ func (h *Integrations) DeleteWebhookEndpoint(w http.ResponseWriter, r *http.Requ
 func (h *Integrations) RotateWebhookSecret(w http.ResponseWriter, r *http.Request) {
 	e, err := h.a.st.RotateWebhookSecret(r.Context(), r.PathValue("program_id"), r.PathValue("endpoint_id"))
 	if err != nil {
-		WriteError(w, r, h.a.log, err)
+		httpx.WriteError(w, r, h.a.log, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, e)
+	httpx.WriteJSON(w, http.StatusOK, e)
 }
 
 // ListWebhookDeliveries handles GET .../webhook-endpoints/{endpoint_id}/deliveries.
 func (h *Integrations) ListWebhookDeliveries(w http.ResponseWriter, r *http.Request) {
 	pg, err := page(r)
 	if err != nil {
-		WriteError(w, r, h.a.log, err)
+		httpx.WriteError(w, r, h.a.log, err)
 		return
 	}
 	ds, next, err := h.a.st.WebhookDeliveries(r.Context(), r.PathValue("program_id"), r.PathValue("endpoint_id"), r.URL.Query().Get("status"), pg)
 	if err != nil {
-		WriteError(w, r, h.a.log, err)
+		httpx.WriteError(w, r, h.a.log, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, List[parrain.WebhookDelivery]{Data: ds, NextCursor: next})
+	httpx.WriteJSON(w, http.StatusOK, List[parrain.WebhookDelivery]{Data: ds, NextCursor: next})
 }
 
 // GetWebhookDelivery handles GET .../deliveries/{delivery_id}: the message
@@ -216,37 +217,37 @@ func (h *Integrations) ListWebhookDeliveries(w http.ResponseWriter, r *http.Requ
 func (h *Integrations) GetWebhookDelivery(w http.ResponseWriter, r *http.Request) {
 	d, err := h.a.st.WebhookDelivery(r.Context(), r.PathValue("program_id"), r.PathValue("endpoint_id"), r.PathValue("delivery_id"))
 	if err != nil {
-		WriteError(w, r, h.a.log, err)
+		httpx.WriteError(w, r, h.a.log, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, d)
+	httpx.WriteJSON(w, http.StatusOK, d)
 }
 
 // ReplayWebhookDelivery handles POST .../deliveries/{delivery_id}/replay.
 func (h *Integrations) ReplayWebhookDelivery(w http.ResponseWriter, r *http.Request) {
 	d, err := h.a.st.ReplayWebhookDelivery(r.Context(), r.PathValue("program_id"), r.PathValue("endpoint_id"), r.PathValue("delivery_id"))
 	if err != nil {
-		WriteError(w, r, h.a.log, err)
+		httpx.WriteError(w, r, h.a.log, err)
 		return
 	}
-	writeJSON(w, http.StatusAccepted, d)
+	httpx.WriteJSON(w, http.StatusAccepted, d)
 }
 
 // GetCRM handles GET /api/v1/programs/{program_id}/crm.
 func (h *Integrations) GetCRM(w http.ResponseWriter, r *http.Request) {
 	c, err := h.a.st.CRMConnection(r.Context(), r.PathValue("program_id"))
 	if err != nil {
-		WriteError(w, r, h.a.log, err)
+		httpx.WriteError(w, r, h.a.log, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, c)
+	httpx.WriteJSON(w, http.StatusOK, c)
 }
 
 // SetCRM handles PUT /api/v1/programs/{program_id}/crm.
 func (h *Integrations) SetCRM(w http.ResponseWriter, r *http.Request) {
 	body, err := readBody(w, r)
 	if err != nil {
-		WriteError(w, r, h.a.log, err)
+		httpx.WriteError(w, r, h.a.log, err)
 		return
 	}
 	var in struct {
@@ -256,23 +257,23 @@ func (h *Integrations) SetCRM(w http.ResponseWriter, r *http.Request) {
 		LeadStage string              `json:"lead_stage"`
 		StageMap  map[string]string   `json:"stage_map"`
 	}
-	if err := decode(body, &in); err != nil {
-		WriteError(w, r, h.a.log, err)
+	if err := httpx.DecodeJSON(body, &in); err != nil {
+		httpx.WriteError(w, r, h.a.log, err)
 		return
 	}
 	c, err := h.a.st.SetCRMConnection(r.Context(), r.PathValue("program_id"), parrain.CRMConnection{Provider: in.Provider, Pipeline: in.Pipeline,
 		DealStage: in.DealStage, LeadStage: in.LeadStage, StageMap: in.StageMap})
 	if err != nil {
-		WriteError(w, r, h.a.log, err)
+		httpx.WriteError(w, r, h.a.log, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, c)
+	httpx.WriteJSON(w, http.StatusOK, c)
 }
 
 // DeleteCRM handles DELETE /api/v1/programs/{program_id}/crm.
 func (h *Integrations) DeleteCRM(w http.ResponseWriter, r *http.Request) {
 	if err := h.a.st.DeleteCRMConnection(r.Context(), r.PathValue("program_id")); err != nil {
-		WriteError(w, r, h.a.log, err)
+		httpx.WriteError(w, r, h.a.log, err)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -283,13 +284,13 @@ func (h *Integrations) DeleteCRM(w http.ResponseWriter, r *http.Request) {
 func (h *Integrations) ListInboundEvents(w http.ResponseWriter, r *http.Request) {
 	pg, err := page(r)
 	if err != nil {
-		WriteError(w, r, h.a.log, err)
+		httpx.WriteError(w, r, h.a.log, err)
 		return
 	}
 	es, next, err := h.a.st.InboundEvents(r.Context(), r.PathValue("program_id"), pg)
 	if err != nil {
-		WriteError(w, r, h.a.log, err)
+		httpx.WriteError(w, r, h.a.log, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, List[store.InboundEvent]{Data: es, NextCursor: next})
+	httpx.WriteJSON(w, http.StatusOK, List[store.InboundEvent]{Data: es, NextCursor: next})
 }

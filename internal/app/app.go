@@ -16,6 +16,7 @@ import (
 	"github.com/parrainhq/parrain/internal/api"
 	"github.com/parrainhq/parrain/internal/console"
 	"github.com/parrainhq/parrain/internal/crm"
+	"github.com/parrainhq/parrain/internal/httpx"
 	"github.com/parrainhq/parrain/internal/integration/smtp"
 	"github.com/parrainhq/parrain/internal/jobs"
 	"github.com/parrainhq/parrain/internal/notify"
@@ -30,6 +31,7 @@ import (
 // exactly as the binary does.
 type Main struct {
 	cfg      Config
+	ips      httpx.IPResolver // client addresses, --trust-proxy honoured once for every package
 	log      *slog.Logger
 	st       *store.Store
 	api      *api.API
@@ -69,7 +71,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, clock parrain.Clock)
 	if err != nil {
 		return nil, err
 	}
-	m := &Main{cfg: cfg, log: log, st: st}
+	m := &Main{cfg: cfg, log: log, st: st, ips: httpx.IPResolver{TrustProxy: cfg.TrustProxy}}
 	if cfg.Demo {
 		if err := SeedDemo(ctx, st, log); err != nil {
 			st.Close()
@@ -78,7 +80,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, clock parrain.Clock)
 	}
 	m.api = api.New(st, log, cfg.BaseURL)
 	m.clicks = widget.NewClickRecorder(st, log, 65536, 200*time.Millisecond, 500)
-	m.redirect = widget.NewRedirect(st, log, m.clicks, cfg.FallbackURL, cfg.CookieDomain, len(cfg.BaseURL) > 8 && cfg.BaseURL[:8] == "https://")
+	m.redirect = widget.NewRedirect(st, log, m.clicks, cfg.FallbackURL, cfg.CookieDomain, len(cfg.BaseURL) > 8 && cfg.BaseURL[:8] == "https://", m.ips)
 	m.runner = jobs.NewRunner(st, log)
 	m.runner.Interval = cfg.JobInterval
 	if cfg.JobLease > 0 {
@@ -93,8 +95,8 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, clock parrain.Clock)
 		st.Close()
 		return nil, err
 	}
-	m.limiter = newLimiter(cfg.PublicRate, cfg.PublicBurst, cfg.TrustProxy, log)
-	if m.console, err = console.New(st, log, console.Options{BaseURL: cfg.BaseURL, TrustProxy: cfg.TrustProxy}); err != nil {
+	m.limiter = newLimiter(cfg.PublicRate, cfg.PublicBurst, m.ips, log)
+	if m.console, err = console.New(st, log, console.Options{BaseURL: cfg.BaseURL, IPs: m.ips}); err != nil {
 		st.Close()
 		return nil, fmt.Errorf("preparing the console: %w", err)
 	}
@@ -206,9 +208,7 @@ func (m *Main) wireExperience() error {
 	}
 	m.notify = notify.New(m.st, m.log, sender, from, m.cfg.BaseURL)
 	jobs.RegisterNotify(m.runner, m.notify)
-	m.widgets = widget.NewService(m.st, m.log, m.cfg.BaseURL)
-	m.widgets.WriteError = func(w http.ResponseWriter, r *http.Request, err error) { api.WriteError(w, r, m.log, err) }
-	m.widgets.TrustProxy = m.cfg.TrustProxy
+	m.widgets = widget.NewService(m.st, m.log, m.cfg.BaseURL, m.ips)
 	m.redirect.Landing = m.widgets.Landing()
 	return nil
 }

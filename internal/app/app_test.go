@@ -16,6 +16,7 @@ import (
 
 	"github.com/parrainhq/parrain/internal/api"
 	"github.com/parrainhq/parrain/internal/dbtest"
+	"github.com/parrainhq/parrain/internal/httpx"
 	"github.com/parrainhq/parrain/internal/parrain"
 	"github.com/parrainhq/parrain/internal/store"
 )
@@ -176,7 +177,7 @@ func TestAPIErrors(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			var body api.ErrorBody
+			var body httpx.ErrorBody
 			res := h.do(c.method, c.path, c.key, c.idem, c.body, &body)
 			if res.StatusCode != c.status || body.Error.Code != c.code || body.Error.Field != c.field || body.Error.Message == "" {
 				t.Errorf("got %d %+v, want %d %s field %q", res.StatusCode, body.Error, c.status, c.code, c.field)
@@ -360,7 +361,7 @@ func TestFraudReviewAPI(t *testing.T) {
 	if res.Referral.ReviewStatus != "held" || res.Referral.RiskScore != 50 {
 		t.Fatalf("held referral: %+v", res.Referral)
 	}
-	var bad api.ErrorBody
+	var bad httpx.ErrorBody
 	if r := h.do("POST", "/api/v1/programs/"+p.ID+"/events", h.key, "s2", `{"type":"signup","external_id":"f2","context":{"ip":"999.1.1.1"}}`, &bad); r.StatusCode != 400 || bad.Error.Field != "context.ip" {
 		t.Errorf("bad context ip: %d %+v", r.StatusCode, bad)
 	}

@@ -87,7 +87,7 @@ func (s *shop) handler() http.Handler {
 	})
 	// The logged-in app: the widget with a token signed for this user.
 	mux.HandleFunc("GET /app", func(w http.ResponseWriter, r *http.Request) {
-		tok := widget.MintToken(s.secret, s.prog.ID, r.URL.Query().Get("user"), time.Now().Add(time.Hour))
+		tok := parrain.MintWidgetToken(s.secret, s.prog.ID, r.URL.Query().Get("user"), time.Now().Add(time.Hour))
 		opts, _ := json.Marshal(map[string]string{"token": tok, "locale": r.URL.Query().Get("locale")})
 		fmt.Fprintf(w, `<!doctype html><html lang="en"><body><h1>Your account</h1><div id="widget"></div>
 <script>window.parrainq = window.parrainq || []; parrainq.push(function (P) { P.widget("#widget", %s); });</script>%s</body></html>`, opts, snippet)
@@ -268,7 +268,7 @@ func TestBrowserReferralJourney(t *testing.T) {
 	// disclosure; an edited message keeps the link and the disclosure.
 	var me widget.Me
 	req, _ := http.NewRequest("GET", base+"/api/v1/widget/me", nil)
-	req.Header.Set("Authorization", "Bearer "+widget.MintToken(s.secret, s.prog.ID, "alice", time.Now().Add(time.Minute)))
+	req.Header.Set("Authorization", "Bearer "+parrain.MintWidgetToken(s.secret, s.prog.ID, "alice", time.Now().Add(time.Minute)))
 	res, err := http.DefaultClient.Do(req)
 	must(err)
 	must(json.NewDecoder(res.Body).Decode(&me))

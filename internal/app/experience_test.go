@@ -13,6 +13,7 @@ import (
 
 	"github.com/parrainhq/parrain/internal/api"
 	"github.com/parrainhq/parrain/internal/dbtest"
+	"github.com/parrainhq/parrain/internal/httpx"
 	"github.com/parrainhq/parrain/internal/parrain"
 	"github.com/parrainhq/parrain/internal/store"
 	"github.com/parrainhq/parrain/internal/widget"
@@ -68,7 +69,7 @@ func (x *xp) call(method, path string, hdr map[string]string, body string) (*htt
 }
 
 func (x *xp) token(ext string, ttl time.Duration) string {
-	return widget.MintToken(x.secret, x.prog.ID, ext, x.clock.Now().Add(ttl))
+	return parrain.MintWidgetToken(x.secret, x.prog.ID, ext, x.clock.Now().Add(ttl))
 }
 
 func bearer(tok string) map[string]string { return map[string]string{"Authorization": "Bearer " + tok} }
@@ -92,11 +93,11 @@ func TestWidgetAPIAuthentication(t *testing.T) {
 		{"valid", valid, "", 200},
 		{"valid, program asserted", valid, "?program=" + x.prog.ID, 200},
 		{"no token", "", "", 401},
-		{"forged signature", widget.MintToken("pws_guess", x.prog.ID, "alice", x.clock.Now().Add(time.Hour)), "", 401},
+		{"forged signature", parrain.MintWidgetToken("pws_guess", x.prog.ID, "alice", x.clock.Now().Add(time.Hour)), "", 401},
 		{"expired", x.token("alice", -time.Minute), "", 401},
 		{"lives too long", x.token("alice", 48*time.Hour), "", 401},
-		{"another program's token", widget.MintToken(other.secret, other.prog.ID, "alice", x.clock.Now().Add(time.Hour)), "?program=" + x.prog.ID, 401},
-		{"claims another program", widget.MintToken(x.secret, other.prog.ID, "alice", x.clock.Now().Add(time.Hour)), "", 401},
+		{"another program's token", parrain.MintWidgetToken(other.secret, other.prog.ID, "alice", x.clock.Now().Add(time.Hour)), "?program=" + x.prog.ID, 401},
+		{"claims another program", parrain.MintWidgetToken(x.secret, other.prog.ID, "alice", x.clock.Now().Add(time.Hour)), "", 401},
 	}
 	for _, tc := range cases {
 		hdr := map[string]string{}
@@ -136,7 +137,7 @@ func TestWidgetAPIAuthentication(t *testing.T) {
 	if res, body := x.call("GET", "/api/v1/widget/me", bearer(minted.Token), ""); res.StatusCode != 200 || !strings.Contains(body, `"external_id": "bob"`) {
 		t.Errorf("minted token: %d %s", res.StatusCode, body)
 	}
-	var e api.ErrorBody
+	var e httpx.ErrorBody
 	if res := x.do("POST", "/api/v1/programs/"+x.prog.ID+"/widget-tokens", x.key, "", `{"external_id":"bob","ttl_seconds":999999}`, &e); res.StatusCode != 400 || e.Error.Field != "ttl_seconds" {
 		t.Errorf("long ttl: %d %+v", res.StatusCode, e)
 	}
@@ -356,7 +357,7 @@ func TestLandingPageAndConsent(t *testing.T) {
 	if res := x.do("POST", "/api/v1/programs/"+x.prog.ID+"/participants/zoe/consents", x.key, "c1", `{"granted":false,"wording":"Email me","wording_version":"app-3"}`, &c); res.StatusCode != 201 || c.Granted {
 		t.Errorf("api consent: %d %+v", res.StatusCode, c)
 	}
-	var e api.ErrorBody
+	var e httpx.ErrorBody
 	if res := x.do("POST", "/api/v1/programs/"+x.prog.ID+"/participants/zoe/consents", x.key, "c2", `{"wording":"x","wording_version":"v"}`, &e); res.StatusCode != 400 || e.Error.Field != "granted" {
 		t.Errorf("missing granted: %d %+v", res.StatusCode, e)
 	}
@@ -438,7 +439,7 @@ func TestTriggersAPI(t *testing.T) {
 	if res := x.do("POST", "/api/v1/programs/"+x.prog.ID+"/triggers", x.key, "t1", `{"name":"Promoters","event":"nps","effects":["notification","webhook"]}`, &tr); res.StatusCode != 201 || *tr.MinScore != 9 {
 		t.Fatalf("create: %d %+v", res.StatusCode, tr)
 	}
-	var e api.ErrorBody
+	var e httpx.ErrorBody
 	if res := x.do("POST", "/api/v1/programs/"+x.prog.ID+"/triggers", x.key, "", `{"event":"purchase_count","count":3}`, &e); res.StatusCode != 400 || e.Error.Field != "within_days" {
 		t.Errorf("invalid: %d %+v", res.StatusCode, e)
 	}
@@ -476,7 +477,7 @@ func TestTriggersAPI(t *testing.T) {
 func TestEmailTemplatesAPI(t *testing.T) {
 	x := newXP(t, dbtest.URL(t, "sqlite"))
 	base := "/api/v1/programs/" + x.prog.ID + "/email-templates"
-	var e api.ErrorBody
+	var e httpx.ErrorBody
 	if res := x.do("PUT", base+"/welcome/fr", x.key, "", `{"subject":"Bienvenue","text":"pas de lien"}`, &e); res.StatusCode != 400 || e.Error.Field != "text" {
 		t.Errorf("no unsubscribe link: %d %+v", res.StatusCode, e)
 	}
@@ -554,7 +555,7 @@ func TestSnippetAndWidgetPage(t *testing.T) {
 
 func TestExperienceSettingsAPI(t *testing.T) {
 	x := newXP(t, dbtest.URL(t, "sqlite"))
-	var e api.ErrorBody
+	var e httpx.ErrorBody
 	cases := []struct{ body, field string }{
 		{`{"terms_url":"ftp://x"}`, "terms_url"},
 		{`{"consent_text":{"en":"Yes"}}`, "consent_version"},

@@ -6,15 +6,12 @@ import (
 	"encoding/hex"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
-	"strings"
-	"sync"
 	"time"
 
 	"golang.org/x/time/rate"
 
-	"github.com/parrainhq/parrain/internal/api"
+	"github.com/parrainhq/parrain/internal/httpx"
 	"github.com/parrainhq/parrain/internal/parrain"
 )
 
@@ -72,7 +69,7 @@ func withBasics(log *slog.Logger, next http.Handler) http.Handler {
 			if p := recover(); p != nil {
 				log.ErrorContext(ctx, "panic", "panic", fmt.Sprint(p))
 				if sw.status == 0 {
-					api.WriteError(sw, r, log, fmt.Errorf("panic: %v", p))
+					httpx.WriteError(sw, r, log, fmt.Errorf("panic: %v", p))
 				}
 			}
 			log.DebugContext(ctx, "request", "method", r.Method, "path", r.URL.Path, "status", sw.status, "dur", time.Since(start))
@@ -81,64 +78,23 @@ func withBasics(log *slog.Logger, next http.Handler) http.Handler {
 	})
 }
 
-// limiter is a per-client-IP token bucket with idle eviction.
+// limiter rate-limits public routes per client IP.
 type limiter struct {
-	mu      sync.Mutex
-	r       rate.Limit
-	burst   int
-	clients map[string]*client
-	trust   bool
-	log     *slog.Logger
+	l   *httpx.Limiter
+	ips httpx.IPResolver
+	log *slog.Logger
 }
 
-type client struct {
-	l    *rate.Limiter
-	seen time.Time
-}
-
-func newLimiter(rps float64, burst int, trustProxy bool, log *slog.Logger) *limiter {
-	return &limiter{r: rate.Limit(rps), burst: burst, clients: map[string]*client{}, trust: trustProxy, log: log}
-}
-
-func (l *limiter) allow(ip string) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	now := time.Now()
-	c, ok := l.clients[ip]
-	if !ok {
-		if len(l.clients) > 100000 {
-			for k, v := range l.clients {
-				if now.Sub(v.seen) > time.Minute {
-					delete(l.clients, k)
-				}
-			}
-		}
-		c = &client{l: rate.NewLimiter(l.r, l.burst)}
-		l.clients[ip] = c
-	}
-	c.seen = now
-	return c.l.Allow()
-}
-
-func (l *limiter) ip(r *http.Request) string {
-	if l.trust {
-		if f := r.Header.Get("X-Forwarded-For"); f != "" {
-			return strings.TrimSpace(strings.Split(f, ",")[0])
-		}
-	}
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
+func newLimiter(rps float64, burst int, ips httpx.IPResolver, log *slog.Logger) *limiter {
+	return &limiter{l: httpx.NewLimiter(rate.Limit(rps), burst), ips: ips, log: log}
 }
 
 // wrap rate-limits h per client IP, answering 429 with Retry-After.
 func (l *limiter) wrap(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !l.allow(l.ip(r)) {
+		if !l.l.Allow(l.ips.ClientIP(r), time.Now()) {
 			w.Header().Set("Retry-After", "1")
-			api.WriteError(w, r, l.log, parrain.Errorf(parrain.CodeRateLimited, "too many requests; slow down"))
+			httpx.WriteError(w, r, l.log, parrain.Errorf(parrain.CodeRateLimited, "too many requests; slow down"))
 			return
 		}
 		h.ServeHTTP(w, r)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/parrainhq/parrain/internal/api"
 	"github.com/parrainhq/parrain/internal/dbtest"
+	"github.com/parrainhq/parrain/internal/httpx"
 	"github.com/parrainhq/parrain/internal/integration/stripe/stripemock"
 	"github.com/parrainhq/parrain/internal/integration/stripehook"
 	"github.com/parrainhq/parrain/internal/integration/webhook"
@@ -325,7 +326,7 @@ func TestIntegrationAPIErrors(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			var eb api.ErrorBody
+			var eb httpx.ErrorBody
 			res := h.do(c.method, c.path, c.key, c.idem, c.body, &eb)
 			if res.StatusCode != c.status || eb.Error.Code != c.code || eb.Error.Field != c.field || eb.Error.Message == "" {
 				t.Errorf("got %d %+v, want %d %s field %q", res.StatusCode, eb.Error, c.status, c.code, c.field)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/parrainhq/parrain/internal/api"
 	"github.com/parrainhq/parrain/internal/dbtest"
+	"github.com/parrainhq/parrain/internal/httpx"
 	"github.com/parrainhq/parrain/internal/parrain"
 	"github.com/parrainhq/parrain/internal/store"
 )
@@ -92,7 +93,7 @@ func TestRewardEngineAPIErrors(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			var body api.ErrorBody
+			var body httpx.ErrorBody
 			res := h.do(c.method, c.path, c.key, c.idem, c.body, &body)
 			if res.StatusCode != c.status || body.Error.Code != c.code || body.Error.Field != c.field || body.Error.Message == "" {
 				t.Errorf("got %d %+v, want %d %s field %q", res.StatusCode, body.Error, c.status, c.code, c.field)
@@ -167,7 +168,7 @@ func TestRewardEngineAPI(t *testing.T) {
 			decided.Review != store.ReviewApproved {
 			t.Fatalf("review: %d %+v", res.StatusCode, decided)
 		}
-		var conflict api.ErrorBody
+		var conflict httpx.ErrorBody
 		if res := h.do("POST", base+"/rewards/"+queue.Data[0].ID+"/review", h.key, "rv2", `{"decision":"reject","reason":"no"}`, &conflict); res.StatusCode != 409 {
 			t.Fatalf("second review: %d", res.StatusCode)
 		}

@@ -211,7 +211,7 @@ func (c *Console) Login(w http.ResponseWriter, r *http.Request) {
 	}
 	ip := c.clientIP(r)
 	now := c.st.Clock().Now()
-	if !c.byIP.allow(ip, now) || !c.byEmail.allow(email, now) {
+	if !c.byIP.Allow(ip, now) || !c.byEmail.Allow(email, now) {
 		w.Header().Set("Retry-After", "60")
 		c.log.WarnContext(r.Context(), "sign-in rate limited", "ip", ip, "email", email)
 		again(http.StatusTooManyRequests, "Too many sign-in attempts. Wait a minute and try again.")
@@ -304,7 +304,7 @@ func (c *Console) Setup(w http.ResponseWriter, r *http.Request) {
 		again(http.StatusForbidden, parrain.Errorf(parrain.CodeForbidden, "The form expired. Please try again."))
 		return
 	}
-	if !c.byIP.allow(c.clientIP(r), c.st.Clock().Now()) {
+	if !c.byIP.Allow(c.clientIP(r), c.st.Clock().Now()) {
 		again(http.StatusTooManyRequests, parrain.Errorf(parrain.CodeRateLimited, "Too many attempts. Wait a minute."))
 		return
 	}

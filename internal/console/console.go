@@ -25,13 +25,14 @@ import (
 	"html/template"
 	"io/fs"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
 
-	"github.com/parrainhq/parrain/internal/api"
+	"golang.org/x/time/rate"
+
+	"github.com/parrainhq/parrain/internal/httpx"
 	"github.com/parrainhq/parrain/internal/parrain"
 	"github.com/parrainhq/parrain/internal/store"
 	"github.com/parrainhq/parrain/internal/web"
@@ -42,9 +43,9 @@ type Options struct {
 	// BaseURL is the public URL of the server; an https URL makes cookies
 	// Secure even behind a TLS-terminating proxy.
 	BaseURL string
-	// TrustProxy takes client IPs (for sign-in rate limits and the audit
-	// log) from X-Forwarded-For.
-	TrustProxy bool
+	// IPs finds client addresses (sign-in rate limits, the audit log) and
+	// whether the client used HTTPS, honouring --trust-proxy.
+	IPs httpx.IPResolver
 	// LoginRate and LoginBurst limit sign-in attempts per client IP
 	// (default one every 3 s, burst 10); per email the limit is one a
 	// minute with a burst of 5.
@@ -61,8 +62,8 @@ type Console struct {
 	pages   map[string]*template.Template
 	static  fs.FS
 	hasher  *Hasher
-	byIP    *keyedLimiter
-	byEmail *keyedLimiter
+	byIP    *httpx.Limiter
+	byEmail *httpx.Limiter
 	cop     *http.CrossOriginProtection
 	dummy   string // a hash verified for unknown emails, so timing does not reveal them
 	version string // a digest of the static files, appended to their URLs so upgrades bust caches
@@ -77,7 +78,7 @@ func New(st *store.Store, log *slog.Logger, opt Options) (*Console, error) {
 		opt.LoginBurst = 10
 	}
 	c := &Console{st: st, log: log, opt: opt, secure: strings.HasPrefix(opt.BaseURL, "https://"), static: web.Static(),
-		hasher: NewHasher(2), byIP: newKeyedLimiter(opt.LoginRate, opt.LoginBurst), byEmail: newKeyedLimiter(time.Minute, 5)}
+		hasher: NewHasher(2), byIP: httpx.NewLimiter(rate.Every(opt.LoginRate), opt.LoginBurst), byEmail: httpx.NewLimiter(rate.Every(time.Minute), 5)}
 	pages, err := parsePages(web.Templates())
 	if err != nil {
 		return nil, err
@@ -142,27 +143,10 @@ func securityHeaders(w http.ResponseWriter) {
 	h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
 }
 
-// clientIP is the request's client address (X-Forwarded-For's first hop
-// when the proxy is trusted).
-func (c *Console) clientIP(r *http.Request) string {
-	if c.opt.TrustProxy {
-		if f := r.Header.Get("X-Forwarded-For"); f != "" {
-			return strings.TrimSpace(strings.Split(f, ",")[0])
-		}
-	}
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
+// clientIP is the request's client address.
+func (c *Console) clientIP(r *http.Request) string { return c.opt.IPs.ClientIP(r) }
 
-func (c *Console) isSecure(r *http.Request) bool {
-	if c.secure || r.TLS != nil {
-		return true
-	}
-	return c.opt.TrustProxy && r.Header.Get("X-Forwarded-Proto") == "https"
-}
+func (c *Console) isSecure(r *http.Request) bool { return c.secure || c.opt.IPs.IsTLS(r) }
 
 // view is what every page template receives.
 type view struct {
@@ -233,17 +217,12 @@ func (c *Console) errorPage(w http.ResponseWriter, r *http.Request, a *Auth, sta
 // fail answers an error: domain errors with their HTTP status and message,
 // anything else as a logged 500 without details.
 func (c *Console) fail(w http.ResponseWriter, r *http.Request, a *Auth, err error) {
-	e := parrain.AsError(err)
-	if e == nil {
-		c.log.ErrorContext(r.Context(), "console error", "method", r.Method, "path", r.URL.Path, "err", err)
-		c.errorPage(w, r, a, http.StatusInternalServerError, "internal error; it has been logged")
-		return
-	}
+	e := httpx.Public(c.log, r, err)
 	msg := e.Message
 	if e.Field != "" {
 		msg = e.Field + ": " + msg
 	}
-	c.errorPage(w, r, a, api.Status(e.Code), msg)
+	c.errorPage(w, r, a, httpx.Status(e.Code), msg)
 }
 
 // flash is a one-time message shown after a redirect.

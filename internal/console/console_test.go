@@ -18,6 +18,7 @@ import (
 	"github.com/parrainhq/parrain/internal/app"
 	"github.com/parrainhq/parrain/internal/console"
 	"github.com/parrainhq/parrain/internal/dbtest"
+	"github.com/parrainhq/parrain/internal/integration/webhook"
 	"github.com/parrainhq/parrain/internal/jobs"
 	"github.com/parrainhq/parrain/internal/parrain"
 	"github.com/parrainhq/parrain/internal/store"
@@ -137,6 +138,7 @@ func (e *env) drainJobs() {
 	e.t.Helper()
 	r := jobs.NewRunner(e.st, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	jobs.Register(r, e.st)
+	jobs.RegisterRewardEngine(r, e.st, webhook.NewClient(false))
 	for range 100 {
 		n, err := r.RunOnce(ctx)
 		if err != nil {

@@ -7,12 +7,9 @@ import (
 	"encoding/base64"
 	"fmt"
 	"strings"
-	"sync"
-	"time"
 	"unicode/utf8"
 
 	"golang.org/x/crypto/argon2"
-	"golang.org/x/time/rate"
 
 	"github.com/parrainhq/parrain/internal/parrain"
 )
@@ -125,44 +122,4 @@ func ValidatePassword(field, email, password string) error {
 		return parrain.Invalid(field, "must not be your email address")
 	}
 	return nil
-}
-
-// keyedLimiter is a token bucket per key (client IP, email) with eviction
-// of idle keys.
-type keyedLimiter struct {
-	mu    sync.Mutex
-	every time.Duration
-	burst int
-	m     map[string]*keyedBucket
-}
-
-type keyedBucket struct {
-	l    *rate.Limiter
-	seen time.Time
-}
-
-func newKeyedLimiter(every time.Duration, burst int) *keyedLimiter {
-	return &keyedLimiter{every: every, burst: burst, m: map[string]*keyedBucket{}}
-}
-
-// allow takes a token for key at time now (the store's clock, so tests
-// with a fake clock see no refill), reporting false when the key is over
-// its limit.
-func (l *keyedLimiter) allow(key string, now time.Time) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	b, ok := l.m[key]
-	if !ok {
-		if len(l.m) > 50000 {
-			for k, v := range l.m {
-				if now.Sub(v.seen) > time.Duration(l.burst)*l.every {
-					delete(l.m, k)
-				}
-			}
-		}
-		b = &keyedBucket{l: rate.NewLimiter(rate.Every(l.every), l.burst)}
-		l.m[key] = b
-	}
-	b.seen = now
-	return b.l.AllowN(now, 1)
 }

@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/parrainhq/parrain/internal/httpx"
 	"github.com/parrainhq/parrain/internal/parrain"
 	"github.com/parrainhq/parrain/internal/store"
 )
@@ -235,7 +236,7 @@ func (c *Console) CreateProgram(w http.ResponseWriter, r *http.Request, a *Auth)
 	if err != nil {
 		if e := parrain.AsError(err); e != nil && e.Code != parrain.CodeInternal {
 			pf.Errors[errField(e)] = e.Message
-			c.renderProgramForm(w, r, a, api400(e), pf.withBlankRule())
+			c.renderProgramForm(w, r, a, httpx.Status(e.Code), pf.withBlankRule())
 			return
 		}
 		c.fail(w, r, a, err)
@@ -257,19 +258,6 @@ func errField(e *parrain.Error) string {
 		return "form"
 	}
 	return fieldName(e.Field)
-}
-
-// api400 is the status of a domain error shown on a form.
-func api400(e *parrain.Error) int {
-	switch e.Code {
-	case parrain.CodeConflict:
-		return http.StatusConflict
-	case parrain.CodeIdempotencyReuse:
-		return http.StatusUnprocessableEntity
-	case parrain.CodeNotFound:
-		return http.StatusNotFound
-	}
-	return http.StatusBadRequest
 }
 
 // SetProgramStatus handles POST /admin/programs/{id}/status: pause or
@@ -411,7 +399,7 @@ func (c *Console) UpdateProgram(w http.ResponseWriter, r *http.Request, a *Auth)
 			if e.Field == "version" {
 				pf.Errors["form"] = e.Message
 			}
-			c.renderProgramForm(w, r, a, api400(e), pf.withBlankRule())
+			c.renderProgramForm(w, r, a, httpx.Status(e.Code), pf.withBlankRule())
 			return
 		}
 		c.fail(w, r, a, err)

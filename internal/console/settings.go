@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strconv"
 
+	"github.com/parrainhq/parrain/internal/httpx"
 	"github.com/parrainhq/parrain/internal/parrain"
 	"github.com/parrainhq/parrain/internal/store"
 )
@@ -65,7 +66,7 @@ func (c *Console) CreateUser(w http.ResponseWriter, r *http.Request, a *Auth) {
 			return
 		}
 		d.Field[errField(e)] = e.Message
-		c.renderUsers(w, r, a, api400(e), d)
+		c.renderUsers(w, r, a, httpx.Status(e.Code), d)
 	}
 	role, err := store.ParseRole("role", d.Role)
 	if err != nil {
@@ -214,7 +215,7 @@ func (c *Console) CreateAPIKey(w http.ResponseWriter, r *http.Request, a *Auth) 
 			field = "program_id"
 		}
 		d.Field[field] = e.Message
-		c.renderAPIKeys(w, r, a, api400(e), d)
+		c.renderAPIKeys(w, r, a, httpx.Status(e.Code), d)
 		return
 	}
 	if err := c.st.Audit(r.Context(), a.Actor(), store.AuditAPIKeyCreated, "api_key", k.ID, k.ProgramID,

@@ -7,14 +7,15 @@ import (
 	"time"
 
 	"github.com/parrainhq/parrain/internal/crm"
-	"github.com/parrainhq/parrain/internal/integration/webhook"
 	"github.com/parrainhq/parrain/internal/notify"
 	"github.com/parrainhq/parrain/internal/outbound"
 	"github.com/parrainhq/parrain/internal/payout"
 	"github.com/parrainhq/parrain/internal/store"
 )
 
-// Register installs Parrain's standard job handlers.
+// Register installs Parrain's standard job handlers. The reward engine's
+// (RegisterRewardEngine) are installed by the wiring, which knows how its
+// webhooks may be delivered.
 func Register(r *Runner, st *store.Store) {
 	// Partner program: re-evaluate every partner's tier daily (tiers are
 	// also evaluated on each won or lost deal and completed training).
@@ -43,7 +44,6 @@ func Register(r *Runner, st *store.Store) {
 		// An approved non-cash reward is delivered now (reward engine).
 		return st.KickFulfilment(ctx, a.RewardID)
 	})
-	RegisterRewardEngine(r, st, webhook.NewClient(false))
 }
 
 // RegisterNotify installs the notification handlers: composing notices,

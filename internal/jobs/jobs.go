@@ -52,8 +52,15 @@ func NewRunner(st *store.Store, log *slog.Logger) *Runner {
 		Interval: time.Second, Lease: 5 * time.Minute, Batch: 20}
 }
 
-// Handle registers the handler for a job kind.
-func (r *Runner) Handle(kind string, h Handler) { r.handlers[kind] = h }
+// Handle registers the handler for a job kind. A kind has exactly one
+// handler: registering a second is a wiring mistake (one registration
+// silently replacing another), so it panics.
+func (r *Runner) Handle(kind string, h Handler) {
+	if _, dup := r.handlers[kind]; dup {
+		panic("jobs: a handler for " + kind + " is already registered")
+	}
+	r.handlers[kind] = h
+}
 
 // Backoff is the delay before retry number attempt (1-based): 10s, 20s,
 // 40s, … capped at 6 hours.

@@ -118,3 +118,16 @@ func TestJobsFailAfterMaxAttempts(t *testing.T) {
 		t.Fatalf("states %v", counts)
 	}
 }
+
+// A kind registered twice is a wiring mistake: the second registration
+// would silently replace the first.
+func TestHandleTwicePanics(t *testing.T) {
+	r := NewRunner(nil, slog.New(slog.DiscardHandler))
+	r.Handle("kind", func(context.Context, []byte) error { return nil })
+	defer func() {
+		if p := recover(); p == nil {
+			t.Fatal("registering a kind twice did not panic")
+		}
+	}()
+	r.Handle("kind", func(context.Context, []byte) error { return nil })
+}

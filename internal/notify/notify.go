@@ -174,7 +174,7 @@ func (n *Service) Compose(ctx context.Context, a store.NotifyArgs) (store.Notice
 	}
 	var rc recipient
 	var linkOwner parrain.Participant
-	d := TemplateData{Kind: a.Kind, Sender: senderName(&prog, &x), TermsURL: x.TermsURL}
+	d := TemplateData{Kind: a.Kind, Sender: x.Sender(&prog), TermsURL: x.TermsURL}
 	var firing *store.Firing
 	if a.Kind == parrain.NoticeInvite {
 		inv, err := n.st.InviteByID(ctx, a.InviteID)
@@ -370,14 +370,6 @@ func (n *Service) rewardText(lang string, rw parrain.Reward) string {
 	return s
 }
 
-// senderName is how the program names itself to advocates and friends.
-func senderName(p *parrain.Program, x *parrain.Experience) string {
-	if x.SenderName != "" {
-		return x.SenderName
-	}
-	return p.Name
-}
-
 // displayName names a participant to another: "Alice M.", or a masked
 // address, or def.
 func displayName(p parrain.Participant, def string) string {
@@ -459,7 +451,7 @@ func (n *Service) sender(ctx context.Context, programID string) (string, string)
 	name := n.from.Name
 	if p, err := n.st.Program(ctx, programID); err == nil {
 		if x, err := n.st.Experience(ctx, programID); err == nil {
-			name = senderName(&p, &x)
+			name = x.Sender(&p)
 		}
 	}
 	return (&mail.Address{Name: name, Address: n.from.Address}).String(), ""

@@ -11,14 +11,7 @@ func (e *Event) normalizeEngine() error {
 	var err error
 	switch e.Type {
 	case EventStage, EventContract, EventCancel:
-		if e.Email, err = NormalizeEmailField("email", e.Email); err != nil {
-			return err
-		}
-		e.Name = strings.TrimSpace(e.Name)
-		if len(e.Name) > 200 {
-			return Invalid("name", "must be at most 200 characters")
-		}
-		if e.Locale, err = NormalizeLocale("locale", e.Locale); err != nil {
+		if err := NormalizePerson(&e.Email, &e.Name, &e.Locale); err != nil {
 			return err
 		}
 	}

@@ -84,14 +84,7 @@ func (e *Event) Normalize(now time.Time) error {
 		if err := ValidateExternalID("external_id", e.ExternalID); err != nil {
 			return err
 		}
-		if e.Email, err = NormalizeEmailField("email", e.Email); err != nil {
-			return err
-		}
-		e.Name = strings.TrimSpace(e.Name)
-		if len(e.Name) > 200 {
-			return Invalid("name", "must be at most 200 characters")
-		}
-		if e.Locale, err = NormalizeLocale("locale", e.Locale); err != nil {
+		if err := NormalizePerson(&e.Email, &e.Name, &e.Locale); err != nil {
 			return err
 		}
 	case EventRefund:

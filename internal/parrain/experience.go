@@ -93,6 +93,15 @@ type Experience struct {
 	DefaultLocale string `json:"default_locale"`
 }
 
+// Sender is how the program names the business to advocates and friends:
+// the experience's sender name, else the program's name.
+func (x *Experience) Sender(p *Program) string {
+	if x.SenderName != "" {
+		return x.SenderName
+	}
+	return p.Name
+}
+
 // DefaultConsentVersion is the version of the built-in consent wording.
 const DefaultConsentVersion = "builtin-1"
 

@@ -18,15 +18,8 @@ func (e *Event) normalizeMoment() error {
 	if err := ValidateExternalID("external_id", e.ExternalID); err != nil {
 		return err
 	}
-	var err error
-	if e.Email, err = NormalizeEmailField("email", e.Email); err != nil {
-		return err
-	}
-	e.Name = strings.TrimSpace(e.Name)
-	if len(e.Name) > 200 {
-		return Invalid("name", "must be at most 200 characters")
-	}
-	if e.Locale, err = NormalizeLocale("locale", e.Locale); err != nil {
+	err := NormalizePerson(&e.Email, &e.Name, &e.Locale)
+	if err != nil {
 		return err
 	}
 	switch e.Type {

@@ -75,17 +75,10 @@ func (in *ParticipantInput) Normalize() error {
 	if err := in.Context.Normalize(); err != nil {
 		return err
 	}
+	if err := NormalizePerson(&in.Email, &in.Name, &in.Locale); err != nil {
+		return err
+	}
 	var err error
-	if in.Email, err = NormalizeEmailField("email", in.Email); err != nil {
-		return err
-	}
-	in.Name = strings.TrimSpace(in.Name)
-	if len(in.Name) > 200 {
-		return Invalid("name", "must be at most 200 characters")
-	}
-	if in.Locale, err = NormalizeLocale("locale", in.Locale); err != nil {
-		return err
-	}
 	if in.Code != "" {
 		if in.Code, err = ValidateVanityCode("code", in.Code); err != nil {
 			return err
@@ -100,6 +93,25 @@ func (in *ParticipantInput) Normalize() error {
 		return nil
 	}
 	return NormalizeAttributes("attributes", *in.Attributes)
+}
+
+// NormalizePerson validates and canonicalises the optional email, name
+// and locale that describe a person wherever they arrive (participants,
+// signup and purchase events, moments, engine events), so that every path
+// stores them alike.
+func NormalizePerson(email, name, locale *string) error {
+	var err error
+	if *email, err = NormalizeEmailField("email", *email); err != nil {
+		return err
+	}
+	*name = strings.TrimSpace(*name)
+	if len(*name) > 200 {
+		return Invalid("name", "must be at most 200 characters")
+	}
+	if *locale, err = NormalizeLocale("locale", *locale); err != nil {
+		return err
+	}
+	return nil
 }
 
 // NormalizeEmailField validates an optional email address and returns it

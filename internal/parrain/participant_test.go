@@ -144,3 +144,30 @@ func TestParticipantInputNormalize(t *testing.T) {
 		})
 	}
 }
+
+func TestNormalizePerson(t *testing.T) {
+	cases := []struct {
+		name                string
+		email, nm, locale   string
+		wantEmail, wantName string
+		wantLocale          string
+		wantField           string
+	}{
+		{"all empty", "", "", "", "", "", "", ""},
+		{"trimmed", "  Bob@Example.ORG ", "  Bob Dupont ", "fr-fr", "Bob@example.org", "Bob Dupont", "fr-FR", ""},
+		{"bad email", "bob@", "", "", "", "", "", "email"},
+		{"long name", "", strings.Repeat("n", 201), "", "", "", "", "name"},
+		{"bad locale", "", "", "not a locale", "", "", "", "locale"},
+	}
+	for _, c := range cases {
+		email, name, locale := c.email, c.nm, c.locale
+		err := NormalizePerson(&email, &name, &locale)
+		if c.wantField != "" {
+			wantInvalid(t, err, c.wantField)
+			continue
+		}
+		if err != nil || email != c.wantEmail || name != c.wantName || locale != c.wantLocale {
+			t.Errorf("%s: got %q %q %q, %v", c.name, email, name, locale, err)
+		}
+	}
+}

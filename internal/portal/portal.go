@@ -26,6 +26,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/parrainhq/parrain/internal/httpx"
 	"github.com/parrainhq/parrain/internal/integration/smtp"
 	"github.com/parrainhq/parrain/internal/parrain"
 	"github.com/parrainhq/parrain/internal/store"
@@ -131,18 +132,11 @@ func (p *Portal) render(w http.ResponseWriter, r *http.Request, status int, name
 	}
 }
 
+// fail answers an error as plain text with the status of its code: a
+// domain error's message, or a generic one for internal errors (logged).
 func (p *Portal) fail(w http.ResponseWriter, r *http.Request, err error) {
-	status := http.StatusInternalServerError
-	msg := "Something went wrong; it has been logged."
-	switch parrain.ErrorCode(err) {
-	case parrain.CodeNotFound:
-		status, msg = http.StatusNotFound, "Not found."
-	case parrain.CodeInvalid, parrain.CodeConflict, parrain.CodeForbidden:
-		status, msg = http.StatusBadRequest, parrain.AsError(err).Message
-	default:
-		p.log.ErrorContext(r.Context(), "portal error", "path", r.URL.Path, "err", err)
-	}
-	http.Error(w, msg, status)
+	e := httpx.Public(p.log, r, err)
+	http.Error(w, e.Message, httpx.Status(e.Code))
 }
 
 // Static serves the portal's stylesheet and script.

@@ -6,10 +6,10 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
-	"net"
 	"net/http"
 	"net/url"
 
+	"github.com/parrainhq/parrain/internal/httpx"
 	"github.com/parrainhq/parrain/internal/parrain"
 	"github.com/parrainhq/parrain/internal/store"
 )
@@ -97,10 +97,7 @@ func (s *Service) landingView(r *http.Request, t store.CodeTarget, x *parrain.Ex
 	} else {
 		lang = s.cat.Match(lang)
 	}
-	sender := x.SenderName
-	if sender == "" {
-		sender = prog.Name
-	}
+	sender := x.Sender(&prog)
 	name := parrain.FirstName(adv.Name)
 	if name == "" {
 		name = s.cat.T(lang, "notice.a_friend")
@@ -167,7 +164,7 @@ func (l *Landing) Submit(w http.ResponseWriter, r *http.Request) {
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
 	if err := r.ParseForm(); err != nil {
-		s.WriteError(w, r, parrain.Invalid("body", "malformed form"))
+		httpx.WriteError(w, r, s.log, parrain.Invalid("body", "malformed form"))
 		return
 	}
 	lang := s.cat.Match(r.PostForm.Get("lang"))
@@ -179,28 +176,15 @@ func (l *Landing) Submit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c, _, err := s.st.RecordConsent(ctx, store.Consent{ProgramID: t.ProgramID, Code: t.Code, Granted: r.PostForm.Get("consent") == "yes",
-		WordingVersion: version, Wording: wording, Locale: lang, Source: store.ConsentLanding, IPHash: s.hashIP(r)}, store.Idem{})
+		WordingVersion: version, Wording: wording, Locale: lang, Source: store.ConsentLanding, IPHash: hashIP(s.st.Secret(), s.ips.ClientIP(r))}, store.Idem{})
 	if err != nil {
-		s.WriteError(w, r, err)
+		httpx.WriteError(w, r, s.log, err)
 		return
 	}
 	target := withParams(t.LandingURL, map[string]string{"ref": t.Code, ConsentParam: c.ID})
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Referrer-Policy", "strict-origin-when-cross-origin")
 	http.Redirect(w, r, target, http.StatusSeeOther)
-}
-
-func (s *Service) hashIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
-	if s.TrustProxy {
-		host = s.clientIP(r)
-	}
-	m := hmac.New(sha256.New, s.st.Secret())
-	m.Write([]byte(host))
-	return hex.EncodeToString(m.Sum(nil))[:32]
 }
 
 // withParams adds query parameters to a URL, keeping the others.

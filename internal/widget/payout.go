@@ -3,6 +3,7 @@ package widget
 import (
 	"net/http"
 
+	"github.com/parrainhq/parrain/internal/httpx"
 	"github.com/parrainhq/parrain/internal/parrain"
 )
 
@@ -19,15 +20,15 @@ func (s *Service) PayoutAccountHandler(w http.ResponseWriter, r *http.Request) {
 	s.authed(func(w http.ResponseWriter, r *http.Request, a *advocate) {
 		acct, err := s.st.PayoutAccount(r.Context(), a.prog.ID, a.p.ExternalID)
 		if parrain.ErrorCode(err) == parrain.CodeNotFound {
-			writeJSON(w, http.StatusOK, payoutView{})
+			httpx.WriteJSON(w, http.StatusOK, payoutView{})
 			return
 		}
 		if err != nil {
-			s.WriteError(w, r, err)
+			httpx.WriteError(w, r, s.log, err)
 			return
 		}
 		m := acct.Masked()
-		writeJSON(w, http.StatusOK, payoutView{Set: true, Account: &m})
+		httpx.WriteJSON(w, http.StatusOK, payoutView{Set: true, Account: &m})
 	})(w, r)
 }
 
@@ -38,20 +39,20 @@ func (s *Service) SetPayoutAccountHandler(w http.ResponseWriter, r *http.Request
 	s.authed(func(w http.ResponseWriter, r *http.Request, a *advocate) {
 		var in parrain.PayoutAccountInput
 		if err := decode(w, r, &in); err != nil {
-			s.WriteError(w, r, err)
+			httpx.WriteError(w, r, s.log, err)
 			return
 		}
 		idem, err := widgetIdem(r, a, in)
 		if err != nil {
-			s.WriteError(w, r, err)
+			httpx.WriteError(w, r, s.log, err)
 			return
 		}
 		acct, _, err := s.st.SetPayoutAccount(r.Context(), a.prog.ID, a.p.ExternalID, in, idem)
 		if err != nil {
-			s.WriteError(w, r, err)
+			httpx.WriteError(w, r, s.log, err)
 			return
 		}
 		m := acct.Masked()
-		writeJSON(w, http.StatusOK, payoutView{Set: true, Account: &m})
+		httpx.WriteJSON(w, http.StatusOK, payoutView{Set: true, Account: &m})
 	})(w, r)
 }

@@ -2,7 +2,9 @@
 // the referral link redirect /r/{code} that sets the attribution cookie and
 // records the click.
 //
-// It imports the domain and the store; never the API or job packages.
+// It imports the domain, the store and httpx (errors, JSON, client IPs,
+// rate limits); never another HTTP package (api, console, portal) or the
+// job runner.
 package widget
 
 import (
@@ -11,13 +13,13 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
 	"sync/atomic"
 	"time"
 
+	"github.com/parrainhq/parrain/internal/httpx"
 	"github.com/parrainhq/parrain/internal/parrain"
 	"github.com/parrainhq/parrain/internal/store"
 )
@@ -33,6 +35,7 @@ type Redirect struct {
 	fallback string // landing for unknown codes when no program exists
 	secure   bool   // set the Secure cookie attribute
 	domain   string // cookie Domain attribute, e.g. ".example.com"
+	ips      httpx.IPResolver
 	// Landing, when set, may answer a valid code with the program's
 	// personalised landing page instead of the redirect (landing.go).
 	Landing LandingPage
@@ -40,9 +43,11 @@ type Redirect struct {
 
 // NewRedirect returns the redirect handler. fallback is where unknown codes
 // land when no active program exists; cookieDomain may be empty (host-only
-// cookie); secure sets the cookie's Secure attribute.
-func NewRedirect(st *store.Store, log *slog.Logger, clicks *ClickRecorder, fallback, cookieDomain string, secure bool) *Redirect {
-	return &Redirect{st: st, log: log, clicks: clicks, fallback: fallback, domain: cookieDomain, secure: secure}
+// cookie); secure sets the cookie's Secure attribute; ips finds the
+// clicking client's address (the --trust-proxy setting), which the fraud
+// signals read.
+func NewRedirect(st *store.Store, log *slog.Logger, clicks *ClickRecorder, fallback, cookieDomain string, secure bool, ips httpx.IPResolver) *Redirect {
+	return &Redirect{st: st, log: log, clicks: clicks, fallback: fallback, domain: cookieDomain, secure: secure, ips: ips}
 }
 
 // ServeHTTP answers 302 to the program's landing page with ref={code},
@@ -86,8 +91,8 @@ func (h *Redirect) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method == http.MethodHead || IsPrefetch(r) || IsBot(r.UserAgent()) {
 		return
 	}
-	ip := clientIP(r)
-	c := store.Click{Code: truncate(code, 32), Valid: valid, IPHash: h.hashIP(ip), IP: ip, Params: truncate(r.URL.RawQuery, 1000),
+	ip := h.ips.ClientIP(r)
+	c := store.Click{Code: truncate(code, 32), Valid: valid, IPHash: hashIP(h.st.Secret(), ip), IP: ip, Params: truncate(r.URL.RawQuery, 1000),
 		UserAgent: truncate(r.UserAgent(), 500), Referer: truncate(r.Referer(), 500), At: now}
 	if err == nil {
 		c.ProgramID, c.ParticipantID = t.ProgramID, t.ParticipantID
@@ -120,21 +125,15 @@ func withRef(landing, code string) string {
 	return u.String()
 }
 
-func (h *Redirect) hashIP(ip string) string {
+// hashIP is the keyed hash of a client address that clicks and consents
+// keep, so that visits can be told apart without keeping the address.
+func hashIP(secret []byte, ip string) string {
 	if ip == "" {
 		return ""
 	}
-	m := hmac.New(sha256.New, h.st.Secret())
+	m := hmac.New(sha256.New, secret)
 	m.Write([]byte(ip))
 	return hex.EncodeToString(m.Sum(nil))[:32]
-}
-
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }
 
 func truncate(s string, n int) string {

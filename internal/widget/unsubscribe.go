@@ -39,9 +39,7 @@ func (s *Service) unsubscribe(w http.ResponseWriter, r *http.Request, confirm bo
 	if p, err := s.st.Program(ctx, progID); err == nil {
 		sender = p.Name
 		if x, err := s.st.Experience(ctx, progID); err == nil {
-			if x.SenderName != "" {
-				sender = x.SenderName
-			}
+			sender = x.Sender(&p)
 			lang = s.lang(r, "", "", x.DefaultLocale)
 			view["Lang"], view["Title"] = lang, s.cat.T(lang, "unsub.title")
 		}

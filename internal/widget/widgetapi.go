@@ -7,10 +7,10 @@ import (
 	"fmt"
 	"net/http"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
+	"github.com/parrainhq/parrain/internal/httpx"
 	"github.com/parrainhq/parrain/internal/notify"
 	"github.com/parrainhq/parrain/internal/parrain"
 	"github.com/parrainhq/parrain/internal/store"
@@ -18,7 +18,7 @@ import (
 
 // advocate is the authenticated caller of a widget API request.
 type advocate struct {
-	claims Claims
+	claims parrain.WidgetClaims
 	prog   parrain.Program
 	x      parrain.Experience
 	p      parrain.Participant
@@ -31,21 +31,21 @@ type advocate struct {
 func (s *Service) authed(h func(w http.ResponseWriter, r *http.Request, a *advocate)) http.HandlerFunc {
 	return cors(func(w http.ResponseWriter, r *http.Request) {
 		tok, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		c, err := VerifyToken(r.Context(), s.st.WidgetSecrets, tok, r.URL.Query().Get("program"), s.st.Clock().Now())
+		c, err := parrain.VerifyWidgetToken(r.Context(), s.st.WidgetSecrets, tok, r.URL.Query().Get("program"), s.st.Clock().Now())
 		if err != nil {
-			s.WriteError(w, r, err)
+			httpx.WriteError(w, r, s.log, err)
 			return
 		}
 		a, err := s.loadAdvocate(r.Context(), c)
 		if err != nil {
-			s.WriteError(w, r, err)
+			httpx.WriteError(w, r, s.log, err)
 			return
 		}
 		h(w, r, a)
 	})
 }
 
-func (s *Service) loadAdvocate(ctx context.Context, c Claims) (*advocate, error) {
+func (s *Service) loadAdvocate(ctx context.Context, c parrain.WidgetClaims) (*advocate, error) {
 	prog, err := s.st.Program(ctx, c.ProgramID)
 	if err != nil {
 		return nil, err
@@ -170,20 +170,17 @@ func (s *Service) MeHandler(w http.ResponseWriter, r *http.Request) {
 	s.authed(func(w http.ResponseWriter, r *http.Request, a *advocate) {
 		me, err := s.me(r, a)
 		if err != nil {
-			s.WriteError(w, r, err)
+			httpx.WriteError(w, r, s.log, err)
 			return
 		}
-		writeJSON(w, http.StatusOK, me)
+		httpx.WriteJSON(w, http.StatusOK, me)
 	})(w, r)
 }
 
 func (s *Service) me(r *http.Request, a *advocate) (*Me, error) {
 	ctx := r.Context()
 	lang := s.lang(r, r.URL.Query().Get("locale"), a.p.Locale, a.x.DefaultLocale)
-	sender := a.x.SenderName
-	if sender == "" {
-		sender = a.prog.Name
-	}
+	sender := a.x.Sender(&a.prog)
 	me := &Me{Locale: lang, Strings: s.cat.Prefix(lang, "widget."),
 		Program:     ProgramView{ID: a.prog.ID, Name: a.prog.Name, Sender: sender, Active: a.prog.Status == parrain.ProgramActive},
 		Participant: ParticipantView{ExternalID: a.p.ExternalID, Name: a.p.Name, Code: a.p.Code, Active: a.p.Status == parrain.ParticipantActive},
@@ -416,15 +413,15 @@ func (s *Service) ShareHandler(w http.ResponseWriter, r *http.Request) {
 			Channel string `json:"channel"`
 		}
 		if err := decode(w, r, &in); err != nil {
-			s.WriteError(w, r, err)
+			httpx.WriteError(w, r, s.log, err)
 			return
 		}
 		counted, err := s.st.RecordShare(r.Context(), a.prog.ID, a.p.ID, in.Channel)
 		if err != nil {
-			s.WriteError(w, r, err)
+			httpx.WriteError(w, r, s.log, err)
 			return
 		}
-		writeJSON(w, http.StatusCreated, map[string]any{"channel": in.Channel, "counted": counted})
+		httpx.WriteJSON(w, http.StatusCreated, map[string]any{"channel": in.Channel, "counted": counted})
 	})(w, r)
 }
 
@@ -438,29 +435,29 @@ func (s *Service) InviteHandler(w http.ResponseWriter, r *http.Request) {
 			Locale string   `json:"locale"`
 		}
 		if err := decode(w, r, &in); err != nil {
-			s.WriteError(w, r, err)
+			httpx.WriteError(w, r, s.log, err)
 			return
 		}
 		if a.p.Status != parrain.ParticipantActive || a.prog.Status != parrain.ProgramActive {
-			s.WriteError(w, r, parrain.Errorf(parrain.CodeForbidden, "invitations are closed: the program or this referral link is not active"))
+			httpx.WriteError(w, r, s.log, parrain.Errorf(parrain.CodeForbidden, "invitations are closed: the program or this referral link is not active"))
 			return
 		}
 		lang := s.lang(r, in.Locale, a.p.Locale, a.x.DefaultLocale)
 		idem, err := widgetIdem(r, a, in)
 		if err != nil {
-			s.WriteError(w, r, err)
+			httpx.WriteError(w, r, s.log, err)
 			return
 		}
 		res, replayed, err := s.st.CreateInvites(r.Context(), a.p, in.Emails, in.Note, lang, idem)
 		if err != nil {
-			s.WriteError(w, r, err)
+			httpx.WriteError(w, r, s.log, err)
 			return
 		}
 		if replayed {
 			w.Header().Set("Idempotent-Replayed", "true")
 		}
 		sent, _ := s.st.InvitesSentToday(r.Context(), a.p.ID)
-		writeJSON(w, http.StatusCreated, map[string]any{"results": res, "left_today": max(0, a.x.InvitesPerDay-sent)})
+		httpx.WriteJSON(w, http.StatusCreated, map[string]any{"results": res, "left_today": max(0, a.x.InvitesPerDay-sent)})
 	})(w, r)
 }
 
@@ -483,25 +480,22 @@ func (s *Service) NotificationsHandler(w http.ResponseWriter, r *http.Request) {
 	s.authed(func(w http.ResponseWriter, r *http.Request, a *advocate) {
 		pg, err := pageOf(r)
 		if err != nil {
-			s.WriteError(w, r, err)
+			httpx.WriteError(w, r, s.log, err)
 			return
 		}
 		unread := r.URL.Query().Get("unread") == "true"
 		ns, next, err := s.st.Notifications(r.Context(), a.p.ID, unread, pg)
 		if err != nil {
-			s.WriteError(w, r, err)
+			httpx.WriteError(w, r, s.log, err)
 			return
 		}
 		lang := s.lang(r, r.URL.Query().Get("locale"), a.p.Locale, a.x.DefaultLocale)
-		sender := a.x.SenderName
-		if sender == "" {
-			sender = a.prog.Name
-		}
+		sender := a.x.Sender(&a.prog)
 		out := map[string]any{"data": notify.Feed(s.cat, lang, sender, ns)}
 		if next != "" {
 			out["next_cursor"] = next
 		}
-		writeJSON(w, http.StatusOK, out)
+		httpx.WriteJSON(w, http.StatusOK, out)
 	})(w, r)
 }
 
@@ -513,31 +507,22 @@ func (s *Service) MarkReadHandler(w http.ResponseWriter, r *http.Request) {
 			IDs []string `json:"ids"`
 		}
 		if err := decode(w, r, &in); err != nil {
-			s.WriteError(w, r, err)
+			httpx.WriteError(w, r, s.log, err)
 			return
 		}
 		n, err := s.st.MarkNotificationsRead(r.Context(), a.p.ID, in.IDs)
 		if err != nil {
-			s.WriteError(w, r, err)
+			httpx.WriteError(w, r, s.log, err)
 			return
 		}
-		writeJSON(w, http.StatusOK, map[string]any{"marked": n})
+		httpx.WriteJSON(w, http.StatusOK, map[string]any{"marked": n})
 	})(w, r)
 }
 
+// pageOf reads the limit and cursor query parameters.
 func pageOf(r *http.Request) (store.Page, error) {
-	p := store.Page{Cursor: r.URL.Query().Get("cursor")}
-	if v := r.URL.Query().Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 200 {
-			return p, parrain.Invalid("limit", "must be an integer between 1 and 200")
-		}
-		p.Limit = n
-	}
-	if len(p.Cursor) > 100 {
-		return p, parrain.Invalid("cursor", "is not a cursor from a previous page")
-	}
-	return p, nil
+	p, err := httpx.ParsePage(r)
+	return store.Page(p), err
 }
 
 // LookupResult answers a refer-by-name lookup.
@@ -556,9 +541,9 @@ type LookupResult struct {
 // body may be sent as text/plain to avoid a CORS preflight.
 func (s *Service) LookupHandler(w http.ResponseWriter, r *http.Request) {
 	cors(func(w http.ResponseWriter, r *http.Request) {
-		if !s.lookups.allow(s.clientIP(r)) {
+		if !s.lookups.Allow(s.ips.ClientIP(r), time.Now()) {
 			w.Header().Set("Retry-After", "180")
-			s.WriteError(w, r, parrain.Errorf(parrain.CodeRateLimited, "too many lookups; try again in a few minutes"))
+			httpx.WriteError(w, r, s.log, parrain.Errorf(parrain.CodeRateLimited, "too many lookups; try again in a few minutes"))
 			return
 		}
 		var in struct {
@@ -567,17 +552,17 @@ func (s *Service) LookupHandler(w http.ResponseWriter, r *http.Request) {
 			Locale    string `json:"locale"`
 		}
 		if err := decode(w, r, &in); err != nil {
-			s.WriteError(w, r, err)
+			httpx.WriteError(w, r, s.log, err)
 			return
 		}
 		prog, err := s.st.Program(r.Context(), in.ProgramID)
 		if err != nil {
-			s.WriteError(w, r, &parrain.Error{Code: parrain.CodeNotFound, Field: "program_id", Message: "program not found"})
+			httpx.WriteError(w, r, s.log, &parrain.Error{Code: parrain.CodeNotFound, Field: "program_id", Message: "program not found"})
 			return
 		}
 		x, err := s.st.Experience(r.Context(), prog.ID)
 		if err != nil {
-			s.WriteError(w, r, err)
+			httpx.WriteError(w, r, s.log, err)
 			return
 		}
 		lang := s.lang(r, in.Locale, "", x.DefaultLocale)
@@ -585,14 +570,14 @@ func (s *Service) LookupHandler(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			e := parrain.AsError(err)
 			e.Message = s.cat.T(lang, "lookup.invalid")
-			s.WriteError(w, r, e)
+			httpx.WriteError(w, r, s.log, e)
 			return
 		}
 		res := LookupResult{Message: s.cat.T(lang, "lookup.not_found")}
 		if prog.Status == parrain.ProgramActive {
 			p, ok, err := s.st.LookupAdvocate(r.Context(), prog.ID, q)
 			if err != nil {
-				s.WriteError(w, r, err)
+				httpx.WriteError(w, r, s.log, err)
 				return
 			}
 			if ok {
@@ -603,7 +588,7 @@ func (s *Service) LookupHandler(w http.ResponseWriter, r *http.Request) {
 				res = LookupResult{Matched: true, Code: p.Code, Name: name, Message: s.cat.T(lang, "lookup.found", "name", name)}
 			}
 		}
-		writeJSON(w, http.StatusOK, res)
+		httpx.WriteJSON(w, http.StatusOK, res)
 	})(w, r)
 }
 
