@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/parrainhq/parrain/internal/httpx"
 	"github.com/parrainhq/parrain/internal/parrain"
 	"github.com/parrainhq/parrain/internal/store"
 )
@@ -24,27 +25,27 @@ var auditActorTypes = map[string]bool{
 func (a *API) AuditLog(w http.ResponseWriter, r *http.Request) {
 	pg, err := page(r)
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
 	f, err := auditFilter(r)
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
 	if k := apiKey(r); k.ProgramID != "" {
 		if f.ProgramID != "" && f.ProgramID != k.ProgramID {
-			WriteError(w, r, a.log, parrain.Errorf(parrain.CodeNotFound, "program not found"))
+			httpx.WriteError(w, r, a.log, parrain.Errorf(parrain.CodeNotFound, "program not found"))
 			return
 		}
 		f.ProgramID = k.ProgramID
 	}
 	entries, next, err := a.st.AuditLog(r.Context(), f, pg)
 	if err != nil {
-		WriteError(w, r, a.log, err)
+		httpx.WriteError(w, r, a.log, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, List[store.AuditEntry]{Data: entries, NextCursor: next})
+	httpx.WriteJSON(w, http.StatusOK, List[store.AuditEntry]{Data: entries, NextCursor: next})
 }
 
 // auditFilter reads the audit log's query filters.
