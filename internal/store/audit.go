@@ -146,3 +146,9 @@ func (s *Store) AuditLog(ctx context.Context, f AuditFilter, pg Page) ([]AuditEn
 	}
 	return pageOf(out, pg.limit(), func(e AuditEntry) string { return e.ID })
 }
+
+// Audit appends an audit entry in the transaction: it exists if and only
+// if the change it describes commits.
+func (t *Tx) Audit(ctx context.Context, a Actor, action, targetType, targetID, programID string, details map[string]any) error {
+	return t.s.auditTx(ctx, t.tx, a, action, targetType, targetID, programID, details)
+}
