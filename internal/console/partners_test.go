@@ -194,7 +194,7 @@ func TestPartnerApplicationsOverHTTP(t *testing.T) {
 
 // TestMoveDealOverHTTP: the deals list shows stages and partners with
 // keyset pages; an analyst cannot move a deal; a manager moves an open
-// deal to closed_won (value required), through store.MoveDeal with source
+// deal to closed_won (value required), through partner.MoveDeal with source
 // "manager": the history, the reward and the audit log say so.
 func TestMoveDealOverHTTP(t *testing.T) {
 	t.Parallel()
