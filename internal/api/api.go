@@ -17,20 +17,23 @@ import (
 
 	"github.com/parrainhq/parrain/internal/httpx"
 	"github.com/parrainhq/parrain/internal/parrain"
+	"github.com/parrainhq/parrain/internal/partner"
 	"github.com/parrainhq/parrain/internal/store"
 )
 
 // API holds the dependencies of the API handlers.
 type API struct {
-	st      *store.Store
-	log     *slog.Logger
-	baseURL string
+	st       *store.Store
+	partners *partner.Service
+	log      *slog.Logger
+	baseURL  string
 }
 
 // New returns the API. baseURL is the public URL referral links are built
 // on ("https://refer.example.com").
-func New(st *store.Store, log *slog.Logger, baseURL string) *API {
-	return &API{st: st, log: log, baseURL: strings.TrimRight(baseURL, "/")}
+// The partner program's writes go through partners.
+func New(st *store.Store, partners *partner.Service, log *slog.Logger, baseURL string) *API {
+	return &API{st: st, partners: partners, log: log, baseURL: strings.TrimRight(baseURL, "/")}
 }
 
 // MaxBody is the largest request body accepted.
@@ -64,8 +67,9 @@ func (a *API) Auth(scope string, h http.HandlerFunc) http.HandlerFunc {
 			httpx.WriteError(w, r, a.log, parrain.Errorf(parrain.CodeNotFound, "program not found"))
 			return
 		}
-		ctx := context.WithValue(r.Context(), keyCtx, k)
-		ctx = parrain.WithActor(ctx, parrain.Actor{Kind: parrain.ActorAPIKey, ID: k.ID, Label: k.Name})
+		// The use cases audit their writes under the key (the client IP is
+		// left to internal/httpx, which knows the trusted proxies).
+		ctx := parrain.WithActor(context.WithValue(r.Context(), keyCtx, k), parrain.Actor{Kind: parrain.ActorAPIKey, ID: k.ID, Label: k.Name})
 		h(w, r.WithContext(ctx))
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/parrainhq/parrain/internal/dbtest"
 	"github.com/parrainhq/parrain/internal/httpx"
 	"github.com/parrainhq/parrain/internal/parrain"
+	"github.com/parrainhq/parrain/internal/partner"
 	"github.com/parrainhq/parrain/internal/store"
 )
 
@@ -40,7 +41,7 @@ func newEnv(t *testing.T, dbURL string) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, st: st, a: New(st, slog.New(slog.DiscardHandler), "http://parrain.test/"), mux: http.NewServeMux(), key: key}
+	e := &env{t: t, st: st, a: New(st, partner.New(st, clock), slog.New(slog.DiscardHandler), "http://parrain.test/"), mux: http.NewServeMux(), key: key}
 	a := e.a
 	e.mux.HandleFunc("POST /api/v1/programs", a.Auth(store.ScopeAdmin, a.CreateProgram))
 	e.mux.HandleFunc("GET /api/v1/programs", a.Auth(store.ScopeRead, a.ListPrograms))

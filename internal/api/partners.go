@@ -8,6 +8,7 @@ import (
 
 	"github.com/parrainhq/parrain/internal/httpx"
 	"github.com/parrainhq/parrain/internal/parrain"
+	"github.com/parrainhq/parrain/internal/partner"
 	"github.com/parrainhq/parrain/internal/store"
 )
 
@@ -62,7 +63,7 @@ func (a *API) PutPartnerProgram(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteError(w, r, a.log, err)
 		return
 	}
-	pp, err := a.st.PutPartnerProgram(r.Context(), r.PathValue("program_id"), b.PartnerSettings, b.Tiers)
+	pp, err := a.partners.PutProgram(r.Context(), r.PathValue("program_id"), b.PartnerSettings, b.Tiers)
 	if err != nil {
 		httpx.WriteError(w, r, a.log, err)
 		return
@@ -89,7 +90,7 @@ func (a *API) InvitePartner(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteError(w, r, a.log, err)
 		return
 	}
-	p, replayed, err := a.st.ApplyPartner(r.Context(), r.PathValue("program_id"), in, "invite", id)
+	p, replayed, err := a.partners.Apply(r.Context(), r.PathValue("program_id"), in, "invite", id)
 	if err != nil {
 		httpx.WriteError(w, r, a.log, err)
 		return
@@ -155,7 +156,7 @@ func (a *API) DecidePartner(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteError(w, r, a.log, err)
 		return
 	}
-	p, replayed, err := a.st.DecidePartner(r.Context(), r.PathValue("program_id"), r.PathValue("partner_id"), *in.Approve, in.Note, id)
+	p, replayed, err := a.partners.Decide(r.Context(), r.PathValue("program_id"), r.PathValue("partner_id"), *in.Approve, in.Note, id)
 	if err != nil {
 		httpx.WriteError(w, r, a.log, err)
 		return
@@ -180,9 +181,9 @@ func (a *API) SetPartnerOnboarding(w http.ResponseWriter, r *http.Request) {
 	var p parrain.Partner
 	var err error
 	if in.Status != "" {
-		p, err = a.st.SetPartnerStatus(r.Context(), pid, id, in.Status)
+		p, err = a.partners.SetStatus(r.Context(), pid, id, in.Status)
 	} else {
-		p, err = a.st.SetOnboardingStep(r.Context(), pid, id, in.Step, in.Done)
+		p, err = a.partners.SetOnboardingStep(r.Context(), pid, id, in.Step, in.Done)
 	}
 	if err != nil {
 		httpx.WriteError(w, r, a.log, err)
@@ -209,8 +210,8 @@ func (a *API) RegisterLead(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteError(w, r, a.log, err)
 		return
 	}
-	res, replayed, err := a.st.RegisterLead(r.Context(), r.PathValue("program_id"), r.PathValue("partner_id"), in.LeadInput,
-		store.RegisterOptions{Credit: in.Credit, Actor: actor(r)}, id)
+	res, replayed, err := a.partners.RegisterLead(r.Context(), r.PathValue("program_id"), r.PathValue("partner_id"), in.LeadInput,
+		partner.RegisterOptions{Credit: in.Credit, Actor: actor(r)}, id)
 	if err != nil {
 		httpx.WriteError(w, r, a.log, err)
 		return
@@ -228,11 +229,11 @@ func (a *API) RegisterLead(w http.ResponseWriter, r *http.Request) {
 // leadAnswer adds an error object to a refused registration, so clients
 // that switch on error codes see one.
 type leadAnswer struct {
-	store.LeadResult
+	partner.LeadResult
 	Error *httpx.ErrorDetail `json:"error,omitempty"`
 }
 
-func refusal(res store.LeadResult) leadAnswer {
+func refusal(res partner.LeadResult) leadAnswer {
 	out := leadAnswer{LeadResult: res}
 	if res.Decision.Outcome != parrain.OutcomeAccepted {
 		code := parrain.CodeConflict
@@ -280,14 +281,14 @@ func (a *API) GetLead(w http.ResponseWriter, r *http.Request) {
 
 // MoveDeal handles POST …/leads/{lead_id}/stage: {"stage", "value"}.
 func (a *API) MoveDeal(w http.ResponseWriter, r *http.Request) {
-	var in store.DealMove
+	var in partner.DealMove
 	id, err := partnerJSON(w, r, &in, true)
 	if err != nil {
 		httpx.WriteError(w, r, a.log, err)
 		return
 	}
 	in.Source, in.Actor = "api", actor(r)
-	res, replayed, err := a.st.MoveDeal(r.Context(), r.PathValue("program_id"), r.PathValue("lead_id"), in, id)
+	res, replayed, err := a.partners.MoveDeal(r.Context(), r.PathValue("program_id"), r.PathValue("lead_id"), in, id)
 	if err != nil {
 		httpx.WriteError(w, r, a.log, err)
 		return
@@ -305,7 +306,7 @@ func (a *API) ExtendLead(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteError(w, r, a.log, err)
 		return
 	}
-	d, replayed, err := a.st.ExtendLead(r.Context(), r.PathValue("program_id"), r.PathValue("lead_id"), in.Days, actor(r), id)
+	d, replayed, err := a.partners.ExtendLead(r.Context(), r.PathValue("program_id"), r.PathValue("lead_id"), in.Days, actor(r), id)
 	if err != nil {
 		httpx.WriteError(w, r, a.log, err)
 		return
@@ -338,7 +339,7 @@ func (a *API) DecideExtension(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteError(w, r, a.log, err)
 		return
 	}
-	x, replayed, err := a.st.DecideExtension(r.Context(), r.PathValue("program_id"), r.PathValue("extension_id"), *in.Grant, in.Note, actor(r), id)
+	x, replayed, err := a.partners.DecideExtension(r.Context(), r.PathValue("program_id"), r.PathValue("extension_id"), *in.Grant, in.Note, actor(r), id)
 	if err != nil {
 		httpx.WriteError(w, r, a.log, err)
 		return
@@ -350,7 +351,7 @@ func (a *API) DecideExtension(w http.ResponseWriter, r *http.Request) {
 // direct sales team contact this account?
 func (a *API) CheckAccount(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	d, err := a.st.CheckAccount(r.Context(), r.PathValue("program_id"), q.Get("domain"), q.Get("company"), actor(r))
+	d, err := a.partners.CheckAccount(r.Context(), r.PathValue("program_id"), q.Get("domain"), q.Get("company"), actor(r))
 	if err != nil {
 		httpx.WriteError(w, r, a.log, err)
 		return
@@ -379,7 +380,7 @@ func (a *API) AddExclusion(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteError(w, r, a.log, err)
 		return
 	}
-	x, replayed, err := a.st.AddExclusion(r.Context(), r.PathValue("program_id"), in, id)
+	x, replayed, err := a.partners.AddExclusion(r.Context(), r.PathValue("program_id"), in, id)
 	if err != nil {
 		httpx.WriteError(w, r, a.log, err)
 		return
@@ -389,7 +390,7 @@ func (a *API) AddExclusion(w http.ResponseWriter, r *http.Request) {
 
 // DeleteExclusion handles DELETE …/partner-exclusions/{exclusion_id}.
 func (a *API) DeleteExclusion(w http.ResponseWriter, r *http.Request) {
-	if err := a.st.DeleteExclusion(r.Context(), r.PathValue("program_id"), r.PathValue("exclusion_id")); err != nil {
+	if err := a.partners.DeleteExclusion(r.Context(), r.PathValue("program_id"), r.PathValue("exclusion_id")); err != nil {
 		httpx.WriteError(w, r, a.log, err)
 		return
 	}
@@ -434,7 +435,7 @@ func (a *API) PartnerKPIs(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteError(w, r, a.log, parrain.Invalid("to", "must be after from"))
 		return
 	}
-	rep, err := a.st.PartnerKPIReportFor(r.Context(), r.PathValue("program_id"), from, to)
+	rep, err := a.partners.KPIReportFor(r.Context(), r.PathValue("program_id"), from, to)
 	if err != nil {
 		httpx.WriteError(w, r, a.log, err)
 		return
@@ -446,7 +447,7 @@ func (a *API) PartnerKPIs(w http.ResponseWriter, r *http.Request) {
 // base64 content.
 func (a *API) CreateAsset(w http.ResponseWriter, r *http.Request) {
 	var in store.Asset
-	body, err := readBodyLimit(w, r, store.MaxAssetSize*2)
+	body, err := readBodyLimit(w, r, partner.MaxAssetSize*2)
 	if err == nil {
 		err = httpx.DecodeJSON(body, &in)
 	}
@@ -458,7 +459,7 @@ func (a *API) CreateAsset(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteError(w, r, a.log, err)
 		return
 	}
-	x, replayed, err := a.st.CreateAsset(r.Context(), r.PathValue("program_id"), in, id)
+	x, replayed, err := a.partners.CreateAsset(r.Context(), r.PathValue("program_id"), in, id)
 	if err != nil {
 		httpx.WriteError(w, r, a.log, err)
 		return
@@ -484,7 +485,7 @@ func (a *API) CreateSurvey(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteError(w, r, a.log, err)
 		return
 	}
-	sv, replayed, err := a.st.CreateSurvey(r.Context(), r.PathValue("program_id"), in, id)
+	sv, replayed, err := a.partners.CreateSurvey(r.Context(), r.PathValue("program_id"), in, id)
 	if err != nil {
 		httpx.WriteError(w, r, a.log, err)
 		return

@@ -21,6 +21,7 @@ import (
 	"github.com/parrainhq/parrain/internal/jobs"
 	"github.com/parrainhq/parrain/internal/notify"
 	"github.com/parrainhq/parrain/internal/parrain"
+	"github.com/parrainhq/parrain/internal/partner"
 	"github.com/parrainhq/parrain/internal/payout"
 	"github.com/parrainhq/parrain/internal/portal"
 	"github.com/parrainhq/parrain/internal/store"
@@ -60,8 +61,10 @@ type Main struct {
 	// payouts, crm and hooks: payouts, CRM sync, provider webhooks and
 	// webhook endpoints (integrations.go).
 	payouts *payout.Service
-	crm     *crm.Syncer
-	hooks   *api.Integrations
+	// partners runs the partner program's use cases (internal/partner).
+	partners *partner.Service
+	crm      *crm.Syncer
+	hooks    *api.Integrations
 }
 
 // New opens the database, runs migrations, seeds the demo if asked, and
@@ -71,14 +74,14 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, clock parrain.Clock)
 	if err != nil {
 		return nil, err
 	}
-	m := &Main{cfg: cfg, log: log, st: st, ips: httpx.IPResolver{TrustProxy: cfg.TrustProxy}}
+	m := &Main{cfg: cfg, log: log, st: st, ips: httpx.IPResolver{TrustProxy: cfg.TrustProxy}, partners: partner.New(st, st.Clock())}
 	if cfg.Demo {
 		if err := SeedDemo(ctx, st, log); err != nil {
 			st.Close()
 			return nil, fmt.Errorf("seeding demo: %w", err)
 		}
 	}
-	m.api = api.New(st, log, cfg.BaseURL)
+	m.api = api.New(st, m.partners, log, cfg.BaseURL)
 	m.clicks = widget.NewClickRecorder(st, log, 65536, 200*time.Millisecond, 500)
 	m.redirect = widget.NewRedirect(st, log, m.clicks, cfg.FallbackURL, cfg.CookieDomain, len(cfg.BaseURL) > 8 && cfg.BaseURL[:8] == "https://", m.ips)
 	m.runner = jobs.NewRunner(st, log)
@@ -87,6 +90,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, clock parrain.Clock)
 		m.runner.Lease = cfg.JobLease
 	}
 	jobs.Register(m.runner, st)
+	jobs.RegisterPartner(m.runner, m.partners, st.Clock())
 	if err := m.wireExperience(); err != nil {
 		st.Close()
 		return nil, err
@@ -96,11 +100,11 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, clock parrain.Clock)
 		return nil, err
 	}
 	m.limiter = newLimiter(cfg.PublicRate, cfg.PublicBurst, m.ips, log)
-	if m.console, err = console.New(st, log, console.Options{BaseURL: cfg.BaseURL, IPs: m.ips}); err != nil {
+	if m.console, err = console.New(st, log, console.Options{BaseURL: cfg.BaseURL, IPs: m.ips, Partners: m.partners}); err != nil {
 		st.Close()
 		return nil, fmt.Errorf("preparing the console: %w", err)
 	}
-	popt := portal.Options{BaseURL: cfg.BaseURL}
+	popt := portal.Options{BaseURL: cfg.BaseURL, Partners: m.partners}
 	if m.mailer != nil {
 		popt.Mailer = m.mailer // magic links by email
 	}
@@ -123,6 +127,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, clock parrain.Clock)
 
 // Store returns the store, for tests and CLI commands.
 func (m *Main) Store() *store.Store { return m.st }
+
+// Partners returns the partner program's use cases, for tests.
+func (m *Main) Partners() *partner.Service { return m.partners }
 
 // Handler returns the HTTP handler, for in-process tests and benchmarks.
 func (m *Main) Handler() http.Handler { return m.srv.Handler }

@@ -9,6 +9,7 @@ import (
 	"github.com/parrainhq/parrain/internal/dbtest"
 	"github.com/parrainhq/parrain/internal/integration/hubspot/hubspottest"
 	"github.com/parrainhq/parrain/internal/parrain"
+	"github.com/parrainhq/parrain/internal/partner"
 	"github.com/parrainhq/parrain/internal/store"
 )
 
@@ -24,6 +25,7 @@ func TestCRMMovesPartnerDeal(t *testing.T) {
 	h := newHarness(t, cfg)
 	ctx := context.Background()
 	st := h.m.Store()
+	ps := h.m.Partners()
 	pr := parrain.Program{Name: "Partners", LandingURL: "https://b2b.example", Currency: "EUR",
 		Rules: []parrain.RewardRule{{ID: "demo", Trigger: parrain.TriggerStage, Stage: "demo_completed",
 			Advocate: &parrain.RewardSpec{Kind: parrain.KindCash, Type: parrain.AmountFixed, Amount: 25000}}}}
@@ -32,21 +34,21 @@ func TestCRMMovesPartnerDeal(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := st.PutPartnerProgram(ctx, prog.ID, parrain.PartnerSettings{Slug: "agency-partners", ApplicationsOpen: true},
+	if _, err := ps.PutProgram(ctx, prog.ID, parrain.PartnerSettings{Slug: "agency-partners", ApplicationsOpen: true},
 		[]parrain.Tier{{Key: "referral", Name: "Referral Partner"}}); err != nil {
 		t.Fatal(err)
 	}
-	p, _, err := st.ApplyPartner(ctx, prog.ID, parrain.PartnerApplication{Email: "agency@partner.example", Name: "Agency"}, "application", store.Idem{})
+	p, _, err := ps.Apply(ctx, prog.ID, parrain.PartnerApplication{Email: "agency@partner.example", Name: "Agency"}, "application", store.Idem{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p, _, err = st.DecidePartner(ctx, prog.ID, p.ID, true, "", store.Idem{}); err != nil {
+	if p, _, err = ps.Decide(ctx, prog.ID, p.ID, true, "", store.Idem{}); err != nil {
 		t.Fatal(err)
 	}
 	var conn parrain.CRMConnection
 	h.ok("PUT", "/api/v1/programs/"+prog.ID+"/crm", "", map[string]any{"provider": "hubspot", "stage_map": map[string]string{"qualifiedtobuy": "demo_completed"}}, &conn, 200)
-	lr, _, err := st.RegisterLead(ctx, prog.ID, p.ID, parrain.LeadInput{CompanyName: "Acme", CompanyDomain: "acme.com", ContactEmail: "cto@acme.com",
-		ContactName: "Carla Otto", CompanySize: 200, Consent: true}, store.RegisterOptions{Actor: "test"}, store.Idem{})
+	lr, _, err := ps.RegisterLead(ctx, prog.ID, p.ID, parrain.LeadInput{CompanyName: "Acme", CompanyDomain: "acme.com", ContactEmail: "cto@acme.com",
+		ContactName: "Carla Otto", CompanySize: 200, Consent: true}, partner.RegisterOptions{Actor: "test"}, store.Idem{})
 	if err != nil || lr.Lead == nil {
 		t.Fatalf("register: %+v %v", lr, err)
 	}

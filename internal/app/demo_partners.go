@@ -6,6 +6,7 @@ import (
 	"log/slog"
 
 	"github.com/parrainhq/parrain/internal/parrain"
+	"github.com/parrainhq/parrain/internal/partner"
 	"github.com/parrainhq/parrain/internal/store"
 )
 
@@ -15,6 +16,7 @@ import (
 // partners sign in by email link (printed in the server log when no mailer
 // is configured).
 func SeedPartnerDemo(ctx context.Context, st *store.Store, log *slog.Logger) error {
+	ps := partner.New(st, st.Clock())
 	prog, _, err := st.CreateProgram(ctx, parrain.Program{
 		Name: "Acme partner program", LandingURL: "https://acme.example/partners", Currency: "USD", HoldDays: 30,
 		ProgramSettings: parrain.ProgramSettings{
@@ -32,7 +34,7 @@ func SeedPartnerDemo(ctx context.Context, st *store.Store, log *slog.Logger) err
 	if err != nil {
 		return err
 	}
-	_, err = st.PutPartnerProgram(ctx, prog.ID, parrain.PartnerSettings{Slug: "acme-partners", ApplicationsOpen: true, WindowDays: 90,
+	_, err = ps.PutProgram(ctx, prog.ID, parrain.PartnerSettings{Slug: "acme-partners", ApplicationsOpen: true, WindowDays: 90,
 		Qualification: parrain.Qualification{MinCompanySize: 20},
 		TermsVersion:  "2026-1", TermsText: "Partners register leads in good faith, with the contact's consent. Commissions follow the program rules.",
 		Branding: parrain.Branding{CompanyName: "Acme", PrimaryColor: "#0b5394", AccentColor: "#e69138",
@@ -47,18 +49,18 @@ func SeedPartnerDemo(ctx context.Context, st *store.Store, log *slog.Logger) err
 	}
 	partners := map[string]parrain.Partner{}
 	for _, n := range []string{"Nora Consulting", "Brightpath Advisors", "Vertex Resellers"} {
-		p, _, err := st.ApplyPartner(ctx, prog.ID, parrain.PartnerApplication{Email: fmt.Sprintf("contact@%s.example", slugOf(n)), Name: n, Company: n}, "invite", store.Idem{})
+		p, _, err := ps.Apply(ctx, prog.ID, parrain.PartnerApplication{Email: fmt.Sprintf("contact@%s.example", slugOf(n)), Name: n, Company: n}, "invite", store.Idem{})
 		if err != nil {
 			return err
 		}
 		partners[n] = p
 	}
-	if _, _, err := st.ApplyPartner(ctx, prog.ID, parrain.PartnerApplication{Email: "hello@newcomer.example", Name: "Newcomer Labs",
+	if _, _, err := ps.Apply(ctx, prog.ID, parrain.PartnerApplication{Email: "hello@newcomer.example", Name: "Newcomer Labs",
 		Message: "We resell to mid-market retail."}, "application", store.Idem{}); err != nil {
 		return err
 	}
 	for _, n := range []string{"Brightpath Advisors", "Vertex Resellers"} {
-		if _, err := st.SetOnboardingStep(ctx, prog.ID, partners[n].ID, store.StepTraining, true); err != nil {
+		if _, err := ps.SetOnboardingStep(ctx, prog.ID, partners[n].ID, partner.StepTraining, true); err != nil {
 			return err
 		}
 	}
@@ -79,9 +81,9 @@ func SeedPartnerDemo(ctx context.Context, st *store.Store, log *slog.Logger) err
 		{"Vertex Resellers", "Hooli", "hooli.example", []string{"accepted", "closed_lost"}, 0},
 	}
 	for _, d := range deals {
-		r, _, err := st.RegisterLead(ctx, prog.ID, partners[d.partner].ID, parrain.LeadInput{CompanyName: d.company, CompanyDomain: d.domain,
+		r, _, err := ps.RegisterLead(ctx, prog.ID, partners[d.partner].ID, parrain.LeadInput{CompanyName: d.company, CompanyDomain: d.domain,
 			ContactName: "Jordan Buyer", ContactEmail: "jordan@" + d.domain, CompanySize: 250, Industry: "Software", Consent: true},
-			store.RegisterOptions{Actor: "demo"}, store.Idem{})
+			partner.RegisterOptions{Actor: "demo"}, store.Idem{})
 		if err != nil {
 			return err
 		}
@@ -89,34 +91,34 @@ func SeedPartnerDemo(ctx context.Context, st *store.Store, log *slog.Logger) err
 			return fmt.Errorf("demo lead %s refused: %s", d.company, r.Decision.Explanation)
 		}
 		for _, s := range d.stages {
-			mv := store.DealMove{Stage: s, Source: "manager", Actor: "demo"}
+			mv := partner.DealMove{Stage: s, Source: "manager", Actor: "demo"}
 			if s == "closed_won" {
 				v := d.value
 				mv.Value = &v
 			}
-			if _, _, err := st.MoveDeal(ctx, prog.ID, r.Lead.ID, mv, store.Idem{}); err != nil {
+			if _, _, err := ps.MoveDeal(ctx, prog.ID, r.Lead.ID, mv, store.Idem{}); err != nil {
 				return fmt.Errorf("demo deal %s to %s: %w", d.company, s, err)
 			}
 		}
 	}
 	// The direct team's accounts and a refused duplicate, for the log.
 	engaged := st.Clock().Now().AddDate(0, -1, 0)
-	if _, _, err := st.AddExclusion(ctx, prog.ID, parrain.Exclusion{Kind: parrain.ExcludeDirectEngaged, Domain: "globex.example", EngagedAt: &engaged,
+	if _, _, err := ps.AddExclusion(ctx, prog.ID, parrain.Exclusion{Kind: parrain.ExcludeDirectEngaged, Domain: "globex.example", EngagedAt: &engaged,
 		Reason: "direct team demo in progress"}, store.Idem{}); err != nil {
 		return err
 	}
-	if _, _, err := st.AddExclusion(ctx, prog.ID, parrain.Exclusion{Kind: parrain.ExcludeCustomer, Domain: "acme-customer.example", CompanyName: "Longtime Customer"}, store.Idem{}); err != nil {
+	if _, _, err := ps.AddExclusion(ctx, prog.ID, parrain.Exclusion{Kind: parrain.ExcludeCustomer, Domain: "acme-customer.example", CompanyName: "Longtime Customer"}, store.Idem{}); err != nil {
 		return err
 	}
-	if _, _, err := st.RegisterLead(ctx, prog.ID, partners["Vertex Resellers"].ID, parrain.LeadInput{CompanyName: "Initrode Inc.", CompanyDomain: "www.initrode.example",
-		CompanySize: 300, Consent: true}, store.RegisterOptions{Actor: "demo"}, store.Idem{}); err != nil {
+	if _, _, err := ps.RegisterLead(ctx, prog.ID, partners["Vertex Resellers"].ID, parrain.LeadInput{CompanyName: "Initrode Inc.", CompanyDomain: "www.initrode.example",
+		CompanySize: 300, Consent: true}, partner.RegisterOptions{Actor: "demo"}, store.Idem{}); err != nil {
 		return err
 	}
-	if _, _, err := st.CreateAsset(ctx, prog.ID, store.Asset{Title: "Acme one-pager", Kind: "one_pager", Filename: "acme-one-pager.txt", ContentType: "text/plain",
+	if _, _, err := ps.CreateAsset(ctx, prog.ID, store.Asset{Title: "Acme one-pager", Kind: "one_pager", Filename: "acme-one-pager.txt", ContentType: "text/plain",
 		Content: []byte("Acme: referral and partner programs that run themselves.\n")}, store.Idem{}); err != nil {
 		return err
 	}
-	if _, _, err := st.CreateSurvey(ctx, prog.ID, store.Survey{Title: "Quarterly partner pulse", Questions: []string{"What helped you sell this quarter?", "What should we improve?"}}, store.Idem{}); err != nil {
+	if _, _, err := ps.CreateSurvey(ctx, prog.ID, store.Survey{Title: "Quarterly partner pulse", Questions: []string{"What helped you sell this quarter?", "What should we improve?"}}, store.Idem{}); err != nil {
 		return err
 	}
 	log.Info("demo partner program created", "program_id", prog.ID, "portal", "/partners/acme-partners/", "partners", len(partners),

@@ -17,6 +17,7 @@ import (
 	"github.com/parrainhq/parrain/internal/jobs"
 	"github.com/parrainhq/parrain/internal/outbound"
 	"github.com/parrainhq/parrain/internal/parrain"
+	"github.com/parrainhq/parrain/internal/partner"
 	"github.com/parrainhq/parrain/internal/payout"
 	"github.com/parrainhq/parrain/internal/store"
 )
@@ -138,6 +139,6 @@ func (m *Main) moveDealFromCRM(ctx context.Context, ch store.DealStageChange, co
 	if mapped, ok := conn.StageMap[ch.Stage]; ok {
 		stage = mapped
 	}
-	_, _, err := m.st.MoveDeal(ctx, ch.ProgramID, ch.LeadKey, store.DealMove{Stage: stage, Source: "crm", Actor: string(conn.Provider)}, store.Idem{})
+	_, _, err := m.partners.MoveDeal(ctx, ch.ProgramID, ch.LeadKey, partner.DealMove{Stage: stage, Source: "crm", Actor: string(conn.Provider)}, store.Idem{})
 	return err
 }

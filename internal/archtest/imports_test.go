@@ -84,6 +84,7 @@ var allowed = map[string]string{
 	"internal/jobs → internal/notify":              "services register their job kinds in the wiring",
 	"internal/jobs → internal/outbound":            "services register their job kinds in the wiring",
 	"internal/jobs → internal/payout":              "services register their job kinds in the wiring",
+	"internal/jobs → internal/partner":             "services register their job kinds in the wiring",
 	"internal/store → internal/fraud":              "fraud decisions move to the referral use cases",
 }
 

@@ -33,6 +33,12 @@ type Auth struct {
 	IP      string
 }
 
+// ParrainActor is the user as the use cases see them (the request context
+// carries it, see Require).
+func (a *Auth) ParrainActor() parrain.Actor {
+	return parrain.Actor{Kind: parrain.ActorUser, ID: a.User.ID, Label: a.User.Email, IP: a.IP}
+}
+
 // Actor is the user as the audit log names them.
 func (a *Auth) Actor() store.Actor {
 	return store.Actor{Kind: parrain.ActorUser, UserID: a.User.ID, Email: a.User.Email, IP: a.IP}
@@ -76,8 +82,7 @@ func (c *Console) Require(min store.UserRole, h Handler) http.Handler {
 				return
 			}
 		}
-		h(w, r.WithContext(parrain.WithActor(r.Context(), parrain.Actor{
-			Kind: parrain.ActorUser, ID: a.User.ID, Label: a.User.Email, IP: a.IP})), a)
+		h(w, r.WithContext(parrain.WithActor(r.Context(), a.ParrainActor())), a)
 	}))
 }
 

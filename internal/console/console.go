@@ -34,6 +34,7 @@ import (
 
 	"github.com/parrainhq/parrain/internal/httpx"
 	"github.com/parrainhq/parrain/internal/parrain"
+	"github.com/parrainhq/parrain/internal/partner"
 	"github.com/parrainhq/parrain/internal/store"
 	"github.com/parrainhq/parrain/internal/web"
 )
@@ -51,22 +52,26 @@ type Options struct {
 	// minute with a burst of 5.
 	LoginRate  time.Duration
 	LoginBurst int
+	// Partners runs the partner program's use cases (default: one on the
+	// console's store).
+	Partners *partner.Service
 }
 
 // Console holds the console's dependencies.
 type Console struct {
-	st      *store.Store
-	log     *slog.Logger
-	opt     Options
-	secure  bool
-	pages   map[string]*template.Template
-	static  fs.FS
-	hasher  *Hasher
-	byIP    *httpx.Limiter
-	byEmail *httpx.Limiter
-	cop     *http.CrossOriginProtection
-	dummy   string // a hash verified for unknown emails, so timing does not reveal them
-	version string // a digest of the static files, appended to their URLs so upgrades bust caches
+	st       *store.Store
+	partners *partner.Service
+	log      *slog.Logger
+	opt      Options
+	secure   bool
+	pages    map[string]*template.Template
+	static   fs.FS
+	hasher   *Hasher
+	byIP     *httpx.Limiter
+	byEmail  *httpx.Limiter
+	cop      *http.CrossOriginProtection
+	dummy    string // a hash verified for unknown emails, so timing does not reveal them
+	version  string // a digest of the static files, appended to their URLs so upgrades bust caches
 }
 
 // New parses the templates and returns the console.
@@ -77,7 +82,10 @@ func New(st *store.Store, log *slog.Logger, opt Options) (*Console, error) {
 	if opt.LoginBurst <= 0 {
 		opt.LoginBurst = 10
 	}
-	c := &Console{st: st, log: log, opt: opt, secure: strings.HasPrefix(opt.BaseURL, "https://"), static: web.Static(),
+	if opt.Partners == nil {
+		opt.Partners = partner.New(st, st.Clock())
+	}
+	c := &Console{st: st, partners: opt.Partners, log: log, opt: opt, secure: strings.HasPrefix(opt.BaseURL, "https://"), static: web.Static(),
 		hasher: NewHasher(2), byIP: httpx.NewLimiter(rate.Every(opt.LoginRate), opt.LoginBurst), byEmail: httpx.NewLimiter(rate.Every(time.Minute), 5)}
 	pages, err := parsePages(web.Templates())
 	if err != nil {

@@ -9,14 +9,8 @@ import (
 	"time"
 
 	"github.com/parrainhq/parrain/internal/parrain"
+	"github.com/parrainhq/parrain/internal/partner"
 	"github.com/parrainhq/parrain/internal/store"
-)
-
-// Audit actions of the partner pages.
-const (
-	auditPartnerApproved = "partner.approved"
-	auditPartnerRejected = "partner.rejected"
-	auditDealMoved       = "partner.deal_moved"
 )
 
 // partnersData is the partner program page: the account check, the KPIs
@@ -28,7 +22,7 @@ type partnersData struct {
 	CheckError string
 	Check      *accountCheck
 	Period     periodChoice
-	Report     store.PartnerKPIReport
+	Report     partner.KPIReport
 	Tiers      []tierKPIs
 	Applicants []parrain.Partner
 	MoreApps   string
@@ -122,7 +116,7 @@ func (c *Console) Partners(w http.ResponseWriter, r *http.Request, a *Auth) {
 	}
 	if d.Query != "" {
 		domain, company := accountQuery(d.Query)
-		dec, err := c.st.CheckAccount(ctx, prog.ID, domain, company, consoleActor(a))
+		dec, err := c.partners.CheckAccount(ctx, prog.ID, domain, company, consoleActor(a))
 		if e := parrain.AsError(err); e != nil && e.Code == parrain.CodeInvalid {
 			d.CheckError = e.Message
 		} else if err != nil {
@@ -152,7 +146,7 @@ func (c *Console) Partners(w http.ResponseWriter, r *http.Request, a *Auth) {
 			d.Check = ch
 		}
 	}
-	if d.Report, err = c.st.PartnerKPIReportFor(ctx, prog.ID, d.Period.Period.From, d.Period.Period.To); err != nil {
+	if d.Report, err = c.partners.KPIReportFor(ctx, prog.ID, d.Period.Period.From, d.Period.Period.To); err != nil {
 		c.fail(w, r, a, err)
 		return
 	}
@@ -208,7 +202,7 @@ func (c *Console) PartnerKPIsCSV(w http.ResponseWriter, r *http.Request, a *Auth
 		c.fail(w, r, a, err)
 		return
 	}
-	rep, err := c.st.PartnerKPIReportFor(r.Context(), prog.ID, pc.Period.From, pc.Period.To)
+	rep, err := c.partners.KPIReportFor(r.Context(), prog.ID, pc.Period.From, pc.Period.To)
 	if err != nil {
 		c.fail(w, r, a, err)
 		return
@@ -256,7 +250,7 @@ func (c *Console) decidePartner(w http.ResponseWriter, r *http.Request, a *Auth,
 	}
 	back := backTo(r, "/admin/partners?program="+url.QueryEscape(programID))
 	note := r.PostForm.Get("note")
-	p, _, err := c.st.DecidePartner(r.Context(), programID, r.PathValue("id"), approve, note, store.Idem{})
+	p, _, err := c.partners.Decide(r.Context(), programID, r.PathValue("id"), approve, note, store.Idem{})
 	if e := parrain.AsError(err); e != nil && (e.Code == parrain.CodeConflict || e.Code == parrain.CodeInvalid) {
 		c.setFlash(w, r, "error", fieldMessage(e))
 		redirect(w, r, back)
@@ -266,13 +260,9 @@ func (c *Console) decidePartner(w http.ResponseWriter, r *http.Request, a *Auth,
 		c.fail(w, r, a, err)
 		return
 	}
-	action, verb := auditPartnerApproved, "Approved"
+	verb := "Approved" // the decision is audited by the use case
 	if !approve {
-		action, verb = auditPartnerRejected, "Rejected"
-	}
-	if err := c.st.Audit(r.Context(), a.Actor(), action, "partner", p.ID, programID, map[string]any{
-		"name": p.Name, "email": p.Email, "note": strings.TrimSpace(note)}); err != nil {
-		c.log.ErrorContext(r.Context(), "auditing partner decision", "partner", p.ID, "err", err)
+		verb = "Rejected"
 	}
 	msg := fmt.Sprintf("%s the application of %s.", verb, p.Name)
 	if approve {
@@ -367,8 +357,9 @@ func (c *Console) Deals(w http.ResponseWriter, r *http.Request, a *Auth) {
 }
 
 // MoveDealStage handles POST /admin/partners/deals/{id}/stage: a manager
-// moves a deal (source "manager") through store.MoveDeal, which records
-// the stage history, pays the stage's rewards and sends the webhook.
+// moves a deal (source "manager") through partner.MoveDeal, which records
+// the stage history, pays the stage's rewards, sends the webhook and
+// audits the move.
 func (c *Console) MoveDealStage(w http.ResponseWriter, r *http.Request, a *Auth) {
 	programID := r.PostForm.Get("program")
 	prog, err := c.st.Program(r.Context(), programID)
@@ -382,7 +373,7 @@ func (c *Console) MoveDealStage(w http.ResponseWriter, r *http.Request, a *Auth)
 		c.fail(w, r, a, err)
 		return
 	}
-	mv := store.DealMove{Stage: r.PostForm.Get("stage"), Source: "manager", Actor: consoleActor(a)}
+	mv := partner.DealMove{Stage: r.PostForm.Get("stage"), Source: "manager", Actor: consoleActor(a)}
 	refuse := func(msg string) {
 		c.setFlash(w, r, "error", before.CompanyName+": "+msg)
 		redirect(w, r, back)
@@ -399,7 +390,7 @@ func (c *Console) MoveDealStage(w http.ResponseWriter, r *http.Request, a *Auth)
 		}
 		mv.Value = &val
 	}
-	res, _, err := c.st.MoveDeal(r.Context(), programID, before.ID, mv, store.Idem{})
+	res, _, err := c.partners.MoveDeal(r.Context(), programID, before.ID, mv, store.Idem{})
 	if e := parrain.AsError(err); e != nil && (e.Code == parrain.CodeConflict || e.Code == parrain.CodeInvalid) {
 		refuse(fieldMessage(e))
 		return
@@ -412,11 +403,6 @@ func (c *Console) MoveDealStage(w http.ResponseWriter, r *http.Request, a *Auth)
 		c.setFlash(w, r, "ok", before.CompanyName+": "+res.Message+".")
 		redirect(w, r, back)
 		return
-	}
-	if err := c.st.Audit(r.Context(), a.Actor(), auditDealMoved, "lead", before.ID, programID, map[string]any{
-		"company": before.CompanyName, "partner": before.PartnerName, "from": before.Stage, "to": res.Lead.Stage,
-		"amount": res.Lead.Value, "currency": res.Lead.Currency}); err != nil {
-		c.log.ErrorContext(r.Context(), "auditing deal move", "lead", before.ID, "err", err)
 	}
 	pp, err := c.st.PartnerProgram(r.Context(), programID)
 	if err != nil {

@@ -9,6 +9,8 @@ import (
 	"github.com/parrainhq/parrain/internal/crm"
 	"github.com/parrainhq/parrain/internal/notify"
 	"github.com/parrainhq/parrain/internal/outbound"
+	"github.com/parrainhq/parrain/internal/parrain"
+	"github.com/parrainhq/parrain/internal/partner"
 	"github.com/parrainhq/parrain/internal/payout"
 	"github.com/parrainhq/parrain/internal/store"
 )
@@ -17,18 +19,6 @@ import (
 // (RegisterRewardEngine) are installed by the wiring, which knows how its
 // webhooks may be delivered.
 func Register(r *Runner, st *store.Store) {
-	// Partner program: re-evaluate every partner's tier daily (tiers are
-	// also evaluated on each won or lost deal and completed training).
-	r.Handle(store.JobPartnerTiers, func(ctx context.Context, payload []byte) error {
-		var a store.PartnerTiersArgs
-		if err := json.Unmarshal(payload, &a); err != nil {
-			return fmt.Errorf("decoding %s payload: %w", store.JobPartnerTiers, err)
-		}
-		if _, err := st.EvaluatePartnerTiers(ctx, a.ProgramID); err != nil {
-			return err
-		}
-		return &SnoozeError{Until: st.Clock().Now().Add(store.PartnerTierInterval)}
-	})
 	r.Handle(store.JobMatureReward, func(ctx context.Context, payload []byte) error {
 		var a store.MatureRewardArgs
 		if err := json.Unmarshal(payload, &a); err != nil {
@@ -43,6 +33,18 @@ func Register(r *Runner, st *store.Store) {
 		}
 		// An approved non-cash reward is delivered now (reward engine).
 		return st.KickFulfilment(ctx, a.RewardID)
+	})
+}
+
+// RegisterPartner installs the partner program's job: re-evaluate every
+// partner's tier daily (tiers are also evaluated on each won or lost deal
+// and completed training).
+func RegisterPartner(r *Runner, p *partner.Service, clock parrain.Clock) {
+	r.Handle(partner.JobEvaluateTiers, func(ctx context.Context, payload []byte) error {
+		if err := p.HandleEvaluateTiers(ctx, payload); err != nil {
+			return err
+		}
+		return &SnoozeError{Until: clock.Now().Add(partner.TierInterval)}
 	})
 }
 

@@ -17,6 +17,7 @@ import (
 
 	"github.com/parrainhq/parrain/internal/app"
 	"github.com/parrainhq/parrain/internal/parrain"
+	"github.com/parrainhq/parrain/internal/partner"
 	"github.com/parrainhq/parrain/internal/store"
 )
 
@@ -111,6 +112,7 @@ func TestPortalInBrowser(t *testing.T) {
 	srv := httptest.NewServer(m.Handler())
 	t.Cleanup(func() { srv.Close(); m.Close() })
 	st, bg := m.Store(), context.Background()
+	ps := m.Partners()
 
 	prog, _, err := st.CreateProgram(bg, parrain.Program{Name: "Acme partners", LandingURL: "https://acme.example/", Currency: "USD", HoldDays: 30,
 		ProgramSettings: parrain.ProgramSettings{Stages: []parrain.Stage{{Name: "closed_won"}}, Success: &parrain.Success{Trigger: parrain.TriggerStage, Stage: "closed_won"}},
@@ -120,16 +122,16 @@ func TestPortalInBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := st.PutPartnerProgram(bg, prog.ID, parrain.PartnerSettings{Slug: "acme", ApplicationsOpen: true,
+	if _, err := ps.PutProgram(bg, prog.ID, parrain.PartnerSettings{Slug: "acme", ApplicationsOpen: true,
 		Branding: parrain.Branding{CompanyName: "Acme", PrimaryColor: "#112233", Welcome: "Grow with Acme."}},
 		[]parrain.Tier{{Key: "referral", Name: "Referral Partner"}, {Key: "advisor", Name: "Solution Advisor", Rank: 1, Criteria: parrain.TierCriteria{MinWonDeals: 3}}}); err != nil {
 		t.Fatal(err)
 	}
-	other, _, err := st.ApplyPartner(bg, prog.ID, parrain.PartnerApplication{Email: "bob@rival.example", Name: "Rival Partners"}, "invite", store.Idem{})
+	other, _, err := ps.Apply(bg, prog.ID, parrain.PartnerApplication{Email: "bob@rival.example", Name: "Rival Partners"}, "invite", store.Idem{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	asset, _, err := st.CreateAsset(bg, prog.ID, store.Asset{Title: "Case study", Kind: "case_study", Filename: "case.txt", ContentType: "text/plain",
+	asset, _, err := ps.CreateAsset(bg, prog.ID, store.Asset{Title: "Case study", Kind: "case_study", Filename: "case.txt", ContentType: "text/plain",
 		Content: []byte("How Initech grew 3x")}, store.Idem{})
 	if err != nil {
 		t.Fatal(err)
@@ -155,7 +157,7 @@ func TestPortalInBrowser(t *testing.T) {
 	if err != nil || alice.Status != parrain.PartnerApplied {
 		t.Fatalf("application %+v %v", alice, err)
 	}
-	if _, _, err := st.DecidePartner(bg, prog.ID, alice.ID, true, "", store.Idem{}); err != nil {
+	if _, _, err := ps.Decide(bg, prog.ID, alice.ID, true, "", store.Idem{}); err != nil {
 		t.Fatal(err)
 	}
 	signIn := func(email string) {
@@ -233,7 +235,7 @@ func TestPortalInBrowser(t *testing.T) {
 	// The manager closes Alice's deal: she sees it won, with its commission.
 	leads, _, _ := st.Leads(bg, prog.ID, store.LeadFilter{PartnerID: alice.ID}, store.Page{})
 	v := int64(2_000_000)
-	if _, _, err := st.MoveDeal(bg, prog.ID, leads[0].ID, store.DealMove{Stage: "closed_won", Value: &v, Source: "manager"}, store.Idem{}); err != nil {
+	if _, _, err := ps.MoveDeal(bg, prog.ID, leads[0].ID, partner.DealMove{Stage: "closed_won", Value: &v, Source: "manager"}, store.Idem{}); err != nil {
 		t.Fatal(err)
 	}
 	signIn("alice@advisors.example")

@@ -13,6 +13,7 @@ import (
 
 	"github.com/parrainhq/parrain/internal/app"
 	"github.com/parrainhq/parrain/internal/parrain"
+	"github.com/parrainhq/parrain/internal/partner"
 	"github.com/parrainhq/parrain/internal/store"
 )
 
@@ -33,33 +34,34 @@ func TestPortalIsolation(t *testing.T) {
 	srv := httptest.NewServer(m.Handler())
 	t.Cleanup(func() { srv.Close(); m.Close() })
 	st, bg := m.Store(), context.Background()
+	ps := m.Partners()
 	prog, _, err := st.CreateProgram(bg, parrain.Program{Name: "Acme partners", LandingURL: "https://acme.example/", Currency: "USD"}, store.Idem{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := st.PutPartnerProgram(bg, prog.ID, parrain.PartnerSettings{Slug: "acme", ApplicationsOpen: true},
+	if _, err := ps.PutProgram(bg, prog.ID, parrain.PartnerSettings{Slug: "acme", ApplicationsOpen: true},
 		[]parrain.Tier{{Key: "referral", Name: "Referral Partner"}, {Key: "reseller", Name: "Certified Reseller", Rank: 1}}); err != nil {
 		t.Fatal(err)
 	}
-	partner := func(email, name string) parrain.Partner {
-		p, _, err := st.ApplyPartner(bg, prog.ID, parrain.PartnerApplication{Email: email, Name: name}, "invite", store.Idem{})
+	newPartner := func(email, name string) parrain.Partner {
+		p, _, err := ps.Apply(bg, prog.ID, parrain.PartnerApplication{Email: email, Name: name}, "invite", store.Idem{})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if p.Status != parrain.PartnerActive { // invited partners start active
-			if p, _, err = st.DecidePartner(bg, prog.ID, p.ID, true, "", store.Idem{}); err != nil {
+			if p, _, err = ps.Decide(bg, prog.ID, p.ID, true, "", store.Idem{}); err != nil {
 				t.Fatal(err)
 			}
 		}
 		return p
 	}
-	alice, bob := partner("alice@advisors.example", "Alice Advisors"), partner("bob@rival.example", "Bob Rival")
-	lead, _, err := st.RegisterLead(bg, prog.ID, alice.ID, parrain.LeadInput{CompanyName: "Initech Secret Deal", CompanyDomain: "initech-secret.example",
-		ContactEmail: "ceo@initech-secret.example", CompanySize: 50, Consent: true}, store.RegisterOptions{Credit: parrain.CreditSourced, Actor: "partner:" + alice.ID}, store.Idem{})
+	alice, bob := newPartner("alice@advisors.example", "Alice Advisors"), newPartner("bob@rival.example", "Bob Rival")
+	lead, _, err := ps.RegisterLead(bg, prog.ID, alice.ID, parrain.LeadInput{CompanyName: "Initech Secret Deal", CompanyDomain: "initech-secret.example",
+		ContactEmail: "ceo@initech-secret.example", CompanySize: 50, Consent: true}, partner.RegisterOptions{Credit: parrain.CreditSourced, Actor: "partner:" + alice.ID}, store.Idem{})
 	if err != nil || lead.Lead == nil {
 		t.Fatalf("alice's lead: %+v %v", lead, err)
 	}
-	asset, _, err := st.CreateAsset(bg, prog.ID, store.Asset{Title: "Reseller price list", Kind: "other", Filename: "prices.txt", ContentType: "text/plain",
+	asset, _, err := ps.CreateAsset(bg, prog.ID, store.Asset{Title: "Reseller price list", Kind: "other", Filename: "prices.txt", ContentType: "text/plain",
 		Content: []byte("confidential prices"), MinTier: "reseller"}, store.Idem{})
 	if err != nil {
 		t.Fatal(err)

@@ -29,6 +29,7 @@ import (
 	"github.com/parrainhq/parrain/internal/httpx"
 	"github.com/parrainhq/parrain/internal/integration/smtp"
 	"github.com/parrainhq/parrain/internal/parrain"
+	"github.com/parrainhq/parrain/internal/partner"
 	"github.com/parrainhq/parrain/internal/store"
 )
 
@@ -46,16 +47,20 @@ type Options struct {
 	// Mailer sends magic links; when nil they are written to the server
 	// log (development).
 	Mailer Sender
+	// Partners runs the partner program's use cases (default: one on the
+	// portal's store).
+	Partners *partner.Service
 }
 
 // Portal serves the partner portal.
 type Portal struct {
-	st     *store.Store
-	log    *slog.Logger
-	opt    Options
-	secure bool
-	pages  map[string]*template.Template
-	cop    *http.CrossOriginProtection
+	st       *store.Store
+	partners *partner.Service
+	log      *slog.Logger
+	opt      Options
+	secure   bool
+	pages    map[string]*template.Template
+	cop      *http.CrossOriginProtection
 }
 
 // MagicLinkTTL is how long a sign-in link works.
@@ -65,7 +70,10 @@ const cookieName = "parrain_partner"
 
 // New parses the templates and returns the portal.
 func New(st *store.Store, log *slog.Logger, opt Options) (*Portal, error) {
-	p := &Portal{st: st, log: log, opt: opt, secure: strings.HasPrefix(opt.BaseURL, "https://"), pages: map[string]*template.Template{},
+	if opt.Partners == nil {
+		opt.Partners = partner.New(st, st.Clock())
+	}
+	p := &Portal{st: st, partners: opt.Partners, log: log, opt: opt, secure: strings.HasPrefix(opt.BaseURL, "https://"), pages: map[string]*template.Template{},
 		cop: http.NewCrossOriginProtection()}
 	funcs := template.FuncMap{
 		"money": func(v int64, cur string) string { return parrain.FormatMinor(v, cur) + " " + cur },
@@ -236,7 +244,7 @@ func (p *Portal) Apply(w http.ResponseWriter, r *http.Request, pp store.PartnerP
 		p.render(w, r, http.StatusBadRequest, "apply", page{PP: pp, Title: "Apply", Error: "Please accept the partner agreement.", Data: a})
 		return
 	}
-	_, _, err := p.st.ApplyPartner(r.Context(), pp.ProgramID, a, "application", store.Idem{})
+	_, _, err := p.partners.Apply(r.Context(), pp.ProgramID, a, "application", store.Idem{})
 	if e := parrain.AsError(err); e != nil {
 		p.render(w, r, http.StatusBadRequest, "apply", page{PP: pp, Title: "Apply", Error: e.Message + " (" + e.Field + ")", Data: a})
 		return
@@ -328,25 +336,25 @@ func (p *Portal) Logout(w http.ResponseWriter, r *http.Request, s *session) {
 }
 
 type dashboardData struct {
-	store.PartnerDashboard
+	partner.Dashboard
 	Survey *store.Survey
 	Needs  string
 }
 
 // Dashboard is the partner's home page.
 func (p *Portal) Dashboard(w http.ResponseWriter, r *http.Request, s *session) {
-	d, err := p.st.PartnerDashboardFor(r.Context(), s.pp, s.partner)
+	d, err := p.partners.DashboardFor(r.Context(), s.pp, s.partner)
 	if err != nil {
 		p.fail(w, r, err)
 		return
 	}
-	sv, err := p.st.PendingSurvey(r.Context(), s.partner)
+	sv, err := p.partners.PendingSurvey(r.Context(), s.partner)
 	if err != nil {
 		p.fail(w, r, err)
 		return
 	}
 	p.render(w, r, http.StatusOK, "dashboard", page{PP: s.pp, Partner: &s.partner, CSRF: s.csrf, Title: "Dashboard",
-		Data: dashboardData{PartnerDashboard: d, Survey: sv, Needs: strings.Join(d.NextNeeds, ", ")}})
+		Data: dashboardData{Dashboard: d, Survey: sv, Needs: strings.Join(d.NextNeeds, ", ")}})
 }
 
 // NewLeadPage shows the registration form.
@@ -377,7 +385,7 @@ func (p *Portal) RegisterLead(w http.ResponseWriter, r *http.Request, s *session
 	if nonce != "" && len(nonce) < 100 {
 		idem = store.Idem{Scope: "portal:" + s.partner.ID, Key: nonce, Hash: nonce}
 	}
-	res, _, err := p.st.RegisterLead(r.Context(), s.pp.ProgramID, s.partner.ID, in, store.RegisterOptions{Actor: "partner:" + s.partner.ID}, idem)
+	res, _, err := p.partners.RegisterLead(r.Context(), s.pp.ProgramID, s.partner.ID, in, partner.RegisterOptions{Actor: "partner:" + s.partner.ID}, idem)
 	if e := parrain.AsError(err); e != nil {
 		p.render(w, r, http.StatusBadRequest, "lead", page{PP: s.pp, Partner: &s.partner, CSRF: s.csrf, Title: "Register a lead",
 			Error: e.Field + ": " + e.Message, Data: leadForm{In: in, Idem: newNonce()}})
@@ -443,7 +451,7 @@ func firstOr(list []string) string {
 // RequestExtension asks the manager for more exclusivity on a lead.
 func (p *Portal) RequestExtension(w http.ResponseWriter, r *http.Request, s *session) {
 	days, _ := strconv.Atoi(r.PostFormValue("days"))
-	_, _, err := p.st.RequestExtension(r.Context(), s.pp.ProgramID, s.partner.ID, r.PathValue("lead_id"),
+	_, _, err := p.partners.RequestExtension(r.Context(), s.pp.ProgramID, s.partner.ID, r.PathValue("lead_id"),
 		parrain.ExtensionInput{Days: days, Reason: r.PostFormValue("reason")}, store.Idem{})
 	if err != nil {
 		p.fail(w, r, err)
@@ -454,7 +462,7 @@ func (p *Portal) RequestExtension(w http.ResponseWriter, r *http.Request, s *ses
 
 // Assets lists the files the partner's tier may download.
 func (p *Portal) Assets(w http.ResponseWriter, r *http.Request, s *session) {
-	as, err := p.st.AssetsFor(r.Context(), s.pp, s.partner)
+	as, err := p.partners.AssetsFor(r.Context(), s.pp, s.partner)
 	if err != nil {
 		p.fail(w, r, err)
 		return
@@ -464,7 +472,7 @@ func (p *Portal) Assets(w http.ResponseWriter, r *http.Request, s *session) {
 
 // DownloadAsset sends a file and counts the download.
 func (p *Portal) DownloadAsset(w http.ResponseWriter, r *http.Request, s *session) {
-	a, err := p.st.DownloadAsset(r.Context(), s.pp, s.partner, r.PathValue("asset_id"))
+	a, err := p.partners.DownloadAsset(r.Context(), s.pp, s.partner, r.PathValue("asset_id"))
 	if err != nil {
 		p.fail(w, r, err)
 		return
@@ -478,7 +486,7 @@ func (p *Portal) DownloadAsset(w http.ResponseWriter, r *http.Request, s *sessio
 
 // AcceptAgreement records the agreement's acceptance.
 func (p *Portal) AcceptAgreement(w http.ResponseWriter, r *http.Request, s *session) {
-	if err := p.st.AcceptAgreement(r.Context(), s.partner.ID, r.PostFormValue("version")); err != nil {
+	if err := p.partners.AcceptAgreement(r.Context(), s.partner.ID, r.PostFormValue("version")); err != nil {
 		p.fail(w, r, err)
 		return
 	}
@@ -496,7 +504,7 @@ func (p *Portal) AcceptAgreement(w http.ResponseWriter, r *http.Request, s *sess
 // Onboarding lets the partner tick their kickoff (training is confirmed by
 // the manager).
 func (p *Portal) Onboarding(w http.ResponseWriter, r *http.Request, s *session) {
-	if _, err := p.st.SetOnboardingStep(r.Context(), s.pp.ProgramID, s.partner.ID, store.StepKickoff, true); err != nil {
+	if _, err := p.partners.SetOnboardingStep(r.Context(), s.pp.ProgramID, s.partner.ID, partner.StepKickoff, true); err != nil {
 		p.fail(w, r, err)
 		return
 	}
@@ -524,7 +532,7 @@ func (p *Portal) SetPassword(w http.ResponseWriter, r *http.Request, s *session)
 // AnswerSurvey records the partner's survey answers.
 func (p *Portal) AnswerSurvey(w http.ResponseWriter, r *http.Request, s *session) {
 	_ = r.ParseForm()
-	err := p.st.AnswerSurvey(r.Context(), s.partner, r.PostFormValue("survey"), r.PostForm["answer"])
+	err := p.partners.AnswerSurvey(r.Context(), s.partner, r.PostFormValue("survey"), r.PostForm["answer"])
 	if err != nil && !errors.Is(err, context.Canceled) {
 		p.fail(w, r, err)
 		return

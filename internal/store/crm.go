@@ -346,3 +346,9 @@ func (s *Store) CRMReferralData(ctx context.Context, referralID string) (CRMRefe
 	}
 	return out, nil
 }
+
+// SyncCRMLead queues the CRM sync of a partner's lead in the transaction
+// (see crmLeadTx).
+func (t *Tx) SyncCRMLead(ctx context.Context, lead CRMLead) error {
+	return t.s.crmLeadTx(ctx, t.tx, lead)
+}

@@ -68,3 +68,11 @@ func idempotent[T any](ctx context.Context, s *Store, idem Idem, fn func(*sql.Tx
 	})
 	return out, replayed, err
 }
+
+// Idempotent runs fn in one write transaction with the idempotency record
+// of idem, exactly as the store's own idempotent writes do: a replay
+// returns the stored result and true without running fn. The use-case
+// packages wrap their writes in it.
+func Idempotent[T any](ctx context.Context, s *Store, idem Idem, fn func(*Tx) (T, error)) (T, bool, error) {
+	return idempotent(ctx, s, idem, func(tx *sql.Tx) (T, error) { return fn(&Tx{tx: tx, s: s}) })
+}

@@ -117,3 +117,8 @@ func (s *Store) JobCounts(ctx context.Context) (map[string]int64, error) {
 	}
 	return out, rows.Err()
 }
+
+// Enqueue inserts a job in the transaction (see enqueueTx).
+func (t *Tx) Enqueue(ctx context.Context, kind, uniqueKey string, payload []byte, runAt time.Time) error {
+	return t.s.enqueueTx(ctx, t.tx, kind, uniqueKey, payload, runAt)
+}

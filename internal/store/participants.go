@@ -259,3 +259,34 @@ func (s *Store) ParticipantStats(ctx context.Context, participantID string) (Sta
 	}
 	return st, nil
 }
+
+// UpsertParticipant creates or updates a participant in the transaction
+// (see UpsertParticipant); it reports whether the participant was created.
+func (t *Tx) UpsertParticipant(ctx context.Context, programID string, in parrain.ParticipantInput) (parrain.Participant, bool, error) {
+	return t.s.upsertParticipantTx(ctx, t.tx, programID, in)
+}
+
+// SetParticipantStatus sets a participant's status.
+func (t *Tx) SetParticipantStatus(ctx context.Context, id string, st parrain.ParticipantStatus) error {
+	_, err := t.tx.ExecContext(ctx, `UPDATE participants SET status = $1 WHERE id = $2`, st, id)
+	return err
+}
+
+// SetParticipantAttribute sets one attribute of a participant, keeping the
+// others.
+func (t *Tx) SetParticipantAttribute(ctx context.Context, id, key string, value any) error {
+	var attrs string
+	if err := t.tx.QueryRowContext(ctx, `SELECT attributes FROM participants WHERE id = $1`, id).Scan(&attrs); err != nil {
+		return err
+	}
+	a, err := decodeAttributes(attrs)
+	if err != nil {
+		return err
+	}
+	if a == nil {
+		a = parrain.Attributes{}
+	}
+	a[key] = value
+	_, err = t.tx.ExecContext(ctx, `UPDATE participants SET attributes = $1, updated_at = $2 WHERE id = $3`, encodeAttributes(&a), ms(t.s.clock.Now()), id)
+	return err
+}

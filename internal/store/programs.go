@@ -139,3 +139,8 @@ type querier interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 }
+
+// Program returns a program, read in the transaction.
+func (t *Tx) Program(ctx context.Context, id string) (parrain.Program, error) {
+	return t.s.programQ(ctx, t.tx, id, "")
+}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"time"
+
+	"github.com/parrainhq/parrain/internal/parrain"
 )
 
 // Tx is one write transaction. The use-case packages open it with InTx and
@@ -25,3 +27,16 @@ func (t *Tx) Now() time.Time { return t.s.clock.Now() }
 
 // Dialect returns "sqlite" or "postgres".
 func (t *Tx) Dialect() string { return t.s.d.name }
+
+// IngestEvent processes an event inside the transaction, exactly as
+// IngestEvent does in its own (the partner program's deal stages).
+func (t *Tx) IngestEvent(ctx context.Context, prog *parrain.Program, ev *parrain.Event) (EventResult, error) {
+	in := ingest{s: t.s, tx: t.tx, prog: prog, ev: ev, res: EventResult{EventID: newID("evt"), Type: ev.Type, Rewards: []parrain.Reward{}}}
+	if err := in.stage(ctx); err != nil {
+		return EventResult{}, err
+	}
+	if err := in.afterEvent(ctx); err != nil {
+		return EventResult{}, err
+	}
+	return in.res, in.record(ctx)
+}

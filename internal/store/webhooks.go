@@ -552,3 +552,9 @@ func (s *Store) emitRewardMovesTx(ctx context.Context, tx *sql.Tx, before parrai
 	}
 	return s.emitTx(ctx, tx, rw.ProgramID, typ, rw)
 }
+
+// Emit enqueues the deliveries of a webhook event in the transaction (see
+// emitTx).
+func (t *Tx) Emit(ctx context.Context, programID, eventType string, payload any) error {
+	return t.s.emitTx(ctx, t.tx, programID, eventType, payload)
+}

@@ -1,4 +1,4 @@
-package store_test
+package partner_test
 
 import (
 	"errors"
@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/parrainhq/parrain/internal/parrain"
+	"github.com/parrainhq/parrain/internal/partner"
 	"github.com/parrainhq/parrain/internal/store"
 )
 
@@ -33,7 +34,7 @@ func partnerProgram(e *env, partners ...string) *partnerEnv {
 					PartnerRates: map[string]int64{"referral": 1000, "referral_influenced": 400, "advisor": 1500, "advisor_influenced": 600}}},
 		}
 	})
-	_, err := e.st.PutPartnerProgram(ctx, prog.ID, parrain.PartnerSettings{Slug: "acme-partners", ApplicationsOpen: true,
+	_, err := e.ps.PutProgram(ctx, prog.ID, parrain.PartnerSettings{Slug: "acme-partners", ApplicationsOpen: true,
 		Qualification: parrain.Qualification{MinCompanySize: 50}},
 		[]parrain.Tier{
 			{Key: "referral", Name: "Referral Partner", Rank: 0},
@@ -45,11 +46,11 @@ func partnerProgram(e *env, partners ...string) *partnerEnv {
 	}
 	pe := &partnerEnv{env: e, prog: prog, partners: map[string]parrain.Partner{}}
 	for _, name := range partners {
-		p, _, err := e.st.ApplyPartner(ctx, prog.ID, parrain.PartnerApplication{Email: strings.ToLower(name) + "@partner.example", Name: name}, "application", store.Idem{})
+		p, _, err := e.ps.Apply(ctx, prog.ID, parrain.PartnerApplication{Email: strings.ToLower(name) + "@partner.example", Name: name}, "application", store.Idem{})
 		if err != nil {
 			e.t.Fatalf("apply: %v", err)
 		}
-		if p, _, err = e.st.DecidePartner(ctx, prog.ID, p.ID, true, "welcome", store.Idem{}); err != nil {
+		if p, _, err = e.ps.Decide(ctx, prog.ID, p.ID, true, "welcome", store.Idem{}); err != nil {
 			e.t.Fatalf("approve: %v", err)
 		}
 		pe.partners[name] = p
@@ -57,17 +58,17 @@ func partnerProgram(e *env, partners ...string) *partnerEnv {
 	return pe
 }
 
-func (pe *partnerEnv) register(partner, company, domain string) store.LeadResult {
+func (pe *partnerEnv) register(name, company, domain string) partner.LeadResult {
 	pe.t.Helper()
-	r, _, err := pe.st.RegisterLead(ctx, pe.prog.ID, pe.partners[partner].ID, parrain.LeadInput{CompanyName: company, CompanyDomain: domain,
-		ContactEmail: "buyer@" + parrain.AccountDomain(domain), CompanySize: 200, Consent: true}, store.RegisterOptions{Actor: "test"}, store.Idem{})
+	r, _, err := pe.ps.RegisterLead(ctx, pe.prog.ID, pe.partners[name].ID, parrain.LeadInput{CompanyName: company, CompanyDomain: domain,
+		ContactEmail: "buyer@" + parrain.AccountDomain(domain), CompanySize: 200, Consent: true}, partner.RegisterOptions{Actor: "test"}, store.Idem{})
 	if err != nil {
 		pe.t.Fatalf("register %s: %v", company, err)
 	}
 	return r
 }
 
-func wantOutcome(t *testing.T, r store.LeadResult, outcome, reason string) {
+func wantOutcome(t *testing.T, r partner.LeadResult, outcome, reason string) {
 	t.Helper()
 	if r.Decision.Outcome != outcome || r.Decision.Reason != reason {
 		t.Fatalf("decision = %s/%s (%s), want %s/%s", r.Decision.Outcome, r.Decision.Reason, r.Decision.Explanation, outcome, reason)
@@ -104,11 +105,11 @@ func TestPartnerExclusivity(t *testing.T) {
 		}
 		wantOutcome(t, pe.register("Alpha", "acme", "acme.com"), parrain.OutcomeRefused, parrain.ReasonAlreadyYours)
 		// Direct sales checks the account.
-		d, err := e.st.CheckAccount(ctx, pe.prog.ID, "www.acme.com", "", "sales:bob")
+		d, err := e.ps.CheckAccount(ctx, pe.prog.ID, "www.acme.com", "", "sales:bob")
 		if err != nil || d.Outcome != parrain.OutcomeRefused || !strings.Contains(d.Explanation, "registered by Alpha until 2027-01-30") {
 			t.Fatalf("check = %+v, %v", d, err)
 		}
-		if d, _ := e.st.CheckAccount(ctx, pe.prog.ID, "other.com", "Other", "sales:bob"); d.Outcome != parrain.OutcomeClear {
+		if d, _ := e.ps.CheckAccount(ctx, pe.prog.ID, "other.com", "Other", "sales:bob"); d.Outcome != parrain.OutcomeClear {
 			t.Fatalf("check of a free account = %+v", d)
 		}
 		// The window runs out: the first partner is no longer protected.
@@ -138,7 +139,7 @@ func TestPartnerExclusivity(t *testing.T) {
 func TestPartnerQualification(t *testing.T) {
 	each(t, func(t *testing.T, e *env) {
 		pe := partnerProgram(e, "Alpha")
-		_, err := e.st.PutPartnerProgram(ctx, pe.prog.ID, parrain.PartnerSettings{Slug: "acme-partners", WindowDays: 30,
+		_, err := e.ps.PutProgram(ctx, pe.prog.ID, parrain.PartnerSettings{Slug: "acme-partners", WindowDays: 30,
 			Qualification: parrain.Qualification{MinCompanySize: 100, Industries: []string{"Retail", "Logistics"}}},
 			[]parrain.Tier{{Key: "referral", Name: "Referral Partner"}})
 		if err != nil {
@@ -152,7 +153,7 @@ func TestPartnerQualification(t *testing.T) {
 			{parrain.LeadInput{CompanyName: "Bank", CompanyDomain: "bank.com", CompanySize: 500, Industry: "Banking", Consent: true}, "industry"},
 			{parrain.LeadInput{CompanyName: "Shop", CompanyDomain: "shop.com", CompanySize: 500, Industry: "retail"}, "consent"},
 		} {
-			r, _, err := e.st.RegisterLead(ctx, pe.prog.ID, pe.partners["Alpha"].ID, c.in, store.RegisterOptions{}, store.Idem{})
+			r, _, err := e.ps.RegisterLead(ctx, pe.prog.ID, pe.partners["Alpha"].ID, c.in, partner.RegisterOptions{}, store.Idem{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -161,8 +162,8 @@ func TestPartnerQualification(t *testing.T) {
 				t.Errorf("%s: field %q, want %q (%s)", c.in.CompanyName, r.Decision.Field, c.field, r.Decision.Explanation)
 			}
 		}
-		r, _, err := e.st.RegisterLead(ctx, pe.prog.ID, pe.partners["Alpha"].ID, parrain.LeadInput{CompanyName: "Shop", CompanyDomain: "shop.com",
-			CompanySize: 500, Industry: "retail", Consent: true}, store.RegisterOptions{}, store.Idem{})
+		r, _, err := e.ps.RegisterLead(ctx, pe.prog.ID, pe.partners["Alpha"].ID, parrain.LeadInput{CompanyName: "Shop", CompanyDomain: "shop.com",
+			CompanySize: 500, Industry: "retail", Consent: true}, partner.RegisterOptions{}, store.Idem{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -171,7 +172,7 @@ func TestPartnerQualification(t *testing.T) {
 			t.Fatalf("expires_at %v with a 30-day window", r.Lead.ExpiresAt)
 		}
 		// A bad field is an error, not a decision.
-		_, _, err = e.st.RegisterLead(ctx, pe.prog.ID, pe.partners["Alpha"].ID, parrain.LeadInput{CompanyName: "X", CompanyDomain: "not a domain"}, store.RegisterOptions{}, store.Idem{})
+		_, _, err = e.ps.RegisterLead(ctx, pe.prog.ID, pe.partners["Alpha"].ID, parrain.LeadInput{CompanyName: "X", CompanyDomain: "not a domain"}, partner.RegisterOptions{}, store.Idem{})
 		if e := parrain.AsError(err); e == nil || e.Field != "company_domain" {
 			t.Fatalf("bad domain: %v", err)
 		}
@@ -183,14 +184,14 @@ func TestPartnerExtension(t *testing.T) {
 		pe := partnerProgram(e, "Alpha", "Beta")
 		lead := pe.register("Alpha", "Beta Corp", "betacorp.com").Lead
 		// Beta cannot ask for Alpha's lead.
-		if _, _, err := e.st.RequestExtension(ctx, pe.prog.ID, pe.partners["Beta"].ID, lead.ID, parrain.ExtensionInput{Days: 30, Reason: "x"}, store.Idem{}); parrain.ErrorCode(err) != parrain.CodeNotFound {
+		if _, _, err := e.ps.RequestExtension(ctx, pe.prog.ID, pe.partners["Beta"].ID, lead.ID, parrain.ExtensionInput{Days: 30, Reason: "x"}, store.Idem{}); parrain.ErrorCode(err) != parrain.CodeNotFound {
 			t.Fatalf("extension of another partner's lead: %v", err)
 		}
-		x, _, err := e.st.RequestExtension(ctx, pe.prog.ID, pe.partners["Alpha"].ID, lead.ID, parrain.ExtensionInput{Days: 30, Reason: "procurement is slow"}, store.Idem{})
+		x, _, err := e.ps.RequestExtension(ctx, pe.prog.ID, pe.partners["Alpha"].ID, lead.ID, parrain.ExtensionInput{Days: 30, Reason: "procurement is slow"}, store.Idem{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		x, _, err = e.st.DecideExtension(ctx, pe.prog.ID, x.ID, true, "", "manager:ann", store.Idem{})
+		x, _, err = e.ps.DecideExtension(ctx, pe.prog.ID, x.ID, true, "", "manager:ann", store.Idem{})
 		if err != nil || x.Status != "granted" {
 			t.Fatalf("grant: %+v %v", x, err)
 		}
@@ -199,13 +200,13 @@ func TestPartnerExtension(t *testing.T) {
 		e.clock.Advance(20 * 24 * time.Hour)
 		wantOutcome(t, pe.register("Beta", "Beta Corp", "betacorp.com"), parrain.OutcomeAccepted, "")
 		// Alpha's registration lapsed and Beta holds it: it cannot be extended.
-		if _, _, err := e.st.ExtendLead(ctx, pe.prog.ID, lead.ID, 10, "manager:ann", store.Idem{}); parrain.ErrorCode(err) != parrain.CodeConflict {
+		if _, _, err := e.ps.ExtendLead(ctx, pe.prog.ID, lead.ID, 10, "manager:ann", store.Idem{}); parrain.ErrorCode(err) != parrain.CodeConflict {
 			t.Fatalf("extending a lost account: %v", err)
 		}
 		// A refused request is logged too.
 		l2 := pe.register("Alpha", "Gamma", "gamma.com").Lead
-		x2, _, _ := e.st.RequestExtension(ctx, pe.prog.ID, pe.partners["Alpha"].ID, l2.ID, parrain.ExtensionInput{Days: 10, Reason: "more time"}, store.Idem{})
-		x2, _, err = e.st.DecideExtension(ctx, pe.prog.ID, x2.ID, false, "no activity logged", "manager:ann", store.Idem{})
+		x2, _, _ := e.ps.RequestExtension(ctx, pe.prog.ID, pe.partners["Alpha"].ID, l2.ID, parrain.ExtensionInput{Days: 10, Reason: "more time"}, store.Idem{})
+		x2, _, err = e.ps.DecideExtension(ctx, pe.prog.ID, x2.ID, false, "no activity logged", "manager:ann", store.Idem{})
 		if err != nil || x2.Status != "refused" || !strings.Contains(x2.Decision, "no activity logged") {
 			t.Fatalf("refuse: %+v %v", x2, err)
 		}
@@ -229,11 +230,11 @@ func TestPartnerExcludedAccounts(t *testing.T) {
 			{Kind: parrain.ExcludeNamedAccount, CompanyName: "Globex Corporation"},
 			{Kind: parrain.ExcludeDirectEngaged, Domain: "initech.com", EngagedAt: &engaged},
 		} {
-			if _, _, err := e.st.AddExclusion(ctx, pe.prog.ID, x, store.Idem{}); err != nil {
+			if _, _, err := e.ps.AddExclusion(ctx, pe.prog.ID, x, store.Idem{}); err != nil {
 				t.Fatal(err)
 			}
 		}
-		if _, _, err := e.st.AddExclusion(ctx, pe.prog.ID, parrain.Exclusion{Kind: parrain.ExcludeDirectEngaged, Domain: "x.com"}, store.Idem{}); parrain.AsError(err) == nil || parrain.AsError(err).Field != "engaged_at" {
+		if _, _, err := e.ps.AddExclusion(ctx, pe.prog.ID, parrain.Exclusion{Kind: parrain.ExcludeDirectEngaged, Domain: "x.com"}, store.Idem{}); parrain.AsError(err) == nil || parrain.AsError(err).Field != "engaged_at" {
 			t.Fatalf("direct_engaged without a date: %v", err)
 		}
 		wantOutcome(t, pe.register("Alpha", "Customer", "www.customer.com"), parrain.OutcomeRefused, parrain.ReasonExcluded)
@@ -243,7 +244,7 @@ func TestPartnerExcludedAccounts(t *testing.T) {
 		if !strings.Contains(r.Decision.Explanation, "excluded until 2027-03-01") {
 			t.Fatalf("explanation %q", r.Decision.Explanation)
 		}
-		d, _ := e.st.CheckAccount(ctx, pe.prog.ID, "customer.com", "", "sales")
+		d, _ := e.ps.CheckAccount(ctx, pe.prog.ID, "customer.com", "", "sales")
 		if d.Reason != parrain.ReasonExcluded {
 			t.Fatalf("check of a customer: %+v", d)
 		}
@@ -259,16 +260,16 @@ func TestPartnerConcurrentRegistrations(t *testing.T) {
 		for round := range 4 {
 			domain := fmt.Sprintf("race%d.com", round)
 			var wg sync.WaitGroup
-			results := make([]store.LeadResult, 2)
+			results := make([]partner.LeadResult, 2)
 			errs := make([]error, 2)
 			for i, name := range []string{"Alpha", "Beta"} {
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
 					// Different spellings of one account.
-					results[i], _, errs[i] = e.st.RegisterLead(ctx, pe.prog.ID, pe.partners[name].ID, parrain.LeadInput{
+					results[i], _, errs[i] = e.ps.RegisterLead(ctx, pe.prog.ID, pe.partners[name].ID, parrain.LeadInput{
 						CompanyName: []string{fmt.Sprintf("Race %d Co", round), fmt.Sprintf("RACE %d CO INC", round)}[i], CompanyDomain: []string{domain, "www." + domain}[i],
-						CompanySize: 100, Consent: true}, store.RegisterOptions{}, store.Idem{})
+						CompanySize: 100, Consent: true}, partner.RegisterOptions{}, store.Idem{})
 				}()
 			}
 			wg.Wait()
@@ -305,13 +306,13 @@ func TestPartnerDealStagesRewardsAndTiers(t *testing.T) {
 		if lead.Stage != "registered" {
 			t.Fatalf("stage %s", lead.Stage)
 		}
-		move := func(leadID, stage string, value int64) store.DealMoveResult {
+		move := func(leadID, stage string, value int64) partner.DealMoveResult {
 			t.Helper()
-			mv := store.DealMove{Stage: stage, Source: "manager", Actor: "ann"}
+			mv := partner.DealMove{Stage: stage, Source: "manager", Actor: "ann"}
 			if value > 0 {
 				mv.Value = &value
 			}
-			r, _, err := e.st.MoveDeal(ctx, pe.prog.ID, leadID, mv, store.Idem{})
+			r, _, err := e.ps.MoveDeal(ctx, pe.prog.ID, leadID, mv, store.Idem{})
 			if err != nil {
 				t.Fatalf("move to %s: %v", stage, err)
 			}
@@ -325,10 +326,10 @@ func TestPartnerDealStagesRewardsAndTiers(t *testing.T) {
 		if len(r.Rewards) != 1 || r.Rewards[0].Amount != 25000 {
 			t.Fatalf("demo rewards %+v", r.Rewards)
 		}
-		if _, _, err := e.st.MoveDeal(ctx, pe.prog.ID, lead.ID, store.DealMove{Stage: "closed_won"}, store.Idem{}); parrain.AsError(err) == nil || parrain.AsError(err).Field != "value" {
+		if _, _, err := e.ps.MoveDeal(ctx, pe.prog.ID, lead.ID, partner.DealMove{Stage: "closed_won"}, store.Idem{}); parrain.AsError(err) == nil || parrain.AsError(err).Field != "value" {
 			t.Fatalf("closing without a value: %v", err)
 		}
-		if _, _, err := e.st.MoveDeal(ctx, pe.prog.ID, lead.ID, store.DealMove{Stage: "signed"}, store.Idem{}); parrain.AsError(err) == nil || parrain.AsError(err).Field != "stage" {
+		if _, _, err := e.ps.MoveDeal(ctx, pe.prog.ID, lead.ID, partner.DealMove{Stage: "signed"}, store.Idem{}); parrain.AsError(err) == nil || parrain.AsError(err).Field != "stage" {
 			t.Fatalf("unknown stage: %v", err)
 		}
 		e.clock.Advance(25 * 24 * time.Hour)
@@ -339,7 +340,7 @@ func TestPartnerDealStagesRewardsAndTiers(t *testing.T) {
 		if r.Lead.DaysToClose == nil || *r.Lead.DaysToClose != 30 || r.Lead.StageKind != parrain.StageWon {
 			t.Fatalf("closed lead %+v", r.Lead)
 		}
-		if _, _, err := e.st.MoveDeal(ctx, pe.prog.ID, lead.ID, store.DealMove{Stage: "poc"}, store.Idem{}); parrain.ErrorCode(err) != parrain.CodeConflict {
+		if _, _, err := e.ps.MoveDeal(ctx, pe.prog.ID, lead.ID, partner.DealMove{Stage: "poc"}, store.Idem{}); parrain.ErrorCode(err) != parrain.CodeConflict {
 			t.Fatalf("moving a closed deal: %v", err)
 		}
 		stages, _ := e.st.LeadStages(ctx, pe.prog.ID, lead.ID)
@@ -350,7 +351,7 @@ func TestPartnerDealStagesRewardsAndTiers(t *testing.T) {
 		e.clock.Advance(200 * 24 * time.Hour)
 		wantOutcome(t, pe.register("Beta", "Wonka", "wonka.com"), parrain.OutcomeRefused, parrain.ReasonOwnedByOther)
 		// Training completes the advisor criteria: promotion, recorded.
-		p, err := e.st.SetOnboardingStep(ctx, pe.prog.ID, alpha.ID, store.StepTraining, true)
+		p, err := e.ps.SetOnboardingStep(ctx, pe.prog.ID, alpha.ID, partner.StepTraining, true)
 		if err != nil || p.Tier != "advisor" {
 			t.Fatalf("after training: %+v %v", p, err)
 		}
@@ -363,8 +364,8 @@ func TestPartnerDealStagesRewardsAndTiers(t *testing.T) {
 		if r := move(l2.ID, "closed_won", 1_000_000); r.Rewards[0].Amount != 150_000 {
 			t.Fatalf("advisor rate: %+v", r.Rewards)
 		}
-		inf, _, err := e.st.RegisterLead(ctx, pe.prog.ID, pe.partners["Beta"].ID, parrain.LeadInput{CompanyName: "Hooli", CompanyDomain: "hooli.com",
-			CompanySize: 900, Consent: true}, store.RegisterOptions{Credit: parrain.CreditInfluenced, Actor: "manager:ann"}, store.Idem{})
+		inf, _, err := e.ps.RegisterLead(ctx, pe.prog.ID, pe.partners["Beta"].ID, parrain.LeadInput{CompanyName: "Hooli", CompanyDomain: "hooli.com",
+			CompanySize: 900, Consent: true}, partner.RegisterOptions{Credit: parrain.CreditInfluenced, Actor: "manager:ann"}, store.Idem{})
 		if err != nil || inf.Lead == nil || inf.Lead.Credit != parrain.CreditInfluenced {
 			t.Fatalf("influenced: %+v %v", inf, err)
 		}
@@ -378,7 +379,7 @@ func TestPartnerDealStagesRewardsAndTiers(t *testing.T) {
 		// Dashboard: only Alpha's leads, commissions, next tier needs.
 		pp, _ := e.st.PartnerProgram(ctx, pe.prog.ID)
 		alpha, _ = e.st.Partner(ctx, pe.prog.ID, alpha.ID)
-		d, err := e.st.PartnerDashboardFor(ctx, pp, alpha)
+		d, err := e.ps.DashboardFor(ctx, pp, alpha)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -391,11 +392,11 @@ func TestPartnerDealStagesRewardsAndTiers(t *testing.T) {
 			t.Fatalf("dashboard leads=%d commissions=%v next=%+v needs=%v", len(d.Leads), d.Commissions, d.NextTier, d.NextNeeds)
 		}
 		// The scheduled evaluation demotes nobody here and is idempotent.
-		if ch, err := e.st.EvaluatePartnerTiers(ctx, pe.prog.ID); err != nil || len(ch) != 0 {
+		if ch, err := e.ps.EvaluateTiers(ctx, pe.prog.ID); err != nil || len(ch) != 0 {
 			t.Fatalf("evaluate: %v %v", ch, err)
 		}
 		// KPIs over everything.
-		rep, err := e.st.PartnerKPIReportFor(ctx, pe.prog.ID, t0.AddDate(-1, 0, 0), t0.AddDate(1, 0, 0))
+		rep, err := e.ps.KPIReportFor(ctx, pe.prog.ID, t0.AddDate(-1, 0, 0), t0.AddDate(1, 0, 0))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -413,39 +414,39 @@ func TestPartnerDealStagesRewardsAndTiers(t *testing.T) {
 func TestPartnerApplicationsAndAssets(t *testing.T) {
 	each(t, func(t *testing.T, e *env) {
 		pe := partnerProgram(e, "Alpha")
-		p, _, err := e.st.ApplyPartner(ctx, pe.prog.ID, parrain.PartnerApplication{Email: "New@Partner.example", Name: "Newbie"}, "application", store.Idem{})
+		p, _, err := e.ps.Apply(ctx, pe.prog.ID, parrain.PartnerApplication{Email: "New@Partner.example", Name: "Newbie"}, "application", store.Idem{})
 		if err != nil || p.Status != parrain.PartnerApplied {
 			t.Fatalf("apply %+v %v", p, err)
 		}
-		if _, _, err := e.st.ApplyPartner(ctx, pe.prog.ID, parrain.PartnerApplication{Email: "new@partner.example", Name: "Again"}, "application", store.Idem{}); parrain.ErrorCode(err) != parrain.CodeConflict {
+		if _, _, err := e.ps.Apply(ctx, pe.prog.ID, parrain.PartnerApplication{Email: "new@partner.example", Name: "Again"}, "application", store.Idem{}); parrain.ErrorCode(err) != parrain.CodeConflict {
 			t.Fatalf("second application: %v", err)
 		}
 		// An applicant cannot register leads.
-		r, _, _ := e.st.RegisterLead(ctx, pe.prog.ID, p.ID, parrain.LeadInput{CompanyName: "A", CompanyDomain: "a.com", CompanySize: 100, Consent: true}, store.RegisterOptions{}, store.Idem{})
+		r, _, _ := e.ps.RegisterLead(ctx, pe.prog.ID, p.ID, parrain.LeadInput{CompanyName: "A", CompanyDomain: "a.com", CompanySize: 100, Consent: true}, partner.RegisterOptions{}, store.Idem{})
 		wantOutcome(t, r, parrain.OutcomeRefused, parrain.ReasonPartnerInvalid)
-		p, _, err = e.st.DecidePartner(ctx, pe.prog.ID, p.ID, false, "not a fit", store.Idem{})
+		p, _, err = e.ps.Decide(ctx, pe.prog.ID, p.ID, false, "not a fit", store.Idem{})
 		if err != nil || p.Status != parrain.PartnerRejected {
 			t.Fatalf("reject %+v %v", p, err)
 		}
-		if _, _, err := e.st.DecidePartner(ctx, pe.prog.ID, p.ID, true, "", store.Idem{}); parrain.ErrorCode(err) != parrain.CodeConflict {
+		if _, _, err := e.ps.Decide(ctx, pe.prog.ID, p.ID, true, "", store.Idem{}); parrain.ErrorCode(err) != parrain.CodeConflict {
 			t.Fatalf("deciding twice: %v", err)
 		}
-		a1, _, err := e.st.CreateAsset(ctx, pe.prog.ID, store.Asset{Title: "One-pager", Kind: "one_pager", Filename: "one.pdf", Content: []byte("%PDF-1 one")}, store.Idem{})
+		a1, _, err := e.ps.CreateAsset(ctx, pe.prog.ID, store.Asset{Title: "One-pager", Kind: "one_pager", Filename: "one.pdf", Content: []byte("%PDF-1 one")}, store.Idem{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		a2, _, _ := e.st.CreateAsset(ctx, pe.prog.ID, store.Asset{Title: "Price list", Kind: "other", Filename: "prices.csv", Content: []byte("a,b"), MinTier: "reseller"}, store.Idem{})
+		a2, _, _ := e.ps.CreateAsset(ctx, pe.prog.ID, store.Asset{Title: "Price list", Kind: "other", Filename: "prices.csv", Content: []byte("a,b"), MinTier: "reseller"}, store.Idem{})
 		pp, _ := e.st.PartnerProgram(ctx, pe.prog.ID)
 		alpha := pe.partners["Alpha"]
-		list, _ := e.st.AssetsFor(ctx, pp, alpha)
+		list, _ := e.ps.AssetsFor(ctx, pp, alpha)
 		if len(list) != 1 || list[0].ID != a1.ID {
 			t.Fatalf("assets for a referral partner: %+v", list)
 		}
-		got, err := e.st.DownloadAsset(ctx, pp, alpha, a1.ID)
+		got, err := e.ps.DownloadAsset(ctx, pp, alpha, a1.ID)
 		if err != nil || string(got.Content) != "%PDF-1 one" {
 			t.Fatalf("download %v %v", got, err)
 		}
-		if _, err := e.st.DownloadAsset(ctx, pp, alpha, a2.ID); parrain.ErrorCode(err) != parrain.CodeNotFound {
+		if _, err := e.ps.DownloadAsset(ctx, pp, alpha, a2.ID); parrain.ErrorCode(err) != parrain.CodeNotFound {
 			t.Fatalf("download above tier: %v", err)
 		}
 		all, _ := e.st.Assets(ctx, pe.prog.ID)
@@ -455,24 +456,24 @@ func TestPartnerApplicationsAndAssets(t *testing.T) {
 			}
 		}
 		// Surveys: once per period.
-		sv, _, err := e.st.CreateSurvey(ctx, pe.prog.ID, store.Survey{Title: "Quarterly", Questions: []string{"What helps?", "What blocks?"}}, store.Idem{})
+		sv, _, err := e.ps.CreateSurvey(ctx, pe.prog.ID, store.Survey{Title: "Quarterly", Questions: []string{"What helps?", "What blocks?"}}, store.Idem{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if ps, _ := e.st.PendingSurvey(ctx, alpha); ps == nil || ps.ID != sv.ID {
+		if ps, _ := e.ps.PendingSurvey(ctx, alpha); ps == nil || ps.ID != sv.ID {
 			t.Fatalf("pending %+v", ps)
 		}
-		if err := e.st.AnswerSurvey(ctx, alpha, sv.ID, []string{"demos", "pricing"}); err != nil {
+		if err := e.ps.AnswerSurvey(ctx, alpha, sv.ID, []string{"demos", "pricing"}); err != nil {
 			t.Fatal(err)
 		}
-		if err := e.st.AnswerSurvey(ctx, alpha, sv.ID, []string{"again", ""}); parrain.ErrorCode(err) != parrain.CodeConflict {
+		if err := e.ps.AnswerSurvey(ctx, alpha, sv.ID, []string{"again", ""}); parrain.ErrorCode(err) != parrain.CodeConflict {
 			t.Fatalf("answering twice: %v", err)
 		}
-		if ps, _ := e.st.PendingSurvey(ctx, alpha); ps != nil {
+		if ps, _ := e.ps.PendingSurvey(ctx, alpha); ps != nil {
 			t.Fatalf("still pending")
 		}
 		e.clock.Advance(91 * 24 * time.Hour)
-		if ps, _ := e.st.PendingSurvey(ctx, alpha); ps == nil {
+		if ps, _ := e.ps.PendingSurvey(ctx, alpha); ps == nil {
 			t.Fatalf("not asked again next period")
 		}
 		ans, _ := e.st.SurveyAnswers(ctx, pe.prog.ID, sv.ID)

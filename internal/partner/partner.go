@@ -1,0 +1,71 @@
+// Package partner holds the use cases of the B2B partner program:
+// applications and approval, the partner agreement and onboarding, tiers
+// and their scheduled evaluation, lead registration with its exclusivity
+// and conflict rules, the deal-stage moves that pay commissions, extension
+// requests, excluded accounts, sales assets, surveys, the partner's
+// dashboard and the program's KPIs.
+//
+// Each use case owns its transaction (store.InTx or store.Idempotent), in
+// which it writes its rows, its audit entry, its webhooks and its jobs:
+// they commit together or not at all. The rules it applies are the
+// domain's (internal/parrain: partner.go, partner_rules.go,
+// partner_tiers.go, partner_deals.go); the SQL is the store's.
+//
+// It imports the domain and the store; never an HTTP package or the job
+// runner (internal/app registers its job kind).
+package partner
+
+import (
+	"context"
+	"time"
+
+	"github.com/parrainhq/parrain/internal/parrain"
+	"github.com/parrainhq/parrain/internal/store"
+)
+
+// Service runs the partner program's use cases.
+type Service struct {
+	st    *store.Store
+	clock parrain.Clock
+}
+
+// New returns the partner program's use cases on st, timed by clock.
+func New(st *store.Store, clock parrain.Clock) *Service {
+	return &Service{st: st, clock: clock}
+}
+
+// now is the clock's time at the precision stored (milliseconds), so an
+// answer computed now equals the same answer read back later.
+func (s *Service) now() time.Time { return s.clock.Now().Truncate(time.Millisecond) }
+
+// Job kinds of the partner program.
+const (
+	// JobEvaluateTiers re-evaluates every partner's tier of a program; it
+	// reschedules itself daily (TierInterval).
+	JobEvaluateTiers = "partner.evaluate_tiers"
+)
+
+// TierInterval is how often tiers are re-evaluated on a schedule (they are
+// also evaluated on every won or lost deal and completed training).
+const TierInterval = 24 * time.Hour
+
+// EvaluateTiersArgs is the payload of a JobEvaluateTiers job.
+type EvaluateTiersArgs struct {
+	ProgramID string `json:"program_id"`
+}
+
+// Audit actions of the partner program.
+const (
+	AuditPartnerApproved = "partner.approved"
+	AuditPartnerRejected = "partner.rejected"
+	AuditDealMoved       = "partner.deal_moved"
+)
+
+// auditActor is who the audit log names for ctx's caller.
+func auditActor(ctx context.Context) store.Actor {
+	a := parrain.ActorFrom(ctx)
+	if a.ID == "" && a.Label == "" {
+		a.Label = string(a.Kind)
+	}
+	return store.ActorOf(a)
+}
