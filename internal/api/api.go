@@ -19,20 +19,22 @@ import (
 	"strings"
 
 	"github.com/parrainhq/parrain/internal/parrain"
+	"github.com/parrainhq/parrain/internal/referral"
 	"github.com/parrainhq/parrain/internal/store"
 )
 
 // API holds the dependencies of the API handlers.
 type API struct {
 	st      *store.Store
+	ref     *referral.Service
 	log     *slog.Logger
 	baseURL string
 }
 
 // New returns the API. baseURL is the public URL referral links are built
 // on ("https://refer.example.com").
-func New(st *store.Store, log *slog.Logger, baseURL string) *API {
-	return &API{st: st, log: log, baseURL: strings.TrimRight(baseURL, "/")}
+func New(st *store.Store, ref *referral.Service, log *slog.Logger, baseURL string) *API {
+	return &API{st: st, ref: ref, log: log, baseURL: strings.TrimRight(baseURL, "/")}
 }
 
 // MaxBody is the largest request body accepted.

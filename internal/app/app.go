@@ -22,6 +22,7 @@ import (
 	"github.com/parrainhq/parrain/internal/parrain"
 	"github.com/parrainhq/parrain/internal/payout"
 	"github.com/parrainhq/parrain/internal/portal"
+	"github.com/parrainhq/parrain/internal/referral"
 	"github.com/parrainhq/parrain/internal/store"
 	"github.com/parrainhq/parrain/internal/widget"
 )
@@ -60,6 +61,7 @@ type Main struct {
 	payouts *payout.Service
 	crm     *crm.Syncer
 	hooks   *api.Integrations
+	ref     *referral.Service
 }
 
 // New opens the database, runs migrations, seeds the demo if asked, and
@@ -69,14 +71,14 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, clock parrain.Clock)
 	if err != nil {
 		return nil, err
 	}
-	m := &Main{cfg: cfg, log: log, st: st}
+	m := &Main{cfg: cfg, log: log, st: st, ref: referral.New(st)}
 	if cfg.Demo {
-		if err := SeedDemo(ctx, st, log); err != nil {
+		if err := SeedDemo(ctx, st, m.ref, log); err != nil {
 			st.Close()
 			return nil, fmt.Errorf("seeding demo: %w", err)
 		}
 	}
-	m.api = api.New(st, log, cfg.BaseURL)
+	m.api = api.New(st, m.ref, log, cfg.BaseURL)
 	m.clicks = widget.NewClickRecorder(st, log, 65536, 200*time.Millisecond, 500)
 	m.redirect = widget.NewRedirect(st, log, m.clicks, cfg.FallbackURL, cfg.CookieDomain, len(cfg.BaseURL) > 8 && cfg.BaseURL[:8] == "https://")
 	m.runner = jobs.NewRunner(st, log)
@@ -94,7 +96,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, clock parrain.Clock)
 		return nil, err
 	}
 	m.limiter = newLimiter(cfg.PublicRate, cfg.PublicBurst, cfg.TrustProxy, log)
-	if m.console, err = console.New(st, log, console.Options{BaseURL: cfg.BaseURL, TrustProxy: cfg.TrustProxy}); err != nil {
+	if m.console, err = console.New(st, log, console.Options{Referral: m.ref, BaseURL: cfg.BaseURL, TrustProxy: cfg.TrustProxy}); err != nil {
 		st.Close()
 		return nil, fmt.Errorf("preparing the console: %w", err)
 	}

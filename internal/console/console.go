@@ -33,12 +33,15 @@ import (
 
 	"github.com/parrainhq/parrain/internal/api"
 	"github.com/parrainhq/parrain/internal/parrain"
+	"github.com/parrainhq/parrain/internal/referral"
 	"github.com/parrainhq/parrain/internal/store"
 	"github.com/parrainhq/parrain/internal/web"
 )
 
 // Options configure the console.
 type Options struct {
+	// Referral decides fraud reviews of referrals.
+	Referral *referral.Service
 	// BaseURL is the public URL of the server; an https URL makes cookies
 	// Secure even behind a TLS-terminating proxy.
 	BaseURL string

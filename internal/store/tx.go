@@ -3,7 +3,10 @@ package store
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"time"
+
+	"github.com/parrainhq/parrain/internal/parrain"
 )
 
 // Tx is one write transaction. The use-case packages open it with InTx and
@@ -25,3 +28,52 @@ func (t *Tx) Now() time.Time { return t.s.clock.Now() }
 
 // Dialect returns "sqlite" or "postgres".
 func (t *Tx) Dialect() string { return t.s.d.name }
+
+// RolledBack runs fn in a write transaction that is always rolled back:
+// a dry run computes what a use case would do and writes nothing.
+func (s *Store) RolledBack(ctx context.Context, fn func(*Tx) error) error {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("beginning transaction: %w", err)
+	}
+	defer tx.Rollback() //nolint:errcheck // always rolled back: a dry run writes nothing
+	return fn(&Tx{tx: tx, s: s})
+}
+
+// Idempotent runs fn in one write transaction together with the
+// idempotency record (see idempotent). The bool is true when the answer
+// is a replay of a stored one.
+func Idempotent[T any](ctx context.Context, s *Store, idem Idem, fn func(*Tx) (T, error)) (T, bool, error) {
+	return idempotent(ctx, s, idem, func(tx *sql.Tx) (T, error) { return fn(&Tx{tx: tx, s: s}) })
+}
+
+// Program returns a program (not found error when missing).
+func (t *Tx) Program(ctx context.Context, id string) (parrain.Program, error) {
+	return t.s.programQ(ctx, t.tx, id, "")
+}
+
+// ProgramAtVersion returns the document of one version of a program.
+func (t *Tx) ProgramAtVersion(ctx context.Context, programID string, version int) (parrain.Program, error) {
+	return t.s.programAtVersion(ctx, t.tx, programID, version)
+}
+
+// ProgramAtVersion is Tx.ProgramAtVersion on the read pool.
+func (s *Store) ProgramAtVersion(ctx context.Context, programID string, version int) (parrain.Program, error) {
+	return s.programAtVersion(ctx, s.r, programID, version)
+}
+
+// Emit queues a webhook event for the program's subscribed endpoints.
+func (t *Tx) Emit(ctx context.Context, programID, eventType string, payload any) error {
+	return t.s.emitTx(ctx, t.tx, programID, eventType, payload)
+}
+
+// EnqueueNotify enqueues a notice, once per notice.
+func (t *Tx) EnqueueNotify(ctx context.Context, a NotifyArgs) error {
+	return t.s.enqueueNotifyTx(ctx, t.tx, a)
+}
+
+// LinkConsent attaches a landing-page consent to a participant (unknown or
+// already linked consents are ignored).
+func (t *Tx) LinkConsent(ctx context.Context, programID, consentID, participantID string) error {
+	return t.s.linkConsentTx(ctx, t.tx, programID, consentID, participantID)
+}
