@@ -1,4 +1,4 @@
-package store_test
+package referral_test
 
 import (
 	"encoding/json"
