@@ -93,4 +93,3 @@ func (e *env) balance(participantID string) map[parrain.Bucket]int64 {
 	}
 	return out
 }
-

@@ -160,10 +160,11 @@ func (s *Service) ReviewReward(ctx context.Context, programID, id string, d Revi
 	})
 }
 
-// Review decisions a reviewer can take on a referral.
+// Review decisions a reviewer can take on a referral (as stored with the
+// review).
 const (
-	ReviewDecisionClear  = "clear"
-	ReviewDecisionReject = "reject"
+	ReviewDecisionClear  = store.ReviewDecisionClear
+	ReviewDecisionReject = store.ReviewDecisionReject
 )
 
 // ReviewReferral records a reviewer's decision on a referral. Clearing lets
