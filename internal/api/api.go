@@ -18,12 +18,14 @@ import (
 	"github.com/parrainhq/parrain/internal/httpx"
 	"github.com/parrainhq/parrain/internal/parrain"
 	"github.com/parrainhq/parrain/internal/partner"
+	"github.com/parrainhq/parrain/internal/referral"
 	"github.com/parrainhq/parrain/internal/store"
 )
 
 // API holds the dependencies of the API handlers.
 type API struct {
 	st       *store.Store
+	ref      *referral.Service
 	partners *partner.Service
 	log      *slog.Logger
 	baseURL  string
@@ -31,9 +33,10 @@ type API struct {
 
 // New returns the API. baseURL is the public URL referral links are built
 // on ("https://refer.example.com").
-// The partner program's writes go through partners.
-func New(st *store.Store, partners *partner.Service, log *slog.Logger, baseURL string) *API {
-	return &API{st: st, partners: partners, log: log, baseURL: strings.TrimRight(baseURL, "/")}
+// The referral loop's writes go through ref, the partner program's through
+// partners.
+func New(st *store.Store, ref *referral.Service, partners *partner.Service, log *slog.Logger, baseURL string) *API {
+	return &API{st: st, ref: ref, partners: partners, log: log, baseURL: strings.TrimRight(baseURL, "/")}
 }
 
 // MaxBody is the largest request body accepted.

@@ -15,6 +15,7 @@ import (
 	"github.com/parrainhq/parrain/internal/httpx"
 	"github.com/parrainhq/parrain/internal/parrain"
 	"github.com/parrainhq/parrain/internal/partner"
+	"github.com/parrainhq/parrain/internal/referral"
 	"github.com/parrainhq/parrain/internal/store"
 )
 
@@ -41,7 +42,7 @@ func newEnv(t *testing.T, dbURL string) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, st: st, a: New(st, partner.New(st, clock), slog.New(slog.DiscardHandler), "http://parrain.test/"), mux: http.NewServeMux(), key: key}
+	e := &env{t: t, st: st, a: New(st, referral.New(st), partner.New(st, clock, referral.New(st)), slog.New(slog.DiscardHandler), "http://parrain.test/"), mux: http.NewServeMux(), key: key}
 	a := e.a
 	e.mux.HandleFunc("POST /api/v1/programs", a.Auth(store.ScopeAdmin, a.CreateProgram))
 	e.mux.HandleFunc("GET /api/v1/programs", a.Auth(store.ScopeRead, a.ListPrograms))

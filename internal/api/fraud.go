@@ -87,7 +87,7 @@ func (a *API) ReviewReferral(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteError(w, r, a.log, err)
 		return
 	}
-	ref, err := a.st.ReviewReferral(r.Context(), r.PathValue("program_id"), r.PathValue("referral_id"), in.Decision, in.Reason, "api_key:"+apiKey(r).Name)
+	ref, err := a.ref.ReviewReferral(r.Context(), r.PathValue("program_id"), r.PathValue("referral_id"), in.Decision, in.Reason, "api_key:"+apiKey(r).Name)
 	if err != nil {
 		httpx.WriteError(w, r, a.log, err)
 		return

@@ -187,7 +187,7 @@ func (a *API) CreateEvent(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteError(w, r, a.log, err)
 		return
 	}
-	res, replayed, err := a.st.IngestEvent(r.Context(), r.PathValue("program_id"), ev, id)
+	res, replayed, err := a.ref.IngestEvent(r.Context(), r.PathValue("program_id"), ev, id)
 	if err != nil {
 		httpx.WriteError(w, r, a.log, err)
 		return

@@ -8,6 +8,7 @@ import (
 
 	"github.com/parrainhq/parrain/internal/httpx"
 	"github.com/parrainhq/parrain/internal/parrain"
+	"github.com/parrainhq/parrain/internal/referral"
 	"github.com/parrainhq/parrain/internal/store"
 )
 
@@ -85,7 +86,7 @@ func (a *API) ListProgramRewards(w http.ResponseWriter, r *http.Request) {
 
 // ReviewReward handles POST /api/v1/programs/{program_id}/rewards/{reward_id}/review.
 func (a *API) ReviewReward(w http.ResponseWriter, r *http.Request) {
-	var d store.ReviewDecision
+	var d referral.ReviewDecision
 	body, err := readJSON(w, r, &d)
 	if err != nil {
 		httpx.WriteError(w, r, a.log, err)
@@ -96,7 +97,7 @@ func (a *API) ReviewReward(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteError(w, r, a.log, err)
 		return
 	}
-	rw, replayed, err := a.st.ReviewReward(r.Context(), r.PathValue("program_id"), r.PathValue("reward_id"), d, id)
+	rw, replayed, err := a.ref.ReviewReward(r.Context(), r.PathValue("program_id"), r.PathValue("reward_id"), d, id)
 	if err != nil {
 		httpx.WriteError(w, r, a.log, err)
 		return
@@ -124,7 +125,7 @@ func (a *API) DryRun(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteError(w, r, a.log, parrain.Invalid("event", "is required: the hypothetical event"))
 		return
 	}
-	res, err := a.st.DryRun(r.Context(), r.PathValue("program_id"), *in.Event, in.Program)
+	res, err := a.ref.DryRun(r.Context(), r.PathValue("program_id"), *in.Event, in.Program)
 	if err != nil {
 		httpx.WriteError(w, r, a.log, prefixField(err, "event"))
 		return
@@ -163,7 +164,7 @@ func (a *API) Replay(w http.ResponseWriter, r *http.Request) {
 	if in.Days == 0 {
 		in.Days = 30
 	}
-	rep, err := a.st.Replay(r.Context(), r.PathValue("program_id"), *in.Program, in.Days)
+	rep, err := a.ref.Replay(r.Context(), r.PathValue("program_id"), *in.Program, in.Days)
 	if err != nil {
 		httpx.WriteError(w, r, a.log, err)
 		return

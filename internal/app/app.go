@@ -24,6 +24,7 @@ import (
 	"github.com/parrainhq/parrain/internal/partner"
 	"github.com/parrainhq/parrain/internal/payout"
 	"github.com/parrainhq/parrain/internal/portal"
+	"github.com/parrainhq/parrain/internal/referral"
 	"github.com/parrainhq/parrain/internal/store"
 	"github.com/parrainhq/parrain/internal/widget"
 )
@@ -63,8 +64,10 @@ type Main struct {
 	payouts *payout.Service
 	// partners runs the partner program's use cases (internal/partner).
 	partners *partner.Service
-	crm      *crm.Syncer
-	hooks    *api.Integrations
+	// ref runs the referral loop's use cases (internal/referral).
+	ref   *referral.Service
+	crm   *crm.Syncer
+	hooks *api.Integrations
 }
 
 // New opens the database, runs migrations, seeds the demo if asked, and
@@ -74,14 +77,15 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, clock parrain.Clock)
 	if err != nil {
 		return nil, err
 	}
-	m := &Main{cfg: cfg, log: log, st: st, ips: httpx.IPResolver{TrustProxy: cfg.TrustProxy}, partners: partner.New(st, st.Clock())}
+	m := &Main{cfg: cfg, log: log, st: st, ips: httpx.IPResolver{TrustProxy: cfg.TrustProxy}, ref: referral.New(st)}
+	m.partners = partner.New(st, st.Clock(), m.ref)
 	if cfg.Demo {
-		if err := SeedDemo(ctx, st, log); err != nil {
+		if err := SeedDemo(ctx, st, m.ref, log); err != nil {
 			st.Close()
 			return nil, fmt.Errorf("seeding demo: %w", err)
 		}
 	}
-	m.api = api.New(st, m.partners, log, cfg.BaseURL)
+	m.api = api.New(st, m.ref, m.partners, log, cfg.BaseURL)
 	m.clicks = widget.NewClickRecorder(st, log, 65536, 200*time.Millisecond, 500)
 	m.redirect = widget.NewRedirect(st, log, m.clicks, cfg.FallbackURL, cfg.CookieDomain, len(cfg.BaseURL) > 8 && cfg.BaseURL[:8] == "https://", m.ips)
 	m.runner = jobs.NewRunner(st, log)
@@ -100,7 +104,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, clock parrain.Clock)
 		return nil, err
 	}
 	m.limiter = newLimiter(cfg.PublicRate, cfg.PublicBurst, m.ips, log)
-	if m.console, err = console.New(st, log, console.Options{BaseURL: cfg.BaseURL, IPs: m.ips, Partners: m.partners}); err != nil {
+	if m.console, err = console.New(st, log, console.Options{Referral: m.ref, BaseURL: cfg.BaseURL, IPs: m.ips, Partners: m.partners}); err != nil {
 		st.Close()
 		return nil, fmt.Errorf("preparing the console: %w", err)
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/parrainhq/parrain/internal/dbtest"
 	"github.com/parrainhq/parrain/internal/parrain"
+	"github.com/parrainhq/parrain/internal/referral"
 	"github.com/parrainhq/parrain/internal/store"
 )
 
@@ -31,7 +32,7 @@ func TestPayoutCLI(t *testing.T) {
 		Bank: &parrain.BankDetails{HolderName: "Ana", IBAN: "GB82WEST12345698765432"}}, store.Idem{}); err != nil {
 		t.Fatal(err)
 	}
-	res, _, err := st.IngestEvent(ctx, prog.ID, parrain.Event{Type: parrain.EventPurchase, ExternalID: "f", ReferralCode: a.Code, OrderID: "o", Amount: 100, Currency: "EUR"}, store.Idem{})
+	res, _, err := referral.New(st).IngestEvent(ctx, prog.ID, parrain.Event{Type: parrain.EventPurchase, ExternalID: "f", ReferralCode: a.Code, OrderID: "o", Amount: 100, Currency: "EUR"}, store.Idem{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,13 +8,14 @@ import (
 	"time"
 
 	"github.com/parrainhq/parrain/internal/parrain"
+	"github.com/parrainhq/parrain/internal/referral"
 	"github.com/parrainhq/parrain/internal/store"
 )
 
 // SeedDemo fills an empty database with a demo program: advocates, clicks,
 // signups, purchases, a refund and rewards in every state, so that every
 // screen has something to show. It does nothing if any program exists.
-func SeedDemo(ctx context.Context, st *store.Store, log *slog.Logger) error {
+func SeedDemo(ctx context.Context, st *store.Store, ref *referral.Service, log *slog.Logger) error {
 	ps, _, err := st.Programs(ctx, store.Page{Limit: 1})
 	if err != nil || len(ps) > 0 {
 		return err
@@ -66,7 +67,7 @@ func SeedDemo(ctx context.Context, st *store.Store, log *slog.Logger) error {
 			if signup.After(now) {
 				signup = now
 			}
-			if _, _, err := st.IngestEvent(ctx, prog.ID, parrain.Event{Type: parrain.EventSignup, ExternalID: fid,
+			if _, _, err := ref.IngestEvent(ctx, prog.ID, parrain.Event{Type: parrain.EventSignup, ExternalID: fid,
 				Email: fmt.Sprintf("friend%d@mail.example", friend), Name: fmt.Sprintf("Friend %d", friend),
 				Touches: []parrain.Touch{{Code: a.Code, At: at.Truncate(time.Second)}}, OccurredAt: signup}, store.Idem{}); err != nil {
 				return err
@@ -79,12 +80,12 @@ func SeedDemo(ctx context.Context, st *store.Store, log *slog.Logger) error {
 				buy = now
 			}
 			order := fmt.Sprintf("demo_order_%03d", friend)
-			if _, _, err := st.IngestEvent(ctx, prog.ID, parrain.Event{Type: parrain.EventPurchase, ExternalID: fid, OrderID: order,
+			if _, _, err := ref.IngestEvent(ctx, prog.ID, parrain.Event{Type: parrain.EventPurchase, ExternalID: fid, OrderID: order,
 				Amount: int64(2900 + 100*r.IntN(200)), Currency: "EUR", OccurredAt: buy}, store.Idem{}); err != nil {
 				return err
 			}
 			if friend%9 == 0 {
-				if _, _, err := st.IngestEvent(ctx, prog.ID, parrain.Event{Type: parrain.EventRefund, OrderID: order,
+				if _, _, err := ref.IngestEvent(ctx, prog.ID, parrain.Event{Type: parrain.EventRefund, OrderID: order,
 					Amount: 2900, OccurredAt: buy.Add(time.Hour)}, store.Idem{}); err != nil {
 					return err
 				}
@@ -114,11 +115,11 @@ func SeedDemo(ctx context.Context, st *store.Store, log *slog.Logger) error {
 	// Suspicious signups for the fraud review queue: a throwaway address
 	// (held), an advocate's own device (rejected), a shared office IP
 	// (approved: never decisive alone).
-	if err := seedFraudDemo(ctx, st, prog.ID, advocates[0], now); err != nil {
+	if err := seedFraudDemo(ctx, st, ref, prog.ID, advocates[0], now); err != nil {
 		return fmt.Errorf("seeding the fraud demo: %w", err)
 	}
 	// The reward engine's demo programs: tiered, multi-stage B2B, a contest.
-	if err := seedEngineDemo(ctx, st, log); err != nil {
+	if err := seedEngineDemo(ctx, st, ref, log); err != nil {
 		return fmt.Errorf("seeding the reward engine demo: %w", err)
 	}
 	key, _, err := st.CreateAPIKey(ctx, "demo", nil, "")
@@ -138,11 +139,11 @@ func SeedDemo(ctx context.Context, st *store.Store, log *slog.Logger) error {
 // milestone bonus and a running public contest, and a multi-stage B2B
 // partner program with partner-tier commissions on contract value,
 // true-ups, a gift card pool and leads at every stage.
-func seedEngineDemo(ctx context.Context, st *store.Store, log *slog.Logger) error {
+func seedEngineDemo(ctx context.Context, st *store.Store, ref *referral.Service, log *slog.Logger) error {
 	now := st.Clock().Now()
 	r := rand.New(rand.NewPCG(7, 2026))
 	ev := func(programID string, e parrain.Event) error {
-		_, _, err := st.IngestEvent(ctx, programID, e, store.Idem{})
+		_, _, err := ref.IngestEvent(ctx, programID, e, store.Idem{})
 		return err
 	}
 
@@ -282,7 +283,7 @@ func seedEngineDemo(ctx context.Context, st *store.Store, log *slog.Logger) erro
 	return nil
 }
 
-func seedFraudDemo(ctx context.Context, st *store.Store, programID string, adv parrain.Participant, now time.Time) error {
+func seedFraudDemo(ctx context.Context, st *store.Store, ref *referral.Service, programID string, adv parrain.Participant, now time.Time) error {
 	if _, _, err := st.UpsertParticipant(ctx, programID, parrain.ParticipantInput{ExternalID: adv.ExternalID,
 		Context: &parrain.EventContext{IP: "203.0.113.20", DeviceID: "demo-device-alice", UserAgent: "Mozilla/5.0 (Macintosh) Safari/605"}}, store.Idem{}); err != nil {
 		return err
@@ -293,7 +294,7 @@ func seedFraudDemo(ctx context.Context, st *store.Store, programID string, adv p
 		{ExternalID: "colleague_1", Email: "sam@office.example", Context: &parrain.EventContext{IP: "203.0.113.20", UserAgent: "Mozilla/5.0 (Windows NT 10.0) Chrome/131"}},
 	} {
 		ev.Type, ev.ReferralCode, ev.OccurredAt = parrain.EventSignup, adv.Code, now.Add(-time.Duration(3-i)*time.Hour)
-		if _, _, err := st.IngestEvent(ctx, programID, ev, store.Idem{}); err != nil {
+		if _, _, err := ref.IngestEvent(ctx, programID, ev, store.Idem{}); err != nil {
 			return err
 		}
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/parrainhq/parrain/internal/parrain"
 	"github.com/parrainhq/parrain/internal/partner"
+	"github.com/parrainhq/parrain/internal/referral"
 	"github.com/parrainhq/parrain/internal/store"
 )
 
@@ -16,7 +17,7 @@ import (
 // partners sign in by email link (printed in the server log when no mailer
 // is configured).
 func SeedPartnerDemo(ctx context.Context, st *store.Store, log *slog.Logger) error {
-	ps := partner.New(st, st.Clock())
+	ps := partner.New(st, st.Clock(), referral.New(st))
 	prog, _, err := st.CreateProgram(ctx, parrain.Program{
 		Name: "Acme partner program", LandingURL: "https://acme.example/partners", Currency: "USD", HoldDays: 30,
 		ProgramSettings: parrain.ProgramSettings{

@@ -125,7 +125,7 @@ func (m *Main) wireIntegrations() error {
 	})
 	// Reward fulfilment webhooks follow the same private-address setting.
 	jobs.RegisterRewardEngine(m.runner, m.st, webhook.NewClient(c.WebhooksAllowPrivate))
-	in := inbound.New(m.st, m.log, inbound.Config{StripeSecret: c.StripeWebhookSecret, StripeTolerance: c.StripeTolerance, StripeProgram: c.StripeProgram,
+	in := inbound.New(m.st, m.ref, m.log, inbound.Config{StripeSecret: c.StripeWebhookSecret, StripeTolerance: c.StripeTolerance, StripeProgram: c.StripeProgram,
 		ShopifySecret: c.ShopifyWebhookSecret, ShopifyProgram: c.ShopifyProgram})
 	m.hooks = m.api.Integrations(in, c.WebhooksAllowPrivate)
 	return nil

@@ -15,6 +15,7 @@ import (
 	"github.com/parrainhq/parrain/internal/dbtest"
 	"github.com/parrainhq/parrain/internal/httpx"
 	"github.com/parrainhq/parrain/internal/parrain"
+	"github.com/parrainhq/parrain/internal/referral"
 	"github.com/parrainhq/parrain/internal/store"
 )
 
@@ -187,7 +188,7 @@ func TestRewardEngineAPI(t *testing.T) {
 			t.Fatalf("versions %+v", vs)
 		}
 		// Dry run and replay.
-		var dry store.DryRunResult
+		var dry referral.DryRunResult
 		if res := h.do("POST", base+"/dry-run", h.key, "", map[string]any{"event": map[string]any{"type": "stage", "external_id": "beta",
 			"stage": "demo_booked", "referral_code": adv.Code}}, &dry); res.StatusCode != 200 || !dry.DryRun || len(dry.Rewards) != 1 || dry.Rewards[0].Amount != 3000 {
 			t.Fatalf("dry run: %d %+v", res.StatusCode, dry)
@@ -195,7 +196,7 @@ func TestRewardEngineAPI(t *testing.T) {
 		if _, err := h.m.Store().Participant(context.Background(), p.ID, "beta"); parrain.ErrorCode(err) != parrain.CodeNotFound {
 			t.Fatalf("dry run wrote a participant: %v", err)
 		}
-		var rep store.ReplayReport
+		var rep referral.ReplayReport
 		if res := h.do("POST", base+"/replay", h.key, "", `{"program":`+put+`,"days":30}`, &rep); res.StatusCode != 200 || rep.Total.Delta != 500 {
 			t.Fatalf("replay: %d %+v", res.StatusCode, rep.Total)
 		}

@@ -35,12 +35,15 @@ import (
 	"github.com/parrainhq/parrain/internal/httpx"
 	"github.com/parrainhq/parrain/internal/parrain"
 	"github.com/parrainhq/parrain/internal/partner"
+	"github.com/parrainhq/parrain/internal/referral"
 	"github.com/parrainhq/parrain/internal/store"
 	"github.com/parrainhq/parrain/internal/web"
 )
 
 // Options configure the console.
 type Options struct {
+	// Referral decides fraud reviews of referrals.
+	Referral *referral.Service
 	// BaseURL is the public URL of the server; an https URL makes cookies
 	// Secure even behind a TLS-terminating proxy.
 	BaseURL string
@@ -83,7 +86,7 @@ func New(st *store.Store, log *slog.Logger, opt Options) (*Console, error) {
 		opt.LoginBurst = 10
 	}
 	if opt.Partners == nil {
-		opt.Partners = partner.New(st, st.Clock())
+		opt.Partners = partner.New(st, st.Clock(), referral.New(st))
 	}
 	c := &Console{st: st, partners: opt.Partners, log: log, opt: opt, secure: strings.HasPrefix(opt.BaseURL, "https://"), static: web.Static(),
 		hasher: NewHasher(2), byIP: httpx.NewLimiter(rate.Every(opt.LoginRate), opt.LoginBurst), byEmail: httpx.NewLimiter(rate.Every(time.Minute), 5)}

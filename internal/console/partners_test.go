@@ -8,6 +8,7 @@ import (
 	"github.com/parrainhq/parrain/internal/dbtest"
 	"github.com/parrainhq/parrain/internal/parrain"
 	"github.com/parrainhq/parrain/internal/partner"
+	"github.com/parrainhq/parrain/internal/referral"
 	"github.com/parrainhq/parrain/internal/store"
 )
 
@@ -78,7 +79,7 @@ func TestPartnerAccountCheck(t *testing.T) {
 		return parrain.Lead{}
 	}
 	stark := lead("Stark Logistics")
-	dec, err := partner.New(p.st, p.st.Clock()).CheckAccount(ctx, p.prog, "stark-logistics.example", "", "test")
+	dec, err := partner.New(p.st, p.st.Clock(), referral.New(p.st)).CheckAccount(ctx, p.prog, "stark-logistics.example", "", "test")
 	if err != nil || dec.Holder == nil {
 		t.Fatalf("store check: %+v %v", dec, err)
 	}

@@ -199,7 +199,7 @@ func (c *Console) reviewReferrals(w http.ResponseWriter, r *http.Request, a *Aut
 	}
 	done, skipped := 0, 0
 	for _, id := range ids {
-		ref, err := c.st.ReviewReferral(r.Context(), programID, id, decision, reason, a.User.Email)
+		ref, err := c.opt.Referral.ReviewReferral(r.Context(), programID, id, decision, reason, a.User.Email)
 		if e := parrain.AsError(err); e != nil && (e.Code == parrain.CodeConflict || e.Code == parrain.CodeNotFound) {
 			skipped++
 			continue

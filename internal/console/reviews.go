@@ -178,7 +178,7 @@ func (c *Console) decideReview(w http.ResponseWriter, r *http.Request, a *Auth, 
 	}
 	back := backTo(r, "/admin/reviews?program="+url.QueryEscape(programID))
 	reason := r.PostForm.Get("reason")
-	ref, err := c.st.ReviewReferral(r.Context(), programID, r.PathValue("id"), decision, reason, a.User.Email)
+	ref, err := c.opt.Referral.ReviewReferral(r.Context(), programID, r.PathValue("id"), decision, reason, a.User.Email)
 	if e := parrain.AsError(err); e != nil && (e.Code == parrain.CodeConflict || e.Code == parrain.CodeInvalid) {
 		msg := e.Message
 		if e.Field == "reason" {

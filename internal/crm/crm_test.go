@@ -17,6 +17,7 @@ import (
 	"github.com/parrainhq/parrain/internal/integration/salesforce"
 	"github.com/parrainhq/parrain/internal/integration/salesforce/salesforcetest"
 	"github.com/parrainhq/parrain/internal/parrain"
+	"github.com/parrainhq/parrain/internal/referral"
 	"github.com/parrainhq/parrain/internal/store"
 )
 
@@ -58,7 +59,7 @@ func (e *env) convert() store.CRMReferralArgs {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	if _, _, err := e.st.IngestEvent(ctx, e.prog.ID, parrain.Event{Type: parrain.EventPurchase, ExternalID: "jane", Email: "Jane@Example.org", Name: "Jane Doe",
+	if _, _, err := referral.New(e.st).IngestEvent(ctx, e.prog.ID, parrain.Event{Type: parrain.EventPurchase, ExternalID: "jane", Email: "Jane@Example.org", Name: "Jane Doe",
 		ReferralCode: a.Code, OrderID: "o1", Amount: 49990, Currency: "EUR"}, store.Idem{}); err != nil {
 		e.t.Fatal(err)
 	}

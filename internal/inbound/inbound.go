@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"github.com/parrainhq/parrain/internal/parrain"
+	"github.com/parrainhq/parrain/internal/referral"
 	"github.com/parrainhq/parrain/internal/store"
 )
 
@@ -58,13 +59,14 @@ type Config struct {
 // Processor processes verified provider webhooks.
 type Processor struct {
 	st  *store.Store
+	ref *referral.Service
 	log *slog.Logger
 	cfg Config
 }
 
 // New returns a Processor.
-func New(st *store.Store, log *slog.Logger, cfg Config) *Processor {
-	return &Processor{st: st, log: log, cfg: cfg}
+func New(st *store.Store, ref *referral.Service, log *slog.Logger, cfg Config) *Processor {
+	return &Processor{st: st, ref: ref, log: log, cfg: cfg}
 }
 
 // Outcome is the answer to a provider.
@@ -221,7 +223,7 @@ func cleanCode(s string) string {
 // what is left, an unknown currency…) are ignored with the reason, other
 // errors are returned so the provider retries.
 func (p *Processor) ingest(ctx context.Context, programID string, ev parrain.Event, idem store.Idem) (store.EventResult, *result, error) {
-	res, _, err := p.st.IngestEvent(ctx, programID, ev, idem)
+	res, _, err := p.ref.IngestEvent(ctx, programID, ev, idem)
 	if err != nil {
 		if e := parrain.AsError(err); e != nil && e.Code != parrain.CodeInternal {
 			r := ignored("%s event refused: %s", ev.Type, e.Message)

@@ -15,6 +15,7 @@ import (
 	"github.com/parrainhq/parrain/internal/integration/shopifyhook"
 	"github.com/parrainhq/parrain/internal/integration/stripehook"
 	"github.com/parrainhq/parrain/internal/parrain"
+	"github.com/parrainhq/parrain/internal/referral"
 	"github.com/parrainhq/parrain/internal/store"
 )
 
@@ -51,7 +52,7 @@ func setup(t *testing.T, url string) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := inbound.New(st, slog.New(slog.NewTextHandler(io.Discard, nil)), inbound.Config{StripeSecret: stripeSecret, ShopifySecret: shopifySecret})
+	p := inbound.New(st, referral.New(st), slog.New(slog.NewTextHandler(io.Discard, nil)), inbound.Config{StripeSecret: stripeSecret, ShopifySecret: shopifySecret})
 	return &env{t: t, st: st, clock: clock, prog: prog, alice: alice, p: p}
 }
 
@@ -117,7 +118,7 @@ func TestStripeSignatures(t *testing.T) {
 	if n := e.count(`SELECT COUNT(*) FROM inbound_events`); n != 0 {
 		t.Errorf("recorded %d events with bad signatures", n)
 	}
-	unconfigured := inbound.New(e.st, slog.New(slog.NewTextHandler(io.Discard, nil)), inbound.Config{})
+	unconfigured := inbound.New(e.st, referral.New(e.st), slog.New(slog.NewTextHandler(io.Discard, nil)), inbound.Config{})
 	if _, err := unconfigured.Stripe(ctx, []byte(body), cases["wrong key"]); parrain.ErrorCode(err) != parrain.CodeNotFound {
 		t.Errorf("unconfigured: %v", err)
 	}

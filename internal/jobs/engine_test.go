@@ -14,6 +14,7 @@ import (
 	"github.com/parrainhq/parrain/internal/dbtest"
 	"github.com/parrainhq/parrain/internal/integration/webhook"
 	"github.com/parrainhq/parrain/internal/parrain"
+	"github.com/parrainhq/parrain/internal/referral"
 	"github.com/parrainhq/parrain/internal/store"
 )
 
@@ -72,7 +73,7 @@ func TestFulfilmentWebhookAndContestJobs(t *testing.T) {
 			t.Fatal(err)
 		}
 		adv, _, _ := st.UpsertParticipant(ctx, prog.ID, parrain.ParticipantInput{ExternalID: "adv"}, store.Idem{})
-		res, _, err := st.IngestEvent(ctx, prog.ID, parrain.Event{Type: parrain.EventSignup, ExternalID: "friend", Email: "f@x.example",
+		res, _, err := referral.New(st).IngestEvent(ctx, prog.ID, parrain.Event{Type: parrain.EventSignup, ExternalID: "friend", Email: "f@x.example",
 			ReferralCode: adv.Code}, store.Idem{})
 		if err != nil || len(res.Rewards) != 1 {
 			t.Fatalf("signup: %+v %v", res, err)
@@ -135,7 +136,7 @@ func TestFulfilmentWebhookAndContestJobs(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, _, err := st.IngestEvent(ctx, prog.ID, parrain.Event{Type: parrain.EventPurchase, ExternalID: "friend", OrderID: "o1", Amount: 100,
+		if _, _, err := referral.New(st).IngestEvent(ctx, prog.ID, parrain.Event{Type: parrain.EventPurchase, ExternalID: "friend", OrderID: "o1", Amount: 100,
 			Currency: "EUR"}, store.Idem{}); err != nil {
 			t.Fatal(err)
 		}

@@ -19,6 +19,7 @@ import (
 	"github.com/parrainhq/parrain/internal/jobs"
 	"github.com/parrainhq/parrain/internal/notify"
 	"github.com/parrainhq/parrain/internal/parrain"
+	"github.com/parrainhq/parrain/internal/referral"
 	"github.com/parrainhq/parrain/internal/store"
 )
 
@@ -106,7 +107,7 @@ func (e *env) participant(ext, email, name, locale string) parrain.Participant {
 
 func (e *env) event(ev parrain.Event) store.EventResult {
 	e.t.Helper()
-	r, _, err := e.st.IngestEvent(ctx, e.prog.ID, ev, store.Idem{})
+	r, _, err := referral.New(e.st).IngestEvent(ctx, e.prog.ID, ev, store.Idem{})
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/parrainhq/parrain/internal/integration/webhook"
 	"github.com/parrainhq/parrain/internal/outbound"
 	"github.com/parrainhq/parrain/internal/parrain"
+	"github.com/parrainhq/parrain/internal/referral"
 	"github.com/parrainhq/parrain/internal/store"
 )
 
@@ -54,7 +55,7 @@ func (e *env) convert(prog, adv string) {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	if _, _, err := e.st.IngestEvent(ctx, prog, parrain.Event{Type: parrain.EventPurchase, ExternalID: "f-" + adv, ReferralCode: a.Code,
+	if _, _, err := referral.New(e.st).IngestEvent(ctx, prog, parrain.Event{Type: parrain.EventPurchase, ExternalID: "f-" + adv, ReferralCode: a.Code,
 		OrderID: "o-" + adv, Amount: 5000, Currency: "EUR"}, store.Idem{}); err != nil {
 		e.t.Fatal(err)
 	}

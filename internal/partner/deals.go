@@ -111,7 +111,7 @@ func (s *Service) moveDeal(ctx context.Context, tx *store.Tx, programID, leadID 
 		if err := ev.Normalize(now); err != nil {
 			return out, err
 		}
-		res, err := tx.IngestEvent(ctx, &prog, &ev)
+		res, err := s.events.IngestTx(ctx, tx, &prog, &ev)
 		if err != nil {
 			return out, err
 		}

@@ -8,6 +8,7 @@ import (
 	"github.com/parrainhq/parrain/internal/dbtest"
 	"github.com/parrainhq/parrain/internal/parrain"
 	"github.com/parrainhq/parrain/internal/partner"
+	"github.com/parrainhq/parrain/internal/referral"
 	"github.com/parrainhq/parrain/internal/store"
 )
 
@@ -34,7 +35,7 @@ func each(t *testing.T, fn func(t *testing.T, e *env)) {
 			t.Fatalf("open: %v", err)
 		}
 		t.Cleanup(func() { st.Close() })
-		fn(t, &env{t: t, st: st, ps: partner.New(st, clock), clock: clock})
+		fn(t, &env{t: t, st: st, ps: partner.New(st, clock, referral.New(st)), clock: clock})
 	})
 }
 

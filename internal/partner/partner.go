@@ -25,13 +25,22 @@ import (
 
 // Service runs the partner program's use cases.
 type Service struct {
-	st    *store.Store
-	clock parrain.Clock
+	st     *store.Store
+	clock  parrain.Clock
+	events EventIngester
 }
 
-// New returns the partner program's use cases on st, timed by clock.
-func New(st *store.Store, clock parrain.Clock) *Service {
-	return &Service{st: st, clock: clock}
+// EventIngester processes an event inside the caller's transaction, exactly
+// as event ingestion does in its own: a deal reaching a stage of the
+// program is a stage event of the referral loop (referral.Service).
+type EventIngester interface {
+	IngestTx(ctx context.Context, tx *store.Tx, prog *parrain.Program, ev *parrain.Event) (parrain.EventResult, error)
+}
+
+// New returns the partner program's use cases on st, timed by clock; deal
+// stages that carry rewards are ingested by events.
+func New(st *store.Store, clock parrain.Clock, events EventIngester) *Service {
+	return &Service{st: st, clock: clock, events: events}
 }
 
 // now is the clock's time at the precision stored (milliseconds), so an

@@ -20,6 +20,7 @@ import (
 	"github.com/parrainhq/parrain/internal/integration/stripe/stripemock"
 	"github.com/parrainhq/parrain/internal/parrain"
 	"github.com/parrainhq/parrain/internal/payout"
+	"github.com/parrainhq/parrain/internal/referral"
 	"github.com/parrainhq/parrain/internal/store"
 )
 
@@ -59,7 +60,7 @@ func (e *env) advocate(ext string, acct parrain.PayoutAccountInput, amount int64
 	if _, _, err := e.st.SetPayoutAccount(ctx, e.prog.ID, ext, acct, store.Idem{}); err != nil {
 		e.t.Fatal(err)
 	}
-	res, _, err := e.st.IngestEvent(ctx, e.prog.ID, parrain.Event{Type: parrain.EventPurchase, ExternalID: "friend-" + ext,
+	res, _, err := referral.New(e.st).IngestEvent(ctx, e.prog.ID, parrain.Event{Type: parrain.EventPurchase, ExternalID: "friend-" + ext,
 		ReferralCode: a.Code, OrderID: "order-" + ext, Amount: amount, Currency: "EUR"}, store.Idem{})
 	if err != nil || len(res.Rewards) != 1 {
 		e.t.Fatalf("purchase: %+v %v", res, err)

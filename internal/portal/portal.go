@@ -30,6 +30,7 @@ import (
 	"github.com/parrainhq/parrain/internal/integration/smtp"
 	"github.com/parrainhq/parrain/internal/parrain"
 	"github.com/parrainhq/parrain/internal/partner"
+	"github.com/parrainhq/parrain/internal/referral"
 	"github.com/parrainhq/parrain/internal/store"
 )
 
@@ -71,7 +72,7 @@ const cookieName = "parrain_partner"
 // New parses the templates and returns the portal.
 func New(st *store.Store, log *slog.Logger, opt Options) (*Portal, error) {
 	if opt.Partners == nil {
-		opt.Partners = partner.New(st, st.Clock())
+		opt.Partners = partner.New(st, st.Clock(), referral.New(st))
 	}
 	p := &Portal{st: st, partners: opt.Partners, log: log, opt: opt, secure: strings.HasPrefix(opt.BaseURL, "https://"), pages: map[string]*template.Template{},
 		cop: http.NewCrossOriginProtection()}

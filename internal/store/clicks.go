@@ -58,3 +58,31 @@ func (s *Store) ClickCounts(ctx context.Context) (valid, invalid int64, err erro
 	err = s.r.QueryRowContext(ctx, `SELECT COUNT(CASE WHEN valid THEN 1 END), COUNT(CASE WHEN NOT valid THEN 1 END) FROM clicks`).Scan(&valid, &invalid)
 	return valid, invalid, err
 }
+
+// ClickRow is a click on a participant's code as fraud scoring reads it.
+type ClickRow struct {
+	At                             time.Time
+	IP, UserAgent, Referer, Params string
+}
+
+// ClicksOf lists the clicks on a participant's code in [from, to], newest
+// first, at most limit.
+func (t *Tx) ClicksOf(ctx context.Context, participantID string, from, to time.Time, limit int) ([]ClickRow, error) {
+	rows, err := t.tx.QueryContext(ctx, `SELECT created_at, ip, user_agent, referer, params FROM clicks
+		WHERE participant_id = $1 AND created_at >= $2 AND created_at <= $3 ORDER BY created_at DESC LIMIT $4`, participantID, ms(from), ms(to), limit)
+	if err != nil {
+		return nil, fmt.Errorf("loading clicks: %w", err)
+	}
+	defer rows.Close()
+	var out []ClickRow
+	for rows.Next() {
+		var c ClickRow
+		var at int64
+		if err := rows.Scan(&at, &c.IP, &c.UserAgent, &c.Referer, &c.Params); err != nil {
+			return nil, err
+		}
+		c.At = fromMS(at)
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}

@@ -290,7 +290,7 @@ func (s *Store) FinishContest(ctx context.Context, id string) (notBefore time.Ti
 					Period: fmt.Sprintf("%s to %s", c.StartsAt.Format(time.RFC3339), c.EndsAt.Format(time.RFC3339))},
 				Steps: []string{pa.Explanation},
 			}
-			rw, err := s.grantTx(ctx, tx, &prog, rc, a, grantSource{EventID: "contest:" + c.ID})
+			rw, err := s.grantTx(ctx, tx, &prog, &rc.Referral, a, parrain.GrantSource{EventID: "contest:" + c.ID})
 			if err != nil {
 				return err
 			}

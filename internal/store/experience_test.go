@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/parrainhq/parrain/internal/parrain"
+	"github.com/parrainhq/parrain/internal/referral"
 	"github.com/parrainhq/parrain/internal/store"
 )
 
@@ -444,10 +445,10 @@ func TestEventsEnqueueNotices(t *testing.T) {
 		p := e.program(nil) // first purchase: 20 € advocate, 10 € friend
 		a := e.advocate(p.ID, "alice", "alice@example.com")
 		idem := store.Idem{Scope: "k", Key: "signup-bob", Hash: "h"}
-		if _, _, err := e.st.IngestEvent(ctx, p.ID, parrain.Event{Type: parrain.EventSignup, ExternalID: "bob", ReferralCode: a.Code}, idem); err != nil {
+		if _, _, err := e.ref.IngestEvent(ctx, p.ID, parrain.Event{Type: parrain.EventSignup, ExternalID: "bob", ReferralCode: a.Code}, idem); err != nil {
 			t.Fatal(err)
 		}
-		if _, _, err := e.st.IngestEvent(ctx, p.ID, parrain.Event{Type: parrain.EventSignup, ExternalID: "bob", ReferralCode: a.Code}, idem); err != nil {
+		if _, _, err := e.ref.IngestEvent(ctx, p.ID, parrain.Event{Type: parrain.EventSignup, ExternalID: "bob", ReferralCode: a.Code}, idem); err != nil {
 			t.Fatal(err)
 		}
 		// A second signup of the same friend (another key) is a duplicate.
@@ -601,7 +602,7 @@ func TestMomentTriggerConcurrent(t *testing.T) {
 				if i%2 == 1 {
 					st = other.st
 				}
-				if _, _, err := st.IngestEvent(ctx, p.ID, parrain.Event{Type: parrain.EventNPS, ExternalID: "u1", Score: intp(10)}, store.Idem{}); err != nil {
+				if _, _, err := referral.New(st).IngestEvent(ctx, p.ID, parrain.Event{Type: parrain.EventNPS, ExternalID: "u1", Score: intp(10)}, store.Idem{}); err != nil {
 					t.Error(err)
 				}
 			}()

@@ -9,42 +9,11 @@ import (
 	"net/url"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/parrainhq/parrain/internal/fraud"
 	"github.com/parrainhq/parrain/internal/parrain"
 )
-
-// programVelocity caches each program's hourly baseline for the hour it
-// was computed in.
-var programVelocity sync.Map // program id → cachedVelocity
-
-type cachedVelocity struct {
-	hour int64
-	v    fraud.Velocity
-}
-
-// engines caches one fraud engine per program policy document.
-var engines sync.Map // policy JSON → *fraud.Engine
-
-func engineFor(policyJSON string) (*fraud.Engine, error) {
-	if e, ok := engines.Load(policyJSON); ok {
-		return e.(*fraud.Engine), nil
-	}
-	p := fraud.DefaultPolicy()
-	if policyJSON != "" {
-		if err := json.Unmarshal([]byte(policyJSON), &p); err != nil {
-			return nil, fmt.Errorf("decoding fraud policy: %w", err)
-		}
-	}
-	e, err := fraud.NewEngine(p)
-	if err != nil {
-		return nil, err
-	}
-	engines.Store(policyJSON, e)
-	return e, nil
-}
 
 // FraudPolicy returns a program's fraud policy (the default one until the
 // operator sets their own).
@@ -57,7 +26,7 @@ func (s *Store) FraudPolicy(ctx context.Context, programID string) (fraud.Policy
 	if err != nil {
 		return fraud.Policy{}, fmt.Errorf("loading fraud policy: %w", err)
 	}
-	e, err := engineFor(doc)
+	e, err := fraud.Compiled(doc)
 	if err != nil {
 		return fraud.Policy{}, err
 	}
@@ -105,61 +74,6 @@ func (s *Store) recordTraits(ctx context.Context, tx *sql.Tx, programID, partici
 	return nil
 }
 
-// riskOutcome is a fraud decision about to be applied to a referral.
-type riskOutcome struct {
-	decision fraud.Decision
-}
-
-func (r *riskOutcome) signalsJSON() string {
-	b, _ := json.Marshal(r.decision.Signals)
-	if len(r.decision.Signals) == 0 {
-		return "[]"
-	}
-	return string(b)
-}
-
-// apply writes the decision into the referral being created.
-func (r *riskOutcome) apply(ref *parrain.Referral) {
-	d := r.decision
-	ref.RiskScore, ref.RiskAction = d.Score, string(d.Action)
-	ref.ReviewStatus = parrain.ReviewNone
-	switch d.Action {
-	case fraud.ActionFlag:
-		ref.ReviewStatus = parrain.ReviewFlagged
-	case fraud.ActionHold:
-		ref.ReviewStatus = parrain.ReviewHeld
-		if !d.ReviewBy.IsZero() {
-			t := d.ReviewBy.UTC().Truncate(time.Millisecond)
-			ref.ReviewDeadline = &t
-		}
-	case fraud.ActionReject, fraud.ActionSuspend:
-		ref.Status, ref.Reason = parrain.ReferralRejected, parrain.ReasonFraud
-		ref.ReviewStatus = parrain.ReviewRejected
-	}
-}
-
-// recordRisk logs a non-trivial automatic decision and, for a suspension,
-// suspends the advocate and voids what they have pending.
-func (s *Store) recordRisk(ctx context.Context, tx *sql.Tx, ref *parrain.Referral, r *riskOutcome) error {
-	if len(r.decision.Signals) == 0 {
-		return nil
-	}
-	if err := s.logReview(ctx, tx, ref, "auto_"+string(r.decision.Action), strings.Join(r.decision.Reasons, "; "), "system", r.decision.Score, r.signalsJSON()); err != nil {
-		return err
-	}
-	if r.decision.Action != fraud.ActionApprove {
-		if err := s.emitTx(ctx, tx, ref.ProgramID, parrain.WebhookFraudFlagged, map[string]any{
-			"referral": ref, "action": r.decision.Action, "score": r.decision.Score, "signals": r.decision.Signals,
-		}); err != nil {
-			return err
-		}
-	}
-	if r.decision.Action == fraud.ActionSuspend {
-		return s.suspendTx(ctx, tx, ref.AdvocateID, "suspended by the fraud policy")
-	}
-	return nil
-}
-
 func (s *Store) logReview(ctx context.Context, tx *sql.Tx, ref *parrain.Referral, decision, reason, reviewer string, score int, signals string) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO fraud_reviews (id, program_id, referral_id, decision, reason, reviewer, score, signals, created_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, newID("frv"), ref.ProgramID, ref.ID, decision, reason, reviewer, score, signals, ms(s.clock.Now()))
@@ -200,317 +114,31 @@ func (s *Store) voidRewardsTx(ctx context.Context, tx *sql.Tx, where, memo strin
 	return nil
 }
 
-// assess scores the referral being attributed to adv from everything the
-// database knows. It runs inside the ingestion transaction.
-func (in *ingest) assess(ctx context.Context, adv parrain.Participant, cand *parrain.Candidate) (*riskOutcome, error) {
-	var doc string
-	if err := in.tx.QueryRowContext(ctx, `SELECT fraud_policy FROM programs WHERE id = $1`, in.prog.ID).Scan(&doc); err != nil {
-		return nil, fmt.Errorf("loading fraud policy: %w", err)
-	}
-	eng, err := engineFor(doc)
-	if err != nil {
-		return nil, err
-	}
-	r, err := in.fraudInput(ctx, eng, adv, cand)
-	if err != nil {
-		return nil, err
-	}
-	return &riskOutcome{decision: eng.Decide(r)}, nil
+// Trait is a fact an event carried about a participant (kind ip, device,
+// payment, address or ua), with when it was last seen.
+type Trait struct {
+	Kind, Value string
+	Seen        time.Time
 }
 
-type trait struct {
-	kind, value string
-	seen        int64
-}
-
-func (s *Store) traits(ctx context.Context, q querier, participantID string, since time.Time) ([]trait, error) {
+func (s *Store) traits(ctx context.Context, q querier, participantID string, since time.Time) ([]Trait, error) {
 	rows, err := q.QueryContext(ctx, `SELECT kind, value, last_seen FROM participant_traits WHERE participant_id = $1 AND last_seen >= $2
 		ORDER BY last_seen DESC LIMIT 100`, participantID, ms(since))
 	if err != nil {
 		return nil, fmt.Errorf("loading traits: %w", err)
 	}
 	defer rows.Close()
-	var out []trait
+	var out []Trait
 	for rows.Next() {
-		var t trait
-		if err := rows.Scan(&t.kind, &t.value, &t.seen); err != nil {
+		var t Trait
+		var seen int64
+		if err := rows.Scan(&t.Kind, &t.Value, &seen); err != nil {
 			return nil, err
 		}
+		t.Seen = fromMS(seen)
 		out = append(out, t)
 	}
 	return out, rows.Err()
-}
-
-// party fills a fraud party's device, payment, address and IPs from traits
-// (newest first), without overriding what the event itself says.
-func party(p *fraud.Party, ts []trait) {
-	for _, t := range ts {
-		switch t.kind {
-		case "ip":
-			if p.IP == "" {
-				p.IP = t.value
-			} else if t.value != p.IP {
-				p.RecentIPs = append(p.RecentIPs, t.value)
-			}
-		case "device":
-			if p.DeviceID == "" {
-				p.DeviceID = t.value
-			}
-		case "payment":
-			if p.PaymentFingerprint == "" {
-				p.PaymentFingerprint = t.value
-			}
-		case "address":
-			if p.Address == "" {
-				p.Address = t.value
-			}
-		case "ua":
-			if p.UserAgent == "" {
-				p.UserAgent = t.value
-			}
-		}
-	}
-}
-
-func clickOf(at int64, ip, ua, referer, params string) fraud.Click {
-	c := fraud.Click{At: fromMS(at), IP: ip, UserAgent: ua, Referer: referer}
-	if params != "" {
-		c.LandingURL = "/?" + params
-	}
-	return c
-}
-
-func (in *ingest) fraudInput(ctx context.Context, eng *fraud.Engine, adv parrain.Participant, cand *parrain.Candidate) (*fraud.Referral, error) {
-	at := in.ev.OccurredAt
-	r := &fraud.Referral{At: at, Code: adv.Code}
-	r.Advocate = fraud.Party{ExternalID: adv.ExternalID, Email: adv.Email, Name: adv.Name, SignedUpAt: adv.CreatedAt}
-	ts, err := in.s.traits(ctx, in.tx, adv.ID, at.Add(-30*24*time.Hour))
-	if err != nil {
-		return nil, err
-	}
-	party(&r.Advocate, ts)
-	f := in.friend
-	r.Friend = fraud.Party{ExternalID: f.ExternalID, Email: f.Email, Name: f.Name, SignedUpAt: at}
-	if c := in.ev.Context; c != nil {
-		r.Friend.IP, r.Friend.UserAgent, r.Friend.DeviceID = c.IP, c.UserAgent, c.DeviceID
-		r.Friend.PaymentFingerprint, r.Friend.Address, r.Friend.Country, r.Friend.AlreadyCustomer = c.PaymentFingerprint, c.Address, c.Country, c.AlreadyCustomer
-	}
-	fts, err := in.s.traits(ctx, in.tx, f.ID, at.Add(-365*24*time.Hour))
-	if err != nil {
-		return nil, err
-	}
-	party(&r.Friend, fts)
-	r.Conversion = in.conversion
-	r.FriendActivity = in.activityFacts
-	if !in.signedUpAt.IsZero() {
-		r.Friend.SignedUpAt = in.signedUpAt
-	}
-
-	// Clicks on the advocate's code in the recent window, and the click
-	// this referral came through.
-	window := eng.Policy().Tuning.ClickWindow
-	if window <= 0 {
-		window = time.Hour
-	}
-	from := at.Add(-window)
-	if cand != nil && !cand.Typed && cand.At.Before(from) {
-		from = cand.At.Add(-window)
-	}
-	rows, err := in.tx.QueryContext(ctx, `SELECT created_at, ip, user_agent, referer, params FROM clicks
-		WHERE participant_id = $1 AND created_at >= $2 AND created_at <= $3 ORDER BY created_at DESC LIMIT 500`, adv.ID, ms(from), ms(at))
-	if err != nil {
-		return nil, fmt.Errorf("loading clicks: %w", err)
-	}
-	var best *fraud.Click
-	for rows.Next() {
-		var ca int64
-		var ip, ua, ref, params string
-		if err := rows.Scan(&ca, &ip, &ua, &ref, &params); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		c := clickOf(ca, ip, ua, ref, params)
-		if !c.At.Before(at.Add(-window)) {
-			r.RecentClicks = append(r.RecentClicks, c)
-		}
-		// The referral's own click: at the cookie touch time (seconds), or
-		// for a typed code the latest click from the friend's IP.
-		switch {
-		case cand != nil && !cand.Typed:
-			if d := c.At.Sub(cand.At); d > -2*time.Second && d < 2*time.Second && (best == nil || (ip != "" && ip == r.Friend.IP)) {
-				cc := c
-				best = &cc
-			}
-		case r.Friend.IP != "" && ip == r.Friend.IP && best == nil:
-			cc := c
-			best = &cc
-		}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	r.Click = best
-
-	// Velocity: referrals per hour over the last week, the advocate's own
-	// and the program's.
-	hourly := func(where string, arg string) (fraud.Velocity, int, error) {
-		const hours = 7 * 24
-		nowH := at.UnixMilli() / 3600000
-		counts := make([]int, hours)
-		this := 0
-		rows, err := in.tx.QueryContext(ctx, `SELECT signed_up_at / 3600000, COUNT(*) FROM referrals WHERE `+where+
-			` AND signed_up_at >= $2 AND signed_up_at <= $3 GROUP BY signed_up_at / 3600000`, arg, (nowH-hours)*3600000, ms(at))
-		if err != nil {
-			return fraud.Velocity{}, 0, fmt.Errorf("counting referrals per hour: %w", err)
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var h int64
-			var n int
-			if err := rows.Scan(&h, &n); err != nil {
-				return fraud.Velocity{}, 0, err
-			}
-			switch {
-			case h == nowH:
-				this = n
-			case h >= nowH-hours && h < nowH:
-				counts[h-(nowH-hours)] = n
-			}
-		}
-		return fraud.Velocity{}.UpdateAll(counts), this, rows.Err()
-	}
-	if r.AdvocateHistory.Hourly, r.AdvocateHistory.ThisHour, err = hourly(`advocate_id = $1`, adv.ID); err != nil {
-		return nil, err
-	}
-	r.AdvocateHistory.ThisHour++ // this signup
-	// The program's baseline changes slowly: it is computed once per hour
-	// per process (the scan covers every referral of the week).
-	nowH := at.UnixMilli() / 3600000
-	if v, ok := programVelocity.Load(in.prog.ID); ok && v.(cachedVelocity).hour == nowH {
-		r.ProgramHourly = v.(cachedVelocity).v
-	} else {
-		if r.ProgramHourly, _, err = hourly(`program_id = $1`, in.prog.ID); err != nil {
-			return nil, err
-		}
-		programVelocity.Store(in.prog.ID, cachedVelocity{hour: nowH, v: r.ProgramHourly})
-	}
-	if err := in.tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM referrals WHERE advocate_id = $1`, adv.ID).Scan(&r.AdvocateHistory.Referrals); err != nil {
-		return nil, fmt.Errorf("counting advocate history: %w", err)
-	}
-	if err := in.tx.QueryRowContext(ctx, `SELECT COUNT(DISTINCT p.referral_id) FROM purchases p JOIN referrals r ON r.id = p.referral_id
-		WHERE p.program_id = $1 AND p.refunded > 0 AND r.advocate_id = $2`, in.prog.ID, adv.ID).Scan(&r.AdvocateHistory.RefundedReferrals); err != nil {
-		return nil, fmt.Errorf("counting refunded referrals: %w", err)
-	}
-	// Referred friends who never used the product, when the integration
-	// reports activity.
-	var tracked int
-	if err := in.tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM events WHERE program_id = $1 AND type = 'activity' LIMIT 1) x`, in.prog.ID).Scan(&tracked); err != nil {
-		return nil, fmt.Errorf("checking activity tracking: %w", err)
-	}
-	if tracked > 0 {
-		if err := in.tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM referrals r WHERE r.advocate_id = $1 AND r.signed_up_at < $2
-			AND NOT EXISTS (SELECT 1 FROM events e WHERE e.participant_id = r.friend_id AND e.type = 'activity')`,
-			adv.ID, ms(at.Add(-eng.Policy().Tuning.InactiveAfter))).Scan(&r.AdvocateHistory.InactiveReferrals); err != nil {
-			return nil, fmt.Errorf("counting inactive referrals: %w", err)
-		}
-	}
-	// Convergence: other friends of this program paying with the same card
-	// or shipping to the same address.
-	same := func(kind, value string) (int, error) {
-		if value == "" {
-			return 0, nil
-		}
-		var n int
-		err := in.tx.QueryRowContext(ctx, `SELECT COUNT(DISTINCT t.participant_id) FROM participant_traits t
-			JOIN referrals r ON r.friend_id = t.participant_id
-			WHERE t.program_id = $1 AND t.kind = $2 AND t.value = $3 AND t.participant_id <> $4`, in.prog.ID, kind, value, f.ID).Scan(&n)
-		return n, err
-	}
-	if r.Convergence.SamePaymentFriends, err = same("payment", r.Friend.PaymentFingerprint); err != nil {
-		return nil, err
-	}
-	if r.Convergence.SameAddressFriends, err = same("address", r.Friend.Address); err != nil {
-		return nil, err
-	}
-	return r, nil
-}
-
-// reassessAfterRefund scores a referral again after a refund of one of its
-// purchases, with the conversion timeline (a refund shortly after the reward
-// is a signal). It only ever tightens the review state.
-func (in *ingest) reassessAfterRefund(ctx context.Context, purchaseAt, rewardedAt time.Time) error {
-	ref := in.referral
-	if ref.Status == parrain.ReferralRejected || ref.ReviewStatus == parrain.ReviewCleared {
-		return nil
-	}
-	friend, err := scanParticipant(in.tx.QueryRowContext(ctx, `SELECT `+participantCols+` FROM participants WHERE id = $1`, ref.FriendID))
-	if err != nil {
-		return fmt.Errorf("loading friend: %w", err)
-	}
-	in.friend = &friend
-	in.conversion = &fraud.Conversion{At: purchaseAt, RewardedAt: rewardedAt, RefundedAt: in.ev.OccurredAt}
-	_, err = in.tighten(ctx)
-	return err
-}
-
-// reassess scores an existing referral again when an event brings new
-// evidence (a payment fingerprint, a device) and tightens its review state
-// if the new decision is stricter. It returns false when the referral is
-// now rejected and must not be rewarded.
-func (in *ingest) reassess(ctx context.Context) (bool, error) {
-	ref := in.referral
-	if in.ev.Context == nil || ref == nil || ref.Status == parrain.ReferralRejected || ref.ReviewStatus == parrain.ReviewCleared {
-		return ref != nil && ref.Status != parrain.ReferralRejected, nil
-	}
-	return in.tighten(ctx)
-}
-
-// tighten scores in.referral again and applies the decision if it is
-// stricter than the current one.
-func (in *ingest) tighten(ctx context.Context) (bool, error) {
-	ref := in.referral
-	adv, err := scanParticipant(in.tx.QueryRowContext(ctx, `SELECT `+participantCols+` FROM participants WHERE id = $1`, ref.AdvocateID))
-	if err != nil {
-		return false, fmt.Errorf("loading advocate: %w", err)
-	}
-	risk, err := in.assess(ctx, adv, nil)
-	if err != nil {
-		return false, err
-	}
-	if severity(string(risk.decision.Action)) <= severity(ref.RiskAction) {
-		return true, nil
-	}
-	next := *ref
-	risk.apply(&next)
-	if _, err := in.tx.ExecContext(ctx, `UPDATE referrals SET status = $1, reason = $2, risk_score = $3, risk_action = $4, risk_signals = $5,
-		review_status = $6, review_deadline = $7 WHERE id = $8`, next.Status, next.Reason, next.RiskScore, next.RiskAction, risk.signalsJSON(),
-		next.ReviewStatus, nullMS(next.ReviewDeadline), next.ID); err != nil {
-		return false, fmt.Errorf("updating referral risk: %w", err)
-	}
-	*ref = next
-	if err := in.s.recordRisk(ctx, in.tx, ref, risk); err != nil {
-		return false, err
-	}
-	if ref.Status == parrain.ReferralRejected {
-		in.res.Message = "rejected by the fraud policy on new evidence: its rewards are voided"
-		return false, in.s.voidRewardsTx(ctx, in.tx, `r.referral_id = $1 AND r.status IN ('pending', 'approved')`, "rejected by the fraud policy", ref.ID)
-	}
-	return true, nil
-}
-
-func severity(action string) int {
-	switch fraud.Action(action) {
-	case fraud.ActionFlag:
-		return 1
-	case fraud.ActionHold:
-		return 2
-	case fraud.ActionReject:
-		return 3
-	case fraud.ActionSuspend:
-		return 4
-	}
-	return 0
 }
 
 // Review decisions a reviewer can take.
@@ -518,63 +146,6 @@ const (
 	ReviewDecisionClear  = "clear"
 	ReviewDecisionReject = "reject"
 )
-
-// ReviewReferral records a reviewer's decision on a referral. Clearing lets
-// its rewards mature as usual; rejecting voids them (reversal while pending,
-// clawback once approved) so they never reach a payout.
-func (s *Store) ReviewReferral(ctx context.Context, programID, referralID, decision, reason, reviewer string) (parrain.Referral, error) {
-	reason = strings.TrimSpace(reason)
-	switch decision {
-	case ReviewDecisionClear, ReviewDecisionReject:
-	default:
-		return parrain.Referral{}, parrain.Invalid("decision", "must be clear or reject")
-	}
-	if decision == ReviewDecisionReject && reason == "" {
-		return parrain.Referral{}, parrain.Invalid("reason", "is required to reject")
-	}
-	if len(reason) > 1000 {
-		return parrain.Referral{}, parrain.Invalid("reason", "must be at most 1000 characters")
-	}
-	var out parrain.Referral
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `UPDATE referrals SET review_status = review_status WHERE id = $1`, referralID); err != nil {
-			return err // takes the row lock on PostgreSQL
-		}
-		ref, err := s.referralByID(ctx, tx, referralID)
-		if err != nil {
-			return err
-		}
-		if ref.ProgramID != programID {
-			return notFound("referral")
-		}
-		var signals string
-		if err := tx.QueryRowContext(ctx, `SELECT risk_signals FROM referrals WHERE id = $1`, referralID).Scan(&signals); err != nil {
-			return err
-		}
-		switch decision {
-		case ReviewDecisionClear:
-			if !parrain.UnderReview(ref.ReviewStatus) {
-				return &parrain.Error{Code: parrain.CodeConflict, Field: "decision", Message: "this referral is not waiting for review (status " + ref.ReviewStatus + ")"}
-			}
-			ref.ReviewStatus = parrain.ReviewCleared
-		case ReviewDecisionReject:
-			if ref.Status == parrain.ReferralRejected {
-				return &parrain.Error{Code: parrain.CodeConflict, Field: "decision", Message: "this referral is already rejected"}
-			}
-			ref.Status, ref.Reason, ref.ReviewStatus = parrain.ReferralRejected, parrain.ReasonFraudReview, parrain.ReviewRejected
-			if err := s.voidRewardsTx(ctx, tx, `r.referral_id = $1 AND r.status IN ('pending', 'approved')`, "rejected in fraud review: "+reason, ref.ID); err != nil {
-				return err
-			}
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE referrals SET status = $1, reason = $2, review_status = $3 WHERE id = $4`,
-			ref.Status, ref.Reason, ref.ReviewStatus, ref.ID); err != nil {
-			return fmt.Errorf("updating referral: %w", err)
-		}
-		out = ref
-		return s.logReview(ctx, tx, &ref, decision, reason, reviewer, ref.RiskScore, signals)
-	})
-	return out, err
-}
 
 // ReviewItem is a referral waiting for review with the evidence side by
 // side.
@@ -643,7 +214,7 @@ func (s *Store) evidence(ctx context.Context, participantID string) (Evidence, e
 		return e, err
 	}
 	for _, t := range ts {
-		e.Traits[t.kind] = append(e.Traits[t.kind], t.value)
+		e.Traits[t.Kind] = append(e.Traits[t.Kind], t.Value)
 	}
 	err = s.r.QueryRowContext(ctx, `SELECT COUNT(*), COUNT(CASE WHEN status = 'rejected' THEN 1 END) FROM referrals WHERE advocate_id = $1`,
 		participantID).Scan(&e.Referrals, &e.Rejected)
@@ -776,119 +347,41 @@ func (s *Store) referralReviewStatus(ctx context.Context, q querier, referralID 
 	return st, nil
 }
 
-// activity records that a referred customer used the product: the event
-// row itself is the record (counted by activityOf).
-func (in *ingest) activity(ctx context.Context) error {
-	p, err := scanParticipant(in.tx.QueryRowContext(ctx, `SELECT `+participantCols+` FROM participants WHERE program_id = $1 AND external_id = $2`,
-		in.prog.ID, in.ev.ExternalID))
-	if errors.Is(err, sql.ErrNoRows) {
-		return &parrain.Error{Code: parrain.CodeNotFound, Field: "external_id", Message: "no participant " + in.ev.ExternalID + " in this program"}
-	}
-	if err != nil {
-		return fmt.Errorf("loading participant: %w", err)
-	}
-	in.friend = &p
-	in.res.Participant = &ParticipantRef{ExternalID: p.ExternalID, Code: p.Code}
-	if ref, err := in.s.referralByFriend(ctx, in.tx, in.prog.ID, p.ID); err == nil {
-		in.referral = &ref
-	} else if !errors.Is(err, sql.ErrNoRows) {
-		return err
-	}
-	in.res.Message = "activity recorded"
-	return in.s.recordTraits(ctx, in.tx, in.prog.ID, p.ID, in.ev.Context, in.ev.OccurredAt)
+// Traits lists a participant's traits seen since since, newest first.
+func (t *Tx) Traits(ctx context.Context, participantID string, since time.Time) ([]Trait, error) {
+	return t.s.traits(ctx, t.tx, participantID, since)
 }
 
-// checkActivity runs before a reward matures, for programs whose
-// integration reports activity events: a referred customer with no product
-// activity since signup is scored again (the no-activity signal), which may
-// put the referral under review. It returns true when approval must wait.
-func (s *Store) checkActivity(ctx context.Context, tx *sql.Tx, rw *parrain.Reward) (bool, error) {
-	var tracked int
-	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM events WHERE program_id = $1 AND type = 'activity' LIMIT 1) x`, rw.ProgramID).Scan(&tracked); err != nil {
-		return false, fmt.Errorf("checking activity tracking: %w", err)
-	}
-	if tracked == 0 {
-		return false, nil // the integration does not report activity
-	}
-	ref, err := s.referralByID(ctx, tx, rw.ReferralID)
-	if err != nil {
-		return false, err
-	}
-	if ref.Status == parrain.ReferralRejected || ref.ReviewStatus == parrain.ReviewCleared {
-		return false, nil
+// RecordTraits remembers the facts an event carried about a participant.
+func (t *Tx) RecordTraits(ctx context.Context, programID, participantID string, c *parrain.EventContext, at time.Time) error {
+	return t.s.recordTraits(ctx, t.tx, programID, participantID, c, at)
+}
+
+// FriendsSharingTrait counts the program's referred friends other than
+// exclude that carry a trait (0 for an empty value).
+func (t *Tx) FriendsSharingTrait(ctx context.Context, programID, kind, value, exclude string) (int, error) {
+	if value == "" {
+		return 0, nil
 	}
 	var n int
-	var last sql.NullInt64
-	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*), MAX(occurred_at) FROM events WHERE participant_id = $1 AND type = 'activity' AND program_id = $2`,
-		ref.FriendID, rw.ProgramID).Scan(&n, &last); err != nil {
-		return false, fmt.Errorf("counting activity: %w", err)
-	}
-	prog, err := s.programQ(ctx, tx, rw.ProgramID, "")
-	if err != nil {
-		return false, err
-	}
-	friend, err := scanParticipant(tx.QueryRowContext(ctx, `SELECT `+participantCols+` FROM participants WHERE id = $1`, ref.FriendID))
-	if err != nil {
-		return false, err
-	}
-	in := &ingest{s: s, tx: tx, prog: &prog, ev: &parrain.Event{Type: parrain.EventActivity, OccurredAt: s.clock.Now()}, friend: &friend, referral: &ref}
-	act := &fraud.Activity{Events: n}
-	if last.Valid {
-		act.LastSeen = fromMS(last.Int64)
-	}
-	in.activityFacts = act
-	in.signedUpAt = ref.SignedUpAt
-	if _, err := in.tighten(ctx); err != nil {
-		return false, err
-	}
-	return parrain.UnderReview(ref.ReviewStatus) || ref.Status == parrain.ReferralRejected, nil
+	err := t.tx.QueryRowContext(ctx, `SELECT COUNT(DISTINCT t.participant_id) FROM participant_traits t
+		JOIN referrals r ON r.friend_id = t.participant_id
+		WHERE t.program_id = $1 AND t.kind = $2 AND t.value = $3 AND t.participant_id <> $4`, programID, kind, value, exclude).Scan(&n)
+	return n, err
 }
 
-// fraudTerms states a fraud policy in the program terms' words: what is
-// checked, what each score does, and the rules the operator forced.
-func fraudTerms(p fraud.Policy) []string {
-	out := []string{
-		"Every referral is checked when it happens and again when new evidence arrives: the same device, payment method, " +
-			"name or email as the advocate; network addresses shared with the advocate (never decisive on their own, since " +
-			"households and offices share them); bursts of clicks or sign-ups; throwaway or machine-made email addresses; " +
-			"codes posted on coupon sites or promoted with paid ads; people who were already customers; refunds soon after a " +
-			"reward; and, where reported, referred customers who never use the product.",
-		fmt.Sprintf("The checks give each referral a risk score from 0 to 100. From %d it is flagged for a person to look at; "+
-			"from %d its rewards are held until a reviewer decides (within %d hours, and never approved automatically meanwhile); "+
-			"from %d it is rejected. A rejected referral earns nothing and its rewards are reversed.",
-			p.FlagAt, p.HoldAt, int(p.ReviewWindow/time.Hour), p.RejectAt),
+// LogFraudReview records a fraud decision on a referral (automatic or a
+// reviewer's).
+func (t *Tx) LogFraudReview(ctx context.Context, ref *parrain.Referral, decision, reason, reviewer string, score int, signals string) error {
+	return t.s.logReview(ctx, t.tx, ref, decision, reason, reviewer, score, signals)
+}
+
+// FraudPolicyDoc returns a program's stored fraud policy document (empty
+// for the default policy).
+func (t *Tx) FraudPolicyDoc(ctx context.Context, programID string) (string, error) {
+	var doc string
+	if err := t.tx.QueryRowContext(ctx, `SELECT fraud_policy FROM programs WHERE id = $1`, programID).Scan(&doc); err != nil {
+		return "", fmt.Errorf("loading fraud policy: %w", err)
 	}
-	codes := make([]string, 0, len(p.Rules))
-	for c := range p.Rules {
-		codes = append(codes, string(c))
-	}
-	sort.Strings(codes)
-	for _, c := range codes {
-		r := p.Rules[fraud.Code(c)]
-		info, ok := fraud.Info(fraud.Code(c))
-		if !ok {
-			continue
-		}
-		what := strings.TrimSpace(strings.TrimSuffix(info.Summary, "."))
-		if i := strings.IndexAny(what, ";:("); i > 0 {
-			what = strings.TrimSpace(what[:i])
-		}
-		if what != "" {
-			what = strings.ToLower(what[:1]) + what[1:]
-		}
-		switch r.Action {
-		case fraud.RuleReject:
-			out = append(out, fmt.Sprintf("Rejected outright: %s.", strings.TrimSpace(what)))
-		case fraud.RuleSuspendAdvocate:
-			out = append(out, fmt.Sprintf("Suspends the advocate, whose pending rewards are then cancelled: %s.", strings.TrimSpace(what)))
-		case fraud.RuleHold:
-			out = append(out, fmt.Sprintf("Always held for review: %s.", strings.TrimSpace(what)))
-		}
-	}
-	if len(p.Lists.BlockedCountries) > 0 {
-		cs := append([]string(nil), p.Lists.BlockedCountries...)
-		sort.Strings(cs)
-		out = append(out, "Sign-ups from these countries are not eligible: "+strings.Join(cs, ", ")+".")
-	}
-	return out
+	return doc, nil
 }

@@ -260,8 +260,8 @@ func (s *Store) ParticipantStats(ctx context.Context, participantID string) (Sta
 	return st, nil
 }
 
-// UpsertParticipant creates or updates a participant in the transaction
-// (see UpsertParticipant); it reports whether the participant was created.
+// UpsertParticipant creates or refreshes a participant; created is true
+// for a new one.
 func (t *Tx) UpsertParticipant(ctx context.Context, programID string, in parrain.ParticipantInput) (parrain.Participant, bool, error) {
 	return t.s.upsertParticipantTx(ctx, t.tx, programID, in)
 }
@@ -289,4 +289,63 @@ func (t *Tx) SetParticipantAttribute(ctx context.Context, id, key string, value 
 	a[key] = value
 	_, err = t.tx.ExecContext(ctx, `UPDATE participants SET attributes = $1, updated_at = $2 WHERE id = $3`, encodeAttributes(&a), ms(t.s.clock.Now()), id)
 	return err
+}
+
+// ParticipantByID returns a participant.
+func (t *Tx) ParticipantByID(ctx context.Context, id string) (parrain.Participant, error) {
+	return scanParticipant(t.tx.QueryRowContext(ctx, `SELECT `+participantCols+` FROM participants WHERE id = $1`, id))
+}
+
+// ParticipantByCode returns the participant whose referral code it is.
+func (t *Tx) ParticipantByCode(ctx context.Context, code string) (parrain.Participant, error) {
+	return scanParticipant(t.tx.QueryRowContext(ctx, `SELECT `+participantCols+` FROM participants WHERE code = $1`, code))
+}
+
+// ParticipantByExternalID returns a program's participant by the
+// operator's id; found is false when there is none.
+func (t *Tx) ParticipantByExternalID(ctx context.Context, programID, externalID string) (p parrain.Participant, found bool, err error) {
+	p, err = scanParticipant(t.tx.QueryRowContext(ctx, `SELECT `+participantCols+` FROM participants WHERE program_id = $1 AND external_id = $2`,
+		programID, externalID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return p, false, nil
+	}
+	if err != nil {
+		return p, false, fmt.Errorf("loading participant: %w", err)
+	}
+	return p, true, nil
+}
+
+// CodeActive reports whether a code belongs to an active participant of
+// the program.
+func (t *Tx) CodeActive(ctx context.Context, programID, code string) (bool, error) {
+	var n int
+	err := t.tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM participants WHERE code = $1 AND program_id = $2 AND status = 'active'`,
+		code, programID).Scan(&n)
+	return n > 0, err
+}
+
+// SuspendParticipant suspends a participant and voids everything they have
+// that is not yet paid.
+func (t *Tx) SuspendParticipant(ctx context.Context, id, memo string) error {
+	return t.s.suspendTx(ctx, t.tx, id, memo)
+}
+
+// LockForCounts serialises, on PostgreSQL, the events that could race on a
+// cap, a tier count or a budget: the participants (in id order), and the
+// program when lockProgram (it has a budget). SQLite's single writer
+// already serialises them.
+func (t *Tx) LockForCounts(ctx context.Context, programID string, lockProgram bool, advocateID, friendID string) error {
+	if t.s.d.forUpdate == "" {
+		return nil
+	}
+	if lockProgram {
+		if _, err := t.tx.ExecContext(ctx, `SELECT id FROM programs WHERE id = $1`+t.s.d.forUpdate, programID); err != nil {
+			return fmt.Errorf("locking program: %w", err)
+		}
+	}
+	if _, err := t.tx.ExecContext(ctx, `SELECT id FROM participants WHERE id IN ($1, $2) ORDER BY id`+t.s.d.forUpdate,
+		advocateID, friendID); err != nil {
+		return fmt.Errorf("locking participants: %w", err)
+	}
+	return nil
 }

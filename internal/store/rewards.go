@@ -158,7 +158,7 @@ func (s *Store) approveDueTx(ctx context.Context, tx *sql.Tx, rw *parrain.Reward
 	} else if parrain.UnderReview(st) {
 		return false, s.clock.Now().Add(time.Hour), nil
 	}
-	if wait, err := s.checkActivity(ctx, tx, rw); err != nil {
+	if wait, err := s.maturityCheck(ctx, tx, rw); err != nil {
 		return false, time.Time{}, err
 	} else if wait {
 		return false, s.clock.Now().Add(time.Hour), nil
@@ -397,4 +397,175 @@ func (s *Store) settleManualReviewTx(ctx context.Context, tx *sql.Tx, rw *parrai
 		rw.Review = decision
 	}
 	return nil
+}
+
+// Earned sums a participant's outstanding rewards in [from, to); with a
+// referralID, only those of that referral.
+func (t *Tx) Earned(ctx context.Context, participantID, referralID string, from, to time.Time) (int64, error) {
+	var n int64
+	err := t.tx.QueryRowContext(ctx, `SELECT COALESCE(SUM(amount - reversed), 0) FROM rewards WHERE participant_id = $1 AND ($2 = '' OR referral_id = $2)
+		AND occurred_at >= $3 AND occurred_at < $4`, participantID, referralID, ms(from), ms(to)).Scan(&n)
+	return n, err
+}
+
+// Spent sums a program's outstanding rewards in [from, to).
+func (t *Tx) Spent(ctx context.Context, programID string, from, to time.Time) (int64, error) {
+	var n int64
+	err := t.tx.QueryRowContext(ctx, `SELECT COALESCE(SUM(amount - reversed), 0) FROM rewards WHERE program_id = $1 AND occurred_at >= $2 AND occurred_at < $3`,
+		programID, ms(from), ms(to)).Scan(&n)
+	return n, err
+}
+
+// Rewarded reports whether a rule gave a participant an outstanding reward
+// in [from, to).
+func (t *Tx) Rewarded(ctx context.Context, ruleID, participantID string, from, to time.Time) (bool, error) {
+	var n int
+	err := t.tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM rewards WHERE participant_id = $1 AND rule_id = $2 AND occurred_at >= $3 AND occurred_at < $4
+		AND amount > reversed`, participantID, ruleID, ms(from), ms(to)).Scan(&n)
+	return n > 0, err
+}
+
+// ReferralRewardsForUpdate lists a referral's rewards, oldest first,
+// locked and with their details.
+func (t *Tx) ReferralRewardsForUpdate(ctx context.Context, referralID string) ([]parrain.Reward, error) {
+	rws, err := t.s.rewardsWhere(ctx, t.tx, `r.referral_id = $1 ORDER BY r.id`+t.s.d.forUpdate, referralID)
+	if err != nil {
+		return nil, err
+	}
+	return rws, t.s.decorate(ctx, t.tx, rws)
+}
+
+// PurchaseRewardsForUpdate lists the rewards of a purchase, locked.
+func (t *Tx) PurchaseRewardsForUpdate(ctx context.Context, purchaseID string) ([]parrain.Reward, error) {
+	return t.s.rewardsWhere(ctx, t.tx, `r.purchase_id = $1`+t.s.d.forUpdate, purchaseID)
+}
+
+// ApplyMoves records ledger movements on a reward with its new status and
+// reversed total.
+func (t *Tx) ApplyMoves(ctx context.Context, rw *parrain.Reward, moves []parrain.Movement, st parrain.RewardStatus, reversed int64, memo string) error {
+	return t.s.applyMoves(ctx, t.tx, rw, moves, st, reversed, memo)
+}
+
+// GrantReward stores an award on a referral as a pending reward, with its
+// accrual entry, maturation and fulfilment.
+func (t *Tx) GrantReward(ctx context.Context, prog *parrain.Program, ref *parrain.Referral, a parrain.Award, src parrain.GrantSource) (parrain.Reward, error) {
+	return t.s.grantTx(ctx, t.tx, prog, ref, a, src)
+}
+
+// VoidReferralRewards reverses (pending) or claws back (approved) what is
+// left of a referral's rewards.
+func (t *Tx) VoidReferralRewards(ctx context.Context, referralID, memo string) error {
+	return t.s.voidRewardsTx(ctx, t.tx, `r.referral_id = $1 AND r.status IN ('pending', 'approved')`, memo, referralID)
+}
+
+// RewardForUpdate returns a program's reward, locked, with its review
+// state (not found error when missing).
+func (t *Tx) RewardForUpdate(ctx context.Context, programID, id string) (parrain.Reward, string, error) {
+	rws, err := t.s.rewardsWhere(ctx, t.tx, `r.id = $1 AND r.program_id = $2`+t.s.d.forUpdate, id, programID)
+	if err != nil {
+		return parrain.Reward{}, "", err
+	}
+	if len(rws) == 0 {
+		return parrain.Reward{}, "", notFound("reward")
+	}
+	var review string
+	if err := t.tx.QueryRowContext(ctx, `SELECT review FROM rewards WHERE id = $1`, id).Scan(&review); err != nil {
+		return rws[0], "", err
+	}
+	return rws[0], review, nil
+}
+
+// ApproveRewardReview records a manager's approval of a reward waiting for
+// review and schedules its maturation at the end of its hold.
+func (t *Tx) ApproveRewardReview(ctx context.Context, rw *parrain.Reward) error {
+	if _, err := t.tx.ExecContext(ctx, `UPDATE rewards SET review = $1, updated_at = $2 WHERE id = $3`, ReviewApproved, ms(t.s.clock.Now()), rw.ID); err != nil {
+		return err
+	}
+	payload, _ := json.Marshal(MatureRewardArgs{RewardID: rw.ID})
+	return t.s.enqueueTx(ctx, t.tx, JobMatureReward, JobMatureReward+":"+rw.ID, payload, rw.HoldUntil)
+}
+
+// SetRewardReview records a reward's review state.
+func (t *Tx) SetRewardReview(ctx context.Context, id, review string) error {
+	_, err := t.tx.ExecContext(ctx, `UPDATE rewards SET review = $1 WHERE id = $2`, review, id)
+	return err
+}
+
+// Decorated returns a reward with its details.
+func (t *Tx) Decorated(ctx context.Context, rw parrain.Reward) (parrain.Reward, error) {
+	one := []parrain.Reward{rw}
+	if err := t.s.decorate(ctx, t.tx, one); err != nil {
+		return rw, err
+	}
+	return one[0], nil
+}
+
+// ---- reads of the database as it stood before a replay's window ----
+
+// preWindow is the condition selecting the rewards the database knew before
+// the window, whose start is parameter n (contest prizes always count:
+// they are not replayed).
+func preWindow(n int) string {
+	return fmt.Sprintf(`(occurred_at < $%d OR trigger_type = 'contest')`, n)
+}
+
+// EarnedBefore is Tx.Earned over the rewards known before before.
+func (s *Store) EarnedBefore(ctx context.Context, participantID, referralID string, from, to, before time.Time) (int64, error) {
+	var n int64
+	err := s.r.QueryRowContext(ctx, `SELECT COALESCE(SUM(amount - reversed), 0) FROM rewards WHERE participant_id = $1 AND ($2 = '' OR referral_id = $2)
+		AND occurred_at >= $3 AND occurred_at < $4 AND `+preWindow(5), participantID, referralID, ms(from), ms(to), ms(before)).Scan(&n)
+	return n, err
+}
+
+// SpentBefore is Tx.Spent over the rewards known before before.
+func (s *Store) SpentBefore(ctx context.Context, programID string, from, to, before time.Time) (int64, error) {
+	var n int64
+	err := s.r.QueryRowContext(ctx, `SELECT COALESCE(SUM(amount - reversed), 0) FROM rewards WHERE program_id = $1 AND occurred_at >= $2
+		AND occurred_at < $3 AND `+preWindow(4), programID, ms(from), ms(to), ms(before)).Scan(&n)
+	return n, err
+}
+
+// RewardedBefore is Tx.Rewarded over the rewards known before before.
+func (s *Store) RewardedBefore(ctx context.Context, ruleID, participantID string, from, to, before time.Time) (bool, error) {
+	var n int
+	err := s.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM rewards WHERE participant_id = $1 AND rule_id = $2 AND occurred_at >= $3 AND occurred_at < $4
+		AND amount > reversed AND `+preWindow(5), participantID, ruleID, ms(from), ms(to), ms(before)).Scan(&n)
+	return n > 0, err
+}
+
+// ReferralRewardsBefore lists a referral's rewards known before before
+// (and its contest prizes), oldest first, with their details.
+func (s *Store) ReferralRewardsBefore(ctx context.Context, referralID string, before time.Time) ([]parrain.Reward, error) {
+	rws, err := s.rewardsWhere(ctx, s.r, `r.referral_id = $1 AND (r.occurred_at < $2 OR r.trigger_type = 'contest') ORDER BY r.id`, referralID, ms(before))
+	if err != nil {
+		return nil, err
+	}
+	return rws, s.decorate(ctx, s.r, rws)
+}
+
+// Granted is what one reward granted for an event is worth now.
+type Granted struct {
+	ExternalID, Name, RuleID string
+	Net                      int64 // amount less reversals
+}
+
+// GrantedForEvents lists the rewards granted for a program's events on
+// referrals that happened in [from, to].
+func (s *Store) GrantedForEvents(ctx context.Context, programID string, from, to time.Time) ([]Granted, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT p.external_id, p.name, r.rule_id, r.amount - r.reversed FROM rewards r
+		JOIN events e ON e.id = r.event_id JOIN participants p ON p.id = r.participant_id
+		WHERE e.program_id = $1 AND e.occurred_at >= $2 AND e.occurred_at <= $3 AND e.referral_id IS NOT NULL`, programID, ms(from), ms(to))
+	if err != nil {
+		return nil, fmt.Errorf("loading granted rewards: %w", err)
+	}
+	defer rows.Close()
+	var out []Granted
+	for rows.Next() {
+		var g Granted
+		if err := rows.Scan(&g.ExternalID, &g.Name, &g.RuleID, &g.Net); err != nil {
+			return nil, err
+		}
+		out = append(out, g)
+	}
+	return out, rows.Err()
 }

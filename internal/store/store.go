@@ -34,6 +34,7 @@ type Store struct {
 	d      dialect
 	clock  parrain.Clock
 	secret []byte // installation secret (hashing click IPs, signing)
+	hooks  hooks  // installed by internal/referral (hooks.go)
 }
 
 // Options tune Open.
@@ -193,6 +194,9 @@ func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 
 // newID returns a time-ordered identifier with a type prefix ("rwd_…"), so
 // that ordering by id is ordering by creation and keyset pagination works.
+// NewID returns a new identifier with a type prefix, as the store makes them.
+func NewID(prefix string) string { return newID(prefix) }
+
 func newID(prefix string) string {
 	u := uuid.Must(uuid.NewV7())
 	return prefix + "_" + hex.EncodeToString(u[:])
@@ -224,6 +228,9 @@ func nullMS(t *time.Time) sql.NullInt64 {
 }
 
 // notFound returns a not_found domain error.
+// NotFound is the error of a missing record.
+func NotFound(what string) error { return notFound(what) }
+
 func notFound(what string) error {
 	return parrain.Errorf(parrain.CodeNotFound, "%s not found", what)
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/parrainhq/parrain/internal/dbtest"
 	"github.com/parrainhq/parrain/internal/parrain"
+	"github.com/parrainhq/parrain/internal/referral"
 	"github.com/parrainhq/parrain/internal/store"
 )
 
@@ -19,6 +20,7 @@ var t0 = time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
 type env struct {
 	t     *testing.T
 	st    *store.Store
+	ref   *referral.Service
 	clock *parrain.FakeClock
 	url   string
 }
@@ -31,7 +33,7 @@ func open(t *testing.T, url string) *env {
 		t.Fatalf("open: %v", err)
 	}
 	t.Cleanup(func() { st.Close() })
-	return &env{t: t, st: st, clock: clock, url: url}
+	return &env{t: t, st: st, ref: referral.New(st), clock: clock, url: url}
 }
 
 func each(t *testing.T, fn func(t *testing.T, e *env)) {
@@ -69,7 +71,7 @@ func (e *env) advocate(prog, ext, email string) parrain.Participant {
 
 func (e *env) event(prog string, ev parrain.Event) store.EventResult {
 	e.t.Helper()
-	r, _, err := e.st.IngestEvent(ctx, prog, ev, store.Idem{})
+	r, _, err := e.ref.IngestEvent(ctx, prog, ev, store.Idem{})
 	if err != nil {
 		e.t.Fatalf("event %s: %v", ev.Type, err)
 	}
@@ -275,11 +277,11 @@ func TestRewardLifecycle(t *testing.T) {
 			t.Fatalf("partial refund reversals: %+v", r.Reversals)
 		}
 		// Refunding more than is left is refused and changes nothing.
-		_, _, err := e.st.IngestEvent(ctx, prog.ID, parrain.Event{Type: parrain.EventRefund, OrderID: "o1", Amount: 3000}, store.Idem{})
+		_, _, err := e.ref.IngestEvent(ctx, prog.ID, parrain.Event{Type: parrain.EventRefund, OrderID: "o1", Amount: 3000}, store.Idem{})
 		if pe := parrain.AsError(err); pe == nil || pe.Field != "amount" {
 			t.Fatalf("over-refund: %v", err)
 		}
-		if _, _, err := e.st.IngestEvent(ctx, prog.ID, parrain.Event{Type: parrain.EventRefund, OrderID: "nope", Amount: 1}, store.Idem{}); parrain.ErrorCode(err) != parrain.CodeNotFound {
+		if _, _, err := e.ref.IngestEvent(ctx, prog.ID, parrain.Event{Type: parrain.EventRefund, OrderID: "nope", Amount: 1}, store.Idem{}); parrain.ErrorCode(err) != parrain.CodeNotFound {
 			t.Fatalf("refund of unknown order: %v", err)
 		}
 		// Before the hold ends nothing is approved.
@@ -304,7 +306,7 @@ func TestRewardLifecycle(t *testing.T) {
 		if r.Referral == nil || r.Referral.ReviewStatus != parrain.ReviewHeld {
 			t.Fatalf("referral after a quick refund: %+v", r.Referral)
 		}
-		if _, err := e.st.ReviewReferral(ctx, prog.ID, r.Referral.ID, store.ReviewDecisionClear, "known customer", "tester"); err != nil {
+		if _, err := e.ref.ReviewReferral(ctx, prog.ID, r.Referral.ID, store.ReviewDecisionClear, "known customer", "tester"); err != nil {
 			t.Fatal(err)
 		}
 		e.clock.Advance(31 * 24 * time.Hour)
@@ -415,7 +417,7 @@ func TestConcurrentDuplicates(t *testing.T) {
 		// same answer for all.
 		ids := make([]string, 16)
 		run(16, func(i int, st *store.Store) error {
-			r, _, err := st.IngestEvent(ctx, prog.ID, parrain.Event{Type: parrain.EventSignup, ExternalID: "f1", ReferralCode: adv.Code},
+			r, _, err := referral.New(st).IngestEvent(ctx, prog.ID, parrain.Event{Type: parrain.EventSignup, ExternalID: "f1", ReferralCode: adv.Code},
 				store.Idem{Scope: "k", Key: "same", Hash: "h"})
 			ids[i] = r.EventID
 			return err
@@ -427,14 +429,14 @@ func TestConcurrentDuplicates(t *testing.T) {
 		}
 		// Different keys, same order: exactly one set of rewards.
 		run(16, func(i int, st *store.Store) error {
-			_, _, err := st.IngestEvent(ctx, prog.ID, parrain.Event{Type: parrain.EventPurchase, ExternalID: "f1", OrderID: "o1", Amount: 5000, Currency: "EUR"},
+			_, _, err := referral.New(st).IngestEvent(ctx, prog.ID, parrain.Event{Type: parrain.EventPurchase, ExternalID: "f1", OrderID: "o1", Amount: 5000, Currency: "EUR"},
 				store.Idem{Scope: "k", Key: fmt.Sprintf("p%d", i), Hash: "h"})
 			return err
 		})
 		// Different keys, different first orders of one new friend: one
 		// first-purchase reward pair.
 		run(8, func(i int, st *store.Store) error {
-			_, _, err := st.IngestEvent(ctx, prog.ID, parrain.Event{Type: parrain.EventPurchase, ExternalID: "f2", ReferralCode: adv.Code,
+			_, _, err := referral.New(st).IngestEvent(ctx, prog.ID, parrain.Event{Type: parrain.EventPurchase, ExternalID: "f2", ReferralCode: adv.Code,
 				OrderID: fmt.Sprintf("o2-%d", i), Amount: 5000, Currency: "EUR"}, store.Idem{})
 			return err
 		})

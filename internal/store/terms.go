@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/parrainhq/parrain/internal/fraud"
 	"github.com/parrainhq/parrain/internal/parrain"
 )
 
@@ -38,11 +39,11 @@ func (s *Store) termsInputTx(ctx context.Context, q querier, p *parrain.Program)
 	if err := q.QueryRowContext(ctx, `SELECT fraud_policy FROM programs WHERE id = $1`, p.ID).Scan(&doc); err != nil {
 		return in, fmt.Errorf("loading fraud policy: %w", err)
 	}
-	eng, err := engineFor(doc)
+	eng, err := fraud.Compiled(doc)
 	if err != nil {
 		return in, err
 	}
-	in.FraudRules = fraudTerms(eng.Policy())
+	in.FraudRules = eng.Policy().Terms()
 	var n int
 	if err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM payout_settings WHERE program_id = $1`, p.ID).Scan(&n); err != nil {
 		return in, fmt.Errorf("loading payout settings: %w", err)

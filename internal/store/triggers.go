@@ -149,13 +149,6 @@ type Firing struct {
 	CreatedAt     time.Time       `json:"created_at"`
 }
 
-// FiredTrigger names a trigger fired by an event, in the event's answer.
-type FiredTrigger struct {
-	TriggerID string `json:"trigger_id"`
-	FiringID  string `json:"firing_id"`
-	Name      string `json:"name"`
-}
-
 // TriggerFiredPayload is the data of a trigger.fired webhook.
 type TriggerFiredPayload struct {
 	FiringID    string    `json:"firing_id"`
@@ -192,98 +185,6 @@ func (s *Store) subscribedEndpointsTx(ctx context.Context, tx *sql.Tx, programID
 		}
 	}
 	return n, rows.Err()
-}
-
-// fireMoments evaluates the program's active triggers against the event,
-// for the event's participant, inside the event's transaction: matching
-// triggers that are not cooling down for this participant record a firing
-// and enqueue its effects.
-func (in *ingest) fireMoments(ctx context.Context) error {
-	if in.friend == nil || in.prog.Status != parrain.ProgramActive || in.res.Duplicate {
-		return nil // a re-reported order is not a new purchase
-	}
-	switch in.ev.Type {
-	case parrain.EventPurchase, parrain.EventNPS, parrain.EventRating, parrain.EventPlanUpgrade, parrain.EventMilestone, parrain.EventCustom:
-	default:
-		return nil // no trigger watches other events: spare the query
-	}
-	trs, err := in.s.triggersQ(ctx, in.tx, in.prog.ID, true)
-	if err != nil {
-		return err
-	}
-	now := in.s.clock.Now()
-	for i := range trs {
-		tr := &trs[i]
-		if !tr.Watches(in.ev.Type) {
-			continue
-		}
-		facts := parrain.MomentFacts{Event: in.ev}
-		if tr.Kind == parrain.MomentPurchaseCount {
-			from := in.ev.OccurredAt.Add(-time.Duration(tr.WithinDays) * 24 * time.Hour)
-			if err := in.tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM purchases WHERE participant_id = $1 AND occurred_at > $2 AND occurred_at <= $3`,
-				in.friend.ID, ms(from), ms(in.ev.OccurredAt)).Scan(&facts.RecentPurchases); err != nil {
-				return fmt.Errorf("counting purchases: %w", err)
-			}
-		}
-		if !tr.Matches(facts) {
-			continue
-		}
-		// The conditional upsert is the cooldown: it succeeds only if the
-		// trigger never fired for this participant or last fired a full
-		// cooldown ago, also under concurrency.
-		res, err := in.tx.ExecContext(ctx, `INSERT INTO moment_trigger_state (trigger_id, participant_id, last_fired_at) VALUES ($1, $2, $3)
-			ON CONFLICT (trigger_id, participant_id) DO UPDATE SET last_fired_at = excluded.last_fired_at
-			WHERE moment_trigger_state.last_fired_at <= $4`, tr.ID, in.friend.ID, ms(now), ms(now.Add(-tr.Cooldown())))
-		if err != nil {
-			return fmt.Errorf("recording trigger cooldown: %w", err)
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			continue
-		}
-		f := Firing{ID: newID("fir"), TriggerID: tr.ID, ProgramID: in.prog.ID, ParticipantID: in.friend.ID, EventID: in.res.EventID, CreatedAt: now}
-		notify := false
-		for _, e := range tr.Effects {
-			o := EffectOutcome{Effect: e, Status: EffectPending}
-			switch e {
-			case parrain.EffectEmail, parrain.EffectNotification:
-				notify = true
-			case parrain.EffectWebhook:
-				n, err := in.s.subscribedEndpointsTx(ctx, in.tx, in.prog.ID, parrain.WebhookTriggerFired)
-				if err != nil {
-					return err
-				}
-				if n == 0 {
-					o.Status, o.Detail = EffectSkipped, "no active webhook endpoint is subscribed to "+parrain.WebhookTriggerFired
-				} else {
-					o.Status, o.Detail = EffectDone, fmt.Sprintf("queued for %d webhook endpoint(s); see their deliveries", n)
-					o.At = &now
-				}
-			}
-			f.Effects = append(f.Effects, o)
-		}
-		doc, _ := json.Marshal(f.Effects)
-		if _, err := in.tx.ExecContext(ctx, `INSERT INTO moment_firings (id, trigger_id, program_id, participant_id, event_id, effects, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7)`, f.ID, f.TriggerID, f.ProgramID, f.ParticipantID, f.EventID, string(doc), ms(now)); err != nil {
-			return fmt.Errorf("recording firing: %w", err)
-		}
-		if notify {
-			if err := in.s.enqueueNotifyTx(ctx, in.tx, NotifyArgs{Kind: parrain.NoticeMoment, ProgramID: in.prog.ID,
-				ParticipantID: in.friend.ID, FiringID: f.ID}); err != nil {
-				return err
-			}
-		}
-		for _, o := range f.Effects {
-			if o.Effect == parrain.EffectWebhook && o.Status == EffectDone {
-				if err := in.s.emitTx(ctx, in.tx, in.prog.ID, parrain.WebhookTriggerFired, TriggerFiredPayload{
-					FiringID: f.ID, TriggerID: tr.ID, TriggerName: tr.Name, Event: string(tr.Kind), ExternalID: in.friend.ExternalID,
-					Email: in.friend.Email, Code: in.friend.Code, EventID: f.EventID, FiredAt: now}); err != nil {
-					return err
-				}
-			}
-		}
-		in.res.TriggersFired = append(in.res.TriggersFired, FiredTrigger{TriggerID: tr.ID, FiringID: f.ID, Name: tr.Name})
-	}
-	return nil
 }
 
 const firingSelect = `SELECT f.id, f.trigger_id, f.program_id, f.participant_id, p.external_id, f.event_id, f.effects, f.created_at
@@ -355,4 +256,39 @@ func (s *Store) SetFiringEffect(ctx context.Context, firingID string, e parrain.
 		_, err := tx.ExecContext(ctx, `UPDATE moment_firings SET effects = $1 WHERE id = $2`, string(b), firingID)
 		return err
 	})
+}
+
+// ActiveTriggers lists a program's active triggers, oldest first.
+func (t *Tx) ActiveTriggers(ctx context.Context, programID string) ([]parrain.MomentTrigger, error) {
+	return t.s.triggersQ(ctx, t.tx, programID, true)
+}
+
+// StartTriggerCooldown records that a trigger fires for a participant now,
+// unless it last fired for them after cutoff (still cooling down): false
+// then. The conditional upsert holds under concurrency.
+func (t *Tx) StartTriggerCooldown(ctx context.Context, triggerID, participantID string, now, cutoff time.Time) (bool, error) {
+	res, err := t.tx.ExecContext(ctx, `INSERT INTO moment_trigger_state (trigger_id, participant_id, last_fired_at) VALUES ($1, $2, $3)
+		ON CONFLICT (trigger_id, participant_id) DO UPDATE SET last_fired_at = excluded.last_fired_at
+		WHERE moment_trigger_state.last_fired_at <= $4`, triggerID, participantID, ms(now), ms(cutoff))
+	if err != nil {
+		return false, fmt.Errorf("recording trigger cooldown: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return n > 0, nil
+}
+
+// SubscribedEndpoints counts a program's active webhook endpoints
+// subscribed to eventType.
+func (t *Tx) SubscribedEndpoints(ctx context.Context, programID, eventType string) (int, error) {
+	return t.s.subscribedEndpointsTx(ctx, t.tx, programID, eventType)
+}
+
+// InsertFiring records a trigger's firing with its effects.
+func (t *Tx) InsertFiring(ctx context.Context, f Firing) error {
+	doc, _ := json.Marshal(f.Effects)
+	if _, err := t.tx.ExecContext(ctx, `INSERT INTO moment_firings (id, trigger_id, program_id, participant_id, event_id, effects, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)`, f.ID, f.TriggerID, f.ProgramID, f.ParticipantID, f.EventID, string(doc), ms(f.CreatedAt)); err != nil {
+		return fmt.Errorf("recording firing: %w", err)
+	}
+	return nil
 }

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"time"
 
 	"github.com/parrainhq/parrain/internal/parrain"
@@ -28,15 +29,34 @@ func (t *Tx) Now() time.Time { return t.s.clock.Now() }
 // Dialect returns "sqlite" or "postgres".
 func (t *Tx) Dialect() string { return t.s.d.name }
 
-// IngestEvent processes an event inside the transaction, exactly as
-// IngestEvent does in its own (the partner program's deal stages).
-func (t *Tx) IngestEvent(ctx context.Context, prog *parrain.Program, ev *parrain.Event) (EventResult, error) {
-	in := ingest{s: t.s, tx: t.tx, prog: prog, ev: ev, res: EventResult{EventID: newID("evt"), Type: ev.Type, Rewards: []parrain.Reward{}}}
-	if err := in.stage(ctx); err != nil {
-		return EventResult{}, err
+// RolledBack runs fn in a write transaction that is always rolled back:
+// a dry run computes what a use case would do and writes nothing.
+func (s *Store) RolledBack(ctx context.Context, fn func(*Tx) error) error {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("beginning transaction: %w", err)
 	}
-	if err := in.afterEvent(ctx); err != nil {
-		return EventResult{}, err
-	}
-	return in.res, in.record(ctx)
+	defer tx.Rollback() //nolint:errcheck // always rolled back: a dry run writes nothing
+	return fn(&Tx{tx: tx, s: s})
+}
+
+// ProgramAtVersion returns the document of one version of a program.
+func (t *Tx) ProgramAtVersion(ctx context.Context, programID string, version int) (parrain.Program, error) {
+	return t.s.programAtVersion(ctx, t.tx, programID, version)
+}
+
+// ProgramAtVersion is Tx.ProgramAtVersion on the read pool.
+func (s *Store) ProgramAtVersion(ctx context.Context, programID string, version int) (parrain.Program, error) {
+	return s.programAtVersion(ctx, s.r, programID, version)
+}
+
+// EnqueueNotify enqueues a notice, once per notice.
+func (t *Tx) EnqueueNotify(ctx context.Context, a NotifyArgs) error {
+	return t.s.enqueueNotifyTx(ctx, t.tx, a)
+}
+
+// LinkConsent attaches a landing-page consent to a participant (unknown or
+// already linked consents are ignored).
+func (t *Tx) LinkConsent(ctx context.Context, programID, consentID, participantID string) error {
+	return t.s.linkConsentTx(ctx, t.tx, programID, consentID, participantID)
 }

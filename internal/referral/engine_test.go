@@ -1,4 +1,4 @@
-package store_test
+package referral_test
 
 import (
 	"encoding/json"
@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/parrainhq/parrain/internal/parrain"
+	"github.com/parrainhq/parrain/internal/referral"
 	"github.com/parrainhq/parrain/internal/store"
 )
 
@@ -124,14 +125,14 @@ func TestEngineStagesOutOfOrderAndDuplicates(t *testing.T) {
 		}
 		// The same event retried with its key is a replay, not a duplicate.
 		idem := store.Idem{Scope: "k", Key: "stage-1", Hash: "h"}
-		r1, _, err := e.st.IngestEvent(ctx, prog.ID, parrain.Event{Type: parrain.EventStage, ExternalID: "beta", Stage: "demo_booked", ReferralCode: adv.Code}, idem)
-		r2, replayed, err2 := e.st.IngestEvent(ctx, prog.ID, parrain.Event{Type: parrain.EventStage, ExternalID: "beta", Stage: "demo_booked", ReferralCode: adv.Code}, idem)
+		r1, _, err := e.ref.IngestEvent(ctx, prog.ID, parrain.Event{Type: parrain.EventStage, ExternalID: "beta", Stage: "demo_booked", ReferralCode: adv.Code}, idem)
+		r2, replayed, err2 := e.ref.IngestEvent(ctx, prog.ID, parrain.Event{Type: parrain.EventStage, ExternalID: "beta", Stage: "demo_booked", ReferralCode: adv.Code}, idem)
 		if err != nil || err2 != nil || !replayed || r1.EventID != r2.EventID || len(r2.Rewards) != 1 {
 			t.Fatalf("replay: %v %v %v", err, err2, replayed)
 		}
 		// A stage the program does not define is refused; a lead nobody
 		// referred earns nothing.
-		_, _, err = e.st.IngestEvent(ctx, prog.ID, parrain.Event{Type: parrain.EventStage, ExternalID: "acme", Stage: "lost"}, store.Idem{})
+		_, _, err = e.ref.IngestEvent(ctx, prog.ID, parrain.Event{Type: parrain.EventStage, ExternalID: "acme", Stage: "lost"}, store.Idem{})
 		if pe := parrain.AsError(err); pe == nil || pe.Field != "stage" {
 			t.Fatalf("unknown stage: %v", err)
 		}
@@ -333,10 +334,10 @@ func TestEngineCapsStopAndReview(t *testing.T) {
 		if err != nil || len(q) != 1 || q[0].ID != over.ID {
 			t.Fatalf("review queue %+v %v", q, err)
 		}
-		if _, _, err := e.st.ReviewReward(ctx, review.ID, over.ID, store.ReviewDecision{Decision: "reject"}, store.Idem{}); parrain.AsError(err) == nil || parrain.AsError(err).Field != "reason" {
+		if _, _, err := e.ref.ReviewReward(ctx, review.ID, over.ID, referral.ReviewDecision{Decision: "reject"}, store.Idem{}); parrain.AsError(err) == nil || parrain.AsError(err).Field != "reason" {
 			t.Fatalf("reject without reason: %v", err)
 		}
-		got, _, err := e.st.ReviewReward(ctx, review.ID, over.ID, store.ReviewDecision{Decision: "approve"}, store.Idem{})
+		got, _, err := e.ref.ReviewReward(ctx, review.ID, over.ID, referral.ReviewDecision{Decision: "approve"}, store.Idem{})
 		if err != nil || got.Review != store.ReviewApproved || got.Status != parrain.RewardPending {
 			t.Fatalf("approve: %+v %v", got, err)
 		}
@@ -346,15 +347,15 @@ func TestEngineCapsStopAndReview(t *testing.T) {
 		if jobs != 1 {
 			t.Fatal("approval must schedule maturation")
 		}
-		if _, _, err := e.st.ReviewReward(ctx, review.ID, over.ID, store.ReviewDecision{Decision: "approve"}, store.Idem{}); parrain.ErrorCode(err) != parrain.CodeConflict {
+		if _, _, err := e.ref.ReviewReward(ctx, review.ID, over.ID, referral.ReviewDecision{Decision: "approve"}, store.Idem{}); parrain.ErrorCode(err) != parrain.CodeConflict {
 			t.Fatalf("second decision: %v", err)
 		}
 		r = e.event(review.ID, parrain.Event{Type: parrain.EventPurchase, ExternalID: "f", OrderID: "c", Amount: 10000, Currency: "EUR"})
-		got, _, err = e.st.ReviewReward(ctx, review.ID, r.Rewards[0].ID, store.ReviewDecision{Decision: "reject", Reason: "over budget"}, store.Idem{})
+		got, _, err = e.ref.ReviewReward(ctx, review.ID, r.Rewards[0].ID, referral.ReviewDecision{Decision: "reject", Reason: "over budget"}, store.Idem{})
 		if err != nil || got.Status != parrain.RewardReversed || got.Review != store.ReviewRejected {
 			t.Fatalf("reject: %+v %v", got, err)
 		}
-		if _, _, err := e.st.ReviewReward(ctx, stop.ID, over.ID, store.ReviewDecision{Decision: "approve"}, store.Idem{}); parrain.ErrorCode(err) != parrain.CodeNotFound {
+		if _, _, err := e.ref.ReviewReward(ctx, stop.ID, over.ID, referral.ReviewDecision{Decision: "approve"}, store.Idem{}); parrain.ErrorCode(err) != parrain.CodeNotFound {
 			t.Fatalf("other program's reward: %v", err)
 		}
 	})

@@ -1,4 +1,4 @@
-package store_test
+package referral_test
 
 import (
 	"strings"
@@ -69,21 +69,21 @@ func TestFraudDecisions(t *testing.T) {
 			t.Errorf("evidence: %+v", it)
 		}
 		// Clearing lets it mature.
-		if _, err := e.st.ReviewReferral(ctx, prog.ID, held.ID, store.ReviewDecisionClear, "", "tester"); err != nil {
+		if _, err := e.ref.ReviewReferral(ctx, prog.ID, held.ID, store.ReviewDecisionClear, "", "tester"); err != nil {
 			t.Fatal(err)
 		}
 		if ok, _, err := e.st.ApproveReward(ctx, heldReward); err != nil || !ok {
 			t.Fatalf("approval after clearing: %v %v", ok, err)
 		}
-		if _, err := e.st.ReviewReferral(ctx, prog.ID, held.ID, store.ReviewDecisionClear, "", "tester"); parrain.ErrorCode(err) != parrain.CodeConflict {
+		if _, err := e.ref.ReviewReferral(ctx, prog.ID, held.ID, store.ReviewDecisionClear, "", "tester"); parrain.ErrorCode(err) != parrain.CodeConflict {
 			t.Errorf("clearing twice: %v", err)
 		}
 		// Another held one, rejected by a reviewer: its reward is voided.
 		r = signup("temp2", "x@yopmail.com", nil)
-		if _, err := e.st.ReviewReferral(ctx, prog.ID, r.Referral.ID, store.ReviewDecisionReject, "", "tester"); parrain.ErrorCode(err) != parrain.CodeInvalid {
+		if _, err := e.ref.ReviewReferral(ctx, prog.ID, r.Referral.ID, store.ReviewDecisionReject, "", "tester"); parrain.ErrorCode(err) != parrain.CodeInvalid {
 			t.Errorf("reject without reason: %v", err)
 		}
-		got, err := e.st.ReviewReferral(ctx, prog.ID, r.Referral.ID, store.ReviewDecisionReject, "throwaway accounts", "tester")
+		got, err := e.ref.ReviewReferral(ctx, prog.ID, r.Referral.ID, store.ReviewDecisionReject, "throwaway accounts", "tester")
 		if err != nil || got.Status != parrain.ReferralRejected || got.Reason != parrain.ReasonFraudReview {
 			t.Fatalf("reject: %+v %v", got, err)
 		}
@@ -91,7 +91,7 @@ func TestFraudDecisions(t *testing.T) {
 		if rw.Status != parrain.RewardReversed {
 			t.Errorf("rejected referral's reward: %s", rw.Status)
 		}
-		if _, err := e.st.ReviewReferral(ctx, "prog_other", r.Referral.ID, store.ReviewDecisionReject, "x", "tester"); parrain.ErrorCode(err) != parrain.CodeNotFound {
+		if _, err := e.ref.ReviewReferral(ctx, "prog_other", r.Referral.ID, store.ReviewDecisionReject, "x", "tester"); parrain.ErrorCode(err) != parrain.CodeNotFound {
 			t.Errorf("review from another program: %v", err)
 		}
 		// Each non-approve decision was announced as fraud.flagged (held,
@@ -234,7 +234,7 @@ func TestFraudNoActivity(t *testing.T) {
 	each(t, func(t *testing.T, e *env) {
 		prog := e.program(func(p *parrain.Program) { signupRewards(p); p.HoldDays = 10 })
 		adv := e.advocate(prog.ID, "adv", "anna@company.example")
-		if _, _, err := e.st.IngestEvent(ctx, prog.ID, parrain.Event{Type: parrain.EventActivity, ExternalID: "nobody"}, store.Idem{}); parrain.ErrorCode(err) != parrain.CodeNotFound {
+		if _, _, err := e.ref.IngestEvent(ctx, prog.ID, parrain.Event{Type: parrain.EventActivity, ExternalID: "nobody"}, store.Idem{}); parrain.ErrorCode(err) != parrain.CodeNotFound {
 			t.Fatalf("activity of an unknown participant: %v", err)
 		}
 		// Two friends with machine-looking addresses (weak alone): approved.

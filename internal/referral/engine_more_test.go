@@ -1,4 +1,4 @@
-package store_test
+package referral_test
 
 import (
 	"encoding/json"
@@ -9,6 +9,7 @@ import (
 
 	"github.com/parrainhq/parrain/internal/dbtest"
 	"github.com/parrainhq/parrain/internal/parrain"
+	"github.com/parrainhq/parrain/internal/referral"
 	"github.com/parrainhq/parrain/internal/store"
 )
 
@@ -534,7 +535,7 @@ func TestDryRunWritesNothing(t *testing.T) {
 		for _, tb := range tables {
 			before[tb] = e.count(tb)
 		}
-		res, err := e.st.DryRun(ctx, prog.ID, parrain.Event{Type: parrain.EventPurchase, ExternalID: "guest", ReferralCode: adv.Code,
+		res, err := e.ref.DryRun(ctx, prog.ID, parrain.Event{Type: parrain.EventPurchase, ExternalID: "guest", ReferralCode: adv.Code,
 			OrderID: "o", Amount: 5000, Currency: "EUR"}, nil)
 		if err != nil || !res.DryRun || res.RuleVersion != 1 {
 			t.Fatalf("dry run: %+v %v", res, err)
@@ -543,7 +544,7 @@ func TestDryRunWritesNothing(t *testing.T) {
 		// With proposed rules.
 		p := prog
 		p.Rules = []parrain.RewardRule{{ID: "new", Trigger: parrain.TriggerPurchase, Advocate: &parrain.RewardSpec{Kind: parrain.KindCash, Type: parrain.AmountPercent, PercentBps: 2500}}}
-		res, err = e.st.DryRun(ctx, prog.ID, parrain.Event{Type: parrain.EventPurchase, ExternalID: "guest", ReferralCode: adv.Code,
+		res, err = e.ref.DryRun(ctx, prog.ID, parrain.Event{Type: parrain.EventPurchase, ExternalID: "guest", ReferralCode: adv.Code,
 			OrderID: "o", Amount: 5000, Currency: "EUR"}, &p)
 		if err != nil || res.RuleVersion != 2 {
 			t.Fatalf("proposed: %+v %v", res, err)
@@ -554,11 +555,11 @@ func TestDryRunWritesNothing(t *testing.T) {
 				t.Errorf("dry run wrote to %s: %d → %d", tb, before[tb], n)
 			}
 		}
-		if _, err := e.st.DryRun(ctx, prog.ID, parrain.Event{Type: parrain.EventPurchase}, nil); parrain.AsError(err) == nil || parrain.AsError(err).Field != "external_id" {
+		if _, err := e.ref.DryRun(ctx, prog.ID, parrain.Event{Type: parrain.EventPurchase}, nil); parrain.AsError(err) == nil || parrain.AsError(err).Field != "external_id" {
 			t.Errorf("invalid event: %v", err)
 		}
 		p.Currency = "USD"
-		if _, err := e.st.DryRun(ctx, prog.ID, parrain.Event{Type: parrain.EventSignup, ExternalID: "x"}, &p); parrain.AsError(err) == nil ||
+		if _, err := e.ref.DryRun(ctx, prog.ID, parrain.Event{Type: parrain.EventSignup, ExternalID: "x"}, &p); parrain.AsError(err) == nil ||
 			parrain.AsError(err).Field != "program.currency" {
 			t.Errorf("currency change: %v", err)
 		}
@@ -597,7 +598,7 @@ func TestReplay(t *testing.T) {
 		}
 		cur, _ := e.st.Program(ctx, prog.ID)
 		// The same rules replayed give exactly what was granted.
-		rep, err := e.st.Replay(ctx, prog.ID, cur, 30)
+		rep, err := e.ref.Replay(ctx, prog.ID, cur, 30)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -625,11 +626,11 @@ func TestReplay(t *testing.T) {
 				prop.Rules = append(prop.Rules, r2)
 			}
 		}
-		rep2, err := e.st.Replay(ctx, prog.ID, prop, 30)
+		rep2, err := e.ref.Replay(ctx, prog.ID, prop, 30)
 		if err != nil {
 			t.Fatal(err)
 		}
-		byRule := map[string]store.ReplayRule{}
+		byRule := map[string]referral.ReplayRule{}
 		for _, r := range rep2.Rules {
 			byRule[r.RuleID] = r
 		}
@@ -643,7 +644,7 @@ func TestReplay(t *testing.T) {
 			t.Errorf("total %+v", rep2.Total)
 		}
 		// Replays write nothing and validate their input.
-		if _, err := e.st.Replay(ctx, prog.ID, prop, 0); parrain.AsError(err) == nil || parrain.AsError(err).Field != "days" {
+		if _, err := e.ref.Replay(ctx, prog.ID, prop, 0); parrain.AsError(err) == nil || parrain.AsError(err).Field != "days" {
 			t.Errorf("days: %v", err)
 		}
 	})
