@@ -7,10 +7,10 @@ import (
 	"time"
 
 	"github.com/parrainhq/parrain/internal/httpx"
+	"github.com/parrainhq/parrain/internal/i18n"
 	"github.com/parrainhq/parrain/internal/notify"
 	"github.com/parrainhq/parrain/internal/parrain"
 	"github.com/parrainhq/parrain/internal/store"
-	"github.com/parrainhq/parrain/internal/widget/i18n"
 )
 
 // The advocate and friend experience: widget secret and tokens, settings,

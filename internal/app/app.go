@@ -93,8 +93,8 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, clock parrain.Clock)
 	if cfg.JobLease > 0 {
 		m.runner.Lease = cfg.JobLease
 	}
-	jobs.Register(m.runner, st)
-	jobs.RegisterPartner(m.runner, m.partners, st.Clock())
+	// Each service registers its own job kinds: the runner knows no feature.
+	m.partners.RegisterJobs(m.runner)
 	if err := m.wireExperience(); err != nil {
 		st.Close()
 		return nil, err
@@ -218,7 +218,7 @@ func (m *Main) wireExperience() error {
 		m.log.Info("no SMTP server configured (--smtp-host): emails are recorded as skipped, in-app notifications work")
 	}
 	m.notify = notify.New(m.st, m.log, sender, from, m.cfg.BaseURL)
-	jobs.RegisterNotify(m.runner, m.notify)
+	m.notify.RegisterJobs(m.runner)
 	m.widgets = widget.NewService(m.st, m.log, m.cfg.BaseURL, m.ips)
 	m.redirect.Landing = m.widgets.Landing()
 	return nil

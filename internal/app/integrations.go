@@ -14,7 +14,6 @@ import (
 	"github.com/parrainhq/parrain/internal/integration/salesforce"
 	"github.com/parrainhq/parrain/internal/integration/stripe"
 	"github.com/parrainhq/parrain/internal/integration/webhook"
-	"github.com/parrainhq/parrain/internal/jobs"
 	"github.com/parrainhq/parrain/internal/outbound"
 	"github.com/parrainhq/parrain/internal/parrain"
 	"github.com/parrainhq/parrain/internal/partner"
@@ -118,13 +117,11 @@ func (m *Main) wireIntegrations() error {
 	m.payouts = payout.New(m.st, m.log, pc)
 	m.crm = crm.New(m.st, m.log, hs, sf)
 	m.crm.OnDealStage = m.moveDealFromCRM
-	jobs.RegisterIntegrations(m.runner, jobs.Integrations{
-		Payouts:  m.payouts,
-		Webhooks: outbound.New(m.st, m.log, c.WebhooksAllowPrivate),
-		CRM:      m.crm,
-	})
+	m.payouts.RegisterJobs(m.runner)
+	outbound.New(m.st, m.log, c.WebhooksAllowPrivate).RegisterJobs(m.runner)
+	m.crm.RegisterJobs(m.runner)
 	// Reward fulfilment webhooks follow the same private-address setting.
-	jobs.RegisterRewardEngine(m.runner, m.st, webhook.NewClient(c.WebhooksAllowPrivate))
+	m.ref.RegisterJobs(m.runner, webhook.NewClient(c.WebhooksAllowPrivate))
 	in := inbound.New(m.st, m.ref, m.log, inbound.Config{StripeSecret: c.StripeWebhookSecret, StripeTolerance: c.StripeTolerance, StripeProgram: c.StripeProgram,
 		ShopifySecret: c.ShopifyWebhookSecret, ShopifyProgram: c.ShopifyProgram})
 	m.hooks = m.api.Integrations(in, c.WebhooksAllowPrivate)

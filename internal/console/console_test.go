@@ -21,6 +21,7 @@ import (
 	"github.com/parrainhq/parrain/internal/integration/webhook"
 	"github.com/parrainhq/parrain/internal/jobs"
 	"github.com/parrainhq/parrain/internal/parrain"
+	"github.com/parrainhq/parrain/internal/referral"
 	"github.com/parrainhq/parrain/internal/store"
 )
 
@@ -137,8 +138,7 @@ func (e *env) do(s session, method, path string, form url.Values, hdr map[string
 func (e *env) drainJobs() {
 	e.t.Helper()
 	r := jobs.NewRunner(e.st, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	jobs.Register(r, e.st)
-	jobs.RegisterRewardEngine(r, e.st, webhook.NewClient(false))
+	referral.New(e.st).RegisterJobs(r, webhook.NewClient(false))
 	for range 100 {
 		n, err := r.RunOnce(ctx)
 		if err != nil {

@@ -1,9 +1,9 @@
 package notify
 
 import (
+	"github.com/parrainhq/parrain/internal/i18n"
 	"github.com/parrainhq/parrain/internal/parrain"
 	"github.com/parrainhq/parrain/internal/store"
-	"github.com/parrainhq/parrain/internal/widget/i18n"
 )
 
 // FeedItem is a notification as the widget and the API show it: the

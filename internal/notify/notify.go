@@ -23,10 +23,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/parrainhq/parrain/internal/i18n"
 	"github.com/parrainhq/parrain/internal/integration/smtp"
 	"github.com/parrainhq/parrain/internal/parrain"
 	"github.com/parrainhq/parrain/internal/store"
-	"github.com/parrainhq/parrain/internal/widget/i18n"
 )
 
 // Sender sends one email; *smtp.Mailer is the production one.

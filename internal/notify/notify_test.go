@@ -509,8 +509,7 @@ func contains(list []string, s string) bool {
 // reward engine delivers it (after the hold).
 func TestFriendCouponCodeEmailed(t *testing.T) {
 	each(t, smtptest.Options{}, func(t *testing.T, e *env) {
-		jobs.Register(e.runner, e.st)                                       // maturation
-		jobs.RegisterRewardEngine(e.runner, e.st, webhook.NewClient(false)) // fulfilment
+		referral.New(e.st).RegisterJobs(e.runner, webhook.NewClient(false)) // maturation and fulfilment
 		alice := e.participant("alice", "alice@example.com", "Alice Martin", "en")
 		e.event(parrain.Event{Type: parrain.EventSignup, ExternalID: "bob", Email: "bob@example.fr", Name: "Bob Dupont", Locale: "fr", ReferralCode: alice.Code})
 		e.event(parrain.Event{Type: parrain.EventPurchase, ExternalID: "bob", OrderID: "o1", Amount: 5000, Currency: "EUR"})

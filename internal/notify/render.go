@@ -10,9 +10,9 @@ import (
 	texttemplate "text/template"
 	"time"
 
+	"github.com/parrainhq/parrain/internal/i18n"
 	"github.com/parrainhq/parrain/internal/parrain"
 	"github.com/parrainhq/parrain/internal/store"
-	"github.com/parrainhq/parrain/internal/widget/i18n"
 )
 
 // TemplateData is what an email template can use. The built-in emails are

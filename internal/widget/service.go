@@ -9,8 +9,8 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/parrainhq/parrain/internal/httpx"
+	"github.com/parrainhq/parrain/internal/i18n"
 	"github.com/parrainhq/parrain/internal/store"
-	"github.com/parrainhq/parrain/internal/widget/i18n"
 )
 
 // Service serves what advocates and friends see besides the redirect: the

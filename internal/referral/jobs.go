@@ -1,4 +1,4 @@
-package jobs
+package referral
 
 import (
 	"context"
@@ -7,14 +7,32 @@ import (
 	"net/http"
 
 	"github.com/parrainhq/parrain/internal/integration/webhook"
+	"github.com/parrainhq/parrain/internal/jobs"
 	"github.com/parrainhq/parrain/internal/store"
 )
 
-// RegisterRewardEngine installs the reward engine's jobs: delivering
-// approved non-cash rewards (reward.fulfil) and picking contest winners
-// (contest.finish). client delivers fulfilment webhooks; production uses
-// webhook.NewClient(false), which refuses private network addresses.
-func RegisterRewardEngine(r *Runner, st *store.Store, client *http.Client) {
+// RegisterJobs installs the referral loop's jobs: maturing held rewards
+// (reward.mature), delivering approved non-cash rewards (reward.fulfil) and
+// picking contest winners (contest.finish). client delivers fulfilment
+// webhooks; production uses webhook.NewClient(false), which refuses private
+// network addresses.
+func (s *Service) RegisterJobs(r *jobs.Runner, client *http.Client) {
+	st := s.st
+	r.Handle(store.JobMatureReward, func(ctx context.Context, payload []byte) error {
+		var a store.MatureRewardArgs
+		if err := json.Unmarshal(payload, &a); err != nil {
+			return fmt.Errorf("decoding %s payload: %w", store.JobMatureReward, err)
+		}
+		_, notBefore, err := st.ApproveReward(ctx, a.RewardID)
+		if err != nil {
+			return err
+		}
+		if !notBefore.IsZero() {
+			return &jobs.SnoozeError{Until: notBefore}
+		}
+		// An approved non-cash reward is delivered now.
+		return st.KickFulfilment(ctx, a.RewardID)
+	})
 	r.Handle(store.JobFulfilReward, func(ctx context.Context, payload []byte) error {
 		var a store.FulfilRewardArgs
 		if err := json.Unmarshal(payload, &a); err != nil {
@@ -32,7 +50,7 @@ func RegisterRewardEngine(r *Runner, st *store.Store, client *http.Client) {
 			return err
 		}
 		if !notBefore.IsZero() {
-			return &SnoozeError{Until: notBefore}
+			return &jobs.SnoozeError{Until: notBefore}
 		}
 		return nil
 	})
@@ -51,7 +69,7 @@ func fulfil(ctx context.Context, st *store.Store, client *http.Client, rewardID 
 		return err
 	}
 	if !d.Snooze.IsZero() {
-		return &SnoozeError{Until: d.Snooze}
+		return &jobs.SnoozeError{Until: d.Snooze}
 	}
 	if d.URL == "" {
 		return nil
@@ -71,5 +89,5 @@ func fulfil(ctx context.Context, st *store.Store, client *http.Client, rewardID 
 	if derr == nil {
 		return nil
 	}
-	return &SnoozeError{Until: st.Clock().Now().Add(webhook.Backoff(attempts))}
+	return &jobs.SnoozeError{Until: st.Clock().Now().Add(webhook.Backoff(attempts))}
 }

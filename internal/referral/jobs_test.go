@@ -1,4 +1,4 @@
-package jobs
+package referral_test
 
 import (
 	"context"
@@ -13,12 +13,11 @@ import (
 
 	"github.com/parrainhq/parrain/internal/dbtest"
 	"github.com/parrainhq/parrain/internal/integration/webhook"
+	"github.com/parrainhq/parrain/internal/jobs"
 	"github.com/parrainhq/parrain/internal/parrain"
 	"github.com/parrainhq/parrain/internal/referral"
 	"github.com/parrainhq/parrain/internal/store"
 )
-
-const testSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
 // receiver is the customer's system: it verifies every delivery's
 // signature, fails the first one, and acknowledges the rest.
@@ -80,9 +79,8 @@ func TestFulfilmentWebhookAndContestJobs(t *testing.T) {
 		}
 		id := res.Rewards[0].ID
 
-		r := NewRunner(st, slog.New(slog.NewTextHandler(io.Discard, nil)))
-		Register(r, st)
-		RegisterRewardEngine(r, st, webhook.NewClient(true)) // the test receiver is on loopback
+		r := jobs.NewRunner(st, slog.New(slog.NewTextHandler(io.Discard, nil)))
+		referral.New(st).RegisterJobs(r, webhook.NewClient(true)) // the test receiver is on loopback
 		status := func() parrain.RewardStatus {
 			ex, err := st.ExplainReward(ctx, prog.ID, id)
 			if err != nil {
