@@ -554,11 +554,11 @@ func (s *Store) lockForCaps(ctx context.Context, tx *sql.Tx, prog *parrain.Progr
 		return nil
 	}
 	if prog.Caps != nil && prog.Caps.Budget != nil {
-		if _, err := tx.ExecContext(ctx, `SELECT id FROM programs WHERE id = $1`+s.d.forUpdate, prog.ID); err != nil {
+		if _, err := tx.ExecContext(ctx, `SELECT id FROM programs WHERE id = $1`+s.d.lockNoKey, prog.ID); err != nil {
 			return fmt.Errorf("locking program: %w", err)
 		}
 	}
-	if _, err := tx.ExecContext(ctx, `SELECT id FROM participants WHERE id IN ($1, $2) ORDER BY id`+s.d.forUpdate,
+	if _, err := tx.ExecContext(ctx, `SELECT id FROM participants WHERE id IN ($1, $2) ORDER BY id`+s.d.lockNoKey,
 		rc.ref.AdvocateID, rc.ref.FriendID); err != nil {
 		return fmt.Errorf("locking participants: %w", err)
 	}

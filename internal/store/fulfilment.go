@@ -175,8 +175,9 @@ const WebhookFulfilment = "reward.fulfilment"
 // reversed, assigns a code (raising an alert when the pool is dry), and
 // either settles the reward or returns the webhook to deliver.
 func (s *Store) PrepareFulfilment(ctx context.Context, rewardID string) (FulfilmentDelivery, error) {
-	d := FulfilmentDelivery{RewardID: rewardID, MsgID: "ful_" + strings.TrimPrefix(rewardID, "rwd_")}
+	var d FulfilmentDelivery
 	err := s.tx(ctx, func(tx *sql.Tx) error {
+		d = FulfilmentDelivery{RewardID: rewardID, MsgID: "ful_" + strings.TrimPrefix(rewardID, "rwd_")}
 		rws, err := s.rewardsWhere(ctx, tx, `r.id = $1`+s.d.forUpdate, rewardID)
 		if err != nil {
 			return err
@@ -280,6 +281,7 @@ func (s *Store) PrepareFulfilment(ctx context.Context, rewardID string) (Fulfilm
 func (s *Store) RecordFulfilment(ctx context.Context, rewardID string, ok bool, errMsg string) (int, error) {
 	attempts := 0
 	err := s.tx(ctx, func(tx *sql.Tx) error {
+		attempts = 0
 		rws, err := s.rewardsWhere(ctx, tx, `r.id = $1`+s.d.forUpdate, rewardID)
 		if err != nil || len(rws) == 0 {
 			return err

@@ -110,15 +110,17 @@ func (s *Store) EvaluatePartnerTiers(ctx context.Context, programID string) ([]p
 	rows.Close()
 	var out []parrain.TierChange
 	for _, id := range ids {
+		var ch *parrain.TierChange
 		err := s.tx(ctx, func(tx *sql.Tx) error {
-			ch, err := s.evaluateTierTx(ctx, tx, programID, id)
-			if ch != nil {
-				out = append(out, *ch)
-			}
+			var err error
+			ch, err = s.evaluateTierTx(ctx, tx, programID, id)
 			return err
 		})
 		if err != nil {
 			return out, err
+		}
+		if ch != nil {
+			out = append(out, *ch) // once the transaction committed (it may have been retried)
 		}
 	}
 	return out, nil

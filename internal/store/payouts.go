@@ -214,6 +214,7 @@ func (s *Store) RunScheduledPayout(ctx context.Context, programID string, at tim
 		return nil, at, nil
 	}
 	err = s.tx(ctx, func(tx *sql.Tx) error {
+		batch = nil // a retried attempt starts afresh
 		if _, err := s.programQ(ctx, tx, programID, s.d.forUpdate); err != nil {
 			return err
 		}
