@@ -427,7 +427,44 @@ type Payout struct {
 type PayoutItem struct {
 	RewardID string `json:"reward_id"`
 	Amount   int64  `json:"amount"`
+	// Planned is the amount when the batch was made; Amount is lower when
+	// the reward was reversed or clawed back since (Status says so).
+	Planned int64            `json:"planned_amount"`
+	Status  PayoutItemStatus `json:"status"`
 }
+
+// PayoutItemStatus says whether an item still pays what the batch planned.
+type PayoutItemStatus string
+
+// Payout item states. An item is checked again against what is still owed
+// on its reward when its batch is approved, when its payout is sent and
+// when a bank CSV is exported.
+const (
+	PayoutItemDue     PayoutItemStatus = "due"     // pays what was planned
+	PayoutItemReduced PayoutItemStatus = "reduced" // part of the reward was clawed back since the batch was made
+	PayoutItemDropped PayoutItemStatus = "dropped" // nothing is left to pay on the reward
+)
+
+// Revalidate returns the item as it may be paid now that owed is what is
+// left of its reward in the approved bucket: never more than planned, never
+// more than owed (a clawback made since the batch lowers it, down to
+// nothing or, for an item that nets an earlier clawback, further down).
+func (it PayoutItem) Revalidate(owed int64) PayoutItem {
+	it.Amount = min(it.Amount, owed)
+	switch {
+	case it.Amount == 0:
+		it.Status = PayoutItemDropped
+	case it.Amount == it.Planned:
+		it.Status = PayoutItemDue
+	default:
+		it.Status = PayoutItemReduced
+	}
+	return it
+}
+
+// ReasonNothingLeft is the failure reason of a payout cancelled because
+// every reward it carried was reversed or clawed back before it was sent.
+const ReasonNothingLeft = "nothing_left: its rewards were reversed or clawed back after the batch was made; nothing was sent"
 
 // PayoutBatch is one payout run.
 type PayoutBatch struct {
@@ -503,7 +540,7 @@ func AssemblePayouts(balances []RewardBalance, ineligible func(participantID str
 			order = append(order, k)
 		}
 		l.Amount += b.Amount
-		l.Items = append(l.Items, PayoutItem{RewardID: b.RewardID, Amount: b.Amount})
+		l.Items = append(l.Items, PayoutItem{RewardID: b.RewardID, Amount: b.Amount, Planned: b.Amount, Status: PayoutItemDue})
 	}
 	slices.SortFunc(order, func(a, b key) int {
 		if c := strings.Compare(a.p, b.p); c != 0 {

@@ -194,6 +194,26 @@ func TestNextPayoutRun(t *testing.T) {
 	}
 }
 
+func TestPayoutItemRevalidate(t *testing.T) {
+	for _, c := range []struct {
+		planned, amount, owed int64
+		want                  int64
+		st                    PayoutItemStatus
+	}{
+		{5500, 5500, 5500, 5500, PayoutItemDue},     // nothing happened
+		{5500, 5500, 0, 0, PayoutItemDropped},       // clawed back in full
+		{5500, 5500, 2000, 2000, PayoutItemReduced}, // clawed back in part
+		{5500, 2000, 9000, 2000, PayoutItemReduced}, // never more than already decided
+		{-200, -200, -200, -200, PayoutItemDue},     // a netted clawback
+		{-200, -200, -700, -700, PayoutItemReduced}, // clawed back further: nets more
+	} {
+		got := PayoutItem{RewardID: "r", Amount: c.amount, Planned: c.planned}.Revalidate(c.owed)
+		if got.Amount != c.want || got.Status != c.st || got.Planned != c.planned {
+			t.Errorf("%+v: got %+v", c, got)
+		}
+	}
+}
+
 func TestAssemblePayouts(t *testing.T) {
 	accounts := map[string]bool{"alice": true, "bob": true, "carol": true, "dan": false, "fay": true}
 	has := func(p string) string {
@@ -220,9 +240,9 @@ func TestAssemblePayouts(t *testing.T) {
 	}
 	lines, skips := AssemblePayouts(balances, has, 500)
 	wantLines := []PayoutLine{
-		{"alice", "EUR", 2000, []PayoutItem{{"r1", 1500}, {"r2", 500}}},
-		{"alice", "USD", 2000, []PayoutItem{{"r8", 2000}}},
-		{"bob", "EUR", 500, []PayoutItem{{"r3", 700}, {"r6", -200}}},
+		{"alice", "EUR", 2000, []PayoutItem{{"r1", 1500, 1500, PayoutItemDue}, {"r2", 500, 500, PayoutItemDue}}},
+		{"alice", "USD", 2000, []PayoutItem{{"r8", 2000, 2000, PayoutItemDue}}},
+		{"bob", "EUR", 500, []PayoutItem{{"r3", 700, 700, PayoutItemDue}, {"r6", -200, -200, PayoutItemDue}}},
 	}
 	if !reflect.DeepEqual(lines, wantLines) {
 		t.Errorf("lines\n got %+v\nwant %+v", lines, wantLines)

@@ -53,15 +53,17 @@ func (s *Service) EvaluateTiers(ctx context.Context, programID string) ([]parrai
 	}
 	var out []parrain.TierChange
 	for _, id := range ids {
+		var ch *parrain.TierChange
 		err := s.st.InTx(ctx, func(tx *store.Tx) error {
-			ch, err := s.evaluateTier(ctx, tx, programID, id)
-			if ch != nil {
-				out = append(out, *ch)
-			}
+			var err error
+			ch, err = s.evaluateTier(ctx, tx, programID, id)
 			return err
 		})
 		if err != nil {
 			return out, err
+		}
+		if ch != nil {
+			out = append(out, *ch) // once the transaction committed (it may have been retried)
 		}
 	}
 	return out, nil

@@ -34,7 +34,8 @@ func (s *Service) IngestEvent(ctx context.Context, programID string, ev parrain.
 		if err != nil {
 			return parrain.EventResult{}, err
 		}
-		return ingestTx(ctx, tx, &prog, &ev)
+		e := ev // a fresh copy per attempt: the transaction may be retried
+		return ingestTx(ctx, tx, &prog, &e)
 	})
 }
 

@@ -241,6 +241,7 @@ func (s *Store) PublicLeaderboard(ctx context.Context, id string, limit int) (Le
 // alone. Before the end, notBefore says when to try again.
 func (s *Store) FinishContest(ctx context.Context, id string) (notBefore time.Time, err error) {
 	err = s.tx(ctx, func(tx *sql.Tx) error {
+		notBefore = time.Time{} // a retried attempt starts afresh
 		c, err := scanContest(tx.QueryRowContext(ctx, `SELECT `+contestCols+` FROM contests WHERE id = $1`+s.d.forUpdate, id))
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil

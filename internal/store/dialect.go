@@ -7,6 +7,12 @@ type dialect struct {
 	// forUpdate locks selected rows until the transaction ends (PostgreSQL);
 	// SQLite's single writer already serialises write transactions.
 	forUpdate string
+	// lockNoKey locks selected rows against each other's lockNoKey and
+	// updates, like forUpdate, but not against the key-share locks that
+	// inserting a row referencing them takes: a transaction that inserted
+	// an event of a program and then locks the program does not deadlock
+	// with another doing the same.
+	lockNoKey string
 	// skipLocked makes concurrent job claimers skip each other's rows.
 	skipLocked string
 	// migrationLock serialises migrations across processes, run first in
@@ -19,6 +25,7 @@ var (
 	postgres = dialect{
 		name:          "postgres",
 		forUpdate:     " FOR UPDATE",
+		lockNoKey:     " FOR NO KEY UPDATE",
 		skipLocked:    " FOR UPDATE SKIP LOCKED",
 		migrationLock: "SELECT pg_advisory_xact_lock(727247246)",
 	}

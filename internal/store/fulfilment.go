@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"database/sql"
@@ -67,12 +68,18 @@ func (s *Store) scheduleFulfilmentTx(ctx context.Context, tx *sql.Tx, rw *parrai
 }
 
 // kickJobTx makes a job with a unique key run now: it is inserted if
-// missing, or made available again if it finished or waits.
+// missing, or made available again if it finished or waits. A job running
+// now is re-armed (rerun): when its run ends it is put back to run at once,
+// so a wake-up that arrives while the job is deciding to park is never
+// lost.
 func (s *Store) kickJobTx(ctx context.Context, q querier, kind, uniqueKey string, payload []byte) error {
 	now := ms(s.clock.Now())
-	if _, err := q.ExecContext(ctx, `UPDATE jobs SET state = 'available', run_at = $1, attempts = 0, last_error = '', finished_at = NULL
+	if _, err := q.ExecContext(ctx, `UPDATE jobs SET state = 'available', run_at = $1, attempts = 0, last_error = '', finished_at = NULL, rerun = 0
 		WHERE unique_key = $2 AND state <> 'running'`, now, uniqueKey); err != nil {
 		return fmt.Errorf("kicking job: %w", err)
+	}
+	if _, err := q.ExecContext(ctx, `UPDATE jobs SET rerun = 1 WHERE unique_key = $1 AND state = 'running'`, uniqueKey); err != nil {
+		return fmt.Errorf("re-arming running job: %w", err)
 	}
 	return s.enqueueTx(ctx, q, kind, uniqueKey, payload, fromMS(now))
 }
@@ -168,8 +175,9 @@ const WebhookFulfilment = "reward.fulfilment"
 // reversed, assigns a code (raising an alert when the pool is dry), and
 // either settles the reward or returns the webhook to deliver.
 func (s *Store) PrepareFulfilment(ctx context.Context, rewardID string) (FulfilmentDelivery, error) {
-	d := FulfilmentDelivery{RewardID: rewardID, MsgID: "ful_" + strings.TrimPrefix(rewardID, "rwd_")}
+	var d FulfilmentDelivery
 	err := s.tx(ctx, func(tx *sql.Tx) error {
+		d = FulfilmentDelivery{RewardID: rewardID, MsgID: "ful_" + strings.TrimPrefix(rewardID, "rwd_")}
 		rws, err := s.rewardsWhere(ctx, tx, `r.id = $1`+s.d.forUpdate, rewardID)
 		if err != nil {
 			return err
@@ -273,6 +281,7 @@ func (s *Store) PrepareFulfilment(ctx context.Context, rewardID string) (Fulfilm
 func (s *Store) RecordFulfilment(ctx context.Context, rewardID string, ok bool, errMsg string) (int, error) {
 	attempts := 0
 	err := s.tx(ctx, func(tx *sql.Tx) error {
+		attempts = 0
 		rws, err := s.rewardsWhere(ctx, tx, `r.id = $1`+s.d.forUpdate, rewardID)
 		if err != nil || len(rws) == 0 {
 			return err
@@ -382,8 +391,21 @@ func (s *Store) assignCodeTx(ctx context.Context, tx *sql.Tx, rw *parrain.Reward
 		return "", false, errors.New("could not generate a unique code")
 	}
 	var id, code string
-	err = tx.QueryRowContext(ctx, `SELECT id, code FROM coupon_codes WHERE pool_id = $1 AND reward_id IS NULL ORDER BY id LIMIT 1`+s.d.skipLocked,
-		pool.ID).Scan(&id, &code)
+	draw := func() error {
+		return tx.QueryRowContext(ctx, `SELECT id, code FROM coupon_codes WHERE pool_id = $1 AND reward_id IS NULL ORDER BY id LIMIT 1`+s.d.skipLocked,
+			pool.ID).Scan(&id, &code)
+	}
+	err = draw()
+	if errors.Is(err, sql.ErrNoRows) && s.d.forUpdate != "" {
+		// Before parking the reward, wait for an import committing now
+		// (ImportCodes holds the pool's row) and look again: either this
+		// sees its codes, or the import sees this reward waiting and wakes
+		// it (PostgreSQL; SQLite's single writer already orders them).
+		if _, err := tx.ExecContext(ctx, `SELECT id FROM coupon_pools WHERE id = $1`+s.d.forUpdate, pool.ID); err != nil {
+			return "", false, fmt.Errorf("locking pool: %w", err)
+		}
+		err = draw()
+	}
 	if errors.Is(err, sql.ErrNoRows) {
 		if err := s.setFulfilmentTx(ctx, tx, rw.ID, parrain.FulfilWaitingCodes, "pool "+poolName+" is empty"); err != nil {
 			return "", false, err
@@ -401,7 +423,7 @@ func (s *Store) assignCodeTx(ctx context.Context, tx *sql.Tx, rw *parrain.Reward
 	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM coupon_codes WHERE pool_id = $1 AND reward_id IS NULL`, pool.ID).Scan(&left); err != nil {
 		return "", false, err
 	}
-	if left < pool.LowWater {
+	if pool.LowWater > 0 && left < pool.LowWater {
 		if err := s.raiseAlertTx(ctx, tx, rw.ProgramID, AlertPoolLow, poolName,
 			fmt.Sprintf("the code pool %q is running low: %d codes left (alert below %d)", poolName, left, pool.LowWater)); err != nil {
 			return "", false, err
@@ -441,12 +463,32 @@ type CouponPool struct {
 	// GeneratePrefix and GenerateLength make a generated pool: codes are
 	// made on demand (prefix + length random characters) and it never runs
 	// dry. Without them, codes are imported.
-	GeneratePrefix string    `json:"generate_prefix,omitempty"`
-	GenerateLength int       `json:"generate_length,omitempty"`
-	LowWater       int       `json:"low_water"`
-	Available      int64     `json:"available"`
-	Assigned       int64     `json:"assigned"`
-	CreatedAt      time.Time `json:"created_at"`
+	GeneratePrefix string `json:"generate_prefix,omitempty"`
+	GenerateLength int    `json:"generate_length,omitempty"`
+	// LowWater raises a low-stock alert when fewer codes are left; 0 turns
+	// the alert off. Absent from a JSON request it is DefaultLowWater.
+	LowWater  int       `json:"low_water"`
+	Available int64     `json:"available"`
+	Assigned  int64     `json:"assigned"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// DefaultLowWater is a pool's low-stock threshold when a request names none.
+const DefaultLowWater = 10
+
+// UnmarshalJSON reads a pool strictly (unknown fields are errors), with
+// low_water defaulting to DefaultLowWater only when absent: an explicit 0
+// turns the low-stock alert off.
+func (p *CouponPool) UnmarshalJSON(b []byte) error {
+	type plain CouponPool
+	v := plain{LowWater: DefaultLowWater}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&v); err != nil {
+		return err
+	}
+	*p = CouponPool(v)
+	return nil
 }
 
 func (p *CouponPool) normalize() error {
@@ -463,11 +505,8 @@ func (p *CouponPool) normalize() error {
 	if len(p.GeneratePrefix) > 20 || strings.ContainsAny(p.GeneratePrefix, " \t\n") {
 		return parrain.Invalid("generate_prefix", "must be at most 20 characters without spaces")
 	}
-	if p.LowWater == 0 {
-		p.LowWater = 10
-	}
 	if p.LowWater < 0 || p.LowWater > 1000000 {
-		return parrain.Invalid("low_water", "must be between 1 and 1000000")
+		return parrain.Invalid("low_water", "must be between 0 (no low-stock alert) and 1000000")
 	}
 	return nil
 }
@@ -494,9 +533,6 @@ func (s *Store) CreateCouponPool(ctx context.Context, programID string, p Coupon
 }
 
 func (s *Store) createPoolTx(ctx context.Context, tx *sql.Tx, programID string, p CouponPool) (CouponPool, error) {
-	if p.LowWater == 0 {
-		p.LowWater = 10
-	}
 	p.ID, p.ProgramID, p.CreatedAt = newID("pool"), programID, s.clock.Now()
 	if _, err := tx.ExecContext(ctx, `INSERT INTO coupon_pools (id, program_id, name, generate_prefix, generate_length, low_water, created_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7)`, p.ID, programID, p.Name, p.GeneratePrefix, p.GenerateLength, p.LowWater, ms(p.CreatedAt)); err != nil {
@@ -585,6 +621,11 @@ func (s *Store) ImportCodes(ctx context.Context, programID, poolName string, cod
 		}
 		if pool.GenerateLength > 0 {
 			return res, parrain.Invalid("pool", "the pool %s generates its codes: nothing to import", poolName)
+		}
+		// Ordered with a delivery parking a reward for lack of codes (see
+		// assignCodeTx): the rewards waiting are counted after it commits.
+		if _, err := tx.ExecContext(ctx, `SELECT id FROM coupon_pools WHERE id = $1`+s.d.forUpdate, pool.ID); err != nil {
+			return res, fmt.Errorf("locking pool: %w", err)
 		}
 		now := ms(s.clock.Now())
 		for _, c := range clean {

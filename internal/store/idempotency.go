@@ -29,6 +29,7 @@ func idempotent[T any](ctx context.Context, s *Store, idem Idem, fn func(*sql.Tx
 	var out T
 	replayed := false
 	err := s.tx(ctx, func(tx *sql.Tx) error {
+		out, replayed = *new(T), false // a retried attempt starts afresh
 		if idem.Key != "" {
 			res, err := tx.ExecContext(ctx, `INSERT INTO idempotency_keys (scope, key, request_hash, response, created_at)
 				VALUES ($1, $2, $3, '', $4) ON CONFLICT DO NOTHING`, idem.Scope, idem.Key, idem.Hash, ms(s.clock.Now()))

@@ -224,6 +224,7 @@ func (s *Store) LinkProvider(ctx context.Context, l ProviderLink) error {
 func (s *Store) CancelCustomer(ctx context.Context, provider, customer, programID, subscription string) (bool, error) {
 	done := false
 	err := s.tx(ctx, func(tx *sql.Tx) error {
+		done = false // a retried attempt starts afresh
 		var participant string
 		var canceled sql.NullInt64
 		err := tx.QueryRowContext(ctx, `SELECT participant_id, canceled_at FROM provider_links WHERE provider = $1 AND kind = 'customer' AND ref = $2 AND program_id = $3`+s.d.forUpdate,

@@ -68,9 +68,16 @@ func (s *Store) ClaimJobs(ctx context.Context, worker string, n int, lease time.
 	return out, rows.Err()
 }
 
-// CompleteJob marks a job done, if worker still holds it.
+// CompleteJob marks a job done, if worker still holds it. A job re-armed
+// while it ran (kickJobTx) is put back to run at once instead.
 func (s *Store) CompleteJob(ctx context.Context, id, worker string) error {
-	_, err := s.w.ExecContext(ctx, `UPDATE jobs SET state = 'done', finished_at = $1, last_error = '' WHERE id = $2 AND locked_by = $3 AND state = 'running'`,
+	_, err := s.w.ExecContext(ctx, `UPDATE jobs SET state = CASE WHEN rerun = 1 THEN 'available' ELSE 'done' END,
+		finished_at = CASE WHEN rerun = 1 THEN NULL ELSE CAST($1 AS BIGINT) END,
+		run_at = CASE WHEN rerun = 1 THEN CAST($1 AS BIGINT) ELSE run_at END,
+		attempts = CASE WHEN rerun = 1 THEN 0 ELSE attempts END,
+		locked_by = CASE WHEN rerun = 1 THEN '' ELSE locked_by END,
+		locked_until = CASE WHEN rerun = 1 THEN 0 ELSE locked_until END,
+		rerun = 0, last_error = '' WHERE id = $2 AND locked_by = $3 AND state = 'running'`,
 		ms(s.clock.Now()), id, worker)
 	if err != nil {
 		return fmt.Errorf("completing job: %w", err)
@@ -80,7 +87,8 @@ func (s *Store) CompleteJob(ctx context.Context, id, worker string) error {
 
 // RetryJob puts a job back to run at runAt, or marks it failed when it has
 // used all its attempts. A zero errMsg reschedules without counting an
-// attempt as failed (a job that is simply not due yet).
+// attempt as failed (a job that is simply not due yet). A job re-armed while
+// it ran (kickJobTx) runs again at once.
 func (s *Store) RetryJob(ctx context.Context, j Job, worker string, runAt time.Time, errMsg string) error {
 	state := "available"
 	if errMsg != "" && j.Attempts >= j.MaxAttempts {
@@ -90,8 +98,9 @@ func (s *Store) RetryJob(ctx context.Context, j Job, worker string, runAt time.T
 	if errMsg == "" {
 		attempts-- // snoozing is not an attempt
 	}
-	_, err := s.w.ExecContext(ctx, `UPDATE jobs SET state = $1, run_at = $2, last_error = $3, attempts = $4, locked_by = '', locked_until = 0,
-		finished_at = CASE WHEN $1 = 'failed' THEN CAST($5 AS BIGINT) ELSE NULL END WHERE id = $6 AND locked_by = $7`,
+	_, err := s.w.ExecContext(ctx, `UPDATE jobs SET state = CASE WHEN rerun = 1 THEN 'available' ELSE $1 END,
+		run_at = CASE WHEN rerun = 1 THEN CAST($5 AS BIGINT) ELSE CAST($2 AS BIGINT) END, last_error = $3, attempts = $4, locked_by = '', locked_until = 0,
+		finished_at = CASE WHEN $1 = 'failed' AND rerun = 0 THEN CAST($5 AS BIGINT) ELSE NULL END, rerun = 0 WHERE id = $6 AND locked_by = $7`,
 		state, ms(runAt), errMsg, attempts, ms(s.clock.Now()), j.ID, worker)
 	if err != nil {
 		return fmt.Errorf("rescheduling job: %w", err)

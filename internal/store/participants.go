@@ -339,11 +339,11 @@ func (t *Tx) LockForCounts(ctx context.Context, programID string, lockProgram bo
 		return nil
 	}
 	if lockProgram {
-		if _, err := t.tx.ExecContext(ctx, `SELECT id FROM programs WHERE id = $1`+t.s.d.forUpdate, programID); err != nil {
+		if _, err := t.tx.ExecContext(ctx, `SELECT id FROM programs WHERE id = $1`+t.s.d.lockNoKey, programID); err != nil {
 			return fmt.Errorf("locking program: %w", err)
 		}
 	}
-	if _, err := t.tx.ExecContext(ctx, `SELECT id FROM participants WHERE id IN ($1, $2) ORDER BY id`+t.s.d.forUpdate,
+	if _, err := t.tx.ExecContext(ctx, `SELECT id FROM participants WHERE id IN ($1, $2) ORDER BY id`+t.s.d.lockNoKey,
 		advocateID, friendID); err != nil {
 		return fmt.Errorf("locking participants: %w", err)
 	}

@@ -214,6 +214,7 @@ func (s *Store) RunScheduledPayout(ctx context.Context, programID string, at tim
 		return nil, at, nil
 	}
 	err = s.tx(ctx, func(tx *sql.Tx) error {
+		batch = nil // a retried attempt starts afresh
 		if _, err := s.programQ(ctx, tx, programID, s.d.forUpdate); err != nil {
 			return err
 		}
@@ -372,7 +373,8 @@ func (s *Store) assembleBatchTx(ctx context.Context, tx *sql.Tx, programID, trig
 			return b, fmt.Errorf("inserting payout: %w", err)
 		}
 		for _, it := range l.Items {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO payout_items (payout_id, reward_id, amount) VALUES ($1, $2, $3)`, p.ID, it.RewardID, it.Amount); err != nil {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO payout_items (payout_id, reward_id, amount, planned, status) VALUES ($1, $2, $3, $3, $4)`,
+				p.ID, it.RewardID, it.Amount, parrain.PayoutItemDue); err != nil {
 				return b, fmt.Errorf("inserting payout item: %w", err)
 			}
 		}
@@ -477,15 +479,25 @@ func (s *Store) ApprovePayoutBatch(ctx context.Context, programID, id, by string
 
 func (s *Store) approveBatchTx(ctx context.Context, tx *sql.Tx, id, by string) (parrain.PayoutBatch, error) {
 	now := s.clock.Now()
-	if _, err := tx.ExecContext(ctx, `UPDATE payout_batches SET status = $1, approved_by = $2, approved_at = $3, updated_at = $3 WHERE id = $4`,
-		parrain.BatchApproved, by, ms(now), id); err != nil {
-		return parrain.PayoutBatch{}, fmt.Errorf("approving batch: %w", err)
-	}
 	ps, err := s.payoutsWhere(ctx, tx, `p.batch_id = $1 AND p.status = 'pending' ORDER BY p.id`, id)
 	if err != nil {
 		return parrain.PayoutBatch{}, err
 	}
+	// What is approved is what is still owed now, not what was owed when
+	// the batch was made: a reward clawed back meanwhile is dropped.
+	for i := range ps {
+		if err := s.revalidatePayoutTx(ctx, tx, &ps[i]); err != nil {
+			return parrain.PayoutBatch{}, err
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE payout_batches SET status = $1, approved_by = $2, approved_at = $3, updated_at = $3 WHERE id = $4`,
+		parrain.BatchApproved, by, ms(now), id); err != nil {
+		return parrain.PayoutBatch{}, fmt.Errorf("approving batch: %w", err)
+	}
 	for _, p := range ps {
+		if p.Status != parrain.PayoutPending {
+			continue // nothing left: cancelled by the re-validation
+		}
 		next := parrain.PayoutQueued
 		if p.Method == parrain.PayoutBank {
 			next = parrain.PayoutManual
@@ -594,7 +606,7 @@ func (s *Store) payoutsWhere(ctx context.Context, q querier, where string, args 
 }
 
 func (s *Store) payoutItems(ctx context.Context, q querier, payoutID string) ([]parrain.PayoutItem, error) {
-	rows, err := q.QueryContext(ctx, `SELECT reward_id, amount FROM payout_items WHERE payout_id = $1 ORDER BY reward_id`, payoutID)
+	rows, err := q.QueryContext(ctx, `SELECT reward_id, amount, planned, status FROM payout_items WHERE payout_id = $1 ORDER BY reward_id`, payoutID)
 	if err != nil {
 		return nil, fmt.Errorf("loading payout items: %w", err)
 	}
@@ -602,7 +614,7 @@ func (s *Store) payoutItems(ctx context.Context, q querier, payoutID string) ([]
 	var out []parrain.PayoutItem
 	for rows.Next() {
 		var it parrain.PayoutItem
-		if err := rows.Scan(&it.RewardID, &it.Amount); err != nil {
+		if err := rows.Scan(&it.RewardID, &it.Amount, &it.Planned, &it.Status); err != nil {
 			return nil, err
 		}
 		out = append(out, it)
@@ -676,9 +688,22 @@ func (s *Store) BeginPayoutSend(ctx context.Context, id string) (p parrain.Payou
 		if err != nil {
 			return err
 		}
+		resumed, ok = false, false
 		switch p.Status {
 		case parrain.PayoutQueued:
+			// The amount sent is decided here, in the transaction that
+			// moves the payout to sending: what is still owed on each
+			// reward now. A refund committed after this is a clawback
+			// netted from the next payout.
+			if err := s.revalidatePayoutTx(ctx, tx, &p); err != nil {
+				return err
+			}
+			if p.Status != parrain.PayoutQueued {
+				return s.completeBatchTx(ctx, tx, p.BatchID) // nothing left to send
+			}
 		case parrain.PayoutSending:
+			// A previous attempt may have reached the provider with this
+			// amount and idempotency key: resend it unchanged.
 			resumed = true
 		default:
 			return nil
@@ -925,27 +950,132 @@ type BankPayout struct {
 }
 
 // BatchBankPayouts returns a batch's bank payouts awaiting a manual
-// transfer, with full bank details, for the CSV export.
+// transfer, with full bank details, for the CSV export. The transfers still
+// to make are first checked again against what is owed now, as when a
+// provider payout is sent: a reward clawed back since the batch was made
+// lowers its payout, and a payout with nothing left is cancelled and not
+// exported. The amount exported is the amount marking the payout paid
+// records; a refund that arrives after the export is a clawback netted from
+// the next payout.
 func (s *Store) BatchBankPayouts(ctx context.Context, programID, batchID string) ([]BankPayout, error) {
-	if _, err := scanBatch(s.r.QueryRowContext(ctx, `SELECT `+batchCols+` FROM payout_batches WHERE id = $1 AND program_id = $2`, batchID, programID)); err != nil {
-		if errors.Is(err, sql.ErrNoRows) {
-			return nil, notFound("payout batch")
+	var out []BankPayout
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		out = nil
+		if _, err := scanBatch(tx.QueryRowContext(ctx, `SELECT `+batchCols+` FROM payout_batches WHERE id = $1 AND program_id = $2`+s.d.forUpdate,
+			batchID, programID)); err != nil {
+			if errors.Is(err, sql.ErrNoRows) {
+				return notFound("payout batch")
+			}
+			return err
 		}
-		return nil, err
+		ps, err := s.payoutsWhere(ctx, tx, `p.batch_id = $1 AND p.method = 'bank' AND p.status IN ('manual', 'paid') ORDER BY p.id`, batchID)
+		if err != nil {
+			return err
+		}
+		out = make([]BankPayout, 0, len(ps))
+		for _, p := range ps {
+			if p.Status == parrain.PayoutManual {
+				if p, err = s.payoutTx(ctx, tx, "", p.ID, s.d.forUpdate); err != nil {
+					return err
+				}
+				if err := s.revalidatePayoutTx(ctx, tx, &p); err != nil {
+					return err
+				}
+				if p.Status != parrain.PayoutManual {
+					if err := s.completeBatchTx(ctx, tx, batchID); err != nil {
+						return err
+					}
+					continue
+				}
+			}
+			bp := BankPayout{Payout: p}
+			if err := tx.QueryRowContext(ctx, `SELECT name, email FROM participants WHERE id = $1`, p.ParticipantID).Scan(&bp.Name, &bp.Email); err != nil {
+				return fmt.Errorf("loading participant: %w", err)
+			}
+			out = append(out, bp)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// revalidatePayoutTx brings a payout not yet sent down to what is still
+// owed on each of its rewards now (their approved balance, read with the
+// reward locked, so a refund being ingested commits wholly before or after).
+// Items and the payout's amount are updated, with the batch totals; when
+// nothing is left the payout is cancelled with ReasonNothingLeft. p's items
+// are loaded when missing; p reflects the result.
+func (s *Store) revalidatePayoutTx(ctx context.Context, tx *sql.Tx, p *parrain.Payout) error {
+	if p.Items == nil {
+		items, err := s.payoutItems(ctx, tx, p.ID)
+		if err != nil {
+			return err
+		}
+		p.Items = items
 	}
-	ps, err := s.payoutsWhere(ctx, s.r, `p.batch_id = $1 AND p.method = 'bank' AND p.status IN ('manual', 'paid') ORDER BY p.id`, batchID)
+	var total int64
+	changed := false
+	for i := range p.Items {
+		it := &p.Items[i]
+		if _, err := tx.ExecContext(ctx, `SELECT id FROM rewards WHERE id = $1`+s.d.forUpdate, it.RewardID); err != nil {
+			return fmt.Errorf("locking reward: %w", err)
+		}
+		var owed int64
+		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(SUM(amount), 0) FROM ledger_entries WHERE reward_id = $1 AND bucket = 'approved'`,
+			it.RewardID).Scan(&owed); err != nil {
+			return fmt.Errorf("reading what is owed on reward %s: %w", it.RewardID, err)
+		}
+		if next := it.Revalidate(owed); next != *it {
+			if _, err := tx.ExecContext(ctx, `UPDATE payout_items SET amount = $1, status = $2 WHERE payout_id = $3 AND reward_id = $4`,
+				next.Amount, next.Status, p.ID, it.RewardID); err != nil {
+				return fmt.Errorf("updating payout item: %w", err)
+			}
+			*it, changed = next, true
+		}
+		total += it.Amount
+	}
+	if !changed && total == p.Amount {
+		return nil
+	}
+	now := s.clock.Now()
+	delta := total - p.Amount
+	if total <= 0 {
+		delta = -p.Amount // a cancelled payout pays nothing
+		// The payout keeps the amount last decided (amounts are positive);
+		// its items say that nothing is left.
+		if _, err := tx.ExecContext(ctx, `UPDATE payouts SET status = 'cancelled', failure_reason = $1, updated_at = $2 WHERE id = $3`,
+			parrain.ReasonNothingLeft, ms(now), p.ID); err != nil {
+			return fmt.Errorf("cancelling payout: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE payout_batches SET payout_count = payout_count - 1, updated_at = $1 WHERE id = $2 AND status = 'pending_approval'`,
+			ms(now), p.BatchID); err != nil {
+			return fmt.Errorf("updating batch: %w", err)
+		}
+		p.Status, p.FailureReason = parrain.PayoutCancelled, parrain.ReasonNothingLeft
+	} else {
+		if _, err := tx.ExecContext(ctx, `UPDATE payouts SET amount = $1, updated_at = $2 WHERE id = $3`, total, ms(now), p.ID); err != nil {
+			return fmt.Errorf("updating payout amount: %w", err)
+		}
+		p.Amount = total
+	}
+	p.UpdatedAt = now
+	var totals string
+	if err := tx.QueryRowContext(ctx, `SELECT totals FROM payout_batches WHERE id = $1`, p.BatchID).Scan(&totals); err != nil {
+		return fmt.Errorf("loading batch totals: %w", err)
+	}
+	m := map[string]int64{}
+	if err := json.Unmarshal([]byte(totals), &m); err != nil {
+		return fmt.Errorf("decoding batch totals: %w", err)
+	}
+	m[p.Currency] += delta
+	b, err := json.Marshal(m)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	out := make([]BankPayout, 0, len(ps))
-	for _, p := range ps {
-		bp := BankPayout{Payout: p}
-		if err := s.r.QueryRowContext(ctx, `SELECT name, email FROM participants WHERE id = $1`, p.ParticipantID).Scan(&bp.Name, &bp.Email); err != nil {
-			return nil, fmt.Errorf("loading participant: %w", err)
-		}
-		out = append(out, bp)
+	if _, err := tx.ExecContext(ctx, `UPDATE payout_batches SET totals = $1, updated_at = $2 WHERE id = $3`, string(b), ms(now), p.BatchID); err != nil {
+		return fmt.Errorf("updating batch totals: %w", err)
 	}
-	return out, nil
+	return nil
 }
 
 // payoutFromTx locks a payout and reports whether it is in one of the

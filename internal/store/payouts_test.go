@@ -497,3 +497,184 @@ func TestPayoutConcurrentRuns(t *testing.T) {
 		}
 	})
 }
+
+// items returns a payout's items by reward id.
+func (e *env) items(programID, payoutID string) (parrain.Payout, map[string]parrain.PayoutItem) {
+	e.t.Helper()
+	po, err := e.st.Payout(ctx, programID, payoutID)
+	if err != nil {
+		e.t.Fatalf("payout %s: %v", payoutID, err)
+	}
+	out := map[string]parrain.PayoutItem{}
+	for _, it := range po.Items {
+		out[it.RewardID] = it
+	}
+	return po, out
+}
+
+// Issue 12: a reward clawed back after its batch was made is never sent.
+// Approval re-validates every item; sending re-validates in the transaction
+// that moves the payout to sending; with nothing left nothing is sent.
+func TestPayoutRevalidatesClawbacks(t *testing.T) {
+	each(t, func(t *testing.T, e *env) {
+		p := e.payoutProgram()
+		alice := e.advocate(p.ID, "alice", "")
+		bob := e.advocate(p.ID, "bob", "")
+		e.account(p.ID, "alice", parrain.PayoutAccountInput{Method: parrain.PayoutStripe, StripeAccount: "acct_A"})
+		e.account(p.ID, "bob", parrain.PayoutAccountInput{Method: parrain.PayoutStripe, StripeAccount: "acct_B"})
+		r1 := e.earn(p, alice, "f1", 55000) // 5500
+		r2 := e.earn(p, alice, "f2", 20000) // 2000
+		e.earn(p, bob, "f3", 30000)         // 3000
+		b, _, err := e.st.CreatePayoutBatch(ctx, p.ID, store.Idem{})
+		if err != nil || b.Status != parrain.BatchPendingApproval || b.PayoutCount != 2 || b.Totals["EUR"] != 10500 {
+			t.Fatalf("batch %+v %v", b, err)
+		}
+		var aliceID, bobID string
+		for _, po := range b.Payouts {
+			if po.ExternalID == "alice" {
+				aliceID = po.ID
+			} else {
+				bobID = po.ID
+			}
+		}
+		// While the batch waits: f1 refunded in full (r1 clawed back), f2
+		// in half, f3 in full (bob is owed nothing any more).
+		e.event(p.ID, parrain.Event{Type: parrain.EventRefund, OrderID: "o-f1", Amount: 55000})
+		e.event(p.ID, parrain.Event{Type: parrain.EventRefund, OrderID: "o-f2", Amount: 10000})
+		e.event(p.ID, parrain.Event{Type: parrain.EventRefund, OrderID: "o-f3", Amount: 30000})
+		if bal := e.balance(alice.ID); bal[parrain.BucketApproved] != 1000 {
+			t.Fatalf("alice after refunds %v", bal)
+		}
+		b, err = e.st.ApprovePayoutBatch(ctx, p.ID, b.ID, "m")
+		if err != nil || b.Status != parrain.BatchApproved || b.PayoutCount != 1 || b.Totals["EUR"] != 1000 {
+			t.Fatalf("approved %+v %v", b, err)
+		}
+		po, items := e.items(p.ID, aliceID)
+		if po.Status != parrain.PayoutQueued || po.Amount != 1000 {
+			t.Fatalf("alice's payout %+v", po)
+		}
+		if it := items[r1.ID]; it.Amount != 0 || it.Planned != 5500 || it.Status != parrain.PayoutItemDropped {
+			t.Errorf("r1 item %+v", it)
+		}
+		if it := items[r2.ID]; it.Amount != 1000 || it.Planned != 2000 || it.Status != parrain.PayoutItemReduced {
+			t.Errorf("r2 item %+v", it)
+		}
+		if po, _ := e.items(p.ID, bobID); po.Status != parrain.PayoutCancelled || po.FailureReason != parrain.ReasonNothingLeft {
+			t.Errorf("bob's payout %+v", po)
+		}
+		if n := e.countJobs(store.JobPayoutSend); n != 1 {
+			t.Errorf("send jobs %d, want 1 (alice only)", n)
+		}
+		// The rest of f2 is refunded before the send job runs: nothing is
+		// left, nothing is sent, the ledger never moves to paid.
+		e.event(p.ID, parrain.Event{Type: parrain.EventRefund, OrderID: "o-f2", Amount: 10000})
+		po, _, ok, err := e.st.BeginPayoutSend(ctx, aliceID)
+		if err != nil || ok || po.Status != parrain.PayoutCancelled || po.FailureReason != parrain.ReasonNothingLeft {
+			t.Fatalf("send with nothing left: %+v ok=%v %v", po, ok, err)
+		}
+		if done, err := e.st.CompletePayout(ctx, aliceID, "tr_late", "paid"); err != nil || done {
+			t.Errorf("a cancelled payout completed: %v %v", done, err)
+		}
+		b, err = e.st.PayoutBatch(ctx, p.ID, b.ID)
+		if err != nil || b.Status != parrain.BatchCompleted || b.Totals["EUR"] != 0 {
+			t.Errorf("batch after %+v %v", b, err)
+		}
+		for _, who := range []parrain.Participant{alice, bob} {
+			if bal := e.balance(who.ID); bal[parrain.BucketApproved] != 0 || bal[parrain.BucketPaid] != 0 {
+				t.Errorf("%s balance %v", who.ExternalID, bal)
+			}
+		}
+	})
+}
+
+// A refund that arrives while the provider call is in flight (the payout
+// is sending) cannot stop the money: it is a clawback netted from the
+// participant's next payout, never a silent loss.
+func TestPayoutRefundWhileSendingIsNetted(t *testing.T) {
+	each(t, func(t *testing.T, e *env) {
+		p := e.payoutProgram()
+		alice := e.advocate(p.ID, "alice", "")
+		e.account(p.ID, "alice", parrain.PayoutAccountInput{Method: parrain.PayoutStripe, StripeAccount: "acct_A"})
+		r1 := e.earn(p, alice, "f1", 55000) // 5500
+		b, _, err := e.st.CreatePayoutBatch(ctx, p.ID, store.Idem{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b, err = e.st.ApprovePayoutBatch(ctx, p.ID, b.ID, "m"); err != nil {
+			t.Fatal(err)
+		}
+		po, _, ok, err := e.st.BeginPayoutSend(ctx, b.Payouts[0].ID)
+		if err != nil || !ok || po.Status != parrain.PayoutSending || po.Amount != 5500 {
+			t.Fatalf("sending %+v %v %v", po, ok, err)
+		}
+		// The refund lands while Stripe is being called.
+		res := e.event(p.ID, parrain.Event{Type: parrain.EventRefund, OrderID: "o-f1", Amount: 55000})
+		clawed := false
+		for _, rv := range res.Reversals {
+			clawed = clawed || (rv.RewardID == r1.ID && rv.EntryType == parrain.EntryClawback && rv.Amount == 5500)
+		}
+		if !clawed {
+			t.Fatalf("refund %+v", res)
+		}
+		// A resumed send (crash after the call) sends the same amount.
+		if again, resumed, ok, err := e.st.BeginPayoutSend(ctx, po.ID); err != nil || !ok || !resumed || again.Amount != 5500 {
+			t.Fatalf("resumed %+v %v %v %v", again, resumed, ok, err)
+		}
+		if done, err := e.st.CompletePayout(ctx, po.ID, "tr_1", "paid"); err != nil || !done {
+			t.Fatalf("complete %v %v", done, err)
+		}
+		if bal := e.balance(alice.ID); bal[parrain.BucketApproved] != -5500 || bal[parrain.BucketPaid] != 5500 {
+			t.Fatalf("after the in-flight refund %v", bal)
+		}
+		// The next payout nets it.
+		r2 := e.earn(p, alice, "f2", 100000) // 10000
+		next, _, err := e.st.CreatePayoutBatch(ctx, p.ID, store.Idem{})
+		if err != nil || next.PayoutCount != 1 || next.Payouts[0].Amount != 4500 {
+			t.Fatalf("netted run %+v %v", next, err)
+		}
+		_, items := e.items(p.ID, next.Payouts[0].ID)
+		if items[r1.ID].Amount != -5500 || items[r2.ID].Amount != 10000 {
+			t.Errorf("netted items %+v", items)
+		}
+	})
+}
+
+// The bank CSV exports what is still owed: a clawback since the approval
+// lowers the transfer; with nothing left the payout is cancelled and not
+// exported.
+func TestPayoutCSVRevalidates(t *testing.T) {
+	each(t, func(t *testing.T, e *env) {
+		p := e.payoutProgram()
+		carol := e.advocate(p.ID, "carol", "carol@example.com")
+		e.account(p.ID, "carol", iban)
+		r1 := e.earn(p, carol, "f1", 55000) // 5500
+		e.earn(p, carol, "f2", 20000)       // 2000
+		b, _, err := e.st.CreatePayoutBatch(ctx, p.ID, store.Idem{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b, err = e.st.ApprovePayoutBatch(ctx, p.ID, b.ID, "m"); err != nil || b.Payouts[0].Status != parrain.PayoutManual {
+			t.Fatalf("approve %+v %v", b, err)
+		}
+		e.event(p.ID, parrain.Event{Type: parrain.EventRefund, OrderID: "o-f1", Amount: 55000})
+		rows, err := e.st.BatchBankPayouts(ctx, p.ID, b.ID)
+		if err != nil || len(rows) != 1 || rows[0].Amount != 2000 {
+			t.Fatalf("csv rows %+v %v", rows, err)
+		}
+		if _, items := e.items(p.ID, rows[0].ID); items[r1.ID].Status != parrain.PayoutItemDropped {
+			t.Errorf("items %+v", items)
+		}
+		e.event(p.ID, parrain.Event{Type: parrain.EventRefund, OrderID: "o-f2", Amount: 20000})
+		rows, err = e.st.BatchBankPayouts(ctx, p.ID, b.ID)
+		if err != nil || len(rows) != 0 {
+			t.Fatalf("csv rows with nothing left %+v %v", rows, err)
+		}
+		b, err = e.st.PayoutBatch(ctx, p.ID, b.ID)
+		if err != nil || b.Status != parrain.BatchCompleted || b.Payouts[0].Status != parrain.PayoutCancelled {
+			t.Errorf("batch %+v %v", b, err)
+		}
+		if bal := e.balance(carol.ID); bal[parrain.BucketApproved] != 0 || bal[parrain.BucketPaid] != 0 {
+			t.Errorf("balance %v", bal)
+		}
+	})
+}

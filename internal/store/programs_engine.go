@@ -364,6 +364,7 @@ func (s *Store) ApplyProgram(ctx context.Context, doc ProgramDocument, programID
 	}
 	var res ApplyResult
 	err := s.tx(ctx, func(tx *sql.Tx) error {
+		res = ApplyResult{} // a retried attempt starts afresh
 		id := programID
 		if id == "" && p.Key != "" {
 			err := tx.QueryRowContext(ctx, `SELECT id FROM programs WHERE program_key = $1`, p.Key).Scan(&id)

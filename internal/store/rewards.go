@@ -288,8 +288,9 @@ func (s *Store) bulkReview(ctx context.Context, ids []string, one func(*sql.Tx, 
 	if len(ids) > MaxBulk {
 		return BulkResult{}, parrain.Invalid("ids", "at most %d rewards at once", MaxBulk)
 	}
-	res := BulkResult{Done: []string{}, Skipped: map[string]string{}}
+	var res BulkResult
 	err := s.tx(ctx, func(tx *sql.Tx) error {
+		res = BulkResult{Done: []string{}, Skipped: map[string]string{}} // a retried attempt starts afresh
 		seen := map[string]bool{}
 		for _, id := range ids {
 			if seen[id] {

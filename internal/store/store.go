@@ -13,6 +13,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	mrand "math/rand/v2"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -21,8 +22,9 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgconn"
 	_ "github.com/jackc/pgx/v5/stdlib" // PostgreSQL driver "pgx"
-	_ "modernc.org/sqlite"             // pure-Go SQLite driver "sqlite"
+	msqlite "modernc.org/sqlite"       // pure-Go SQLite driver "sqlite"
 
 	"github.com/parrainhq/parrain/internal/parrain"
 )
@@ -175,9 +177,69 @@ func (s *Store) loadSecret(ctx context.Context) error {
 	return nil
 }
 
+// TxAttempts bounds how many times a write transaction is tried when the
+// database refuses it for a conflict with a concurrent one.
+const TxAttempts = 10
+
 // tx runs fn in a write transaction, committing if fn returns nil and
-// rolling back otherwise.
+// rolling back otherwise. A transaction the database aborts for a conflict
+// with another — a PostgreSQL serialization failure or deadlock (SQLSTATE
+// 40001, 40P01), SQLite busy or locked past its busy timeout — is run again
+// from the start, up to TxAttempts times, after a short random wait, so
+// that concurrent requests (also from other server processes) are answered
+// as if they had come one after the other, never with a 500.
+//
+// fn may therefore run more than once: it must have no effect outside the
+// transaction except assigning its results, and must set (not accumulate
+// into) the variables it shares with its caller.
 func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
+	for attempt := 1; ; attempt++ {
+		err := s.txOnce(ctx, fn)
+		if err == nil || attempt >= TxAttempts || !retryable(err) {
+			return err
+		}
+		t := time.NewTimer(txBackoff(attempt))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		case <-t.C:
+		}
+	}
+}
+
+// txBackoff is the wait before attempt+1: random ("full jitter") up to 2 ms
+// doubled per attempt, capped at 250 ms, so that the transactions that
+// collided do not collide again in step.
+func txBackoff(attempt int) time.Duration {
+	ceil := min(2*time.Millisecond<<(attempt-1), 250*time.Millisecond)
+	return time.Duration(mrand.Int64N(int64(ceil))) + time.Millisecond
+}
+
+// SQLite primary result codes (sqlite3.h) that mean another connection
+// holds a conflicting lock.
+const (
+	sqliteBusy   = 5
+	sqliteLocked = 6
+)
+
+// retryable reports whether err aborted a transaction for a conflict with
+// a concurrent one, so that running it again may succeed.
+func retryable(err error) bool {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.Code == "40001" || pe.Code == "40P01"
+	}
+	var se *msqlite.Error
+	if errors.As(err, &se) {
+		c := se.Code() & 0xff // extended codes keep the primary code in the low byte
+		return c == sqliteBusy || c == sqliteLocked
+	}
+	return false
+}
+
+// txOnce is one attempt of tx.
+func (s *Store) txOnce(ctx context.Context, fn func(*sql.Tx) error) error {
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("beginning transaction: %w", err)

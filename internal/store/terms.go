@@ -156,6 +156,7 @@ func (s *Store) AcceptTerms(ctx context.Context, programID, externalID string, v
 		if err != nil {
 			return TermsAcceptance{}, err
 		}
+		version := version // a retried attempt starts from the argument
 		if version == 0 {
 			version = cur.Version
 		}

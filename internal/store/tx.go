@@ -18,7 +18,9 @@ type Tx struct {
 }
 
 // InTx runs fn in one write transaction, committing when fn returns nil and
-// rolling back otherwise.
+// rolling back otherwise. Like every store transaction it is run again when
+// the database aborts it for a conflict with a concurrent one: fn must have
+// no effect outside the transaction but setting its results.
 func (s *Store) InTx(ctx context.Context, fn func(*Tx) error) error {
 	return s.tx(ctx, func(tx *sql.Tx) error { return fn(&Tx{tx: tx, s: s}) })
 }

@@ -427,6 +427,7 @@ type WebhookWork struct {
 // the attempt is not due yet.
 func (s *Store) NextWebhookAttempt(ctx context.Context, deliveryID string) (w WebhookWork, ok bool, notBefore time.Time, err error) {
 	err = s.tx(ctx, func(tx *sql.Tx) error {
+		w, ok, notBefore = WebhookWork{}, false, time.Time{} // a retried attempt starts afresh
 		d, err := scanDelivery(tx.QueryRowContext(ctx, `SELECT `+deliveryCols+` FROM webhook_deliveries WHERE id = $1`+s.d.forUpdate, deliveryID))
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil
@@ -479,6 +480,7 @@ func (s *Store) RecordWebhookAttempt(ctx context.Context, deliveryID string, r W
 		r.Err = r.Err[:1000]
 	}
 	err = s.tx(ctx, func(tx *sql.Tx) error {
+		disabled = false // a retried attempt starts afresh
 		d, err := scanDelivery(tx.QueryRowContext(ctx, `SELECT `+deliveryCols+` FROM webhook_deliveries WHERE id = $1`+s.d.forUpdate, deliveryID))
 		if err != nil {
 			return fmt.Errorf("loading delivery: %w", err)
