@@ -16,7 +16,8 @@ type dialect struct {
 	// skipLocked makes concurrent job claimers skip each other's rows.
 	skipLocked string
 	// migrationLock serialises migrations across processes, run first in
-	// each migration transaction.
+	// each migration's transaction; on PostgreSQL it is keyed by the schema,
+	// so databases in other schemas (tests, tenants) migrate side by side.
 	migrationLock string
 }
 
@@ -27,6 +28,6 @@ var (
 		forUpdate:     " FOR UPDATE",
 		lockNoKey:     " FOR NO KEY UPDATE",
 		skipLocked:    " FOR UPDATE SKIP LOCKED",
-		migrationLock: "SELECT pg_advisory_xact_lock(727247246)",
+		migrationLock: "SELECT pg_advisory_xact_lock(727247246, hashtext(current_schema()))",
 	}
 )
