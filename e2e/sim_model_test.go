@@ -437,8 +437,13 @@ func (m *model) check(w *world) []string {
 			}
 		}
 	}
-	// The "won" line of a deal equals its target after stage/contract events.
+	// The "won" line of a deal equals its target after stage/contract events,
+	// unless the fraud policy or a reviewer rejected the referral since (a
+	// refund soon after a reward is such evidence): rejection reverses it.
 	for ref, target := range m.lines {
+		if w.rejected[ref] {
+			continue
+		}
 		var got int64
 		for _, r := range w.rewards {
 			if r.ReferralID == ref && r.RuleID == "won" {
