@@ -137,3 +137,13 @@ func writeWrite(w http.ResponseWriter, status int, replayed bool, v any) {
 	}
 	httpx.WriteJSON(w, status, v)
 }
+
+// knownProgram answers 404 unless the path's program exists, so that a list
+// of an unknown program is an error rather than an empty page.
+func (a *API) knownProgram(w http.ResponseWriter, r *http.Request) bool {
+	if _, err := a.st.Program(r.Context(), r.PathValue("program_id")); err != nil {
+		httpx.WriteError(w, r, a.log, err)
+		return false
+	}
+	return true
+}

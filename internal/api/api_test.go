@@ -22,11 +22,12 @@ import (
 // env is the API's handlers on a real store, routed as the app routes
 // them, with an all-scopes key.
 type env struct {
-	t   *testing.T
-	st  *store.Store
-	a   *API
-	mux *http.ServeMux
-	key string
+	t     *testing.T
+	st    *store.Store
+	a     *API
+	mux   *http.ServeMux
+	key   string
+	clock *parrain.FakeClock
 }
 
 func newEnv(t *testing.T, dbURL string) *env {
@@ -42,15 +43,9 @@ func newEnv(t *testing.T, dbURL string) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, st: st, a: New(st, referral.New(st), partner.New(st, clock, referral.New(st)), slog.New(slog.DiscardHandler), "http://parrain.test/"), mux: http.NewServeMux(), key: key}
-	a := e.a
-	e.mux.HandleFunc("POST /api/v1/programs", a.Auth(store.ScopeAdmin, a.CreateProgram))
-	e.mux.HandleFunc("GET /api/v1/programs", a.Auth(store.ScopeRead, a.ListPrograms))
-	e.mux.HandleFunc("GET /api/v1/programs/{program_id}", a.Auth(store.ScopeRead, a.GetProgram))
-	e.mux.HandleFunc("PUT /api/v1/programs/{program_id}/participants/{external_id}", a.Auth(store.ScopeEvents, a.UpsertParticipant))
-	e.mux.HandleFunc("POST /api/v1/programs/{program_id}/events", a.Auth(store.ScopeEvents, a.CreateEvent))
-	e.mux.HandleFunc("GET /api/v1/programs/{program_id}/referrals", a.Auth(store.ScopeRead, a.ListReferrals))
-	e.mux.HandleFunc("GET /api/v1/programs/{program_id}/contests/{contest_id}/leaderboard", a.Auth(store.ScopeRead, a.ContestLeaderboard))
+	ref := referral.New(st)
+	e := &env{t: t, st: st, a: New(st, ref, partner.New(st, clock, ref), slog.New(slog.DiscardHandler), "http://parrain.test/"), mux: http.NewServeMux(), key: key, clock: clock}
+	e.routes()
 	return e
 }
 

@@ -2,6 +2,7 @@ package api
 
 import (
 	"net/http"
+	"time"
 
 	"github.com/parrainhq/parrain/internal/fraud"
 	"github.com/parrainhq/parrain/internal/httpx"
@@ -22,12 +23,25 @@ func (a *API) GetFraudPolicy(w http.ResponseWriter, r *http.Request) {
 // thresholds, per-signal rules (observe, flag, hold, reject,
 // suspend_advocate, or a weight) and blocklists.
 func (a *API) PutFraudPolicy(w http.ResponseWriter, r *http.Request) {
-	var p fraud.Policy
-	_, err := readJSON(w, r, &p)
+	// The policy's JSON form is decoded field by field here rather than
+	// through fraud.Policy's UnmarshalJSON, which is lenient (it also reads
+	// stored documents) and would accept unknown fields and name wrong types
+	// after its internal type.
+	var in struct {
+		FlagAt            int                       `json:"flag_at"`
+		HoldAt            int                       `json:"hold_at"`
+		RejectAt          int                       `json:"reject_at"`
+		ReviewWindowHours int                       `json:"review_window_hours"`
+		Rules             map[fraud.Code]fraud.Rule `json:"rules"`
+		Lists             fraud.Lists               `json:"lists"`
+	}
+	_, err := readJSON(w, r, &in)
 	if err != nil {
 		httpx.WriteError(w, r, a.log, err)
 		return
 	}
+	p := fraud.Policy{FlagAt: in.FlagAt, HoldAt: in.HoldAt, RejectAt: in.RejectAt, ReviewWindow: time.Duration(in.ReviewWindowHours) * time.Hour,
+		Rules: in.Rules, Lists: in.Lists, Tuning: fraud.DefaultTuning()}
 	p, err = a.st.SetFraudPolicy(r.Context(), r.PathValue("program_id"), p)
 	if err != nil {
 		httpx.WriteError(w, r, a.log, err)

@@ -202,6 +202,9 @@ func (a *API) ListReferrals(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteError(w, r, a.log, err)
 		return
 	}
+	if !a.knownProgram(w, r) {
+		return
+	}
 	q := r.URL.Query()
 	f := store.ReferralFilter{Status: q.Get("status")}
 	switch parrain.ReferralStatus(f.Status) {

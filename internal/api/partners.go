@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/parrainhq/parrain/internal/httpx"
@@ -103,6 +104,9 @@ func (a *API) ListPartners(w http.ResponseWriter, r *http.Request) {
 	pg, err := page(r)
 	if err != nil {
 		httpx.WriteError(w, r, a.log, err)
+		return
+	}
+	if !a.knownProgram(w, r) {
 		return
 	}
 	st := parrain.PartnerStatus(r.URL.Query().Get("status"))
@@ -252,6 +256,9 @@ func (a *API) ListLeads(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteError(w, r, a.log, err)
 		return
 	}
+	if !a.knownProgram(w, r) {
+		return
+	}
 	q := r.URL.Query()
 	ls, next, err := a.st.Leads(r.Context(), r.PathValue("program_id"), store.LeadFilter{PartnerID: q.Get("partner"), Stage: q.Get("stage")}, pg)
 	if err != nil {
@@ -316,6 +323,9 @@ func (a *API) ExtendLead(w http.ResponseWriter, r *http.Request) {
 
 // ListExtensions handles GET …/partner-extensions?status=pending.
 func (a *API) ListExtensions(w http.ResponseWriter, r *http.Request) {
+	if !a.knownProgram(w, r) {
+		return
+	}
 	xs, err := a.st.Extensions(r.Context(), r.PathValue("program_id"), r.URL.Query().Get("partner"), r.URL.Query().Get("status"))
 	if err != nil {
 		httpx.WriteError(w, r, a.log, err)
@@ -361,6 +371,9 @@ func (a *API) CheckAccount(w http.ResponseWriter, r *http.Request) {
 
 // ListExclusions handles GET …/partner-exclusions.
 func (a *API) ListExclusions(w http.ResponseWriter, r *http.Request) {
+	if !a.knownProgram(w, r) {
+		return
+	}
 	xs, err := a.st.Exclusions(r.Context(), r.PathValue("program_id"))
 	if err != nil {
 		httpx.WriteError(w, r, a.log, err)
@@ -402,6 +415,9 @@ func (a *API) ListPartnerDecisions(w http.ResponseWriter, r *http.Request) {
 	pg, err := page(r)
 	if err != nil {
 		httpx.WriteError(w, r, a.log, err)
+		return
+	}
+	if !a.knownProgram(w, r) {
 		return
 	}
 	ds, next, err := a.st.PartnerDecisions(r.Context(), r.PathValue("program_id"), r.URL.Query().Get("partner"), r.URL.Query().Get("domain"), pg)
@@ -469,6 +485,9 @@ func (a *API) CreateAsset(w http.ResponseWriter, r *http.Request) {
 
 // ListAssets handles GET …/partner-assets (with download counts).
 func (a *API) ListAssets(w http.ResponseWriter, r *http.Request) {
+	if !a.knownProgram(w, r) {
+		return
+	}
 	xs, err := a.st.Assets(r.Context(), r.PathValue("program_id"))
 	if err != nil {
 		httpx.WriteError(w, r, a.log, err)
@@ -495,6 +514,18 @@ func (a *API) CreateSurvey(w http.ResponseWriter, r *http.Request) {
 
 // SurveyAnswers handles GET …/partner-surveys/{survey_id}/answers.
 func (a *API) SurveyAnswers(w http.ResponseWriter, r *http.Request) {
+	if !a.knownProgram(w, r) {
+		return
+	}
+	svs, err := a.st.Surveys(r.Context(), r.PathValue("program_id"))
+	if err != nil {
+		httpx.WriteError(w, r, a.log, err)
+		return
+	}
+	if !slices.ContainsFunc(svs, func(sv store.Survey) bool { return sv.ID == r.PathValue("survey_id") }) {
+		httpx.WriteError(w, r, a.log, store.NotFound("survey"))
+		return
+	}
 	as, err := a.st.SurveyAnswers(r.Context(), r.PathValue("program_id"), r.PathValue("survey_id"))
 	if err != nil {
 		httpx.WriteError(w, r, a.log, err)

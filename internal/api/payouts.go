@@ -119,6 +119,9 @@ func (a *API) ListPayoutBatches(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteError(w, r, a.log, err)
 		return
 	}
+	if !a.knownProgram(w, r) {
+		return
+	}
 	bs, next, err := a.st.PayoutBatches(r.Context(), r.PathValue("program_id"), pg)
 	if err != nil {
 		httpx.WriteError(w, r, a.log, err)
@@ -207,6 +210,9 @@ func (a *API) ListPayouts(w http.ResponseWriter, r *http.Request) {
 	pg, err := page(r)
 	if err != nil {
 		httpx.WriteError(w, r, a.log, err)
+		return
+	}
+	if !a.knownProgram(w, r) {
 		return
 	}
 	q := r.URL.Query()

@@ -75,6 +75,9 @@ func (a *API) ListProgramRewards(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteError(w, r, a.log, err)
 		return
 	}
+	if !a.knownProgram(w, r) {
+		return
+	}
 	q := r.URL.Query()
 	rws, next, err := a.st.ProgramRewards(r.Context(), r.PathValue("program_id"), store.RewardFilter{Status: q.Get("status"), Review: q.Get("review")}, pg)
 	if err != nil {

@@ -135,6 +135,9 @@ func (h *Integrations) ListWebhookEndpoints(w http.ResponseWriter, r *http.Reque
 		httpx.WriteError(w, r, h.a.log, err)
 		return
 	}
+	if !h.a.knownProgram(w, r) {
+		return
+	}
 	es, next, err := h.a.st.WebhookEndpoints(r.Context(), r.PathValue("program_id"), pg)
 	if err != nil {
 		httpx.WriteError(w, r, h.a.log, err)
@@ -285,6 +288,9 @@ func (h *Integrations) ListInboundEvents(w http.ResponseWriter, r *http.Request)
 	pg, err := page(r)
 	if err != nil {
 		httpx.WriteError(w, r, h.a.log, err)
+		return
+	}
+	if !h.a.knownProgram(w, r) {
 		return
 	}
 	es, next, err := h.a.st.InboundEvents(r.Context(), r.PathValue("program_id"), pg)
