@@ -6,12 +6,12 @@ import (
 
 	"github.com/parrainhq/parrain/internal/fraud"
 	"github.com/parrainhq/parrain/internal/httpx"
-	"github.com/parrainhq/parrain/internal/store"
+	"github.com/parrainhq/parrain/internal/referral"
 )
 
 // GetFraudPolicy handles GET /api/v1/programs/{program_id}/fraud/policy.
 func (a *API) GetFraudPolicy(w http.ResponseWriter, r *http.Request) {
-	p, err := a.st.FraudPolicy(r.Context(), r.PathValue("program_id"))
+	p, err := a.ref.FraudPolicy(r.Context(), r.PathValue("program_id"))
 	if err != nil {
 		httpx.WriteError(w, r, a.log, err)
 		return
@@ -42,7 +42,7 @@ func (a *API) PutFraudPolicy(w http.ResponseWriter, r *http.Request) {
 	}
 	p := fraud.Policy{FlagAt: in.FlagAt, HoldAt: in.HoldAt, RejectAt: in.RejectAt, ReviewWindow: time.Duration(in.ReviewWindowHours) * time.Hour,
 		Rules: in.Rules, Lists: in.Lists, Tuning: fraud.DefaultTuning()}
-	p, err = a.st.SetFraudPolicy(r.Context(), r.PathValue("program_id"), p)
+	p, err = a.ref.SetFraudPolicy(r.Context(), r.PathValue("program_id"), p)
 	if err != nil {
 		httpx.WriteError(w, r, a.log, err)
 		return
@@ -62,12 +62,12 @@ func (a *API) FraudStats(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteError(w, r, a.log, err)
 		return
 	}
-	st, err := a.st.FraudSignalStats(r.Context(), r.PathValue("program_id"))
+	st, err := a.ref.FraudSignalStats(r.Context(), r.PathValue("program_id"))
 	if err != nil {
 		httpx.WriteError(w, r, a.log, err)
 		return
 	}
-	httpx.WriteJSON(w, http.StatusOK, List[store.SignalStat]{Data: st})
+	httpx.WriteJSON(w, http.StatusOK, List[referral.SignalStat]{Data: st})
 }
 
 // ListReviews handles GET /api/v1/programs/{program_id}/reviews: the fraud
@@ -82,12 +82,12 @@ func (a *API) ListReviews(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteError(w, r, a.log, err)
 		return
 	}
-	items, next, err := a.st.ReviewQueue(r.Context(), r.PathValue("program_id"), r.URL.Query().Get("status"), pg)
+	items, next, err := a.ref.ReviewQueue(r.Context(), r.PathValue("program_id"), r.URL.Query().Get("status"), pg)
 	if err != nil {
 		httpx.WriteError(w, r, a.log, err)
 		return
 	}
-	httpx.WriteJSON(w, http.StatusOK, List[store.ReviewItem]{Data: items, NextCursor: next})
+	httpx.WriteJSON(w, http.StatusOK, List[referral.ReviewItem]{Data: items, NextCursor: next})
 }
 
 // ReviewReferral handles POST /api/v1/programs/{program_id}/referrals/{referral_id}/review.

@@ -9,6 +9,7 @@ import (
 	"github.com/parrainhq/parrain/internal/dbtest"
 	"github.com/parrainhq/parrain/internal/fraud"
 	"github.com/parrainhq/parrain/internal/parrain"
+	"github.com/parrainhq/parrain/internal/referral"
 	"github.com/parrainhq/parrain/internal/store"
 )
 
@@ -59,7 +60,7 @@ func TestFraudPolicy(t *testing.T) {
 		if len(signals["data"]) == 0 {
 			t.Error("empty signal catalogue")
 		}
-		var stats List[store.SignalStat]
+		var stats List[referral.SignalStat]
 		e.ok(http.StatusOK, "GET", base+"/fraud/stats", "", "", &stats)
 
 		other := e.program("Q")
@@ -113,7 +114,7 @@ func TestFraudReviewQueue(t *testing.T) {
 		}
 		first, second := held("fred"), held("gina")
 
-		var queue List[store.ReviewItem]
+		var queue List[referral.ReviewItem]
 		e.ok(http.StatusOK, "GET", base+"/reviews", "", "", &queue)
 		if len(queue.Data) != 2 || len(queue.Data[0].Signals) == 0 {
 			t.Fatalf("queue %+v", queue.Data)
@@ -141,7 +142,7 @@ func TestFraudReviewQueue(t *testing.T) {
 		if len(queue.Data) != 1 || queue.Data[0].Referral.ID != first.ID {
 			t.Errorf("cleared queue %+v", queue.Data)
 		}
-		var stats List[store.SignalStat]
+		var stats List[referral.SignalStat]
 		e.ok(http.StatusOK, "GET", base+"/fraud/stats", "", "", &stats)
 		fired, clearedN, rejectedN := 0, 0, 0
 		for _, s := range stats.Data {

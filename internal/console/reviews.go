@@ -11,6 +11,7 @@ import (
 
 	"github.com/parrainhq/parrain/internal/fraud"
 	"github.com/parrainhq/parrain/internal/parrain"
+	"github.com/parrainhq/parrain/internal/referral"
 	"github.com/parrainhq/parrain/internal/store"
 )
 
@@ -24,7 +25,7 @@ type reviewsData struct {
 	Statuses []string
 	Items    []reviewItem
 	Next     string
-	Stats    []store.SignalStat
+	Stats    []referral.SignalStat
 	Policy   fraud.Policy
 	Back     string // this page's URL, for the decision forms
 }
@@ -32,7 +33,7 @@ type reviewsData struct {
 // reviewItem is one referral of the queue, its evidence laid out side by
 // side.
 type reviewItem struct {
-	store.ReviewItem
+	referral.ReviewItem
 	Evidence []evidenceRow
 }
 
@@ -54,7 +55,7 @@ var traitRows = []struct{ kind, label string }{
 	{"ip", "IP addresses"}, {"device", "Devices"}, {"payment", "Payment fingerprints"}, {"address", "Addresses"}, {"ua", "User agents"},
 }
 
-func evidenceRows(it store.ReviewItem, now time.Time) []evidenceRow {
+func evidenceRows(it referral.ReviewItem, now time.Time) []evidenceRow {
 	one := func(s string) []evidenceValue {
 		if s == "" {
 			return nil
@@ -133,7 +134,7 @@ func (c *Console) Reviews(w http.ResponseWriter, r *http.Request, a *Auth) {
 			return
 		}
 		pg.Limit = 20 // each item carries its evidence
-		items, next, err := c.st.ReviewQueue(ctx, prog.ID, d.Status, pg)
+		items, next, err := c.opt.Referral.ReviewQueue(ctx, prog.ID, d.Status, pg)
 		if err != nil {
 			c.fail(w, r, a, err)
 			return
@@ -143,11 +144,11 @@ func (c *Console) Reviews(w http.ResponseWriter, r *http.Request, a *Auth) {
 			d.Items = append(d.Items, reviewItem{ReviewItem: it, Evidence: evidenceRows(it, now)})
 		}
 		d.Next = next
-		if d.Stats, err = c.st.FraudSignalStats(ctx, prog.ID); err != nil {
+		if d.Stats, err = c.opt.Referral.FraudSignalStats(ctx, prog.ID); err != nil {
 			c.fail(w, r, a, err)
 			return
 		}
-		if d.Policy, err = c.st.FraudPolicy(ctx, prog.ID); err != nil {
+		if d.Policy, err = c.opt.Referral.FraudPolicy(ctx, prog.ID); err != nil {
 			c.fail(w, r, a, err)
 			return
 		}

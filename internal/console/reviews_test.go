@@ -8,6 +8,7 @@ import (
 
 	"github.com/parrainhq/parrain/internal/dbtest"
 	"github.com/parrainhq/parrain/internal/parrain"
+	"github.com/parrainhq/parrain/internal/referral"
 	"github.com/parrainhq/parrain/internal/store"
 )
 
@@ -23,11 +24,11 @@ func TestFraudReviewOverHTTP(t *testing.T) {
 	m := e.session(e.user("manager@corp.example", store.RoleManager))
 	prog := e.prog.ID
 
-	queue, _, err := e.st.ReviewQueue(ctx, prog, "", store.Page{Limit: 50})
+	queue, _, err := referral.New(e.st).ReviewQueue(ctx, prog, "", store.Page{Limit: 50})
 	if err != nil || len(queue) < 2 {
 		t.Fatalf("demo review queue: %d %v", len(queue), err)
 	}
-	var suspect store.ReviewItem
+	var suspect referral.ReviewItem
 	for _, it := range queue {
 		if it.Referral.FriendExternalID == "suspect_1" {
 			suspect = it
@@ -36,7 +37,7 @@ func TestFraudReviewOverHTTP(t *testing.T) {
 	if suspect.Referral.ID == "" {
 		t.Fatal("suspect_1 is not in the demo review queue")
 	}
-	var other store.ReviewItem
+	var other referral.ReviewItem
 	for _, it := range queue {
 		if it.Referral.ID != suspect.Referral.ID {
 			other = it
@@ -155,7 +156,7 @@ func TestFraudReviewOverHTTP(t *testing.T) {
 	if !strings.Contains(rejected.body, `data-review="`+suspect.Referral.ID+`"`) {
 		t.Errorf("rejected tab lacks the referral: %s", snippet(rejected.body))
 	}
-	stats, _ := e.st.FraudSignalStats(ctx, prog)
+	stats, _ := referral.New(e.st).FraudSignalStats(ctx, prog)
 	var decided int
 	for _, s := range stats {
 		decided += s.Cleared + s.Rejected

@@ -7,6 +7,7 @@ import (
 
 	"github.com/parrainhq/parrain/internal/fraud"
 	"github.com/parrainhq/parrain/internal/parrain"
+	"github.com/parrainhq/parrain/internal/referral"
 	"github.com/parrainhq/parrain/internal/store"
 )
 
@@ -60,7 +61,7 @@ func TestFraudDecisions(t *testing.T) {
 		if ok, nb, err := e.st.ApproveReward(ctx, heldReward); err != nil || ok || nb.IsZero() {
 			t.Fatalf("approval of a held reward: %v %v %v", ok, nb, err)
 		}
-		q, _, err := e.st.ReviewQueue(ctx, prog.ID, "", store.Page{})
+		q, _, err := e.ref.ReviewQueue(ctx, prog.ID, "", store.Page{})
 		if err != nil || len(q) != 1 || q[0].Referral.ID != held.ID {
 			t.Fatalf("queue: %+v %v", q, err)
 		}
@@ -100,11 +101,11 @@ func TestFraudDecisions(t *testing.T) {
 		if err != nil || len(ds) != 3 || ds[0].EventType != parrain.WebhookFraudFlagged {
 			t.Errorf("fraud.flagged deliveries: %d %v", len(ds), err)
 		}
-		stats, err := e.st.FraudSignalStats(ctx, prog.ID)
+		stats, err := e.ref.FraudSignalStats(ctx, prog.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
-		byCode := map[fraud.Code]store.SignalStat{}
+		byCode := map[fraud.Code]referral.SignalStat{}
 		for _, s := range stats {
 			byCode[s.Code] = s
 		}
@@ -133,7 +134,7 @@ func TestFraudNewEvidenceAndSuspension(t *testing.T) {
 		}
 		// Make the operator's policy suspend advocates caught on their own
 		// device; earlier pending rewards are voided.
-		p, err := e.st.FraudPolicy(ctx, prog.ID)
+		p, err := e.ref.FraudPolicy(ctx, prog.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -141,7 +142,7 @@ func TestFraudNewEvidenceAndSuspension(t *testing.T) {
 			t.Fatalf("default policy %+v", p)
 		}
 		p.Rules[fraud.SelfSameDevice] = fraud.Rule{Action: fraud.RuleSuspendAdvocate}
-		if _, err := e.st.SetFraudPolicy(ctx, prog.ID, p); err != nil {
+		if _, err := e.ref.SetFraudPolicy(ctx, prog.ID, p); err != nil {
 			t.Fatal(err)
 		}
 		e.event(prog.ID, parrain.Event{Type: parrain.EventPurchase, ExternalID: "f2", Email: "f2@mail.example", ReferralCode: adv.Code, OrderID: "o2", Amount: 5000, Currency: "EUR"})
@@ -167,7 +168,7 @@ func TestFraudNewEvidenceAndSuspension(t *testing.T) {
 		}
 		// Invalid policies are refused with the field.
 		p.HoldAt = 0
-		if _, err := e.st.SetFraudPolicy(ctx, prog.ID, p); parrain.ErrorCode(err) != parrain.CodeInvalid {
+		if _, err := e.ref.SetFraudPolicy(ctx, prog.ID, p); parrain.ErrorCode(err) != parrain.CodeInvalid {
 			t.Errorf("invalid policy: %v", err)
 		}
 	})
@@ -194,7 +195,7 @@ func TestFraudAdClickLeak(t *testing.T) {
 		if r.Referral.ReviewStatus != parrain.ReviewHeld {
 			t.Fatalf("paid-ad click: %+v", r.Referral)
 		}
-		q, _, _ := e.st.ReviewQueue(ctx, prog.ID, parrain.ReviewHeld, store.Page{})
+		q, _, _ := e.ref.ReviewQueue(ctx, prog.ID, parrain.ReviewHeld, store.Page{})
 		if len(q) != 1 || q[0].Signals[0].Code != fraud.LeakAdClick {
 			t.Fatalf("queue %+v", q)
 		}
@@ -256,7 +257,7 @@ func TestFraudNoActivity(t *testing.T) {
 		if err != nil || ok || nb.IsZero() {
 			t.Fatalf("quiet friend's reward: %v %v %v", ok, nb, err)
 		}
-		q, _, _ := e.st.ReviewQueue(ctx, prog.ID, "", store.Page{})
+		q, _, _ := e.ref.ReviewQueue(ctx, prog.ID, "", store.Page{})
 		if len(q) != 1 || q[0].Referral.FriendExternalID != "quiet" {
 			t.Fatalf("queue %+v", q)
 		}
@@ -286,11 +287,11 @@ func TestFraudPolicyInTerms(t *testing.T) {
 			!strings.Contains(t1.Markdown, "Rejected outright:") {
 			t.Fatalf("terms:\n%s", t1.Markdown)
 		}
-		p, _ := e.st.FraudPolicy(ctx, prog.ID)
+		p, _ := e.ref.FraudPolicy(ctx, prog.ID)
 		p.HoldAt = 40
 		p.Rules[fraud.SelfSameDevice] = fraud.Rule{Action: fraud.RuleSuspendAdvocate}
 		p.Lists.BlockedCountries = []string{"KP"}
-		if _, err := e.st.SetFraudPolicy(ctx, prog.ID, p); err != nil {
+		if _, err := e.ref.SetFraudPolicy(ctx, prog.ID, p); err != nil {
 			t.Fatal(err)
 		}
 		t2, err := e.st.CurrentTerms(ctx, prog.ID)

@@ -3,56 +3,42 @@ package store
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
-	"sort"
 	"strings"
 	"time"
 
-	"github.com/parrainhq/parrain/internal/fraud"
 	"github.com/parrainhq/parrain/internal/parrain"
 )
 
-// FraudPolicy returns a program's fraud policy (the default one until the
-// operator sets their own).
-func (s *Store) FraudPolicy(ctx context.Context, programID string) (fraud.Policy, error) {
+// FraudPolicyDoc returns a program's stored fraud policy document (empty
+// for the default policy), read from the read pool.
+func (s *Store) FraudPolicyDoc(ctx context.Context, programID string) (string, error) {
 	var doc string
 	err := s.r.QueryRowContext(ctx, `SELECT fraud_policy FROM programs WHERE id = $1`, programID).Scan(&doc)
 	if errors.Is(err, sql.ErrNoRows) {
-		return fraud.Policy{}, notFound("program")
+		return "", notFound("program")
 	}
 	if err != nil {
-		return fraud.Policy{}, fmt.Errorf("loading fraud policy: %w", err)
+		return "", fmt.Errorf("loading fraud policy: %w", err)
 	}
-	e, err := fraud.Compiled(doc)
-	if err != nil {
-		return fraud.Policy{}, err
-	}
-	return e.Policy(), nil
+	return doc, nil
 }
 
-// SetFraudPolicy validates and stores a program's fraud policy.
-func (s *Store) SetFraudPolicy(ctx context.Context, programID string, p fraud.Policy) (fraud.Policy, error) {
-	if p.Tuning == (fraud.Tuning{}) {
-		p.Tuning = fraud.DefaultTuning()
-	}
-	if _, err := fraud.NewEngine(p); err != nil {
-		return p, parrain.Invalid("policy", "%s", strings.TrimPrefix(err.Error(), "fraud: "))
-	}
-	b, err := json.Marshal(p)
-	if err != nil {
-		return p, err
-	}
-	res, err := s.w.ExecContext(ctx, `UPDATE programs SET fraud_policy = $1, updated_at = $2 WHERE id = $3`, string(b), ms(s.clock.Now()), programID)
-	if err != nil {
-		return p, fmt.Errorf("storing fraud policy: %w", err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return p, notFound("program")
-	}
-	return s.FraudPolicy(ctx, programID)
+// SetFraudPolicyDoc stores a program's fraud policy document (validated by
+// the caller).
+func (s *Store) SetFraudPolicyDoc(ctx context.Context, programID, doc string) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE programs SET fraud_policy = $1, updated_at = $2 WHERE id = $3`, doc, ms(s.clock.Now()), programID)
+		if err != nil {
+			return fmt.Errorf("storing fraud policy: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return notFound("program")
+		}
+		return nil
+	})
 }
 
 // recordTraits remembers the facts an event carried about a participant,
@@ -151,10 +137,12 @@ const (
 // side.
 type ReviewItem struct {
 	Referral parrain.Referral `json:"referral"`
-	Signals  []fraud.Outcome  `json:"signals"`
-	Advocate Evidence         `json:"advocate"`
-	Friend   Evidence         `json:"friend"`
-	Overdue  bool             `json:"overdue"`
+	// SignalsDoc is the stored JSON of the signals that fired (decoded by
+	// the fraud use cases).
+	SignalsDoc string   `json:"-"`
+	Advocate   Evidence `json:"advocate"`
+	Friend     Evidence `json:"friend"`
+	Overdue    bool     `json:"overdue"`
 }
 
 // Evidence is what is known of one side of a referral.
@@ -185,12 +173,10 @@ func (s *Store) ReviewQueue(ctx context.Context, programID, status string, pg Pa
 	out := make([]ReviewItem, 0, len(refs))
 	now := s.clock.Now()
 	for _, ref := range refs {
-		it := ReviewItem{Referral: ref, Signals: []fraud.Outcome{}}
-		var signals string
-		if err := s.r.QueryRowContext(ctx, `SELECT risk_signals FROM referrals WHERE id = $1`, ref.ID).Scan(&signals); err != nil {
+		it := ReviewItem{Referral: ref}
+		if err := s.r.QueryRowContext(ctx, `SELECT risk_signals FROM referrals WHERE id = $1`, ref.ID).Scan(&it.SignalsDoc); err != nil {
 			return nil, "", err
 		}
-		_ = json.Unmarshal([]byte(signals), &it.Signals)
 		if it.Advocate, err = s.evidence(ctx, ref.AdvocateID); err != nil {
 			return nil, "", err
 		}
@@ -244,71 +230,47 @@ func (s *Store) referralsWhere(ctx context.Context, programID string, pg Page, c
 	return pageOf(out, pg.limit(), func(r parrain.Referral) string { return r.ID })
 }
 
-// SignalStat says how often a signal fired and how reviewers judged the
-// referrals it fired on — which rules are noisy.
-type SignalStat struct {
-	Code     fraud.Code `json:"code"`
-	Fired    int        `json:"fired"`
-	Cleared  int        `json:"cleared_by_reviewers"`
-	Rejected int        `json:"rejected_by_reviewers"`
-}
-
-// FraudSignalStats counts, per signal, the program's referrals it fired on
-// and the reviewers' decisions on them.
-func (s *Store) FraudSignalStats(ctx context.Context, programID string) ([]SignalStat, error) {
-	stats := map[fraud.Code]*SignalStat{}
-	get := func(c fraud.Code) *SignalStat {
-		if stats[c] == nil {
-			stats[c] = &SignalStat{Code: c}
-		}
-		return stats[c]
-	}
-	decode := func(doc string) []fraud.Outcome {
-		var os []fraud.Outcome
-		_ = json.Unmarshal([]byte(doc), &os)
-		return os
-	}
+// SignalDocs returns the signals that fired on a program's referrals (one
+// JSON document per referral with any) and the reviewers' decisions with
+// the signals they judged, for the fraud use cases to count.
+func (s *Store) SignalDocs(ctx context.Context, programID string) (fired []string, reviewed []ReviewedSignals, err error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT risk_signals FROM referrals WHERE program_id = $1 AND risk_signals <> '[]'`, programID)
 	if err != nil {
-		return nil, fmt.Errorf("reading signals: %w", err)
+		return nil, nil, fmt.Errorf("reading signals: %w", err)
 	}
 	for rows.Next() {
 		var doc string
 		if err := rows.Scan(&doc); err != nil {
 			rows.Close()
-			return nil, err
+			return nil, nil, err
 		}
-		for _, o := range decode(doc) {
-			get(o.Code).Fired++
-		}
+		fired = append(fired, doc)
+	}
+	if err := rows.Err(); err != nil {
+		rows.Close()
+		return nil, nil, err
 	}
 	rows.Close()
 	rows, err = s.r.QueryContext(ctx, `SELECT decision, signals FROM fraud_reviews WHERE program_id = $1 AND reviewer <> 'system'`, programID)
 	if err != nil {
-		return nil, fmt.Errorf("reading reviews: %w", err)
+		return nil, nil, fmt.Errorf("reading reviews: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var decision, doc string
-		if err := rows.Scan(&decision, &doc); err != nil {
-			return nil, err
+		var r ReviewedSignals
+		if err := rows.Scan(&r.Decision, &r.Doc); err != nil {
+			return nil, nil, err
 		}
-		for _, o := range decode(doc) {
-			if decision == ReviewDecisionClear {
-				get(o.Code).Cleared++
-			} else {
-				get(o.Code).Rejected++
-			}
-		}
+		reviewed = append(reviewed, r)
 	}
-	out := make([]SignalStat, 0, len(stats))
-	for _, st := range stats {
-		out = append(out, *st)
-	}
-	sort.Slice(out, func(i, j int) bool {
-		return out[i].Fired > out[j].Fired || (out[i].Fired == out[j].Fired && out[i].Code < out[j].Code)
-	})
-	return out, rows.Err()
+	return fired, reviewed, rows.Err()
+}
+
+// ReviewedSignals is one reviewer decision and the JSON of the signals it
+// judged.
+type ReviewedSignals struct {
+	Decision string
+	Doc      string
 }
 
 // PurgeClickIPs blanks the raw IP of clicks older than the retention
