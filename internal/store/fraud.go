@@ -45,12 +45,18 @@ func (s *Store) SetFraudPolicy(ctx context.Context, programID string, p fraud.Po
 	if err != nil {
 		return p, err
 	}
-	res, err := s.w.ExecContext(ctx, `UPDATE programs SET fraud_policy = $1, updated_at = $2 WHERE id = $3`, string(b), ms(s.clock.Now()), programID)
+	err = s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE programs SET fraud_policy = $1, updated_at = $2 WHERE id = $3`, string(b), ms(s.clock.Now()), programID)
+		if err != nil {
+			return fmt.Errorf("storing fraud policy: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return notFound("program")
+		}
+		return s.audit(ctx, tx, AuditFraudPolicyUpdated, "program", programID, programID, nil)
+	})
 	if err != nil {
-		return p, fmt.Errorf("storing fraud policy: %w", err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return p, notFound("program")
+		return p, err
 	}
 	return s.FraudPolicy(ctx, programID)
 }
