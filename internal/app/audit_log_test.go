@@ -9,9 +9,11 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/parrainhq/parrain/internal/api"
 	"github.com/parrainhq/parrain/internal/dbtest"
+	"github.com/parrainhq/parrain/internal/httpx"
 	"github.com/parrainhq/parrain/internal/integration/hubspot/hubspottest"
 	"github.com/parrainhq/parrain/internal/parrain"
 	"github.com/parrainhq/parrain/internal/store"
@@ -339,4 +341,100 @@ func (h *harness) raw(method, path, key, idem string, body any) (*http.Response,
 	defer res.Body.Close()
 	data, _ := io.ReadAll(res.Body)
 	return res, data
+}
+
+// TestAuditLogActorsAndFilters checks who the log names beyond API keys —
+// an advocate in the widget, the command line, the payout schedule as the
+// system — and the log's filters: actor, actor type, since and until, and a
+// key restricted to one program seeing only that program's entries.
+func TestAuditLogActorsAndFilters(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, url string) {
+		x := newXP(t, url) // at 12:00: program.created, widget_secret.rotated by the key
+		ctx := context.Background()
+		key, err := x.m.Store().Authenticate(ctx, x.key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		list := func(q, k string) []store.AuditEntry {
+			t.Helper()
+			var l api.List[store.AuditEntry]
+			if res := x.do("GET", "/api/v1/audit-log?limit=200&"+q, k, "", nil, &l); res.StatusCode != 200 {
+				t.Fatalf("audit log %s: %d", q, res.StatusCode)
+			}
+			return l.Data
+		}
+		actions := func(es []store.AuditEntry) string {
+			var out []string
+			for i := len(es) - 1; i >= 0; i-- {
+				out = append(out, es[i].Action)
+			}
+			return strings.Join(out, " ")
+		}
+
+		x.clock.Advance(time.Hour) // 13:00
+		// The advocate sets their payout account in the widget.
+		if res, body := x.call("PUT", "/api/v1/widget/payout-account", bearer(x.token("alice", time.Hour)),
+			`{"method":"bank","bank":{"holder_name":"Alice Martin","iban":"FR76 3000 6000 0112 3456 7890 189","bic":"AGRIFRPP"}}`); res.StatusCode != 200 {
+			t.Fatalf("widget payout account: %d %s", res.StatusCode, body)
+		}
+		x.ok("PUT", "/api/v1/programs/"+x.prog.ID+"/payout-settings", "", map[string]any{"schedule": "monthly", "day": 1, "hour": 6, "minimum_amount": 100}, nil, 200)
+		// Another program, and a key restricted to it made on the command line.
+		var other parrain.Program
+		x.ok("POST", "/api/v1/programs", "", map[string]any{"name": "Other", "landing_url": "https://other.example/", "currency": "EUR"}, &other, 201)
+		cli := parrain.WithActor(ctx, parrain.Actor{Kind: parrain.ActorCLI, Label: "cli"})
+		scoped, sk, err := x.m.Store().CreateAPIKey(cli, "scoped", nil, other.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+
+		// The monthly run on December 1st, by the system.
+		x.clock.Set(time.Date(2026, 12, 1, 6, 0, 1, 0, time.UTC))
+		x.drain()
+		runs := list("actor_type=system&action=payout.batch_created", x.key)
+		if len(runs) != 1 || runs[0].UserID != store.JobPayoutSchedule || runs[0].ProgramID != x.prog.ID || runs[0].TargetType != "payout_batch" ||
+			runs[0].Details["trigger"] != "schedule" {
+			t.Fatalf("scheduled run entries %+v", runs)
+		}
+
+		if got := list("actor_type=advocate", x.key); len(got) != 1 || got[0].Action != store.AuditPayoutAccountSet || got[0].UserID != x.alice.ID ||
+			got[0].UserEmail != "alice" || got[0].TargetID != x.alice.ID || got[0].ProgramID != x.prog.ID || got[0].IP != "" {
+			t.Errorf("advocate entries %+v", got)
+		}
+		if got := list("actor_type=cli", x.key); len(got) != 1 || got[0].Action != store.AuditAPIKeyCreated || got[0].TargetID != sk.ID || got[0].ProgramID != other.ID {
+			t.Errorf("cli entries %+v", got)
+		}
+		const byKey = "program.created widget_secret.rotated payout_settings.updated program.created"
+		for _, actor := range []string{key.ID, "test"} {
+			if got := actions(list("actor="+actor, x.key)); got != byKey {
+				t.Errorf("actor=%s: %s", actor, got)
+			}
+		}
+		if got := actions(list("actor_type=api_key&until=2026-11-01T13:00:00Z", x.key)); got != "program.created widget_secret.rotated" {
+			t.Errorf("until 13:00: %s", got)
+		}
+		if got := actions(list("actor_type=api_key&since=2026-11-01T13:00:00Z", x.key)); got != "payout_settings.updated program.created" {
+			t.Errorf("since 13:00: %s", got)
+		}
+		if got := actions(list("since=2026-11-01T13:00:00Z&until=2026-11-01T14:00:00Z&program_id="+x.prog.ID, x.key)); got != "payout_account.updated payout_settings.updated" {
+			t.Errorf("13:00 to 14:00 in the first program: %s", got)
+		}
+		var bad httpx.ErrorBody
+		if res := x.do("GET", "/api/v1/audit-log?actor_type=robot", x.key, "", nil, &bad); res.StatusCode != 400 || bad.Error.Field != "actor_type" {
+			t.Errorf("bad actor type: %d %+v", res.StatusCode, bad)
+		}
+
+		// The restricted key sees its program's entries only.
+		got := list("", scoped)
+		if actions(got) != "program.created api_key.created" {
+			t.Errorf("restricted key sees %s", actions(got))
+		}
+		for _, e := range got {
+			if e.ProgramID != other.ID {
+				t.Errorf("restricted key sees %+v", e)
+			}
+		}
+		if res := x.do("GET", "/api/v1/audit-log?program_id="+x.prog.ID, scoped, "", nil, &bad); res.StatusCode != 404 {
+			t.Errorf("restricted key asking for another program: %d", res.StatusCode)
+		}
+	})
 }
