@@ -83,7 +83,12 @@ var funcs = template.FuncMap{
 	"dictActions": func() map[string]string {
 		return map[string]string{"reward.": "Reward reviews", "referral.": "Referral reviews", "program.": "Programs",
 			"user.": "Users and sign-ins", "api_key.": "API keys", "branding.updated": "Branding", "email_sender.updated": "Email sender",
-			"webhook.": "Webhooks", "payout.": "Payouts", "partner.": "Partners and deals"}
+			"webhook.": "Webhooks", "webhook_endpoint.disabled": "Webhook endpoints disabled", "payout.": "Payouts",
+			"payout_account.": "Payout accounts", "payout_settings.updated": "Payout settings", "partner.": "Partners and deals",
+			"partner_program.updated": "Partner program", "partner_exclusion.": "Partner exclusions", "partner_asset.": "Partner assets",
+			"partner_survey.": "Partner surveys", "contest.": "Contests", "coupon_pool.": "Code pools", "fraud_policy.updated": "Fraud policy",
+			"widget_secret.rotated": "Widget secret", "experience.updated": "Widget and email settings", "email_template.": "Email templates",
+			"trigger.": "Triggers", "crm.": "CRM"}
 	},
 }
 
