@@ -641,8 +641,9 @@ func TestProgramForm(t *testing.T) {
 		r.Friend.Kind != parrain.KindCoupon || len(p.Rules) != 1 {
 		t.Errorf("created program %+v %+v %+v", p, r.Advocate, r.Friend)
 	}
+	// Audited once, in the creation's transaction, under the console user.
 	log, _, _ := e.st.AuditLog(ctx, store.AuditFilter{TargetType: "program", TargetID: p.ID}, store.Page{})
-	if len(log) != 1 || log[0].Action != store.AuditProgramCreated {
+	if len(log) != 1 || log[0].Action != store.AuditProgramCreated || log[0].ActorType != "user" || log[0].UserEmail == "" || log[0].IP == "" {
 		t.Errorf("audit %+v", log)
 	}
 	// Editing saves a new version; a stale version is refused.

@@ -83,7 +83,12 @@ var funcs = template.FuncMap{
 	"dictActions": func() map[string]string {
 		return map[string]string{"reward.": "Reward reviews", "referral.": "Referral reviews", "program.": "Programs",
 			"user.": "Users and sign-ins", "api_key.": "API keys", "branding.updated": "Branding", "email_sender.updated": "Email sender",
-			"webhook.": "Webhooks", "payout.": "Payouts", "partner.": "Partners and deals"}
+			"webhook.": "Webhooks", "webhook_endpoint.disabled": "Webhook endpoints disabled", "payout.": "Payouts",
+			"payout_account.": "Payout accounts", "payout_settings.updated": "Payout settings", "partner.": "Partners and deals",
+			"partner_program.updated": "Partner program", "partner_exclusion.": "Partner exclusions", "partner_asset.": "Partner assets",
+			"partner_survey.": "Partner surveys", "contest.": "Contests", "coupon_pool.": "Code pools", "fraud_policy.updated": "Fraud policy",
+			"widget_secret.rotated": "Widget secret", "experience.updated": "Widget and email settings", "email_template.": "Email templates",
+			"trigger.": "Triggers", "crm.": "CRM"}
 	},
 }
 
@@ -258,6 +263,24 @@ var actionWords = map[string]string{
 	"payout.batch_created": "Ran a payout", "payout.batch_approved": "Approved a payout batch",
 	"payout.batch_cancelled": "Cancelled a payout batch", "partner.approved": "Approved a partner application",
 	"partner.rejected": "Rejected a partner application", "partner.deal_moved": "Moved a partner deal",
+	"contest.created": "Created a contest", "coupon_pool.created": "Created a code pool",
+	"coupon_pool.codes_imported": "Imported coupon codes", "fraud_policy.updated": "Changed the fraud policy",
+	"widget_secret.rotated": "Rotated the widget secret", "experience.updated": "Changed the widget and emails' settings",
+	"email_template.updated": "Edited an email template", "email_template.deleted": "Restored a built-in email",
+	"trigger.created": "Created a trigger", "trigger.updated": "Edited a trigger", "trigger.deleted": "Deleted a trigger",
+	"payout_account.updated": "Set a payout account", "payout_account.deleted": "Removed a payout account",
+	"payout_settings.updated": "Changed the payout settings", "payout.marked_paid": "Marked a payout paid",
+	"payout.marked_failed": "Marked a payout failed", "payout.cancelled": "Cancelled a payout",
+	"webhook.updated": "Edited a webhook endpoint", "webhook.secret_rotated": "Rotated a webhook signing secret",
+	"webhook_endpoint.disabled": "Disabled a failing webhook endpoint", "crm.connected": "Connected a CRM",
+	"crm.disconnected": "Disconnected the CRM", "partner_program.updated": "Changed the partner program",
+	"partner.invited": "Invited a partner", "partner.suspended": "Suspended a partner",
+	"partner.reactivated": "Reactivated a partner", "partner.onboarding_updated": "Updated a partner's onboarding",
+	"partner.extension_requested": "Asked for a longer exclusivity", "partner.extension_decided": "Decided on an exclusivity extension",
+	"partner.lead_extended": "Extended a lead's exclusivity", "partner_exclusion.added": "Excluded an account from partners",
+	"partner_exclusion.deleted": "Removed an account exclusion", "partner_asset.created": "Added a partner asset",
+	"partner_asset.deleted": "Deleted a partner asset", "partner_survey.created": "Created a partner survey",
+	"partner.password_set": "Set a partner portal password",
 }
 
 // actionLabel names an audited action ("reward.approved" → "Approved a

@@ -67,16 +67,10 @@ func (c *Console) RunPayouts(w http.ResponseWriter, r *http.Request, a *Auth) {
 	if idem == "" || len(idem) > 64 {
 		idem = newIdem()
 	}
-	b, replayed, err := c.st.CreatePayoutBatch(r.Context(), programID, store.Idem{Scope: "console:" + a.User.ID, Key: idem, Hash: formHash(r)})
+	b, _, err := c.st.CreatePayoutBatch(r.Context(), programID, store.Idem{Scope: "console:" + a.User.ID, Key: idem, Hash: formHash(r)})
 	if err != nil {
 		c.fail(w, r, a, err)
 		return
-	}
-	if !replayed {
-		if err := c.st.Audit(r.Context(), a.Actor(), "payout.batch_created", "payout_batch", b.ID, programID,
-			map[string]any{"payouts": b.PayoutCount, "totals": b.Totals}); err != nil {
-			c.log.ErrorContext(r.Context(), "auditing payout run", "batch", b.ID, "err", err)
-		}
 	}
 	msg := "Payout run made batch " + b.ID + " with " + strconv.Itoa(b.PayoutCount) + " payout(s), " + label(b.Status) + "."
 	if b.PayoutCount == 0 {
@@ -102,11 +96,11 @@ func (c *Console) decideBatch(w http.ResponseWriter, r *http.Request, a *Auth, a
 	programID, id := r.PostForm.Get("program"), r.PathValue("id")
 	var b parrain.PayoutBatch
 	var err error
-	action, verb := "payout.batch_approved", "approved: its payouts are on their way"
+	verb := "approved: its payouts are on their way"
 	if approve {
 		b, err = c.st.ApprovePayoutBatch(r.Context(), programID, id, a.User.Email)
 	} else {
-		action, verb = "payout.batch_cancelled", "cancelled: its rewards are back in the balance"
+		verb = "cancelled: its rewards are back in the balance"
 		b, err = c.st.CancelPayoutBatch(r.Context(), programID, id)
 	}
 	if e := parrain.AsError(err); e != nil && e.Code == parrain.CodeConflict {
@@ -117,10 +111,6 @@ func (c *Console) decideBatch(w http.ResponseWriter, r *http.Request, a *Auth, a
 	if err != nil {
 		c.fail(w, r, a, err)
 		return
-	}
-	if err := c.st.Audit(r.Context(), a.Actor(), action, "payout_batch", b.ID, programID,
-		map[string]any{"payouts": b.PayoutCount, "totals": b.Totals}); err != nil {
-		c.log.ErrorContext(r.Context(), "auditing payout decision", "batch", b.ID, "err", err)
 	}
 	c.setFlash(w, r, "ok", "Batch "+b.ID+" "+verb+".")
 	redirect(w, r, payoutsURL(programID, b.ID))

@@ -232,7 +232,7 @@ func (c *Console) CreateProgram(w http.ResponseWriter, r *http.Request, a *Auth)
 	if pf.Idem == "" || len(pf.Idem) > 64 {
 		pf.Idem = newIdem()
 	}
-	created, replayed, err := c.st.CreateProgram(r.Context(), p, store.Idem{Scope: "console:" + a.User.ID, Key: pf.Idem, Hash: formHash(r)})
+	created, _, err := c.st.CreateProgram(r.Context(), p, store.Idem{Scope: "console:" + a.User.ID, Key: pf.Idem, Hash: formHash(r)})
 	if err != nil {
 		if e := parrain.AsError(err); e != nil && e.Code != parrain.CodeInternal {
 			pf.Errors[errField(e)] = e.Message
@@ -241,12 +241,6 @@ func (c *Console) CreateProgram(w http.ResponseWriter, r *http.Request, a *Auth)
 		}
 		c.fail(w, r, a, err)
 		return
-	}
-	if !replayed {
-		if err := c.st.Audit(r.Context(), a.Actor(), store.AuditProgramCreated, "program", created.ID, created.ID,
-			map[string]any{"name": created.Name, "version": created.Version, "rules": len(created.Rules)}); err != nil {
-			c.log.ErrorContext(r.Context(), "auditing program creation", "program", created.ID, "err", err)
-		}
 	}
 	c.setFlash(w, r, "ok", "Program “"+created.Name+"” created.")
 	redirect(w, r, "/admin/programs/"+url.PathEscape(created.ID)+"?program="+url.QueryEscape(created.ID))
@@ -269,13 +263,9 @@ func (c *Console) SetProgramStatus(w http.ResponseWriter, r *http.Request, a *Au
 		c.fail(w, r, a, err)
 		return
 	}
-	action := store.AuditProgramResumed
 	msg := "resumed: links credit advocates again."
 	if st == parrain.ProgramPaused {
-		action, msg = store.AuditProgramPaused, "paused: links still land, but nobody is credited."
-	}
-	if err := c.st.Audit(r.Context(), a.Actor(), action, "program", p.ID, p.ID, map[string]any{"name": p.Name}); err != nil {
-		c.log.ErrorContext(r.Context(), "auditing program status", "program", p.ID, "err", err)
+		msg = "paused: links still land, but nobody is credited."
 	}
 	c.setFlash(w, r, "ok", "“"+p.Name+"” "+msg)
 	redirect(w, r, "/admin/programs/"+url.PathEscape(p.ID)+"?program="+url.QueryEscape(p.ID))
@@ -392,7 +382,7 @@ func (c *Console) UpdateProgram(w http.ResponseWriter, r *http.Request, a *Auth)
 	if pf.Idem == "" || len(pf.Idem) > 64 {
 		pf.Idem = newIdem()
 	}
-	saved, replayed, err := c.st.UpdateProgram(r.Context(), cur.ID, p, store.Idem{Scope: "console:" + a.User.ID, Key: pf.Idem, Hash: formHash(r)})
+	saved, _, err := c.st.UpdateProgram(r.Context(), cur.ID, p, store.Idem{Scope: "console:" + a.User.ID, Key: pf.Idem, Hash: formHash(r)})
 	if err != nil {
 		if e := parrain.AsError(err); e != nil && e.Code != parrain.CodeInternal {
 			pf.Errors[errField(e)] = e.Message
@@ -408,12 +398,6 @@ func (c *Console) UpdateProgram(w http.ResponseWriter, r *http.Request, a *Auth)
 	msg := "No change: “" + saved.Name + "” is still at version " + strconv.Itoa(saved.Version) + "."
 	if saved.Version != cur.Version {
 		msg = "Saved “" + saved.Name + "” as version " + strconv.Itoa(saved.Version) + "."
-		if !replayed {
-			if err := c.st.Audit(r.Context(), a.Actor(), store.AuditProgramUpdated, "program", saved.ID, saved.ID,
-				map[string]any{"name": saved.Name, "from_version": cur.Version, "version": saved.Version, "rules": len(saved.Rules)}); err != nil {
-				c.log.ErrorContext(r.Context(), "auditing program update", "program", saved.ID, "err", err)
-			}
-		}
 	}
 	c.setFlash(w, r, "ok", msg)
 	redirect(w, r, "/admin/programs/"+url.PathEscape(saved.ID)+"?program="+url.QueryEscape(saved.ID))

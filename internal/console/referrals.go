@@ -183,9 +183,9 @@ func (c *Console) BulkReferrals(w http.ResponseWriter, r *http.Request, a *Auth)
 
 // reviewReferrals records fraud review decisions, each audited.
 func (c *Console) reviewReferrals(w http.ResponseWriter, r *http.Request, a *Auth, programID string, ids []string, action, reason, back string) {
-	decision, audit := store.ReviewDecisionClear, store.AuditReferralCleared
+	decision := store.ReviewDecisionClear
 	if action == "reject_referral" {
-		decision, audit = store.ReviewDecisionReject, store.AuditReferralRejected
+		decision = store.ReviewDecisionReject
 		if strings.TrimSpace(reason) == "" {
 			c.setFlash(w, r, "error", "Rejecting a referral needs a reason.")
 			redirect(w, r, back)
@@ -199,7 +199,7 @@ func (c *Console) reviewReferrals(w http.ResponseWriter, r *http.Request, a *Aut
 	}
 	done, skipped := 0, 0
 	for _, id := range ids {
-		ref, err := c.opt.Referral.ReviewReferral(r.Context(), programID, id, decision, reason, a.User.Email)
+		_, err := c.opt.Referral.ReviewReferral(r.Context(), programID, id, decision, reason, a.User.Email)
 		if e := parrain.AsError(err); e != nil && (e.Code == parrain.CodeConflict || e.Code == parrain.CodeNotFound) {
 			skipped++
 			continue
@@ -209,10 +209,6 @@ func (c *Console) reviewReferrals(w http.ResponseWriter, r *http.Request, a *Aut
 			return
 		}
 		done++
-		if err := c.st.Audit(r.Context(), a.Actor(), audit, "referral", ref.ID, programID, map[string]any{
-			"friend": ref.FriendExternalID, "advocate": ref.AdvocateExternalID, "reason": reason}); err != nil {
-			c.log.ErrorContext(r.Context(), "auditing referral review", "referral", ref.ID, "err", err)
-		}
 	}
 	verb := map[string]string{"clear": "Cleared", "reject_referral": "Rejected"}[action]
 	msg := fmt.Sprintf("%s %d referral(s).", verb, done)

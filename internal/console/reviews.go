@@ -193,13 +193,9 @@ func (c *Console) decideReview(w http.ResponseWriter, r *http.Request, a *Auth, 
 		c.fail(w, r, a, err)
 		return
 	}
-	action, verb := store.AuditReferralCleared, "Cleared"
+	verb := "Cleared"
 	if decision == store.ReviewDecisionReject {
-		action, verb = store.AuditReferralRejected, "Rejected"
-	}
-	if err := c.st.Audit(r.Context(), a.Actor(), action, "referral", ref.ID, programID, map[string]any{
-		"friend": ref.FriendExternalID, "advocate": ref.AdvocateExternalID, "reason": reason}); err != nil {
-		c.log.ErrorContext(r.Context(), "auditing referral review", "referral", ref.ID, "err", err)
+		verb = "Rejected"
 	}
 	c.setFlash(w, r, "ok", fmt.Sprintf("%s the referral of %s by %s.", verb, ref.FriendExternalID, ref.AdvocateExternalID))
 	redirect(w, r, back)

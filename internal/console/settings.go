@@ -218,10 +218,6 @@ func (c *Console) CreateAPIKey(w http.ResponseWriter, r *http.Request, a *Auth) 
 		c.renderAPIKeys(w, r, a, httpx.Status(e.Code), d)
 		return
 	}
-	if err := c.st.Audit(r.Context(), a.Actor(), store.AuditAPIKeyCreated, "api_key", k.ID, k.ProgramID,
-		map[string]any{"name": k.Name, "scopes": k.Scopes, "prefix": k.Prefix}); err != nil {
-		c.log.ErrorContext(r.Context(), "auditing API key creation", "key", k.ID, "err", err)
-	}
 	c.renderAPIKeys(w, r, a, http.StatusCreated, apiKeysData{Secret: secret, Created: &k,
 		Selected: map[string]bool{store.ScopeRead: true, store.ScopeEvents: true}})
 }
@@ -232,9 +228,6 @@ func (c *Console) RevokeAPIKey(w http.ResponseWriter, r *http.Request, a *Auth) 
 	if err := c.st.RevokeAPIKey(r.Context(), id); err != nil {
 		c.fail(w, r, a, err)
 		return
-	}
-	if err := c.st.Audit(r.Context(), a.Actor(), store.AuditAPIKeyRevoked, "api_key", id, "", nil); err != nil {
-		c.log.ErrorContext(r.Context(), "auditing API key revocation", "key", id, "err", err)
 	}
 	c.setFlash(w, r, "ok", "API key revoked: requests with it now answer 401.")
 	redirect(w, r, "/admin/settings/api-keys")

@@ -81,10 +81,6 @@ func (c *Console) CreateWebhook(w http.ResponseWriter, r *http.Request, a *Auth)
 		c.fail(w, r, a, err)
 		return
 	}
-	if err := c.st.Audit(r.Context(), a.Actor(), "webhook.created", "webhook_endpoint", ep.ID, programID,
-		map[string]any{"url": ep.URL, "event_types": ep.EventTypes}); err != nil {
-		c.log.ErrorContext(r.Context(), "auditing webhook creation", "endpoint", ep.ID, "err", err)
-	}
 	c.renderWebhooks(w, r, a, http.StatusCreated, webhooksData{Secret: ep.Secret, Selected: map[string]bool{parrain.WebhookAllEvents: true}})
 }
 
@@ -94,9 +90,6 @@ func (c *Console) DeleteWebhook(w http.ResponseWriter, r *http.Request, a *Auth)
 	if err := c.st.DeleteWebhookEndpoint(r.Context(), programID, id); err != nil {
 		c.fail(w, r, a, err)
 		return
-	}
-	if err := c.st.Audit(r.Context(), a.Actor(), "webhook.deleted", "webhook_endpoint", id, programID, nil); err != nil {
-		c.log.ErrorContext(r.Context(), "auditing webhook deletion", "endpoint", id, "err", err)
 	}
 	c.setFlash(w, r, "ok", "Webhook endpoint deleted.")
 	redirect(w, r, "/admin/settings/webhooks?program="+url.QueryEscape(programID))
@@ -110,9 +103,6 @@ func (c *Console) ReplayWebhook(w http.ResponseWriter, r *http.Request, a *Auth)
 	if err != nil {
 		c.fail(w, r, a, err)
 		return
-	}
-	if err := c.st.Audit(r.Context(), a.Actor(), "webhook.replayed", "webhook_delivery", d.ID, programID, map[string]any{"event_type": d.EventType}); err != nil {
-		c.log.ErrorContext(r.Context(), "auditing webhook replay", "delivery", d.ID, "err", err)
 	}
 	c.setFlash(w, r, "ok", "Delivery "+d.ID+" queued again.")
 	redirect(w, r, "/admin/settings/webhooks?program="+url.QueryEscape(programID))

@@ -26,6 +26,7 @@ func (p *Processor) Shopify(ctx context.Context, body []byte, h http.Header) (Ou
 	if p.cfg.ShopifySecret == "" {
 		return Outcome{}, ErrNotConfigured
 	}
+	ctx = parrain.WithActor(ctx, parrain.Actor{Kind: parrain.ActorWebhook, Label: "shopify"})
 	meta := shopifyhook.ParseMeta(h)
 	if err := shopifyhook.Verify(body, meta.Hmac, p.cfg.ShopifySecret); err != nil {
 		return Outcome{}, &parrain.Error{Code: parrain.CodeInvalid, Field: shopifyhook.HeaderHmac, Message: err.Error()}

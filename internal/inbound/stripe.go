@@ -24,6 +24,7 @@ func (p *Processor) Stripe(ctx context.Context, body []byte, signature string) (
 	if p.cfg.StripeSecret == "" {
 		return Outcome{}, ErrNotConfigured
 	}
+	ctx = parrain.WithActor(ctx, parrain.Actor{Kind: parrain.ActorWebhook, Label: "stripe"})
 	if err := stripehook.Verify(body, signature, p.cfg.StripeSecret, p.st.Clock().Now(), p.cfg.StripeTolerance); err != nil {
 		return Outcome{}, &parrain.Error{Code: parrain.CodeInvalid, Field: stripehook.SignatureHeader, Message: err.Error()}
 	}

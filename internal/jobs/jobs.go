@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/parrainhq/parrain/internal/parrain"
 	"github.com/parrainhq/parrain/internal/store"
 )
 
@@ -117,7 +118,10 @@ func (r *Runner) run(ctx context.Context, j store.Job) {
 	if !ok {
 		err = fmt.Errorf("no handler for job kind %q", j.Kind)
 	} else {
-		err = safely(ctx, h, j.Payload)
+		// What a job changes on its own (a scheduled payout run) is
+		// audited under the system, named by the job's kind.
+		jctx := parrain.WithActor(ctx, parrain.Actor{Kind: parrain.ActorSystem, ID: j.Kind, Label: "system"})
+		err = safely(jctx, h, j.Payload)
 	}
 	now := r.st.Clock().Now()
 	var sn *SnoozeError

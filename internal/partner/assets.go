@@ -45,7 +45,11 @@ func (s *Service) CreateAsset(ctx context.Context, programID string, a store.Ass
 		a.ProgramID, a.Size, a.CreatedAt = programID, int64(len(a.Content)), s.now()
 		err = tx.InsertAsset(ctx, &a)
 		a.Content = nil
-		return a, err
+		if err != nil {
+			return a, err
+		}
+		return a, tx.Audit(ctx, auditActor(ctx), AuditAssetCreated, "partner_asset", a.ID, programID,
+			map[string]any{"title": a.Title, "kind": a.Kind, "min_tier": a.MinTier})
 	})
 }
 
@@ -71,7 +75,12 @@ func (s *Service) AssetsFor(ctx context.Context, pp store.PartnerProgram, p parr
 
 // DeleteAsset removes an asset and its download log.
 func (s *Service) DeleteAsset(ctx context.Context, programID, id string) error {
-	return s.st.InTx(ctx, func(tx *store.Tx) error { return tx.DeleteAsset(ctx, programID, id) })
+	return s.st.InTx(ctx, func(tx *store.Tx) error {
+		if err := tx.DeleteAsset(ctx, programID, id); err != nil {
+			return err
+		}
+		return tx.Audit(ctx, auditActor(ctx), AuditAssetDeleted, "partner_asset", id, programID, nil)
+	})
 }
 
 // DownloadAsset returns an asset's file for a partner whose tier allows

@@ -32,8 +32,11 @@ func (s *Service) RequestExtension(ctx context.Context, programID, partnerID, le
 			return store.Extension{}, &parrain.Error{Code: parrain.CodeConflict, Field: "lead", Message: "an extension request for this lead is already pending"}
 		}
 		e := store.Extension{LeadID: leadID, PartnerID: partnerID, Company: l.CompanyName, Days: in.Days, Reason: in.Reason, Status: "pending", CreatedAt: s.now()}
-		err = tx.InsertExtension(ctx, programID, &e)
-		return e, err
+		if err := tx.InsertExtension(ctx, programID, &e); err != nil {
+			return e, err
+		}
+		return e, tx.Audit(ctx, auditActor(ctx), AuditExtensionRequested, "partner_extension", e.ID, programID,
+			map[string]any{"lead": leadID, "company": l.CompanyName, "days": in.Days})
 	})
 }
 
@@ -76,6 +79,10 @@ func (s *Service) DecideExtension(ctx context.Context, programID, extID string, 
 		if _, err := s.recordDecision(ctx, tx, programID, "extension", x.PartnerID, x.LeadID, l.Domain, l.CompanyName, dec, actor); err != nil {
 			return store.Extension{}, err
 		}
+		if err := tx.Audit(ctx, auditActor(ctx), AuditExtensionDecided, "partner_extension", extID, programID,
+			map[string]any{"lead": x.LeadID, "company": l.CompanyName, "days": x.Days, "outcome": outcome, "note": note}); err != nil {
+			return store.Extension{}, err
+		}
 		return tx.Extension(ctx, extID)
 	})
 }
@@ -92,8 +99,11 @@ func (s *Service) ExtendLead(ctx context.Context, programID, leadID string, days
 			return d, err
 		}
 		l, _ := tx.Lead(ctx, programID, leadID)
-		_, err = s.recordDecision(ctx, tx, programID, "extension", l.PartnerID, leadID, l.Domain, l.CompanyName, d, actor)
-		return d, err
+		if _, err := s.recordDecision(ctx, tx, programID, "extension", l.PartnerID, leadID, l.Domain, l.CompanyName, d, actor); err != nil {
+			return d, err
+		}
+		return d, tx.Audit(ctx, auditActor(ctx), AuditLeadExtended, "lead", leadID, programID,
+			map[string]any{"company": l.CompanyName, "days": days})
 	})
 }
 

@@ -185,11 +185,21 @@ func (s *Service) AddExclusion(ctx context.Context, programID string, e parrain.
 			return e, err
 		}
 		e.ProgramID, e.CreatedAt = programID, s.now()
-		return tx.InsertExclusion(ctx, e)
+		out, err := tx.InsertExclusion(ctx, e)
+		if err != nil {
+			return out, err
+		}
+		return out, tx.Audit(ctx, auditActor(ctx), AuditExclusionAdded, "partner_exclusion", out.ID, programID,
+			map[string]any{"kind": out.Kind, "domain": out.Domain, "company": out.CompanyName})
 	})
 }
 
 // DeleteExclusion removes an exclusion.
 func (s *Service) DeleteExclusion(ctx context.Context, programID, id string) error {
-	return s.st.InTx(ctx, func(tx *store.Tx) error { return tx.DeleteExclusion(ctx, programID, id) })
+	return s.st.InTx(ctx, func(tx *store.Tx) error {
+		if err := tx.DeleteExclusion(ctx, programID, id); err != nil {
+			return err
+		}
+		return tx.Audit(ctx, auditActor(ctx), AuditExclusionDeleted, "partner_exclusion", id, programID, nil)
+	})
 }

@@ -68,13 +68,21 @@ const (
 	AuditPartnerApproved = "partner.approved"
 	AuditPartnerRejected = "partner.rejected"
 	AuditDealMoved       = "partner.deal_moved"
+
+	AuditProgramUpdated     = "partner_program.updated"
+	AuditPartnerInvited     = "partner.invited"
+	AuditPartnerSuspended   = "partner.suspended"
+	AuditPartnerReactivated = "partner.reactivated"
+	AuditOnboardingStep     = "partner.onboarding_updated"
+	AuditExtensionRequested = "partner.extension_requested"
+	AuditExtensionDecided   = "partner.extension_decided"
+	AuditLeadExtended       = "partner.lead_extended"
+	AuditExclusionAdded     = "partner_exclusion.added"
+	AuditExclusionDeleted   = "partner_exclusion.deleted"
+	AuditAssetCreated       = "partner_asset.created"
+	AuditAssetDeleted       = "partner_asset.deleted"
+	AuditSurveyCreated      = "partner_survey.created"
 )
 
 // auditActor is who the audit log names for ctx's caller.
-func auditActor(ctx context.Context) store.Actor {
-	a := parrain.ActorFrom(ctx)
-	if a.ID == "" && a.Label == "" {
-		a.Label = string(a.Kind)
-	}
-	return store.ActorOf(a)
-}
+func auditActor(ctx context.Context) store.Actor { return store.ContextActor(ctx) }

@@ -37,6 +37,10 @@ func (s *Service) PutProgram(ctx context.Context, programID string, set parrain.
 		if err := tx.SavePartnerProgram(ctx, set, tiers, now); err != nil {
 			return err
 		}
+		if err := tx.Audit(ctx, auditActor(ctx), AuditProgramUpdated, "program", programID, programID,
+			map[string]any{"slug": set.Slug, "tiers": len(tiers)}); err != nil {
+			return err
+		}
 		payload, _ := json.Marshal(EvaluateTiersArgs{ProgramID: programID})
 		// One pending evaluation per program; re-saving keeps the schedule.
 		return tx.Enqueue(ctx, JobEvaluateTiers, JobEvaluateTiers+":"+programID, payload, now.Add(time.Minute))
@@ -84,6 +88,12 @@ func (s *Service) Apply(ctx context.Context, programID string, a parrain.Partner
 		}
 		if source == SourceInvite {
 			if err := s.approve(ctx, tx, pp, id, "invited"); err != nil {
+				return parrain.Partner{}, err
+			}
+			// A visitor's application is not audited: it is the partner
+			// record itself, decided (and audited) by a manager.
+			if err := tx.Audit(ctx, auditActor(ctx), AuditPartnerInvited, "partner", id, programID,
+				map[string]any{"name": a.Name, "email": a.Email}); err != nil {
 				return parrain.Partner{}, err
 			}
 		}
@@ -176,6 +186,13 @@ func (s *Service) SetStatus(ctx context.Context, programID, partnerID string, st
 		if err := tx.SetParticipantStatus(ctx, p.ParticipantID, pst); err != nil {
 			return err
 		}
+		action := AuditPartnerReactivated
+		if st == parrain.PartnerSuspended {
+			action = AuditPartnerSuspended
+		}
+		if err := tx.Audit(ctx, auditActor(ctx), action, "partner", p.ID, programID, map[string]any{"name": p.Name, "email": p.Email}); err != nil {
+			return err
+		}
 		out, err = tx.Partner(ctx, programID, partnerID)
 		return err
 	})
@@ -225,6 +242,10 @@ func (s *Service) SetOnboardingStep(ctx context.Context, programID, partnerID, s
 			at = &now
 		}
 		if err := tx.SetPartnerStep(ctx, p.ID, step, at, now); err != nil {
+			return err
+		}
+		if err := tx.Audit(ctx, auditActor(ctx), AuditOnboardingStep, "partner", p.ID, programID,
+			map[string]any{"name": p.Name, "step": step, "done": done}); err != nil {
 			return err
 		}
 		if step == StepTraining && p.Status == parrain.PartnerActive {

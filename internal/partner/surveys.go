@@ -36,8 +36,11 @@ func (s *Service) CreateSurvey(ctx context.Context, programID string, sv store.S
 			return sv, err
 		}
 		sv.ProgramID, sv.Active, sv.CreatedAt = programID, true, s.now()
-		err := tx.InsertSurvey(ctx, &sv)
-		return sv, err
+		if err := tx.InsertSurvey(ctx, &sv); err != nil {
+			return sv, err
+		}
+		return sv, tx.Audit(ctx, auditActor(ctx), AuditSurveyCreated, "partner_survey", sv.ID, programID,
+			map[string]any{"title": sv.Title, "questions": len(sv.Questions)})
 	})
 }
 

@@ -141,11 +141,13 @@ func (s *Service) ReviewReward(ctx context.Context, programID, id string, d Revi
 		if review != store.ReviewWaiting || rw.Status != parrain.RewardPending {
 			return rw, parrain.Errorf(parrain.CodeConflict, "reward %s is not waiting for review (it is %s)", rw.ID, rw.Status)
 		}
+		action := store.AuditRewardApproved
 		if d.Decision == "approve" {
 			if err := tx.ApproveRewardReview(ctx, &rw); err != nil {
 				return rw, err
 			}
 		} else {
+			action = store.AuditRewardRejected
 			x := rw.Outstanding()
 			moves, st := parrain.Reverse(&rw, x)
 			if err := tx.ApplyMoves(ctx, &rw, moves, st, rw.Reversed+x, "rejected in review: "+d.Reason); err != nil {
@@ -154,6 +156,10 @@ func (s *Service) ReviewReward(ctx context.Context, programID, id string, d Revi
 			if err := tx.SetRewardReview(ctx, rw.ID, store.ReviewRejected); err != nil {
 				return rw, err
 			}
+		}
+		if err := tx.Audit(ctx, store.ContextActor(ctx), action, "reward", rw.ID, programID, map[string]any{
+			"amount": rw.Amount, "currency": rw.Currency, "participant": rw.ExternalID, "reason": d.Reason, "review": "cap"}); err != nil {
+			return rw, err
 		}
 		return tx.Decorated(ctx, rw)
 	})
@@ -214,7 +220,15 @@ func (s *Service) ReviewReferral(ctx context.Context, programID, referralID, dec
 			return err
 		}
 		out = ref
-		return tx.LogFraudReview(ctx, &ref, decision, reason, reviewer, ref.RiskScore, signals)
+		if err := tx.LogFraudReview(ctx, &ref, decision, reason, reviewer, ref.RiskScore, signals); err != nil {
+			return err
+		}
+		action := store.AuditReferralCleared
+		if decision == ReviewDecisionReject {
+			action = store.AuditReferralRejected
+		}
+		return tx.Audit(ctx, store.ContextActor(ctx), action, "referral", ref.ID, programID, map[string]any{
+			"friend": ref.FriendExternalID, "advocate": ref.AdvocateExternalID, "reason": reason})
 	})
 	return out, err
 }

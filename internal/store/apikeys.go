@@ -84,10 +84,17 @@ func (s *Store) CreateAPIKey(ctx context.Context, name string, scopes []string, 
 	}
 	secret := "prn_" + strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b))
 	k := APIKey{ID: newID("key"), Name: name, Prefix: secret[:10], Scopes: scopes, ProgramID: programID, CreatedAt: s.clock.Now()}
-	_, err := s.w.ExecContext(ctx, `INSERT INTO api_keys (id, name, prefix, hash, scopes, program_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-		k.ID, k.Name, k.Prefix, hashKey(secret), strings.Join(scopes, " "), sql.NullString{String: programID, Valid: programID != ""}, ms(k.CreatedAt))
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO api_keys (id, name, prefix, hash, scopes, program_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+			k.ID, k.Name, k.Prefix, hashKey(secret), strings.Join(scopes, " "), sql.NullString{String: programID, Valid: programID != ""}, ms(k.CreatedAt))
+		if err != nil {
+			return fmt.Errorf("storing API key: %w", err)
+		}
+		return s.audit(ctx, tx, AuditAPIKeyCreated, "api_key", k.ID, k.ProgramID,
+			map[string]any{"name": k.Name, "scopes": k.Scopes, "prefix": k.Prefix})
+	})
 	if err != nil {
-		return "", APIKey{}, fmt.Errorf("storing API key: %w", err)
+		return "", APIKey{}, err
 	}
 	return secret, k, nil
 }
@@ -123,14 +130,21 @@ func (s *Store) Authenticate(ctx context.Context, secret string) (APIKey, error)
 
 // RevokeAPIKey revokes a key by id.
 func (s *Store) RevokeAPIKey(ctx context.Context, id string) error {
-	res, err := s.w.ExecContext(ctx, `UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL`, ms(s.clock.Now()), id)
-	if err != nil {
-		return fmt.Errorf("revoking API key: %w", err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return notFound("API key")
-	}
-	return nil
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL`, ms(s.clock.Now()), id)
+		if err != nil {
+			return fmt.Errorf("revoking API key: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return notFound("API key")
+		}
+		var name string
+		var prog sql.NullString
+		if err := tx.QueryRowContext(ctx, `SELECT name, program_id FROM api_keys WHERE id = $1`, id).Scan(&name, &prog); err != nil {
+			return fmt.Errorf("loading API key: %w", err)
+		}
+		return s.audit(ctx, tx, AuditAPIKeyRevoked, "api_key", id, prog.String, map[string]any{"name": name})
+	})
 }
 
 // APIKeys lists all keys, newest first.

@@ -35,6 +35,22 @@ func ActorOf(a parrain.Actor) Actor {
 	return Actor{Kind: a.Kind, UserID: a.ID, Email: a.Label, IP: a.IP}
 }
 
+// ContextActor is the actor ctx carries, as the audit log names it: a
+// caller without an id or label (a background job) is labelled by its kind.
+func ContextActor(ctx context.Context) Actor {
+	a := parrain.ActorFrom(ctx)
+	if a.ID == "" && a.Label == "" {
+		a.Label = string(a.Kind)
+	}
+	return ActorOf(a)
+}
+
+// audit appends an audit entry in the caller's transaction under the actor
+// ctx carries: the store's own use cases audit their writes this way.
+func (s *Store) audit(ctx context.Context, q querier, action, targetType, targetID, programID string, details map[string]any) error {
+	return s.auditTx(ctx, q, ContextActor(ctx), action, targetType, targetID, programID, details)
+}
+
 // Audit appends an audit entry in the transaction, so that it exists if and
 // only if the change it describes commits.
 func (t *Tx) Audit(ctx context.Context, a Actor, action, targetType, targetID, programID string, details map[string]any) error {
@@ -78,6 +94,37 @@ const (
 	AuditBrandingUpdated  = "branding.updated"
 	AuditEmailSender      = "email_sender.updated"
 	AuditSignIn           = "user.signed_in"
+
+	AuditContestCreated       = "contest.created"
+	AuditCouponPoolCreated    = "coupon_pool.created"
+	AuditCouponCodesImported  = "coupon_pool.codes_imported"
+	AuditFraudPolicyUpdated   = "fraud_policy.updated"
+	AuditWidgetSecretRotated  = "widget_secret.rotated"
+	AuditExperienceUpdated    = "experience.updated"
+	AuditEmailTemplateUpdated = "email_template.updated"
+	AuditEmailTemplateDeleted = "email_template.deleted"
+	AuditTriggerCreated       = "trigger.created"
+	AuditTriggerUpdated       = "trigger.updated"
+	AuditTriggerDeleted       = "trigger.deleted"
+
+	AuditPayoutAccountSet     = "payout_account.updated"
+	AuditPayoutAccountDeleted = "payout_account.deleted"
+	AuditPayoutSettings       = "payout_settings.updated"
+	AuditPayoutBatchCreated   = "payout.batch_created"
+	AuditPayoutBatchApproved  = "payout.batch_approved"
+	AuditPayoutBatchCancelled = "payout.batch_cancelled"
+	AuditPayoutMarkedPaid     = "payout.marked_paid"
+	AuditPayoutMarkedFailed   = "payout.marked_failed"
+	AuditPayoutCancelled      = "payout.cancelled"
+
+	AuditWebhookCreated       = "webhook.created"
+	AuditWebhookUpdated       = "webhook.updated"
+	AuditWebhookDeleted       = "webhook.deleted"
+	AuditWebhookSecretRotated = "webhook.secret_rotated"
+	AuditWebhookReplayed      = "webhook.replayed"
+	AuditCRMConnected         = "crm.connected"
+	AuditCRMDisconnected      = "crm.disconnected"
+	AuditPartnerPassword      = "partner.password_set"
 )
 
 // auditTx appends an audit entry in the caller's transaction, so the entry

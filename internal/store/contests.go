@@ -51,7 +51,8 @@ func (s *Store) CreateContest(ctx context.Context, programID string, c parrain.C
 			return c, err
 		}
 		c.Status = c.StatusAt(now)
-		return c, nil
+		return c, s.audit(ctx, tx, AuditContestCreated, "contest", c.ID, programID,
+			map[string]any{"name": c.Name, "starts_at": c.StartsAt, "ends_at": c.EndsAt})
 	})
 }
 

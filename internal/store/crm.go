@@ -202,8 +202,10 @@ func (s *Store) SetCRMConnection(ctx context.Context, programID string, c parrai
 			return err
 		}
 		var err error
-		out, err = scanCRM(tx.QueryRowContext(ctx, `SELECT `+crmCols+` FROM crm_connections WHERE program_id = $1`, programID))
-		return err
+		if out, err = scanCRM(tx.QueryRowContext(ctx, `SELECT `+crmCols+` FROM crm_connections WHERE program_id = $1`, programID)); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, AuditCRMConnected, "program", programID, programID, map[string]any{"provider": c.Provider})
 	})
 	return out, err
 }
@@ -211,14 +213,16 @@ func (s *Store) SetCRMConnection(ctx context.Context, programID string, c parrai
 // DeleteCRMConnection stops a program's CRM sync; the links to CRM records
 // are kept in case it is connected again.
 func (s *Store) DeleteCRMConnection(ctx context.Context, programID string) error {
-	res, err := s.w.ExecContext(ctx, `DELETE FROM crm_connections WHERE program_id = $1`, programID)
-	if err != nil {
-		return fmt.Errorf("deleting CRM connection: %w", err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return notFound("CRM connection")
-	}
-	return nil
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM crm_connections WHERE program_id = $1`, programID)
+		if err != nil {
+			return fmt.Errorf("deleting CRM connection: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return notFound("CRM connection")
+		}
+		return s.audit(ctx, tx, AuditCRMDisconnected, "program", programID, programID, nil)
+	})
 }
 
 // RecordCRMSync notes the outcome of a sync or poll on the connection.

@@ -61,7 +61,7 @@ func (s *Store) SetExperience(ctx context.Context, programID string, x parrain.E
 		if err != nil {
 			return fmt.Errorf("storing experience settings: %w", err)
 		}
-		return nil
+		return s.audit(ctx, tx, AuditExperienceUpdated, "program", programID, programID, nil)
 	})
 	return x, err
 }
@@ -112,7 +112,8 @@ func (s *Store) RotateWidgetSecret(ctx context.Context, programID string, idem I
 			ms(now.Add(SecretGrace)), secret, ms(now), programID).Scan(&version); err != nil {
 			return rotated{}, fmt.Errorf("rotating widget secret: %w", err)
 		}
-		return rotated{Version: version}, nil
+		return rotated{Version: version}, s.audit(ctx, tx, AuditWidgetSecretRotated, "program", programID, programID,
+			map[string]any{"version": version})
 	})
 	if err != nil {
 		return WidgetSecret{}, false, err

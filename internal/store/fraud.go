@@ -37,7 +37,7 @@ func (s *Store) SetFraudPolicyDoc(ctx context.Context, programID, doc string) er
 		if n, _ := res.RowsAffected(); n == 0 {
 			return notFound("program")
 		}
-		return nil
+		return s.audit(ctx, tx, AuditFraudPolicyUpdated, "program", programID, programID, nil)
 	})
 }
 

@@ -527,6 +527,10 @@ func (s *Store) CreateCouponPool(ctx context.Context, programID string, p Coupon
 		if err != nil {
 			return out, err
 		}
+		if err := s.audit(ctx, tx, AuditCouponPoolCreated, "coupon_pool", out.ID, programID,
+			map[string]any{"name": out.Name, "generated": out.GenerateLength > 0}); err != nil {
+			return out, err
+		}
 		// Rewards may have waited for this pool.
 		return out, s.resumeFulfilmentsTx(ctx, tx, programID, parrain.FulfilWaitingCodes, p.Name)
 	})
@@ -666,7 +670,8 @@ func (s *Store) ImportCodes(ctx context.Context, programID, poolName string, cod
 		}
 		pool.Available = left
 		res.Pool = pool
-		return res, nil
+		return res, s.audit(ctx, tx, AuditCouponCodesImported, "coupon_pool", pool.ID, programID,
+			map[string]any{"name": pool.Name, "imported": res.Imported, "duplicates": len(res.Duplicates)})
 	})
 }
 

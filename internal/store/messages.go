@@ -267,25 +267,32 @@ func (s *Store) SetEmailTemplate(ctx context.Context, programID string, t EmailT
 		return t, err
 	}
 	t.UpdatedAt = s.clock.Now()
-	_, err := s.w.ExecContext(ctx, `INSERT INTO email_templates (program_id, kind, locale, subject, text_body, html_body, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7)
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO email_templates (program_id, kind, locale, subject, text_body, html_body, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7)
 		ON CONFLICT (program_id, kind, locale) DO UPDATE SET subject = excluded.subject, text_body = excluded.text_body, html_body = excluded.html_body, updated_at = excluded.updated_at`,
-		programID, t.Kind, t.Locale, t.Subject, t.Text, t.HTML, ms(t.UpdatedAt))
-	if err != nil {
-		return t, fmt.Errorf("storing email template: %w", err)
-	}
-	return t, nil
+			programID, t.Kind, t.Locale, t.Subject, t.Text, t.HTML, ms(t.UpdatedAt))
+		if err != nil {
+			return fmt.Errorf("storing email template: %w", err)
+		}
+		return s.audit(ctx, tx, AuditEmailTemplateUpdated, "email_template", string(t.Kind)+"/"+t.Locale, programID,
+			map[string]any{"kind": t.Kind, "locale": t.Locale})
+	})
+	return t, err
 }
 
 // DeleteEmailTemplate removes an override, restoring the built-in email.
 func (s *Store) DeleteEmailTemplate(ctx context.Context, programID string, kind parrain.NoticeKind, locale string) error {
-	res, err := s.w.ExecContext(ctx, `DELETE FROM email_templates WHERE program_id = $1 AND kind = $2 AND locale = $3`, programID, kind, locale)
-	if err != nil {
-		return fmt.Errorf("deleting email template: %w", err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return notFound("email template")
-	}
-	return nil
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM email_templates WHERE program_id = $1 AND kind = $2 AND locale = $3`, programID, kind, locale)
+		if err != nil {
+			return fmt.Errorf("deleting email template: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return notFound("email template")
+		}
+		return s.audit(ctx, tx, AuditEmailTemplateDeleted, "email_template", string(kind)+"/"+locale, programID,
+			map[string]any{"kind": kind, "locale": locale})
+	})
 }
 
 func truncateStr(s string, n int) string {

@@ -103,6 +103,10 @@ func (s *Store) SetPayoutAccount(ctx context.Context, programID, externalID stri
 			p.ID, programID, in.Method, in.StripeAccount, in.PayPalEmail, bank, now); err != nil {
 			return parrain.PayoutAccount{}, fmt.Errorf("storing payout account: %w", err)
 		}
+		if err := s.audit(ctx, tx, AuditPayoutAccountSet, "participant", p.ID, programID,
+			map[string]any{"participant": externalID, "method": in.Method}); err != nil {
+			return parrain.PayoutAccount{}, err
+		}
 		return scanPayoutAccount(tx.QueryRowContext(ctx, payoutAccountSelect+` WHERE a.participant_id = $1`, p.ID))
 	})
 }
@@ -135,7 +139,7 @@ func (s *Store) DeletePayoutAccount(ctx context.Context, programID, externalID s
 		if n, _ := res.RowsAffected(); n == 0 {
 			return notFound("payout account")
 		}
-		return nil
+		return s.audit(ctx, tx, AuditPayoutAccountDeleted, "participant", p.ID, programID, map[string]any{"participant": externalID})
 	})
 }
 
@@ -189,6 +193,10 @@ func (s *Store) SetPayoutSettings(ctx context.Context, programID string, in parr
 			ON CONFLICT (program_id) DO UPDATE SET schedule = $2, day = $3, hour = $4, minimum_amount = $5, auto_approve_limit = $6, next_run_at = $7, updated_at = $8`,
 			programID, in.Schedule, in.Day, in.Hour, in.MinimumAmount, in.AutoApproveLimit, nullMS(in.NextRunAt), ms(now)); err != nil {
 			return fmt.Errorf("storing payout settings: %w", err)
+		}
+		if err := s.audit(ctx, tx, AuditPayoutSettings, "program", programID, programID, map[string]any{"schedule": in.Schedule,
+			"minimum_amount": in.MinimumAmount, "auto_approve_limit": in.AutoApproveLimit}); err != nil {
+			return err
 		}
 		out = in
 		if in.NextRunAt != nil {
@@ -380,6 +388,10 @@ func (s *Store) assembleBatchTx(ctx context.Context, tx *sql.Tx, programID, trig
 		}
 		b.Payouts = append(b.Payouts, p)
 	}
+	if err := s.audit(ctx, tx, AuditPayoutBatchCreated, "payout_batch", b.ID, programID,
+		map[string]any{"trigger": trigger, "payouts": b.PayoutCount, "totals": b.Totals}); err != nil {
+		return b, err
+	}
 	if len(lines) > 0 && parrain.AutoApprove(st.AutoApproveLimit, b.Totals) {
 		return s.approveBatchTx(ctx, tx, b.ID, "auto")
 	}
@@ -471,8 +483,11 @@ func (s *Store) ApprovePayoutBatch(ctx context.Context, programID, id, by string
 		case parrain.BatchCancelled:
 			return parrain.Errorf(parrain.CodeConflict, "the batch was cancelled")
 		}
-		out, err = s.approveBatchTx(ctx, tx, id, by)
-		return err
+		if out, err = s.approveBatchTx(ctx, tx, id, by); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, AuditPayoutBatchApproved, "payout_batch", id, out.ProgramID,
+			map[string]any{"payouts": out.PayoutCount, "totals": out.Totals})
 	})
 	return out, err
 }
@@ -542,8 +557,11 @@ func (s *Store) CancelPayoutBatch(ctx context.Context, programID, id string) (pa
 		if _, err := tx.ExecContext(ctx, `UPDATE payout_batches SET status = 'cancelled', updated_at = $1 WHERE id = $2`, now, id); err != nil {
 			return fmt.Errorf("cancelling batch: %w", err)
 		}
-		out, err = s.batchTx(ctx, tx, "", id, "")
-		return err
+		if out, err = s.batchTx(ctx, tx, "", id, ""); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, AuditPayoutBatchCancelled, "payout_batch", id, out.ProgramID,
+			map[string]any{"payouts": out.PayoutCount, "totals": out.Totals})
 	})
 	return out, err
 }
@@ -859,8 +877,11 @@ func (s *Store) MarkPayoutPaid(ctx context.Context, programID, id, reference str
 		if ref == "" {
 			ref = p.ProviderRef
 		}
-		_, err := s.completePayoutTx(ctx, tx, programID, id, ref, "marked paid by hand", byHandFrom)
-		return err
+		if _, err := s.completePayoutTx(ctx, tx, programID, id, ref, "marked paid by hand", byHandFrom); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, AuditPayoutMarkedPaid, "payout", id, programID, map[string]any{"reference": ref,
+			"amount": p.Amount, "currency": p.Currency, "participant": p.ExternalID})
 	})
 }
 
@@ -873,8 +894,11 @@ func (s *Store) MarkPayoutFailed(ctx context.Context, programID, id, reason stri
 		return parrain.Payout{}, parrain.Invalid("reason", "is required (at most 1000 characters)")
 	}
 	return s.settleByHandTx(ctx, programID, id, parrain.PayoutFailed, "failed", func(tx *sql.Tx, p parrain.Payout) error {
-		_, err := s.failPayoutTx(ctx, tx, programID, id, reason, "marked failed by hand", byHandFrom)
-		return err
+		if _, err := s.failPayoutTx(ctx, tx, programID, id, reason, "marked failed by hand", byHandFrom); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, AuditPayoutMarkedFailed, "payout", id, programID, map[string]any{"reason": reason,
+			"amount": p.Amount, "currency": p.Currency, "participant": p.ExternalID})
 	})
 }
 
@@ -935,8 +959,11 @@ func (s *Store) CancelPayout(ctx context.Context, programID, id string) (parrain
 		if err := s.completeBatchTx(ctx, tx, p.BatchID); err != nil {
 			return err
 		}
-		out, err = s.payoutTx(ctx, tx, programID, id, "")
-		return err
+		if out, err = s.payoutTx(ctx, tx, programID, id, ""); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, AuditPayoutCancelled, "payout", id, programID, map[string]any{
+			"amount": p.Amount, "currency": p.Currency, "participant": p.ExternalID})
 	})
 	return out, err
 }

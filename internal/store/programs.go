@@ -67,7 +67,8 @@ func (s *Store) CreateProgram(ctx context.Context, p parrain.Program, idem Idem)
 			p.ID, p.Version, string(doc), ms(now)); err != nil {
 			return p, fmt.Errorf("inserting program version: %w", err)
 		}
-		return p, nil
+		return p, s.audit(ctx, tx, AuditProgramCreated, "program", p.ID, p.ID,
+			map[string]any{"name": p.Name, "version": p.Version, "rules": len(p.Rules)})
 	})
 }
 
@@ -76,14 +77,25 @@ func (s *Store) SetProgramStatus(ctx context.Context, id string, st parrain.Prog
 	if st != parrain.ProgramActive && st != parrain.ProgramPaused {
 		return parrain.Program{}, parrain.Invalid("status", "must be active or paused")
 	}
-	res, err := s.w.ExecContext(ctx, `UPDATE programs SET status = $1, updated_at = $2 WHERE id = $3`, st, ms(s.clock.Now()), id)
-	if err != nil {
-		return parrain.Program{}, fmt.Errorf("updating program: %w", err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return parrain.Program{}, notFound("program")
-	}
-	return s.Program(ctx, id)
+	var p parrain.Program
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE programs SET status = $1, updated_at = $2 WHERE id = $3`, st, ms(s.clock.Now()), id)
+		if err != nil {
+			return fmt.Errorf("updating program: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return notFound("program")
+		}
+		if p, err = s.programQ(ctx, tx, id, ""); err != nil {
+			return err
+		}
+		action := AuditProgramResumed
+		if st == parrain.ProgramPaused {
+			action = AuditProgramPaused
+		}
+		return s.audit(ctx, tx, action, "program", p.ID, p.ID, map[string]any{"name": p.Name})
+	})
+	return p, err
 }
 
 // Program returns a program by id.

@@ -228,7 +228,8 @@ func (s *Store) replaceProgramTx(ctx context.Context, tx *sql.Tx, cur, p parrain
 			return p, err
 		}
 	}
-	return p, nil
+	return p, s.audit(ctx, tx, AuditProgramUpdated, "program", p.ID, p.ID,
+		map[string]any{"name": p.Name, "from_version": cur.Version, "version": p.Version, "rules": len(p.Rules)})
 }
 
 // sameDocument reports whether two programs have the same configuration

@@ -34,7 +34,7 @@ func (s *Store) CreateTrigger(ctx context.Context, programID string, t parrain.M
 			t.ID, programID, t.Kind, t.Status, string(doc), ms(now)); err != nil {
 			return t, fmt.Errorf("inserting trigger: %w", err)
 		}
-		return t, nil
+		return t, s.audit(ctx, tx, AuditTriggerCreated, "trigger", t.ID, programID, map[string]any{"kind": t.Kind, "status": t.Status})
 	})
 }
 
@@ -53,28 +53,33 @@ func (s *Store) UpdateTrigger(ctx context.Context, programID, id string, t parra
 	if err != nil {
 		return t, err
 	}
-	res, err := s.w.ExecContext(ctx, `UPDATE moment_triggers SET kind = $1, status = $2, definition = $3, updated_at = $4 WHERE id = $5 AND program_id = $6 AND deleted_at IS NULL`,
-		t.Kind, t.Status, string(doc), ms(t.UpdatedAt), id, programID)
-	if err != nil {
-		return t, fmt.Errorf("updating trigger: %w", err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return t, notFound("trigger")
-	}
-	return t, nil
+	err = s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE moment_triggers SET kind = $1, status = $2, definition = $3, updated_at = $4 WHERE id = $5 AND program_id = $6 AND deleted_at IS NULL`,
+			t.Kind, t.Status, string(doc), ms(t.UpdatedAt), id, programID)
+		if err != nil {
+			return fmt.Errorf("updating trigger: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return notFound("trigger")
+		}
+		return s.audit(ctx, tx, AuditTriggerUpdated, "trigger", id, programID, map[string]any{"kind": t.Kind, "status": t.Status})
+	})
+	return t, err
 }
 
 // DeleteTrigger removes a trigger; its firings stay on record.
 func (s *Store) DeleteTrigger(ctx context.Context, programID, id string) error {
-	res, err := s.w.ExecContext(ctx, `UPDATE moment_triggers SET deleted_at = $1, status = 'disabled' WHERE id = $2 AND program_id = $3 AND deleted_at IS NULL`,
-		ms(s.clock.Now()), id, programID)
-	if err != nil {
-		return fmt.Errorf("deleting trigger: %w", err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return notFound("trigger")
-	}
-	return nil
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE moment_triggers SET deleted_at = $1, status = 'disabled' WHERE id = $2 AND program_id = $3 AND deleted_at IS NULL`,
+			ms(s.clock.Now()), id, programID)
+		if err != nil {
+			return fmt.Errorf("deleting trigger: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return notFound("trigger")
+		}
+		return s.audit(ctx, tx, AuditTriggerDeleted, "trigger", id, programID, nil)
+	})
 }
 
 func scanTrigger(sc scanner) (parrain.MomentTrigger, error) {

@@ -186,8 +186,12 @@ func (s *Store) CreateWebhookEndpoint(ctx context.Context, programID string, in 
 			return parrain.WebhookEndpoint{}, fmt.Errorf("inserting webhook endpoint: %w", err)
 		}
 		e, err := s.endpointTx(ctx, tx, programID, id, "")
+		if err != nil {
+			return e, err
+		}
 		e.Secret = secret
-		return e, err
+		return e, s.audit(ctx, tx, AuditWebhookCreated, "webhook_endpoint", id, programID,
+			map[string]any{"url": e.URL, "event_types": e.EventTypes})
 	})
 }
 
@@ -257,8 +261,11 @@ func (s *Store) UpdateWebhookEndpoint(ctx context.Context, programID, id string,
 		if err != nil {
 			return fmt.Errorf("updating webhook endpoint: %w", err)
 		}
-		out, err = s.endpointTx(ctx, tx, programID, id, "")
-		return err
+		if out, err = s.endpointTx(ctx, tx, programID, id, ""); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, AuditWebhookUpdated, "webhook_endpoint", id, programID,
+			map[string]any{"url": out.URL, "event_types": out.EventTypes, "status": out.Status})
 	})
 	return out, err
 }
@@ -278,9 +285,11 @@ func (s *Store) RotateWebhookSecret(ctx context.Context, programID, id string) (
 		if _, err := tx.ExecContext(ctx, `UPDATE webhook_endpoints SET secret = $1, updated_at = $2 WHERE id = $3`, secret, ms(s.clock.Now()), id); err != nil {
 			return fmt.Errorf("rotating secret: %w", err)
 		}
-		out, err = s.endpointTx(ctx, tx, programID, id, "")
+		if out, err = s.endpointTx(ctx, tx, programID, id, ""); err != nil {
+			return err
+		}
 		out.Secret = secret
-		return err
+		return s.audit(ctx, tx, AuditWebhookSecretRotated, "webhook_endpoint", id, programID, nil)
 	})
 	return out, err
 }
@@ -289,7 +298,8 @@ func (s *Store) RotateWebhookSecret(ctx context.Context, programID, id string) (
 // log; deliveries still queued are dropped.
 func (s *Store) DeleteWebhookEndpoint(ctx context.Context, programID, id string) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		if _, err := s.endpointTx(ctx, tx, programID, id, s.d.forUpdate); err != nil {
+		e, err := s.endpointTx(ctx, tx, programID, id, s.d.forUpdate)
+		if err != nil {
 			return err
 		}
 		for _, q := range []string{
@@ -301,7 +311,7 @@ func (s *Store) DeleteWebhookEndpoint(ctx context.Context, programID, id string)
 				return fmt.Errorf("deleting webhook endpoint: %w", err)
 			}
 		}
-		return nil
+		return s.audit(ctx, tx, AuditWebhookDeleted, "webhook_endpoint", id, programID, map[string]any{"url": e.URL})
 	})
 }
 
@@ -389,7 +399,9 @@ func (s *Store) ReplayWebhookDelivery(ctx context.Context, programID, endpointID
 			return &parrain.Error{Code: parrain.CodeConflict, Field: "status", Message: "the endpoint is disabled: enable it before replaying"}
 		}
 		var st parrain.DeliveryStatus
-		err = tx.QueryRowContext(ctx, `SELECT status FROM webhook_deliveries WHERE id = $1 AND endpoint_id = $2`+s.d.forUpdate, id, endpointID).Scan(&st)
+		var eventType string
+		err = tx.QueryRowContext(ctx, `SELECT status, event_type FROM webhook_deliveries WHERE id = $1 AND endpoint_id = $2`+s.d.forUpdate,
+			id, endpointID).Scan(&st, &eventType)
 		if errors.Is(err, sql.ErrNoRows) {
 			return notFound("webhook delivery")
 		}
@@ -405,7 +417,11 @@ func (s *Store) ReplayWebhookDelivery(ctx context.Context, programID, endpointID
 			return fmt.Errorf("replaying delivery: %w", err)
 		}
 		payload, _ := json.Marshal(WebhookDeliverArgs{DeliveryID: id})
-		return s.enqueueTx(ctx, tx, JobWebhookDeliver, fmt.Sprintf("%s:%s:replay:%d", JobWebhookDeliver, id, ms(now)), payload, now)
+		if err := s.enqueueTx(ctx, tx, JobWebhookDeliver, fmt.Sprintf("%s:%s:replay:%d", JobWebhookDeliver, id, ms(now)), payload, now); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, AuditWebhookReplayed, "webhook_delivery", id, programID,
+			map[string]any{"endpoint": endpointID, "event_type": eventType})
 	})
 	if err != nil {
 		return parrain.WebhookDelivery{}, err

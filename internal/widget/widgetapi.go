@@ -41,6 +41,9 @@ func (s *Service) authed(h func(w http.ResponseWriter, r *http.Request, a *advoc
 			httpx.WriteError(w, r, s.log, err)
 			return
 		}
+		// The advocate's own changes (a payout account) are audited under
+		// them; their IP is not kept.
+		r = r.WithContext(parrain.WithActor(r.Context(), parrain.Actor{Kind: parrain.ActorAdvocate, ID: a.p.ID, Label: a.p.ExternalID}))
 		h(w, r, a)
 	})
 }
