@@ -131,3 +131,36 @@ func (s *Store) JobCounts(ctx context.Context) (map[string]int64, error) {
 func (t *Tx) Enqueue(ctx context.Context, kind, uniqueKey string, payload []byte, runAt time.Time) error {
 	return t.s.enqueueTx(ctx, t.tx, kind, uniqueKey, payload, runAt)
 }
+
+// FailedJob is a background job that used all its attempts.
+type FailedJob struct {
+	ID         string    `json:"id"`
+	Kind       string    `json:"kind"`
+	Attempts   int       `json:"attempts"`
+	LastError  string    `json:"last_error"`
+	FinishedAt time.Time `json:"finished_at"`
+}
+
+// FailedJobs lists the most recent failed jobs.
+func (s *Store) FailedJobs(ctx context.Context, limit int) ([]FailedJob, error) {
+	if limit <= 0 || limit > 200 {
+		limit = 50
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT id, kind, attempts, last_error, COALESCE(finished_at, 0) FROM jobs WHERE state = 'failed'
+		ORDER BY id DESC LIMIT $1`, limit)
+	if err != nil {
+		return nil, fmt.Errorf("listing failed jobs: %w", err)
+	}
+	defer rows.Close()
+	out := []FailedJob{}
+	for rows.Next() {
+		var j FailedJob
+		var fin int64
+		if err := rows.Scan(&j.ID, &j.Kind, &j.Attempts, &j.LastError, &fin); err != nil {
+			return nil, err
+		}
+		j.FinishedAt = fromMS(fin)
+		out = append(out, j)
+	}
+	return out, rows.Err()
+}

@@ -6,6 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sort"
+	"strings"
+	"time"
 
 	"github.com/parrainhq/parrain/internal/parrain"
 )
@@ -348,4 +351,249 @@ func (t *Tx) LockForCounts(ctx context.Context, programID string, lockProgram bo
 		return fmt.Errorf("locking participants: %w", err)
 	}
 	return nil
+}
+
+// ParticipantsPage lists a program's participants, newest first.
+func (s *Store) ParticipantsPage(ctx context.Context, programID string, pg Page) ([]parrain.Participant, string, error) {
+	where, args := `program_id = $1`, []any{programID}
+	if pg.Cursor != "" {
+		where, args = where+` AND id < $2`, append(args, pg.Cursor)
+	}
+	args = append(args, pg.limit()+1)
+	out, err := s.participantsWhere(ctx, where+fmt.Sprintf(` ORDER BY id DESC LIMIT $%d`, len(args)), args...)
+	if err != nil {
+		return nil, "", err
+	}
+	return pageOf(out, pg.limit(), func(p parrain.Participant) string { return p.ID })
+}
+
+func (s *Store) participantsWhere(ctx context.Context, where string, args ...any) ([]parrain.Participant, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT `+participantCols+` FROM participants WHERE `+where, args...)
+	if err != nil {
+		return nil, fmt.Errorf("listing participants: %w", err)
+	}
+	defer rows.Close()
+	out := []parrain.Participant{}
+	for rows.Next() {
+		p, err := scanParticipant(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
+// SearchParticipants finds a program's participants by referral code or
+// external id (exact, case-insensitive for codes), or, for queries of three
+// characters or more, by the beginning of their name or email (any case),
+// through the prefix indexes.
+func (s *Store) SearchParticipants(ctx context.Context, programID, q string, limit int) ([]parrain.Participant, error) {
+	q = strings.TrimSpace(q)
+	if q == "" {
+		return []parrain.Participant{}, nil
+	}
+	if len(q) > 200 {
+		return nil, parrain.Invalid("q", "must be at most 200 characters")
+	}
+	if limit <= 0 || limit > 200 {
+		limit = 50
+	}
+	seen := map[string]bool{}
+	out := []parrain.Participant{}
+	collect := func(where string, args ...any) error {
+		ps, err := s.participantsWhere(ctx, where, args...)
+		if err != nil {
+			return err
+		}
+		for _, p := range ps {
+			if !seen[p.ID] && len(out) < limit {
+				seen[p.ID] = true
+				out = append(out, p)
+			}
+		}
+		return nil
+	}
+	for _, sq := range participantSearchSQL(programID, q, limit) {
+		if err := collect(sq.where, sq.args...); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+type searchQuery struct {
+	where string
+	args  []any
+}
+
+// participantSearchSQL builds SearchParticipants' queries, in order: exact
+// code or external id, then name prefix, then email prefix.
+func participantSearchSQL(programID, q string, limit int) []searchQuery {
+	out := []searchQuery{{`program_id = $1 AND (code = $2 OR external_id = $3)`, []any{programID, parrain.NormalizeCode(q), q}}}
+	if len([]rune(q)) < 3 {
+		return out // names and emails need three characters: an index prefix
+	}
+	// lower() is computed by the database on both sides, so the comparison
+	// uses the same case folding as the index.
+	for _, col := range []string{"name", "email"} {
+		where := fmt.Sprintf(`program_id = $1 AND substr(lower(%[1]s), 1, 3) = substr(lower(CAST($2 AS TEXT)), 1, 3)
+			AND substr(lower(%[1]s), 1, length(CAST($2 AS TEXT))) = lower(CAST($2 AS TEXT))`, col)
+		out = append(out, searchQuery{where + ` ORDER BY id DESC LIMIT $3`, []any{programID, q, limit}})
+	}
+	return out
+}
+
+// ParticipantByID returns a participant by its internal id.
+func (s *Store) ParticipantByID(ctx context.Context, id string) (parrain.Participant, error) {
+	ps, err := s.participantsWhere(ctx, `id = $1`, id)
+	if err != nil {
+		return parrain.Participant{}, err
+	}
+	if len(ps) == 0 {
+		return parrain.Participant{}, notFound("participant")
+	}
+	return ps[0], nil
+}
+
+// ParticipantsByIDs returns participants by internal id (at most 500).
+func (s *Store) ParticipantsByIDs(ctx context.Context, ids []string) (map[string]parrain.Participant, error) {
+	out := map[string]parrain.Participant{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	if len(ids) > 500 {
+		return nil, parrain.Invalid("ids", "at most 500 participants at once")
+	}
+	args := make([]any, len(ids))
+	ph := make([]string, len(ids))
+	for i, id := range ids {
+		args[i] = id
+		ph[i] = fmt.Sprintf("$%d", i+1)
+	}
+	ps, err := s.participantsWhere(ctx, `id IN (`+strings.Join(ph, ", ")+`)`, args...)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range ps {
+		out[p.ID] = p
+	}
+	return out, nil
+}
+
+// TimelineItem is one thing that happened to or because of a participant.
+type TimelineItem struct {
+	At   time.Time `json:"at"`
+	Kind string    `json:"kind"` // click, event, friend_event, ledger
+	// For events: the type, and for friend events the friend credited to
+	// this participant.
+	EventType      parrain.EventType `json:"event_type,omitempty"`
+	FriendID       string            `json:"friend_id,omitempty"`
+	FriendExternal string            `json:"friend_external_id,omitempty"`
+	OrderID        string            `json:"order_id,omitempty"`
+	Amount         int64             `json:"amount,omitempty"`
+	Currency       string            `json:"currency,omitempty"`
+	// For ledger entries.
+	EntryType parrain.EntryType `json:"entry_type,omitempty"`
+	Bucket    parrain.Bucket    `json:"bucket,omitempty"`
+	RewardID  string            `json:"reward_id,omitempty"`
+	Memo      string            `json:"memo,omitempty"`
+	// For clicks.
+	Referer string `json:"referer,omitempty"`
+	id      string
+}
+
+// ParticipantTimeline returns the latest things that happened to a
+// participant, newest first: clicks on their link, their own events, the
+// events of the friends they referred, and their ledger entries.
+func (s *Store) ParticipantTimeline(ctx context.Context, p parrain.Participant, limit int) ([]TimelineItem, error) {
+	if limit <= 0 || limit > 500 {
+		limit = 100
+	}
+	var items []TimelineItem
+	rows, err := s.r.QueryContext(ctx, `SELECT id, created_at, referer FROM clicks WHERE participant_id = $1 AND valid ORDER BY created_at DESC LIMIT $2`, p.ID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("loading clicks: %w", err)
+	}
+	for rows.Next() {
+		var it TimelineItem
+		var at int64
+		if err := rows.Scan(&it.id, &at, &it.Referer); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		it.At, it.Kind = fromMS(at), "click"
+		items = append(items, it)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	const evCols = `SELECT e.id, e.type, e.payload, e.occurred_at, `
+	queries := []struct {
+		kind, q string
+		args    []any
+	}{
+		// Their own signups and purchases.
+		{"event", evCols + `'', '' FROM events e WHERE e.participant_id = $1 ORDER BY e.id DESC LIMIT $2`, []any{p.ID, limit}},
+		// Refunds of their own orders (refund events name no participant).
+		{"event", evCols + `'', '' FROM events e JOIN referrals r ON r.id = e.referral_id
+			WHERE r.program_id = $1 AND r.friend_id = $2 AND e.type = 'refund' ORDER BY e.id DESC LIMIT $3`, []any{p.ProgramID, p.ID, limit}},
+		// What the friends they referred did.
+		{"friend_event", evCols + `f.id, f.external_id FROM events e JOIN referrals r ON r.id = e.referral_id JOIN participants f ON f.id = r.friend_id
+			WHERE r.advocate_id = $1 ORDER BY e.id DESC LIMIT $2`, []any{p.ID, limit}},
+	}
+	for _, qq := range queries {
+		rows, err := s.r.QueryContext(ctx, qq.q, qq.args...)
+		if err != nil {
+			return nil, fmt.Errorf("loading events: %w", err)
+		}
+		for rows.Next() {
+			var it TimelineItem
+			var payload string
+			var at int64
+			if err := rows.Scan(&it.id, &it.EventType, &payload, &at, &it.FriendID, &it.FriendExternal); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			var ev parrain.Event
+			if err := json.Unmarshal([]byte(payload), &ev); err == nil {
+				it.OrderID, it.Amount, it.Currency = ev.OrderID, ev.Amount, ev.Currency
+			}
+			it.At, it.Kind = fromMS(at), qq.kind
+			items = append(items, it)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	entries, err := s.r.QueryContext(ctx, `SELECT id, reward_id, type, bucket, amount, currency, memo, created_at FROM ledger_entries
+		WHERE participant_id = $1 ORDER BY id DESC LIMIT $2`, p.ID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("loading ledger: %w", err)
+	}
+	defer entries.Close()
+	for entries.Next() {
+		var it TimelineItem
+		var at int64
+		if err := entries.Scan(&it.id, &it.RewardID, &it.EntryType, &it.Bucket, &it.Amount, &it.Currency, &it.Memo, &at); err != nil {
+			return nil, err
+		}
+		it.At, it.Kind = fromMS(at), "ledger"
+		items = append(items, it)
+	}
+	if err := entries.Err(); err != nil {
+		return nil, err
+	}
+	sort.SliceStable(items, func(i, j int) bool {
+		if !items[i].At.Equal(items[j].At) {
+			return items[i].At.After(items[j].At)
+		}
+		return items[i].id > items[j].id
+	})
+	if len(items) > limit {
+		items = items[:limit]
+	}
+	return items, nil
 }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -350,4 +351,133 @@ func (s *Store) StageReachedBefore(ctx context.Context, referralID, stage string
 		return time.Time{}, false, nil
 	}
 	return fromMS(at), err == nil, err
+}
+
+// ReferralQuery narrows a program's referral list.
+type ReferralQuery struct {
+	ProgramID  string
+	Status     string    // signed_up, converted, rejected; "" for all
+	From, To   time.Time // signup time in [From, To); zero for open ends
+	Flagged    bool      // only referrals flagged: waiting for fraud review (flagged, held) or rejected
+	AdvocateID string    // only this advocate's referrals
+}
+
+// ReferralRow is a referral with what the console shows beside it.
+type ReferralRow struct {
+	parrain.Referral
+	AdvocateName   string `json:"advocate_name"`
+	FriendName     string `json:"friend_name"`
+	FriendEmail    string `json:"friend_email"`
+	Via            string `json:"via"`             // code (typed) or cookie (link click)
+	PendingRewards int64  `json:"pending_rewards"` // rewards awaiting approval
+}
+
+// UnderReview reports whether the referral waits for a fraud reviewer.
+func (r ReferralRow) UnderReview() bool { return parrain.UnderReview(r.ReviewStatus) }
+
+const referralRowSelect = `SELECT r.id, r.program_id, r.advocate_id, a.external_id, r.friend_id, f.external_id, r.code, r.status, r.reason,
+	r.clicked_at, r.signed_up_at, r.converted_at, r.created_at, r.risk_score, r.review_status, a.name, f.name, f.email, r.via,
+	(SELECT COUNT(*) FROM rewards rw WHERE rw.referral_id = r.id AND rw.status = 'pending')
+	FROM referrals r JOIN participants a ON a.id = r.advocate_id JOIN participants f ON f.id = r.friend_id`
+
+func scanReferralRow(sc scanner) (ReferralRow, error) {
+	var r ReferralRow
+	var clicked, converted sql.NullInt64
+	var signed, created int64
+	err := sc.Scan(&r.ID, &r.ProgramID, &r.AdvocateID, &r.AdvocateExternalID, &r.FriendID, &r.FriendExternalID, &r.Code,
+		&r.Status, &r.Reason, &clicked, &signed, &converted, &created, &r.RiskScore, &r.ReviewStatus, &r.AdvocateName, &r.FriendName, &r.FriendEmail, &r.Via, &r.PendingRewards)
+	r.ClickedAt, r.ConvertedAt = fromNullMS(clicked), fromNullMS(converted)
+	r.SignedUpAt, r.CreatedAt = fromMS(signed), fromMS(created)
+	return r, err
+}
+
+// referralCursor is "<signed_up_at ms>.<id>": the list is ordered by signup
+// time, then id, both descending.
+func referralCursor(r ReferralRow) string {
+	return strconv.FormatInt(ms(r.SignedUpAt), 10) + "." + r.ID
+}
+
+// ReferralsPage lists a program's referrals by signup time, newest first,
+// filtered by status, signup dates, flag and advocate.
+func (s *Store) ReferralsPage(ctx context.Context, q ReferralQuery, pg Page) ([]ReferralRow, string, error) {
+	query, args, err := referralsPageSQL(q, pg)
+	if err != nil {
+		return nil, "", err
+	}
+	rows, err := s.r.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, "", fmt.Errorf("listing referrals: %w", err)
+	}
+	defer rows.Close()
+	out := []ReferralRow{}
+	for rows.Next() {
+		r, err := scanReferralRow(rows)
+		if err != nil {
+			return nil, "", err
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", err
+	}
+	return pageOf(out, pg.limit(), referralCursor)
+}
+
+// referralsPageSQL builds ReferralsPage's query (separate so that a test
+// can check its plan uses the indexes).
+func referralsPageSQL(q ReferralQuery, pg Page) (string, []any, error) {
+	switch parrain.ReferralStatus(q.Status) {
+	case "", parrain.ReferralSignedUp, parrain.ReferralConverted, parrain.ReferralRejected:
+	default:
+		return "", nil, parrain.Invalid("status", "must be signed_up, converted or rejected")
+	}
+	where := []string{`r.program_id = $1`}
+	args := []any{q.ProgramID}
+	add := func(cond string, vs ...any) {
+		idx := make([]any, len(vs))
+		for i, v := range vs {
+			args = append(args, v)
+			idx[i] = len(args)
+		}
+		where = append(where, fmt.Sprintf(cond, idx...))
+	}
+	if q.Status != "" {
+		add(`r.status = $%d`, q.Status)
+	}
+	if !q.From.IsZero() {
+		add(`r.signed_up_at >= $%d`, ms(q.From))
+	}
+	if !q.To.IsZero() {
+		add(`r.signed_up_at < $%d`, ms(q.To))
+	}
+	if q.Flagged {
+		where = append(where, `(r.review_status IN ('flagged', 'held') OR r.status = 'rejected')`)
+	}
+	if q.AdvocateID != "" {
+		add(`r.advocate_id = $%d`, q.AdvocateID)
+	}
+	if pg.Cursor != "" {
+		at, id, ok := strings.Cut(pg.Cursor, ".")
+		t, err := strconv.ParseInt(at, 10, 64)
+		if !ok || err != nil || id == "" {
+			return "", nil, parrain.Invalid("cursor", "is not a cursor from a previous page")
+		}
+		add(`(r.signed_up_at < $%d OR (r.signed_up_at = $%d AND r.id < $%d))`, t, t, id)
+	}
+	args = append(args, pg.limit()+1)
+	return referralRowSelect + ` WHERE ` + strings.Join(where, " AND ") +
+		fmt.Sprintf(` ORDER BY r.signed_up_at DESC, r.id DESC LIMIT $%d`, len(args)), args, nil
+}
+
+// ReferralOfFriend returns the referral that brought a participant into
+// their program (who referred them), or not_found.
+func (s *Store) ReferralOfFriend(ctx context.Context, programID, friendID string) (ReferralRow, error) {
+	r, err := scanReferralRow(s.r.QueryRowContext(ctx, referralRowSelect+` WHERE r.program_id = $1 AND r.friend_id = $2`, programID, friendID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return r, notFound("referral")
+	}
+	if err != nil {
+		return r, fmt.Errorf("loading referral: %w", err)
+	}
+	return r, nil
 }
