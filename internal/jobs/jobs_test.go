@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -34,23 +35,29 @@ func TestRunnerOutcomes(t *testing.T) {
 	}
 	defer st.Close()
 	r := NewRunner(st, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	// Jobs of one batch run concurrently: the handlers count under a lock.
+	var mu sync.Mutex
 	calls := map[string]int{}
-	r.Handle("ok", func(context.Context, []byte) error { calls["ok"]++; return nil })
+	count := func(kind string) int {
+		mu.Lock()
+		defer mu.Unlock()
+		calls[kind]++
+		return calls[kind]
+	}
+	r.Handle("ok", func(context.Context, []byte) error { count("ok"); return nil })
 	r.Handle("flaky", func(context.Context, []byte) error {
-		calls["flaky"]++
-		if calls["flaky"] < 3 {
+		if count("flaky") < 3 {
 			return errors.New("temporary")
 		}
 		return nil
 	})
 	r.Handle("snooze", func(context.Context, []byte) error {
-		calls["snooze"]++
-		if calls["snooze"] == 1 {
+		if count("snooze") == 1 {
 			return &SnoozeError{Until: clock.Now().Add(time.Hour)}
 		}
 		return nil
 	})
-	r.Handle("panic", func(context.Context, []byte) error { calls["panic"]++; panic("boom") })
+	r.Handle("panic", func(context.Context, []byte) error { count("panic"); panic("boom") })
 	for _, k := range []string{"ok", "flaky", "snooze", "panic", "unknown"} {
 		if err := st.Enqueue(ctx, k, k, []byte(`{}`), clock.Now()); err != nil {
 			t.Fatal(err)
