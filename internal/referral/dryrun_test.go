@@ -14,10 +14,10 @@ import (
 // nothing.
 func TestDryRunMatchesIngestionForActivityAndMoments(t *testing.T) {
 	each(t, func(t *testing.T, e *env) {
-		prog := e.program(nil)
-		adv := e.advocate(prog.ID, "adv", "adv@example.com")
-		e.event(prog.ID, parrain.Event{Type: parrain.EventSignup, ExternalID: "friend", Email: "friend@example.com", ReferralCode: adv.Code})
-		nps, _, err := e.st.CreateTrigger(ctx, prog.ID, parrain.MomentTrigger{Name: "Promoters", Kind: parrain.MomentNPS,
+		prog := e.Program(nil)
+		adv := e.Advocate(prog.ID, "adv", "adv@example.com")
+		e.Event(prog.ID, parrain.Event{Type: parrain.EventSignup, ExternalID: "friend", Email: "friend@example.com", ReferralCode: adv.Code})
+		nps, _, err := e.St.CreateTrigger(ctx, prog.ID, parrain.MomentTrigger{Name: "Promoters", Kind: parrain.MomentNPS,
 			Effects: []parrain.Effect{parrain.EffectEmail}}, store.Idem{})
 		if err != nil {
 			t.Fatal(err)
@@ -27,14 +27,14 @@ func TestDryRunMatchesIngestionForActivityAndMoments(t *testing.T) {
 			{Type: parrain.EventActivity, ExternalID: "friend"},
 			{Type: parrain.EventNPS, ExternalID: "friend", Score: &score},
 		} {
-			dry, err := e.ref.DryRun(ctx, prog.ID, ev, nil)
+			dry, err := e.Ref.DryRun(ctx, prog.ID, ev, nil)
 			if err != nil {
 				t.Fatalf("dry run of %s: %v", ev.Type, err)
 			}
 			if !dry.DryRun || dry.RuleVersion != prog.Version {
 				t.Errorf("dry run of %s: %+v", ev.Type, dry)
 			}
-			real := e.event(prog.ID, ev)
+			real := e.Event(prog.ID, ev)
 			if dry.Type != real.Type || dry.Message != real.Message || dry.Duplicate != real.Duplicate ||
 				(dry.Participant == nil) != (real.Participant == nil) || len(dry.Rewards) != len(real.Rewards) ||
 				len(dry.TriggersFired) != len(real.TriggersFired) {
@@ -51,7 +51,7 @@ func TestDryRunMatchesIngestionForActivityAndMoments(t *testing.T) {
 		}
 		// The moment fired the trigger once: the dry run's firing was not
 		// kept (it would have started the cooldown).
-		fs, _, err := e.st.Firings(ctx, prog.ID, nps.ID, store.Page{})
+		fs, _, err := e.St.Firings(ctx, prog.ID, nps.ID, store.Page{})
 		if err != nil || len(fs) != 1 {
 			t.Errorf("firings: %d %v, want the real event's only", len(fs), err)
 		}

@@ -17,7 +17,7 @@ const testSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
 func TestProgramVersionsAndSecrets(t *testing.T) {
 	each(t, func(t *testing.T, e *env) {
-		prog := e.program(func(p *parrain.Program) {
+		prog := e.Program(func(p *parrain.Program) {
 			p.Key = "spring"
 			p.Fulfilment = &parrain.Fulfilment{URL: "https://crm.example/hook", Secret: testSecret}
 		})
@@ -26,24 +26,24 @@ func TestProgramVersionsAndSecrets(t *testing.T) {
 		}
 		// The secret is never in the stored documents.
 		var docs string
-		if err := e.st.DB().QueryRow(`SELECT document FROM program_versions WHERE program_id = $1`, prog.ID).Scan(&docs); err != nil {
+		if err := e.St.DB().QueryRow(`SELECT document FROM program_versions WHERE program_id = $1`, prog.ID).Scan(&docs); err != nil {
 			t.Fatalf("query: %v", err)
 		}
 		var sealed, settings string
-		if err := e.st.DB().QueryRow(`SELECT fulfilment_secret, settings FROM programs WHERE id = $1`, prog.ID).Scan(&sealed, &settings); err != nil {
+		if err := e.St.DB().QueryRow(`SELECT fulfilment_secret, settings FROM programs WHERE id = $1`, prog.ID).Scan(&sealed, &settings); err != nil {
 			t.Fatalf("query: %v", err)
 		}
 		if strings.Contains(docs+settings+sealed, "MfKQ9r8") || !strings.HasPrefix(sealed, "v1:") {
 			t.Fatalf("secret at rest: %q %q %q", docs, settings, sealed)
 		}
-		adv := e.advocate(prog.ID, "adv", "")
-		e.event(prog.ID, parrain.Event{Type: parrain.EventSignup, ExternalID: "f1", ReferralCode: adv.Code})
-		r1 := e.event(prog.ID, parrain.Event{Type: parrain.EventPurchase, ExternalID: "f1", OrderID: "1", Amount: 5000, Currency: "EUR"})
+		adv := e.Advocate(prog.ID, "adv", "")
+		e.Event(prog.ID, parrain.Event{Type: parrain.EventSignup, ExternalID: "f1", ReferralCode: adv.Code})
+		r1 := e.Event(prog.ID, parrain.Event{Type: parrain.EventPurchase, ExternalID: "f1", OrderID: "1", Amount: 5000, Currency: "EUR"})
 
 		// Unchanged document: no new version.
 		same := prog
 		same.Version = 0
-		got, _, err := e.st.UpdateProgram(ctx, prog.ID, same, store.Idem{})
+		got, _, err := e.St.UpdateProgram(ctx, prog.ID, same, store.Idem{})
 		if err != nil || got.Version != 1 {
 			t.Fatalf("unchanged: %d %v", got.Version, err)
 		}
@@ -52,38 +52,38 @@ func TestProgramVersionsAndSecrets(t *testing.T) {
 		v2.Version = 1
 		v2.Rules = []parrain.RewardRule{{ID: "rule_1", Trigger: parrain.TriggerFirstPurchase,
 			Advocate: &parrain.RewardSpec{Kind: parrain.KindCash, Type: parrain.AmountFixed, Amount: 9900}}}
-		got, _, err = e.st.UpdateProgram(ctx, prog.ID, v2, store.Idem{Scope: "k", Key: "put-1", Hash: "h"})
+		got, _, err = e.St.UpdateProgram(ctx, prog.ID, v2, store.Idem{Scope: "k", Key: "put-1", Hash: "h"})
 		if err != nil || got.Version != 2 || !got.Fulfilment.SecretSet || got.CreatedAt != prog.CreatedAt || got.ID != prog.ID {
 			t.Fatalf("update: %+v %v", got, err)
 		}
-		if _, replayed, _ := e.st.UpdateProgram(ctx, prog.ID, v2, store.Idem{Scope: "k", Key: "put-1", Hash: "h"}); !replayed {
+		if _, replayed, _ := e.St.UpdateProgram(ctx, prog.ID, v2, store.Idem{Scope: "k", Key: "put-1", Hash: "h"}); !replayed {
 			t.Error("PUT with the same key is not replayed")
 		}
 		// Stale version: conflict on the version field.
-		if _, _, err := e.st.UpdateProgram(ctx, prog.ID, v2, store.Idem{}); parrain.ErrorCode(err) != parrain.CodeConflict || parrain.AsError(err).Field != "version" {
+		if _, _, err := e.St.UpdateProgram(ctx, prog.ID, v2, store.Idem{}); parrain.ErrorCode(err) != parrain.CodeConflict || parrain.AsError(err).Field != "version" {
 			t.Fatalf("stale update: %v", err)
 		}
 		// Past rewards keep their version and explain with its rule.
-		ex, err := e.st.ExplainReward(ctx, prog.ID, r1.Rewards[0].ID)
+		ex, err := e.St.ExplainReward(ctx, prog.ID, r1.Rewards[0].ID)
 		if err != nil || ex.RuleVersion != 1 || ex.Explain.Rule == nil || ex.Explain.Rule.Advocate.Amount != 2000 || ex.Amount != 2000 {
 			t.Fatalf("explain old reward: %+v %v", ex.Explain, err)
 		}
-		e.event(prog.ID, parrain.Event{Type: parrain.EventSignup, ExternalID: "f2", ReferralCode: adv.Code})
-		r2 := e.event(prog.ID, parrain.Event{Type: parrain.EventPurchase, ExternalID: "f2", OrderID: "2", Amount: 5000, Currency: "EUR"})
+		e.Event(prog.ID, parrain.Event{Type: parrain.EventSignup, ExternalID: "f2", ReferralCode: adv.Code})
+		r2 := e.Event(prog.ID, parrain.Event{Type: parrain.EventPurchase, ExternalID: "f2", OrderID: "2", Amount: 5000, Currency: "EUR"})
 		if r2.Rewards[0].Amount != 9900 || r2.Rewards[0].RuleVersion != 2 || !strings.Contains(r2.Rewards[0].Explanation, "[program v2]") {
 			t.Fatalf("new reward %+v", r2.Rewards[0])
 		}
-		vs, err := e.st.ProgramVersions(ctx, prog.ID)
+		vs, err := e.St.ProgramVersions(ctx, prog.ID)
 		if err != nil || len(vs) != 2 || vs[0].Version != 2 || vs[1].Program.Rules[0].Advocate.Amount != 2000 {
 			t.Fatalf("versions %+v %v", vs, err)
 		}
 		// A new secret replaces the old one; removing fulfilment clears it.
 		v3 := got
 		v3.Fulfilment = nil
-		if got, _, err = e.st.UpdateProgram(ctx, prog.ID, v3, store.Idem{}); err != nil || got.Fulfilment != nil {
+		if got, _, err = e.St.UpdateProgram(ctx, prog.ID, v3, store.Idem{}); err != nil || got.Fulfilment != nil {
 			t.Fatalf("remove fulfilment: %+v %v", got, err)
 		}
-		if err := e.st.DB().QueryRow(`SELECT fulfilment_secret FROM programs WHERE id = $1`, prog.ID).Scan(&sealed); err != nil {
+		if err := e.St.DB().QueryRow(`SELECT fulfilment_secret FROM programs WHERE id = $1`, prog.ID).Scan(&sealed); err != nil {
 			t.Fatalf("query: %v", err)
 		}
 		if sealed != "" {
@@ -91,20 +91,20 @@ func TestProgramVersionsAndSecrets(t *testing.T) {
 		}
 		// A program stored before the engine's defaults existed (empty
 		// settings) is unchanged by the same document normalized today.
-		legacy := e.program(nil)
-		if _, err := e.st.DB().Exec(`UPDATE programs SET settings = '{}' WHERE id = $1`, legacy.ID); err != nil {
+		legacy := e.Program(nil)
+		if _, err := e.St.DB().Exec(`UPDATE programs SET settings = '{}' WHERE id = $1`, legacy.ID); err != nil {
 			t.Fatal(err)
 		}
-		stored, _ := e.st.Program(ctx, legacy.ID)
+		stored, _ := e.St.Program(ctx, legacy.ID)
 		if stored.Success != nil || stored.Rounding != "" {
 			t.Fatalf("legacy settings %+v", stored.ProgramSettings)
 		}
 		stored.Version = 0
-		if got, _, err := e.st.UpdateProgram(ctx, legacy.ID, stored, store.Idem{}); err != nil || got.Version != 1 {
+		if got, _, err := e.St.UpdateProgram(ctx, legacy.ID, stored, store.Idem{}); err != nil || got.Version != 1 {
 			t.Fatalf("legacy unchanged: %d %v", got.Version, err)
 		}
 		// Keys are unique.
-		_, _, err = e.st.CreateProgram(ctx, parrain.Program{Name: "dup", LandingURL: "https://x.example", Currency: "EUR",
+		_, _, err = e.St.CreateProgram(ctx, parrain.Program{Name: "dup", LandingURL: "https://x.example", Currency: "EUR",
 			ProgramSettings: parrain.ProgramSettings{Key: "spring"}}, store.Idem{})
 		if parrain.ErrorCode(err) != parrain.CodeConflict {
 			t.Fatalf("duplicate key: %v", err)
@@ -114,12 +114,12 @@ func TestProgramVersionsAndSecrets(t *testing.T) {
 
 func TestProgramAsCode(t *testing.T) {
 	each(t, func(t *testing.T, e *env) {
-		staging := e.program(func(p *parrain.Program) {
+		staging := e.Program(func(p *parrain.Program) {
 			b2b(p)
 			p.Key = "b2b-partners"
 			p.Fulfilment = &parrain.Fulfilment{URL: "https://crm.example/hook", Secret: testSecret}
 		})
-		doc, err := e.st.ExportProgram(ctx, staging.ID)
+		doc, err := e.St.ExportProgram(ctx, staging.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -133,21 +133,21 @@ func TestProgramAsCode(t *testing.T) {
 		if err := json.Unmarshal(b, &back); err != nil {
 			t.Fatal(err)
 		}
-		res, err := prod.st.ApplyProgram(ctx, back, "")
+		res, err := prod.St.ApplyProgram(ctx, back, "")
 		if err != nil || res.Action != "created" || res.Program.Key != "b2b-partners" || len(res.Program.Stages) != 3 {
 			t.Fatalf("apply create: %+v %v", res, err)
 		}
-		res, err = prod.st.ApplyProgram(ctx, back, "")
+		res, err = prod.St.ApplyProgram(ctx, back, "")
 		if err != nil || res.Action != "unchanged" || res.Program.Version != 1 {
 			t.Fatalf("apply again: %+v %v", res, err)
 		}
 		back.Program.HoldDays = 45
-		res, err = prod.st.ApplyProgram(ctx, back, "")
+		res, err = prod.St.ApplyProgram(ctx, back, "")
 		if err != nil || res.Action != "updated" || res.Program.Version != 2 || res.Program.HoldDays != 45 {
 			t.Fatalf("apply change: %+v %v", res, err)
 		}
 		// The exported document of production equals the applied one.
-		doc2, _ := prod.st.ExportProgram(ctx, res.Program.ID)
+		doc2, _ := prod.St.ExportProgram(ctx, res.Program.ID)
 		back.Version, doc2.Version = 0, 0
 		a, _ := json.Marshal(back)
 		c, _ := json.Marshal(doc2)
@@ -155,12 +155,12 @@ func TestProgramAsCode(t *testing.T) {
 			t.Errorf("round trip:\n%s\n%s", a, c)
 		}
 		back.Format = "v0"
-		if _, err := prod.st.ApplyProgram(ctx, back, ""); parrain.AsError(err) == nil || parrain.AsError(err).Field != "format" {
+		if _, err := prod.St.ApplyProgram(ctx, back, ""); parrain.AsError(err) == nil || parrain.AsError(err).Field != "format" {
 			t.Errorf("bad format: %v", err)
 		}
 		back.Format = store.ProgramDocumentFormat
 		back.Program.Rules[0].Stage = "nope"
-		if _, err := prod.st.ApplyProgram(ctx, back, ""); parrain.AsError(err) == nil || parrain.AsError(err).Field != "program.rules[0].stage" {
+		if _, err := prod.St.ApplyProgram(ctx, back, ""); parrain.AsError(err) == nil || parrain.AsError(err).Field != "program.rules[0].stage" {
 			t.Errorf("invalid document: %v", err)
 		}
 	})
@@ -168,7 +168,7 @@ func TestProgramAsCode(t *testing.T) {
 
 // dbURLOther returns a second fresh database of the same engine.
 func dbURLOther(t *testing.T, e *env) string {
-	if strings.HasPrefix(e.url, "postgres") {
+	if strings.HasPrefix(e.URL, "postgres") {
 		return dbtest.URL(t, "postgres")
 	}
 	return dbtest.URL(t, "sqlite")
@@ -176,7 +176,7 @@ func dbURLOther(t *testing.T, e *env) string {
 
 func TestFulfilmentCodesAndAlerts(t *testing.T) {
 	each(t, func(t *testing.T, e *env) {
-		prog := e.program(func(p *parrain.Program) {
+		prog := e.Program(func(p *parrain.Program) {
 			p.HoldDays = 0
 			p.Rules = []parrain.RewardRule{
 				{ID: "gift", Trigger: parrain.TriggerFirstPurchase, Advocate: &parrain.RewardSpec{Kind: parrain.KindGiftCard, Type: parrain.AmountFixed, Amount: 2500, Pool: "amazon"},
@@ -184,23 +184,23 @@ func TestFulfilmentCodesAndAlerts(t *testing.T) {
 				{ID: "credit", Trigger: parrain.TriggerSignup, Advocate: &parrain.RewardSpec{Kind: parrain.KindCredit, Type: parrain.AmountFixed, Amount: 300}},
 			}
 		})
-		if _, _, err := e.st.CreateCouponPool(ctx, prog.ID, store.CouponPool{Name: "amazon", LowWater: 2}, store.Idem{}); err != nil {
+		if _, _, err := e.St.CreateCouponPool(ctx, prog.ID, store.CouponPool{Name: "amazon", LowWater: 2}, store.Idem{}); err != nil {
 			t.Fatal(err)
 		}
-		if res, _, err := e.st.ImportCodes(ctx, prog.ID, "amazon", []string{"AMZ-1", "AMZ-2", "AMZ-1"}, store.Idem{}); err != nil || res.Imported != 2 || len(res.Duplicates) != 1 {
+		if res, _, err := e.St.ImportCodes(ctx, prog.ID, "amazon", []string{"AMZ-1", "AMZ-2", "AMZ-1"}, store.Idem{}); err != nil || res.Imported != 2 || len(res.Duplicates) != 1 {
 			t.Fatalf("import: %+v %v", res, err)
 		}
-		adv := e.advocate(prog.ID, "adv", "")
+		adv := e.Advocate(prog.ID, "adv", "")
 		deliver := func(rw parrain.Reward) parrain.Reward {
 			t.Helper()
-			if _, _, err := e.st.ApproveReward(ctx, rw.ID); err != nil {
+			if _, _, err := e.St.ApproveReward(ctx, rw.ID); err != nil {
 				t.Fatal(err)
 			}
-			d, err := e.st.PrepareFulfilment(ctx, rw.ID)
+			d, err := e.St.PrepareFulfilment(ctx, rw.ID)
 			if err != nil || d.URL != "" {
 				t.Fatalf("prepare: %+v %v", d, err)
 			}
-			ex, err := e.st.ExplainReward(ctx, prog.ID, rw.ID)
+			ex, err := e.St.ExplainReward(ctx, prog.ID, rw.ID)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -209,12 +209,12 @@ func TestFulfilmentCodesAndAlerts(t *testing.T) {
 		var gifts []parrain.Reward
 		for i := range 3 {
 			f := fmt.Sprint("f", i)
-			r := e.event(prog.ID, parrain.Event{Type: parrain.EventSignup, ExternalID: f, ReferralCode: adv.Code})
+			r := e.Event(prog.ID, parrain.Event{Type: parrain.EventSignup, ExternalID: f, ReferralCode: adv.Code})
 			credit := deliver(r.Rewards[0])
 			if credit.Fulfilment.Status != parrain.FulfilWaitingConfig || credit.Status != parrain.RewardApproved {
 				t.Fatalf("credit without URL: %+v", credit.Fulfilment)
 			}
-			r = e.event(prog.ID, parrain.Event{Type: parrain.EventPurchase, ExternalID: f, OrderID: f, Amount: 5000, Currency: "EUR"})
+			r = e.Event(prog.ID, parrain.Event{Type: parrain.EventPurchase, ExternalID: f, OrderID: f, Amount: 5000, Currency: "EUR"})
 			for _, rw := range r.Rewards {
 				got := deliver(rw)
 				if rw.Kind == parrain.KindCoupon {
@@ -232,7 +232,7 @@ func TestFulfilmentCodesAndAlerts(t *testing.T) {
 		if gifts[2].Fulfilment.Status != parrain.FulfilWaitingCodes || gifts[2].Status != parrain.RewardApproved {
 			t.Fatalf("dry pool: %+v", gifts[2].Fulfilment)
 		}
-		alerts, _ := e.st.Alerts(ctx, prog.ID, true)
+		alerts, _ := e.St.Alerts(ctx, prog.ID, true)
 		kinds := map[string]int{}
 		for _, a := range alerts {
 			kinds[a.Kind] = a.Occurrences
@@ -241,36 +241,36 @@ func TestFulfilmentCodesAndAlerts(t *testing.T) {
 			t.Fatalf("alerts %+v", alerts)
 		}
 		// Importing codes delivers the waiting reward and resolves the alert.
-		if _, _, err := e.st.ImportCodes(ctx, prog.ID, "amazon", []string{"AMZ-3", "AMZ-4", "AMZ-5"}, store.Idem{}); err != nil {
+		if _, _, err := e.St.ImportCodes(ctx, prog.ID, "amazon", []string{"AMZ-3", "AMZ-4", "AMZ-5"}, store.Idem{}); err != nil {
 			t.Fatal(err)
 		}
 		var state string
-		if err := e.st.DB().QueryRow(`SELECT state FROM jobs WHERE unique_key = $1`, store.JobFulfilReward+":"+gifts[2].ID).Scan(&state); err != nil {
+		if err := e.St.DB().QueryRow(`SELECT state FROM jobs WHERE unique_key = $1`, store.JobFulfilReward+":"+gifts[2].ID).Scan(&state); err != nil {
 			t.Fatalf("query: %v", err)
 		}
 		if state != "available" {
 			t.Fatalf("waiting delivery not kicked: %q", state)
 		}
-		if _, err := e.st.PrepareFulfilment(ctx, gifts[2].ID); err != nil {
+		if _, err := e.St.PrepareFulfilment(ctx, gifts[2].ID); err != nil {
 			t.Fatal(err)
 		}
-		ex, _ := e.st.ExplainReward(ctx, prog.ID, gifts[2].ID)
+		ex, _ := e.St.ExplainReward(ctx, prog.ID, gifts[2].ID)
 		if ex.Fulfilment.Code != "AMZ-3" || ex.Status != parrain.RewardPaid {
 			t.Fatalf("after import: %+v", ex.Fulfilment)
 		}
-		alerts, _ = e.st.Alerts(ctx, prog.ID, true)
+		alerts, _ = e.St.Alerts(ctx, prog.ID, true)
 		for _, a := range alerts {
 			if a.Kind == store.AlertPoolEmpty {
 				t.Errorf("empty-pool alert still open: %+v", a)
 			}
 		}
-		pools, _ := e.st.CouponPools(ctx, prog.ID)
+		pools, _ := e.St.CouponPools(ctx, prog.ID)
 		if len(pools) != 2 || pools[0].Name != "amazon" || pools[0].Available != 2 || pools[0].Assigned != 3 || pools[1].Name != store.DefaultPool {
 			t.Fatalf("pools %+v", pools)
 		}
 		// Each code went to one reward only.
 		var dup int
-		if err := e.st.DB().QueryRow(`SELECT COUNT(*) FROM (SELECT reward_id FROM coupon_codes WHERE reward_id IS NOT NULL GROUP BY reward_id HAVING COUNT(*) > 1) d`).Scan(&dup); err != nil {
+		if err := e.St.DB().QueryRow(`SELECT COUNT(*) FROM (SELECT reward_id FROM coupon_codes WHERE reward_id IS NOT NULL GROUP BY reward_id HAVING COUNT(*) > 1) d`).Scan(&dup); err != nil {
 			t.Fatalf("query: %v", err)
 		}
 		if dup != 0 {
@@ -280,25 +280,25 @@ func TestFulfilmentCodesAndAlerts(t *testing.T) {
 		p := prog
 		p.Version = 0
 		p.Fulfilment = &parrain.Fulfilment{URL: "https://crm.example/hook", Secret: testSecret}
-		if _, _, err := e.st.UpdateProgram(ctx, prog.ID, p, store.Idem{}); err != nil {
+		if _, _, err := e.St.UpdateProgram(ctx, prog.ID, p, store.Idem{}); err != nil {
 			t.Fatal(err)
 		}
 		var waiting int
-		if err := e.st.DB().QueryRow(`SELECT COUNT(*) FROM jobs j JOIN reward_fulfilments f ON j.unique_key = 'reward.fulfil:' || f.reward_id
+		if err := e.St.DB().QueryRow(`SELECT COUNT(*) FROM jobs j JOIN reward_fulfilments f ON j.unique_key = 'reward.fulfil:' || f.reward_id
 			WHERE f.status = 'waiting_for_config' AND j.state = 'available'`).Scan(&waiting); err != nil {
 			t.Fatalf("query: %v", err)
 		}
 		if waiting != 3 {
 			t.Fatalf("%d credit deliveries resumed, want 3", waiting)
 		}
-		rws, _, _ := e.st.ProgramRewards(ctx, prog.ID, store.RewardFilter{}, store.Page{})
+		rws, _, _ := e.St.ProgramRewards(ctx, prog.ID, store.RewardFilter{}, store.Page{})
 		var creditID string
 		for _, rw := range rws {
 			if rw.Kind == parrain.KindCredit {
 				creditID = rw.ID
 			}
 		}
-		d, err := e.st.PrepareFulfilment(ctx, creditID)
+		d, err := e.St.PrepareFulfilment(ctx, creditID)
 		if err != nil || d.URL != "https://crm.example/hook" || d.Secret != testSecret || d.MsgID == "" {
 			t.Fatalf("delivery %+v %v", d, err)
 		}
@@ -309,12 +309,12 @@ func TestFulfilmentCodesAndAlerts(t *testing.T) {
 		}
 		// Failures count and alert; an acknowledgement settles.
 		for i := 1; i <= store.FulfilmentFailAlertAfter; i++ {
-			n, err := e.st.RecordFulfilment(ctx, creditID, false, "503 Service Unavailable")
+			n, err := e.St.RecordFulfilment(ctx, creditID, false, "503 Service Unavailable")
 			if err != nil || n != i {
 				t.Fatalf("attempt %d: %d %v", i, n, err)
 			}
 		}
-		alerts, _ = e.st.Alerts(ctx, prog.ID, true)
+		alerts, _ = e.St.Alerts(ctx, prog.ID, true)
 		failing := false
 		for _, a := range alerts {
 			failing = failing || a.Kind == store.AlertFulfilmentFail
@@ -322,40 +322,40 @@ func TestFulfilmentCodesAndAlerts(t *testing.T) {
 		if !failing {
 			t.Fatalf("no failing alert: %+v", alerts)
 		}
-		if _, err := e.st.RecordFulfilment(ctx, creditID, true, ""); err != nil {
+		if _, err := e.St.RecordFulfilment(ctx, creditID, true, ""); err != nil {
 			t.Fatal(err)
 		}
-		ex, _ = e.st.ExplainReward(ctx, prog.ID, creditID)
+		ex, _ = e.St.ExplainReward(ctx, prog.ID, creditID)
 		if ex.Status != parrain.RewardPaid || ex.Fulfilment.Status != parrain.FulfilFulfilled || ex.Fulfilment.Attempts != 9 || ex.Fulfilment.FulfilledAt == nil {
 			t.Fatalf("acknowledged: %s %+v", ex.Status, ex.Fulfilment)
 		}
-		if b := e.balance(adv.ID); b[parrain.BucketPaid] == 0 || b[parrain.BucketPending] != 0 {
+		if b := e.Balance(adv.ID); b[parrain.BucketPaid] == 0 || b[parrain.BucketPending] != 0 {
 			t.Errorf("balances %v", b)
 		}
 		// A reversed reward is never delivered.
-		e.event(prog.ID, parrain.Event{Type: parrain.EventSignup, ExternalID: "late", ReferralCode: adv.Code})
-		late := e.event(prog.ID, parrain.Event{Type: parrain.EventPurchase, ExternalID: "late", OrderID: "late", Amount: 5000, Currency: "EUR"})
-		e.event(prog.ID, parrain.Event{Type: parrain.EventRefund, OrderID: "late", Amount: 5000})
+		e.Event(prog.ID, parrain.Event{Type: parrain.EventSignup, ExternalID: "late", ReferralCode: adv.Code})
+		late := e.Event(prog.ID, parrain.Event{Type: parrain.EventPurchase, ExternalID: "late", OrderID: "late", Amount: 5000, Currency: "EUR"})
+		e.Event(prog.ID, parrain.Event{Type: parrain.EventRefund, OrderID: "late", Amount: 5000})
 		if len(late.Rewards) != 2 {
 			t.Fatalf("late purchase rewards %+v", late.Rewards)
 		}
 		for _, rw := range late.Rewards {
-			if _, err := e.st.PrepareFulfilment(ctx, rw.ID); err != nil {
+			if _, err := e.St.PrepareFulfilment(ctx, rw.ID); err != nil {
 				t.Fatal(err)
 			}
-			ex, _ := e.st.ExplainReward(ctx, prog.ID, rw.ID)
+			ex, _ := e.St.ExplainReward(ctx, prog.ID, rw.ID)
 			if ex.Status != parrain.RewardReversed || ex.Fulfilment.Status != parrain.FulfilCancelled || ex.Fulfilment.Code != "" {
 				t.Errorf("reversed reward delivered: %s %+v", ex.Status, ex.Fulfilment)
 			}
 		}
 		// Pool validation and isolation.
-		if _, _, err := e.st.CreateCouponPool(ctx, prog.ID, store.CouponPool{Name: "amazon"}, store.Idem{}); parrain.ErrorCode(err) != parrain.CodeConflict {
+		if _, _, err := e.St.CreateCouponPool(ctx, prog.ID, store.CouponPool{Name: "amazon"}, store.Idem{}); parrain.ErrorCode(err) != parrain.CodeConflict {
 			t.Errorf("duplicate pool: %v", err)
 		}
-		if _, _, err := e.st.CreateCouponPool(ctx, prog.ID, store.CouponPool{Name: "Bad Name"}, store.Idem{}); parrain.ErrorCode(err) != parrain.CodeInvalid {
+		if _, _, err := e.St.CreateCouponPool(ctx, prog.ID, store.CouponPool{Name: "Bad Name"}, store.Idem{}); parrain.ErrorCode(err) != parrain.CodeInvalid {
 			t.Errorf("bad pool name: %v", err)
 		}
-		if _, _, err := e.st.ImportCodes(ctx, e.program(nil).ID, "amazon", []string{"X"}, store.Idem{}); parrain.ErrorCode(err) != parrain.CodeNotFound {
+		if _, _, err := e.St.ImportCodes(ctx, e.Program(nil).ID, "amazon", []string{"X"}, store.Idem{}); parrain.ErrorCode(err) != parrain.CodeNotFound {
 			t.Errorf("pool of another program: %v", err)
 		}
 	})
@@ -363,9 +363,9 @@ func TestFulfilmentCodesAndAlerts(t *testing.T) {
 
 func TestContestsAndLeaderboards(t *testing.T) {
 	each(t, func(t *testing.T, e *env) {
-		prog := e.program(func(p *parrain.Program) { p.HoldDays = 7 })
-		start := e.clock.Now()
-		c, _, err := e.st.CreateContest(ctx, prog.ID, parrain.Contest{Name: "November", StartsAt: start, EndsAt: start.Add(10 * 24 * time.Hour),
+		prog := e.Program(func(p *parrain.Program) { p.HoldDays = 7 })
+		start := e.Clock.Now()
+		c, _, err := e.St.CreateContest(ctx, prog.ID, parrain.Contest{Name: "November", StartsAt: start, EndsAt: start.Add(10 * 24 * time.Hour),
 			TieRule: parrain.TieShared, Public: true, Prizes: []parrain.Prize{
 				{Rank: 1, Reward: parrain.RewardSpec{Kind: parrain.KindCash, Amount: 50000}},
 				{Rank: 2, Reward: parrain.RewardSpec{Kind: parrain.KindCash, Amount: 20000}}}}, store.Idem{})
@@ -375,18 +375,18 @@ func TestContestsAndLeaderboards(t *testing.T) {
 		names := map[string]string{"ann": "Ann Lee", "bob": "Bob Stone", "cat": ""}
 		advs := map[string]parrain.Participant{}
 		for ext, name := range names {
-			p, _, _ := e.st.UpsertParticipant(ctx, prog.ID, parrain.ParticipantInput{ExternalID: ext, Name: name}, store.Idem{})
+			p, _, _ := e.St.UpsertParticipant(ctx, prog.ID, parrain.ParticipantInput{ExternalID: ext, Name: name}, store.Idem{})
 			advs[ext] = p
 		}
 		n := 0
 		refer := func(adv string, buy bool) {
 			n++
 			f := fmt.Sprint("friend", n)
-			e.event(prog.ID, parrain.Event{Type: parrain.EventSignup, ExternalID: f, ReferralCode: advs[adv].Code})
+			e.Event(prog.ID, parrain.Event{Type: parrain.EventSignup, ExternalID: f, ReferralCode: advs[adv].Code})
 			if buy {
-				e.event(prog.ID, parrain.Event{Type: parrain.EventPurchase, ExternalID: f, OrderID: f, Amount: 1000, Currency: "EUR"})
+				e.Event(prog.ID, parrain.Event{Type: parrain.EventPurchase, ExternalID: f, OrderID: f, Amount: 1000, Currency: "EUR"})
 			}
-			e.clock.Advance(time.Hour)
+			e.Clock.Advance(time.Hour)
 		}
 		refer("ann", true)
 		refer("bob", true)
@@ -394,30 +394,30 @@ func TestContestsAndLeaderboards(t *testing.T) {
 		refer("cat", false) // signed up, never bought: not successful
 		refer("bob", true)
 		refer("cat", true)
-		lb, err := e.st.ContestLeaderboard(ctx, prog.ID, c.ID, 10)
+		lb, err := e.St.ContestLeaderboard(ctx, prog.ID, c.ID, 10)
 		if err != nil || len(lb.Entries) != 3 || lb.Entries[0].Rank != 1 || lb.Entries[1].Rank != 1 || lb.Entries[2].Rank != 3 ||
 			lb.Entries[2].ExternalID != "cat" || lb.Entries[0].Score != 2 {
 			t.Fatalf("leaderboard %+v %v", lb.Entries, err)
 		}
-		pub, err := e.st.PublicLeaderboard(ctx, c.ID, 10)
+		pub, err := e.St.PublicLeaderboard(ctx, c.ID, 10)
 		if err != nil || pub.Entries[0].ExternalID != "" || pub.Entries[0].Name != "" || pub.Entries[0].DisplayName != "Ann L." ||
 			pub.Entries[2].DisplayName != "Advocate #3" {
 			t.Fatalf("public %+v %v", pub.Entries, err)
 		}
-		if nb, err := e.st.FinishContest(ctx, c.ID); err != nil || !nb.Equal(c.EndsAt) {
+		if nb, err := e.St.FinishContest(ctx, c.ID); err != nil || !nb.Equal(c.EndsAt) {
 			t.Fatalf("finish before the end: %v %v", nb, err)
 		}
 		// A success after the end does not count.
-		e.clock.Set(c.EndsAt.Add(time.Minute))
+		e.Clock.Set(c.EndsAt.Add(time.Minute))
 		refer("cat", true)
 		refer("cat", true)
-		if _, err := e.st.FinishContest(ctx, c.ID); err != nil {
+		if _, err := e.St.FinishContest(ctx, c.ID); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := e.st.FinishContest(ctx, c.ID); err != nil { // idempotent
+		if _, err := e.St.FinishContest(ctx, c.ID); err != nil { // idempotent
 			t.Fatal(err)
 		}
-		got, err := e.st.Contest(ctx, prog.ID, c.ID)
+		got, err := e.St.Contest(ctx, prog.ID, c.ID)
 		if err != nil || got.Status != parrain.ContestFinished || len(got.Winners) != 2 {
 			t.Fatalf("finished %+v %v", got, err)
 		}
@@ -425,14 +425,14 @@ func TestContestsAndLeaderboards(t *testing.T) {
 			if w.Rank != 1 || w.Amount != 50000 || (w.ExternalID != "ann" && w.ExternalID != "bob") {
 				t.Errorf("winner %+v", w)
 			}
-			ex, err := e.st.ExplainReward(ctx, prog.ID, w.RewardID)
+			ex, err := e.St.ExplainReward(ctx, prog.ID, w.RewardID)
 			if err != nil || ex.Trigger != parrain.TriggerContest || ex.Explain.Contest != c.ID || len(ex.Ledger) != 1 ||
 				!ex.HoldUntil.Equal(c.EndsAt.Add(7*24*time.Hour)) || !strings.Contains(ex.Explanation, "shared") {
 				t.Errorf("prize %+v %+v %v", ex.Reward, ex.Explain, err)
 			}
 		}
 		var prizes int
-		if err := e.st.DB().QueryRow(`SELECT COUNT(*) FROM rewards WHERE trigger_type = 'contest'`).Scan(&prizes); err != nil {
+		if err := e.St.DB().QueryRow(`SELECT COUNT(*) FROM rewards WHERE trigger_type = 'contest'`).Scan(&prizes); err != nil {
 			t.Fatalf("query: %v", err)
 		}
 		if prizes != 2 {
@@ -440,15 +440,15 @@ func TestContestsAndLeaderboards(t *testing.T) {
 		}
 		// Private contests have no public leaderboard; contests are
 		// isolated per program.
-		priv, _, _ := e.st.CreateContest(ctx, prog.ID, parrain.Contest{Name: "Private", StartsAt: start, EndsAt: start.Add(time.Hour),
+		priv, _, _ := e.St.CreateContest(ctx, prog.ID, parrain.Contest{Name: "Private", StartsAt: start, EndsAt: start.Add(time.Hour),
 			Prizes: []parrain.Prize{{Rank: 1, Reward: parrain.RewardSpec{Kind: parrain.KindCash, Amount: 1}}}}, store.Idem{})
-		if _, err := e.st.PublicLeaderboard(ctx, priv.ID, 10); parrain.ErrorCode(err) != parrain.CodeNotFound {
+		if _, err := e.St.PublicLeaderboard(ctx, priv.ID, 10); parrain.ErrorCode(err) != parrain.CodeNotFound {
 			t.Errorf("private public: %v", err)
 		}
-		if _, err := e.st.Contest(ctx, e.program(nil).ID, c.ID); parrain.ErrorCode(err) != parrain.CodeNotFound {
+		if _, err := e.St.Contest(ctx, e.Program(nil).ID, c.ID); parrain.ErrorCode(err) != parrain.CodeNotFound {
 			t.Errorf("foreign program: %v", err)
 		}
-		if _, _, err := e.st.CreateContest(ctx, prog.ID, parrain.Contest{Name: "x"}, store.Idem{}); parrain.AsError(err) == nil || parrain.AsError(err).Field != "starts_at" {
+		if _, _, err := e.St.CreateContest(ctx, prog.ID, parrain.Contest{Name: "x"}, store.Idem{}); parrain.AsError(err) == nil || parrain.AsError(err).Field != "starts_at" {
 			t.Errorf("invalid contest: %v", err)
 		}
 	})
@@ -456,61 +456,61 @@ func TestContestsAndLeaderboards(t *testing.T) {
 
 func TestTermsVersionsAndAcceptance(t *testing.T) {
 	each(t, func(t *testing.T, e *env) {
-		prog := e.program(nil)
-		t1, err := e.st.CurrentTerms(ctx, prog.ID)
+		prog := e.Program(nil)
+		t1, err := e.St.CurrentTerms(ctx, prog.ID)
 		if err != nil || t1.Version != 1 || !t1.Current || !strings.Contains(t1.Markdown, "20.00 EUR in cash") || !strings.Contains(t1.HTML, "<h2>") {
 			t.Fatalf("terms v1: %+v %v", t1, err)
 		}
-		e.advocate(prog.ID, "adv", "")
-		acc, _, err := e.st.AcceptTerms(ctx, prog.ID, "adv", 0, store.Idem{})
+		e.Advocate(prog.ID, "adv", "")
+		acc, _, err := e.St.AcceptTerms(ctx, prog.ID, "adv", 0, store.Idem{})
 		if err != nil || acc.TermsVersion != 1 || !acc.Current {
 			t.Fatalf("accept: %+v %v", acc, err)
 		}
 		// A change that the terms do not mention keeps the version.
 		p := prog
 		p.Version, p.LandingURL = 0, "https://shop.example/other"
-		if _, _, err := e.st.UpdateProgram(ctx, prog.ID, p, store.Idem{}); err != nil {
+		if _, _, err := e.St.UpdateProgram(ctx, prog.ID, p, store.Idem{}); err != nil {
 			t.Fatal(err)
 		}
-		if tv, _ := e.st.CurrentTerms(ctx, prog.ID); tv.Version != 1 {
+		if tv, _ := e.St.CurrentTerms(ctx, prog.ID); tv.Version != 1 {
 			t.Fatalf("landing change made terms v%d", tv.Version)
 		}
 		// A change of the hold is in the terms: version 2.
 		p.Version, p.HoldDays = 0, 14
-		if _, _, err := e.st.UpdateProgram(ctx, prog.ID, p, store.Idem{}); err != nil {
+		if _, _, err := e.St.UpdateProgram(ctx, prog.ID, p, store.Idem{}); err != nil {
 			t.Fatal(err)
 		}
-		t2, _ := e.st.CurrentTerms(ctx, prog.ID)
+		t2, _ := e.St.CurrentTerms(ctx, prog.ID)
 		if t2.Version != 2 || t2.ProgramVersion != 3 || !strings.Contains(t2.Markdown, "held for 14 days") {
 			t.Fatalf("terms v2: %+v", t2)
 		}
-		accs, cur, err := e.st.TermsAcceptances(ctx, prog.ID, "adv")
+		accs, cur, err := e.St.TermsAcceptances(ctx, prog.ID, "adv")
 		if err != nil || cur.Version != 2 || len(accs) != 1 || accs[0].Current {
 			t.Fatalf("acceptances %+v %v", accs, err)
 		}
-		old, err := e.st.TermsVersion(ctx, prog.ID, 1)
+		old, err := e.St.TermsVersion(ctx, prog.ID, 1)
 		if err != nil || old.Current || old.SHA256 != t1.SHA256 {
 			t.Fatalf("version 1: %+v %v", old, err)
 		}
-		if _, err := e.st.TermsVersion(ctx, prog.ID, 9); parrain.ErrorCode(err) != parrain.CodeNotFound {
+		if _, err := e.St.TermsVersion(ctx, prog.ID, 9); parrain.ErrorCode(err) != parrain.CodeNotFound {
 			t.Fatalf("missing version: %v", err)
 		}
 		// Payout settings are part of the terms.
-		if _, err := e.st.SetPayoutSettings(ctx, prog.ID, parrain.PayoutSettings{Schedule: parrain.ScheduleMonthly, Day: 3, MinimumAmount: 2500}); err != nil {
+		if _, err := e.St.SetPayoutSettings(ctx, prog.ID, parrain.PayoutSettings{Schedule: parrain.ScheduleMonthly, Day: 3, MinimumAmount: 2500}); err != nil {
 			t.Fatal(err)
 		}
-		t3, _ := e.st.CurrentTerms(ctx, prog.ID)
+		t3, _ := e.St.CurrentTerms(ctx, prog.ID)
 		if t3.Version != 3 || !strings.Contains(t3.Markdown, "every month on day 3") {
 			t.Fatalf("payout terms: %+v", t3)
 		}
-		if _, _, err := e.st.AcceptTerms(ctx, prog.ID, "adv", 9, store.Idem{}); parrain.ErrorCode(err) != parrain.CodeNotFound {
+		if _, _, err := e.St.AcceptTerms(ctx, prog.ID, "adv", 9, store.Idem{}); parrain.ErrorCode(err) != parrain.CodeNotFound {
 			t.Errorf("accept a missing version: %v", err)
 		}
-		if _, _, err := e.st.AcceptTerms(ctx, prog.ID, "nobody", 0, store.Idem{}); parrain.ErrorCode(err) != parrain.CodeNotFound {
+		if _, _, err := e.St.AcceptTerms(ctx, prog.ID, "nobody", 0, store.Idem{}); parrain.ErrorCode(err) != parrain.CodeNotFound {
 			t.Errorf("accept by a stranger: %v", err)
 		}
-		acc, _, _ = e.st.AcceptTerms(ctx, prog.ID, "adv", 3, store.Idem{})
-		again, _, _ := e.st.AcceptTerms(ctx, prog.ID, "adv", 3, store.Idem{})
+		acc, _, _ = e.St.AcceptTerms(ctx, prog.ID, "adv", 3, store.Idem{})
+		again, _, _ := e.St.AcceptTerms(ctx, prog.ID, "adv", 3, store.Idem{})
 		if !acc.Current || !again.AcceptedAt.Equal(acc.AcceptedAt) {
 			t.Errorf("accept twice: %+v %+v", acc, again)
 		}
@@ -520,22 +520,22 @@ func TestTermsVersionsAndAcceptance(t *testing.T) {
 // count returns a row count, for checking that nothing was written.
 func (e *env) count(table string) int {
 	var n int
-	if err := e.st.DB().QueryRow(`SELECT COUNT(*) FROM ` + table).Scan(&n); err != nil {
-		e.t.Fatal(err)
+	if err := e.St.DB().QueryRow(`SELECT COUNT(*) FROM ` + table).Scan(&n); err != nil {
+		e.T.Fatal(err)
 	}
 	return n
 }
 
 func TestDryRunWritesNothing(t *testing.T) {
 	each(t, func(t *testing.T, e *env) {
-		prog := e.program(nil)
-		adv := e.advocate(prog.ID, "adv", "")
+		prog := e.Program(nil)
+		adv := e.Advocate(prog.ID, "adv", "")
 		before := map[string]int{}
 		tables := []string{"participants", "referrals", "events", "purchases", "rewards", "ledger_entries", "jobs", "referral_stages", "idempotency_keys"}
 		for _, tb := range tables {
 			before[tb] = e.count(tb)
 		}
-		res, err := e.ref.DryRun(ctx, prog.ID, parrain.Event{Type: parrain.EventPurchase, ExternalID: "guest", ReferralCode: adv.Code,
+		res, err := e.Ref.DryRun(ctx, prog.ID, parrain.Event{Type: parrain.EventPurchase, ExternalID: "guest", ReferralCode: adv.Code,
 			OrderID: "o", Amount: 5000, Currency: "EUR"}, nil)
 		if err != nil || !res.DryRun || res.RuleVersion != 1 {
 			t.Fatalf("dry run: %+v %v", res, err)
@@ -544,7 +544,7 @@ func TestDryRunWritesNothing(t *testing.T) {
 		// With proposed rules.
 		p := prog
 		p.Rules = []parrain.RewardRule{{ID: "new", Trigger: parrain.TriggerPurchase, Advocate: &parrain.RewardSpec{Kind: parrain.KindCash, Type: parrain.AmountPercent, PercentBps: 2500}}}
-		res, err = e.ref.DryRun(ctx, prog.ID, parrain.Event{Type: parrain.EventPurchase, ExternalID: "guest", ReferralCode: adv.Code,
+		res, err = e.Ref.DryRun(ctx, prog.ID, parrain.Event{Type: parrain.EventPurchase, ExternalID: "guest", ReferralCode: adv.Code,
 			OrderID: "o", Amount: 5000, Currency: "EUR"}, &p)
 		if err != nil || res.RuleVersion != 2 {
 			t.Fatalf("proposed: %+v %v", res, err)
@@ -555,11 +555,11 @@ func TestDryRunWritesNothing(t *testing.T) {
 				t.Errorf("dry run wrote to %s: %d → %d", tb, before[tb], n)
 			}
 		}
-		if _, err := e.ref.DryRun(ctx, prog.ID, parrain.Event{Type: parrain.EventPurchase}, nil); parrain.AsError(err) == nil || parrain.AsError(err).Field != "external_id" {
+		if _, err := e.Ref.DryRun(ctx, prog.ID, parrain.Event{Type: parrain.EventPurchase}, nil); parrain.AsError(err) == nil || parrain.AsError(err).Field != "external_id" {
 			t.Errorf("invalid event: %v", err)
 		}
 		p.Currency = "USD"
-		if _, err := e.ref.DryRun(ctx, prog.ID, parrain.Event{Type: parrain.EventSignup, ExternalID: "x"}, &p); parrain.AsError(err) == nil ||
+		if _, err := e.Ref.DryRun(ctx, prog.ID, parrain.Event{Type: parrain.EventSignup, ExternalID: "x"}, &p); parrain.AsError(err) == nil ||
 			parrain.AsError(err).Field != "program.currency" {
 			t.Errorf("currency change: %v", err)
 		}
@@ -568,7 +568,7 @@ func TestDryRunWritesNothing(t *testing.T) {
 
 func TestReplay(t *testing.T) {
 	each(t, func(t *testing.T, e *env) {
-		prog := e.program(func(p *parrain.Program) {
+		prog := e.Program(func(p *parrain.Program) {
 			b2b(p)
 			p.Currency = "EUR"
 			p.FXRates = map[string]string{"USD": "0.9"}
@@ -577,28 +577,28 @@ func TestReplay(t *testing.T) {
 					PercentBps: 1000, Tiers: []parrain.TierStep{{From: 2, PercentBps: 1500}}}, Friend: &parrain.RewardSpec{Kind: parrain.KindCoupon, Type: parrain.AmountFixed, Amount: 500}})
 			p.Caps = &parrain.Caps{PerParticipant: &parrain.PeriodCap{Amount: 800000, Period: parrain.PeriodMonth}}
 		})
-		a, b := e.advocate(prog.ID, "ann", ""), e.advocate(prog.ID, "bob", "")
+		a, b := e.Advocate(prog.ID, "ann", ""), e.Advocate(prog.ID, "bob", "")
 		// Before the window: one success of Ann.
-		e.event(prog.ID, parrain.Event{Type: parrain.EventStage, ExternalID: "old", Stage: "closed_won", ReferralCode: a.Code, Value: i64(100000), Currency: "EUR"})
-		e.clock.Advance(40 * 24 * time.Hour)
+		e.Event(prog.ID, parrain.Event{Type: parrain.EventStage, ExternalID: "old", Stage: "closed_won", ReferralCode: a.Code, Value: i64(100000), Currency: "EUR"})
+		e.Clock.Advance(40 * 24 * time.Hour)
 		for i := range 6 {
 			adv := []parrain.Participant{a, b}[i%2]
 			f := fmt.Sprint("lead", i)
-			e.event(prog.ID, parrain.Event{Type: parrain.EventStage, ExternalID: f, Stage: "demo_completed", ReferralCode: adv.Code})
-			e.event(prog.ID, parrain.Event{Type: parrain.EventStage, ExternalID: f, Stage: "closed_won", Value: i64(int64(1000000 * (i + 1))), Currency: "USD"})
-			e.event(prog.ID, parrain.Event{Type: parrain.EventPurchase, ExternalID: f, OrderID: f, Amount: int64(10000 * (i + 1)), Currency: "EUR"})
+			e.Event(prog.ID, parrain.Event{Type: parrain.EventStage, ExternalID: f, Stage: "demo_completed", ReferralCode: adv.Code})
+			e.Event(prog.ID, parrain.Event{Type: parrain.EventStage, ExternalID: f, Stage: "closed_won", Value: i64(int64(1000000 * (i + 1))), Currency: "USD"})
+			e.Event(prog.ID, parrain.Event{Type: parrain.EventPurchase, ExternalID: f, OrderID: f, Amount: int64(10000 * (i + 1)), Currency: "EUR"})
 			if i == 2 {
-				e.event(prog.ID, parrain.Event{Type: parrain.EventRefund, OrderID: f, Amount: 10000})
-				e.event(prog.ID, parrain.Event{Type: parrain.EventContract, ExternalID: f, Value: i64(5000000), Currency: "USD"})
+				e.Event(prog.ID, parrain.Event{Type: parrain.EventRefund, OrderID: f, Amount: 10000})
+				e.Event(prog.ID, parrain.Event{Type: parrain.EventContract, ExternalID: f, Value: i64(5000000), Currency: "USD"})
 			}
 			if i == 3 {
-				e.event(prog.ID, parrain.Event{Type: parrain.EventCancel, ExternalID: f})
+				e.Event(prog.ID, parrain.Event{Type: parrain.EventCancel, ExternalID: f})
 			}
-			e.clock.Advance(36 * time.Hour)
+			e.Clock.Advance(36 * time.Hour)
 		}
-		cur, _ := e.st.Program(ctx, prog.ID)
+		cur, _ := e.St.Program(ctx, prog.ID)
 		// The same rules replayed give exactly what was granted.
-		rep, err := e.ref.Replay(ctx, prog.ID, cur, 30)
+		rep, err := e.Ref.Replay(ctx, prog.ID, cur, 30)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -626,7 +626,7 @@ func TestReplay(t *testing.T) {
 				prop.Rules = append(prop.Rules, r2)
 			}
 		}
-		rep2, err := e.ref.Replay(ctx, prog.ID, prop, 30)
+		rep2, err := e.Ref.Replay(ctx, prog.ID, prop, 30)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -644,7 +644,7 @@ func TestReplay(t *testing.T) {
 			t.Errorf("total %+v", rep2.Total)
 		}
 		// Replays write nothing and validate their input.
-		if _, err := e.ref.Replay(ctx, prog.ID, prop, 0); parrain.AsError(err) == nil || parrain.AsError(err).Field != "days" {
+		if _, err := e.Ref.Replay(ctx, prog.ID, prop, 0); parrain.AsError(err) == nil || parrain.AsError(err).Field != "days" {
 			t.Errorf("days: %v", err)
 		}
 	})

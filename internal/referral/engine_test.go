@@ -37,20 +37,20 @@ func wantAmounts(t *testing.T, what string, rws []parrain.Reward, want map[strin
 // referralLedger sums the ledger entries of a referral's rewards and the
 // outstanding amounts of the rewards: they must agree.
 func (e *env) referralLedger(refID string) (ledger, outstanding int64) {
-	e.t.Helper()
-	if err := e.st.DB().QueryRow(`SELECT COALESCE(SUM(l.amount), 0) FROM ledger_entries l JOIN rewards r ON r.id = l.reward_id WHERE r.referral_id = $1`,
+	e.T.Helper()
+	if err := e.St.DB().QueryRow(`SELECT COALESCE(SUM(l.amount), 0) FROM ledger_entries l JOIN rewards r ON r.id = l.reward_id WHERE r.referral_id = $1`,
 		refID).Scan(&ledger); err != nil {
-		e.t.Fatal(err)
+		e.T.Fatal(err)
 	}
-	if err := e.st.DB().QueryRow(`SELECT COALESCE(SUM(amount - reversed), 0) FROM rewards WHERE referral_id = $1`, refID).Scan(&outstanding); err != nil {
-		e.t.Fatal(err)
+	if err := e.St.DB().QueryRow(`SELECT COALESCE(SUM(amount - reversed), 0) FROM rewards WHERE referral_id = $1`, refID).Scan(&outstanding); err != nil {
+		e.T.Fatal(err)
 	}
 	return ledger, outstanding
 }
 
 func TestEngineTiersAndMilestone(t *testing.T) {
 	each(t, func(t *testing.T, e *env) {
-		prog := e.program(func(p *parrain.Program) {
+		prog := e.Program(func(p *parrain.Program) {
 			p.Rules = []parrain.RewardRule{
 				{ID: "tier", Trigger: parrain.TriggerFirstPurchase, Advocate: &parrain.RewardSpec{Kind: parrain.KindCash, Type: parrain.AmountFixed,
 					Amount: 1000, Tiers: []parrain.TierStep{{From: 3, Amount: 2000}}}},
@@ -58,26 +58,26 @@ func TestEngineTiersAndMilestone(t *testing.T) {
 					Advocate: &parrain.RewardSpec{Kind: parrain.KindCash, Type: parrain.AmountFixed, Amount: 5000}},
 			}
 		})
-		adv := e.advocate(prog.ID, "adv", "adv@x.example")
+		adv := e.Advocate(prog.ID, "adv", "adv@x.example")
 		var got []map[string]int64
 		for i := range 4 {
 			f := fmt.Sprintf("f%d", i)
-			e.event(prog.ID, parrain.Event{Type: parrain.EventSignup, ExternalID: f, ReferralCode: adv.Code})
-			r := e.event(prog.ID, parrain.Event{Type: parrain.EventPurchase, ExternalID: f, OrderID: "o" + f, Amount: 5000, Currency: "EUR"})
+			e.Event(prog.ID, parrain.Event{Type: parrain.EventSignup, ExternalID: f, ReferralCode: adv.Code})
+			r := e.Event(prog.ID, parrain.Event{Type: parrain.EventPurchase, ExternalID: f, OrderID: "o" + f, Amount: 5000, Currency: "EUR"})
 			got = append(got, ruleAmounts(r.Rewards))
 			// A second purchase is not a first purchase and succeeds nothing.
-			r = e.event(prog.ID, parrain.Event{Type: parrain.EventPurchase, ExternalID: f, OrderID: "p" + f, Amount: 5000, Currency: "EUR"})
+			r = e.Event(prog.ID, parrain.Event{Type: parrain.EventPurchase, ExternalID: f, OrderID: "p" + f, Amount: 5000, Currency: "EUR"})
 			if len(r.Rewards) != 0 {
 				t.Fatalf("second purchase rewarded %+v", r.Rewards)
 			}
-			e.clock.Advance(time.Hour)
+			e.Clock.Advance(time.Hour)
 		}
 		want := []map[string]int64{{"tier/advocate": 1000}, {"tier/advocate": 1000}, {"tier/advocate": 2000, "third/advocate": 5000}, {"tier/advocate": 2000}}
 		if fmt.Sprint(got) != fmt.Sprint(want) {
 			t.Fatalf("rewards %v, want %v", got, want)
 		}
 		var succeeded int
-		if err := e.st.DB().QueryRow(`SELECT COUNT(*) FROM referrals WHERE advocate_id = $1 AND succeeded_at IS NOT NULL`, adv.ID).Scan(&succeeded); err != nil {
+		if err := e.St.DB().QueryRow(`SELECT COUNT(*) FROM referrals WHERE advocate_id = $1 AND succeeded_at IS NOT NULL`, adv.ID).Scan(&succeeded); err != nil {
 			t.Fatalf("query: %v", err)
 		}
 		if succeeded != 4 {
@@ -103,40 +103,40 @@ func b2b(p *parrain.Program) {
 
 func TestEngineStagesOutOfOrderAndDuplicates(t *testing.T) {
 	each(t, func(t *testing.T, e *env) {
-		prog := e.program(b2b)
-		adv := e.advocate(prog.ID, "partner", "p@x.example")
+		prog := e.Program(b2b)
+		adv := e.Advocate(prog.ID, "partner", "p@x.example")
 		// The lead is registered by its first stage event, with the code.
-		r := e.event(prog.ID, parrain.Event{Type: parrain.EventStage, ExternalID: "acme", Stage: "demo_completed", ReferralCode: adv.Code})
+		r := e.Event(prog.ID, parrain.Event{Type: parrain.EventStage, ExternalID: "acme", Stage: "demo_completed", ReferralCode: adv.Code})
 		if r.Referral == nil || r.Credited.ExternalID != "partner" {
 			t.Fatalf("stage attribution: %+v", r)
 		}
 		wantAmounts(t, "demo_completed first", r.Rewards, map[string]int64{"completed/advocate": 25000})
 		// closed_won arrives before demo_booked: both reward.
-		r = e.event(prog.ID, parrain.Event{Type: parrain.EventStage, ExternalID: "acme", Stage: "closed_won", Value: i64(4800000), Currency: "USD"})
+		r = e.Event(prog.ID, parrain.Event{Type: parrain.EventStage, ExternalID: "acme", Stage: "closed_won", Value: i64(4800000), Currency: "USD"})
 		wantAmounts(t, "closed_won", r.Rewards, map[string]int64{"won/advocate": 720000, "first_deal/advocate": 10000})
-		r = e.event(prog.ID, parrain.Event{Type: parrain.EventStage, ExternalID: "acme", Stage: "demo_booked"})
+		r = e.Event(prog.ID, parrain.Event{Type: parrain.EventStage, ExternalID: "acme", Stage: "demo_booked"})
 		wantAmounts(t, "demo_booked late", r.Rewards, map[string]int64{"booked/advocate": 2500})
 		// Duplicates reward nothing, whatever their value.
 		for _, st := range []string{"demo_booked", "closed_won", "demo_completed"} {
-			r = e.event(prog.ID, parrain.Event{Type: parrain.EventStage, ExternalID: "acme", Stage: st, Value: i64(9900000), Currency: "USD"})
+			r = e.Event(prog.ID, parrain.Event{Type: parrain.EventStage, ExternalID: "acme", Stage: st, Value: i64(9900000), Currency: "USD"})
 			if !r.Duplicate || len(r.Rewards) != 0 || !strings.Contains(r.Message, "already reached") {
 				t.Fatalf("duplicate %s: %+v", st, r)
 			}
 		}
 		// The same event retried with its key is a replay, not a duplicate.
 		idem := store.Idem{Scope: "k", Key: "stage-1", Hash: "h"}
-		r1, _, err := e.ref.IngestEvent(ctx, prog.ID, parrain.Event{Type: parrain.EventStage, ExternalID: "beta", Stage: "demo_booked", ReferralCode: adv.Code}, idem)
-		r2, replayed, err2 := e.ref.IngestEvent(ctx, prog.ID, parrain.Event{Type: parrain.EventStage, ExternalID: "beta", Stage: "demo_booked", ReferralCode: adv.Code}, idem)
+		r1, _, err := e.Ref.IngestEvent(ctx, prog.ID, parrain.Event{Type: parrain.EventStage, ExternalID: "beta", Stage: "demo_booked", ReferralCode: adv.Code}, idem)
+		r2, replayed, err2 := e.Ref.IngestEvent(ctx, prog.ID, parrain.Event{Type: parrain.EventStage, ExternalID: "beta", Stage: "demo_booked", ReferralCode: adv.Code}, idem)
 		if err != nil || err2 != nil || !replayed || r1.EventID != r2.EventID || len(r2.Rewards) != 1 {
 			t.Fatalf("replay: %v %v %v", err, err2, replayed)
 		}
 		// A stage the program does not define is refused; a lead nobody
 		// referred earns nothing.
-		_, _, err = e.ref.IngestEvent(ctx, prog.ID, parrain.Event{Type: parrain.EventStage, ExternalID: "acme", Stage: "lost"}, store.Idem{})
+		_, _, err = e.Ref.IngestEvent(ctx, prog.ID, parrain.Event{Type: parrain.EventStage, ExternalID: "acme", Stage: "lost"}, store.Idem{})
 		if pe := parrain.AsError(err); pe == nil || pe.Field != "stage" {
 			t.Fatalf("unknown stage: %v", err)
 		}
-		r = e.event(prog.ID, parrain.Event{Type: parrain.EventStage, ExternalID: "walk-in", Stage: "demo_booked"})
+		r = e.Event(prog.ID, parrain.Event{Type: parrain.EventStage, ExternalID: "walk-in", Stage: "demo_booked"})
 		if len(r.Rewards) != 0 || r.Referral != nil || r.Message == "" {
 			t.Fatalf("unreferred lead: %+v", r)
 		}
@@ -146,7 +146,7 @@ func TestEngineStagesOutOfOrderAndDuplicates(t *testing.T) {
 			t.Errorf("beta ledger %d outstanding %d", led, out)
 		}
 		refID := ""
-		if err := e.st.DB().QueryRow(`SELECT r.id FROM referrals r JOIN participants p ON p.id = r.friend_id WHERE p.external_id = 'acme'`).Scan(&refID); err != nil {
+		if err := e.St.DB().QueryRow(`SELECT r.id FROM referrals r JOIN participants p ON p.id = r.friend_id WHERE p.external_id = 'acme'`).Scan(&refID); err != nil {
 			t.Fatalf("query: %v", err)
 		}
 		led, out = e.referralLedger(refID)
@@ -158,10 +158,10 @@ func TestEngineStagesOutOfOrderAndDuplicates(t *testing.T) {
 
 func TestEngineContractTrueUps(t *testing.T) {
 	each(t, func(t *testing.T, e *env) {
-		prog := e.program(b2b)
-		adv := e.advocate(prog.ID, "partner", "")
-		closed := e.clock.Now()
-		r := e.event(prog.ID, parrain.Event{Type: parrain.EventStage, ExternalID: "acme", Stage: "closed_won", ReferralCode: adv.Code,
+		prog := e.Program(b2b)
+		adv := e.Advocate(prog.ID, "partner", "")
+		closed := e.Clock.Now()
+		r := e.Event(prog.ID, parrain.Event{Type: parrain.EventStage, ExternalID: "acme", Stage: "closed_won", ReferralCode: adv.Code,
 			Value: i64(4800000), Currency: "USD"})
 		ref := r.Referral.ID
 		wantAmounts(t, "close", r.Rewards, map[string]int64{"won/advocate": 720000, "first_deal/advocate": 10000})
@@ -172,18 +172,18 @@ func TestEngineContractTrueUps(t *testing.T) {
 		won.PercentBps = 2000
 		v2.Rules[2].Advocate = &won
 		v2.Version = 0
-		upd, _, err := e.st.UpdateProgram(ctx, prog.ID, v2, store.Idem{})
+		upd, _, err := e.St.UpdateProgram(ctx, prog.ID, v2, store.Idem{})
 		if err != nil || upd.Version != 2 {
 			t.Fatalf("update: %v %d", err, upd.Version)
 		}
-		e.clock.Advance(30 * 24 * time.Hour)
-		r = e.event(prog.ID, parrain.Event{Type: parrain.EventContract, ExternalID: "acme", Value: i64(6000000), Currency: "USD"})
+		e.Clock.Advance(30 * 24 * time.Hour)
+		r = e.Event(prog.ID, parrain.Event{Type: parrain.EventContract, ExternalID: "acme", Value: i64(6000000), Currency: "USD"})
 		wantAmounts(t, "expansion", r.Rewards, map[string]int64{"won/advocate": 180000})
 		if r.Rewards[0].Trigger != parrain.TriggerContract || r.Rewards[0].RuleVersion != 1 || !strings.Contains(r.Rewards[0].Explanation, "[program v1]") {
 			t.Errorf("true-up %+v", r.Rewards[0])
 		}
 		// Contraction in EUR: 40000 EUR × 1.1 = 44000 USD → 6600; 9000 earned.
-		r = e.event(prog.ID, parrain.Event{Type: parrain.EventContract, ExternalID: "acme", Value: i64(4000000), Currency: "EUR"})
+		r = e.Event(prog.ID, parrain.Event{Type: parrain.EventContract, ExternalID: "acme", Value: i64(4000000), Currency: "EUR"})
 		var down int64
 		for _, rv := range r.Reversals {
 			down += rv.Amount
@@ -195,14 +195,14 @@ func TestEngineContractTrueUps(t *testing.T) {
 			t.Fatalf("contraction reversals %+v", r.Reversals)
 		}
 		// Approved rewards are clawed back.
-		e.clock.Advance(31 * 24 * time.Hour)
-		all, _, _ := e.st.ProgramRewards(ctx, prog.ID, store.RewardFilter{}, store.Page{})
+		e.Clock.Advance(31 * 24 * time.Hour)
+		all, _, _ := e.St.ProgramRewards(ctx, prog.ID, store.RewardFilter{}, store.Page{})
 		for _, rw := range all {
-			if _, _, err := e.st.ApproveReward(ctx, rw.ID); err != nil {
+			if _, _, err := e.St.ApproveReward(ctx, rw.ID); err != nil {
 				t.Fatal(err)
 			}
 		}
-		r = e.event(prog.ID, parrain.Event{Type: parrain.EventContract, ExternalID: "acme", Value: i64(3000000), Currency: "USD"})
+		r = e.Event(prog.ID, parrain.Event{Type: parrain.EventContract, ExternalID: "acme", Value: i64(3000000), Currency: "USD"})
 		if len(r.Reversals) != 1 || r.Reversals[0].Amount != 210000 || r.Reversals[0].EntryType != parrain.EntryClawback {
 			t.Fatalf("clawback %+v", r.Reversals)
 		}
@@ -211,13 +211,13 @@ func TestEngineContractTrueUps(t *testing.T) {
 			t.Errorf("ledger %d outstanding %d, want 4500.00 + bonus", led, out)
 		}
 		// After the first year: no more true-ups.
-		e.clock.Set(closed.AddDate(1, 0, 1))
-		r = e.event(prog.ID, parrain.Event{Type: parrain.EventContract, ExternalID: "acme", Value: i64(9000000), Currency: "USD"})
+		e.Clock.Set(closed.AddDate(1, 0, 1))
+		r = e.Event(prog.ID, parrain.Event{Type: parrain.EventContract, ExternalID: "acme", Value: i64(9000000), Currency: "USD"})
 		if len(r.Rewards) != 0 || len(r.Skipped) != 1 || !strings.HasPrefix(r.Skipped[0].Reason, "true_up_window_over") {
 			t.Fatalf("after the window: %+v", r)
 		}
 		// A contract change for a customer nobody referred does nothing.
-		r = e.event(prog.ID, parrain.Event{Type: parrain.EventContract, ExternalID: "unknown", Value: i64(1), Currency: "USD"})
+		r = e.Event(prog.ID, parrain.Event{Type: parrain.EventContract, ExternalID: "unknown", Value: i64(1), Currency: "USD"})
 		if len(r.Rewards)+len(r.Reversals) != 0 || r.Message == "" {
 			t.Fatalf("unknown customer: %+v", r)
 		}
@@ -226,17 +226,17 @@ func TestEngineContractTrueUps(t *testing.T) {
 
 func TestEngineRecurringFXAndExplain(t *testing.T) {
 	each(t, func(t *testing.T, e *env) {
-		prog := e.program(func(p *parrain.Program) {
+		prog := e.Program(func(p *parrain.Program) {
 			p.FXRates = map[string]string{"USD": "0.92"}
 			p.Rounding = parrain.RoundHalfEven
 			p.Rules = []parrain.RewardRule{{ID: "rec", Trigger: parrain.TriggerPurchase, Advocate: &parrain.RewardSpec{Kind: parrain.KindCash,
 				Type: parrain.AmountPercent, PercentBps: 1000, Months: 2, IntroPayments: 1, IntroPercentBps: 3000}}}
 		})
-		adv := e.advocate(prog.ID, "adv", "")
-		e.event(prog.ID, parrain.Event{Type: parrain.EventSignup, ExternalID: "f", ReferralCode: adv.Code})
+		adv := e.Advocate(prog.ID, "adv", "")
+		e.Event(prog.ID, parrain.Event{Type: parrain.EventSignup, ExternalID: "f", ReferralCode: adv.Code})
 		buy := func(order string, amount int64, cur, rate string) store.EventResult {
-			r := e.event(prog.ID, parrain.Event{Type: parrain.EventPurchase, ExternalID: "f", OrderID: order, Amount: amount, Currency: cur, FXRate: rate})
-			e.clock.Advance(30 * 24 * time.Hour)
+			r := e.Event(prog.ID, parrain.Event{Type: parrain.EventPurchase, ExternalID: "f", OrderID: order, Amount: amount, Currency: cur, FXRate: rate})
+			e.Clock.Advance(30 * 24 * time.Hour)
 			return r
 		}
 		r1 := buy("m1", 2500, "USD", "")      // 23.00 EUR × 30% = 6.90
@@ -255,10 +255,10 @@ func TestEngineRecurringFXAndExplain(t *testing.T) {
 		p := prog
 		p.FXRates = map[string]string{"USD": "0.5"}
 		p.Version = 0
-		if _, _, err := e.st.UpdateProgram(ctx, prog.ID, p, store.Idem{}); err != nil {
+		if _, _, err := e.St.UpdateProgram(ctx, prog.ID, p, store.Idem{}); err != nil {
 			t.Fatal(err)
 		}
-		ex, err := e.st.ExplainReward(ctx, prog.ID, r1.Rewards[0].ID)
+		ex, err := e.St.ExplainReward(ctx, prog.ID, r1.Rewards[0].ID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -273,7 +273,7 @@ func TestEngineRecurringFXAndExplain(t *testing.T) {
 			t.Errorf("explained event %+v %v", evt, err)
 		}
 		// No rate for the currency: skipped, never mixed.
-		r := e.event(prog.ID, parrain.Event{Type: parrain.EventPurchase, ExternalID: "f", OrderID: "gbp", Amount: 1000, Currency: "GBP"})
+		r := e.Event(prog.ID, parrain.Event{Type: parrain.EventPurchase, ExternalID: "f", OrderID: "gbp", Amount: 1000, Currency: "GBP"})
 		if len(r.Rewards) != 0 || len(r.Skipped) == 0 {
 			t.Fatalf("GBP: %+v", r)
 		}
@@ -284,15 +284,15 @@ func TestEngineCapsStopAndReview(t *testing.T) {
 	each(t, func(t *testing.T, e *env) {
 		rules := []parrain.RewardRule{{ID: "pct", Trigger: parrain.TriggerPurchase, Advocate: &parrain.RewardSpec{Kind: parrain.KindCash,
 			Type: parrain.AmountPercent, PercentBps: 1000}}}
-		stop := e.program(func(p *parrain.Program) {
+		stop := e.Program(func(p *parrain.Program) {
 			p.Rules = rules
 			p.Caps = &parrain.Caps{PerParticipant: &parrain.PeriodCap{Amount: 1500, Period: parrain.PeriodMonth}}
 		})
-		adv := e.advocate(stop.ID, "adv", "")
-		e.event(stop.ID, parrain.Event{Type: parrain.EventSignup, ExternalID: "f", ReferralCode: adv.Code})
+		adv := e.Advocate(stop.ID, "adv", "")
+		e.Event(stop.ID, parrain.Event{Type: parrain.EventSignup, ExternalID: "f", ReferralCode: adv.Code})
 		var amounts []int64
 		for i := range 3 {
-			r := e.event(stop.ID, parrain.Event{Type: parrain.EventPurchase, ExternalID: "f", OrderID: fmt.Sprint("o", i), Amount: 10000, Currency: "EUR"})
+			r := e.Event(stop.ID, parrain.Event{Type: parrain.EventPurchase, ExternalID: "f", OrderID: fmt.Sprint("o", i), Amount: 10000, Currency: "EUR"})
 			for _, rw := range r.Rewards {
 				amounts = append(amounts, rw.Amount)
 			}
@@ -304,58 +304,58 @@ func TestEngineCapsStopAndReview(t *testing.T) {
 			t.Fatalf("stop: %v", amounts)
 		}
 		// A refund frees room under the cap.
-		e.event(stop.ID, parrain.Event{Type: parrain.EventRefund, OrderID: "o0", Amount: 10000})
-		r := e.event(stop.ID, parrain.Event{Type: parrain.EventPurchase, ExternalID: "f", OrderID: "o9", Amount: 10000, Currency: "EUR"})
+		e.Event(stop.ID, parrain.Event{Type: parrain.EventRefund, OrderID: "o0", Amount: 10000})
+		r := e.Event(stop.ID, parrain.Event{Type: parrain.EventPurchase, ExternalID: "f", OrderID: "o9", Amount: 10000, Currency: "EUR"})
 		if len(r.Rewards) != 1 || r.Rewards[0].Amount != 1000 {
 			t.Fatalf("after refund: %+v", r.Rewards)
 		}
 
-		review := e.program(func(p *parrain.Program) {
+		review := e.Program(func(p *parrain.Program) {
 			p.Rules = rules
 			p.HoldDays = 10
 			p.Caps = &parrain.Caps{PerReferral: 1500, OnCap: parrain.CapReview}
 		})
-		adv = e.advocate(review.ID, "adv", "")
-		e.event(review.ID, parrain.Event{Type: parrain.EventSignup, ExternalID: "f", ReferralCode: adv.Code})
-		e.event(review.ID, parrain.Event{Type: parrain.EventPurchase, ExternalID: "f", OrderID: "a", Amount: 10000, Currency: "EUR"})
-		r = e.event(review.ID, parrain.Event{Type: parrain.EventPurchase, ExternalID: "f", OrderID: "b", Amount: 10000, Currency: "EUR"})
+		adv = e.Advocate(review.ID, "adv", "")
+		e.Event(review.ID, parrain.Event{Type: parrain.EventSignup, ExternalID: "f", ReferralCode: adv.Code})
+		e.Event(review.ID, parrain.Event{Type: parrain.EventPurchase, ExternalID: "f", OrderID: "a", Amount: 10000, Currency: "EUR"})
+		r = e.Event(review.ID, parrain.Event{Type: parrain.EventPurchase, ExternalID: "f", OrderID: "b", Amount: 10000, Currency: "EUR"})
 		over := r.Rewards[0]
 		if over.Amount != 1000 || over.Review != store.ReviewWaiting || !strings.Contains(over.ReviewReason, "per-referral cap") {
 			t.Fatalf("review reward %+v", over)
 		}
 		var jobs int
-		if err := e.st.DB().QueryRow(`SELECT COUNT(*) FROM jobs WHERE unique_key = $1`, store.JobMatureReward+":"+over.ID).Scan(&jobs); err != nil {
+		if err := e.St.DB().QueryRow(`SELECT COUNT(*) FROM jobs WHERE unique_key = $1`, store.JobMatureReward+":"+over.ID).Scan(&jobs); err != nil {
 			t.Fatalf("query: %v", err)
 		}
 		if jobs != 0 {
 			t.Fatal("a reward waiting for review must not mature by itself")
 		}
-		q, _, err := e.st.ProgramRewards(ctx, review.ID, store.RewardFilter{Review: store.ReviewWaiting}, store.Page{})
+		q, _, err := e.St.ProgramRewards(ctx, review.ID, store.RewardFilter{Review: store.ReviewWaiting}, store.Page{})
 		if err != nil || len(q) != 1 || q[0].ID != over.ID {
 			t.Fatalf("review queue %+v %v", q, err)
 		}
-		if _, _, err := e.ref.ReviewReward(ctx, review.ID, over.ID, referral.ReviewDecision{Decision: "reject"}, store.Idem{}); parrain.AsError(err) == nil || parrain.AsError(err).Field != "reason" {
+		if _, _, err := e.Ref.ReviewReward(ctx, review.ID, over.ID, referral.ReviewDecision{Decision: "reject"}, store.Idem{}); parrain.AsError(err) == nil || parrain.AsError(err).Field != "reason" {
 			t.Fatalf("reject without reason: %v", err)
 		}
-		got, _, err := e.ref.ReviewReward(ctx, review.ID, over.ID, referral.ReviewDecision{Decision: "approve"}, store.Idem{})
+		got, _, err := e.Ref.ReviewReward(ctx, review.ID, over.ID, referral.ReviewDecision{Decision: "approve"}, store.Idem{})
 		if err != nil || got.Review != store.ReviewApproved || got.Status != parrain.RewardPending {
 			t.Fatalf("approve: %+v %v", got, err)
 		}
-		if err := e.st.DB().QueryRow(`SELECT COUNT(*) FROM jobs WHERE unique_key = $1`, store.JobMatureReward+":"+over.ID).Scan(&jobs); err != nil {
+		if err := e.St.DB().QueryRow(`SELECT COUNT(*) FROM jobs WHERE unique_key = $1`, store.JobMatureReward+":"+over.ID).Scan(&jobs); err != nil {
 			t.Fatalf("query: %v", err)
 		}
 		if jobs != 1 {
 			t.Fatal("approval must schedule maturation")
 		}
-		if _, _, err := e.ref.ReviewReward(ctx, review.ID, over.ID, referral.ReviewDecision{Decision: "approve"}, store.Idem{}); parrain.ErrorCode(err) != parrain.CodeConflict {
+		if _, _, err := e.Ref.ReviewReward(ctx, review.ID, over.ID, referral.ReviewDecision{Decision: "approve"}, store.Idem{}); parrain.ErrorCode(err) != parrain.CodeConflict {
 			t.Fatalf("second decision: %v", err)
 		}
-		r = e.event(review.ID, parrain.Event{Type: parrain.EventPurchase, ExternalID: "f", OrderID: "c", Amount: 10000, Currency: "EUR"})
-		got, _, err = e.ref.ReviewReward(ctx, review.ID, r.Rewards[0].ID, referral.ReviewDecision{Decision: "reject", Reason: "over budget"}, store.Idem{})
+		r = e.Event(review.ID, parrain.Event{Type: parrain.EventPurchase, ExternalID: "f", OrderID: "c", Amount: 10000, Currency: "EUR"})
+		got, _, err = e.Ref.ReviewReward(ctx, review.ID, r.Rewards[0].ID, referral.ReviewDecision{Decision: "reject", Reason: "over budget"}, store.Idem{})
 		if err != nil || got.Status != parrain.RewardReversed || got.Review != store.ReviewRejected {
 			t.Fatalf("reject: %+v %v", got, err)
 		}
-		if _, _, err := e.ref.ReviewReward(ctx, stop.ID, over.ID, referral.ReviewDecision{Decision: "approve"}, store.Idem{}); parrain.ErrorCode(err) != parrain.CodeNotFound {
+		if _, _, err := e.Ref.ReviewReward(ctx, stop.ID, over.ID, referral.ReviewDecision{Decision: "approve"}, store.Idem{}); parrain.ErrorCode(err) != parrain.CodeNotFound {
 			t.Fatalf("other program's reward: %v", err)
 		}
 	})
@@ -363,62 +363,62 @@ func TestEngineCapsStopAndReview(t *testing.T) {
 
 func TestEngineEligibilityAndAttributes(t *testing.T) {
 	each(t, func(t *testing.T, e *env) {
-		prog := e.program(func(p *parrain.Program) {
+		prog := e.Program(func(p *parrain.Program) {
 			p.Eligibility = &parrain.Eligibility{
 				Advocates: &parrain.AdvocateEligibility{PayingOnly: true, Plans: []string{"pro"}},
 				Purchases: &parrain.PurchaseEligibility{MinAmount: 2000, NewCustomersOnly: true},
 			}
 		})
 		attrs := func(a parrain.Attributes) *parrain.Attributes { return &a }
-		adv, _, err := e.st.UpsertParticipant(ctx, prog.ID, parrain.ParticipantInput{ExternalID: "adv",
+		adv, _, err := e.St.UpsertParticipant(ctx, prog.ID, parrain.ParticipantInput{ExternalID: "adv",
 			Attributes: attrs(parrain.Attributes{"paying": false, "plan": "pro"})}, store.Idem{})
 		if err != nil || adv.Attributes["plan"] != "pro" {
 			t.Fatalf("attributes: %+v %v", adv, err)
 		}
-		e.event(prog.ID, parrain.Event{Type: parrain.EventSignup, ExternalID: "f1", ReferralCode: adv.Code})
-		r := e.event(prog.ID, parrain.Event{Type: parrain.EventPurchase, ExternalID: "f1", OrderID: "1", Amount: 5000, Currency: "EUR"})
+		e.Event(prog.ID, parrain.Event{Type: parrain.EventSignup, ExternalID: "f1", ReferralCode: adv.Code})
+		r := e.Event(prog.ID, parrain.Event{Type: parrain.EventPurchase, ExternalID: "f1", OrderID: "1", Amount: 5000, Currency: "EUR"})
 		if len(r.Rewards) != 0 || len(r.Skipped) != 2 || !strings.Contains(r.Skipped[0].Reason, "paying") {
 			t.Fatalf("not paying: %+v", r)
 		}
 		// The advocate becomes a paying customer: their next referrals count.
-		if _, _, err := e.st.UpsertParticipant(ctx, prog.ID, parrain.ParticipantInput{ExternalID: "adv",
+		if _, _, err := e.St.UpsertParticipant(ctx, prog.ID, parrain.ParticipantInput{ExternalID: "adv",
 			Attributes: attrs(parrain.Attributes{"paying": true, "plan": "pro"})}, store.Idem{}); err != nil {
 			t.Fatal(err)
 		}
-		got, _ := e.st.Participant(ctx, prog.ID, "adv")
+		got, _ := e.St.Participant(ctx, prog.ID, "adv")
 		if got.Attributes["paying"] != true {
 			t.Fatalf("stored attributes %+v", got.Attributes)
 		}
 		// Updating other fields keeps the attributes.
-		if _, _, err := e.st.UpsertParticipant(ctx, prog.ID, parrain.ParticipantInput{ExternalID: "adv", Name: "Ada"}, store.Idem{}); err != nil {
+		if _, _, err := e.St.UpsertParticipant(ctx, prog.ID, parrain.ParticipantInput{ExternalID: "adv", Name: "Ada"}, store.Idem{}); err != nil {
 			t.Fatal(err)
 		}
-		if got, _ := e.st.Participant(ctx, prog.ID, "adv"); got.Attributes["paying"] != true || got.Name != "Ada" {
+		if got, _ := e.St.Participant(ctx, prog.ID, "adv"); got.Attributes["paying"] != true || got.Name != "Ada" {
 			t.Fatalf("attributes lost %+v", got)
 		}
-		e.event(prog.ID, parrain.Event{Type: parrain.EventSignup, ExternalID: "f2", ReferralCode: adv.Code})
-		r = e.event(prog.ID, parrain.Event{Type: parrain.EventPurchase, ExternalID: "f2", OrderID: "2", Amount: 1999, Currency: "EUR"})
+		e.Event(prog.ID, parrain.Event{Type: parrain.EventSignup, ExternalID: "f2", ReferralCode: adv.Code})
+		r = e.Event(prog.ID, parrain.Event{Type: parrain.EventPurchase, ExternalID: "f2", OrderID: "2", Amount: 1999, Currency: "EUR"})
 		if len(r.Rewards) != 0 || !strings.Contains(r.Skipped[0].Reason, "below the minimum") {
 			t.Fatalf("below minimum: %+v", r)
 		}
-		r = e.event(prog.ID, parrain.Event{Type: parrain.EventPurchase, ExternalID: "f2", OrderID: "3", Amount: 2000, Currency: "EUR"})
+		r = e.Event(prog.ID, parrain.Event{Type: parrain.EventPurchase, ExternalID: "f2", OrderID: "3", Amount: 2000, Currency: "EUR"})
 		wantAmounts(t, "first qualifying purchase", r.Rewards, map[string]int64{"rule_1/advocate": 2000, "rule_1/friend": 1000})
 		// An existing customer (known before the referral) does not count.
-		e.advocate(prog.ID, "old-customer", "")
-		e.clock.Advance(time.Hour)
-		e.event(prog.ID, parrain.Event{Type: parrain.EventSignup, ExternalID: "old-customer", ReferralCode: adv.Code})
-		r = e.event(prog.ID, parrain.Event{Type: parrain.EventPurchase, ExternalID: "old-customer", OrderID: "4", Amount: 5000, Currency: "EUR"})
+		e.Advocate(prog.ID, "old-customer", "")
+		e.Clock.Advance(time.Hour)
+		e.Event(prog.ID, parrain.Event{Type: parrain.EventSignup, ExternalID: "old-customer", ReferralCode: adv.Code})
+		r = e.Event(prog.ID, parrain.Event{Type: parrain.EventPurchase, ExternalID: "old-customer", OrderID: "4", Amount: 5000, Currency: "EUR"})
 		if len(r.Rewards) != 0 || !strings.Contains(r.Skipped[0].Reason, "already a customer") {
 			t.Fatalf("existing customer: %+v", r)
 		}
 		// So does a purchase the customer's system flags.
-		e.event(prog.ID, parrain.Event{Type: parrain.EventSignup, ExternalID: "f3", ReferralCode: adv.Code})
-		r = e.event(prog.ID, parrain.Event{Type: parrain.EventPurchase, ExternalID: "f3", OrderID: "5", Amount: 5000, Currency: "EUR", ExistingCustomer: true})
+		e.Event(prog.ID, parrain.Event{Type: parrain.EventSignup, ExternalID: "f3", ReferralCode: adv.Code})
+		r = e.Event(prog.ID, parrain.Event{Type: parrain.EventPurchase, ExternalID: "f3", OrderID: "5", Amount: 5000, Currency: "EUR", ExistingCustomer: true})
 		if len(r.Rewards) != 0 {
 			t.Fatalf("flagged existing customer: %+v", r)
 		}
 		// Bad attributes are a precise 400.
-		_, _, err = e.st.UpsertParticipant(ctx, prog.ID, parrain.ParticipantInput{ExternalID: "adv", Attributes: attrs(parrain.Attributes{"Plan!": "x"})}, store.Idem{})
+		_, _, err = e.St.UpsertParticipant(ctx, prog.ID, parrain.ParticipantInput{ExternalID: "adv", Attributes: attrs(parrain.Attributes{"Plan!": "x"})}, store.Idem{})
 		if pe := parrain.AsError(err); pe == nil || pe.Field != "attributes" {
 			t.Fatalf("bad attribute: %v", err)
 		}
@@ -427,38 +427,38 @@ func TestEngineEligibilityAndAttributes(t *testing.T) {
 
 func TestEngineCancelWithinHold(t *testing.T) {
 	each(t, func(t *testing.T, e *env) {
-		prog := e.program(func(p *parrain.Program) {
+		prog := e.Program(func(p *parrain.Program) {
 			p.HoldDays = 30
 			p.Rules = []parrain.RewardRule{
 				{ID: "sub", Trigger: parrain.TriggerFirstPurchase, Advocate: &parrain.RewardSpec{Kind: parrain.KindCash, Type: parrain.AmountFixed,
 					Amount: 1000, Tiers: []parrain.TierStep{{From: 2, Amount: 3000}}}},
 			}
 		})
-		adv := e.advocate(prog.ID, "adv", "")
-		e.event(prog.ID, parrain.Event{Type: parrain.EventSignup, ExternalID: "f1", ReferralCode: adv.Code})
-		e.event(prog.ID, parrain.Event{Type: parrain.EventPurchase, ExternalID: "f1", OrderID: "1", Amount: 5000, Currency: "EUR"})
-		e.clock.Advance(10 * 24 * time.Hour)
-		r := e.event(prog.ID, parrain.Event{Type: parrain.EventCancel, ExternalID: "f1"})
+		adv := e.Advocate(prog.ID, "adv", "")
+		e.Event(prog.ID, parrain.Event{Type: parrain.EventSignup, ExternalID: "f1", ReferralCode: adv.Code})
+		e.Event(prog.ID, parrain.Event{Type: parrain.EventPurchase, ExternalID: "f1", OrderID: "1", Amount: 5000, Currency: "EUR"})
+		e.Clock.Advance(10 * 24 * time.Hour)
+		r := e.Event(prog.ID, parrain.Event{Type: parrain.EventCancel, ExternalID: "f1"})
 		if len(r.Reversals) != 1 || r.Reversals[0].Amount != 1000 || r.Reversals[0].Status != parrain.RewardReversed ||
 			!strings.Contains(r.Message, "no longer counts") {
 			t.Fatalf("cancel within hold: %+v", r)
 		}
 		// The voided referral no longer counts toward tiers.
-		e.event(prog.ID, parrain.Event{Type: parrain.EventSignup, ExternalID: "f2", ReferralCode: adv.Code})
-		r = e.event(prog.ID, parrain.Event{Type: parrain.EventPurchase, ExternalID: "f2", OrderID: "2", Amount: 5000, Currency: "EUR"})
+		e.Event(prog.ID, parrain.Event{Type: parrain.EventSignup, ExternalID: "f2", ReferralCode: adv.Code})
+		r = e.Event(prog.ID, parrain.Event{Type: parrain.EventPurchase, ExternalID: "f2", OrderID: "2", Amount: 5000, Currency: "EUR"})
 		wantAmounts(t, "after void", r.Rewards, map[string]int64{"sub/advocate": 1000})
 		// A cancel after the hold changes nothing.
-		e.clock.Advance(31 * 24 * time.Hour)
-		r = e.event(prog.ID, parrain.Event{Type: parrain.EventCancel, ExternalID: "f2"})
+		e.Clock.Advance(31 * 24 * time.Hour)
+		r = e.Event(prog.ID, parrain.Event{Type: parrain.EventCancel, ExternalID: "f2"})
 		if len(r.Reversals) != 0 || strings.Contains(r.Message, "no longer counts") {
 			t.Fatalf("cancel after hold: %+v", r)
 		}
 		// Still successful: the third referral is the second that counts.
-		e.event(prog.ID, parrain.Event{Type: parrain.EventSignup, ExternalID: "f3", ReferralCode: adv.Code})
-		r = e.event(prog.ID, parrain.Event{Type: parrain.EventPurchase, ExternalID: "f3", OrderID: "3", Amount: 5000, Currency: "EUR"})
+		e.Event(prog.ID, parrain.Event{Type: parrain.EventSignup, ExternalID: "f3", ReferralCode: adv.Code})
+		r = e.Event(prog.ID, parrain.Event{Type: parrain.EventPurchase, ExternalID: "f3", OrderID: "3", Amount: 5000, Currency: "EUR"})
 		wantAmounts(t, "third", r.Rewards, map[string]int64{"sub/advocate": 3000})
 		// Cancelling someone who was never referred is harmless.
-		r = e.event(prog.ID, parrain.Event{Type: parrain.EventCancel, ExternalID: "nobody"})
+		r = e.Event(prog.ID, parrain.Event{Type: parrain.EventCancel, ExternalID: "nobody"})
 		if len(r.Reversals) != 0 || r.Message == "" {
 			t.Fatalf("unknown: %+v", r)
 		}
@@ -471,13 +471,13 @@ func TestEngineCancelWithinHold(t *testing.T) {
 // reward's reversals exceed it.
 func TestEngineLedgerProperty(t *testing.T) {
 	each(t, func(t *testing.T, e *env) {
-		prog := e.program(func(p *parrain.Program) {
+		prog := e.Program(func(p *parrain.Program) {
 			b2b(p)
 			p.Rules = append(p.Rules, parrain.RewardRule{ID: "buy", Trigger: parrain.TriggerPurchase,
 				Advocate: &parrain.RewardSpec{Kind: parrain.KindCash, Type: parrain.AmountPercent, PercentBps: 700}})
 			p.Caps = &parrain.Caps{PerReferral: 900000}
 		})
-		adv := e.advocate(prog.ID, "adv", "")
+		adv := e.Advocate(prog.ID, "adv", "")
 		stages := []string{"demo_booked", "demo_completed", "closed_won"}
 		seed := uint64(1)
 		rnd := func(n int) int {
@@ -489,29 +489,29 @@ func TestEngineLedgerProperty(t *testing.T) {
 			lead := fmt.Sprintf("lead%d", rnd(4))
 			switch rnd(5) {
 			case 0:
-				e.event(prog.ID, parrain.Event{Type: parrain.EventStage, ExternalID: lead, Stage: stages[rnd(3)], ReferralCode: adv.Code,
+				e.Event(prog.ID, parrain.Event{Type: parrain.EventStage, ExternalID: lead, Stage: stages[rnd(3)], ReferralCode: adv.Code,
 					Value: i64(int64(100000 + rnd(5000000))), Currency: "USD"})
 			case 1:
-				e.event(prog.ID, parrain.Event{Type: parrain.EventContract, ExternalID: lead, Value: i64(int64(rnd(8000000))), Currency: "USD"})
+				e.Event(prog.ID, parrain.Event{Type: parrain.EventContract, ExternalID: lead, Value: i64(int64(rnd(8000000))), Currency: "USD"})
 			case 2:
 				o := fmt.Sprint("o", i)
 				orders[o] = int64(1000 + rnd(50000))
-				e.event(prog.ID, parrain.Event{Type: parrain.EventPurchase, ExternalID: lead, ReferralCode: adv.Code, OrderID: o, Amount: orders[o], Currency: "USD"})
+				e.Event(prog.ID, parrain.Event{Type: parrain.EventPurchase, ExternalID: lead, ReferralCode: adv.Code, OrderID: o, Amount: orders[o], Currency: "USD"})
 			case 3:
 				for o, left := range orders {
 					if left > 0 {
 						x := min(left, int64(1+rnd(int(left))))
 						orders[o] -= x
-						e.event(prog.ID, parrain.Event{Type: parrain.EventRefund, OrderID: o, Amount: x})
+						e.Event(prog.ID, parrain.Event{Type: parrain.EventRefund, OrderID: o, Amount: x})
 						break
 					}
 				}
 			case 4:
-				e.event(prog.ID, parrain.Event{Type: parrain.EventCancel, ExternalID: lead})
+				e.Event(prog.ID, parrain.Event{Type: parrain.EventCancel, ExternalID: lead})
 			}
-			e.clock.Advance(time.Duration(rnd(72)) * time.Hour)
+			e.Clock.Advance(time.Duration(rnd(72)) * time.Hour)
 		}
-		rows, err := e.st.DB().Query(`SELECT id FROM referrals WHERE program_id = $1`, prog.ID)
+		rows, err := e.St.DB().Query(`SELECT id FROM referrals WHERE program_id = $1`, prog.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -533,7 +533,7 @@ func TestEngineLedgerProperty(t *testing.T) {
 				t.Errorf("referral %s: ledger %d, rewards minus reversals %d", ref, led, out)
 			}
 			var over int
-			if err := e.st.DB().QueryRow(`SELECT COUNT(*) FROM rewards WHERE referral_id = $1 AND (reversed > amount OR reversed < 0)`, ref).Scan(&over); err != nil {
+			if err := e.St.DB().QueryRow(`SELECT COUNT(*) FROM rewards WHERE referral_id = $1 AND (reversed > amount OR reversed < 0)`, ref).Scan(&over); err != nil {
 				t.Fatalf("query: %v", err)
 			}
 			if over > 0 {

@@ -13,10 +13,10 @@ import (
 
 // advocateWith creates an advocate whose own requests were seen with ctx.
 func (e *env) advocateWith(prog, ext, email string, c *parrain.EventContext) parrain.Participant {
-	e.t.Helper()
-	p, _, err := e.st.UpsertParticipant(ctx, prog, parrain.ParticipantInput{ExternalID: ext, Email: email, Context: c}, store.Idem{})
+	e.T.Helper()
+	p, _, err := e.St.UpsertParticipant(ctx, prog, parrain.ParticipantInput{ExternalID: ext, Email: email, Context: c}, store.Idem{})
 	if err != nil {
-		e.t.Fatalf("upsert participant: %v", err)
+		e.T.Fatalf("upsert participant: %v", err)
 	}
 	return p
 }
@@ -29,15 +29,15 @@ func signupRewards(p *parrain.Program) {
 
 func TestFraudDecisions(t *testing.T) {
 	each(t, func(t *testing.T, e *env) {
-		prog := e.program(signupRewards)
+		prog := e.Program(signupRewards)
 		adv := e.advocateWith(prog.ID, "adv", "anna@company.example", &parrain.EventContext{IP: "203.0.113.10", UserAgent: "UA-Anna", DeviceID: "dev-anna", PaymentFingerprint: "card-anna"})
 		url := "https://hooks.example/parrain"
-		ep, _, err := e.st.CreateWebhookEndpoint(ctx, prog.ID, parrain.WebhookEndpointInput{URL: &url, EventTypes: []string{parrain.WebhookFraudFlagged}}, store.Idem{})
+		ep, _, err := e.St.CreateWebhookEndpoint(ctx, prog.ID, parrain.WebhookEndpointInput{URL: &url, EventTypes: []string{parrain.WebhookFraudFlagged}}, store.Idem{})
 		if err != nil {
 			t.Fatal(err)
 		}
 		signup := func(ext, email string, c *parrain.EventContext) store.EventResult {
-			return e.event(prog.ID, parrain.Event{Type: parrain.EventSignup, ExternalID: ext, Email: email, ReferralCode: adv.Code, Context: c})
+			return e.Event(prog.ID, parrain.Event{Type: parrain.EventSignup, ExternalID: ext, Email: email, ReferralCode: adv.Code, Context: c})
 		}
 		// A household: same IP, another browser, another person: approved.
 		r := signup("flatmate", "ben@mail.example", &parrain.EventContext{IP: "203.0.113.10", UserAgent: "UA-Ben"})
@@ -57,11 +57,11 @@ func TestFraudDecisions(t *testing.T) {
 			t.Fatalf("same device: %+v rewards=%d", r.Referral, len(r.Rewards))
 		}
 		// After the hold, the held referral's reward waits for review.
-		e.clock.Advance(25 * time.Hour)
-		if ok, nb, err := e.st.ApproveReward(ctx, heldReward); err != nil || ok || nb.IsZero() {
+		e.Clock.Advance(25 * time.Hour)
+		if ok, nb, err := e.St.ApproveReward(ctx, heldReward); err != nil || ok || nb.IsZero() {
 			t.Fatalf("approval of a held reward: %v %v %v", ok, nb, err)
 		}
-		q, _, err := e.ref.ReviewQueue(ctx, prog.ID, "", store.Page{})
+		q, _, err := e.Ref.ReviewQueue(ctx, prog.ID, "", store.Page{})
 		if err != nil || len(q) != 1 || q[0].Referral.ID != held.ID {
 			t.Fatalf("queue: %+v %v", q, err)
 		}
@@ -70,38 +70,38 @@ func TestFraudDecisions(t *testing.T) {
 			t.Errorf("evidence: %+v", it)
 		}
 		// Clearing lets it mature.
-		if _, err := e.ref.ReviewReferral(ctx, prog.ID, held.ID, store.ReviewDecisionClear, "", "tester"); err != nil {
+		if _, err := e.Ref.ReviewReferral(ctx, prog.ID, held.ID, store.ReviewDecisionClear, "", "tester"); err != nil {
 			t.Fatal(err)
 		}
-		if ok, _, err := e.st.ApproveReward(ctx, heldReward); err != nil || !ok {
+		if ok, _, err := e.St.ApproveReward(ctx, heldReward); err != nil || !ok {
 			t.Fatalf("approval after clearing: %v %v", ok, err)
 		}
-		if _, err := e.ref.ReviewReferral(ctx, prog.ID, held.ID, store.ReviewDecisionClear, "", "tester"); parrain.ErrorCode(err) != parrain.CodeConflict {
+		if _, err := e.Ref.ReviewReferral(ctx, prog.ID, held.ID, store.ReviewDecisionClear, "", "tester"); parrain.ErrorCode(err) != parrain.CodeConflict {
 			t.Errorf("clearing twice: %v", err)
 		}
 		// Another held one, rejected by a reviewer: its reward is voided.
 		r = signup("temp2", "x@yopmail.com", nil)
-		if _, err := e.ref.ReviewReferral(ctx, prog.ID, r.Referral.ID, store.ReviewDecisionReject, "", "tester"); parrain.ErrorCode(err) != parrain.CodeInvalid {
+		if _, err := e.Ref.ReviewReferral(ctx, prog.ID, r.Referral.ID, store.ReviewDecisionReject, "", "tester"); parrain.ErrorCode(err) != parrain.CodeInvalid {
 			t.Errorf("reject without reason: %v", err)
 		}
-		got, err := e.ref.ReviewReferral(ctx, prog.ID, r.Referral.ID, store.ReviewDecisionReject, "throwaway accounts", "tester")
+		got, err := e.Ref.ReviewReferral(ctx, prog.ID, r.Referral.ID, store.ReviewDecisionReject, "throwaway accounts", "tester")
 		if err != nil || got.Status != parrain.ReferralRejected || got.Reason != parrain.ReasonFraudReview {
 			t.Fatalf("reject: %+v %v", got, err)
 		}
-		rw, _ := e.st.Reward(ctx, prog.ID, r.Rewards[0].ID)
+		rw, _ := e.St.Reward(ctx, prog.ID, r.Rewards[0].ID)
 		if rw.Status != parrain.RewardReversed {
 			t.Errorf("rejected referral's reward: %s", rw.Status)
 		}
-		if _, err := e.ref.ReviewReferral(ctx, "prog_other", r.Referral.ID, store.ReviewDecisionReject, "x", "tester"); parrain.ErrorCode(err) != parrain.CodeNotFound {
+		if _, err := e.Ref.ReviewReferral(ctx, "prog_other", r.Referral.ID, store.ReviewDecisionReject, "x", "tester"); parrain.ErrorCode(err) != parrain.CodeNotFound {
 			t.Errorf("review from another program: %v", err)
 		}
 		// Each non-approve decision was announced as fraud.flagged (held,
 		// rejected, held): the household was not.
-		ds, _, err := e.st.WebhookDeliveries(ctx, prog.ID, ep.ID, "", store.Page{})
+		ds, _, err := e.St.WebhookDeliveries(ctx, prog.ID, ep.ID, "", store.Page{})
 		if err != nil || len(ds) != 3 || ds[0].EventType != parrain.WebhookFraudFlagged {
 			t.Errorf("fraud.flagged deliveries: %d %v", len(ds), err)
 		}
-		stats, err := e.ref.FraudSignalStats(ctx, prog.ID)
+		stats, err := e.Ref.FraudSignalStats(ctx, prog.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -120,21 +120,21 @@ func TestFraudDecisions(t *testing.T) {
 
 func TestFraudNewEvidenceAndSuspension(t *testing.T) {
 	each(t, func(t *testing.T, e *env) {
-		prog := e.program(nil) // double-sided first purchase
+		prog := e.Program(nil) // double-sided first purchase
 		adv := e.advocateWith(prog.ID, "adv", "anna@company.example", &parrain.EventContext{PaymentFingerprint: "card-anna", DeviceID: "dev-anna"})
-		r := e.event(prog.ID, parrain.Event{Type: parrain.EventSignup, ExternalID: "f1", Email: "f1@mail.example", ReferralCode: adv.Code})
+		r := e.Event(prog.ID, parrain.Event{Type: parrain.EventSignup, ExternalID: "f1", Email: "f1@mail.example", ReferralCode: adv.Code})
 		if r.Referral.ReviewStatus != parrain.ReviewNone {
 			t.Fatalf("clean signup: %+v", r.Referral)
 		}
 		// The friend pays with the advocate's card: rejected, no rewards.
-		r = e.event(prog.ID, parrain.Event{Type: parrain.EventPurchase, ExternalID: "f1", OrderID: "o1", Amount: 5000, Currency: "EUR",
+		r = e.Event(prog.ID, parrain.Event{Type: parrain.EventPurchase, ExternalID: "f1", OrderID: "o1", Amount: 5000, Currency: "EUR",
 			Context: &parrain.EventContext{PaymentFingerprint: "card-anna"}})
 		if len(r.Rewards) != 0 || r.Referral.Status != parrain.ReferralRejected {
 			t.Fatalf("same card purchase: %+v rewards=%d", r.Referral, len(r.Rewards))
 		}
 		// Make the operator's policy suspend advocates caught on their own
 		// device; earlier pending rewards are voided.
-		p, err := e.ref.FraudPolicy(ctx, prog.ID)
+		p, err := e.Ref.FraudPolicy(ctx, prog.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -142,33 +142,33 @@ func TestFraudNewEvidenceAndSuspension(t *testing.T) {
 			t.Fatalf("default policy %+v", p)
 		}
 		p.Rules[fraud.SelfSameDevice] = fraud.Rule{Action: fraud.RuleSuspendAdvocate}
-		if _, err := e.ref.SetFraudPolicy(ctx, prog.ID, p); err != nil {
+		if _, err := e.Ref.SetFraudPolicy(ctx, prog.ID, p); err != nil {
 			t.Fatal(err)
 		}
-		e.event(prog.ID, parrain.Event{Type: parrain.EventPurchase, ExternalID: "f2", Email: "f2@mail.example", ReferralCode: adv.Code, OrderID: "o2", Amount: 5000, Currency: "EUR"})
-		if b := e.balance(adv.ID); b[parrain.BucketPending] != 2000 {
+		e.Event(prog.ID, parrain.Event{Type: parrain.EventPurchase, ExternalID: "f2", Email: "f2@mail.example", ReferralCode: adv.Code, OrderID: "o2", Amount: 5000, Currency: "EUR"})
+		if b := e.Balance(adv.ID); b[parrain.BucketPending] != 2000 {
 			t.Fatalf("pending before suspension: %v", b)
 		}
-		r = e.event(prog.ID, parrain.Event{Type: parrain.EventSignup, ExternalID: "f3", Email: "f3@mail.example", ReferralCode: adv.Code,
+		r = e.Event(prog.ID, parrain.Event{Type: parrain.EventSignup, ExternalID: "f3", Email: "f3@mail.example", ReferralCode: adv.Code,
 			Context: &parrain.EventContext{DeviceID: "dev-anna"}})
 		if r.Referral.RiskAction != "suspend" || r.Referral.Status != parrain.ReferralRejected {
 			t.Fatalf("suspension: %+v", r.Referral)
 		}
-		got, _ := e.st.Participant(ctx, prog.ID, "adv")
+		got, _ := e.St.Participant(ctx, prog.ID, "adv")
 		if got.Status != parrain.ParticipantSuspended {
 			t.Errorf("advocate status %s", got.Status)
 		}
-		if b := e.balance(adv.ID); b[parrain.BucketPending] != 0 {
+		if b := e.Balance(adv.ID); b[parrain.BucketPending] != 0 {
 			t.Errorf("suspended advocate keeps pending %v", b)
 		}
 		// A suspended advocate's code earns nothing more.
-		r = e.event(prog.ID, parrain.Event{Type: parrain.EventSignup, ExternalID: "f4", ReferralCode: adv.Code})
+		r = e.Event(prog.ID, parrain.Event{Type: parrain.EventSignup, ExternalID: "f4", ReferralCode: adv.Code})
 		if r.Credited != nil {
 			t.Errorf("suspended advocate credited")
 		}
 		// Invalid policies are refused with the field.
 		p.HoldAt = 0
-		if _, err := e.ref.SetFraudPolicy(ctx, prog.ID, p); parrain.ErrorCode(err) != parrain.CodeInvalid {
+		if _, err := e.Ref.SetFraudPolicy(ctx, prog.ID, p); parrain.ErrorCode(err) != parrain.CodeInvalid {
 			t.Errorf("invalid policy: %v", err)
 		}
 	})
@@ -176,30 +176,30 @@ func TestFraudNewEvidenceAndSuspension(t *testing.T) {
 
 func TestFraudAdClickLeak(t *testing.T) {
 	each(t, func(t *testing.T, e *env) {
-		prog := e.program(signupRewards)
-		adv := e.advocate(prog.ID, "adv", "anna@company.example")
-		at := e.clock.Now().Add(-10 * time.Minute).Truncate(time.Second)
-		if err := e.st.InsertClicks(ctx, []store.Click{{ProgramID: prog.ID, ParticipantID: adv.ID, Code: adv.Code, Valid: true,
+		prog := e.Program(signupRewards)
+		adv := e.Advocate(prog.ID, "adv", "anna@company.example")
+		at := e.Clock.Now().Add(-10 * time.Minute).Truncate(time.Second)
+		if err := e.St.InsertClicks(ctx, []store.Click{{ProgramID: prog.ID, ParticipantID: adv.ID, Code: adv.Code, Valid: true,
 			IP: "198.51.100.7", UserAgent: "Mozilla/5.0", Params: "gclid=Cj0KCQ&utm_source=google&secret=dropme", At: at}}); err != nil {
 			t.Fatal(err)
 		}
 		var params string
-		if err := e.st.DB().QueryRow(`SELECT params FROM clicks`).Scan(&params); err != nil {
+		if err := e.St.DB().QueryRow(`SELECT params FROM clicks`).Scan(&params); err != nil {
 			t.Fatalf("query: %v", err)
 		}
 		if params != "gclid=Cj0KCQ&utm_source=google" {
 			t.Errorf("stored params %q", params)
 		}
-		r := e.event(prog.ID, parrain.Event{Type: parrain.EventSignup, ExternalID: "f", Email: "f@mail.example",
+		r := e.Event(prog.ID, parrain.Event{Type: parrain.EventSignup, ExternalID: "f", Email: "f@mail.example",
 			Touches: []parrain.Touch{{Code: adv.Code, At: at}}, Context: &parrain.EventContext{IP: "198.51.100.7"}})
 		if r.Referral.ReviewStatus != parrain.ReviewHeld {
 			t.Fatalf("paid-ad click: %+v", r.Referral)
 		}
-		q, _, _ := e.ref.ReviewQueue(ctx, prog.ID, parrain.ReviewHeld, store.Page{})
+		q, _, _ := e.Ref.ReviewQueue(ctx, prog.ID, parrain.ReviewHeld, store.Page{})
 		if len(q) != 1 || q[0].Signals[0].Code != fraud.LeakAdClick {
 			t.Fatalf("queue %+v", q)
 		}
-		if n, err := e.st.PurgeClickIPs(ctx, time.Minute); err != nil || n != 1 {
+		if n, err := e.St.PurgeClickIPs(ctx, time.Minute); err != nil || n != 1 {
 			t.Errorf("purge: %d %v", n, err)
 		}
 	})
@@ -207,25 +207,25 @@ func TestFraudAdClickLeak(t *testing.T) {
 
 func TestFraudQuickRefund(t *testing.T) {
 	each(t, func(t *testing.T, e *env) {
-		prog := e.program(func(p *parrain.Program) {
+		prog := e.Program(func(p *parrain.Program) {
 			p.Rules = append(p.Rules, parrain.RewardRule{Trigger: parrain.TriggerSignup,
 				Advocate: &parrain.RewardSpec{Kind: parrain.KindCash, Type: parrain.AmountFixed, Amount: 300}})
 		})
-		adv := e.advocate(prog.ID, "adv", "anna@company.example")
-		e.event(prog.ID, parrain.Event{Type: parrain.EventPurchase, ExternalID: "f", Email: "f@mail.example", ReferralCode: adv.Code,
+		adv := e.Advocate(prog.ID, "adv", "anna@company.example")
+		e.Event(prog.ID, parrain.Event{Type: parrain.EventPurchase, ExternalID: "f", Email: "f@mail.example", ReferralCode: adv.Code,
 			OrderID: "o1", Amount: 5000, Currency: "EUR"})
-		e.clock.Advance(48 * time.Hour)
-		r := e.event(prog.ID, parrain.Event{Type: parrain.EventRefund, OrderID: "o1", Amount: 5000})
+		e.Clock.Advance(48 * time.Hour)
+		r := e.Event(prog.ID, parrain.Event{Type: parrain.EventRefund, OrderID: "o1", Amount: 5000})
 		if r.Referral == nil || r.Referral.ReviewStatus != parrain.ReviewHeld || r.Referral.RiskAction != "hold" {
 			t.Fatalf("refund two days after the reward: %+v", r.Referral)
 		}
 		// The signup reward is not tied to the order: it now waits for review.
-		rws, _, _ := e.st.ParticipantRewards(ctx, adv.ID, "pending", store.Page{})
+		rws, _, _ := e.St.ParticipantRewards(ctx, adv.ID, "pending", store.Page{})
 		if len(rws) != 1 || rws[0].Amount != 300 {
 			t.Fatalf("pending %+v", rws)
 		}
-		e.clock.Advance(31 * 24 * time.Hour)
-		if ok, _, err := e.st.ApproveReward(ctx, rws[0].ID); err != nil || ok {
+		e.Clock.Advance(31 * 24 * time.Hour)
+		if ok, _, err := e.St.ApproveReward(ctx, rws[0].ID); err != nil || ok {
 			t.Errorf("reward of a held referral approved: %v %v", ok, err)
 		}
 	})
@@ -233,31 +233,31 @@ func TestFraudQuickRefund(t *testing.T) {
 
 func TestFraudNoActivity(t *testing.T) {
 	each(t, func(t *testing.T, e *env) {
-		prog := e.program(func(p *parrain.Program) { signupRewards(p); p.HoldDays = 10 })
-		adv := e.advocate(prog.ID, "adv", "anna@company.example")
-		if _, _, err := e.ref.IngestEvent(ctx, prog.ID, parrain.Event{Type: parrain.EventActivity, ExternalID: "nobody"}, store.Idem{}); parrain.ErrorCode(err) != parrain.CodeNotFound {
+		prog := e.Program(func(p *parrain.Program) { signupRewards(p); p.HoldDays = 10 })
+		adv := e.Advocate(prog.ID, "adv", "anna@company.example")
+		if _, _, err := e.Ref.IngestEvent(ctx, prog.ID, parrain.Event{Type: parrain.EventActivity, ExternalID: "nobody"}, store.Idem{}); parrain.ErrorCode(err) != parrain.CodeNotFound {
 			t.Fatalf("activity of an unknown participant: %v", err)
 		}
 		// Two friends with machine-looking addresses (weak alone): approved.
-		quiet := e.event(prog.ID, parrain.Event{Type: parrain.EventSignup, ExternalID: "quiet", Email: "x7qk2mz9wpl@mail.example", ReferralCode: adv.Code})
-		busy := e.event(prog.ID, parrain.Event{Type: parrain.EventSignup, ExternalID: "busy", Email: "q9zk3vx8tnm@mail.example", ReferralCode: adv.Code})
+		quiet := e.Event(prog.ID, parrain.Event{Type: parrain.EventSignup, ExternalID: "quiet", Email: "x7qk2mz9wpl@mail.example", ReferralCode: adv.Code})
+		busy := e.Event(prog.ID, parrain.Event{Type: parrain.EventSignup, ExternalID: "busy", Email: "q9zk3vx8tnm@mail.example", ReferralCode: adv.Code})
 		if quiet.Referral.ReviewStatus != parrain.ReviewNone || busy.Referral.ReviewStatus != parrain.ReviewNone {
 			t.Fatalf("signups: %+v %+v", quiet.Referral, busy.Referral)
 		}
 		// The integration reports activity for one of them only.
-		e.clock.Advance(24 * time.Hour)
-		r := e.event(prog.ID, parrain.Event{Type: parrain.EventActivity, ExternalID: "busy"})
+		e.Clock.Advance(24 * time.Hour)
+		r := e.Event(prog.ID, parrain.Event{Type: parrain.EventActivity, ExternalID: "busy"})
 		if r.Participant == nil || r.Participant.ExternalID != "busy" {
 			t.Fatalf("activity: %+v", r)
 		}
-		e.clock.Advance(10 * 24 * time.Hour)
+		e.Clock.Advance(10 * 24 * time.Hour)
 		// Before maturing, the quiet one's referral is scored again: no
 		// activity plus the random address puts it under review.
-		ok, nb, err := e.st.ApproveReward(ctx, quiet.Rewards[0].ID)
+		ok, nb, err := e.St.ApproveReward(ctx, quiet.Rewards[0].ID)
 		if err != nil || ok || nb.IsZero() {
 			t.Fatalf("quiet friend's reward: %v %v %v", ok, nb, err)
 		}
-		q, _, _ := e.ref.ReviewQueue(ctx, prog.ID, "", store.Page{})
+		q, _, _ := e.Ref.ReviewQueue(ctx, prog.ID, "", store.Page{})
 		if len(q) != 1 || q[0].Referral.FriendExternalID != "quiet" {
 			t.Fatalf("queue %+v", q)
 		}
@@ -268,7 +268,7 @@ func TestFraudNoActivity(t *testing.T) {
 		if !codes[fraud.BehNoActivity] || !codes[fraud.IDRandomEmail] {
 			t.Errorf("signals %+v", q[0].Signals)
 		}
-		if ok, _, err := e.st.ApproveReward(ctx, busy.Rewards[0].ID); err != nil || !ok {
+		if ok, _, err := e.St.ApproveReward(ctx, busy.Rewards[0].ID); err != nil || !ok {
 			t.Errorf("active friend's reward: %v %v", ok, err)
 		}
 	})
@@ -278,8 +278,8 @@ func TestFraudNoActivity(t *testing.T) {
 // change makes a new terms version.
 func TestFraudPolicyInTerms(t *testing.T) {
 	each(t, func(t *testing.T, e *env) {
-		prog := e.program(nil)
-		t1, err := e.st.CurrentTerms(ctx, prog.ID)
+		prog := e.Program(nil)
+		t1, err := e.St.CurrentTerms(ctx, prog.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -287,14 +287,14 @@ func TestFraudPolicyInTerms(t *testing.T) {
 			!strings.Contains(t1.Markdown, "Rejected outright:") {
 			t.Fatalf("terms:\n%s", t1.Markdown)
 		}
-		p, _ := e.ref.FraudPolicy(ctx, prog.ID)
+		p, _ := e.Ref.FraudPolicy(ctx, prog.ID)
 		p.HoldAt = 40
 		p.Rules[fraud.SelfSameDevice] = fraud.Rule{Action: fraud.RuleSuspendAdvocate}
 		p.Lists.BlockedCountries = []string{"KP"}
-		if _, err := e.ref.SetFraudPolicy(ctx, prog.ID, p); err != nil {
+		if _, err := e.Ref.SetFraudPolicy(ctx, prog.ID, p); err != nil {
 			t.Fatal(err)
 		}
-		t2, err := e.st.CurrentTerms(ctx, prog.ID)
+		t2, err := e.St.CurrentTerms(ctx, prog.ID)
 		if err != nil {
 			t.Fatal(err)
 		}

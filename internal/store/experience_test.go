@@ -14,17 +14,17 @@ import (
 
 // jobs returns the unique keys of the jobs of a kind, in order.
 func (e *env) jobs(kind string) []string {
-	e.t.Helper()
-	rows, err := e.st.DB().Query(`SELECT unique_key FROM jobs WHERE kind = $1 ORDER BY unique_key`, kind)
+	e.T.Helper()
+	rows, err := e.St.DB().Query(`SELECT unique_key FROM jobs WHERE kind = $1 ORDER BY unique_key`, kind)
 	if err != nil {
-		e.t.Fatal(err)
+		e.T.Fatal(err)
 	}
 	defer rows.Close()
 	var out []string
 	for rows.Next() {
 		var k string
 		if err := rows.Scan(&k); err != nil {
-			e.t.Fatal(err)
+			e.T.Fatal(err)
 		}
 		out = append(out, k)
 	}
@@ -32,21 +32,21 @@ func (e *env) jobs(kind string) []string {
 }
 
 func (e *env) notifyArgs() []store.NotifyArgs {
-	e.t.Helper()
-	rows, err := e.st.DB().Query(`SELECT payload FROM jobs WHERE kind = $1 ORDER BY id`, store.JobNotify)
+	e.T.Helper()
+	rows, err := e.St.DB().Query(`SELECT payload FROM jobs WHERE kind = $1 ORDER BY id`, store.JobNotify)
 	if err != nil {
-		e.t.Fatal(err)
+		e.T.Fatal(err)
 	}
 	defer rows.Close()
 	var out []store.NotifyArgs
 	for rows.Next() {
 		var p string
 		if err := rows.Scan(&p); err != nil {
-			e.t.Fatal(err)
+			e.T.Fatal(err)
 		}
 		var a store.NotifyArgs
 		if err := json.Unmarshal([]byte(p), &a); err != nil {
-			e.t.Fatal(err)
+			e.T.Fatal(err)
 		}
 		out = append(out, a)
 	}
@@ -65,27 +65,27 @@ func intp(v int) *int { return &v }
 
 func TestExperienceSettings(t *testing.T) {
 	each(t, func(t *testing.T, e *env) {
-		p := e.program(nil)
-		x, err := e.st.Experience(ctx, p.ID)
+		p := e.Program(nil)
+		x, err := e.St.Experience(ctx, p.ID)
 		if err != nil || x.LandingPage || x.InvitesPerDay != 20 || x.ConsentVersion != parrain.DefaultConsentVersion {
 			t.Fatalf("defaults: %+v %v", x, err)
 		}
 		x.LandingPage, x.TermsURL, x.InvitesPerDay = true, "https://shop.example/terms", 3
-		if _, err := e.st.SetExperience(ctx, p.ID, x); err != nil {
+		if _, err := e.St.SetExperience(ctx, p.ID, x); err != nil {
 			t.Fatal(err)
 		}
-		y, err := e.st.Experience(ctx, p.ID)
+		y, err := e.St.Experience(ctx, p.ID)
 		if err != nil || !y.LandingPage || y.TermsURL != "https://shop.example/terms" || y.InvitesPerDay != 3 {
 			t.Fatalf("stored: %+v %v", y, err)
 		}
-		_, err = e.st.SetExperience(ctx, p.ID, parrain.Experience{TermsURL: "ftp://x"})
+		_, err = e.St.SetExperience(ctx, p.ID, parrain.Experience{TermsURL: "ftp://x"})
 		if e := parrain.AsError(err); e == nil || e.Field != "terms_url" {
 			t.Errorf("invalid settings: %v", err)
 		}
-		if _, err := e.st.Experience(ctx, "prog_nope"); parrain.ErrorCode(err) != parrain.CodeNotFound {
+		if _, err := e.St.Experience(ctx, "prog_nope"); parrain.ErrorCode(err) != parrain.CodeNotFound {
 			t.Errorf("unknown program: %v", err)
 		}
-		if _, err := e.st.SetExperience(ctx, "prog_nope", parrain.Experience{}); parrain.ErrorCode(err) != parrain.CodeNotFound {
+		if _, err := e.St.SetExperience(ctx, "prog_nope", parrain.Experience{}); parrain.ErrorCode(err) != parrain.CodeNotFound {
 			t.Errorf("unknown program: %v", err)
 		}
 	})
@@ -93,38 +93,38 @@ func TestExperienceSettings(t *testing.T) {
 
 func TestWidgetSecretRotation(t *testing.T) {
 	each(t, func(t *testing.T, e *env) {
-		p := e.program(nil)
-		if cur, prev, err := e.st.WidgetSecrets(ctx, p.ID); err != nil || cur != "" || prev != "" {
+		p := e.Program(nil)
+		if cur, prev, err := e.St.WidgetSecrets(ctx, p.ID); err != nil || cur != "" || prev != "" {
 			t.Fatalf("before rotation: %q %q %v", cur, prev, err)
 		}
 		idem := store.Idem{Scope: "key", Key: "rot-1", Hash: "h"}
-		a, replayed, err := e.st.RotateWidgetSecret(ctx, p.ID, idem)
+		a, replayed, err := e.St.RotateWidgetSecret(ctx, p.ID, idem)
 		if err != nil || replayed || a.Version != 1 || !strings.HasPrefix(a.Secret, "pws_") || len(a.Secret) != 68 || a.PreviousValidUntil != nil {
 			t.Fatalf("first rotation: %+v %v %v", a, replayed, err)
 		}
 		// A replay (lost answer) shows the same secret again.
-		r, replayed, err := e.st.RotateWidgetSecret(ctx, p.ID, idem)
+		r, replayed, err := e.St.RotateWidgetSecret(ctx, p.ID, idem)
 		if err != nil || !replayed || r.Secret != a.Secret {
 			t.Fatalf("replay: %+v %v %v", r, replayed, err)
 		}
-		b, _, err := e.st.RotateWidgetSecret(ctx, p.ID, store.Idem{})
+		b, _, err := e.St.RotateWidgetSecret(ctx, p.ID, store.Idem{})
 		if err != nil || b.Version != 2 || b.Secret == a.Secret || b.PreviousValidUntil == nil {
 			t.Fatalf("second rotation: %+v %v", b, err)
 		}
-		cur, prev, _ := e.st.WidgetSecrets(ctx, p.ID)
+		cur, prev, _ := e.St.WidgetSecrets(ctx, p.ID)
 		if cur != b.Secret || prev != a.Secret {
 			t.Errorf("during grace: current %q previous %q", cur, prev)
 		}
-		e.clock.Advance(store.SecretGrace + time.Second)
-		if cur, prev, _ := e.st.WidgetSecrets(ctx, p.ID); cur != b.Secret || prev != "" {
+		e.Clock.Advance(store.SecretGrace + time.Second)
+		if cur, prev, _ := e.St.WidgetSecrets(ctx, p.ID); cur != b.Secret || prev != "" {
 			t.Errorf("after grace: current %q previous %q", cur, prev)
 		}
 		// Replaying the first request after another rotation cannot show a
 		// secret that is no longer current.
-		if _, _, err := e.st.RotateWidgetSecret(ctx, p.ID, idem); parrain.ErrorCode(err) != parrain.CodeConflict {
+		if _, _, err := e.St.RotateWidgetSecret(ctx, p.ID, idem); parrain.ErrorCode(err) != parrain.CodeConflict {
 			t.Errorf("stale replay: %v", err)
 		}
-		if _, _, err := e.st.RotateWidgetSecret(ctx, "prog_nope", store.Idem{}); parrain.ErrorCode(err) != parrain.CodeNotFound {
+		if _, _, err := e.St.RotateWidgetSecret(ctx, "prog_nope", store.Idem{}); parrain.ErrorCode(err) != parrain.CodeNotFound {
 			t.Errorf("unknown program: %v", err)
 		}
 	})
@@ -132,33 +132,33 @@ func TestWidgetSecretRotation(t *testing.T) {
 
 func TestShares(t *testing.T) {
 	each(t, func(t *testing.T, e *env) {
-		p := e.program(nil)
-		a := e.advocate(p.ID, "a", "a@example.com")
-		e.advocate(p.ID, "b", "b@example.com")
+		p := e.Program(nil)
+		a := e.Advocate(p.ID, "a", "a@example.com")
+		e.Advocate(p.ID, "b", "b@example.com")
 		for _, c := range []string{"x", "email", "whatsapp"} {
-			if ok, err := e.st.RecordShare(ctx, p.ID, a.ID, c); err != nil || !ok {
+			if ok, err := e.St.RecordShare(ctx, p.ID, a.ID, c); err != nil || !ok {
 				t.Fatalf("share %s: %v %v", c, ok, err)
 			}
 		}
 		// A double click counts once; a minute later it counts again.
-		if ok, err := e.st.RecordShare(ctx, p.ID, a.ID, "x"); err != nil || ok {
+		if ok, err := e.St.RecordShare(ctx, p.ID, a.ID, "x"); err != nil || ok {
 			t.Errorf("debounce: %v %v", ok, err)
 		}
-		e.clock.Advance(61 * time.Second)
-		if ok, _ := e.st.RecordShare(ctx, p.ID, a.ID, "x"); !ok {
+		e.Clock.Advance(61 * time.Second)
+		if ok, _ := e.St.RecordShare(ctx, p.ID, a.ID, "x"); !ok {
 			t.Error("share after the debounce window not counted")
 		}
-		if _, err := e.st.RecordShare(ctx, p.ID, a.ID, "carrier-pigeon"); parrain.AsError(err) == nil || parrain.AsError(err).Field != "channel" {
+		if _, err := e.St.RecordShare(ctx, p.ID, a.ID, "carrier-pigeon"); parrain.AsError(err) == nil || parrain.AsError(err).Field != "channel" {
 			t.Errorf("bad channel: %v", err)
 		}
-		st, err := e.st.ShareStats(ctx, p.ID, t0.Add(-time.Hour))
+		st, err := e.St.ShareStats(ctx, p.ID, t0.Add(-time.Hour))
 		if err != nil {
 			t.Fatal(err)
 		}
 		if st.Participants != 2 || st.Sharing != 1 || st.ShareRateBps != 5000 || st.Shares != 4 || st.ByChannel["x"] != 2 || st.ByChannel["sms"] != 0 {
 			t.Errorf("stats: %+v", st)
 		}
-		mine, _ := e.st.SharesOf(ctx, a.ID)
+		mine, _ := e.St.SharesOf(ctx, a.ID)
 		if mine["email"] != 1 || mine["x"] != 2 {
 			t.Errorf("shares of a: %v", mine)
 		}
@@ -167,17 +167,17 @@ func TestShares(t *testing.T) {
 
 func TestInvites(t *testing.T) {
 	each(t, func(t *testing.T, e *env) {
-		p := e.program(nil)
-		if _, err := e.st.SetExperience(ctx, p.ID, parrain.Experience{InvitesPerDay: 4}); err != nil {
+		p := e.Program(nil)
+		if _, err := e.St.SetExperience(ctx, p.ID, parrain.Experience{InvitesPerDay: 4}); err != nil {
 			t.Fatal(err)
 		}
-		a := e.advocate(p.ID, "alice", "alice@example.com")
-		e.advocate(p.ID, "member", "member@example.com")
-		if err := e.st.Unsubscribe(ctx, p.ID, "gone@example.com", "test"); err != nil {
+		a := e.Advocate(p.ID, "alice", "alice@example.com")
+		e.Advocate(p.ID, "member", "member@example.com")
+		if err := e.St.Unsubscribe(ctx, p.ID, "gone@example.com", "test"); err != nil {
 			t.Fatal(err)
 		}
 		idem := store.Idem{Scope: "widget:" + a.ID, Key: "inv-1", Hash: "h1"}
-		res, replayed, err := e.st.CreateInvites(ctx, a, []string{"bob@example.com", "not-an-email", "Alice@EXAMPLE.com",
+		res, replayed, err := e.St.CreateInvites(ctx, a, []string{"bob@example.com", "not-an-email", "Alice@EXAMPLE.com",
 			"member@example.com", "gone@example.com", "BOB@example.com", "carol@example.com"}, "Try it!", "fr", idem)
 		if err != nil || replayed {
 			t.Fatal(err)
@@ -191,13 +191,13 @@ func TestInvites(t *testing.T) {
 		if got := kinds(e.notifyArgs())[parrain.NoticeInvite]; got != 2 {
 			t.Errorf("invite jobs = %d, want 2", got)
 		}
-		again, replayed, err := e.st.CreateInvites(ctx, a, []string{"bob@example.com"}, "Try it!", "fr", idem)
+		again, replayed, err := e.St.CreateInvites(ctx, a, []string{"bob@example.com"}, "Try it!", "fr", idem)
 		if err != nil || !replayed || len(again) != 7 {
 			t.Errorf("replay: %v %v %d", err, replayed, len(again))
 		}
 		// Each address is invited once per program, whoever invites it.
-		b := e.advocate(p.ID, "bruno", "bruno@example.com")
-		res, _, _ = e.st.CreateInvites(ctx, b, []string{"bob@example.com", "dave@example.com", "erin@example.com", "fred@example.com"}, "", "en", store.Idem{})
+		b := e.Advocate(p.ID, "bruno", "bruno@example.com")
+		res, _, _ = e.St.CreateInvites(ctx, b, []string{"bob@example.com", "dave@example.com", "erin@example.com", "fred@example.com"}, "", "en", store.Idem{})
 		want = []string{"skipped", "queued", "queued", "queued"}
 		for i, r := range res {
 			if r.Status != want[i] {
@@ -205,15 +205,15 @@ func TestInvites(t *testing.T) {
 			}
 		}
 		// Alice has 2 of her 4 a day left.
-		res, _, _ = e.st.CreateInvites(ctx, a, []string{"g@example.com", "h@example.com", "i@example.com"}, "", "en", store.Idem{})
+		res, _, _ = e.St.CreateInvites(ctx, a, []string{"g@example.com", "h@example.com", "i@example.com"}, "", "en", store.Idem{})
 		want = []string{"queued", "queued", "rate_limited"}
 		for i, r := range res {
 			if r.Status != want[i] {
 				t.Errorf("limit %s: %s, want %s", r.Email, r.Status, want[i])
 			}
 		}
-		e.clock.Advance(24*time.Hour + time.Minute)
-		res, _, _ = e.st.CreateInvites(ctx, a, []string{"i@example.com"}, "", "en", store.Idem{})
+		e.Clock.Advance(24*time.Hour + time.Minute)
+		res, _, _ = e.St.CreateInvites(ctx, a, []string{"i@example.com"}, "", "en", store.Idem{})
 		if res[0].Status != "queued" {
 			t.Errorf("next day: %s", res[0].Status)
 		}
@@ -228,12 +228,12 @@ func TestInvites(t *testing.T) {
 			{[]string{"x@example.com"}, "see https://spam.example", "note"},
 		}
 		for _, tc := range bad {
-			_, _, err := e.st.CreateInvites(ctx, a, tc.emails, tc.note, "en", store.Idem{})
+			_, _, err := e.St.CreateInvites(ctx, a, tc.emails, tc.note, "en", store.Idem{})
 			if pe := parrain.AsError(err); pe == nil || pe.Field != tc.field {
 				t.Errorf("%v: %v", tc.field, err)
 			}
 		}
-		inv, err := e.st.InviteByID(ctx, e.notifyArgs()[0].InviteID)
+		inv, err := e.St.InviteByID(ctx, e.notifyArgs()[0].InviteID)
 		if err != nil || inv.Email != "bob@example.com" || inv.Locale != "fr" || inv.Note != "Try it!" {
 			t.Errorf("invite: %+v %v", inv, err)
 		}
@@ -242,47 +242,47 @@ func TestInvites(t *testing.T) {
 
 func TestConsentLinkAndMarketingPermission(t *testing.T) {
 	each(t, func(t *testing.T, e *env) {
-		p := e.program(nil)
-		other := e.program(nil)
-		a := e.advocate(p.ID, "alice", "alice@example.com")
-		yes, _, err := e.st.RecordConsent(ctx, store.Consent{ProgramID: p.ID, Code: a.Code, Granted: true, WordingVersion: "builtin-1",
+		p := e.Program(nil)
+		other := e.Program(nil)
+		a := e.Advocate(p.ID, "alice", "alice@example.com")
+		yes, _, err := e.St.RecordConsent(ctx, store.Consent{ProgramID: p.ID, Code: a.Code, Granted: true, WordingVersion: "builtin-1",
 			Wording: "Yes, email me", Locale: "fr_FR", Source: store.ConsentLanding}, store.Idem{})
 		if err != nil || !strings.HasPrefix(yes.ID, "cns_") || yes.Locale != "fr-FR" {
 			t.Fatalf("record: %+v %v", yes, err)
 		}
-		foreign, _, _ := e.st.RecordConsent(ctx, store.Consent{ProgramID: other.ID, Granted: true, WordingVersion: "v", Wording: "w", Source: store.ConsentLanding}, store.Idem{})
+		foreign, _, _ := e.St.RecordConsent(ctx, store.Consent{ProgramID: other.ID, Granted: true, WordingVersion: "v", Wording: "w", Source: store.ConsentLanding}, store.Idem{})
 		// Bob signs up through Alice with his landing-page consent.
-		e.event(p.ID, parrain.Event{Type: parrain.EventSignup, ExternalID: "bob", Email: "bob@example.com", ReferralCode: a.Code, ConsentID: yes.ID})
-		bob, _ := e.st.Participant(ctx, p.ID, "bob")
-		cs, err := e.st.Consents(ctx, bob.ID)
+		e.Event(p.ID, parrain.Event{Type: parrain.EventSignup, ExternalID: "bob", Email: "bob@example.com", ReferralCode: a.Code, ConsentID: yes.ID})
+		bob, _ := e.St.Participant(ctx, p.ID, "bob")
+		cs, err := e.St.Consents(ctx, bob.ID)
 		if err != nil || len(cs) != 1 || cs[0].ID != yes.ID || !cs[0].Granted || cs[0].ExternalID != "bob" || cs[0].Wording != "Yes, email me" {
 			t.Fatalf("linked consents: %+v %v", cs, err)
 		}
-		if ok, why, err := e.st.MarketingPermission(ctx, bob.ID); err != nil || !ok {
+		if ok, why, err := e.St.MarketingPermission(ctx, bob.ID); err != nil || !ok {
 			t.Errorf("bob consented: %v %q %v", ok, why, err)
 		}
 		// Carol names another program's consent: it is not linked.
-		e.event(p.ID, parrain.Event{Type: parrain.EventSignup, ExternalID: "carol", ReferralCode: a.Code, ConsentID: foreign.ID})
-		carol, _ := e.st.Participant(ctx, p.ID, "carol")
-		if ok, why, _ := e.st.MarketingPermission(ctx, carol.ID); ok || !strings.HasPrefix(why, "no_consent") {
+		e.Event(p.ID, parrain.Event{Type: parrain.EventSignup, ExternalID: "carol", ReferralCode: a.Code, ConsentID: foreign.ID})
+		carol, _ := e.St.Participant(ctx, p.ID, "carol")
+		if ok, why, _ := e.St.MarketingPermission(ctx, carol.ID); ok || !strings.HasPrefix(why, "no_consent") {
 			t.Errorf("carol without consent: %v %q", ok, why)
 		}
-		if c, _ := e.st.ConsentByID(ctx, foreign.ID); c.ParticipantID != "" {
+		if c, _ := e.St.ConsentByID(ctx, foreign.ID); c.ParticipantID != "" {
 			t.Error("another program's consent was linked")
 		}
 		// Bob withdraws through the API: the latest answer wins.
-		if _, _, err := e.st.RecordConsent(ctx, store.Consent{ProgramID: p.ID, ParticipantID: bob.ID, Granted: false, WordingVersion: "v2",
+		if _, _, err := e.St.RecordConsent(ctx, store.Consent{ProgramID: p.ID, ParticipantID: bob.ID, Granted: false, WordingVersion: "v2",
 			Wording: "Email me", Source: store.ConsentAPI}, store.Idem{}); err != nil {
 			t.Fatal(err)
 		}
-		if ok, why, _ := e.st.MarketingPermission(ctx, bob.ID); ok || !strings.HasPrefix(why, "consent_refused") {
+		if ok, why, _ := e.St.MarketingPermission(ctx, bob.ID); ok || !strings.HasPrefix(why, "consent_refused") {
 			t.Errorf("bob withdrew: %v %q", ok, why)
 		}
 		// An advocate who was never referred needs no consent.
-		if ok, _, _ := e.st.MarketingPermission(ctx, a.ID); !ok {
+		if ok, _, _ := e.St.MarketingPermission(ctx, a.ID); !ok {
 			t.Error("advocate")
 		}
-		_, _, err = e.st.RecordConsent(ctx, store.Consent{ProgramID: p.ID, Granted: true, WordingVersion: "v"}, store.Idem{})
+		_, _, err = e.St.RecordConsent(ctx, store.Consent{ProgramID: p.ID, Granted: true, WordingVersion: "v"}, store.Idem{})
 		if pe := parrain.AsError(err); pe == nil || pe.Field != "wording" {
 			t.Errorf("missing wording: %v", err)
 		}
@@ -291,44 +291,44 @@ func TestConsentLinkAndMarketingPermission(t *testing.T) {
 
 func TestNotificationsFeed(t *testing.T) {
 	each(t, func(t *testing.T, e *env) {
-		p := e.program(nil)
-		a := e.advocate(p.ID, "alice", "alice@example.com")
-		b := e.advocate(p.ID, "bruno", "")
+		p := e.Program(nil)
+		a := e.Advocate(p.ID, "alice", "alice@example.com")
+		b := e.Advocate(p.ID, "bruno", "")
 		for i, k := range []parrain.NoticeKind{parrain.NoticeWelcome, parrain.NoticeFriendSignedUp, parrain.NoticeRewardEarned} {
 			n := store.Notice{ProgramID: p.ID, ParticipantID: a.ID, Kind: k, DedupeKey: string(k) + ":x", InApp: true, Data: map[string]any{"i": i}}
 			for range 2 { // retried jobs record once
-				if _, err := e.st.RecordNotice(ctx, n); err != nil {
+				if _, err := e.St.RecordNotice(ctx, n); err != nil {
 					t.Fatal(err)
 				}
 			}
-			e.clock.Advance(time.Second)
+			e.Clock.Advance(time.Second)
 		}
-		ns, next, err := e.st.Notifications(ctx, a.ID, false, store.Page{Limit: 2})
+		ns, next, err := e.St.Notifications(ctx, a.ID, false, store.Page{Limit: 2})
 		if err != nil || len(ns) != 2 || next == "" || ns[0].Kind != parrain.NoticeRewardEarned || ns[0].Data["i"] != float64(2) {
 			t.Fatalf("page 1: %+v %q %v", ns, next, err)
 		}
-		rest, next, _ := e.st.Notifications(ctx, a.ID, false, store.Page{Limit: 2, Cursor: next})
+		rest, next, _ := e.St.Notifications(ctx, a.ID, false, store.Page{Limit: 2, Cursor: next})
 		if len(rest) != 1 || next != "" || rest[0].Kind != parrain.NoticeWelcome {
 			t.Fatalf("page 2: %+v", rest)
 		}
-		if n, _ := e.st.UnreadNotifications(ctx, a.ID); n != 3 {
+		if n, _ := e.St.UnreadNotifications(ctx, a.ID); n != 3 {
 			t.Errorf("unread = %d", n)
 		}
 		// Bruno cannot mark Alice's notifications.
-		if n, err := e.st.MarkNotificationsRead(ctx, b.ID, []string{ns[0].ID}); err != nil || n != 0 {
+		if n, err := e.St.MarkNotificationsRead(ctx, b.ID, []string{ns[0].ID}); err != nil || n != 0 {
 			t.Errorf("other participant marked %d (%v)", n, err)
 		}
-		if n, _ := e.st.MarkNotificationsRead(ctx, a.ID, []string{ns[0].ID, "ntf_nope"}); n != 1 {
+		if n, _ := e.St.MarkNotificationsRead(ctx, a.ID, []string{ns[0].ID, "ntf_nope"}); n != 1 {
 			t.Errorf("marked %d", n)
 		}
-		unread, _, _ := e.st.Notifications(ctx, a.ID, true, store.Page{})
+		unread, _, _ := e.St.Notifications(ctx, a.ID, true, store.Page{})
 		if len(unread) != 2 {
 			t.Errorf("unread list = %d", len(unread))
 		}
-		if n, _ := e.st.MarkNotificationsRead(ctx, a.ID, nil); n != 2 {
+		if n, _ := e.St.MarkNotificationsRead(ctx, a.ID, nil); n != 2 {
 			t.Errorf("mark all = %d", n)
 		}
-		if n, _ := e.st.UnreadNotifications(ctx, a.ID); n != 0 {
+		if n, _ := e.St.UnreadNotifications(ctx, a.ID); n != 0 {
 			t.Errorf("unread after all = %d", n)
 		}
 	})
@@ -336,15 +336,15 @@ func TestNotificationsFeed(t *testing.T) {
 
 func TestEmailMessages(t *testing.T) {
 	each(t, func(t *testing.T, e *env) {
-		p := e.program(nil)
-		a := e.advocate(p.ID, "alice", "alice@example.com")
+		p := e.Program(nil)
+		a := e.Advocate(p.ID, "alice", "alice@example.com")
 		n := store.Notice{ProgramID: p.ID, ParticipantID: a.ID, Kind: parrain.NoticeWelcome, DedupeKey: "welcome:" + a.ID, InApp: true,
 			Email: &store.EmailMessage{To: "alice@example.com", Locale: "en", Subject: "Hi", Text: "t", HTML: "<p>h</p>"}}
-		m1, err := e.st.RecordNotice(ctx, n)
+		m1, err := e.St.RecordNotice(ctx, n)
 		if err != nil || m1.Status != store.EmailQueued || !strings.HasPrefix(m1.ID, "msg_") {
 			t.Fatalf("record: %+v %v", m1, err)
 		}
-		m2, _ := e.st.RecordNotice(ctx, n)
+		m2, _ := e.St.RecordNotice(ctx, n)
 		if m2.ID != m1.ID {
 			t.Error("a retried notice recorded a second email")
 		}
@@ -352,30 +352,30 @@ func TestEmailMessages(t *testing.T) {
 			t.Errorf("send jobs = %v", got)
 		}
 		// A suppressed message has no send job.
-		sup, _ := e.st.RecordNotice(ctx, store.Notice{ProgramID: p.ID, ParticipantID: a.ID, Kind: parrain.NoticeReminder, DedupeKey: "reminder:x",
+		sup, _ := e.St.RecordNotice(ctx, store.Notice{ProgramID: p.ID, ParticipantID: a.ID, Kind: parrain.NoticeReminder, DedupeKey: "reminder:x",
 			Email: &store.EmailMessage{To: "alice@example.com", Locale: "en", Subject: "S", Status: store.EmailSuppressed, Error: "no_consent"}})
 		if sup.Status != store.EmailSuppressed || len(e.jobs(store.JobSendEmail)) != 1 {
 			t.Errorf("suppressed: %+v, jobs %v", sup, e.jobs(store.JobSendEmail))
 		}
-		if n, err := e.st.MarkEmailAttempt(ctx, m1.ID, "421 try later", false); err != nil || n != 1 {
+		if n, err := e.St.MarkEmailAttempt(ctx, m1.ID, "421 try later", false); err != nil || n != 1 {
 			t.Errorf("attempt: %d %v", n, err)
 		}
-		if err := e.st.MarkEmailSent(ctx, m1.ID); err != nil {
+		if err := e.St.MarkEmailSent(ctx, m1.ID); err != nil {
 			t.Fatal(err)
 		}
-		got, _ := e.st.EmailMessageByID(ctx, m1.ID)
+		got, _ := e.St.EmailMessageByID(ctx, m1.ID)
 		if got.Status != store.EmailSent || got.SentAt == nil || got.Attempts != 2 || got.Error != "" {
 			t.Errorf("sent: %+v", got)
 		}
 		// A sent message is final.
-		if n, _ := e.st.MarkEmailAttempt(ctx, m1.ID, "late", true); n != 0 {
+		if n, _ := e.St.MarkEmailAttempt(ctx, m1.ID, "late", true); n != 0 {
 			t.Error("attempt recorded on a sent message")
 		}
-		list, _, err := e.st.EmailMessages(ctx, p.ID, store.MessageFilter{To: "ALICE@example.com", Status: store.EmailSent}, store.Page{})
+		list, _, err := e.St.EmailMessages(ctx, p.ID, store.MessageFilter{To: "ALICE@example.com", Status: store.EmailSent}, store.Page{})
 		if err != nil || len(list) != 1 || list[0].ID != m1.ID {
 			t.Errorf("filter: %+v %v", list, err)
 		}
-		all, _, _ := e.st.EmailMessages(ctx, p.ID, store.MessageFilter{}, store.Page{})
+		all, _, _ := e.St.EmailMessages(ctx, p.ID, store.MessageFilter{}, store.Page{})
 		if len(all) != 2 {
 			t.Errorf("all = %d", len(all))
 		}
@@ -384,27 +384,27 @@ func TestEmailMessages(t *testing.T) {
 
 func TestUnsubscribe(t *testing.T) {
 	each(t, func(t *testing.T, e *env) {
-		p := e.program(nil)
-		tok := e.st.UnsubscribeToken(p.ID, "Jean.Dupont+promo@gmail.com")
-		prog, email, err := e.st.ParseUnsubscribeToken(tok)
+		p := e.Program(nil)
+		tok := e.St.UnsubscribeToken(p.ID, "Jean.Dupont+promo@gmail.com")
+		prog, email, err := e.St.ParseUnsubscribeToken(tok)
 		if err != nil || prog != p.ID || email != "jeandupont@gmail.com" {
 			t.Fatalf("parse: %q %q %v", prog, email, err)
 		}
 		for _, bad := range []string{"", "x.y", tok + "x", strings.Replace(tok, ".", "A.", 1), "bm9wZQ." + strings.SplitN(tok, ".", 2)[1]} {
-			if _, _, err := e.st.ParseUnsubscribeToken(bad); parrain.ErrorCode(err) != parrain.CodeNotFound {
+			if _, _, err := e.St.ParseUnsubscribeToken(bad); parrain.ErrorCode(err) != parrain.CodeNotFound {
 				t.Errorf("forged token %q accepted: %v", bad, err)
 			}
 		}
-		if err := e.st.Unsubscribe(ctx, prog, email, "link"); err != nil {
+		if err := e.St.Unsubscribe(ctx, prog, email, "link"); err != nil {
 			t.Fatal(err)
 		}
-		if err := e.st.Unsubscribe(ctx, prog, email, "link"); err != nil {
+		if err := e.St.Unsubscribe(ctx, prog, email, "link"); err != nil {
 			t.Fatal("unsubscribing twice must be fine:", err)
 		}
-		if u, _ := e.st.Unsubscribed(ctx, p.ID, "jean.dupont@googlemail.com"); !u {
+		if u, _ := e.St.Unsubscribed(ctx, p.ID, "jean.dupont@googlemail.com"); !u {
 			t.Error("the canonical address is unsubscribed")
 		}
-		if u, _ := e.st.Unsubscribed(ctx, e.program(nil).ID, "jean.dupont@gmail.com"); u {
+		if u, _ := e.St.Unsubscribed(ctx, e.Program(nil).ID, "jean.dupont@gmail.com"); u {
 			t.Error("unsubscribing is per program")
 		}
 	})
@@ -412,29 +412,29 @@ func TestUnsubscribe(t *testing.T) {
 
 func TestEmailTemplates(t *testing.T) {
 	each(t, func(t *testing.T, e *env) {
-		p := e.program(nil)
-		if _, ok, err := e.st.EmailTemplate(ctx, p.ID, parrain.NoticeWelcome, "fr"); ok || err != nil {
+		p := e.Program(nil)
+		if _, ok, err := e.St.EmailTemplate(ctx, p.ID, parrain.NoticeWelcome, "fr"); ok || err != nil {
 			t.Fatal("no override yet")
 		}
 		tpl := store.EmailTemplate{Kind: parrain.NoticeWelcome, Locale: "fr", Subject: "Bienvenue", Text: "t", HTML: "h"}
-		if _, err := e.st.SetEmailTemplate(ctx, p.ID, tpl); err != nil {
+		if _, err := e.St.SetEmailTemplate(ctx, p.ID, tpl); err != nil {
 			t.Fatal(err)
 		}
 		tpl.Subject = "Bienvenue !"
-		if _, err := e.st.SetEmailTemplate(ctx, p.ID, tpl); err != nil {
+		if _, err := e.St.SetEmailTemplate(ctx, p.ID, tpl); err != nil {
 			t.Fatal(err)
 		}
-		got, ok, _ := e.st.EmailTemplate(ctx, p.ID, parrain.NoticeWelcome, "fr")
+		got, ok, _ := e.St.EmailTemplate(ctx, p.ID, parrain.NoticeWelcome, "fr")
 		if !ok || got.Subject != "Bienvenue !" {
 			t.Errorf("override: %+v", got)
 		}
-		if all, _ := e.st.EmailTemplates(ctx, p.ID); len(all) != 1 {
+		if all, _ := e.St.EmailTemplates(ctx, p.ID); len(all) != 1 {
 			t.Errorf("list = %d", len(all))
 		}
-		if err := e.st.DeleteEmailTemplate(ctx, p.ID, parrain.NoticeWelcome, "fr"); err != nil {
+		if err := e.St.DeleteEmailTemplate(ctx, p.ID, parrain.NoticeWelcome, "fr"); err != nil {
 			t.Fatal(err)
 		}
-		if err := e.st.DeleteEmailTemplate(ctx, p.ID, parrain.NoticeWelcome, "fr"); parrain.ErrorCode(err) != parrain.CodeNotFound {
+		if err := e.St.DeleteEmailTemplate(ctx, p.ID, parrain.NoticeWelcome, "fr"); parrain.ErrorCode(err) != parrain.CodeNotFound {
 			t.Errorf("delete twice: %v", err)
 		}
 	})
@@ -442,17 +442,17 @@ func TestEmailTemplates(t *testing.T) {
 
 func TestEventsEnqueueNotices(t *testing.T) {
 	each(t, func(t *testing.T, e *env) {
-		p := e.program(nil) // first purchase: 20 € advocate, 10 € friend
-		a := e.advocate(p.ID, "alice", "alice@example.com")
+		p := e.Program(nil) // first purchase: 20 € advocate, 10 € friend
+		a := e.Advocate(p.ID, "alice", "alice@example.com")
 		idem := store.Idem{Scope: "k", Key: "signup-bob", Hash: "h"}
-		if _, _, err := e.ref.IngestEvent(ctx, p.ID, parrain.Event{Type: parrain.EventSignup, ExternalID: "bob", ReferralCode: a.Code}, idem); err != nil {
+		if _, _, err := e.Ref.IngestEvent(ctx, p.ID, parrain.Event{Type: parrain.EventSignup, ExternalID: "bob", ReferralCode: a.Code}, idem); err != nil {
 			t.Fatal(err)
 		}
-		if _, _, err := e.ref.IngestEvent(ctx, p.ID, parrain.Event{Type: parrain.EventSignup, ExternalID: "bob", ReferralCode: a.Code}, idem); err != nil {
+		if _, _, err := e.Ref.IngestEvent(ctx, p.ID, parrain.Event{Type: parrain.EventSignup, ExternalID: "bob", ReferralCode: a.Code}, idem); err != nil {
 			t.Fatal(err)
 		}
 		// A second signup of the same friend (another key) is a duplicate.
-		e.event(p.ID, parrain.Event{Type: parrain.EventSignup, ExternalID: "bob", ReferralCode: a.Code})
+		e.Event(p.ID, parrain.Event{Type: parrain.EventSignup, ExternalID: "bob", ReferralCode: a.Code})
 		k := kinds(e.notifyArgs())
 		if k[parrain.NoticeFriendSignedUp] != 1 || len(k) != 1 {
 			t.Fatalf("after signup: %v", k)
@@ -460,8 +460,8 @@ func TestEventsEnqueueNotices(t *testing.T) {
 		if as := e.notifyArgs(); as[0].ParticipantID != a.ID {
 			t.Error("friend_signed_up goes to the advocate")
 		}
-		res := e.event(p.ID, parrain.Event{Type: parrain.EventPurchase, ExternalID: "bob", OrderID: "o1", Amount: 5000, Currency: "EUR"})
-		e.event(p.ID, parrain.Event{Type: parrain.EventPurchase, ExternalID: "bob", OrderID: "o1", Amount: 5000, Currency: "EUR"})
+		res := e.Event(p.ID, parrain.Event{Type: parrain.EventPurchase, ExternalID: "bob", OrderID: "o1", Amount: 5000, Currency: "EUR"})
+		e.Event(p.ID, parrain.Event{Type: parrain.EventPurchase, ExternalID: "bob", OrderID: "o1", Amount: 5000, Currency: "EUR"})
 		k = kinds(e.notifyArgs())
 		if k[parrain.NoticeRewardEarned] != 2 || k[parrain.NoticeFriendSignedUp] != 1 {
 			t.Fatalf("after purchase: %v", k)
@@ -476,7 +476,7 @@ func TestEventsEnqueueNotices(t *testing.T) {
 			t.Errorf("reward notices go to both sides: %v", owners)
 		}
 		// A self-referral notifies nobody.
-		e.event(p.ID, parrain.Event{Type: parrain.EventSignup, ExternalID: "alice2", Email: "alice@example.com", ReferralCode: a.Code})
+		e.Event(p.ID, parrain.Event{Type: parrain.EventSignup, ExternalID: "alice2", Email: "alice@example.com", ReferralCode: a.Code})
 		if k2 := kinds(e.notifyArgs()); k2[parrain.NoticeFriendSignedUp] != 1 {
 			t.Errorf("self-referral notified: %v", k2)
 		}
@@ -485,16 +485,16 @@ func TestEventsEnqueueNotices(t *testing.T) {
 
 func TestMomentTriggers(t *testing.T) {
 	each(t, func(t *testing.T, e *env) {
-		p := e.program(nil)
-		nps, _, err := e.st.CreateTrigger(ctx, p.ID, parrain.MomentTrigger{Name: "Promoters", Kind: parrain.MomentNPS, CooldownDays: 30,
+		p := e.Program(nil)
+		nps, _, err := e.St.CreateTrigger(ctx, p.ID, parrain.MomentTrigger{Name: "Promoters", Kind: parrain.MomentNPS, CooldownDays: 30,
 			Effects: []parrain.Effect{parrain.EffectEmail, parrain.EffectNotification, parrain.EffectWebhook}}, store.Idem{})
 		if err != nil || *nps.MinScore != 9 || nps.ID == "" {
 			t.Fatalf("create: %+v %v", nps, err)
 		}
-		third, _, _ := e.st.CreateTrigger(ctx, p.ID, parrain.MomentTrigger{Kind: parrain.MomentPurchaseCount, Count: 3, WithinDays: 30}, store.Idem{})
-		off, _, _ := e.st.CreateTrigger(ctx, p.ID, parrain.MomentTrigger{Kind: parrain.MomentRating, Status: parrain.MomentDisabled}, store.Idem{})
+		third, _, _ := e.St.CreateTrigger(ctx, p.ID, parrain.MomentTrigger{Kind: parrain.MomentPurchaseCount, Count: 3, WithinDays: 30}, store.Idem{})
+		off, _, _ := e.St.CreateTrigger(ctx, p.ID, parrain.MomentTrigger{Kind: parrain.MomentRating, Status: parrain.MomentDisabled}, store.Idem{})
 		npsEv := func(score int) store.EventResult {
-			return e.event(p.ID, parrain.Event{Type: parrain.EventNPS, ExternalID: "u1", Email: "u1@example.com", Score: intp(score)})
+			return e.Event(p.ID, parrain.Event{Type: parrain.EventNPS, ExternalID: "u1", Email: "u1@example.com", Score: intp(score)})
 		}
 		if r := npsEv(8); len(r.TriggersFired) != 0 {
 			t.Errorf("nps 8 fired %v", r.TriggersFired)
@@ -506,15 +506,15 @@ func TestMomentTriggers(t *testing.T) {
 		if r := npsEv(10); len(r.TriggersFired) != 0 {
 			t.Error("fired again during the cooldown")
 		}
-		e.clock.Advance(29 * 24 * time.Hour)
+		e.Clock.Advance(29 * 24 * time.Hour)
 		if r := npsEv(9); len(r.TriggersFired) != 0 {
 			t.Error("fired again during the cooldown")
 		}
-		e.clock.Advance(24 * time.Hour)
+		e.Clock.Advance(24 * time.Hour)
 		if r := npsEv(9); len(r.TriggersFired) != 1 {
 			t.Error("did not fire after the cooldown")
 		}
-		fs, _, err := e.st.Firings(ctx, p.ID, nps.ID, store.Page{})
+		fs, _, err := e.St.Firings(ctx, p.ID, nps.ID, store.Page{})
 		if err != nil || len(fs) != 2 || fs[0].ExternalID != "u1" || len(fs[0].Effects) != 3 {
 			t.Fatalf("firings: %+v %v", fs, err)
 		}
@@ -531,55 +531,55 @@ func TestMomentTriggers(t *testing.T) {
 		if got := kinds(e.notifyArgs())[parrain.NoticeMoment]; got != 2 {
 			t.Errorf("moment notices = %d", got)
 		}
-		if err := e.st.SetFiringEffect(ctx, fs[0].ID, parrain.EffectEmail, store.EffectDone, "sent msg_x"); err != nil {
+		if err := e.St.SetFiringEffect(ctx, fs[0].ID, parrain.EffectEmail, store.EffectDone, "sent msg_x"); err != nil {
 			t.Fatal(err)
 		}
-		f, _ := e.st.FiringByID(ctx, fs[0].ID)
+		f, _ := e.St.FiringByID(ctx, fs[0].ID)
 		if f.Effects[0].Status != store.EffectDone || f.Effects[0].At == nil {
 			t.Errorf("effect outcome: %+v", f.Effects[0])
 		}
 		// The third purchase within 30 days.
 		for i, day := range []int{0, 20, 31, 45} {
-			e.clock.Set(t0.Add(time.Duration(day) * 24 * time.Hour))
-			r := e.event(p.ID, parrain.Event{Type: parrain.EventPurchase, ExternalID: "buyer", OrderID: "ord" + string(rune('a'+i)), Amount: 100, Currency: "EUR"})
+			e.Clock.Set(t0.Add(time.Duration(day) * 24 * time.Hour))
+			r := e.Event(p.ID, parrain.Event{Type: parrain.EventPurchase, ExternalID: "buyer", OrderID: "ord" + string(rune('a'+i)), Amount: 100, Currency: "EUR"})
 			fired := len(r.TriggersFired) == 1 && r.TriggersFired[0].TriggerID == third.ID
 			// Days 0, 20, 31: only two within any 30 days; day 45: 20, 31, 45.
 			if fired != (day == 45) {
 				t.Errorf("purchase on day %d: fired=%v", day, fired)
 			}
 		}
-		if r := e.event(p.ID, parrain.Event{Type: parrain.EventRating, ExternalID: "u1", Score: intp(5)}); len(r.TriggersFired) != 0 {
+		if r := e.Event(p.ID, parrain.Event{Type: parrain.EventRating, ExternalID: "u1", Score: intp(5)}); len(r.TriggersFired) != 0 {
 			t.Errorf("disabled trigger %s fired", off.ID)
 		}
 		// A paused program fires nothing.
-		if _, err := e.st.SetProgramStatus(ctx, p.ID, parrain.ProgramPaused); err != nil {
+		if _, err := e.St.SetProgramStatus(ctx, p.ID, parrain.ProgramPaused); err != nil {
 			t.Fatal(err)
 		}
-		e.clock.Advance(365 * 24 * time.Hour)
+		e.Clock.Advance(365 * 24 * time.Hour)
 		if r := npsEv(10); len(r.TriggersFired) != 0 {
 			t.Error("paused program fired")
 		}
-		if _, err := e.st.SetProgramStatus(ctx, p.ID, parrain.ProgramActive); err != nil {
+		if _, err := e.St.SetProgramStatus(ctx, p.ID, parrain.ProgramActive); err != nil {
 			t.Fatal(err)
 		}
 		// Update and delete.
-		upd, err := e.st.UpdateTrigger(ctx, p.ID, nps.ID, parrain.MomentTrigger{Kind: parrain.MomentNPS, MinScore: intp(10)})
+		upd, err := e.St.UpdateTrigger(ctx, p.ID, nps.ID, parrain.MomentTrigger{Kind: parrain.MomentNPS, MinScore: intp(10)})
 		if err != nil || *upd.MinScore != 10 || upd.ID != nps.ID || !upd.CreatedAt.Equal(nps.CreatedAt) {
 			t.Errorf("update: %+v %v", upd, err)
 		}
 		if r := npsEv(9); len(r.TriggersFired) != 0 {
 			t.Error("updated min score not applied")
 		}
-		if err := e.st.DeleteTrigger(ctx, p.ID, nps.ID); err != nil {
+		if err := e.St.DeleteTrigger(ctx, p.ID, nps.ID); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := e.st.Trigger(ctx, p.ID, nps.ID); parrain.ErrorCode(err) != parrain.CodeNotFound {
+		if _, err := e.St.Trigger(ctx, p.ID, nps.ID); parrain.ErrorCode(err) != parrain.CodeNotFound {
 			t.Errorf("deleted trigger: %v", err)
 		}
-		if ts, _ := e.st.Triggers(ctx, p.ID); len(ts) != 2 {
+		if ts, _ := e.St.Triggers(ctx, p.ID); len(ts) != 2 {
 			t.Errorf("triggers after delete = %d", len(ts))
 		}
-		if _, err := e.st.Trigger(ctx, e.program(nil).ID, third.ID); parrain.ErrorCode(err) != parrain.CodeNotFound {
+		if _, err := e.St.Trigger(ctx, e.Program(nil).ID, third.ID); parrain.ErrorCode(err) != parrain.CodeNotFound {
 			t.Error("a trigger is visible from another program")
 		}
 	})
@@ -588,19 +588,19 @@ func TestMomentTriggers(t *testing.T) {
 // Concurrent satisfaction events for one participant fire a trigger once.
 func TestMomentTriggerConcurrent(t *testing.T) {
 	each(t, func(t *testing.T, e *env) {
-		p := e.program(nil)
-		tr, _, _ := e.st.CreateTrigger(ctx, p.ID, parrain.MomentTrigger{Kind: parrain.MomentNPS}, store.Idem{})
-		e.advocate(p.ID, "u1", "")
-		other := open(t, e.url)
-		other.clock.Set(e.clock.Now())
+		p := e.Program(nil)
+		tr, _, _ := e.St.CreateTrigger(ctx, p.ID, parrain.MomentTrigger{Kind: parrain.MomentNPS}, store.Idem{})
+		e.Advocate(p.ID, "u1", "")
+		other := open(t, e.URL)
+		other.Clock.Set(e.Clock.Now())
 		var wg sync.WaitGroup
 		for i := range 8 {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				st := e.st
+				st := e.St
 				if i%2 == 1 {
-					st = other.st
+					st = other.St
 				}
 				if _, _, err := referral.New(st).IngestEvent(ctx, p.ID, parrain.Event{Type: parrain.EventNPS, ExternalID: "u1", Score: intp(10)}, store.Idem{}); err != nil {
 					t.Error(err)
@@ -608,7 +608,7 @@ func TestMomentTriggerConcurrent(t *testing.T) {
 			}()
 		}
 		wg.Wait()
-		fs, _, _ := e.st.Firings(ctx, p.ID, tr.ID, store.Page{})
+		fs, _, _ := e.St.Firings(ctx, p.ID, tr.ID, store.Page{})
 		if len(fs) != 1 {
 			t.Errorf("firings = %d, want 1", len(fs))
 		}
@@ -617,9 +617,9 @@ func TestMomentTriggerConcurrent(t *testing.T) {
 
 func TestLookupAdvocate(t *testing.T) {
 	each(t, func(t *testing.T, e *env) {
-		p := e.program(nil)
+		p := e.Program(nil)
 		up := func(ext, email, name string, st parrain.ParticipantStatus) parrain.Participant {
-			x, _, err := e.st.UpsertParticipant(ctx, p.ID, parrain.ParticipantInput{ExternalID: ext, Email: email, Name: name, Status: st}, store.Idem{})
+			x, _, err := e.St.UpsertParticipant(ctx, p.ID, parrain.ParticipantInput{ExternalID: ext, Email: email, Name: name, Status: st}, store.Idem{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -629,13 +629,13 @@ func TestLookupAdvocate(t *testing.T) {
 		up("j1", "jean1@example.com", "Jean Martin", "")
 		up("j2", "jean2@example.com", "Jean Martin", "")
 		up("d", "dis@example.com", "Denis Abled", parrain.ParticipantDisabled)
-		e.program(nil)
+		e.Program(nil)
 		look := func(q string) (string, bool) {
 			lq, err := parrain.ParseLookup(q)
 			if err != nil {
 				t.Fatalf("%q: %v", q, err)
 			}
-			x, ok, err := e.st.LookupAdvocate(ctx, p.ID, lq)
+			x, ok, err := e.St.LookupAdvocate(ctx, p.ID, lq)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -662,7 +662,7 @@ func TestLookupAdvocate(t *testing.T) {
 			}
 		}
 		// A rename is picked up by the next lookup.
-		e.clock.Advance(time.Hour)
+		e.Clock.Advance(time.Hour)
 		up("c", "", "Chloé Dubois", "")
 		if got, ok := look("Chloé Dubois"); !ok || got != chloe.ExternalID {
 			t.Errorf("after rename: %q %v", got, ok)
@@ -672,7 +672,7 @@ func TestLookupAdvocate(t *testing.T) {
 		}
 		// Another program's advocates are not found.
 		q, _ := parrain.ParseLookup("chloe dubois")
-		if _, ok, _ := e.st.LookupAdvocate(ctx, e.program(nil).ID, q); ok {
+		if _, ok, _ := e.St.LookupAdvocate(ctx, e.Program(nil).ID, q); ok {
 			t.Error("found in another program")
 		}
 	})
@@ -680,22 +680,22 @@ func TestLookupAdvocate(t *testing.T) {
 
 func TestSweeps(t *testing.T) {
 	each(t, func(t *testing.T, e *env) {
-		p := e.program(func(p *parrain.Program) { p.HoldDays = 1 })
-		a := e.advocate(p.ID, "alice", "alice@example.com")
-		e.advocate(p.ID, "noemail", "")
-		e.event(p.ID, parrain.Event{Type: parrain.EventSignup, ExternalID: "bob", Email: "bob@example.com", ReferralCode: a.Code})
-		res := e.event(p.ID, parrain.Event{Type: parrain.EventPurchase, ExternalID: "bob", OrderID: "o1", Amount: 5000, Currency: "EUR"})
-		n, err := e.st.SweepNotices(ctx)
+		p := e.Program(func(p *parrain.Program) { p.HoldDays = 1 })
+		a := e.Advocate(p.ID, "alice", "alice@example.com")
+		e.Advocate(p.ID, "noemail", "")
+		e.Event(p.ID, parrain.Event{Type: parrain.EventSignup, ExternalID: "bob", Email: "bob@example.com", ReferralCode: a.Code})
+		res := e.Event(p.ID, parrain.Event{Type: parrain.EventPurchase, ExternalID: "bob", OrderID: "o1", Amount: 5000, Currency: "EUR"})
+		n, err := e.St.SweepNotices(ctx)
 		if err != nil || n != 2 { // welcome for alice and bob (both have an email)
 			t.Fatalf("sweep 1: %d %v", n, err)
 		}
-		e.clock.Advance(25 * time.Hour)
+		e.Clock.Advance(25 * time.Hour)
 		for _, rw := range res.Rewards {
-			if ok, _, err := e.st.ApproveReward(ctx, rw.ID); err != nil || !ok {
+			if ok, _, err := e.St.ApproveReward(ctx, rw.ID); err != nil || !ok {
 				t.Fatal(ok, err)
 			}
 		}
-		if n, _ := e.st.SweepNotices(ctx); n != 2 { // 2 approvals; the welcomes are a day old, no longer due
+		if n, _ := e.St.SweepNotices(ctx); n != 2 { // 2 approvals; the welcomes are a day old, no longer due
 			t.Errorf("sweep 2: %d", n)
 		}
 		k := kinds(e.notifyArgs())
@@ -704,55 +704,55 @@ func TestSweeps(t *testing.T) {
 		}
 		// Once notified, nothing is found again.
 		for _, na := range e.notifyArgs() {
-			if _, err := e.st.RecordNotice(ctx, store.Notice{ProgramID: na.ProgramID, ParticipantID: na.ParticipantID, Kind: na.Kind,
+			if _, err := e.St.RecordNotice(ctx, store.Notice{ProgramID: na.ProgramID, ParticipantID: na.ParticipantID, Kind: na.Kind,
 				DedupeKey: na.DedupeKey(), InApp: true}); err != nil {
 				t.Fatal(err)
 			}
 		}
-		if n, _ := e.st.SweepNotices(ctx); n != 0 {
+		if n, _ := e.St.SweepNotices(ctx); n != 0 {
 			t.Errorf("sweep after notifying: %d", n)
 		}
 		// Reminders: alice has no share, no invite, no click.
-		if n, _ := e.st.SweepReminders(ctx); n != 0 {
+		if n, _ := e.St.SweepReminders(ctx); n != 0 {
 			t.Errorf("reminders before 7 days: %d", n)
 		}
-		e.clock.Advance(7 * 24 * time.Hour)
-		if _, err := e.st.RecordShare(ctx, p.ID, e.mustParticipant(p.ID, "bob").ID, "x"); err != nil {
+		e.Clock.Advance(7 * 24 * time.Hour)
+		if _, err := e.St.RecordShare(ctx, p.ID, e.mustParticipant(p.ID, "bob").ID, "x"); err != nil {
 			t.Fatal(err)
 		}
-		if n, _ := e.st.SweepReminders(ctx); n != 1 {
+		if n, _ := e.St.SweepReminders(ctx); n != 1 {
 			t.Errorf("reminders: %d (alice only: bob shared)", n)
 		}
-		if n, _ := e.st.SweepReminders(ctx); n != 1 {
+		if n, _ := e.St.SweepReminders(ctx); n != 1 {
 			t.Errorf("reminder not yet recorded is enqueued again (the job key dedupes): %d", n)
 		}
 		if got := kinds(e.notifyArgs())[parrain.NoticeReminder]; got != 1 {
 			t.Errorf("reminder jobs = %d", got)
 		}
-		if _, err := e.st.RecordNotice(ctx, store.Notice{ProgramID: p.ID, ParticipantID: a.ID, Kind: parrain.NoticeReminder, DedupeKey: "reminder:" + a.ID + ":1", InApp: true}); err != nil {
+		if _, err := e.St.RecordNotice(ctx, store.Notice{ProgramID: p.ID, ParticipantID: a.ID, Kind: parrain.NoticeReminder, DedupeKey: "reminder:" + a.ID + ":1", InApp: true}); err != nil {
 			t.Fatal(err)
 		}
-		if n, _ := e.st.SweepReminders(ctx); n != 0 {
+		if n, _ := e.St.SweepReminders(ctx); n != 0 {
 			t.Errorf("second reminder too early: %d", n)
 		}
-		e.clock.Advance(31 * 24 * time.Hour)
-		if n, _ := e.st.SweepReminders(ctx); n != 1 {
+		e.Clock.Advance(31 * 24 * time.Hour)
+		if n, _ := e.St.SweepReminders(ctx); n != 1 {
 			t.Errorf("second reminder: %d", n)
 		}
-		if _, err := e.st.SetExperience(ctx, p.ID, parrain.Experience{Emails: map[parrain.NoticeKind]bool{parrain.NoticeReminder: false}}); err != nil {
+		if _, err := e.St.SetExperience(ctx, p.ID, parrain.Experience{Emails: map[parrain.NoticeKind]bool{parrain.NoticeReminder: false}}); err != nil {
 			t.Fatal(err)
 		}
-		if n, _ := e.st.SweepReminders(ctx); n != 0 {
+		if n, _ := e.St.SweepReminders(ctx); n != 0 {
 			t.Errorf("reminders disabled: %d", n)
 		}
 	})
 }
 
 func (e *env) mustParticipant(prog, ext string) parrain.Participant {
-	e.t.Helper()
-	p, err := e.st.Participant(ctx, prog, ext)
+	e.T.Helper()
+	p, err := e.St.Participant(ctx, prog, ext)
 	if err != nil {
-		e.t.Fatal(err)
+		e.T.Fatal(err)
 	}
 	return p
 }
@@ -760,12 +760,12 @@ func (e *env) mustParticipant(prog, ext string) parrain.Participant {
 func TestScheduleRecurring(t *testing.T) {
 	each(t, func(t *testing.T, e *env) {
 		for range 3 {
-			if err := e.st.EnsureRecurring(ctx, store.JobNotifySweep, 5*time.Minute); err != nil {
+			if err := e.St.EnsureRecurring(ctx, store.JobNotifySweep, 5*time.Minute); err != nil {
 				t.Fatal(err)
 			}
 		}
-		e.clock.Advance(5 * time.Minute)
-		if err := e.st.EnsureRecurring(ctx, store.JobNotifySweep, 5*time.Minute); err != nil {
+		e.Clock.Advance(5 * time.Minute)
+		if err := e.St.EnsureRecurring(ctx, store.JobNotifySweep, 5*time.Minute); err != nil {
 			t.Fatal(err)
 		}
 		if got := e.jobs(store.JobNotifySweep); len(got) != 2 {
@@ -778,28 +778,28 @@ func TestScheduleRecurring(t *testing.T) {
 // delivery in the event's transaction; other endpoints get nothing.
 func TestMomentTriggerWebhookEffect(t *testing.T) {
 	each(t, func(t *testing.T, e *env) {
-		p := e.program(nil)
+		p := e.Program(nil)
 		url := "https://hooks.example/parrain"
-		if _, _, err := e.st.CreateWebhookEndpoint(ctx, p.ID, parrain.WebhookEndpointInput{URL: &url, EventTypes: []string{parrain.WebhookTriggerFired}}, store.Idem{}); err != nil {
+		if _, _, err := e.St.CreateWebhookEndpoint(ctx, p.ID, parrain.WebhookEndpointInput{URL: &url, EventTypes: []string{parrain.WebhookTriggerFired}}, store.Idem{}); err != nil {
 			t.Fatal(err)
 		}
 		other := "https://hooks.example/rewards"
-		if _, _, err := e.st.CreateWebhookEndpoint(ctx, p.ID, parrain.WebhookEndpointInput{URL: &other, EventTypes: []string{parrain.WebhookRewardPaid}}, store.Idem{}); err != nil {
+		if _, _, err := e.St.CreateWebhookEndpoint(ctx, p.ID, parrain.WebhookEndpointInput{URL: &other, EventTypes: []string{parrain.WebhookRewardPaid}}, store.Idem{}); err != nil {
 			t.Fatal(err)
 		}
-		tr, _, err := e.st.CreateTrigger(ctx, p.ID, parrain.MomentTrigger{Kind: parrain.MomentPlanUpgrade, Plans: []string{"pro"},
+		tr, _, err := e.St.CreateTrigger(ctx, p.ID, parrain.MomentTrigger{Kind: parrain.MomentPlanUpgrade, Plans: []string{"pro"},
 			Effects: []parrain.Effect{parrain.EffectWebhook}}, store.Idem{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		e.event(p.ID, parrain.Event{Type: parrain.EventPlanUpgrade, ExternalID: "u1", Plan: "Pro"})
-		fs, _, _ := e.st.Firings(ctx, p.ID, tr.ID, store.Page{})
+		e.Event(p.ID, parrain.Event{Type: parrain.EventPlanUpgrade, ExternalID: "u1", Plan: "Pro"})
+		fs, _, _ := e.St.Firings(ctx, p.ID, tr.ID, store.Page{})
 		if len(fs) != 1 || fs[0].Effects[0].Status != store.EffectDone || !strings.Contains(fs[0].Effects[0].Detail, "1 webhook endpoint") {
 			t.Fatalf("firing: %+v", fs)
 		}
 		var n int
 		var payload string
-		if err := e.st.DB().QueryRow(`SELECT COUNT(*), MAX(payload) FROM webhook_deliveries WHERE program_id = $1 AND event_type = $2`, p.ID, parrain.WebhookTriggerFired).Scan(&n, &payload); err != nil {
+		if err := e.St.DB().QueryRow(`SELECT COUNT(*), MAX(payload) FROM webhook_deliveries WHERE program_id = $1 AND event_type = $2`, p.ID, parrain.WebhookTriggerFired).Scan(&n, &payload); err != nil {
 			t.Fatal(err)
 		}
 		if n != 1 || !strings.Contains(payload, `"firing_id":"`+fs[0].ID+`"`) || !strings.Contains(payload, `"external_id":"u1"`) {

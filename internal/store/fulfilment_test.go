@@ -11,7 +11,7 @@ import (
 
 // giftProgram gives advocates a gift card from pool "amazon", with no hold.
 func (e *env) giftProgram() parrain.Program {
-	return e.program(func(p *parrain.Program) {
+	return e.Program(func(p *parrain.Program) {
 		p.HoldDays = 0
 		p.Rules = []parrain.RewardRule{{Trigger: parrain.TriggerFirstPurchase,
 			Advocate: &parrain.RewardSpec{Kind: parrain.KindGiftCard, Type: parrain.AmountFixed, Amount: 2500, Pool: "amazon"}}}
@@ -20,23 +20,23 @@ func (e *env) giftProgram() parrain.Program {
 
 // gift makes a friend of adv buy and returns adv's approved gift card.
 func (e *env) gift(prog parrain.Program, adv parrain.Participant, friend string) parrain.Reward {
-	e.t.Helper()
-	e.event(prog.ID, parrain.Event{Type: parrain.EventSignup, ExternalID: friend, ReferralCode: adv.Code})
-	res := e.event(prog.ID, parrain.Event{Type: parrain.EventPurchase, ExternalID: friend, OrderID: "o-" + friend, Amount: 5000, Currency: "EUR"})
+	e.T.Helper()
+	e.Event(prog.ID, parrain.Event{Type: parrain.EventSignup, ExternalID: friend, ReferralCode: adv.Code})
+	res := e.Event(prog.ID, parrain.Event{Type: parrain.EventPurchase, ExternalID: friend, OrderID: "o-" + friend, Amount: 5000, Currency: "EUR"})
 	if len(res.Rewards) != 1 {
-		e.t.Fatalf("rewards %+v", res.Rewards)
+		e.T.Fatalf("rewards %+v", res.Rewards)
 	}
-	if _, _, err := e.st.ApproveReward(ctx, res.Rewards[0].ID); err != nil {
-		e.t.Fatal(err)
+	if _, _, err := e.St.ApproveReward(ctx, res.Rewards[0].ID); err != nil {
+		e.T.Fatal(err)
 	}
 	return res.Rewards[0]
 }
 
 func (e *env) openAlerts(prog string) map[string]int {
-	e.t.Helper()
-	alerts, err := e.st.Alerts(ctx, prog, true)
+	e.T.Helper()
+	alerts, err := e.St.Alerts(ctx, prog, true)
 	if err != nil {
-		e.t.Fatal(err)
+		e.T.Fatal(err)
 	}
 	out := map[string]int{}
 	for _, a := range alerts {
@@ -52,16 +52,16 @@ func (e *env) openAlerts(prog string) map[string]int {
 func TestFulfilmentWakeUpWhileJobRuns(t *testing.T) {
 	each(t, func(t *testing.T, e *env) {
 		prog := e.giftProgram()
-		if _, _, err := e.st.CreateCouponPool(ctx, prog.ID, store.CouponPool{Name: "amazon", LowWater: 1}, store.Idem{}); err != nil {
+		if _, _, err := e.St.CreateCouponPool(ctx, prog.ID, store.CouponPool{Name: "amazon", LowWater: 1}, store.Idem{}); err != nil {
 			t.Fatal(err)
 		}
-		rw := e.gift(prog, e.advocate(prog.ID, "adv", ""), "f1")
+		rw := e.gift(prog, e.Advocate(prog.ID, "adv", ""), "f1")
 		key := store.JobFulfilReward + ":" + rw.ID
 		// The runner claims the delivery job; the job finds the pool empty
 		// and parks the reward…
 		claim := func() store.Job {
 			t.Helper()
-			js, err := e.st.ClaimJobs(ctx, "w1", 100, time.Minute)
+			js, err := e.St.ClaimJobs(ctx, "w1", 100, time.Minute)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -74,43 +74,43 @@ func TestFulfilmentWakeUpWhileJobRuns(t *testing.T) {
 			return store.Job{}
 		}
 		j := claim()
-		if d, err := e.st.PrepareFulfilment(ctx, rw.ID); err != nil || d.URL != "" {
+		if d, err := e.St.PrepareFulfilment(ctx, rw.ID); err != nil || d.URL != "" {
 			t.Fatalf("prepare %+v %v", d, err)
 		}
-		if ex, err := e.st.ExplainReward(ctx, prog.ID, rw.ID); err != nil || ex.Fulfilment.Status != parrain.FulfilWaitingCodes {
+		if ex, err := e.St.ExplainReward(ctx, prog.ID, rw.ID); err != nil || ex.Fulfilment.Status != parrain.FulfilWaitingCodes {
 			t.Fatalf("parked %+v %v", ex.Fulfilment, err)
 		}
 		// …codes arrive before the runner records the job's end…
-		if _, _, err := e.st.ImportCodes(ctx, prog.ID, "amazon", []string{"AMZ-1"}, store.Idem{}); err != nil {
+		if _, _, err := e.St.ImportCodes(ctx, prog.ID, "amazon", []string{"AMZ-1"}, store.Idem{}); err != nil {
 			t.Fatal(err)
 		}
 		if a := e.openAlerts(prog.ID); a[store.AlertPoolEmpty] != 0 {
 			t.Fatalf("pool-empty alert still open %v", a)
 		}
-		if err := e.st.CompleteJob(ctx, j.ID, "w1"); err != nil {
+		if err := e.St.CompleteJob(ctx, j.ID, "w1"); err != nil {
 			t.Fatal(err)
 		}
 		// …and the job is due again, not done.
 		var state string
 		var runAt int64
-		if err := e.st.DB().QueryRow(`SELECT state, run_at FROM jobs WHERE unique_key = $1`, key).Scan(&state, &runAt); err != nil {
+		if err := e.St.DB().QueryRow(`SELECT state, run_at FROM jobs WHERE unique_key = $1`, key).Scan(&state, &runAt); err != nil {
 			t.Fatal(err)
 		}
-		if state != "available" || runAt > e.clock.Now().UnixMilli() {
+		if state != "available" || runAt > e.Clock.Now().UnixMilli() {
 			t.Fatalf("job after completion: %s at %d", state, runAt)
 		}
 		j = claim()
-		if _, err := e.st.PrepareFulfilment(ctx, rw.ID); err != nil {
+		if _, err := e.St.PrepareFulfilment(ctx, rw.ID); err != nil {
 			t.Fatal(err)
 		}
-		if err := e.st.CompleteJob(ctx, j.ID, "w1"); err != nil {
+		if err := e.St.CompleteJob(ctx, j.ID, "w1"); err != nil {
 			t.Fatal(err)
 		}
-		ex, err := e.st.ExplainReward(ctx, prog.ID, rw.ID)
+		ex, err := e.St.ExplainReward(ctx, prog.ID, rw.ID)
 		if err != nil || ex.Fulfilment.Code != "AMZ-1" || ex.Status != parrain.RewardPaid {
 			t.Fatalf("delivered %+v %s %v", ex.Fulfilment, ex.Status, err)
 		}
-		if err := e.st.DB().QueryRow(`SELECT state FROM jobs WHERE unique_key = $1`, key).Scan(&state); err != nil || state != "done" {
+		if err := e.St.DB().QueryRow(`SELECT state FROM jobs WHERE unique_key = $1`, key).Scan(&state); err != nil || state != "done" {
 			t.Fatalf("job %q %v", state, err)
 		}
 	})
@@ -135,25 +135,25 @@ func TestCouponPoolLowWaterZero(t *testing.T) {
 		if err := json.Unmarshal([]byte(`{"name":"amazon","low_water":0}`), &in); err != nil {
 			t.Fatal(err)
 		}
-		pool, _, err := e.st.CreateCouponPool(ctx, prog.ID, in, store.Idem{})
+		pool, _, err := e.St.CreateCouponPool(ctx, prog.ID, in, store.Idem{})
 		if err != nil || pool.LowWater != 0 {
 			t.Fatalf("create %+v %v", pool, err)
 		}
-		if _, _, err := e.st.ImportCodes(ctx, prog.ID, "amazon", []string{"AMZ-1", "AMZ-2"}, store.Idem{}); err != nil {
+		if _, _, err := e.St.ImportCodes(ctx, prog.ID, "amazon", []string{"AMZ-1", "AMZ-2"}, store.Idem{}); err != nil {
 			t.Fatal(err)
 		}
-		rw := e.gift(prog, e.advocate(prog.ID, "adv", ""), "f1")
-		if _, err := e.st.PrepareFulfilment(ctx, rw.ID); err != nil {
+		rw := e.gift(prog, e.Advocate(prog.ID, "adv", ""), "f1")
+		if _, err := e.St.PrepareFulfilment(ctx, rw.ID); err != nil {
 			t.Fatal(err)
 		}
 		if a := e.openAlerts(prog.ID); a[store.AlertPoolLow] != 0 {
 			t.Errorf("low-stock alert with low_water 0: %v", a)
 		}
-		pools, err := e.st.CouponPools(ctx, prog.ID)
+		pools, err := e.St.CouponPools(ctx, prog.ID)
 		if err != nil || len(pools) != 1 || pools[0].LowWater != 0 || pools[0].Available != 1 {
 			t.Errorf("pools %+v %v", pools, err)
 		}
-		if _, _, err := e.st.CreateCouponPool(ctx, prog.ID, store.CouponPool{Name: "neg", LowWater: -1}, store.Idem{}); parrain.ErrorCode(err) != parrain.CodeInvalid {
+		if _, _, err := e.St.CreateCouponPool(ctx, prog.ID, store.CouponPool{Name: "neg", LowWater: -1}, store.Idem{}); parrain.ErrorCode(err) != parrain.CodeInvalid {
 			t.Errorf("negative low_water: %v", err)
 		}
 	})

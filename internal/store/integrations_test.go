@@ -12,34 +12,34 @@ import (
 
 func TestInboundRecordsAndLinks(t *testing.T) {
 	each(t, func(t *testing.T, e *env) {
-		p := e.program(nil)
-		other := e.program(nil)
+		p := e.Program(nil)
+		other := e.Program(nil)
 		// Deferred events wait on refs and leave the wait list once done.
-		if err := e.st.RecordInbound(ctx, store.InboundEvent{Provider: "stripe", EventID: "evt_1", ProgramID: p.ID, Type: "charge.refunded",
+		if err := e.St.RecordInbound(ctx, store.InboundEvent{Provider: "stripe", EventID: "evt_1", ProgramID: p.ID, Type: "charge.refunded",
 			Status: store.InboundDeferred, Payload: `{"x":1}`}, []string{"order:ch_1", "order:in_1", ""}); err != nil {
 			t.Fatal(err)
 		}
-		w, err := e.st.WaitingInbound(ctx, "stripe", []string{"order:in_1", "order:ch_1", "order:nothing"})
+		w, err := e.St.WaitingInbound(ctx, "stripe", []string{"order:in_1", "order:ch_1", "order:nothing"})
 		if err != nil || len(w) != 1 || w[0].Payload != `{"x":1}` || w[0].Status != store.InboundDeferred {
 			t.Fatalf("waiting %+v %v", w, err)
 		}
-		if w, _ := e.st.WaitingInbound(ctx, "shopify", []string{"order:in_1"}); len(w) != 0 {
+		if w, _ := e.St.WaitingInbound(ctx, "shopify", []string{"order:in_1"}); len(w) != 0 {
 			t.Errorf("other provider sees %d", len(w))
 		}
-		if err := e.st.RecordInbound(ctx, store.InboundEvent{Provider: "stripe", EventID: "evt_1", ProgramID: p.ID, Type: "charge.refunded",
+		if err := e.St.RecordInbound(ctx, store.InboundEvent{Provider: "stripe", EventID: "evt_1", ProgramID: p.ID, Type: "charge.refunded",
 			Status: store.InboundProcessed, Detail: "refund"}, nil); err != nil {
 			t.Fatal(err)
 		}
-		if w, _ := e.st.WaitingInbound(ctx, "stripe", []string{"order:in_1"}); len(w) != 0 {
+		if w, _ := e.St.WaitingInbound(ctx, "stripe", []string{"order:in_1"}); len(w) != 0 {
 			t.Errorf("still waiting %+v", w)
 		}
-		got, ok, err := e.st.InboundEvent(ctx, "stripe", "evt_1")
+		got, ok, err := e.St.InboundEvent(ctx, "stripe", "evt_1")
 		if err != nil || !ok || got.Status != store.InboundProcessed || got.Payload != "" || got.ProcessedAt == nil {
 			t.Fatalf("event %+v %v %v", got, ok, err)
 		}
 		// Keyset pages through events received in the same millisecond.
 		for i := range 5 {
-			if err := e.st.RecordInbound(ctx, store.InboundEvent{Provider: "shopify", EventID: fmt.Sprintf("ev-%d", i), ProgramID: p.ID,
+			if err := e.St.RecordInbound(ctx, store.InboundEvent{Provider: "shopify", EventID: fmt.Sprintf("ev-%d", i), ProgramID: p.ID,
 				Type: "orders/create", Status: store.InboundIgnored}, nil); err != nil {
 				t.Fatal(err)
 			}
@@ -47,7 +47,7 @@ func TestInboundRecordsAndLinks(t *testing.T) {
 		seen := map[string]bool{}
 		cursor := ""
 		for pages := 0; pages < 10; pages++ {
-			list, next, err := e.st.InboundEvents(ctx, p.ID, store.Page{Limit: 2, Cursor: cursor})
+			list, next, err := e.St.InboundEvents(ctx, p.ID, store.Page{Limit: 2, Cursor: cursor})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -65,50 +65,50 @@ func TestInboundRecordsAndLinks(t *testing.T) {
 		if len(seen) != 6 {
 			t.Errorf("paged %d events, want 6", len(seen))
 		}
-		if list, _, _ := e.st.InboundEvents(ctx, other.ID, store.Page{}); len(list) != 0 {
+		if list, _, _ := e.St.InboundEvents(ctx, other.ID, store.Page{}); len(list) != 0 {
 			t.Errorf("other program sees %d", len(list))
 		}
-		if _, _, err := e.st.InboundEvents(ctx, p.ID, store.Page{Cursor: "nope"}); parrain.ErrorCode(err) != parrain.CodeInvalid {
+		if _, _, err := e.St.InboundEvents(ctx, p.ID, store.Page{Cursor: "nope"}); parrain.ErrorCode(err) != parrain.CodeInvalid {
 			t.Errorf("bad cursor: %v", err)
 		}
 
 		// Links: the first wins; a cancelled customer announces once.
-		adv := e.advocate(p.ID, "alice", "")
-		e.event(p.ID, parrain.Event{Type: parrain.EventSignup, ExternalID: "bob", Email: "Bob@Example.com", ReferralCode: adv.Code})
-		bob, _ := e.st.Participant(ctx, p.ID, "bob")
+		adv := e.Advocate(p.ID, "alice", "")
+		e.Event(p.ID, parrain.Event{Type: parrain.EventSignup, ExternalID: "bob", Email: "Bob@Example.com", ReferralCode: adv.Code})
+		bob, _ := e.St.Participant(ctx, p.ID, "bob")
 		for _, who := range []string{bob.ID, adv.ID} {
-			if err := e.st.LinkProvider(ctx, store.ProviderLink{Provider: "stripe", Kind: store.LinkCustomer, Ref: "cus_1", ProgramID: p.ID, ParticipantID: who}); err != nil {
+			if err := e.St.LinkProvider(ctx, store.ProviderLink{Provider: "stripe", Kind: store.LinkCustomer, Ref: "cus_1", ProgramID: p.ID, ParticipantID: who}); err != nil {
 				t.Fatal(err)
 			}
 		}
-		l, ok, err := e.st.FindProviderLink(ctx, "stripe", store.LinkCustomer, "cus_1", "")
+		l, ok, err := e.St.FindProviderLink(ctx, "stripe", store.LinkCustomer, "cus_1", "")
 		if err != nil || !ok || l.ParticipantID != bob.ID || l.ProgramID != p.ID {
 			t.Fatalf("link %+v %v %v", l, ok, err)
 		}
-		if _, ok, _ := e.st.FindProviderLink(ctx, "stripe", store.LinkCustomer, "cus_1", other.ID); ok {
+		if _, ok, _ := e.St.FindProviderLink(ctx, "stripe", store.LinkCustomer, "cus_1", other.ID); ok {
 			t.Error("link found in another program")
 		}
-		if found, err := e.st.ParticipantByEmail(ctx, p.ID, "bob@example.com"); err != nil || found.ID != bob.ID {
+		if found, err := e.St.ParticipantByEmail(ctx, p.ID, "bob@example.com"); err != nil || found.ID != bob.ID {
 			t.Errorf("by email: %+v %v", found, err)
 		}
 		u := "https://hooks.example.com/x"
-		if _, _, err := e.st.CreateWebhookEndpoint(ctx, p.ID, parrain.WebhookEndpointInput{URL: &u, EventTypes: []string{parrain.WebhookReferralCancelled}}, store.Idem{}); err != nil {
+		if _, _, err := e.St.CreateWebhookEndpoint(ctx, p.ID, parrain.WebhookEndpointInput{URL: &u, EventTypes: []string{parrain.WebhookReferralCancelled}}, store.Idem{}); err != nil {
 			t.Fatal(err)
 		}
 		for i, want := range []bool{true, false} {
-			done, err := e.st.CancelCustomer(ctx, "stripe", "cus_1", p.ID, "sub_1")
+			done, err := e.St.CancelCustomer(ctx, "stripe", "cus_1", p.ID, "sub_1")
 			if err != nil || done != want {
 				t.Fatalf("cancel %d: %v %v", i, done, err)
 			}
 		}
 		var n int
-		if err := e.st.DB().QueryRow(`SELECT COUNT(*) FROM webhook_deliveries WHERE event_type = 'referral.cancelled'`).Scan(&n); err != nil {
+		if err := e.St.DB().QueryRow(`SELECT COUNT(*) FROM webhook_deliveries WHERE event_type = 'referral.cancelled'`).Scan(&n); err != nil {
 			t.Fatalf("query: %v", err)
 		}
 		if n != 1 {
 			t.Errorf("referral.cancelled deliveries %d", n)
 		}
-		if id, ok, err := e.st.SoleProgram(ctx); err != nil || ok || id != "" {
+		if id, ok, err := e.St.SoleProgram(ctx); err != nil || ok || id != "" {
 			t.Errorf("two programs: %q %v %v", id, ok, err)
 		}
 	})
@@ -116,54 +116,54 @@ func TestInboundRecordsAndLinks(t *testing.T) {
 
 func TestWebhookEndpointsStore(t *testing.T) {
 	each(t, func(t *testing.T, e *env) {
-		p := e.program(nil)
+		p := e.Program(nil)
 		u := " https://hooks.example.com/in#frag "
 		idem := store.Idem{Scope: "k", Key: "ep", Hash: "h"}
-		ep, _, err := e.st.CreateWebhookEndpoint(ctx, p.ID, parrain.WebhookEndpointInput{URL: &u, EventTypes: []string{"reward.paid", "reward.created", "reward.paid"}}, idem)
+		ep, _, err := e.St.CreateWebhookEndpoint(ctx, p.ID, parrain.WebhookEndpointInput{URL: &u, EventTypes: []string{"reward.paid", "reward.created", "reward.paid"}}, idem)
 		if err != nil || ep.URL != "https://hooks.example.com/in" || len(ep.EventTypes) != 2 || ep.Status != parrain.EndpointActive || !strings.HasPrefix(ep.Secret, "whsec_") {
 			t.Fatalf("create %+v %v", ep, err)
 		}
-		again, replayed, _ := e.st.CreateWebhookEndpoint(ctx, p.ID, parrain.WebhookEndpointInput{URL: &u, EventTypes: []string{"reward.paid", "reward.created", "reward.paid"}}, idem)
+		again, replayed, _ := e.St.CreateWebhookEndpoint(ctx, p.ID, parrain.WebhookEndpointInput{URL: &u, EventTypes: []string{"reward.paid", "reward.created", "reward.paid"}}, idem)
 		if !replayed || again.ID != ep.ID {
 			t.Error("not replayed")
 		}
-		rotated, err := e.st.RotateWebhookSecret(ctx, p.ID, ep.ID)
+		rotated, err := e.St.RotateWebhookSecret(ctx, p.ID, ep.ID)
 		if err != nil || rotated.Secret == ep.Secret || !strings.HasPrefix(rotated.Secret, "whsec_") {
 			t.Fatalf("rotate %+v %v", rotated, err)
 		}
 		disabled := parrain.EndpointDisabled
-		upd, err := e.st.UpdateWebhookEndpoint(ctx, p.ID, ep.ID, parrain.WebhookEndpointInput{Status: &disabled, EventTypes: []string{"*"}})
+		upd, err := e.St.UpdateWebhookEndpoint(ctx, p.ID, ep.ID, parrain.WebhookEndpointInput{Status: &disabled, EventTypes: []string{"*"}})
 		if err != nil || upd.Status != disabled || upd.DisabledReason != "disabled by hand" || upd.EventTypes[0] != "*" {
 			t.Fatalf("update %+v %v", upd, err)
 		}
 		// A disabled endpoint receives nothing.
-		adv := e.advocate(p.ID, "alice", "")
-		e.event(p.ID, parrain.Event{Type: parrain.EventSignup, ExternalID: "bob", ReferralCode: adv.Code})
-		if ds, _, _ := e.st.WebhookDeliveries(ctx, p.ID, ep.ID, "", store.Page{}); len(ds) != 0 {
+		adv := e.Advocate(p.ID, "alice", "")
+		e.Event(p.ID, parrain.Event{Type: parrain.EventSignup, ExternalID: "bob", ReferralCode: adv.Code})
+		if ds, _, _ := e.St.WebhookDeliveries(ctx, p.ID, ep.ID, "", store.Page{}); len(ds) != 0 {
 			t.Errorf("deliveries to a disabled endpoint: %d", len(ds))
 		}
 		active := parrain.EndpointActive
-		if _, err := e.st.UpdateWebhookEndpoint(ctx, p.ID, ep.ID, parrain.WebhookEndpointInput{Status: &active}); err != nil {
+		if _, err := e.St.UpdateWebhookEndpoint(ctx, p.ID, ep.ID, parrain.WebhookEndpointInput{Status: &active}); err != nil {
 			t.Fatal(err)
 		}
-		e.clock.Advance(time.Minute)
-		e.event(p.ID, parrain.Event{Type: parrain.EventSignup, ExternalID: "carl", ReferralCode: adv.Code})
-		ds, _, _ := e.st.WebhookDeliveries(ctx, p.ID, ep.ID, "pending", store.Page{})
+		e.Clock.Advance(time.Minute)
+		e.Event(p.ID, parrain.Event{Type: parrain.EventSignup, ExternalID: "carl", ReferralCode: adv.Code})
+		ds, _, _ := e.St.WebhookDeliveries(ctx, p.ID, ep.ID, "pending", store.Page{})
 		if len(ds) != 1 || ds[0].EventType != parrain.WebhookReferralCreated {
 			t.Fatalf("deliveries %+v", ds)
 		}
-		other := e.program(nil)
-		if _, err := e.st.UpdateWebhookEndpoint(ctx, other.ID, ep.ID, parrain.WebhookEndpointInput{Status: &disabled}); parrain.ErrorCode(err) != parrain.CodeNotFound {
+		other := e.Program(nil)
+		if _, err := e.St.UpdateWebhookEndpoint(ctx, other.ID, ep.ID, parrain.WebhookEndpointInput{Status: &disabled}); parrain.ErrorCode(err) != parrain.CodeNotFound {
 			t.Errorf("isolation: %v", err)
 		}
-		if err := e.st.DeleteWebhookEndpoint(ctx, p.ID, ep.ID); err != nil {
+		if err := e.St.DeleteWebhookEndpoint(ctx, p.ID, ep.ID); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := e.st.WebhookEndpoint(ctx, p.ID, ep.ID); parrain.ErrorCode(err) != parrain.CodeNotFound {
+		if _, err := e.St.WebhookEndpoint(ctx, p.ID, ep.ID); parrain.ErrorCode(err) != parrain.CodeNotFound {
 			t.Errorf("after delete: %v", err)
 		}
 		var n int
-		if err := e.st.DB().QueryRow(`SELECT COUNT(*) FROM webhook_deliveries`).Scan(&n); err != nil {
+		if err := e.St.DB().QueryRow(`SELECT COUNT(*) FROM webhook_deliveries`).Scan(&n); err != nil {
 			t.Fatalf("query: %v", err)
 		}
 		if n != 0 {

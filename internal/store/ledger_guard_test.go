@@ -13,14 +13,14 @@ import (
 func TestLedgerAppendOnlyGuard(t *testing.T) {
 	each(t, func(t *testing.T, e *env) {
 		p := e.payoutProgram()
-		alice := e.advocate(p.ID, "alice", "")
+		alice := e.Advocate(p.ID, "alice", "")
 		e.earn(p, alice, "f1", 10000)
 		var id string
 		var n0 int
-		if err := e.st.DB().QueryRow(`SELECT id FROM ledger_entries ORDER BY id LIMIT 1`).Scan(&id); err != nil {
+		if err := e.St.DB().QueryRow(`SELECT id FROM ledger_entries ORDER BY id LIMIT 1`).Scan(&id); err != nil {
 			t.Fatal(err)
 		}
-		if err := e.st.DB().QueryRow(`SELECT COUNT(*) FROM ledger_entries`).Scan(&n0); err != nil {
+		if err := e.St.DB().QueryRow(`SELECT COUNT(*) FROM ledger_entries`).Scan(&n0); err != nil {
 			t.Fatal(err)
 		}
 		attacks := []string{
@@ -30,7 +30,7 @@ func TestLedgerAppendOnlyGuard(t *testing.T) {
 				SELECT id, program_id, participant_id, reward_id, type, bucket, 1, currency, memo, created_at FROM ledger_entries WHERE id = '` + id + `'
 				ON CONFLICT (id) DO UPDATE SET amount = 1`,
 		}
-		if e.st.Dialect() == "postgres" {
+		if e.St.Dialect() == "postgres" {
 			attacks = append(attacks, `TRUNCATE ledger_entries`, `TRUNCATE ledger_entries, payout_items, payouts CASCADE`)
 		} else {
 			attacks = append(attacks,
@@ -40,18 +40,18 @@ func TestLedgerAppendOnlyGuard(t *testing.T) {
 					SELECT id, program_id, participant_id, reward_id, type, bucket, 1, currency, memo, created_at FROM ledger_entries WHERE id = '`+id+`'`)
 		}
 		for _, q := range attacks {
-			_, err := e.st.DB().Exec(q)
+			_, err := e.St.DB().Exec(q)
 			if err == nil || !strings.Contains(err.Error(), "append-only") {
 				t.Errorf("%s: %v", strings.Fields(q)[0]+" "+strings.Fields(q)[1], err)
 			}
 		}
 		var n int
 		var sum int64
-		if err := e.st.DB().QueryRow(`SELECT COUNT(*), SUM(amount) FROM ledger_entries WHERE bucket = $1`, parrain.BucketApproved).Scan(&n, &sum); err != nil {
+		if err := e.St.DB().QueryRow(`SELECT COUNT(*), SUM(amount) FROM ledger_entries WHERE bucket = $1`, parrain.BucketApproved).Scan(&n, &sum); err != nil {
 			t.Fatal(err)
 		}
 		var all int
-		if err := e.st.DB().QueryRow(`SELECT COUNT(*) FROM ledger_entries`).Scan(&all); err != nil {
+		if err := e.St.DB().QueryRow(`SELECT COUNT(*) FROM ledger_entries`).Scan(&all); err != nil {
 			t.Fatal(err)
 		}
 		if all != n0 || sum != 1000 {

@@ -14,32 +14,32 @@ import (
 var alice = store.Actor{UserID: "usr_alice", Email: "alice@corp.example", IP: "192.0.2.1"}
 
 func (e *env) user(email string, role store.UserRole) store.User {
-	e.t.Helper()
-	u, err := e.st.CreateUser(ctx, store.NewUser{Email: email, Role: role, PasswordHash: "$argon2id$test"}, store.SystemActor("test"))
+	e.T.Helper()
+	u, err := e.St.CreateUser(ctx, store.NewUser{Email: email, Role: role, PasswordHash: "$argon2id$test"}, store.SystemActor("test"))
 	if err != nil {
-		e.t.Fatalf("create user %s: %v", email, err)
+		e.T.Fatalf("create user %s: %v", email, err)
 	}
 	return u
 }
 
 func TestUsersAndRoles(t *testing.T) {
 	each(t, func(t *testing.T, e *env) {
-		if has, err := e.st.HasUsers(ctx); err != nil || has {
+		if has, err := e.St.HasUsers(ctx); err != nil || has {
 			t.Fatalf("fresh database has users: %v %v", has, err)
 		}
-		owner, err := e.st.CreateFirstUser(ctx, store.NewUser{Email: " Owner@Corp.Example ", Name: "Olga", Role: store.RoleOwner, PasswordHash: "h"}, store.Actor{IP: "192.0.2.9"})
+		owner, err := e.St.CreateFirstUser(ctx, store.NewUser{Email: " Owner@Corp.Example ", Name: "Olga", Role: store.RoleOwner, PasswordHash: "h"}, store.Actor{IP: "192.0.2.9"})
 		if err != nil || owner.Email != "owner@corp.example" {
 			t.Fatalf("first user: %+v %v", owner, err)
 		}
 		// The setup can run once only.
-		if _, err := e.st.CreateFirstUser(ctx, store.NewUser{Email: "x@corp.example", Role: store.RoleOwner, PasswordHash: "h"}, store.Actor{}); parrain.ErrorCode(err) != parrain.CodeConflict {
+		if _, err := e.St.CreateFirstUser(ctx, store.NewUser{Email: "x@corp.example", Role: store.RoleOwner, PasswordHash: "h"}, store.Actor{}); parrain.ErrorCode(err) != parrain.CodeConflict {
 			t.Fatalf("second setup: %v", err)
 		}
-		got, err := e.st.UserByEmail(ctx, "OWNER@corp.example")
+		got, err := e.St.UserByEmail(ctx, "OWNER@corp.example")
 		if err != nil || got.ID != owner.ID || got.PasswordHash != "h" || !got.Active() {
 			t.Fatalf("by email: %+v %v", got, err)
 		}
-		if _, err := e.st.UserByEmail(ctx, "nobody@corp.example"); parrain.ErrorCode(err) != parrain.CodeNotFound {
+		if _, err := e.St.UserByEmail(ctx, "nobody@corp.example"); parrain.ErrorCode(err) != parrain.CodeNotFound {
 			t.Fatalf("unknown email: %v", err)
 		}
 		bad := []struct {
@@ -53,30 +53,30 @@ func TestUsersAndRoles(t *testing.T) {
 			{store.NewUser{Email: "owner@CORP.example", Role: store.RoleAnalyst, PasswordHash: "h"}, "email"}, // taken
 		}
 		for _, b := range bad {
-			_, err := e.st.CreateUser(ctx, b.n, alice)
+			_, err := e.St.CreateUser(ctx, b.n, alice)
 			if pe := parrain.AsError(err); pe == nil || pe.Field != b.field {
 				t.Errorf("create %+v: %v, want error on %s", b.n, err, b.field)
 			}
 		}
 		analyst := e.user("ann@corp.example", store.RoleAnalyst)
 		// The last active owner can be neither demoted nor disabled.
-		if _, err := e.st.SetUserRole(ctx, owner.ID, store.RoleManager, alice); parrain.ErrorCode(err) != parrain.CodeConflict {
+		if _, err := e.St.SetUserRole(ctx, owner.ID, store.RoleManager, alice); parrain.ErrorCode(err) != parrain.CodeConflict {
 			t.Fatalf("demoting the last owner: %v", err)
 		}
-		if _, err := e.st.SetUserDisabled(ctx, owner.ID, true, alice); parrain.ErrorCode(err) != parrain.CodeConflict {
+		if _, err := e.St.SetUserDisabled(ctx, owner.ID, true, alice); parrain.ErrorCode(err) != parrain.CodeConflict {
 			t.Fatalf("disabling the last owner: %v", err)
 		}
-		if u, err := e.st.SetUserRole(ctx, analyst.ID, store.RoleOwner, alice); err != nil || u.Role != store.RoleOwner {
+		if u, err := e.St.SetUserRole(ctx, analyst.ID, store.RoleOwner, alice); err != nil || u.Role != store.RoleOwner {
 			t.Fatalf("promote: %+v %v", u, err)
 		}
-		if u, err := e.st.SetUserRole(ctx, owner.ID, store.RoleManager, alice); err != nil || u.Role != store.RoleManager {
+		if u, err := e.St.SetUserRole(ctx, owner.ID, store.RoleManager, alice); err != nil || u.Role != store.RoleManager {
 			t.Fatalf("demote with another owner: %+v %v", u, err)
 		}
-		users, err := e.st.Users(ctx)
+		users, err := e.St.Users(ctx)
 		if err != nil || len(users) != 2 || users[0].Email != "ann@corp.example" {
 			t.Fatalf("users: %+v %v", users, err)
 		}
-		log, _, err := e.st.AuditLog(ctx, store.AuditFilter{Action: "user."}, store.Page{})
+		log, _, err := e.St.AuditLog(ctx, store.AuditFilter{Action: "user."}, store.Page{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -116,10 +116,10 @@ func TestRoleOrder(t *testing.T) {
 func TestConcurrentFirstUser(t *testing.T) {
 	each(t, func(t *testing.T, e *env) {
 		// Two browsers submit the setup page at once: one owner only.
-		other := open(t, e.url)
+		other := open(t, e.URL)
 		var wg sync.WaitGroup
 		errs := make([]error, 2)
-		for i, st := range []*store.Store{e.st, other.st} {
+		for i, st := range []*store.Store{e.St, other.St} {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
@@ -127,7 +127,7 @@ func TestConcurrentFirstUser(t *testing.T) {
 			}()
 		}
 		wg.Wait()
-		users, _ := e.st.Users(ctx)
+		users, _ := e.St.Users(ctx)
 		if len(users) != 1 || (errs[0] == nil) == (errs[1] == nil) {
 			t.Fatalf("users %d, errors %v", len(users), errs)
 		}
@@ -137,79 +137,79 @@ func TestConcurrentFirstUser(t *testing.T) {
 func TestSessions(t *testing.T) {
 	each(t, func(t *testing.T, e *env) {
 		u := e.user("sam@corp.example", store.RoleOwner)
-		tok, ss, err := e.st.CreateSession(ctx, u.ID, "192.0.2.7", "Mozilla/5.0")
+		tok, ss, err := e.St.CreateSession(ctx, u.ID, "192.0.2.7", "Mozilla/5.0")
 		if err != nil || len(tok) < 40 || ss.CSRFToken == "" {
 			t.Fatalf("create: %q %+v %v", tok, ss, err)
 		}
 		// Only the token's hash is stored.
 		var n int
-		if err := e.st.DB().QueryRow(`SELECT COUNT(*) FROM sessions WHERE token_hash = $1`, tok).Scan(&n); err != nil {
+		if err := e.St.DB().QueryRow(`SELECT COUNT(*) FROM sessions WHERE token_hash = $1`, tok).Scan(&n); err != nil {
 			t.Fatalf("query: %v", err)
 		}
 		if n != 0 {
 			t.Fatal("the session token is stored in clear")
 		}
-		got, gu, err := e.st.SessionByToken(ctx, tok)
+		got, gu, err := e.St.SessionByToken(ctx, tok)
 		if err != nil || got.ID != ss.ID || gu.ID != u.ID || got.CSRFToken != ss.CSRFToken {
 			t.Fatalf("lookup: %+v %+v %v", got, gu, err)
 		}
-		if _, _, err := e.st.SessionByToken(ctx, tok+"x"); parrain.ErrorCode(err) != parrain.CodeUnauthenticated {
+		if _, _, err := e.St.SessionByToken(ctx, tok+"x"); parrain.ErrorCode(err) != parrain.CodeUnauthenticated {
 			t.Fatalf("bad token: %v", err)
 		}
 		// Activity keeps the session alive past the idle timeout…
 		for range 3 {
-			e.clock.Advance(store.SessionIdle - time.Hour)
-			if _, _, err := e.st.SessionByToken(ctx, tok); err != nil {
+			e.Clock.Advance(store.SessionIdle - time.Hour)
+			if _, _, err := e.St.SessionByToken(ctx, tok); err != nil {
 				t.Fatalf("active session ended: %v", err)
 			}
 		}
 		// …but not past its maximum age.
-		e.clock.Advance(store.SessionMaxAge)
-		if _, _, err := e.st.SessionByToken(ctx, tok); parrain.ErrorCode(err) != parrain.CodeUnauthenticated {
+		e.Clock.Advance(store.SessionMaxAge)
+		if _, _, err := e.St.SessionByToken(ctx, tok); parrain.ErrorCode(err) != parrain.CodeUnauthenticated {
 			t.Fatalf("session past max age: %v", err)
 		}
 		// Idle sessions end.
-		tok2, _, _ := e.st.CreateSession(ctx, u.ID, "", "")
-		e.clock.Advance(store.SessionIdle)
-		if _, _, err := e.st.SessionByToken(ctx, tok2); parrain.ErrorCode(err) != parrain.CodeUnauthenticated {
+		tok2, _, _ := e.St.CreateSession(ctx, u.ID, "", "")
+		e.Clock.Advance(store.SessionIdle)
+		if _, _, err := e.St.SessionByToken(ctx, tok2); parrain.ErrorCode(err) != parrain.CodeUnauthenticated {
 			t.Fatalf("idle session: %v", err)
 		}
 		// Sign out everywhere ends every session of the user, and only theirs.
 		other := e.user("oli@corp.example", store.RoleOwner)
-		a1, _, _ := e.st.CreateSession(ctx, u.ID, "", "")
-		a2, _, _ := e.st.CreateSession(ctx, u.ID, "", "")
-		b1, _, _ := e.st.CreateSession(ctx, other.ID, "", "")
-		if list, _ := e.st.UserSessions(ctx, u.ID); len(list) != 2 {
+		a1, _, _ := e.St.CreateSession(ctx, u.ID, "", "")
+		a2, _, _ := e.St.CreateSession(ctx, u.ID, "", "")
+		b1, _, _ := e.St.CreateSession(ctx, other.ID, "", "")
+		if list, _ := e.St.UserSessions(ctx, u.ID); len(list) != 2 {
 			t.Fatalf("live sessions %d", len(list))
 		}
-		if n, err := e.st.DeleteUserSessions(ctx, u.ID, alice); err != nil || n != 2 {
+		if n, err := e.St.DeleteUserSessions(ctx, u.ID, alice); err != nil || n != 2 {
 			t.Fatalf("sign out everywhere: %d %v", n, err)
 		}
 		for _, tk := range []string{a1, a2} {
-			if _, _, err := e.st.SessionByToken(ctx, tk); err == nil {
+			if _, _, err := e.St.SessionByToken(ctx, tk); err == nil {
 				t.Error("a session survived sign out everywhere")
 			}
 		}
-		if _, _, err := e.st.SessionByToken(ctx, b1); err != nil {
+		if _, _, err := e.St.SessionByToken(ctx, b1); err != nil {
 			t.Errorf("another user's session ended: %v", err)
 		}
 		// A password change keeps the current session and ends the others.
-		keep, ks, _ := e.st.CreateSession(ctx, u.ID, "", "")
-		lose, _, _ := e.st.CreateSession(ctx, u.ID, "", "")
-		if err := e.st.SetPassword(ctx, u.ID, "new-hash", ks.ID, alice); err != nil {
+		keep, ks, _ := e.St.CreateSession(ctx, u.ID, "", "")
+		lose, _, _ := e.St.CreateSession(ctx, u.ID, "", "")
+		if err := e.St.SetPassword(ctx, u.ID, "new-hash", ks.ID, alice); err != nil {
 			t.Fatal(err)
 		}
-		if _, _, err := e.st.SessionByToken(ctx, keep); err != nil {
+		if _, _, err := e.St.SessionByToken(ctx, keep); err != nil {
 			t.Errorf("current session ended by password change: %v", err)
 		}
-		if _, _, err := e.st.SessionByToken(ctx, lose); err == nil {
+		if _, _, err := e.St.SessionByToken(ctx, lose); err == nil {
 			t.Error("other session survived the password change")
 		}
 		// Disabling a user ends their sessions and blocks new lookups.
-		if _, err := e.st.SetUserDisabled(ctx, u.ID, true, alice); err != nil {
+		if _, err := e.St.SetUserDisabled(ctx, u.ID, true, alice); err != nil {
 			t.Fatal(err)
 		}
-		if _, _, err := e.st.SessionByToken(ctx, keep); err == nil {
+		if _, _, err := e.St.SessionByToken(ctx, keep); err == nil {
 			t.Error("disabled user's session still works")
 		}
 	})
@@ -219,13 +219,13 @@ func TestSessions(t *testing.T) {
 // and one referred purchase: two pending rewards (advocate 20.00, friend
 // 10.00).
 func (e *env) pendingRewards() (parrain.Program, store.EventResult) {
-	e.t.Helper()
-	prog := e.program(nil)
-	adv := e.advocate(prog.ID, "adv", "adv@x.example")
-	e.event(prog.ID, parrain.Event{Type: parrain.EventSignup, ExternalID: "friend", ReferralCode: adv.Code})
-	r := e.event(prog.ID, parrain.Event{Type: parrain.EventPurchase, ExternalID: "friend", OrderID: "o1", Amount: 5000, Currency: "EUR"})
+	e.T.Helper()
+	prog := e.Program(nil)
+	adv := e.Advocate(prog.ID, "adv", "adv@x.example")
+	e.Event(prog.ID, parrain.Event{Type: parrain.EventSignup, ExternalID: "friend", ReferralCode: adv.Code})
+	r := e.Event(prog.ID, parrain.Event{Type: parrain.EventPurchase, ExternalID: "friend", OrderID: "o1", Amount: 5000, Currency: "EUR"})
 	if len(r.Rewards) != 2 {
-		e.t.Fatalf("rewards %+v", r.Rewards)
+		e.T.Fatalf("rewards %+v", r.Rewards)
 	}
 	return prog, r
 }
@@ -238,55 +238,55 @@ func TestManualReview(t *testing.T) {
 			advReward, friendReward = friendReward, advReward
 		}
 		// Approve before the hold ends: pending → approved through the ledger.
-		got, err := e.st.ApproveRewardNow(ctx, prog.ID, advReward.ID, alice)
+		got, err := e.St.ApproveRewardNow(ctx, prog.ID, advReward.ID, alice)
 		if err != nil || got.Status != parrain.RewardApproved || got.ApprovedAt == nil {
 			t.Fatalf("approve: %+v %v", got, err)
 		}
-		if b := e.balance(advReward.ParticipantID); b[parrain.BucketPending] != 0 || b[parrain.BucketApproved] != 2000 {
+		if b := e.Balance(advReward.ParticipantID); b[parrain.BucketPending] != 0 || b[parrain.BucketApproved] != 2000 {
 			t.Errorf("advocate balance %v", b)
 		}
-		entries, _ := e.st.LedgerEntries(ctx, advReward.ID)
+		entries, _ := e.St.LedgerEntries(ctx, advReward.ID)
 		if len(entries) != 3 || entries[1].Type != parrain.EntryApproval || !strings.Contains(entries[2].Memo, alice.Email) {
 			t.Errorf("ledger %+v", entries)
 		}
-		if _, err := e.st.ApproveRewardNow(ctx, prog.ID, advReward.ID, alice); parrain.ErrorCode(err) != parrain.CodeConflict {
+		if _, err := e.St.ApproveRewardNow(ctx, prog.ID, advReward.ID, alice); parrain.ErrorCode(err) != parrain.CodeConflict {
 			t.Errorf("approving twice: %v", err)
 		}
 		// The maturation job later finds nothing to do.
-		e.clock.Advance(31 * 24 * time.Hour)
-		if done, _, err := e.st.ApproveReward(ctx, advReward.ID); err != nil || done {
+		e.Clock.Advance(31 * 24 * time.Hour)
+		if done, _, err := e.St.ApproveReward(ctx, advReward.ID); err != nil || done {
 			t.Errorf("job after manual approval: %v %v", done, err)
 		}
-		e.clock.Set(t0)
+		e.Clock.Set(t0)
 		// Reject with a reason: a reversal, status reversed, reason kept.
-		if _, err := e.st.RejectReward(ctx, prog.ID, friendReward.ID, "  ", alice); parrain.AsError(err) == nil || parrain.AsError(err).Field != "reason" {
+		if _, err := e.St.RejectReward(ctx, prog.ID, friendReward.ID, "  ", alice); parrain.AsError(err) == nil || parrain.AsError(err).Field != "reason" {
 			t.Fatalf("reject without reason: %v", err)
 		}
-		other := e.program(nil)
-		if _, err := e.st.RejectReward(ctx, other.ID, friendReward.ID, "fraud", alice); parrain.ErrorCode(err) != parrain.CodeNotFound {
+		other := e.Program(nil)
+		if _, err := e.St.RejectReward(ctx, other.ID, friendReward.ID, "fraud", alice); parrain.ErrorCode(err) != parrain.CodeNotFound {
 			t.Fatalf("reject through another program: %v", err)
 		}
-		got, err = e.st.RejectReward(ctx, prog.ID, friendReward.ID, "duplicate account", alice)
+		got, err = e.St.RejectReward(ctx, prog.ID, friendReward.ID, "duplicate account", alice)
 		if err != nil || got.Status != parrain.RewardReversed || got.Reversed != 1000 {
 			t.Fatalf("reject: %+v %v", got, err)
 		}
-		if b := e.balance(friendReward.ParticipantID); b[parrain.BucketPending] != 0 || b[parrain.BucketApproved] != 0 {
+		if b := e.Balance(friendReward.ParticipantID); b[parrain.BucketPending] != 0 || b[parrain.BucketApproved] != 0 {
 			t.Errorf("friend balance %v", b)
 		}
-		entries, _ = e.st.LedgerEntries(ctx, friendReward.ID)
+		entries, _ = e.St.LedgerEntries(ctx, friendReward.ID)
 		if len(entries) != 2 || entries[1].Type != parrain.EntryReversal || entries[1].Amount != -1000 || !strings.Contains(entries[1].Memo, "duplicate account") {
 			t.Errorf("ledger %+v", entries)
 		}
-		if _, err := e.st.ApproveRewardNow(ctx, prog.ID, friendReward.ID, alice); parrain.ErrorCode(err) != parrain.CodeConflict {
+		if _, err := e.St.ApproveRewardNow(ctx, prog.ID, friendReward.ID, alice); parrain.ErrorCode(err) != parrain.CodeConflict {
 			t.Errorf("approving a rejected reward: %v", err)
 		}
 		// Both decisions are in the audit log with who and when.
-		log, _, err := e.st.AuditLog(ctx, store.AuditFilter{TargetType: "reward", TargetID: friendReward.ID}, store.Page{})
+		log, _, err := e.St.AuditLog(ctx, store.AuditFilter{TargetType: "reward", TargetID: friendReward.ID}, store.Page{})
 		if err != nil || len(log) != 1 || log[0].Action != store.AuditRewardRejected || log[0].Details["reason"] != "duplicate account" ||
 			log[0].UserEmail != alice.Email || !log[0].CreatedAt.Equal(t0) {
 			t.Errorf("audit %+v %v", log, err)
 		}
-		log, _, _ = e.st.AuditLog(ctx, store.AuditFilter{ProgramID: prog.ID, Action: "reward."}, store.Page{})
+		log, _, _ = e.St.AuditLog(ctx, store.AuditFilter{ProgramID: prog.ID, Action: "reward."}, store.Page{})
 		if len(log) != 2 || log[1].Action != store.AuditRewardApproved || log[1].Details["before_hold_end"] != true {
 			t.Errorf("program audit %+v", log)
 		}
@@ -297,30 +297,30 @@ func TestBulkReview(t *testing.T) {
 	each(t, func(t *testing.T, e *env) {
 		prog, r := e.pendingRewards()
 		ids := []string{r.Rewards[0].ID, r.Rewards[1].ID}
-		if _, err := e.st.RejectReward(ctx, prog.ID, ids[1], "test", alice); err != nil {
+		if _, err := e.St.RejectReward(ctx, prog.ID, ids[1], "test", alice); err != nil {
 			t.Fatal(err)
 		}
-		res, err := e.st.ApproveRewards(ctx, prog.ID, []string{ids[0], ids[1], ids[0], "rwd_nope"}, alice)
+		res, err := e.St.ApproveRewards(ctx, prog.ID, []string{ids[0], ids[1], ids[0], "rwd_nope"}, alice)
 		if err != nil || len(res.Done) != 1 || res.Done[0] != ids[0] || len(res.Skipped) != 2 {
 			t.Fatalf("bulk approve: %+v %v", res, err)
 		}
 		if !strings.Contains(res.Skipped[ids[1]], "reversed") {
 			t.Errorf("skip reason %q", res.Skipped[ids[1]])
 		}
-		if _, err := e.st.ApproveRewards(ctx, prog.ID, nil, alice); parrain.ErrorCode(err) != parrain.CodeInvalid {
+		if _, err := e.St.ApproveRewards(ctx, prog.ID, nil, alice); parrain.ErrorCode(err) != parrain.CodeInvalid {
 			t.Errorf("empty bulk: %v", err)
 		}
-		if _, err := e.st.RejectRewards(ctx, prog.ID, ids, "", alice); parrain.ErrorCode(err) != parrain.CodeInvalid {
+		if _, err := e.St.RejectRewards(ctx, prog.ID, ids, "", alice); parrain.ErrorCode(err) != parrain.CodeInvalid {
 			t.Errorf("bulk reject without reason: %v", err)
 		}
 		// The referral list's bulk action finds the referral's pending rewards.
-		_, r2 := prog, e.event(prog.ID, parrain.Event{Type: parrain.EventSignup, ExternalID: "friend2", ReferralCode: r.Credited.Code})
-		e.event(prog.ID, parrain.Event{Type: parrain.EventPurchase, ExternalID: "friend2", OrderID: "o2", Amount: 1000, Currency: "EUR"})
-		pend, err := e.st.PendingRewardIDs(ctx, prog.ID, []string{r2.Referral.ID, r.Referral.ID})
+		_, r2 := prog, e.Event(prog.ID, parrain.Event{Type: parrain.EventSignup, ExternalID: "friend2", ReferralCode: r.Credited.Code})
+		e.Event(prog.ID, parrain.Event{Type: parrain.EventPurchase, ExternalID: "friend2", OrderID: "o2", Amount: 1000, Currency: "EUR"})
+		pend, err := e.St.PendingRewardIDs(ctx, prog.ID, []string{r2.Referral.ID, r.Referral.ID})
 		if err != nil || len(pend) != 2 {
 			t.Fatalf("pending of referrals: %v %v", pend, err)
 		}
-		res, err = e.st.RejectRewards(ctx, prog.ID, pend, "test account", alice)
+		res, err = e.St.RejectRewards(ctx, prog.ID, pend, "test account", alice)
 		if err != nil || len(res.Done) != 2 {
 			t.Fatalf("bulk reject: %+v %v", res, err)
 		}
@@ -329,21 +329,21 @@ func TestBulkReview(t *testing.T) {
 
 func TestConsoleLists(t *testing.T) {
 	each(t, func(t *testing.T, e *env) {
-		prog := e.program(nil)
+		prog := e.Program(nil)
 		names := []string{"Alice Martin", "alice Zed", "Bob Alison", "Élodie Durand", "Al"}
 		var advs []parrain.Participant
 		for i, n := range names {
-			p, _, err := e.st.UpsertParticipant(ctx, prog.ID, parrain.ParticipantInput{ExternalID: fmt.Sprintf("u%d", i), Name: n,
+			p, _, err := e.St.UpsertParticipant(ctx, prog.ID, parrain.ParticipantInput{ExternalID: fmt.Sprintf("u%d", i), Name: n,
 				Email: fmt.Sprintf("%s@Mail.example", strings.ToLower(strings.Fields(n)[0]))}, store.Idem{})
 			if err != nil {
 				t.Fatal(err)
 			}
 			advs = append(advs, p)
 		}
-		other := e.program(nil)
-		e.advocate(other.ID, "x", "alice@elsewhere.example")
+		other := e.Program(nil)
+		e.Advocate(other.ID, "x", "alice@elsewhere.example")
 		search := func(q string) string {
-			ps, err := e.st.SearchParticipants(ctx, prog.ID, q, 10)
+			ps, err := e.St.SearchParticipants(ctx, prog.ID, q, 10)
 			if err != nil {
 				t.Fatalf("search %q: %v", q, err)
 			}
@@ -368,27 +368,27 @@ func TestConsoleLists(t *testing.T) {
 				t.Errorf("search %q = %q, want %q", q, got, want)
 			}
 		}
-		page, next, err := e.st.ParticipantsPage(ctx, prog.ID, store.Page{Limit: 3})
+		page, next, err := e.St.ParticipantsPage(ctx, prog.ID, store.Page{Limit: 3})
 		if err != nil || len(page) != 3 || next == "" || page[0].ExternalID != "u4" {
 			t.Fatalf("page 1: %v %q %v", page, next, err)
 		}
-		page, next, _ = e.st.ParticipantsPage(ctx, prog.ID, store.Page{Limit: 3, Cursor: next})
+		page, next, _ = e.St.ParticipantsPage(ctx, prog.ID, store.Page{Limit: 3, Cursor: next})
 		if len(page) != 2 || next != "" {
 			t.Fatalf("page 2: %v %q", page, next)
 		}
 		// Referrals: several on the same signup time page correctly.
 		at := t0.Add(-48 * time.Hour)
 		for i := range 5 {
-			e.event(prog.ID, parrain.Event{Type: parrain.EventSignup, ExternalID: fmt.Sprintf("f%d", i), ReferralCode: advs[0].Code,
+			e.Event(prog.ID, parrain.Event{Type: parrain.EventSignup, ExternalID: fmt.Sprintf("f%d", i), ReferralCode: advs[0].Code,
 				OccurredAt: at.Add(time.Duration(i/2) * time.Hour)})
 		}
 		// A self-referral is flagged.
-		e.event(prog.ID, parrain.Event{Type: parrain.EventSignup, ExternalID: "self", Email: "ALICE@mail.example", ReferralCode: advs[0].Code, OccurredAt: at})
-		e.event(prog.ID, parrain.Event{Type: parrain.EventPurchase, ExternalID: "f4", OrderID: "o", Amount: 100, Currency: "EUR", OccurredAt: at.Add(3 * time.Hour)})
+		e.Event(prog.ID, parrain.Event{Type: parrain.EventSignup, ExternalID: "self", Email: "ALICE@mail.example", ReferralCode: advs[0].Code, OccurredAt: at})
+		e.Event(prog.ID, parrain.Event{Type: parrain.EventPurchase, ExternalID: "f4", OrderID: "o", Amount: 100, Currency: "EUR", OccurredAt: at.Add(3 * time.Hour)})
 		var seen []string
 		cursor := ""
 		for {
-			rows, next, err := e.st.ReferralsPage(ctx, store.ReferralQuery{ProgramID: prog.ID}, store.Page{Limit: 2, Cursor: cursor})
+			rows, next, err := e.St.ReferralsPage(ctx, store.ReferralQuery{ProgramID: prog.ID}, store.Page{Limit: 2, Cursor: cursor})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -406,7 +406,7 @@ func TestConsoleLists(t *testing.T) {
 		}
 		count := func(q store.ReferralQuery) int {
 			q.ProgramID = prog.ID
-			rows, _, err := e.st.ReferralsPage(ctx, q, store.Page{Limit: 100})
+			rows, _, err := e.St.ReferralsPage(ctx, q, store.Page{Limit: 100})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -424,29 +424,29 @@ func TestConsoleLists(t *testing.T) {
 		if n := count(store.ReferralQuery{AdvocateID: advs[1].ID}); n != 0 {
 			t.Errorf("other advocate %d", n)
 		}
-		if _, _, err := e.st.ReferralsPage(ctx, store.ReferralQuery{ProgramID: prog.ID}, store.Page{Cursor: "junk"}); parrain.ErrorCode(err) != parrain.CodeInvalid {
+		if _, _, err := e.St.ReferralsPage(ctx, store.ReferralQuery{ProgramID: prog.ID}, store.Page{Cursor: "junk"}); parrain.ErrorCode(err) != parrain.CodeInvalid {
 			t.Errorf("bad cursor: %v", err)
 		}
-		rows, _, _ := e.st.ReferralsPage(ctx, store.ReferralQuery{ProgramID: prog.ID, Status: "converted"}, store.Page{})
+		rows, _, _ := e.St.ReferralsPage(ctx, store.ReferralQuery{ProgramID: prog.ID, Status: "converted"}, store.Page{})
 		if rows[0].PendingRewards != 2 || rows[0].AdvocateName != "Alice Martin" || rows[0].Via != "code" {
 			t.Errorf("row %+v", rows[0])
 		}
 		// Rewards by status.
-		rws, _, err := e.st.RewardsPage(ctx, store.RewardQuery{ProgramID: prog.ID, Status: "pending"}, store.Page{Limit: 1})
+		rws, _, err := e.St.RewardsPage(ctx, store.RewardQuery{ProgramID: prog.ID, Status: "pending"}, store.Page{Limit: 1})
 		if err != nil || len(rws) != 1 {
 			t.Fatalf("pending rewards %v %v", rws, err)
 		}
-		if _, _, err := e.st.RewardsPage(ctx, store.RewardQuery{ProgramID: prog.ID, Status: "won"}, store.Page{}); parrain.ErrorCode(err) != parrain.CodeInvalid {
+		if _, _, err := e.St.RewardsPage(ctx, store.RewardQuery{ProgramID: prog.ID, Status: "won"}, store.Page{}); parrain.ErrorCode(err) != parrain.CodeInvalid {
 			t.Errorf("bad status: %v", err)
 		}
 		// The participant's chain and timeline.
-		f4, _ := e.st.Participant(ctx, prog.ID, "f4")
-		by, err := e.st.ReferralOfFriend(ctx, prog.ID, f4.ID)
+		f4, _ := e.St.Participant(ctx, prog.ID, "f4")
+		by, err := e.St.ReferralOfFriend(ctx, prog.ID, f4.ID)
 		if err != nil || by.AdvocateExternalID != "u0" {
 			t.Fatalf("referred by %+v %v", by, err)
 		}
-		e.st.InsertClicks(ctx, []store.Click{{ProgramID: prog.ID, ParticipantID: advs[0].ID, Code: advs[0].Code, Valid: true, At: at.Add(-time.Hour)}})
-		tl, err := e.st.ParticipantTimeline(ctx, advs[0], 50)
+		e.St.InsertClicks(ctx, []store.Click{{ProgramID: prog.ID, ParticipantID: advs[0].ID, Code: advs[0].Code, Valid: true, At: at.Add(-time.Hour)}})
+		tl, err := e.St.ParticipantTimeline(ctx, advs[0], 50)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -458,7 +458,7 @@ func TestConsoleLists(t *testing.T) {
 		if kinds["friend_event"] != 7 || kinds["click"] != 1 || kinds["ledger"] != 1 || tl[len(tl)-1].Kind != "click" {
 			t.Errorf("timeline kinds %v", kinds)
 		}
-		tl, _ = e.st.ParticipantTimeline(ctx, f4, 50)
+		tl, _ = e.St.ParticipantTimeline(ctx, f4, 50)
 		if len(tl) < 3 || tl[0].Kind != "ledger" {
 			t.Errorf("friend timeline %+v", tl)
 		}
@@ -467,9 +467,9 @@ func TestConsoleLists(t *testing.T) {
 
 func TestKPIs(t *testing.T) {
 	each(t, func(t *testing.T, e *env) {
-		prog := e.program(func(p *parrain.Program) { p.HoldDays = 0 })
+		prog := e.Program(func(p *parrain.Program) { p.HoldDays = 0 })
 		day := 24 * time.Hour
-		now := e.clock.Now()
+		now := e.Clock.Now()
 		// The period ends just after now, so that what is created now (by
 		// this test) existed in it.
 		cur := store.Period{From: now.Add(-7 * day), To: now.Add(time.Hour)}
@@ -477,9 +477,9 @@ func TestKPIs(t *testing.T) {
 		if !prev.To.Equal(cur.From) || prev.Days() != 7 || !prev.From.Equal(now.Add(-14*day-time.Hour)) {
 			t.Fatalf("previous %+v", prev)
 		}
-		a := e.advocate(prog.ID, "a", "a@x.example")
-		b := e.advocate(prog.ID, "b", "b@x.example")
-		e.advocate(prog.ID, "c", "c@x.example")
+		a := e.Advocate(prog.ID, "a", "a@x.example")
+		b := e.Advocate(prog.ID, "b", "b@x.example")
+		e.Advocate(prog.ID, "c", "c@x.example")
 		var clicks []store.Click
 		click := func(p parrain.Participant, at time.Time, valid bool) {
 			clicks = append(clicks, store.Click{ProgramID: prog.ID, ParticipantID: p.ID, Code: p.Code, Valid: valid, At: at})
@@ -492,14 +492,14 @@ func TestKPIs(t *testing.T) {
 		click(b, now.Add(-3*day), false)
 		// Previous period: a has 1 click.
 		click(a, now.Add(-10*day), true)
-		if err := e.st.InsertClicks(ctx, clicks); err != nil {
+		if err := e.St.InsertClicks(ctx, clicks); err != nil {
 			t.Fatal(err)
 		}
 		sign := func(friend string, adv parrain.Participant, at time.Time) {
-			e.event(prog.ID, parrain.Event{Type: parrain.EventSignup, ExternalID: friend, Email: friend + "@f.example", ReferralCode: adv.Code, OccurredAt: at})
+			e.Event(prog.ID, parrain.Event{Type: parrain.EventSignup, ExternalID: friend, Email: friend + "@f.example", ReferralCode: adv.Code, OccurredAt: at})
 		}
 		buy := func(friend, order string, amount int64, cur string, at time.Time) {
-			e.event(prog.ID, parrain.Event{Type: parrain.EventPurchase, ExternalID: friend, OrderID: order, Amount: amount, Currency: cur, OccurredAt: at})
+			e.Event(prog.ID, parrain.Event{Type: parrain.EventPurchase, ExternalID: friend, OrderID: order, Amount: amount, Currency: cur, OccurredAt: at})
 		}
 		sign("f1", a, now.Add(-2*day))
 		sign("f2", a, now.Add(-2*day))
@@ -509,11 +509,11 @@ func TestKPIs(t *testing.T) {
 		buy("f1", "o2", 5000, "EUR", now.Add(-1*day))  // repeat purchase: no reward (first_purchase rule only)
 		buy("f3", "o3", 3000, "USD", now.Add(-1*day))  // converts, other currency
 		buy("old", "o4", 4000, "EUR", now.Add(-9*day)) // previous period
-		e.event(prog.ID, parrain.Event{Type: parrain.EventRefund, OrderID: "o2", Amount: 1000})
+		e.Event(prog.ID, parrain.Event{Type: parrain.EventRefund, OrderID: "o2", Amount: 1000})
 		// A self-referral is neither a signup nor revenue.
-		e.event(prog.ID, parrain.Event{Type: parrain.EventSignup, ExternalID: "self2", Email: "A@x.example", ReferralCode: a.Code, OccurredAt: now.Add(-day)})
+		e.Event(prog.ID, parrain.Event{Type: parrain.EventSignup, ExternalID: "self2", Email: "A@x.example", ReferralCode: a.Code, OccurredAt: now.Add(-day)})
 		buy("self2", "o5", 9999, "EUR", now.Add(-day))
-		k, err := e.st.KPIs(ctx, prog, cur)
+		k, err := e.St.KPIs(ctx, prog, cur)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -530,11 +530,11 @@ func TestKPIs(t *testing.T) {
 		if k.RewardsCost() != 6000 || k.Rewards[parrain.RewardPending] != 6000 {
 			t.Errorf("rewards %v", k.Rewards)
 		}
-		pk, err := e.st.KPIs(ctx, prog, prev)
+		pk, err := e.St.KPIs(ctx, prog, prev)
 		if err != nil || pk.Clicks != 1 || pk.Signups != 1 || pk.Conversions != 1 || pk.Revenue != 4000 || pk.RewardsCost() != 3000 || pk.Advocates != 1 {
 			t.Errorf("previous kpis %+v %v", pk, err)
 		}
-		days, err := e.st.DailySeries(ctx, prog.ID, cur)
+		days, err := e.St.DailySeries(ctx, prog.ID, cur)
 		if err != nil || len(days) != 8 { // 7 days not aligned to midnight span 8 calendar days
 			t.Fatalf("days %d %v", len(days), err)
 		}
@@ -545,7 +545,7 @@ func TestKPIs(t *testing.T) {
 		if sumC != 4 || sumS != 3 || sumV != 2 {
 			t.Errorf("series sums %d %d %d", sumC, sumS, sumV)
 		}
-		top, err := e.st.TopAdvocates(ctx, prog, cur, 5)
+		top, err := e.St.TopAdvocates(ctx, prog, cur, 5)
 		if err != nil || len(top) != 2 {
 			t.Fatalf("top %+v %v", top, err)
 		}
@@ -554,9 +554,9 @@ func TestKPIs(t *testing.T) {
 			t.Errorf("top %+v", top)
 		}
 		// Approving changes the split, not the cost.
-		e.clock.Advance(time.Second)
-		rws, _, _ := e.st.RewardsPage(ctx, store.RewardQuery{ProgramID: prog.ID, Status: "pending"}, store.Page{})
-		al, err := e.st.ProgramAlerts(ctx, prog.ID)
+		e.Clock.Advance(time.Second)
+		rws, _, _ := e.St.RewardsPage(ctx, store.RewardQuery{ProgramID: prog.ID, Status: "pending"}, store.Page{})
+		al, err := e.St.ProgramAlerts(ctx, prog.ID)
 		// No hold: every pending reward is overdue (the job has not run).
 		if err != nil || len(rws) != 6 || al.PendingRewards != 6 || al.OverdueRewards != 6 || al.FlaggedLast30 != 1 || al.UnderReview != 0 {
 			t.Errorf("alerts %+v %v", al, err)
@@ -567,26 +567,26 @@ func TestKPIs(t *testing.T) {
 				o1 = rw
 			}
 		}
-		if _, err := e.st.ApproveRewardNow(ctx, prog.ID, o1.ID, alice); err != nil {
+		if _, err := e.St.ApproveRewardNow(ctx, prog.ID, o1.ID, alice); err != nil {
 			t.Fatal(err)
 		}
-		k2, _ := e.st.KPIs(ctx, prog, cur)
+		k2, _ := e.St.KPIs(ctx, prog, cur)
 		if k2.RewardsCost() != 6000 || k2.Rewards[parrain.RewardApproved] != 2000 || k2.Rewards[parrain.RewardPending] != 4000 {
 			t.Errorf("after approval %v", k2.Rewards)
 		}
 		// In the previous period nobody existed yet (everything was created
 		// now, as by a late import) but a took part: a counts.
 		// Shares, once the program records them, replace the click proxy.
-		if err := e.st.InsertClicks(ctx, []store.Click{{ProgramID: prog.ID, ParticipantID: a.ID, Code: a.Code, Valid: true, At: now}}); err != nil {
+		if err := e.St.InsertClicks(ctx, []store.Click{{ProgramID: prog.ID, ParticipantID: a.ID, Code: a.Code, Valid: true, At: now}}); err != nil {
 			t.Fatal(err)
 		}
 		for _, p := range []parrain.Participant{a, a, b} {
-			if _, err := e.st.RecordShare(ctx, prog.ID, p.ID, "email"); err != nil {
+			if _, err := e.St.RecordShare(ctx, prog.ID, p.ID, "email"); err != nil {
 				t.Fatal(err)
 			}
 		}
 		around := store.Period{From: now.Add(-time.Hour), To: now.Add(time.Hour)}
-		ks, err := e.st.KPIs(ctx, prog, around)
+		ks, err := e.St.KPIs(ctx, prog, around)
 		if err != nil || !ks.SharesTracked || ks.Shares != 2 || ks.Sharers != 2 || ks.Participating != 2 || ks.Clicks != 1 { // the second share of a is debounced
 			t.Errorf("with shares %+v %v", ks, err)
 		}
@@ -595,12 +595,12 @@ func TestKPIs(t *testing.T) {
 
 func TestBrandingAndSender(t *testing.T) {
 	each(t, func(t *testing.T, e *env) {
-		prog := e.program(nil)
-		b, err := e.st.ProgramBranding(ctx, prog.ID)
+		prog := e.Program(nil)
+		b, err := e.St.ProgramBranding(ctx, prog.ID)
 		if err != nil || b.PrimaryColor != store.DefaultPrimaryColor || !b.UpdatedAt.IsZero() {
 			t.Fatalf("default branding %+v %v", b, err)
 		}
-		if _, err := e.st.ProgramBranding(ctx, "prog_nope"); parrain.ErrorCode(err) != parrain.CodeNotFound {
+		if _, err := e.St.ProgramBranding(ctx, "prog_nope"); parrain.ErrorCode(err) != parrain.CodeNotFound {
 			t.Errorf("unknown program: %v", err)
 		}
 		for _, c := range []struct {
@@ -613,35 +613,35 @@ func TestBrandingAndSender(t *testing.T) {
 			{store.Branding{PrimaryColor: "#000", AccentColor: "#ggg"}, "accent_color"},
 		} {
 			c.b.ProgramID = prog.ID
-			if _, err := e.st.SetProgramBranding(ctx, c.b, alice); parrain.AsError(err) == nil || parrain.AsError(err).Field != c.field {
+			if _, err := e.St.SetProgramBranding(ctx, c.b, alice); parrain.AsError(err) == nil || parrain.AsError(err).Field != c.field {
 				t.Errorf("branding %+v: %v", c.b, err)
 			}
 		}
-		b, err = e.st.SetProgramBranding(ctx, store.Branding{ProgramID: prog.ID, LogoURL: "https://cdn.acme.example/logo.svg", PrimaryColor: "#ABC", AccentColor: "#112233"}, alice)
+		b, err = e.St.SetProgramBranding(ctx, store.Branding{ProgramID: prog.ID, LogoURL: "https://cdn.acme.example/logo.svg", PrimaryColor: "#ABC", AccentColor: "#112233"}, alice)
 		if err != nil || b.PrimaryColor != "#aabbcc" {
 			t.Fatalf("set branding %+v %v", b, err)
 		}
-		b, _ = e.st.ProgramBranding(ctx, prog.ID)
+		b, _ = e.St.ProgramBranding(ctx, prog.ID)
 		if b.LogoURL != "https://cdn.acme.example/logo.svg" || b.AccentColor != "#112233" || b.UpdatedBy != alice.Email {
 			t.Errorf("stored branding %+v", b)
 		}
-		if _, ok, err := e.st.GetEmailSender(ctx); ok || err != nil {
+		if _, ok, err := e.St.GetEmailSender(ctx); ok || err != nil {
 			t.Fatalf("sender before set: %v %v", ok, err)
 		}
-		if _, err := e.st.SetEmailSender(ctx, store.EmailSender{Name: "Acme\r\nBcc: x@evil.example", Address: "r@acme.example"}, alice); parrain.AsError(err) == nil || parrain.AsError(err).Field != "name" {
+		if _, err := e.St.SetEmailSender(ctx, store.EmailSender{Name: "Acme\r\nBcc: x@evil.example", Address: "r@acme.example"}, alice); parrain.AsError(err) == nil || parrain.AsError(err).Field != "name" {
 			t.Errorf("header injection: %v", err)
 		}
-		if _, err := e.st.SetEmailSender(ctx, store.EmailSender{Name: "Acme", Address: "nope"}, alice); parrain.AsError(err) == nil || parrain.AsError(err).Field != "address" {
+		if _, err := e.St.SetEmailSender(ctx, store.EmailSender{Name: "Acme", Address: "nope"}, alice); parrain.AsError(err) == nil || parrain.AsError(err).Field != "address" {
 			t.Errorf("bad address: %v", err)
 		}
-		if _, err := e.st.SetEmailSender(ctx, store.EmailSender{Name: "Acme Rewards", Address: "rewards@Acme.example", ReplyTo: "help@acme.example"}, alice); err != nil {
+		if _, err := e.St.SetEmailSender(ctx, store.EmailSender{Name: "Acme Rewards", Address: "rewards@Acme.example", ReplyTo: "help@acme.example"}, alice); err != nil {
 			t.Fatal(err)
 		}
-		s, ok, err := e.st.GetEmailSender(ctx)
+		s, ok, err := e.St.GetEmailSender(ctx)
 		if err != nil || !ok || s.Address != "rewards@acme.example" || s.ReplyTo != "help@acme.example" {
 			t.Errorf("sender %+v %v %v", s, ok, err)
 		}
-		log, _, _ := e.st.AuditLog(ctx, store.AuditFilter{ActorType: "user"}, store.Page{})
+		log, _, _ := e.St.AuditLog(ctx, store.AuditFilter{ActorType: "user"}, store.Page{})
 		if len(log) != 2 || log[0].Action != store.AuditEmailSender || log[1].Action != store.AuditBrandingUpdated {
 			t.Errorf("audit %+v", log)
 		}

@@ -13,25 +13,25 @@ import (
 // earn makes advocate ext earn an approved cash reward of amount: a friend
 // signs up with their code and buys. It returns the reward.
 func (e *env) earn(prog parrain.Program, adv parrain.Participant, friend string, amount int64) parrain.Reward {
-	e.t.Helper()
-	e.event(prog.ID, parrain.Event{Type: parrain.EventSignup, ExternalID: friend, ReferralCode: adv.Code})
-	res := e.event(prog.ID, parrain.Event{Type: parrain.EventPurchase, ExternalID: friend, OrderID: "o-" + friend, Amount: amount, Currency: prog.Currency})
+	e.T.Helper()
+	e.Event(prog.ID, parrain.Event{Type: parrain.EventSignup, ExternalID: friend, ReferralCode: adv.Code})
+	res := e.Event(prog.ID, parrain.Event{Type: parrain.EventPurchase, ExternalID: friend, OrderID: "o-" + friend, Amount: amount, Currency: prog.Currency})
 	for _, rw := range res.Rewards {
 		if rw.Role == parrain.RoleAdvocate {
-			if ok, _, err := e.st.ApproveReward(ctx, rw.ID); err != nil || !ok {
-				e.t.Fatalf("approve %s: %v %v", rw.ID, ok, err)
+			if ok, _, err := e.St.ApproveReward(ctx, rw.ID); err != nil || !ok {
+				e.T.Fatalf("approve %s: %v %v", rw.ID, ok, err)
 			}
 			return rw
 		}
 	}
-	e.t.Fatalf("no advocate reward in %+v", res)
+	e.T.Fatalf("no advocate reward in %+v", res)
 	return parrain.Reward{}
 }
 
 // payoutProgram pays advocates 10 % of purchases in cash, friends a coupon,
 // with no hold.
 func (e *env) payoutProgram() parrain.Program {
-	return e.program(func(p *parrain.Program) {
+	return e.Program(func(p *parrain.Program) {
 		p.HoldDays = 0
 		p.Rules = []parrain.RewardRule{{Trigger: parrain.TriggerPurchase,
 			Advocate: &parrain.RewardSpec{Kind: parrain.KindCash, Type: parrain.AmountPercent, PercentBps: 1000},
@@ -40,17 +40,17 @@ func (e *env) payoutProgram() parrain.Program {
 }
 
 func (e *env) account(prog, ext string, in parrain.PayoutAccountInput) {
-	e.t.Helper()
-	if _, _, err := e.st.SetPayoutAccount(ctx, prog, ext, in, store.Idem{}); err != nil {
-		e.t.Fatalf("payout account: %v", err)
+	e.T.Helper()
+	if _, _, err := e.St.SetPayoutAccount(ctx, prog, ext, in, store.Idem{}); err != nil {
+		e.T.Fatalf("payout account: %v", err)
 	}
 }
 
 func (e *env) countJobs(kind string) int {
-	e.t.Helper()
+	e.T.Helper()
 	var n int
-	if err := e.st.DB().QueryRow(`SELECT COUNT(*) FROM jobs WHERE kind = $1`, kind).Scan(&n); err != nil {
-		e.t.Fatal(err)
+	if err := e.St.DB().QueryRow(`SELECT COUNT(*) FROM jobs WHERE kind = $1`, kind).Scan(&n); err != nil {
+		e.T.Fatal(err)
 	}
 	return n
 }
@@ -60,42 +60,42 @@ var iban = parrain.PayoutAccountInput{Method: parrain.PayoutBank, Bank: &parrain
 func TestPayoutAccounts(t *testing.T) {
 	each(t, func(t *testing.T, e *env) {
 		p := e.payoutProgram()
-		e.advocate(p.ID, "alice", "alice@example.com")
-		if _, err := e.st.PayoutAccount(ctx, p.ID, "alice"); parrain.ErrorCode(err) != parrain.CodeNotFound {
+		e.Advocate(p.ID, "alice", "alice@example.com")
+		if _, err := e.St.PayoutAccount(ctx, p.ID, "alice"); parrain.ErrorCode(err) != parrain.CodeNotFound {
 			t.Fatalf("no account yet: %v", err)
 		}
 		idem := store.Idem{Scope: "k", Key: "acct-1", Hash: "h"}
-		a, replayed, err := e.st.SetPayoutAccount(ctx, p.ID, "alice", parrain.PayoutAccountInput{Method: parrain.PayoutStripe, StripeAccount: "acct_1A"}, idem)
+		a, replayed, err := e.St.SetPayoutAccount(ctx, p.ID, "alice", parrain.PayoutAccountInput{Method: parrain.PayoutStripe, StripeAccount: "acct_1A"}, idem)
 		if err != nil || replayed || a.Method != parrain.PayoutStripe || a.StripeAccount != "acct_1A" || a.ExternalID != "alice" {
 			t.Fatalf("set: %+v %v %v", a, replayed, err)
 		}
-		if _, replayed, _ := e.st.SetPayoutAccount(ctx, p.ID, "alice", parrain.PayoutAccountInput{Method: parrain.PayoutStripe, StripeAccount: "acct_1A"}, idem); !replayed {
+		if _, replayed, _ := e.St.SetPayoutAccount(ctx, p.ID, "alice", parrain.PayoutAccountInput{Method: parrain.PayoutStripe, StripeAccount: "acct_1A"}, idem); !replayed {
 			t.Error("not replayed")
 		}
 		// Replacing with bank details.
-		a, _, err = e.st.SetPayoutAccount(ctx, p.ID, "alice", iban, store.Idem{})
+		a, _, err = e.St.SetPayoutAccount(ctx, p.ID, "alice", iban, store.Idem{})
 		if err != nil || a.Method != parrain.PayoutBank || a.StripeAccount != "" || a.Bank == nil || a.Bank.IBAN != "DE89370400440532013000" || a.Bank.Country != "DE" {
 			t.Fatalf("replace: %+v %v", a, err)
 		}
-		got, err := e.st.PayoutAccount(ctx, p.ID, "alice")
+		got, err := e.St.PayoutAccount(ctx, p.ID, "alice")
 		if err != nil || got.Bank.HolderName != "Carol" {
 			t.Fatalf("get: %+v %v", got, err)
 		}
-		if _, _, err := e.st.SetPayoutAccount(ctx, p.ID, "ghost", iban, store.Idem{}); parrain.ErrorCode(err) != parrain.CodeNotFound {
+		if _, _, err := e.St.SetPayoutAccount(ctx, p.ID, "ghost", iban, store.Idem{}); parrain.ErrorCode(err) != parrain.CodeNotFound {
 			t.Errorf("unknown participant: %v", err)
 		}
-		if _, _, err := e.st.SetPayoutAccount(ctx, p.ID, "alice", parrain.PayoutAccountInput{Method: "cash"}, store.Idem{}); parrain.ErrorCode(err) != parrain.CodeInvalid {
+		if _, _, err := e.St.SetPayoutAccount(ctx, p.ID, "alice", parrain.PayoutAccountInput{Method: "cash"}, store.Idem{}); parrain.ErrorCode(err) != parrain.CodeInvalid {
 			t.Errorf("invalid: %v", err)
 		}
 		// Another program does not see it.
 		other := e.payoutProgram()
-		if _, err := e.st.PayoutAccount(ctx, other.ID, "alice"); parrain.ErrorCode(err) != parrain.CodeNotFound {
+		if _, err := e.St.PayoutAccount(ctx, other.ID, "alice"); parrain.ErrorCode(err) != parrain.CodeNotFound {
 			t.Errorf("isolation: %v", err)
 		}
-		if err := e.st.DeletePayoutAccount(ctx, p.ID, "alice"); err != nil {
+		if err := e.St.DeletePayoutAccount(ctx, p.ID, "alice"); err != nil {
 			t.Fatal(err)
 		}
-		if err := e.st.DeletePayoutAccount(ctx, p.ID, "alice"); parrain.ErrorCode(err) != parrain.CodeNotFound {
+		if err := e.St.DeletePayoutAccount(ctx, p.ID, "alice"); parrain.ErrorCode(err) != parrain.CodeNotFound {
 			t.Errorf("delete twice: %v", err)
 		}
 	})
@@ -104,10 +104,10 @@ func TestPayoutAccounts(t *testing.T) {
 func TestPayoutRunLifecycle(t *testing.T) {
 	each(t, func(t *testing.T, e *env) {
 		p := e.payoutProgram()
-		alice := e.advocate(p.ID, "alice", "alice@example.com")
-		bob := e.advocate(p.ID, "bob", "bob@example.com")
-		carol := e.advocate(p.ID, "carol", "carol@example.com")
-		dan := e.advocate(p.ID, "dan", "dan@example.com")
+		alice := e.Advocate(p.ID, "alice", "alice@example.com")
+		bob := e.Advocate(p.ID, "bob", "bob@example.com")
+		carol := e.Advocate(p.ID, "carol", "carol@example.com")
+		dan := e.Advocate(p.ID, "dan", "dan@example.com")
 		e.account(p.ID, "alice", parrain.PayoutAccountInput{Method: parrain.PayoutStripe, StripeAccount: "acct_A"})
 		e.account(p.ID, "bob", parrain.PayoutAccountInput{Method: parrain.PayoutPayPal, PayPalEmail: "bob@paypal.example"})
 		e.account(p.ID, "carol", iban)
@@ -116,12 +116,12 @@ func TestPayoutRunLifecycle(t *testing.T) {
 		e.earn(p, bob, "f3", 7000)          // 700
 		e.earn(p, carol, "f4", 3000)        // 300
 		e.earn(p, dan, "f5", 9000)          // 900, no account
-		if _, err := e.st.SetPayoutSettings(ctx, p.ID, parrain.PayoutSettings{MinimumAmount: 500}); err != nil {
+		if _, err := e.St.SetPayoutSettings(ctx, p.ID, parrain.PayoutSettings{MinimumAmount: 500}); err != nil {
 			t.Fatal(err)
 		}
 
 		idem := store.Idem{Scope: "k", Key: "run-1", Hash: "h"}
-		b, replayed, err := e.st.CreatePayoutBatch(ctx, p.ID, idem)
+		b, replayed, err := e.St.CreatePayoutBatch(ctx, p.ID, idem)
 		if err != nil || replayed {
 			t.Fatalf("run: %v %v", err, replayed)
 		}
@@ -147,26 +147,26 @@ func TestPayoutRunLifecycle(t *testing.T) {
 		}
 		// A replay answers the same batch; a second run finds nothing new
 		// (the rewards are held by the open batch).
-		again, replayed, err := e.st.CreatePayoutBatch(ctx, p.ID, idem)
+		again, replayed, err := e.St.CreatePayoutBatch(ctx, p.ID, idem)
 		if err != nil || !replayed || again.ID != b.ID {
 			t.Fatalf("replay: %v %v %s", err, replayed, again.ID)
 		}
-		second, _, err := e.st.CreatePayoutBatch(ctx, p.ID, store.Idem{})
+		second, _, err := e.St.CreatePayoutBatch(ctx, p.ID, store.Idem{})
 		if err != nil || second.PayoutCount != 0 || second.Status != parrain.BatchCompleted {
 			t.Fatalf("second run: %+v %v", second, err)
 		}
 		// Nothing is sent before approval.
-		if _, _, ok, _ := e.st.BeginPayoutSend(ctx, byExt["alice"].ID); ok {
+		if _, _, ok, _ := e.St.BeginPayoutSend(ctx, byExt["alice"].ID); ok {
 			t.Fatal("sent before approval")
 		}
-		b, err = e.st.ApprovePayoutBatch(ctx, p.ID, b.ID, "manager@example.com")
+		b, err = e.St.ApprovePayoutBatch(ctx, p.ID, b.ID, "manager@example.com")
 		if err != nil || b.Status != parrain.BatchApproved || b.ApprovedBy != "manager@example.com" {
 			t.Fatalf("approve: %+v %v", b, err)
 		}
 		if n := e.countJobs(store.JobPayoutSend); n != 2 {
 			t.Errorf("send jobs %d", n)
 		}
-		if _, err := e.st.ApprovePayoutBatch(ctx, p.ID, b.ID, "again"); err != nil {
+		if _, err := e.St.ApprovePayoutBatch(ctx, p.ID, b.ID, "again"); err != nil {
 			t.Errorf("approve twice: %v", err)
 		}
 		if n := e.countJobs(store.JobPayoutSend); n != 2 {
@@ -174,99 +174,99 @@ func TestPayoutRunLifecycle(t *testing.T) {
 		}
 
 		// Alice: Stripe, paid.
-		po, resumed, ok, err := e.st.BeginPayoutSend(ctx, byExt["alice"].ID)
+		po, resumed, ok, err := e.St.BeginPayoutSend(ctx, byExt["alice"].ID)
 		if err != nil || !ok || resumed || po.Status != parrain.PayoutSending || po.Attempts != 1 || len(po.Items) != 2 {
 			t.Fatalf("begin: %+v %v %v %v", po, resumed, ok, err)
 		}
 		// A crash before recording the answer: the next attempt resumes.
-		po, resumed, ok, _ = e.st.BeginPayoutSend(ctx, po.ID)
+		po, resumed, ok, _ = e.St.BeginPayoutSend(ctx, po.ID)
 		if !ok || !resumed || po.Attempts != 2 {
 			t.Fatalf("resume: %+v %v %v", po, resumed, ok)
 		}
-		if done, err := e.st.CompletePayout(ctx, po.ID, "tr_123", "paid"); err != nil || !done {
+		if done, err := e.St.CompletePayout(ctx, po.ID, "tr_123", "paid"); err != nil || !done {
 			t.Fatalf("complete: %v %v", done, err)
 		}
-		if done, err := e.st.CompletePayout(ctx, po.ID, "tr_123", "paid"); err != nil || done {
+		if done, err := e.St.CompletePayout(ctx, po.ID, "tr_123", "paid"); err != nil || done {
 			t.Fatalf("complete twice: %v %v", done, err)
 		}
-		if bal := e.balance(alice.ID); bal[parrain.BucketApproved] != 0 || bal[parrain.BucketPaid] != 1500 {
+		if bal := e.Balance(alice.ID); bal[parrain.BucketApproved] != 0 || bal[parrain.BucketPaid] != 1500 {
 			t.Errorf("alice balance %v", bal)
 		}
 		for _, id := range []string{a1.ID, a2.ID} {
-			rw, _ := e.st.Reward(ctx, p.ID, id)
+			rw, _ := e.St.Reward(ctx, p.ID, id)
 			if rw.Status != parrain.RewardPaid {
 				t.Errorf("reward %s is %s", id, rw.Status)
 			}
-			entries, _ := e.st.LedgerEntries(ctx, id)
+			entries, _ := e.St.LedgerEntries(ctx, id)
 			if last := entries[len(entries)-1]; last.Type != parrain.EntryPayout || last.Bucket != parrain.BucketPaid {
 				t.Errorf("last entry %+v", last)
 			}
 		}
 		var notices int
-		if err := e.st.DB().QueryRow(`SELECT COUNT(*) FROM jobs WHERE kind = $1 AND unique_key LIKE 'notify:reward_paid:%'`, store.JobNotify).Scan(&notices); err != nil {
+		if err := e.St.DB().QueryRow(`SELECT COUNT(*) FROM jobs WHERE kind = $1 AND unique_key LIKE 'notify:reward_paid:%'`, store.JobNotify).Scan(&notices); err != nil {
 			t.Fatalf("query: %v", err)
 		}
 		if notices != 2 {
 			t.Errorf("reward paid notices %d, want 2", notices)
 		}
-		paid, _ := e.st.Payout(ctx, p.ID, po.ID)
+		paid, _ := e.St.Payout(ctx, p.ID, po.ID)
 		if paid.Status != parrain.PayoutPaid || paid.ProviderRef != "tr_123" || paid.PaidAt == nil {
 			t.Errorf("paid payout %+v", paid)
 		}
 
 		// Bob: PayPal, refused: back in the balance.
-		po, _, _, _ = e.st.BeginPayoutSend(ctx, byExt["bob"].ID)
-		if err := e.st.MarkPayoutProcessing(ctx, po.ID, "PB1", "PENDING", e.clock.Now().Add(time.Minute)); err != nil {
+		po, _, _, _ = e.St.BeginPayoutSend(ctx, byExt["bob"].ID)
+		if err := e.St.MarkPayoutProcessing(ctx, po.ID, "PB1", "PENDING", e.Clock.Now().Add(time.Minute)); err != nil {
 			t.Fatal(err)
 		}
 		if n := e.countJobs(store.JobPayoutPoll); n != 1 {
 			t.Errorf("poll jobs %d", n)
 		}
-		if done, err := e.st.FailPayout(ctx, po.ID, "RECEIVER_UNREGISTERED: no PayPal account", "FAILED"); err != nil || !done {
+		if done, err := e.St.FailPayout(ctx, po.ID, "RECEIVER_UNREGISTERED: no PayPal account", "FAILED"); err != nil || !done {
 			t.Fatalf("fail: %v %v", done, err)
 		}
-		if bal := e.balance(bob.ID); bal[parrain.BucketApproved] != 700 || bal[parrain.BucketPaid] != 0 {
+		if bal := e.Balance(bob.ID); bal[parrain.BucketApproved] != 700 || bal[parrain.BucketPaid] != 0 {
 			t.Errorf("bob balance %v", bal)
 		}
-		b, _ = e.st.PayoutBatch(ctx, p.ID, b.ID)
+		b, _ = e.St.PayoutBatch(ctx, p.ID, b.ID)
 		if b.Status != parrain.BatchCompleted {
 			t.Errorf("batch %s", b.Status)
 		}
 		// The next run gathers bob again, under a new key.
 		e.account(p.ID, "bob", parrain.PayoutAccountInput{Method: parrain.PayoutStripe, StripeAccount: "acct_B"})
-		third, _, err := e.st.CreatePayoutBatch(ctx, p.ID, store.Idem{})
+		third, _, err := e.St.CreatePayoutBatch(ctx, p.ID, store.Idem{})
 		if err != nil || third.PayoutCount != 1 || third.Payouts[0].ExternalID != "bob" || third.Payouts[0].IdempotencyKey == byExt["bob"].IdempotencyKey {
 			t.Fatalf("third run %+v %v", third, err)
 		}
 		// Cancelling the batch releases bob's reward; a cancelled payout
 		// cannot be sent.
-		third, err = e.st.CancelPayoutBatch(ctx, p.ID, third.ID)
+		third, err = e.St.CancelPayoutBatch(ctx, p.ID, third.ID)
 		if err != nil || third.Status != parrain.BatchCancelled || third.Payouts[0].Status != parrain.PayoutCancelled {
 			t.Fatalf("cancel %+v %v", third, err)
 		}
-		if _, err := e.st.ApprovePayoutBatch(ctx, p.ID, third.ID, "x"); parrain.ErrorCode(err) != parrain.CodeConflict {
+		if _, err := e.St.ApprovePayoutBatch(ctx, p.ID, third.ID, "x"); parrain.ErrorCode(err) != parrain.CodeConflict {
 			t.Errorf("approve cancelled: %v", err)
 		}
-		fourth, _, _ := e.st.CreatePayoutBatch(ctx, p.ID, store.Idem{})
+		fourth, _, _ := e.St.CreatePayoutBatch(ctx, p.ID, store.Idem{})
 		if fourth.PayoutCount != 1 {
 			t.Errorf("fourth run %+v", fourth)
 		}
 		// Isolation: another program sees none of it.
 		other := e.payoutProgram()
-		if _, err := e.st.PayoutBatch(ctx, other.ID, b.ID); parrain.ErrorCode(err) != parrain.CodeNotFound {
+		if _, err := e.St.PayoutBatch(ctx, other.ID, b.ID); parrain.ErrorCode(err) != parrain.CodeNotFound {
 			t.Errorf("batch isolation: %v", err)
 		}
-		if _, err := e.st.Payout(ctx, other.ID, po.ID); parrain.ErrorCode(err) != parrain.CodeNotFound {
+		if _, err := e.St.Payout(ctx, other.ID, po.ID); parrain.ErrorCode(err) != parrain.CodeNotFound {
 			t.Errorf("payout isolation: %v", err)
 		}
-		if list, _, _ := e.st.Payouts(ctx, other.ID, store.PayoutFilter{}, store.Page{}); len(list) != 0 {
+		if list, _, _ := e.St.Payouts(ctx, other.ID, store.PayoutFilter{}, store.Page{}); len(list) != 0 {
 			t.Errorf("payout list isolation: %d", len(list))
 		}
-		list, _, err := e.st.Payouts(ctx, p.ID, store.PayoutFilter{Status: "paid"}, store.Page{})
+		list, _, err := e.St.Payouts(ctx, p.ID, store.PayoutFilter{Status: "paid"}, store.Page{})
 		if err != nil || len(list) != 1 || list[0].ExternalID != "alice" {
 			t.Errorf("paid list %+v %v", list, err)
 		}
-		mine, _, _ := e.st.ParticipantPayouts(ctx, alice.ID, store.Page{})
+		mine, _, _ := e.St.ParticipantPayouts(ctx, alice.ID, store.Page{})
 		if len(mine) != 1 {
 			t.Errorf("alice's payouts %d", len(mine))
 		}
@@ -276,61 +276,61 @@ func TestPayoutRunLifecycle(t *testing.T) {
 func TestPayoutBankManualAndNetting(t *testing.T) {
 	each(t, func(t *testing.T, e *env) {
 		p := e.payoutProgram()
-		carol := e.advocate(p.ID, "carol", "carol@example.com")
+		carol := e.Advocate(p.ID, "carol", "carol@example.com")
 		e.account(p.ID, "carol", iban)
 		r1 := e.earn(p, carol, "f1", 10000) // 1000
-		b, _, _ := e.st.CreatePayoutBatch(ctx, p.ID, store.Idem{})
-		b, err := e.st.ApprovePayoutBatch(ctx, p.ID, b.ID, "m")
+		b, _, _ := e.St.CreatePayoutBatch(ctx, p.ID, store.Idem{})
+		b, err := e.St.ApprovePayoutBatch(ctx, p.ID, b.ID, "m")
 		if err != nil || b.Payouts[0].Status != parrain.PayoutManual || b.Payouts[0].Destination != "IBAN DE••••••••••••••••3000" {
 			t.Fatalf("approve %+v %v", b, err)
 		}
-		rows, err := e.st.BatchBankPayouts(ctx, p.ID, b.ID)
+		rows, err := e.St.BatchBankPayouts(ctx, p.ID, b.ID)
 		if err != nil || len(rows) != 1 || rows[0].Bank.IBAN != "DE89370400440532013000" || rows[0].Email != "carol@example.com" {
 			t.Fatalf("bank rows %+v %v", rows, err)
 		}
 		id := b.Payouts[0].ID
-		if _, err := e.st.CancelPayout(ctx, p.ID, "pay_nope"); parrain.ErrorCode(err) != parrain.CodeNotFound {
+		if _, err := e.St.CancelPayout(ctx, p.ID, "pay_nope"); parrain.ErrorCode(err) != parrain.CodeNotFound {
 			t.Errorf("cancel unknown: %v", err)
 		}
-		po, err := e.st.MarkPayoutPaid(ctx, p.ID, id, "SEPA-2026-11-001")
+		po, err := e.St.MarkPayoutPaid(ctx, p.ID, id, "SEPA-2026-11-001")
 		if err != nil || po.Status != parrain.PayoutPaid || po.ProviderRef != "SEPA-2026-11-001" {
 			t.Fatalf("mark paid %+v %v", po, err)
 		}
-		if _, err := e.st.MarkPayoutPaid(ctx, p.ID, id, "again"); err != nil {
+		if _, err := e.St.MarkPayoutPaid(ctx, p.ID, id, "again"); err != nil {
 			t.Errorf("mark paid twice: %v", err)
 		}
-		if _, err := e.st.MarkPayoutFailed(ctx, p.ID, id, "bounced"); parrain.ErrorCode(err) != parrain.CodeConflict {
+		if _, err := e.St.MarkPayoutFailed(ctx, p.ID, id, "bounced"); parrain.ErrorCode(err) != parrain.CodeConflict {
 			t.Errorf("fail a paid payout: %v", err)
 		}
-		if bal := e.balance(carol.ID); bal[parrain.BucketPaid] != 1000 || bal[parrain.BucketApproved] != 0 {
+		if bal := e.Balance(carol.ID); bal[parrain.BucketPaid] != 1000 || bal[parrain.BucketApproved] != 0 {
 			t.Fatalf("balance %v", bal)
 		}
 		// The friend refunds 40 % after the payout: a clawback of 400 in
 		// the approved bucket, netted against carol's next payout.
-		e.event(p.ID, parrain.Event{Type: parrain.EventRefund, OrderID: "o-f1", Amount: 4000})
-		if bal := e.balance(carol.ID); bal[parrain.BucketApproved] != -400 {
+		e.Event(p.ID, parrain.Event{Type: parrain.EventRefund, OrderID: "o-f1", Amount: 4000})
+		if bal := e.Balance(carol.ID); bal[parrain.BucketApproved] != -400 {
 			t.Fatalf("after clawback %v", bal)
 		}
-		next, _, _ := e.st.CreatePayoutBatch(ctx, p.ID, store.Idem{})
+		next, _, _ := e.St.CreatePayoutBatch(ctx, p.ID, store.Idem{})
 		if next.PayoutCount != 0 || len(next.Skipped) != 1 || next.Skipped[0].Reason != parrain.SkipNothingDue || next.Skipped[0].Amount != -400 {
 			t.Fatalf("nothing due %+v", next)
 		}
 		e.earn(p, carol, "f2", 15000) // 1500
-		next, _, _ = e.st.CreatePayoutBatch(ctx, p.ID, store.Idem{})
+		next, _, _ = e.St.CreatePayoutBatch(ctx, p.ID, store.Idem{})
 		if next.PayoutCount != 1 || next.Payouts[0].Amount != 1100 {
 			t.Fatalf("netted run %+v", next)
 		}
-		next, _ = e.st.ApprovePayoutBatch(ctx, p.ID, next.ID, "m")
-		if _, err := e.st.MarkPayoutPaid(ctx, p.ID, next.Payouts[0].ID, ""); err != nil {
+		next, _ = e.St.ApprovePayoutBatch(ctx, p.ID, next.ID, "m")
+		if _, err := e.St.MarkPayoutPaid(ctx, p.ID, next.Payouts[0].ID, ""); err != nil {
 			t.Fatal(err)
 		}
 		// 1000 − 400 + 1500 paid in all; nothing left approved; the first
 		// reward keeps what was not clawed back.
-		if bal := e.balance(carol.ID); bal[parrain.BucketPaid] != 2100 || bal[parrain.BucketApproved] != 0 {
+		if bal := e.Balance(carol.ID); bal[parrain.BucketPaid] != 2100 || bal[parrain.BucketApproved] != 0 {
 			t.Fatalf("final balance %v", bal)
 		}
 		var paidOfR1 int64
-		if err := e.st.DB().QueryRow(`SELECT SUM(amount) FROM ledger_entries WHERE reward_id = $1 AND bucket = 'paid'`, r1.ID).Scan(&paidOfR1); err != nil {
+		if err := e.St.DB().QueryRow(`SELECT SUM(amount) FROM ledger_entries WHERE reward_id = $1 AND bucket = 'paid'`, r1.ID).Scan(&paidOfR1); err != nil {
 			t.Fatalf("query: %v", err)
 		}
 		if paidOfR1 != 600 {
@@ -342,41 +342,41 @@ func TestPayoutBankManualAndNetting(t *testing.T) {
 func TestPayoutAutoApprovalAndManualFail(t *testing.T) {
 	each(t, func(t *testing.T, e *env) {
 		p := e.payoutProgram()
-		alice := e.advocate(p.ID, "alice", "")
+		alice := e.Advocate(p.ID, "alice", "")
 		e.account(p.ID, "alice", parrain.PayoutAccountInput{Method: parrain.PayoutStripe, StripeAccount: "acct_A"})
 		e.earn(p, alice, "f1", 10000)
-		if _, err := e.st.SetPayoutSettings(ctx, p.ID, parrain.PayoutSettings{AutoApproveLimit: 1000}); err != nil {
+		if _, err := e.St.SetPayoutSettings(ctx, p.ID, parrain.PayoutSettings{AutoApproveLimit: 1000}); err != nil {
 			t.Fatal(err)
 		}
-		b, _, _ := e.st.CreatePayoutBatch(ctx, p.ID, store.Idem{})
+		b, _, _ := e.St.CreatePayoutBatch(ctx, p.ID, store.Idem{})
 		if b.Status != parrain.BatchApproved || b.ApprovedBy != "auto" || b.Payouts[0].Status != parrain.PayoutQueued {
 			t.Fatalf("auto-approved %+v", b)
 		}
-		po, _, _, _ := e.st.BeginPayoutSend(ctx, b.Payouts[0].ID)
+		po, _, _, _ := e.St.BeginPayoutSend(ctx, b.Payouts[0].ID)
 		// Stuck in sending (the provider answered nothing for days): an
 		// operator checks the dashboard and records the failure.
-		if _, err := e.st.MarkPayoutFailed(ctx, p.ID, po.ID, ""); parrain.ErrorCode(err) != parrain.CodeInvalid {
+		if _, err := e.St.MarkPayoutFailed(ctx, p.ID, po.ID, ""); parrain.ErrorCode(err) != parrain.CodeInvalid {
 			t.Errorf("no reason: %v", err)
 		}
-		po, err := e.st.MarkPayoutFailed(ctx, p.ID, po.ID, "transfer not found in the Stripe dashboard")
+		po, err := e.St.MarkPayoutFailed(ctx, p.ID, po.ID, "transfer not found in the Stripe dashboard")
 		if err != nil || po.Status != parrain.PayoutFailed {
 			t.Fatalf("mark failed %+v %v", po, err)
 		}
-		if bal := e.balance(alice.ID); bal[parrain.BucketApproved] != 1000 {
+		if bal := e.Balance(alice.ID); bal[parrain.BucketApproved] != 1000 {
 			t.Errorf("balance %v", bal)
 		}
 		// Above the limit: a manager approves.
 		e.earn(p, alice, "f2", 20000)
-		b, _, _ = e.st.CreatePayoutBatch(ctx, p.ID, store.Idem{})
+		b, _, _ = e.St.CreatePayoutBatch(ctx, p.ID, store.Idem{})
 		if b.Status != parrain.BatchPendingApproval || b.Totals["EUR"] != 3000 {
 			t.Fatalf("over the limit %+v", b)
 		}
 		// A pending payout can be withdrawn from the batch.
-		po, err = e.st.CancelPayout(ctx, p.ID, b.Payouts[0].ID)
+		po, err = e.St.CancelPayout(ctx, p.ID, b.Payouts[0].ID)
 		if err != nil || po.Status != parrain.PayoutCancelled {
 			t.Fatalf("cancel payout %+v %v", po, err)
 		}
-		b, _ = e.st.PayoutBatch(ctx, p.ID, b.ID)
+		b, _ = e.St.PayoutBatch(ctx, p.ID, b.ID)
 		if b.PayoutCount != 0 {
 			t.Errorf("count after cancel %d", b.PayoutCount)
 		}
@@ -386,35 +386,35 @@ func TestPayoutAutoApprovalAndManualFail(t *testing.T) {
 func TestPayoutSchedule(t *testing.T) {
 	each(t, func(t *testing.T, e *env) {
 		p := e.payoutProgram()
-		alice := e.advocate(p.ID, "alice", "")
+		alice := e.Advocate(p.ID, "alice", "")
 		e.account(p.ID, "alice", parrain.PayoutAccountInput{Method: parrain.PayoutStripe, StripeAccount: "acct_A"})
 		e.earn(p, alice, "f1", 10000)
 		// t0 is 2026-11-01 12:00: the next monthly run on the 1st at 06:00 is
 		// December 1st.
-		st, err := e.st.SetPayoutSettings(ctx, p.ID, parrain.PayoutSettings{Schedule: parrain.ScheduleMonthly, Day: 1, Hour: 6})
+		st, err := e.St.SetPayoutSettings(ctx, p.ID, parrain.PayoutSettings{Schedule: parrain.ScheduleMonthly, Day: 1, Hour: 6})
 		slot := time.Date(2026, 12, 1, 6, 0, 0, 0, time.UTC)
 		if err != nil || st.NextRunAt == nil || !st.NextRunAt.Equal(slot) {
 			t.Fatalf("settings %+v %v", st, err)
 		}
 		var runAt int64
-		if err := e.st.DB().QueryRow(`SELECT run_at FROM jobs WHERE kind = $1`, store.JobPayoutSchedule).Scan(&runAt); err != nil || runAt != slot.UnixMilli() {
+		if err := e.St.DB().QueryRow(`SELECT run_at FROM jobs WHERE kind = $1`, store.JobPayoutSchedule).Scan(&runAt); err != nil || runAt != slot.UnixMilli() {
 			t.Fatalf("schedule job at %d: %v", runAt, err)
 		}
-		b, notBefore, err := e.st.RunScheduledPayout(ctx, p.ID, slot)
+		b, notBefore, err := e.St.RunScheduledPayout(ctx, p.ID, slot)
 		if err != nil || b != nil || !notBefore.Equal(slot) {
 			t.Fatalf("early: %v %v %v", b, notBefore, err)
 		}
-		e.clock.Set(slot.Add(time.Minute))
-		b, _, err = e.st.RunScheduledPayout(ctx, p.ID, slot)
+		e.Clock.Set(slot.Add(time.Minute))
+		b, _, err = e.St.RunScheduledPayout(ctx, p.ID, slot)
 		if err != nil || b == nil || b.Trigger != "schedule" || b.PayoutCount != 1 || !b.ScheduledFor.Equal(slot) {
 			t.Fatalf("run: %+v %v", b, err)
 		}
 		// A replayed job makes no second batch; the next slot is scheduled.
-		again, _, err := e.st.RunScheduledPayout(ctx, p.ID, slot)
+		again, _, err := e.St.RunScheduledPayout(ctx, p.ID, slot)
 		if err != nil || again != nil {
 			t.Fatalf("replay: %+v %v", again, err)
 		}
-		st, _ = e.st.PayoutSettings(ctx, p.ID)
+		st, _ = e.St.PayoutSettings(ctx, p.ID)
 		if want := time.Date(2027, 1, 1, 6, 0, 0, 0, time.UTC); !st.NextRunAt.Equal(want) {
 			t.Errorf("next run %v", st.NextRunAt)
 		}
@@ -422,31 +422,31 @@ func TestPayoutSchedule(t *testing.T) {
 			t.Errorf("schedule jobs %d", n)
 		}
 		// Changing the settings makes the scheduled January slot stale.
-		if _, err := e.st.SetPayoutSettings(ctx, p.ID, parrain.PayoutSettings{Schedule: parrain.ScheduleMonthly, Day: 15}); err != nil {
+		if _, err := e.St.SetPayoutSettings(ctx, p.ID, parrain.PayoutSettings{Schedule: parrain.ScheduleMonthly, Day: 15}); err != nil {
 			t.Fatal(err)
 		}
-		e.clock.Set(time.Date(2027, 1, 1, 7, 0, 0, 0, time.UTC))
-		if b, _, err := e.st.RunScheduledPayout(ctx, p.ID, time.Date(2027, 1, 1, 6, 0, 0, 0, time.UTC)); err != nil || b != nil {
+		e.Clock.Set(time.Date(2027, 1, 1, 7, 0, 0, 0, time.UTC))
+		if b, _, err := e.St.RunScheduledPayout(ctx, p.ID, time.Date(2027, 1, 1, 6, 0, 0, 0, time.UTC)); err != nil || b != nil {
 			t.Errorf("stale slot ran: %+v %v", b, err)
 		}
 		// The settings changed on December 1st: the next slot is December
 		// 15th. A server down from then until May runs that slot once and
 		// schedules the next one after now, not one per missed month.
-		st, _ = e.st.PayoutSettings(ctx, p.ID)
+		st, _ = e.St.PayoutSettings(ctx, p.ID)
 		dec15 := time.Date(2026, 12, 15, 0, 0, 0, 0, time.UTC)
 		if !st.NextRunAt.Equal(dec15) {
 			t.Fatalf("next %v", st.NextRunAt)
 		}
-		e.clock.Set(time.Date(2027, 5, 20, 0, 0, 0, 0, time.UTC))
-		if b, _, err = e.st.RunScheduledPayout(ctx, p.ID, dec15); err != nil || b == nil || b.PayoutCount != 0 {
+		e.Clock.Set(time.Date(2027, 5, 20, 0, 0, 0, 0, time.UTC))
+		if b, _, err = e.St.RunScheduledPayout(ctx, p.ID, dec15); err != nil || b == nil || b.PayoutCount != 0 {
 			t.Fatalf("late run: %+v %v", b, err)
 		}
-		st, _ = e.st.PayoutSettings(ctx, p.ID)
+		st, _ = e.St.PayoutSettings(ctx, p.ID)
 		if !st.NextRunAt.Equal(time.Date(2027, 6, 15, 0, 0, 0, 0, time.UTC)) {
 			t.Errorf("after a late run the next is %v", st.NextRunAt)
 		}
 		// Back to manual: no next run.
-		st, _ = e.st.SetPayoutSettings(ctx, p.ID, parrain.PayoutSettings{Schedule: parrain.ScheduleManual})
+		st, _ = e.St.SetPayoutSettings(ctx, p.ID, parrain.PayoutSettings{Schedule: parrain.ScheduleManual})
 		if st.NextRunAt != nil {
 			t.Errorf("manual next run %v", st.NextRunAt)
 		}
@@ -460,20 +460,20 @@ func TestPayoutConcurrentRuns(t *testing.T) {
 		p := e.payoutProgram()
 		for i := range 5 {
 			ext := fmt.Sprintf("adv%d", i)
-			adv := e.advocate(p.ID, ext, "")
+			adv := e.Advocate(p.ID, ext, "")
 			e.account(p.ID, ext, parrain.PayoutAccountInput{Method: parrain.PayoutStripe, StripeAccount: "acct_" + ext})
 			e.earn(p, adv, "f"+ext, 10000)
 		}
-		other := open(t, e.url)
+		other := open(t, e.URL)
 		var wg sync.WaitGroup
 		errs := make(chan error, 8)
 		for i := range 8 {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				st := e.st
+				st := e.St
 				if i%2 == 1 {
-					st = other.st
+					st = other.St
 				}
 				if _, _, err := st.CreatePayoutBatch(ctx, p.ID, store.Idem{}); err != nil {
 					errs <- err
@@ -486,10 +486,10 @@ func TestPayoutConcurrentRuns(t *testing.T) {
 			t.Fatal(err)
 		}
 		var dup, total int
-		if err := e.st.DB().QueryRow(`SELECT COUNT(*) FROM (SELECT reward_id FROM payout_items GROUP BY reward_id HAVING COUNT(*) > 1) d`).Scan(&dup); err != nil {
+		if err := e.St.DB().QueryRow(`SELECT COUNT(*) FROM (SELECT reward_id FROM payout_items GROUP BY reward_id HAVING COUNT(*) > 1) d`).Scan(&dup); err != nil {
 			t.Fatalf("query: %v", err)
 		}
-		if err := e.st.DB().QueryRow(`SELECT COUNT(*) FROM payout_items`).Scan(&total); err != nil {
+		if err := e.St.DB().QueryRow(`SELECT COUNT(*) FROM payout_items`).Scan(&total); err != nil {
 			t.Fatalf("query: %v", err)
 		}
 		if dup != 0 || total != 5 {
@@ -500,10 +500,10 @@ func TestPayoutConcurrentRuns(t *testing.T) {
 
 // items returns a payout's items by reward id.
 func (e *env) items(programID, payoutID string) (parrain.Payout, map[string]parrain.PayoutItem) {
-	e.t.Helper()
-	po, err := e.st.Payout(ctx, programID, payoutID)
+	e.T.Helper()
+	po, err := e.St.Payout(ctx, programID, payoutID)
 	if err != nil {
-		e.t.Fatalf("payout %s: %v", payoutID, err)
+		e.T.Fatalf("payout %s: %v", payoutID, err)
 	}
 	out := map[string]parrain.PayoutItem{}
 	for _, it := range po.Items {
@@ -518,14 +518,14 @@ func (e *env) items(programID, payoutID string) (parrain.Payout, map[string]parr
 func TestPayoutRevalidatesClawbacks(t *testing.T) {
 	each(t, func(t *testing.T, e *env) {
 		p := e.payoutProgram()
-		alice := e.advocate(p.ID, "alice", "")
-		bob := e.advocate(p.ID, "bob", "")
+		alice := e.Advocate(p.ID, "alice", "")
+		bob := e.Advocate(p.ID, "bob", "")
 		e.account(p.ID, "alice", parrain.PayoutAccountInput{Method: parrain.PayoutStripe, StripeAccount: "acct_A"})
 		e.account(p.ID, "bob", parrain.PayoutAccountInput{Method: parrain.PayoutStripe, StripeAccount: "acct_B"})
 		r1 := e.earn(p, alice, "f1", 55000) // 5500
 		r2 := e.earn(p, alice, "f2", 20000) // 2000
 		e.earn(p, bob, "f3", 30000)         // 3000
-		b, _, err := e.st.CreatePayoutBatch(ctx, p.ID, store.Idem{})
+		b, _, err := e.St.CreatePayoutBatch(ctx, p.ID, store.Idem{})
 		if err != nil || b.Status != parrain.BatchPendingApproval || b.PayoutCount != 2 || b.Totals["EUR"] != 10500 {
 			t.Fatalf("batch %+v %v", b, err)
 		}
@@ -539,13 +539,13 @@ func TestPayoutRevalidatesClawbacks(t *testing.T) {
 		}
 		// While the batch waits: f1 refunded in full (r1 clawed back), f2
 		// in half, f3 in full (bob is owed nothing any more).
-		e.event(p.ID, parrain.Event{Type: parrain.EventRefund, OrderID: "o-f1", Amount: 55000})
-		e.event(p.ID, parrain.Event{Type: parrain.EventRefund, OrderID: "o-f2", Amount: 10000})
-		e.event(p.ID, parrain.Event{Type: parrain.EventRefund, OrderID: "o-f3", Amount: 30000})
-		if bal := e.balance(alice.ID); bal[parrain.BucketApproved] != 1000 {
+		e.Event(p.ID, parrain.Event{Type: parrain.EventRefund, OrderID: "o-f1", Amount: 55000})
+		e.Event(p.ID, parrain.Event{Type: parrain.EventRefund, OrderID: "o-f2", Amount: 10000})
+		e.Event(p.ID, parrain.Event{Type: parrain.EventRefund, OrderID: "o-f3", Amount: 30000})
+		if bal := e.Balance(alice.ID); bal[parrain.BucketApproved] != 1000 {
 			t.Fatalf("alice after refunds %v", bal)
 		}
-		b, err = e.st.ApprovePayoutBatch(ctx, p.ID, b.ID, "m")
+		b, err = e.St.ApprovePayoutBatch(ctx, p.ID, b.ID, "m")
 		if err != nil || b.Status != parrain.BatchApproved || b.PayoutCount != 1 || b.Totals["EUR"] != 1000 {
 			t.Fatalf("approved %+v %v", b, err)
 		}
@@ -567,20 +567,20 @@ func TestPayoutRevalidatesClawbacks(t *testing.T) {
 		}
 		// The rest of f2 is refunded before the send job runs: nothing is
 		// left, nothing is sent, the ledger never moves to paid.
-		e.event(p.ID, parrain.Event{Type: parrain.EventRefund, OrderID: "o-f2", Amount: 10000})
-		po, _, ok, err := e.st.BeginPayoutSend(ctx, aliceID)
+		e.Event(p.ID, parrain.Event{Type: parrain.EventRefund, OrderID: "o-f2", Amount: 10000})
+		po, _, ok, err := e.St.BeginPayoutSend(ctx, aliceID)
 		if err != nil || ok || po.Status != parrain.PayoutCancelled || po.FailureReason != parrain.ReasonNothingLeft {
 			t.Fatalf("send with nothing left: %+v ok=%v %v", po, ok, err)
 		}
-		if done, err := e.st.CompletePayout(ctx, aliceID, "tr_late", "paid"); err != nil || done {
+		if done, err := e.St.CompletePayout(ctx, aliceID, "tr_late", "paid"); err != nil || done {
 			t.Errorf("a cancelled payout completed: %v %v", done, err)
 		}
-		b, err = e.st.PayoutBatch(ctx, p.ID, b.ID)
+		b, err = e.St.PayoutBatch(ctx, p.ID, b.ID)
 		if err != nil || b.Status != parrain.BatchCompleted || b.Totals["EUR"] != 0 {
 			t.Errorf("batch after %+v %v", b, err)
 		}
 		for _, who := range []parrain.Participant{alice, bob} {
-			if bal := e.balance(who.ID); bal[parrain.BucketApproved] != 0 || bal[parrain.BucketPaid] != 0 {
+			if bal := e.Balance(who.ID); bal[parrain.BucketApproved] != 0 || bal[parrain.BucketPaid] != 0 {
 				t.Errorf("%s balance %v", who.ExternalID, bal)
 			}
 		}
@@ -593,22 +593,22 @@ func TestPayoutRevalidatesClawbacks(t *testing.T) {
 func TestPayoutRefundWhileSendingIsNetted(t *testing.T) {
 	each(t, func(t *testing.T, e *env) {
 		p := e.payoutProgram()
-		alice := e.advocate(p.ID, "alice", "")
+		alice := e.Advocate(p.ID, "alice", "")
 		e.account(p.ID, "alice", parrain.PayoutAccountInput{Method: parrain.PayoutStripe, StripeAccount: "acct_A"})
 		r1 := e.earn(p, alice, "f1", 55000) // 5500
-		b, _, err := e.st.CreatePayoutBatch(ctx, p.ID, store.Idem{})
+		b, _, err := e.St.CreatePayoutBatch(ctx, p.ID, store.Idem{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if b, err = e.st.ApprovePayoutBatch(ctx, p.ID, b.ID, "m"); err != nil {
+		if b, err = e.St.ApprovePayoutBatch(ctx, p.ID, b.ID, "m"); err != nil {
 			t.Fatal(err)
 		}
-		po, _, ok, err := e.st.BeginPayoutSend(ctx, b.Payouts[0].ID)
+		po, _, ok, err := e.St.BeginPayoutSend(ctx, b.Payouts[0].ID)
 		if err != nil || !ok || po.Status != parrain.PayoutSending || po.Amount != 5500 {
 			t.Fatalf("sending %+v %v %v", po, ok, err)
 		}
 		// The refund lands while Stripe is being called.
-		res := e.event(p.ID, parrain.Event{Type: parrain.EventRefund, OrderID: "o-f1", Amount: 55000})
+		res := e.Event(p.ID, parrain.Event{Type: parrain.EventRefund, OrderID: "o-f1", Amount: 55000})
 		clawed := false
 		for _, rv := range res.Reversals {
 			clawed = clawed || (rv.RewardID == r1.ID && rv.EntryType == parrain.EntryClawback && rv.Amount == 5500)
@@ -617,18 +617,18 @@ func TestPayoutRefundWhileSendingIsNetted(t *testing.T) {
 			t.Fatalf("refund %+v", res)
 		}
 		// A resumed send (crash after the call) sends the same amount.
-		if again, resumed, ok, err := e.st.BeginPayoutSend(ctx, po.ID); err != nil || !ok || !resumed || again.Amount != 5500 {
+		if again, resumed, ok, err := e.St.BeginPayoutSend(ctx, po.ID); err != nil || !ok || !resumed || again.Amount != 5500 {
 			t.Fatalf("resumed %+v %v %v %v", again, resumed, ok, err)
 		}
-		if done, err := e.st.CompletePayout(ctx, po.ID, "tr_1", "paid"); err != nil || !done {
+		if done, err := e.St.CompletePayout(ctx, po.ID, "tr_1", "paid"); err != nil || !done {
 			t.Fatalf("complete %v %v", done, err)
 		}
-		if bal := e.balance(alice.ID); bal[parrain.BucketApproved] != -5500 || bal[parrain.BucketPaid] != 5500 {
+		if bal := e.Balance(alice.ID); bal[parrain.BucketApproved] != -5500 || bal[parrain.BucketPaid] != 5500 {
 			t.Fatalf("after the in-flight refund %v", bal)
 		}
 		// The next payout nets it.
 		r2 := e.earn(p, alice, "f2", 100000) // 10000
-		next, _, err := e.st.CreatePayoutBatch(ctx, p.ID, store.Idem{})
+		next, _, err := e.St.CreatePayoutBatch(ctx, p.ID, store.Idem{})
 		if err != nil || next.PayoutCount != 1 || next.Payouts[0].Amount != 4500 {
 			t.Fatalf("netted run %+v %v", next, err)
 		}
@@ -645,35 +645,35 @@ func TestPayoutRefundWhileSendingIsNetted(t *testing.T) {
 func TestPayoutCSVRevalidates(t *testing.T) {
 	each(t, func(t *testing.T, e *env) {
 		p := e.payoutProgram()
-		carol := e.advocate(p.ID, "carol", "carol@example.com")
+		carol := e.Advocate(p.ID, "carol", "carol@example.com")
 		e.account(p.ID, "carol", iban)
 		r1 := e.earn(p, carol, "f1", 55000) // 5500
 		e.earn(p, carol, "f2", 20000)       // 2000
-		b, _, err := e.st.CreatePayoutBatch(ctx, p.ID, store.Idem{})
+		b, _, err := e.St.CreatePayoutBatch(ctx, p.ID, store.Idem{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if b, err = e.st.ApprovePayoutBatch(ctx, p.ID, b.ID, "m"); err != nil || b.Payouts[0].Status != parrain.PayoutManual {
+		if b, err = e.St.ApprovePayoutBatch(ctx, p.ID, b.ID, "m"); err != nil || b.Payouts[0].Status != parrain.PayoutManual {
 			t.Fatalf("approve %+v %v", b, err)
 		}
-		e.event(p.ID, parrain.Event{Type: parrain.EventRefund, OrderID: "o-f1", Amount: 55000})
-		rows, err := e.st.BatchBankPayouts(ctx, p.ID, b.ID)
+		e.Event(p.ID, parrain.Event{Type: parrain.EventRefund, OrderID: "o-f1", Amount: 55000})
+		rows, err := e.St.BatchBankPayouts(ctx, p.ID, b.ID)
 		if err != nil || len(rows) != 1 || rows[0].Amount != 2000 {
 			t.Fatalf("csv rows %+v %v", rows, err)
 		}
 		if _, items := e.items(p.ID, rows[0].ID); items[r1.ID].Status != parrain.PayoutItemDropped {
 			t.Errorf("items %+v", items)
 		}
-		e.event(p.ID, parrain.Event{Type: parrain.EventRefund, OrderID: "o-f2", Amount: 20000})
-		rows, err = e.st.BatchBankPayouts(ctx, p.ID, b.ID)
+		e.Event(p.ID, parrain.Event{Type: parrain.EventRefund, OrderID: "o-f2", Amount: 20000})
+		rows, err = e.St.BatchBankPayouts(ctx, p.ID, b.ID)
 		if err != nil || len(rows) != 0 {
 			t.Fatalf("csv rows with nothing left %+v %v", rows, err)
 		}
-		b, err = e.st.PayoutBatch(ctx, p.ID, b.ID)
+		b, err = e.St.PayoutBatch(ctx, p.ID, b.ID)
 		if err != nil || b.Status != parrain.BatchCompleted || b.Payouts[0].Status != parrain.PayoutCancelled {
 			t.Errorf("batch %+v %v", b, err)
 		}
-		if bal := e.balance(carol.ID); bal[parrain.BucketApproved] != 0 || bal[parrain.BucketPaid] != 0 {
+		if bal := e.Balance(carol.ID); bal[parrain.BucketApproved] != 0 || bal[parrain.BucketPaid] != 0 {
 			t.Errorf("balance %v", bal)
 		}
 	})

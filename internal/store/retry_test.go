@@ -17,7 +17,7 @@ import (
 func TestConcurrentCappedPurchasesTwoProcesses(t *testing.T) {
 	each(t, func(t *testing.T, e *env) {
 		const budget, perAdvocate = 8000, 2500
-		p := e.program(func(p *parrain.Program) {
+		p := e.Program(func(p *parrain.Program) {
 			p.HoldDays = 0
 			p.Rules = []parrain.RewardRule{{Trigger: parrain.TriggerPurchase,
 				Advocate: &parrain.RewardSpec{Kind: parrain.KindCash, Type: parrain.AmountPercent, PercentBps: 1000},
@@ -27,14 +27,14 @@ func TestConcurrentCappedPurchasesTwoProcesses(t *testing.T) {
 		})
 		var friends []string
 		for a := range 4 {
-			adv := e.advocate(p.ID, fmt.Sprint("adv", a), "")
+			adv := e.Advocate(p.ID, fmt.Sprint("adv", a), "")
 			for f := range 5 {
 				ext := fmt.Sprintf("f%d-%d", a, f)
-				e.event(p.ID, parrain.Event{Type: parrain.EventSignup, ExternalID: ext, ReferralCode: adv.Code})
+				e.Event(p.ID, parrain.Event{Type: parrain.EventSignup, ExternalID: ext, ReferralCode: adv.Code})
 				friends = append(friends, ext)
 			}
 		}
-		other := open(t, e.url)
+		other := open(t, e.URL)
 		var wg sync.WaitGroup
 		errs := make(chan error, 2*len(friends))
 		for i, f := range friends {
@@ -42,9 +42,9 @@ func TestConcurrentCappedPurchasesTwoProcesses(t *testing.T) {
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
-					st := e.st
+					st := e.St
 					if (i+k)%2 == 1 {
-						st = other.st
+						st = other.St
 					}
 					_, _, err := referral.New(st).IngestEvent(ctx, p.ID, parrain.Event{Type: parrain.EventPurchase, ExternalID: f,
 						OrderID: fmt.Sprintf("o-%s-%d", f, k), Amount: 10000, Currency: "EUR"}, store.Idem{})
@@ -60,13 +60,13 @@ func TestConcurrentCappedPurchasesTwoProcesses(t *testing.T) {
 			t.Errorf("answered 500: %v", err)
 		}
 		var total int64
-		if err := e.st.DB().QueryRow(`SELECT COALESCE(SUM(amount - reversed), 0) FROM rewards WHERE program_id = $1`, p.ID).Scan(&total); err != nil {
+		if err := e.St.DB().QueryRow(`SELECT COALESCE(SUM(amount - reversed), 0) FROM rewards WHERE program_id = $1`, p.ID).Scan(&total); err != nil {
 			t.Fatal(err)
 		}
 		if total != budget {
 			t.Errorf("granted %d, budget %d", total, budget)
 		}
-		rows, err := e.st.DB().Query(`SELECT participant_id, SUM(amount - reversed) FROM rewards WHERE program_id = $1 GROUP BY participant_id`, p.ID)
+		rows, err := e.St.DB().Query(`SELECT participant_id, SUM(amount - reversed) FROM rewards WHERE program_id = $1 GROUP BY participant_id`, p.ID)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -8,120 +8,51 @@ import (
 	"testing"
 	"time"
 
-	"github.com/parrainhq/parrain/internal/dbtest"
 	"github.com/parrainhq/parrain/internal/parrain"
 	"github.com/parrainhq/parrain/internal/referral"
 	"github.com/parrainhq/parrain/internal/store"
+	"github.com/parrainhq/parrain/internal/storetest"
 )
 
-var t0 = time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
+var t0 = storetest.T0
 
-// env is one test's store on a fresh database with a fake clock.
-type env struct {
-	t     *testing.T
-	st    *store.Store
-	ref   *referral.Service
-	clock *parrain.FakeClock
-	url   string
-}
+// env is one test's store on a fresh database with a fake clock
+// (internal/storetest).
+type env struct{ *storetest.Env }
 
-func open(t *testing.T, url string) *env {
-	t.Helper()
-	clock := parrain.NewFakeClock(t0)
-	st, err := store.Open(context.Background(), url, store.Options{Clock: clock})
-	if err != nil {
-		t.Fatalf("open: %v", err)
-	}
-	t.Cleanup(func() { st.Close() })
-	return &env{t: t, st: st, ref: referral.New(st), clock: clock, url: url}
-}
+func open(t *testing.T, url string) *env { return &env{storetest.Open(t, url)} }
 
 func each(t *testing.T, fn func(t *testing.T, e *env)) {
-	t.Parallel()
-	dbtest.Each(t, func(t *testing.T, url string) { fn(t, open(t, url)) })
+	storetest.Each(t, func(t *testing.T, e *storetest.Env) { fn(t, &env{e}) })
 }
 
 var ctx = context.Background()
-
-// program creates a program from small options.
-func (e *env) program(mod func(*parrain.Program)) parrain.Program {
-	e.t.Helper()
-	p := parrain.Program{Name: "Test", LandingURL: "https://shop.example/join", Currency: "EUR", HoldDays: 30,
-		Rules: []parrain.RewardRule{{Trigger: parrain.TriggerFirstPurchase,
-			Advocate: &parrain.RewardSpec{Kind: parrain.KindCash, Type: parrain.AmountFixed, Amount: 2000},
-			Friend:   &parrain.RewardSpec{Kind: parrain.KindCoupon, Type: parrain.AmountFixed, Amount: 1000}}}}
-	if mod != nil {
-		mod(&p)
-	}
-	p, _, err := e.st.CreateProgram(ctx, p, store.Idem{})
-	if err != nil {
-		e.t.Fatalf("create program: %v", err)
-	}
-	return p
-}
-
-func (e *env) advocate(prog, ext, email string) parrain.Participant {
-	e.t.Helper()
-	p, _, err := e.st.UpsertParticipant(ctx, prog, parrain.ParticipantInput{ExternalID: ext, Email: email}, store.Idem{})
-	if err != nil {
-		e.t.Fatalf("upsert participant: %v", err)
-	}
-	return p
-}
-
-func (e *env) event(prog string, ev parrain.Event) store.EventResult {
-	e.t.Helper()
-	r, _, err := e.ref.IngestEvent(ctx, prog, ev, store.Idem{})
-	if err != nil {
-		e.t.Fatalf("event %s: %v", ev.Type, err)
-	}
-	return r
-}
-
-func (e *env) balance(participantID string) map[parrain.Bucket]int64 {
-	e.t.Helper()
-	rows, err := e.st.DB().Query(`SELECT bucket, SUM(amount) FROM ledger_entries WHERE participant_id = $1 GROUP BY bucket`, participantID)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer rows.Close()
-	out := map[parrain.Bucket]int64{}
-	for rows.Next() {
-		var b string
-		var v int64
-		if err := rows.Scan(&b, &v); err != nil {
-			e.t.Fatal(err)
-		}
-		out[parrain.Bucket(b)] = v
-	}
-	return out
-}
 
 func TestProgramIdempotentCreate(t *testing.T) {
 	each(t, func(t *testing.T, e *env) {
 		p := parrain.Program{Name: "A", LandingURL: "https://a.example", Currency: "usd"}
 		idem := store.Idem{Scope: "key_1", Key: "k1", Hash: "h1"}
-		a, replayed, err := e.st.CreateProgram(ctx, p, idem)
+		a, replayed, err := e.St.CreateProgram(ctx, p, idem)
 		if err != nil || replayed {
 			t.Fatalf("first create: %v replayed=%v", err, replayed)
 		}
 		if a.Currency != "USD" || a.CookieWindowDays != 30 || a.HoldDays != 0 || a.AttributionModel != parrain.LastClick {
 			t.Errorf("defaults not applied: %+v", a)
 		}
-		b, replayed, err := e.st.CreateProgram(ctx, p, idem)
+		b, replayed, err := e.St.CreateProgram(ctx, p, idem)
 		if err != nil || !replayed || b.ID != a.ID {
 			t.Fatalf("replay: id %s vs %s, replayed=%v, err=%v", b.ID, a.ID, replayed, err)
 		}
-		_, _, err = e.st.CreateProgram(ctx, p, store.Idem{Scope: "key_1", Key: "k1", Hash: "other"})
+		_, _, err = e.St.CreateProgram(ctx, p, store.Idem{Scope: "key_1", Key: "k1", Hash: "other"})
 		if parrain.ErrorCode(err) != parrain.CodeIdempotencyReuse {
 			t.Fatalf("reuse with another body: got %v", err)
 		}
 		// Same key under another API key is another request.
-		c, replayed, err := e.st.CreateProgram(ctx, p, store.Idem{Scope: "key_2", Key: "k1", Hash: "h1"})
+		c, replayed, err := e.St.CreateProgram(ctx, p, store.Idem{Scope: "key_2", Key: "k1", Hash: "h1"})
 		if err != nil || replayed || c.ID == a.ID {
 			t.Fatalf("other scope: %v %v", err, replayed)
 		}
-		ps, _, err := e.st.Programs(ctx, store.Page{})
+		ps, _, err := e.St.Programs(ctx, store.Page{})
 		if err != nil || len(ps) != 2 {
 			t.Fatalf("programs: %d %v", len(ps), err)
 		}
@@ -130,8 +61,8 @@ func TestProgramIdempotentCreate(t *testing.T) {
 
 func TestParticipantCodes(t *testing.T) {
 	each(t, func(t *testing.T, e *env) {
-		prog := e.program(nil)
-		a := e.advocate(prog.ID, "u1", "Ann@Example.com")
+		prog := e.Program(nil)
+		a := e.Advocate(prog.ID, "u1", "Ann@Example.com")
 		if len(a.Code) != parrain.CodeLength || strings.ContainsAny(a.Code, "01OIL") {
 			t.Errorf("generated code %q", a.Code)
 		}
@@ -139,32 +70,32 @@ func TestParticipantCodes(t *testing.T) {
 			t.Errorf("email %q", a.Email)
 		}
 		// Upsert again: same participant, same code, fields updated.
-		a2, created, err := e.st.UpsertParticipant(ctx, prog.ID, parrain.ParticipantInput{ExternalID: "u1", Name: "Ann"}, store.Idem{})
+		a2, created, err := e.St.UpsertParticipant(ctx, prog.ID, parrain.ParticipantInput{ExternalID: "u1", Name: "Ann"}, store.Idem{})
 		if err != nil || created || a2.ID != a.ID || a2.Code != a.Code || a2.Name != "Ann" || a2.Email != a.Email {
 			t.Fatalf("update: %+v created=%v err=%v", a2, created, err)
 		}
-		v, created, err := e.st.UpsertParticipant(ctx, prog.ID, parrain.ParticipantInput{ExternalID: "u2", Code: "bob-vip"}, store.Idem{})
+		v, created, err := e.St.UpsertParticipant(ctx, prog.ID, parrain.ParticipantInput{ExternalID: "u2", Code: "bob-vip"}, store.Idem{})
 		if err != nil || !created || v.Code != "BOB-VIP" {
 			t.Fatalf("vanity: %+v %v", v, err)
 		}
 		// Taken vanity codes are refused, case-insensitively, in any program.
-		other := e.program(nil)
-		_, _, err = e.st.UpsertParticipant(ctx, other.ID, parrain.ParticipantInput{ExternalID: "u3", Code: "Bob-Vip"}, store.Idem{})
+		other := e.Program(nil)
+		_, _, err = e.St.UpsertParticipant(ctx, other.ID, parrain.ParticipantInput{ExternalID: "u3", Code: "Bob-Vip"}, store.Idem{})
 		if pe := parrain.AsError(err); pe == nil || pe.Code != parrain.CodeConflict || pe.Field != "code" {
 			t.Fatalf("taken vanity: %v", err)
 		}
-		_, _, err = e.st.UpsertParticipant(ctx, prog.ID, parrain.ParticipantInput{ExternalID: "u1", Code: "BOB-VIP"}, store.Idem{})
+		_, _, err = e.St.UpsertParticipant(ctx, prog.ID, parrain.ParticipantInput{ExternalID: "u1", Code: "BOB-VIP"}, store.Idem{})
 		if parrain.ErrorCode(err) != parrain.CodeConflict {
 			t.Fatalf("taking another's code: %v", err)
 		}
-		tg, err := e.st.ResolveCode(ctx, strings.ToLower(a.Code))
+		tg, err := e.St.ResolveCode(ctx, strings.ToLower(a.Code))
 		if err != nil || tg.ParticipantID != a.ID || !tg.Active {
 			t.Fatalf("resolve: %+v %v", tg, err)
 		}
-		if _, err := e.st.ResolveCode(ctx, "NOPE234"); parrain.ErrorCode(err) != parrain.CodeNotFound {
+		if _, err := e.St.ResolveCode(ctx, "NOPE234"); parrain.ErrorCode(err) != parrain.CodeNotFound {
 			t.Fatalf("unknown code: %v", err)
 		}
-		if _, _, err := e.st.UpsertParticipant(ctx, "prog_missing", parrain.ParticipantInput{ExternalID: "x"}, store.Idem{}); parrain.ErrorCode(err) != parrain.CodeNotFound {
+		if _, _, err := e.St.UpsertParticipant(ctx, "prog_missing", parrain.ParticipantInput{ExternalID: "x"}, store.Idem{}); parrain.ErrorCode(err) != parrain.CodeNotFound {
 			t.Fatalf("missing program: %v", err)
 		}
 	})
@@ -172,61 +103,61 @@ func TestParticipantCodes(t *testing.T) {
 
 func TestAttribution(t *testing.T) {
 	each(t, func(t *testing.T, e *env) {
-		last := e.program(nil)
-		first := e.program(func(p *parrain.Program) { p.AttributionModel = parrain.FirstClick; p.CookieWindowDays = 7 })
-		a1, a2 := e.advocate(last.ID, "a1", "a1@x.example"), e.advocate(last.ID, "a2", "a2@x.example")
-		b1, b2 := e.advocate(first.ID, "b1", ""), e.advocate(first.ID, "b2", "")
-		now := e.clock.Now()
+		last := e.Program(nil)
+		first := e.Program(func(p *parrain.Program) { p.AttributionModel = parrain.FirstClick; p.CookieWindowDays = 7 })
+		a1, a2 := e.Advocate(last.ID, "a1", "a1@x.example"), e.Advocate(last.ID, "a2", "a2@x.example")
+		b1, b2 := e.Advocate(first.ID, "b1", ""), e.Advocate(first.ID, "b2", "")
+		now := e.Clock.Now()
 		touches := func(x, y parrain.Participant) []parrain.Touch {
 			return []parrain.Touch{{Code: x.Code, At: now.Add(-72 * time.Hour)}, {Code: y.Code, At: now.Add(-time.Hour)}}
 		}
-		r := e.event(last.ID, parrain.Event{Type: parrain.EventSignup, ExternalID: "f1", Touches: touches(a1, a2)})
+		r := e.Event(last.ID, parrain.Event{Type: parrain.EventSignup, ExternalID: "f1", Touches: touches(a1, a2)})
 		if r.Credited == nil || r.Credited.ExternalID != "a2" {
 			t.Errorf("last_click credited %+v", r.Credited)
 		}
-		r = e.event(first.ID, parrain.Event{Type: parrain.EventSignup, ExternalID: "f1", Touches: touches(b1, b2)})
+		r = e.Event(first.ID, parrain.Event{Type: parrain.EventSignup, ExternalID: "f1", Touches: touches(b1, b2)})
 		if r.Credited == nil || r.Credited.ExternalID != "b1" {
 			t.Errorf("first_click credited %+v", r.Credited)
 		}
 		// Outside the 7-day window: nobody is credited.
-		r = e.event(first.ID, parrain.Event{Type: parrain.EventSignup, ExternalID: "f2",
+		r = e.Event(first.ID, parrain.Event{Type: parrain.EventSignup, ExternalID: "f2",
 			Touches: []parrain.Touch{{Code: b1.Code, At: now.Add(-8 * 24 * time.Hour)}}})
 		if r.Credited != nil || r.Referral != nil {
 			t.Errorf("expired touch credited %+v", r.Credited)
 		}
 		// A person is referred at most once per program.
-		r = e.event(last.ID, parrain.Event{Type: parrain.EventSignup, ExternalID: "f1", ReferralCode: a1.Code})
+		r = e.Event(last.ID, parrain.Event{Type: parrain.EventSignup, ExternalID: "f1", ReferralCode: a1.Code})
 		if !r.Duplicate || r.Credited.ExternalID != "a2" {
 			t.Errorf("second referral of f1: %+v", r)
 		}
 		// A code of another program gives no credit.
-		r = e.event(last.ID, parrain.Event{Type: parrain.EventSignup, ExternalID: "f3", ReferralCode: b1.Code})
+		r = e.Event(last.ID, parrain.Event{Type: parrain.EventSignup, ExternalID: "f3", ReferralCode: b1.Code})
 		if r.Credited != nil {
 			t.Errorf("foreign code credited %+v", r.Credited)
 		}
 		// Self-referral by Gmail variant: recorded, rejected, not rewarded.
-		g := e.advocate(last.ID, "g", "jane.doe@gmail.com")
-		r = e.event(last.ID, parrain.Event{Type: parrain.EventSignup, ExternalID: "g2", Email: "JaneDoe+promo@googlemail.com", ReferralCode: g.Code})
+		g := e.Advocate(last.ID, "g", "jane.doe@gmail.com")
+		r = e.Event(last.ID, parrain.Event{Type: parrain.EventSignup, ExternalID: "g2", Email: "JaneDoe+promo@googlemail.com", ReferralCode: g.Code})
 		if r.Referral == nil || r.Referral.Status != parrain.ReferralRejected || r.Referral.Reason != parrain.ReasonSelfReferral {
 			t.Fatalf("self referral: %+v", r.Referral)
 		}
-		r = e.event(last.ID, parrain.Event{Type: parrain.EventPurchase, ExternalID: "g2", OrderID: "o-self", Amount: 5000, Currency: "EUR"})
+		r = e.Event(last.ID, parrain.Event{Type: parrain.EventPurchase, ExternalID: "g2", OrderID: "o-self", Amount: 5000, Currency: "EUR"})
 		if len(r.Rewards) != 0 {
 			t.Errorf("self-referral rewarded: %+v", r.Rewards)
 		}
-		r = e.event(last.ID, parrain.Event{Type: parrain.EventSignup, ExternalID: "a1", ReferralCode: a1.Code})
+		r = e.Event(last.ID, parrain.Event{Type: parrain.EventSignup, ExternalID: "a1", ReferralCode: a1.Code})
 		if r.Referral == nil || r.Referral.Status != parrain.ReferralRejected {
 			t.Errorf("same external id: %+v", r.Referral)
 		}
 		// Disabled advocates earn nothing.
-		if _, _, err := e.st.UpsertParticipant(ctx, last.ID, parrain.ParticipantInput{ExternalID: "a1", Status: parrain.ParticipantDisabled}, store.Idem{}); err != nil {
+		if _, _, err := e.St.UpsertParticipant(ctx, last.ID, parrain.ParticipantInput{ExternalID: "a1", Status: parrain.ParticipantDisabled}, store.Idem{}); err != nil {
 			t.Fatal(err)
 		}
-		r = e.event(last.ID, parrain.Event{Type: parrain.EventSignup, ExternalID: "f9", ReferralCode: a1.Code})
+		r = e.Event(last.ID, parrain.Event{Type: parrain.EventSignup, ExternalID: "f9", ReferralCode: a1.Code})
 		if r.Credited != nil {
 			t.Errorf("disabled advocate credited")
 		}
-		refs, _, err := e.st.Referrals(ctx, last.ID, store.ReferralFilter{Status: "rejected"}, store.Page{})
+		refs, _, err := e.St.Referrals(ctx, last.ID, store.ReferralFilter{Status: "rejected"}, store.Page{})
 		if err != nil || len(refs) != 2 {
 			t.Errorf("rejected referrals: %d %v", len(refs), err)
 		}
@@ -235,21 +166,21 @@ func TestAttribution(t *testing.T) {
 
 func TestRewardLifecycle(t *testing.T) {
 	each(t, func(t *testing.T, e *env) {
-		prog := e.program(func(p *parrain.Program) {
+		prog := e.Program(func(p *parrain.Program) {
 			p.Rules = append(p.Rules,
 				parrain.RewardRule{Trigger: parrain.TriggerPurchase, Advocate: &parrain.RewardSpec{Kind: parrain.KindCredit, Type: parrain.AmountPercent, PercentBps: 1000, MaxAmount: 700}},
 				parrain.RewardRule{Trigger: parrain.TriggerSignup, Friend: &parrain.RewardSpec{Kind: parrain.KindCustom, Type: parrain.AmountFixed, Amount: 1, Description: "free month"}})
 		})
-		adv := e.advocate(prog.ID, "adv", "adv@x.example")
-		r := e.event(prog.ID, parrain.Event{Type: parrain.EventSignup, ExternalID: "fr", ReferralCode: adv.Code})
+		adv := e.Advocate(prog.ID, "adv", "adv@x.example")
+		r := e.Event(prog.ID, parrain.Event{Type: parrain.EventSignup, ExternalID: "fr", ReferralCode: adv.Code})
 		if len(r.Rewards) != 1 || r.Rewards[0].Role != parrain.RoleFriend || r.Rewards[0].Kind != parrain.KindCustom {
 			t.Fatalf("signup rewards: %+v", r.Rewards)
 		}
-		r = e.event(prog.ID, parrain.Event{Type: parrain.EventPurchase, ExternalID: "fr", OrderID: "o1", Amount: 4999, Currency: "EUR"})
+		r = e.Event(prog.ID, parrain.Event{Type: parrain.EventPurchase, ExternalID: "fr", OrderID: "o1", Amount: 4999, Currency: "EUR"})
 		got := map[string]int64{}
 		for _, rw := range r.Rewards {
 			got[string(rw.Role)+"/"+rw.RuleID] = rw.Amount
-			if rw.Status != parrain.RewardPending || !rw.HoldUntil.Equal(e.clock.Now().Add(30*24*time.Hour)) {
+			if rw.Status != parrain.RewardPending || !rw.HoldUntil.Equal(e.Clock.Now().Add(30*24*time.Hour)) {
 				t.Errorf("reward %s: %s hold %v", rw.ID, rw.Status, rw.HoldUntil)
 			}
 		}
@@ -258,41 +189,41 @@ func TestRewardLifecycle(t *testing.T) {
 			t.Fatalf("purchase rewards %v, want %v", got, want)
 		}
 		// Second purchase: only the every-purchase rule, capped.
-		r = e.event(prog.ID, parrain.Event{Type: parrain.EventPurchase, ExternalID: "fr", OrderID: "o2", Amount: 10000, Currency: "EUR"})
+		r = e.Event(prog.ID, parrain.Event{Type: parrain.EventPurchase, ExternalID: "fr", OrderID: "o2", Amount: 10000, Currency: "EUR"})
 		if len(r.Rewards) != 1 || r.Rewards[0].Amount != 700 {
 			t.Fatalf("second purchase: %+v", r.Rewards)
 		}
 		// Same order again: duplicate, nothing new.
-		r = e.event(prog.ID, parrain.Event{Type: parrain.EventPurchase, ExternalID: "fr", OrderID: "o2", Amount: 10000, Currency: "EUR"})
+		r = e.Event(prog.ID, parrain.Event{Type: parrain.EventPurchase, ExternalID: "fr", OrderID: "o2", Amount: 10000, Currency: "EUR"})
 		if !r.Duplicate || len(r.Rewards) != 0 {
 			t.Fatalf("duplicate order: %+v", r)
 		}
-		if b := e.balance(adv.ID); b[parrain.BucketPending] != 3200 {
+		if b := e.Balance(adv.ID); b[parrain.BucketPending] != 3200 {
 			t.Fatalf("advocate pending %v", b)
 		}
 		// Partial refund of o1 during the hold: the percentage reward is
 		// reversed in proportion, the fixed ones stay.
-		r = e.event(prog.ID, parrain.Event{Type: parrain.EventRefund, OrderID: "o1", Amount: 2000})
+		r = e.Event(prog.ID, parrain.Event{Type: parrain.EventRefund, OrderID: "o1", Amount: 2000})
 		if len(r.Reversals) != 1 || r.Reversals[0].Amount != 200 || r.Reversals[0].EntryType != parrain.EntryReversal {
 			t.Fatalf("partial refund reversals: %+v", r.Reversals)
 		}
 		// Refunding more than is left is refused and changes nothing.
-		_, _, err := e.ref.IngestEvent(ctx, prog.ID, parrain.Event{Type: parrain.EventRefund, OrderID: "o1", Amount: 3000}, store.Idem{})
+		_, _, err := e.Ref.IngestEvent(ctx, prog.ID, parrain.Event{Type: parrain.EventRefund, OrderID: "o1", Amount: 3000}, store.Idem{})
 		if pe := parrain.AsError(err); pe == nil || pe.Field != "amount" {
 			t.Fatalf("over-refund: %v", err)
 		}
-		if _, _, err := e.ref.IngestEvent(ctx, prog.ID, parrain.Event{Type: parrain.EventRefund, OrderID: "nope", Amount: 1}, store.Idem{}); parrain.ErrorCode(err) != parrain.CodeNotFound {
+		if _, _, err := e.Ref.IngestEvent(ctx, prog.ID, parrain.Event{Type: parrain.EventRefund, OrderID: "nope", Amount: 1}, store.Idem{}); parrain.ErrorCode(err) != parrain.CodeNotFound {
 			t.Fatalf("refund of unknown order: %v", err)
 		}
 		// Before the hold ends nothing is approved.
-		rewards, _, _ := e.st.ParticipantRewards(ctx, adv.ID, "", store.Page{})
+		rewards, _, _ := e.St.ParticipantRewards(ctx, adv.ID, "", store.Page{})
 		for _, rw := range rewards {
-			if ok, nb, err := e.st.ApproveReward(ctx, rw.ID); err != nil || ok || nb.IsZero() {
+			if ok, nb, err := e.St.ApproveReward(ctx, rw.ID); err != nil || ok || nb.IsZero() {
 				t.Fatalf("approve during hold: %v %v %v", ok, nb, err)
 			}
 		}
 		// Full refund of o1 during the hold: everything on o1 is reversed.
-		r = e.event(prog.ID, parrain.Event{Type: parrain.EventRefund, OrderID: "o1", Amount: 2999})
+		r = e.Event(prog.ID, parrain.Event{Type: parrain.EventRefund, OrderID: "o1", Amount: 2999})
 		if len(r.Reversals) != 3 {
 			t.Fatalf("full refund reversals: %+v", r.Reversals)
 		}
@@ -306,13 +237,13 @@ func TestRewardLifecycle(t *testing.T) {
 		if r.Referral == nil || r.Referral.ReviewStatus != parrain.ReviewHeld {
 			t.Fatalf("referral after a quick refund: %+v", r.Referral)
 		}
-		if _, err := e.ref.ReviewReferral(ctx, prog.ID, r.Referral.ID, store.ReviewDecisionClear, "known customer", "tester"); err != nil {
+		if _, err := e.Ref.ReviewReferral(ctx, prog.ID, r.Referral.ID, store.ReviewDecisionClear, "known customer", "tester"); err != nil {
 			t.Fatal(err)
 		}
-		e.clock.Advance(31 * 24 * time.Hour)
+		e.Clock.Advance(31 * 24 * time.Hour)
 		approved := 0
 		for _, rw := range rewards {
-			ok, _, err := e.st.ApproveReward(ctx, rw.ID)
+			ok, _, err := e.St.ApproveReward(ctx, rw.ID)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -323,36 +254,36 @@ func TestRewardLifecycle(t *testing.T) {
 				}
 			}
 			// Approving again is a no-op.
-			if ok, _, _ := e.st.ApproveReward(ctx, rw.ID); ok {
+			if ok, _, _ := e.St.ApproveReward(ctx, rw.ID); ok {
 				t.Errorf("approved twice")
 			}
 		}
 		if approved != 1 {
 			t.Fatalf("approved %d rewards, want 1 (o2's)", approved)
 		}
-		if b := e.balance(adv.ID); b[parrain.BucketPending] != 0 || b[parrain.BucketApproved] != 700 {
+		if b := e.Balance(adv.ID); b[parrain.BucketPending] != 0 || b[parrain.BucketApproved] != 700 {
 			t.Fatalf("balances after approval %v", b)
 		}
 		// A refund after approval is a clawback (negative adjustment).
-		r = e.event(prog.ID, parrain.Event{Type: parrain.EventRefund, OrderID: "o2", Amount: 10000})
+		r = e.Event(prog.ID, parrain.Event{Type: parrain.EventRefund, OrderID: "o2", Amount: 10000})
 		if len(r.Reversals) != 1 || r.Reversals[0].EntryType != parrain.EntryClawback || r.Reversals[0].Status != parrain.RewardClawedBack {
 			t.Fatalf("clawback: %+v", r.Reversals)
 		}
-		if b := e.balance(adv.ID); b[parrain.BucketApproved] != 0 {
+		if b := e.Balance(adv.ID); b[parrain.BucketApproved] != 0 {
 			t.Fatalf("balances after clawback %v", b)
 		}
-		st, err := e.st.ParticipantStats(ctx, adv.ID)
+		st, err := e.St.ParticipantStats(ctx, adv.ID)
 		if err != nil || st.Signups != 1 || st.Purchases != 1 || st.Rewards["clawed_back"]["EUR"] != 0 {
 			t.Fatalf("stats %+v %v", st, err)
 		}
 		// Every reward explains itself and its ledger sums to what is left.
-		all, _, _ := e.st.ParticipantRewards(ctx, adv.ID, "", store.Page{})
+		all, _, _ := e.St.ParticipantRewards(ctx, adv.ID, "", store.Page{})
 		for _, rw := range all {
-			full, err := e.st.Reward(ctx, prog.ID, rw.ID)
+			full, err := e.St.Reward(ctx, prog.ID, rw.ID)
 			if err != nil || full.Explanation == "" {
 				t.Fatalf("reward %s: %v %q", rw.ID, err, full.Explanation)
 			}
-			entries, _ := e.st.LedgerEntries(ctx, rw.ID)
+			entries, _ := e.St.LedgerEntries(ctx, rw.ID)
 			var sum int64
 			for _, en := range entries {
 				sum += en.Amount
@@ -361,7 +292,7 @@ func TestRewardLifecycle(t *testing.T) {
 				t.Errorf("reward %s: ledger sum %d, outstanding %d", rw.ID, sum, rw.Outstanding())
 			}
 		}
-		if _, err := e.st.Reward(ctx, "prog_other", all[0].ID); parrain.ErrorCode(err) != parrain.CodeNotFound {
+		if _, err := e.St.Reward(ctx, "prog_other", all[0].ID); parrain.ErrorCode(err) != parrain.CodeNotFound {
 			t.Errorf("reward visible from another program: %v", err)
 		}
 	})
@@ -369,17 +300,17 @@ func TestRewardLifecycle(t *testing.T) {
 
 func TestLedgerIsAppendOnly(t *testing.T) {
 	each(t, func(t *testing.T, e *env) {
-		prog := e.program(func(p *parrain.Program) { p.Rules[0].Trigger = parrain.TriggerFirstPurchase })
-		adv := e.advocate(prog.ID, "adv", "")
-		e.event(prog.ID, parrain.Event{Type: parrain.EventPurchase, ExternalID: "f", ReferralCode: adv.Code, OrderID: "o", Amount: 100, Currency: "EUR"})
-		if _, err := e.st.DB().Exec(`UPDATE ledger_entries SET amount = amount * 2`); err == nil {
+		prog := e.Program(func(p *parrain.Program) { p.Rules[0].Trigger = parrain.TriggerFirstPurchase })
+		adv := e.Advocate(prog.ID, "adv", "")
+		e.Event(prog.ID, parrain.Event{Type: parrain.EventPurchase, ExternalID: "f", ReferralCode: adv.Code, OrderID: "o", Amount: 100, Currency: "EUR"})
+		if _, err := e.St.DB().Exec(`UPDATE ledger_entries SET amount = amount * 2`); err == nil {
 			t.Error("UPDATE of ledger_entries succeeded")
 		}
-		if _, err := e.st.DB().Exec(`DELETE FROM ledger_entries`); err == nil {
+		if _, err := e.St.DB().Exec(`DELETE FROM ledger_entries`); err == nil {
 			t.Error("DELETE of ledger_entries succeeded")
 		}
 		var n int
-		if err := e.st.DB().QueryRow(`SELECT COUNT(*) FROM ledger_entries`).Scan(&n); err != nil {
+		if err := e.St.DB().QueryRow(`SELECT COUNT(*) FROM ledger_entries`).Scan(&n); err != nil {
 			t.Fatalf("query: %v", err)
 		}
 		if n != 2 {
@@ -390,11 +321,11 @@ func TestLedgerIsAppendOnly(t *testing.T) {
 
 func TestConcurrentDuplicates(t *testing.T) {
 	each(t, func(t *testing.T, e *env) {
-		prog := e.program(nil)
-		adv := e.advocate(prog.ID, "adv", "")
+		prog := e.Program(nil)
+		adv := e.Advocate(prog.ID, "adv", "")
 		// A second store on the same database plays a second server process.
-		other := open(t, e.url)
-		stores := []*store.Store{e.st, other.st}
+		other := open(t, e.URL)
+		stores := []*store.Store{e.St, other.St}
 		run := func(n int, fn func(i int, st *store.Store) error) {
 			var wg sync.WaitGroup
 			errs := make(chan error, n)
@@ -442,7 +373,7 @@ func TestConcurrentDuplicates(t *testing.T) {
 		})
 		count := func(q string) int {
 			var n int
-			if err := e.st.DB().QueryRow(q).Scan(&n); err != nil {
+			if err := e.St.DB().QueryRow(q).Scan(&n); err != nil {
 				t.Fatal(err)
 			}
 			return n
@@ -464,21 +395,21 @@ func TestConcurrentDuplicates(t *testing.T) {
 
 func TestJobsRunOnceAcrossWorkers(t *testing.T) {
 	each(t, func(t *testing.T, e *env) {
-		other := open(t, e.url)
+		other := open(t, e.URL)
 		const n = 60
 		for i := range n {
-			if err := e.st.Enqueue(ctx, "test", fmt.Sprintf("u%d", i), []byte(`{}`), t0); err != nil {
+			if err := e.St.Enqueue(ctx, "test", fmt.Sprintf("u%d", i), []byte(`{}`), t0); err != nil {
 				t.Fatal(err)
 			}
 		}
 		// Unique keys: enqueueing again adds nothing.
-		if err := e.st.Enqueue(ctx, "test", "u0", []byte(`{}`), t0); err != nil {
+		if err := e.St.Enqueue(ctx, "test", "u0", []byte(`{}`), t0); err != nil {
 			t.Fatal(err)
 		}
 		var mu sync.Mutex
 		seen := map[string]int{}
 		var wg sync.WaitGroup
-		for w, st := range []*store.Store{e.st, other.st, e.st, other.st} {
+		for w, st := range []*store.Store{e.St, other.St, e.St, other.St} {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
@@ -513,26 +444,26 @@ func TestJobsRunOnceAcrossWorkers(t *testing.T) {
 			}
 		}
 		// A worker dies holding a job: after its lease the job runs again.
-		if err := e.st.Enqueue(ctx, "test", "crash", []byte(`{}`), t0); err != nil {
+		if err := e.St.Enqueue(ctx, "test", "crash", []byte(`{}`), t0); err != nil {
 			t.Fatal(err)
 		}
-		js, _ := e.st.ClaimJobs(ctx, "dead", 10, time.Minute)
+		js, _ := e.St.ClaimJobs(ctx, "dead", 10, time.Minute)
 		if len(js) != 1 {
 			t.Fatalf("claimed %d", len(js))
 		}
-		if js2, _ := other.st.ClaimJobs(ctx, "alive", 10, time.Minute); len(js2) != 0 {
+		if js2, _ := other.St.ClaimJobs(ctx, "alive", 10, time.Minute); len(js2) != 0 {
 			t.Fatalf("leased job claimed twice")
 		}
-		other.clock.Advance(2 * time.Minute)
-		js2, _ := other.st.ClaimJobs(ctx, "alive", 10, time.Minute)
+		other.Clock.Advance(2 * time.Minute)
+		js2, _ := other.St.ClaimJobs(ctx, "alive", 10, time.Minute)
 		if len(js2) != 1 || js2[0].ID != js[0].ID || js2[0].Attempts != 2 {
 			t.Fatalf("expired lease not reclaimed: %+v", js2)
 		}
 		// The dead worker's late completion is ignored; the new one counts.
-		if err := e.st.CompleteJob(ctx, js[0].ID, "dead"); err != nil {
+		if err := e.St.CompleteJob(ctx, js[0].ID, "dead"); err != nil {
 			t.Fatal(err)
 		}
-		counts, _ := e.st.JobCounts(ctx)
+		counts, _ := e.St.JobCounts(ctx)
 		if counts["running"] != 1 {
 			t.Fatalf("job counts %v", counts)
 		}
@@ -541,15 +472,15 @@ func TestJobsRunOnceAcrossWorkers(t *testing.T) {
 
 func TestPagination(t *testing.T) {
 	each(t, func(t *testing.T, e *env) {
-		prog := e.program(nil)
-		adv := e.advocate(prog.ID, "adv", "")
+		prog := e.Program(nil)
+		adv := e.Advocate(prog.ID, "adv", "")
 		for i := range 7 {
-			e.event(prog.ID, parrain.Event{Type: parrain.EventSignup, ExternalID: fmt.Sprintf("f%d", i), ReferralCode: adv.Code})
+			e.Event(prog.ID, parrain.Event{Type: parrain.EventSignup, ExternalID: fmt.Sprintf("f%d", i), ReferralCode: adv.Code})
 		}
 		var all []string
 		cursor := ""
 		for pages := 0; ; pages++ {
-			refs, next, err := e.st.Referrals(ctx, prog.ID, store.ReferralFilter{AdvocateID: adv.ID}, store.Page{Limit: 3, Cursor: cursor})
+			refs, next, err := e.St.Referrals(ctx, prog.ID, store.ReferralFilter{AdvocateID: adv.ID}, store.Page{Limit: 3, Cursor: cursor})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -575,7 +506,7 @@ func TestPagination(t *testing.T) {
 func TestPlaceholdersOutOfOrder(t *testing.T) {
 	each(t, func(t *testing.T, e *env) {
 		var a, b string
-		if err := e.st.DB().QueryRow(`SELECT CAST($2 AS TEXT), CAST($1 AS TEXT)`, "one", "two").Scan(&a, &b); err != nil {
+		if err := e.St.DB().QueryRow(`SELECT CAST($2 AS TEXT), CAST($1 AS TEXT)`, "one", "two").Scan(&a, &b); err != nil {
 			t.Fatal(err)
 		}
 		if a != "two" || b != "one" {

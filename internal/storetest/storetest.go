@@ -1,0 +1,109 @@
+// Package storetest gives tests of the store and of the use cases one
+// store per test on a fresh database (SQLite and PostgreSQL, through
+// internal/dbtest), with a fake clock and small factories: a program, an
+// advocate, an event ingested by the referral use cases, a ledger balance.
+// It is imported by tests only.
+package storetest
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/parrainhq/parrain/internal/dbtest"
+	"github.com/parrainhq/parrain/internal/parrain"
+	"github.com/parrainhq/parrain/internal/referral"
+	"github.com/parrainhq/parrain/internal/store"
+)
+
+// T0 is the fake clock's start.
+var T0 = time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
+
+// Env is one test's store on a fresh database with a fake clock.
+type Env struct {
+	T     *testing.T
+	St    *store.Store
+	Ref   *referral.Service
+	Clock *parrain.FakeClock
+	URL   string
+}
+
+// Open opens a store on url with a fake clock at T0, closed when the test
+// ends.
+func Open(t *testing.T, url string) *Env {
+	t.Helper()
+	clock := parrain.NewFakeClock(T0)
+	st, err := store.Open(context.Background(), url, store.Options{Clock: clock})
+	if err != nil {
+		t.Fatalf("open: %v", err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return &Env{T: t, St: st, Ref: referral.New(st), Clock: clock, URL: url}
+}
+
+// Each runs fn once per database engine, in parallel with other tests.
+func Each(t *testing.T, fn func(t *testing.T, e *Env)) {
+	t.Parallel()
+	dbtest.Each(t, func(t *testing.T, url string) { fn(t, Open(t, url)) })
+}
+
+// Program creates a program (first purchase: 20.00 € cash to the advocate,
+// a 10.00 € coupon to the friend, 30-day hold) changed by mod.
+func (e *Env) Program(mod func(*parrain.Program)) parrain.Program {
+	e.T.Helper()
+	p := parrain.Program{Name: "Test", LandingURL: "https://shop.example/join", Currency: "EUR", HoldDays: 30,
+		Rules: []parrain.RewardRule{{Trigger: parrain.TriggerFirstPurchase,
+			Advocate: &parrain.RewardSpec{Kind: parrain.KindCash, Type: parrain.AmountFixed, Amount: 2000},
+			Friend:   &parrain.RewardSpec{Kind: parrain.KindCoupon, Type: parrain.AmountFixed, Amount: 1000}}}}
+	if mod != nil {
+		mod(&p)
+	}
+	p, _, err := e.St.CreateProgram(context.Background(), p, store.Idem{})
+	if err != nil {
+		e.T.Fatalf("create program: %v", err)
+	}
+	return p
+}
+
+// Advocate registers a participant.
+func (e *Env) Advocate(prog, ext, email string) parrain.Participant {
+	e.T.Helper()
+	p, _, err := e.St.UpsertParticipant(context.Background(), prog, parrain.ParticipantInput{ExternalID: ext, Email: email}, store.Idem{})
+	if err != nil {
+		e.T.Fatalf("upsert participant: %v", err)
+	}
+	return p
+}
+
+// Event ingests an event through the referral use cases.
+func (e *Env) Event(prog string, ev parrain.Event) parrain.EventResult {
+	e.T.Helper()
+	r, _, err := e.Ref.IngestEvent(context.Background(), prog, ev, store.Idem{})
+	if err != nil {
+		e.T.Fatalf("event %s: %v", ev.Type, err)
+	}
+	return r
+}
+
+// Balance sums a participant's ledger entries per bucket.
+func (e *Env) Balance(participantID string) map[parrain.Bucket]int64 {
+	e.T.Helper()
+	rows, err := e.St.DB().Query(`SELECT bucket, SUM(amount) FROM ledger_entries WHERE participant_id = $1 GROUP BY bucket`, participantID)
+	if err != nil {
+		e.T.Fatal(err)
+	}
+	defer rows.Close()
+	out := map[parrain.Bucket]int64{}
+	for rows.Next() {
+		var b string
+		var v int64
+		if err := rows.Scan(&b, &v); err != nil {
+			e.T.Fatal(err)
+		}
+		out[parrain.Bucket(b)] = v
+	}
+	if err := rows.Err(); err != nil {
+		e.T.Fatal(err)
+	}
+	return out
+}
