@@ -276,6 +276,7 @@ var actionWords = map[string]string{
 	"crm.disconnected": "Disconnected the CRM", "partner_program.updated": "Changed the partner program",
 	"partner.invited": "Invited a partner", "partner.suspended": "Suspended a partner",
 	"partner.reactivated": "Reactivated a partner", "partner.onboarding_updated": "Updated a partner's onboarding",
+	"partner.tier_changed":        "Changed a partner's tier",
 	"partner.extension_requested": "Asked for a longer exclusivity", "partner.extension_decided": "Decided on an exclusivity extension",
 	"partner.lead_extended": "Extended a lead's exclusivity", "partner_exclusion.added": "Excluded an account from partners",
 	"partner_exclusion.deleted": "Removed an account exclusion", "partner_asset.created": "Added a partner asset",

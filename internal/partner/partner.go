@@ -82,6 +82,7 @@ const (
 	AuditAssetCreated       = "partner_asset.created"
 	AuditAssetDeleted       = "partner_asset.deleted"
 	AuditSurveyCreated      = "partner_survey.created"
+	AuditTierChanged        = "partner.tier_changed"
 )
 
 // auditActor is who the audit log names for ctx's caller.

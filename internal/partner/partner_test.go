@@ -355,9 +355,14 @@ func TestPartnerDealStagesRewardsAndTiers(t *testing.T) {
 		if err != nil || p.Tier != "advisor" {
 			t.Fatalf("after training: %+v %v", p, err)
 		}
-		h, _ := e.st.TierHistory(ctx, alpha.ID)
-		if len(h) != 2 || h[0].Direction != "promotion" || !strings.Contains(h[0].Reason, "Solution Advisor") {
-			t.Fatalf("tier history %+v", h)
+		h, err := e.st.TierHistory(ctx, alpha.ID)
+		if err != nil || len(h) != 2 || h[0].Direction != "promotion" || !strings.Contains(h[0].Reason, "Solution Advisor") {
+			t.Fatalf("tier history %+v %v", h, err)
+		}
+		// The promotion is audited with its direction (the first history entry is the tier given on approval).
+		changes, _, err := e.st.AuditLog(ctx, store.AuditFilter{Action: partner.AuditTierChanged, TargetID: alpha.ID}, store.Page{})
+		if err != nil || len(changes) != 1 || changes[0].Details["to"] != "advisor" || changes[0].Details["direction"] != "promotion" {
+			t.Fatalf("tier changes audited %+v %v", changes, err)
 		}
 		// Now at the advisor rate; an influenced deal pays the influenced rate.
 		l2 := pe.register("Alpha", "Hooli", "hooli.com").Lead

@@ -41,6 +41,12 @@ func (s *Service) evaluateTier(ctx context.Context, tx *store.Tx, programID, par
 			return nil, err
 		}
 	}
+	// A tier change is audited under whoever caused it: the daily job, a
+	// deal closed through the API, training marked done in the console.
+	if err := tx.Audit(ctx, auditActor(ctx), AuditTierChanged, "partner", p.ID, programID, map[string]any{
+		"from": ch.From, "to": ch.To, "direction": ch.Direction, "reason": ch.Reason}); err != nil {
+		return nil, err
+	}
 	return &ch, nil
 }
 

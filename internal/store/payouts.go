@@ -1009,6 +1009,12 @@ func (s *Store) BatchBankPayouts(ctx context.Context, programID, batchID string)
 					return err
 				}
 				if p.Status != parrain.PayoutManual {
+					// Nothing left to transfer: the export cancelled it,
+					// under whoever asked for the export.
+					if err := s.audit(ctx, tx, AuditPayoutCancelled, "payout", p.ID, programID, map[string]any{
+						"reason": p.FailureReason, "by": "csv_export"}); err != nil {
+						return err
+					}
 					if err := s.completeBatchTx(ctx, tx, batchID); err != nil {
 						return err
 					}

@@ -676,5 +676,10 @@ func TestPayoutCSVRevalidates(t *testing.T) {
 		if bal := e.Balance(carol.ID); bal[parrain.BucketApproved] != 0 || bal[parrain.BucketPaid] != 0 {
 			t.Errorf("balance %v", bal)
 		}
+		// The export's cancellation is audited, once.
+		log, _, err := e.St.AuditLog(ctx, store.AuditFilter{Action: store.AuditPayoutCancelled, TargetID: b.Payouts[0].ID}, store.Page{})
+		if err != nil || len(log) != 1 || log[0].Details["by"] != "csv_export" {
+			t.Errorf("audit of the cancellation %+v %v", log, err)
+		}
 	})
 }
