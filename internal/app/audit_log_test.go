@@ -391,7 +391,7 @@ func TestAuditLogActorsAndFilters(t *testing.T) {
 		x.clock.Set(time.Date(2026, 12, 1, 6, 0, 1, 0, time.UTC))
 		x.drain()
 		runs := list("actor_type=system&action=payout.batch_created", x.key)
-		if len(runs) != 1 || runs[0].UserID != store.JobPayoutSchedule || runs[0].ProgramID != x.prog.ID || runs[0].TargetType != "payout_batch" ||
+		if len(runs) != 1 || runs[0].UserID != parrain.JobPayoutSchedule || runs[0].ProgramID != x.prog.ID || runs[0].TargetType != "payout_batch" ||
 			runs[0].Details["trigger"] != "schedule" {
 			t.Fatalf("scheduled run entries %+v", runs)
 		}

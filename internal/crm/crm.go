@@ -167,7 +167,7 @@ func label(p parrain.Participant) string {
 
 // SyncReferral is the crm.sync_referral job: the friend's contact, tagged
 // with the advocate, and a deal at the connection's won stage.
-func (s *Syncer) SyncReferral(ctx context.Context, a store.CRMReferralArgs) (time.Time, error) {
+func (s *Syncer) SyncReferral(ctx context.Context, a parrain.CRMReferralArgs) (time.Time, error) {
 	conn, c, ok, err := s.connection(ctx, a.ProgramID)
 	if !ok {
 		return time.Time{}, err
@@ -184,7 +184,7 @@ func (s *Syncer) SyncReferral(ctx context.Context, a store.CRMReferralArgs) (tim
 	return s.outcome(ctx, a.ProgramID, err)
 }
 
-func (s *Syncer) syncReferral(ctx context.Context, conn parrain.CRMConnection, c Client, d store.CRMReferral, a store.CRMReferralArgs) error {
+func (s *Syncer) syncReferral(ctx context.Context, conn parrain.CRMConnection, c Client, d store.CRMReferral, a parrain.CRMReferralArgs) error {
 	first, last := splitName(d.Friend.Name, d.Friend.Email)
 	ref := label(d.Advocate)
 	contactID, err := c.UpsertContact(ctx, Contact{Email: d.Friend.Email, FirstName: first, LastName: last, ReferredBy: ref, Code: d.Referral.Code})
@@ -281,7 +281,7 @@ func (s *Syncer) syncLead(ctx context.Context, conn parrain.CRMConnection, c Cli
 // Poll is the crm.poll job: it reads the stages of the program's deals and
 // records the changes. It returns the next poll time while the connection
 // that started this loop is still in place.
-func (s *Syncer) Poll(ctx context.Context, a store.CRMPollArgs) (time.Time, error) {
+func (s *Syncer) Poll(ctx context.Context, a parrain.CRMPollArgs) (time.Time, error) {
 	conn, c, ok, err := s.connection(ctx, a.ProgramID)
 	if err != nil && errors.Is(err, ErrNotConfigured) {
 		return s.st.Clock().Now().Add(store.CRMPollInterval), nil // keep polling: credentials may come

@@ -53,7 +53,7 @@ func setup(t *testing.T, url string, provider parrain.CRMProvider) *env {
 
 // convert makes alice's friend Jane buy and returns the queued sync job's
 // arguments.
-func (e *env) convert() store.CRMReferralArgs {
+func (e *env) convert() parrain.CRMReferralArgs {
 	e.t.Helper()
 	a, _, err := e.st.UpsertParticipant(ctx, e.prog.ID, parrain.ParticipantInput{ExternalID: "alice", Email: "alice@example.com", Name: "Alice Martin"}, store.Idem{})
 	if err != nil {
@@ -64,10 +64,10 @@ func (e *env) convert() store.CRMReferralArgs {
 		e.t.Fatal(err)
 	}
 	var payload string
-	if err := e.st.DB().QueryRow(`SELECT payload FROM jobs WHERE kind = $1`, store.JobCRMSyncReferral).Scan(&payload); err != nil {
+	if err := e.st.DB().QueryRow(`SELECT payload FROM jobs WHERE kind = $1`, parrain.JobCRMSyncReferral).Scan(&payload); err != nil {
 		e.t.Fatalf("no sync job: %v", err)
 	}
-	var args store.CRMReferralArgs
+	var args parrain.CRMReferralArgs
 	if err := json.Unmarshal([]byte(payload), &args); err != nil {
 		e.t.Fatal(err)
 	}
@@ -142,7 +142,7 @@ func TestHubSpotSync(t *testing.T) {
 		// again and moves it.
 		hs.SetProperty(leadDeal.ID, "dealstage", "contractsent")
 		conn, _ := e.st.CRMConnection(ctx, e.prog.ID)
-		poll := store.CRMPollArgs{ProgramID: e.prog.ID, Generation: conn.UpdatedAt.UnixMilli()}
+		poll := parrain.CRMPollArgs{ProgramID: e.prog.ID, Generation: conn.UpdatedAt.UnixMilli()}
 		fail = errors.New("connection refused")
 		retry, err := s.Poll(ctx, poll)
 		if err != nil || !retry.Equal(e.clock.Now().Add(store.CRMPollInterval)) || len(moved) != 0 {
@@ -261,7 +261,7 @@ func TestSalesforceSync(t *testing.T) {
 		}
 		sf.Set(leadOpp, "StageName", "Negotiation/Review")
 		conn, _ := e.st.CRMConnection(ctx, e.prog.ID)
-		if _, err := s.Poll(ctx, store.CRMPollArgs{ProgramID: e.prog.ID, Generation: conn.UpdatedAt.UnixMilli()}); err != nil {
+		if _, err := s.Poll(ctx, parrain.CRMPollArgs{ProgramID: e.prog.ID, Generation: conn.UpdatedAt.UnixMilli()}); err != nil {
 			t.Fatal(err)
 		}
 		if len(moved) != 1 || moved[0].Stage != "Negotiation/Review" || moved[0].CRM != "salesforce" {
@@ -273,7 +273,7 @@ func TestSalesforceSync(t *testing.T) {
 		if err != nil || retry.Sub(e.clock.Now()) != time.Hour {
 			t.Errorf("limit: %v %v", retry, err)
 		}
-		retry, err = s.Poll(ctx, store.CRMPollArgs{ProgramID: e.prog.ID, Generation: conn.UpdatedAt.UnixMilli()})
+		retry, err = s.Poll(ctx, parrain.CRMPollArgs{ProgramID: e.prog.ID, Generation: conn.UpdatedAt.UnixMilli()})
 		if err != nil || retry.IsZero() {
 			t.Errorf("poll at the limit: %v %v", retry, err)
 		}
@@ -298,7 +298,7 @@ func TestNotConfigured(t *testing.T) {
 		t.Fatal(err)
 	}
 	var n int
-	if err := e.st.DB().QueryRow(`SELECT COUNT(*) FROM jobs WHERE kind = $1`, store.JobCRMSyncLead).Scan(&n); err != nil {
+	if err := e.st.DB().QueryRow(`SELECT COUNT(*) FROM jobs WHERE kind = $1`, parrain.JobCRMSyncLead).Scan(&n); err != nil {
 		t.Fatalf("query: %v", err)
 	}
 	if n != 0 {

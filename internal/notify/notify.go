@@ -72,38 +72,38 @@ func (n *Service) Catalog() *i18n.Catalog { return n.cat }
 // EnsureSchedules seeds the recurring sweep and reminder jobs (each run
 // enqueues the next; this restarts the chains after downtime).
 func (n *Service) EnsureSchedules(ctx context.Context) error {
-	if err := n.st.EnsureRecurring(ctx, store.JobNotifySweep, n.SweepEvery); err != nil {
+	if err := n.st.EnsureRecurring(ctx, parrain.JobNotifySweep, n.SweepEvery); err != nil {
 		return err
 	}
-	return n.st.EnsureRecurring(ctx, store.JobReminders, n.RemindEvery)
+	return n.st.EnsureRecurring(ctx, parrain.JobReminders, n.RemindEvery)
 }
 
-// HandleSweep runs a store.JobNotifySweep job: it schedules the next run
+// HandleSweep runs a parrain.JobNotifySweep job: it schedules the next run
 // first (so the chain survives a failing sweep), then enqueues the
 // approvals, payouts and welcomes to notify.
 func (n *Service) HandleSweep(ctx context.Context, _ []byte) error {
-	if err := n.st.ScheduleRecurring(ctx, store.JobNotifySweep, n.SweepEvery, n.st.Clock().Now().Add(n.SweepEvery)); err != nil {
+	if err := n.st.ScheduleRecurring(ctx, parrain.JobNotifySweep, n.SweepEvery, n.st.Clock().Now().Add(n.SweepEvery)); err != nil {
 		return err
 	}
 	_, err := n.st.SweepNotices(ctx)
 	return err
 }
 
-// HandleReminders runs a store.JobReminders job.
+// HandleReminders runs a parrain.JobReminders job.
 func (n *Service) HandleReminders(ctx context.Context, _ []byte) error {
-	if err := n.st.ScheduleRecurring(ctx, store.JobReminders, n.RemindEvery, n.st.Clock().Now().Add(n.RemindEvery)); err != nil {
+	if err := n.st.ScheduleRecurring(ctx, parrain.JobReminders, n.RemindEvery, n.st.Clock().Now().Add(n.RemindEvery)); err != nil {
 		return err
 	}
 	_, err := n.st.SweepReminders(ctx)
 	return err
 }
 
-// HandleNotify runs a store.JobNotify job: it composes the notice and
+// HandleNotify runs a parrain.JobNotify job: it composes the notice and
 // records it (in-app notification, email and its send job) once.
 func (n *Service) HandleNotify(ctx context.Context, payload []byte) error {
-	var a store.NotifyArgs
+	var a parrain.NotifyArgs
 	if err := json.Unmarshal(payload, &a); err != nil {
-		return fmt.Errorf("decoding %s payload: %w", store.JobNotify, err)
+		return fmt.Errorf("decoding %s payload: %w", parrain.JobNotify, err)
 	}
 	notice, firing, err := n.Compose(ctx, a)
 	if err != nil {
@@ -161,7 +161,7 @@ type recipient struct {
 // Compose builds the notice for a job's arguments: the in-app data, and
 // the rendered email or the reason none is sent. The firing is returned for
 // moment notices, to record their effects.
-func (n *Service) Compose(ctx context.Context, a store.NotifyArgs) (store.Notice, *store.Firing, error) {
+func (n *Service) Compose(ctx context.Context, a parrain.NotifyArgs) (store.Notice, *store.Firing, error) {
 	notice := store.Notice{ProgramID: a.ProgramID, ParticipantID: a.ParticipantID, Kind: a.Kind, DedupeKey: a.DedupeKey(),
 		InApp: a.Kind != parrain.NoticeInvite, Data: map[string]any{}}
 	prog, err := n.st.Program(ctx, a.ProgramID)
@@ -382,14 +382,14 @@ func displayName(p parrain.Participant, def string) string {
 	return def
 }
 
-// HandleSend runs a store.JobSendEmail job: it sends a queued message,
+// HandleSend runs a parrain.JobSendEmail job: it sends a queued message,
 // unless its address unsubscribed since, and records the outcome. A
 // temporary failure is retried by the job runner; a permanent one, or the
 // last attempt, marks the message failed.
 func (n *Service) HandleSend(ctx context.Context, payload []byte) error {
-	var a store.SendEmailArgs
+	var a parrain.SendEmailArgs
 	if err := json.Unmarshal(payload, &a); err != nil {
-		return fmt.Errorf("decoding %s payload: %w", store.JobSendEmail, err)
+		return fmt.Errorf("decoding %s payload: %w", parrain.JobSendEmail, err)
 	}
 	m, err := n.st.EmailMessageByID(ctx, a.MessageID)
 	if err != nil {

@@ -61,8 +61,8 @@ func setup(t *testing.T, url string, opt smtptest.Options, withSMTP bool) *env {
 	}
 	e.svc = notify.New(st, log, sender, &mail.Address{Name: "Parrain", Address: "referrals@acme.example"}, "https://refer.acme.example")
 	e.runner = jobs.NewRunner(st, log)
-	e.runner.Handle(store.JobNotify, e.svc.HandleNotify)
-	e.runner.Handle(store.JobSendEmail, e.svc.HandleSend)
+	e.runner.Handle(parrain.JobNotify, e.svc.HandleNotify)
+	e.runner.Handle(parrain.JobSendEmail, e.svc.HandleSend)
 	e.prog, _, err = st.CreateProgram(ctx, parrain.Program{Name: "Acme", LandingURL: "https://acme.example/join", Currency: "EUR", HoldDays: 30,
 		Rules: []parrain.RewardRule{{Trigger: parrain.TriggerFirstPurchase,
 			Advocate: &parrain.RewardSpec{Kind: parrain.KindCash, Type: parrain.AmountFixed, Amount: 2000},
@@ -226,7 +226,7 @@ func TestUnsubscribeIsHonoured(t *testing.T) {
 		e.event(parrain.Event{Type: parrain.EventSignup, ExternalID: "bob", ReferralCode: alice.Code})
 		// Alice clicks the unsubscribe link of an email before its send job
 		// runs: the queued email is not sent.
-		if err := e.svc.HandleNotify(ctx, e.firstJob(store.JobNotify)); err != nil {
+		if err := e.svc.HandleNotify(ctx, e.firstJob(parrain.JobNotify)); err != nil {
 			t.Fatal(err)
 		}
 		ms := e.messages(store.MessageFilter{})

@@ -245,7 +245,7 @@ func TestFulfilmentCodesAndAlerts(t *testing.T) {
 			t.Fatal(err)
 		}
 		var state string
-		if err := e.St.DB().QueryRow(`SELECT state FROM jobs WHERE unique_key = $1`, store.JobFulfilReward+":"+gifts[2].ID).Scan(&state); err != nil {
+		if err := e.St.DB().QueryRow(`SELECT state FROM jobs WHERE unique_key = $1`, parrain.JobFulfilReward+":"+gifts[2].ID).Scan(&state); err != nil {
 			t.Fatalf("query: %v", err)
 		}
 		if state != "available" {

@@ -324,7 +324,7 @@ func TestEngineCapsStopAndReview(t *testing.T) {
 			t.Fatalf("review reward %+v", over)
 		}
 		var jobs int
-		if err := e.St.DB().QueryRow(`SELECT COUNT(*) FROM jobs WHERE unique_key = $1`, store.JobMatureReward+":"+over.ID).Scan(&jobs); err != nil {
+		if err := e.St.DB().QueryRow(`SELECT COUNT(*) FROM jobs WHERE unique_key = $1`, parrain.JobMatureReward+":"+over.ID).Scan(&jobs); err != nil {
 			t.Fatalf("query: %v", err)
 		}
 		if jobs != 0 {
@@ -341,7 +341,7 @@ func TestEngineCapsStopAndReview(t *testing.T) {
 		if err != nil || got.Review != store.ReviewApproved || got.Status != parrain.RewardPending {
 			t.Fatalf("approve: %+v %v", got, err)
 		}
-		if err := e.St.DB().QueryRow(`SELECT COUNT(*) FROM jobs WHERE unique_key = $1`, store.JobMatureReward+":"+over.ID).Scan(&jobs); err != nil {
+		if err := e.St.DB().QueryRow(`SELECT COUNT(*) FROM jobs WHERE unique_key = $1`, parrain.JobMatureReward+":"+over.ID).Scan(&jobs); err != nil {
 			t.Fatalf("query: %v", err)
 		}
 		if jobs != 1 {

@@ -504,13 +504,13 @@ func (in *ingest) afterEvent(ctx context.Context) error {
 	// A referral made by this event (or by one a moment ago, which already
 	// enqueued the same, unique notice).
 	if r := in.referral; r != nil && r.Status != parrain.ReferralRejected && r.CreatedAt.After(in.tx.Now().Add(-time.Minute)) {
-		if err := in.tx.EnqueueNotify(ctx, store.NotifyArgs{Kind: parrain.NoticeFriendSignedUp, ProgramID: in.prog.ID,
+		if err := in.tx.EnqueueNotify(ctx, parrain.NotifyArgs{Kind: parrain.NoticeFriendSignedUp, ProgramID: in.prog.ID,
 			ParticipantID: r.AdvocateID, ReferralID: r.ID}); err != nil {
 			return err
 		}
 	}
 	for _, rw := range in.res.Rewards {
-		if err := in.tx.EnqueueNotify(ctx, store.NotifyArgs{Kind: parrain.NoticeRewardEarned, ProgramID: in.prog.ID,
+		if err := in.tx.EnqueueNotify(ctx, parrain.NotifyArgs{Kind: parrain.NoticeRewardEarned, ProgramID: in.prog.ID,
 			ParticipantID: rw.ParticipantID, RewardID: rw.ID}); err != nil {
 			return err
 		}

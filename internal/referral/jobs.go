@@ -8,6 +8,7 @@ import (
 
 	"github.com/parrainhq/parrain/internal/integration/webhook"
 	"github.com/parrainhq/parrain/internal/jobs"
+	"github.com/parrainhq/parrain/internal/parrain"
 	"github.com/parrainhq/parrain/internal/store"
 )
 
@@ -18,10 +19,10 @@ import (
 // network addresses.
 func (s *Service) RegisterJobs(r *jobs.Runner, client *http.Client) {
 	st := s.st
-	r.Handle(store.JobMatureReward, func(ctx context.Context, payload []byte) error {
-		var a store.MatureRewardArgs
+	r.Handle(parrain.JobMatureReward, func(ctx context.Context, payload []byte) error {
+		var a parrain.MatureRewardArgs
 		if err := json.Unmarshal(payload, &a); err != nil {
-			return fmt.Errorf("decoding %s payload: %w", store.JobMatureReward, err)
+			return fmt.Errorf("decoding %s payload: %w", parrain.JobMatureReward, err)
 		}
 		_, notBefore, err := st.ApproveReward(ctx, a.RewardID)
 		if err != nil {
@@ -33,17 +34,17 @@ func (s *Service) RegisterJobs(r *jobs.Runner, client *http.Client) {
 		// An approved non-cash reward is delivered now.
 		return st.KickFulfilment(ctx, a.RewardID)
 	})
-	r.Handle(store.JobFulfilReward, func(ctx context.Context, payload []byte) error {
-		var a store.FulfilRewardArgs
+	r.Handle(parrain.JobFulfilReward, func(ctx context.Context, payload []byte) error {
+		var a parrain.FulfilRewardArgs
 		if err := json.Unmarshal(payload, &a); err != nil {
-			return fmt.Errorf("decoding %s payload: %w", store.JobFulfilReward, err)
+			return fmt.Errorf("decoding %s payload: %w", parrain.JobFulfilReward, err)
 		}
 		return fulfil(ctx, st, client, a.RewardID)
 	})
-	r.Handle(store.JobFinishContest, func(ctx context.Context, payload []byte) error {
-		var a store.FinishContestArgs
+	r.Handle(parrain.JobFinishContest, func(ctx context.Context, payload []byte) error {
+		var a parrain.FinishContestArgs
 		if err := json.Unmarshal(payload, &a); err != nil {
-			return fmt.Errorf("decoding %s payload: %w", store.JobFinishContest, err)
+			return fmt.Errorf("decoding %s payload: %w", parrain.JobFinishContest, err)
 		}
 		notBefore, err := st.FinishContest(ctx, a.ContestID)
 		if err != nil {

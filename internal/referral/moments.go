@@ -77,7 +77,7 @@ func (in *ingest) fireMoments(ctx context.Context) error {
 			return err
 		}
 		if notify {
-			if err := in.tx.EnqueueNotify(ctx, store.NotifyArgs{Kind: parrain.NoticeMoment, ProgramID: in.prog.ID,
+			if err := in.tx.EnqueueNotify(ctx, parrain.NotifyArgs{Kind: parrain.NoticeMoment, ProgramID: in.prog.ID,
 				ParticipantID: in.friend.ID, FiringID: f.ID}); err != nil {
 				return err
 			}

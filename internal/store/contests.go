@@ -16,14 +16,6 @@ import (
 // scheduled at creation). Prizes are rewards like any other: pending with
 // the program's hold, in the ledger, explained.
 
-// JobFinishContest is the job kind that picks a contest's winners.
-const JobFinishContest = "contest.finish"
-
-// FinishContestArgs is the payload of a JobFinishContest job.
-type FinishContestArgs struct {
-	ContestID string `json:"contest_id"`
-}
-
 // CreateContest validates and stores a contest and schedules its end.
 func (s *Store) CreateContest(ctx context.Context, programID string, c parrain.Contest, idem Idem) (parrain.Contest, bool, error) {
 	if c.ID != "" || c.Status != "" || len(c.Winners) > 0 || c.FinishedAt != nil {
@@ -46,8 +38,8 @@ func (s *Store) CreateContest(ctx context.Context, programID string, c parrain.C
 			c.ID, programID, string(doc), ms(c.StartsAt), ms(c.EndsAt), ms(now)); err != nil {
 			return c, fmt.Errorf("inserting contest: %w", err)
 		}
-		payload, _ := json.Marshal(FinishContestArgs{ContestID: c.ID})
-		if err := s.enqueueTx(ctx, tx, JobFinishContest, JobFinishContest+":"+c.ID, payload, c.EndsAt); err != nil {
+		payload, _ := json.Marshal(parrain.FinishContestArgs{ContestID: c.ID})
+		if err := s.enqueueTx(ctx, tx, parrain.JobFinishContest, parrain.JobFinishContest+":"+c.ID, payload, c.EndsAt); err != nil {
 			return c, err
 		}
 		c.Status = c.StatusAt(now)

@@ -12,19 +12,6 @@ import (
 	"github.com/parrainhq/parrain/internal/parrain"
 )
 
-// Job kinds of the CRM sync.
-const (
-	// JobCRMSyncReferral creates or updates the CRM contact and won deal of
-	// a converted referral.
-	JobCRMSyncReferral = "crm.sync_referral"
-	// JobCRMSyncLead creates or updates the CRM company, contact and deal of
-	// a partner's lead.
-	JobCRMSyncLead = "crm.sync_lead"
-	// JobCRMPoll polls the CRM for deal stage changes; it reschedules itself
-	// while the program has a CRM connection.
-	JobCRMPoll = "crm.poll"
-)
-
 // CRMPollInterval is how often deal stages are polled.
 const CRMPollInterval = 15 * time.Minute
 
@@ -34,15 +21,6 @@ const (
 	CRMCompany = "company"
 	CRMDeal    = "deal"
 )
-
-// CRMReferralArgs is the payload of a JobCRMSyncReferral job.
-type CRMReferralArgs struct {
-	ProgramID  string `json:"program_id"`
-	ReferralID string `json:"referral_id"`
-	OrderID    string `json:"order_id"`
-	Amount     int64  `json:"amount"`
-	Currency   string `json:"currency"`
-}
 
 // CRMLead is a partner's lead to sync: upserted by company domain, its
 // contact by email, its deal by the lead key.
@@ -93,14 +71,6 @@ func (l *CRMLead) Normalize() error {
 	return nil
 }
 
-// CRMPollArgs is the payload of a JobCRMPoll job. Generation is the
-// connection's updated_at (unix ms) when the polling loop started: a loop
-// of an older setting stops.
-type CRMPollArgs struct {
-	ProgramID  string `json:"program_id"`
-	Generation int64  `json:"generation"`
-}
-
 // referralConvertedTx announces a referral's first purchase: the
 // referral.converted webhook, and the CRM sync when the program has a CRM.
 func (s *Store) referralConvertedTx(ctx context.Context, tx *sql.Tx, ref *parrain.Referral, ev *parrain.Event) error {
@@ -114,8 +84,8 @@ func (s *Store) referralConvertedTx(ctx context.Context, tx *sql.Tx, ref *parrai
 	if n == 0 {
 		return nil
 	}
-	payload, _ := json.Marshal(CRMReferralArgs{ProgramID: ref.ProgramID, ReferralID: ref.ID, OrderID: ev.OrderID, Amount: ev.Amount, Currency: ev.Currency})
-	return s.enqueueTx(ctx, tx, JobCRMSyncReferral, JobCRMSyncReferral+":"+ref.ID, payload, s.clock.Now())
+	payload, _ := json.Marshal(parrain.CRMReferralArgs{ProgramID: ref.ProgramID, ReferralID: ref.ID, OrderID: ev.OrderID, Amount: ev.Amount, Currency: ev.Currency})
+	return s.enqueueTx(ctx, tx, parrain.JobCRMSyncReferral, parrain.JobCRMSyncReferral+":"+ref.ID, payload, s.clock.Now())
 }
 
 // crmLeadTx queues the CRM sync of a partner's lead in the caller's
@@ -134,7 +104,7 @@ func (s *Store) crmLeadTx(ctx context.Context, q querier, lead CRMLead) error {
 	}
 	payload, _ := json.Marshal(lead)
 	now := s.clock.Now()
-	return s.enqueueTx(ctx, q, JobCRMSyncLead, fmt.Sprintf("%s:%s:%s:%d", JobCRMSyncLead, lead.ProgramID, lead.Key, ms(now)), payload, now)
+	return s.enqueueTx(ctx, q, parrain.JobCRMSyncLead, fmt.Sprintf("%s:%s:%s:%d", parrain.JobCRMSyncLead, lead.ProgramID, lead.Key, ms(now)), payload, now)
 }
 
 // EnqueueCRMLead queues the CRM sync of a partner's lead on its own.
@@ -197,8 +167,8 @@ func (s *Store) SetCRMConnection(ctx context.Context, programID string, c parrai
 			ON CONFLICT (program_id) DO UPDATE SET provider = $2, options = $3, updated_at = $4`, programID, c.Provider, string(opts), ms(now)); err != nil {
 			return fmt.Errorf("storing CRM connection: %w", err)
 		}
-		payload, _ := json.Marshal(CRMPollArgs{ProgramID: programID, Generation: ms(now)})
-		if err := s.enqueueTx(ctx, tx, JobCRMPoll, fmt.Sprintf("%s:%s:%d", JobCRMPoll, programID, ms(now)), payload, now.Add(CRMPollInterval)); err != nil {
+		payload, _ := json.Marshal(parrain.CRMPollArgs{ProgramID: programID, Generation: ms(now)})
+		if err := s.enqueueTx(ctx, tx, parrain.JobCRMPoll, fmt.Sprintf("%s:%s:%d", parrain.JobCRMPoll, programID, ms(now)), payload, now.Add(CRMPollInterval)); err != nil {
 			return err
 		}
 		var err error

@@ -31,20 +31,20 @@ func (e *env) jobs(kind string) []string {
 	return out
 }
 
-func (e *env) notifyArgs() []store.NotifyArgs {
+func (e *env) notifyArgs() []parrain.NotifyArgs {
 	e.T.Helper()
-	rows, err := e.St.DB().Query(`SELECT payload FROM jobs WHERE kind = $1 ORDER BY id`, store.JobNotify)
+	rows, err := e.St.DB().Query(`SELECT payload FROM jobs WHERE kind = $1 ORDER BY id`, parrain.JobNotify)
 	if err != nil {
 		e.T.Fatal(err)
 	}
 	defer rows.Close()
-	var out []store.NotifyArgs
+	var out []parrain.NotifyArgs
 	for rows.Next() {
 		var p string
 		if err := rows.Scan(&p); err != nil {
 			e.T.Fatal(err)
 		}
-		var a store.NotifyArgs
+		var a parrain.NotifyArgs
 		if err := json.Unmarshal([]byte(p), &a); err != nil {
 			e.T.Fatal(err)
 		}
@@ -53,7 +53,7 @@ func (e *env) notifyArgs() []store.NotifyArgs {
 	return out
 }
 
-func kinds(as []store.NotifyArgs) map[parrain.NoticeKind]int {
+func kinds(as []parrain.NotifyArgs) map[parrain.NoticeKind]int {
 	m := map[parrain.NoticeKind]int{}
 	for _, a := range as {
 		m[a.Kind]++
@@ -348,14 +348,14 @@ func TestEmailMessages(t *testing.T) {
 		if m2.ID != m1.ID {
 			t.Error("a retried notice recorded a second email")
 		}
-		if got := e.jobs(store.JobSendEmail); len(got) != 1 || got[0] != store.JobSendEmail+":"+m1.ID {
+		if got := e.jobs(parrain.JobSendEmail); len(got) != 1 || got[0] != parrain.JobSendEmail+":"+m1.ID {
 			t.Errorf("send jobs = %v", got)
 		}
 		// A suppressed message has no send job.
 		sup, _ := e.St.RecordNotice(ctx, store.Notice{ProgramID: p.ID, ParticipantID: a.ID, Kind: parrain.NoticeReminder, DedupeKey: "reminder:x",
 			Email: &store.EmailMessage{To: "alice@example.com", Locale: "en", Subject: "S", Status: store.EmailSuppressed, Error: "no_consent"}})
-		if sup.Status != store.EmailSuppressed || len(e.jobs(store.JobSendEmail)) != 1 {
-			t.Errorf("suppressed: %+v, jobs %v", sup, e.jobs(store.JobSendEmail))
+		if sup.Status != store.EmailSuppressed || len(e.jobs(parrain.JobSendEmail)) != 1 {
+			t.Errorf("suppressed: %+v, jobs %v", sup, e.jobs(parrain.JobSendEmail))
 		}
 		if n, err := e.St.MarkEmailAttempt(ctx, m1.ID, "421 try later", false); err != nil || n != 1 {
 			t.Errorf("attempt: %d %v", n, err)
@@ -760,15 +760,15 @@ func (e *env) mustParticipant(prog, ext string) parrain.Participant {
 func TestScheduleRecurring(t *testing.T) {
 	each(t, func(t *testing.T, e *env) {
 		for range 3 {
-			if err := e.St.EnsureRecurring(ctx, store.JobNotifySweep, 5*time.Minute); err != nil {
+			if err := e.St.EnsureRecurring(ctx, parrain.JobNotifySweep, 5*time.Minute); err != nil {
 				t.Fatal(err)
 			}
 		}
 		e.Clock.Advance(5 * time.Minute)
-		if err := e.St.EnsureRecurring(ctx, store.JobNotifySweep, 5*time.Minute); err != nil {
+		if err := e.St.EnsureRecurring(ctx, parrain.JobNotifySweep, 5*time.Minute); err != nil {
 			t.Fatal(err)
 		}
-		if got := e.jobs(store.JobNotifySweep); len(got) != 2 {
+		if got := e.jobs(parrain.JobNotifySweep); len(got) != 2 {
 			t.Errorf("slots = %v", got)
 		}
 	})

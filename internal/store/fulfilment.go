@@ -24,14 +24,6 @@ import (
 // is assigned (the participant sees it in the API). Network delivery is
 // done by the job runner (internal/jobs), outside any transaction.
 
-// JobFulfilReward is the job kind that delivers an approved non-cash reward.
-const JobFulfilReward = "reward.fulfil"
-
-// FulfilRewardArgs is the payload of a JobFulfilReward job.
-type FulfilRewardArgs struct {
-	RewardID string `json:"reward_id"`
-}
-
 // DefaultPool is the generated code pool of coupons that name no pool.
 const DefaultPool = "generated"
 
@@ -63,8 +55,8 @@ func (s *Store) scheduleFulfilmentTx(ctx context.Context, tx *sql.Tx, rw *parrai
 		return fmt.Errorf("scheduling fulfilment: %w", err)
 	}
 	rw.Fulfilment = &parrain.FulfilmentState{Status: parrain.FulfilScheduled, Pool: pool, Feature: spec.Feature, Days: spec.Days}
-	payload, _ := json.Marshal(FulfilRewardArgs{RewardID: rw.ID})
-	return s.enqueueTx(ctx, tx, JobFulfilReward, JobFulfilReward+":"+rw.ID, payload, rw.HoldUntil)
+	payload, _ := json.Marshal(parrain.FulfilRewardArgs{RewardID: rw.ID})
+	return s.enqueueTx(ctx, tx, parrain.JobFulfilReward, parrain.JobFulfilReward+":"+rw.ID, payload, rw.HoldUntil)
 }
 
 // kickJobTx makes a job with a unique key run now: it is inserted if
@@ -93,7 +85,7 @@ func (s *Store) KickFulfilment(ctx context.Context, rewardID string) error {
 		return err
 	}
 	_, err := s.w.ExecContext(ctx, `UPDATE jobs SET run_at = $1 WHERE unique_key = $2 AND state = 'available' AND run_at > $1`,
-		ms(s.clock.Now()), JobFulfilReward+":"+rewardID)
+		ms(s.clock.Now()), parrain.JobFulfilReward+":"+rewardID)
 	return err
 }
 
@@ -119,8 +111,8 @@ func (s *Store) resumeFulfilmentsTx(ctx context.Context, tx *sql.Tx, programID s
 		return err
 	}
 	for _, id := range ids {
-		payload, _ := json.Marshal(FulfilRewardArgs{RewardID: id})
-		if err := s.kickJobTx(ctx, tx, JobFulfilReward, JobFulfilReward+":"+id, payload); err != nil {
+		payload, _ := json.Marshal(parrain.FulfilRewardArgs{RewardID: id})
+		if err := s.kickJobTx(ctx, tx, parrain.JobFulfilReward, parrain.JobFulfilReward+":"+id, payload); err != nil {
 			return err
 		}
 	}

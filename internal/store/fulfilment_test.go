@@ -56,7 +56,7 @@ func TestFulfilmentWakeUpWhileJobRuns(t *testing.T) {
 			t.Fatal(err)
 		}
 		rw := e.gift(prog, e.Advocate(prog.ID, "adv", ""), "f1")
-		key := store.JobFulfilReward + ":" + rw.ID
+		key := parrain.JobFulfilReward + ":" + rw.ID
 		// The runner claims the delivery job; the job finds the pool empty
 		// and parks the reward…
 		claim := func() store.Job {
@@ -66,7 +66,7 @@ func TestFulfilmentWakeUpWhileJobRuns(t *testing.T) {
 				t.Fatal(err)
 			}
 			for _, j := range js {
-				if j.Kind == store.JobFulfilReward {
+				if j.Kind == parrain.JobFulfilReward {
 					return j
 				}
 			}

@@ -90,7 +90,7 @@ func (s *Store) saveDetailsTx(ctx context.Context, tx *sql.Tx, rw *parrain.Rewar
 	}
 	if d.Review == ReviewWaiting {
 		// No automatic approval: a manager decides (ReviewReward).
-		if _, err := tx.ExecContext(ctx, `DELETE FROM jobs WHERE unique_key = $1 AND state = 'available'`, JobMatureReward+":"+rw.ID); err != nil {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM jobs WHERE unique_key = $1 AND state = 'available'`, parrain.JobMatureReward+":"+rw.ID); err != nil {
 			return fmt.Errorf("holding reward for review: %w", err)
 		}
 	}

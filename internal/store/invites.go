@@ -114,7 +114,7 @@ func (s *Store) CreateInvites(ctx context.Context, advocate parrain.Participant,
 			}
 			mine++
 			program++
-			if err := s.enqueueNotifyTx(ctx, tx, NotifyArgs{Kind: parrain.NoticeInvite, ProgramID: advocate.ProgramID, InviteID: id}); err != nil {
+			if err := s.enqueueNotifyTx(ctx, tx, parrain.NotifyArgs{Kind: parrain.NoticeInvite, ProgramID: advocate.ProgramID, InviteID: id}); err != nil {
 				return nil, err
 			}
 			r.Status, r.InviteID = InviteQueued, id

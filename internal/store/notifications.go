@@ -11,68 +11,18 @@ import (
 	"github.com/parrainhq/parrain/internal/parrain"
 )
 
-// Job kinds of the notification pipeline (handlers in internal/notify).
-const (
-	// JobNotify composes one notice (in-app notification and email) from
-	// NotifyArgs.
-	JobNotify = "notify.event"
-	// JobSendEmail sends one recorded email message (SendEmailArgs).
-	JobSendEmail = "email.send"
-	// JobNotifySweep finds approvals, payouts and new participants to
-	// notify; it reschedules itself.
-	JobNotifySweep = "notify.sweep"
-	// JobReminders reminds advocates who have not shared; hourly.
-	JobReminders = "notify.reminders"
-)
-
-// NotifyArgs is the payload of a JobNotify job: which notice, for whom,
-// about what.
-type NotifyArgs struct {
-	Kind          parrain.NoticeKind `json:"kind"`
-	ProgramID     string             `json:"program_id"`
-	ParticipantID string             `json:"participant_id,omitempty"` // empty for invites
-	ReferralID    string             `json:"referral_id,omitempty"`
-	RewardID      string             `json:"reward_id,omitempty"`
-	InviteID      string             `json:"invite_id,omitempty"`
-	FiringID      string             `json:"firing_id,omitempty"`
-	Sequence      int                `json:"sequence,omitempty"` // reminders: 1st, 2nd
-}
-
-// DedupeKey names the notice so that it happens once: the job's unique key,
-// the notification's and the email's dedupe key derive from it.
-func (a NotifyArgs) DedupeKey() string {
-	switch {
-	case a.Kind == parrain.NoticeInvite:
-		return "invite:" + a.InviteID
-	case a.Kind == parrain.NoticeMoment:
-		return "moment:" + a.FiringID
-	case a.RewardID != "":
-		return string(a.Kind) + ":" + a.RewardID
-	case a.ReferralID != "":
-		return string(a.Kind) + ":" + a.ReferralID
-	case a.Sequence > 0:
-		return fmt.Sprintf("%s:%s:%d", a.Kind, a.ParticipantID, a.Sequence)
-	}
-	return string(a.Kind) + ":" + a.ParticipantID
-}
-
-// SendEmailArgs is the payload of a JobSendEmail job.
-type SendEmailArgs struct {
-	MessageID string `json:"message_id"`
-}
-
-// enqueueNotifyTx enqueues a JobNotify job in the caller's transaction,
+// enqueueNotifyTx enqueues a parrain.JobNotify job in the caller's transaction,
 // once per notice.
-func (s *Store) enqueueNotifyTx(ctx context.Context, q querier, a NotifyArgs) error {
+func (s *Store) enqueueNotifyTx(ctx context.Context, q querier, a parrain.NotifyArgs) error {
 	payload, err := json.Marshal(a)
 	if err != nil {
 		return err
 	}
-	return s.enqueueTx(ctx, q, JobNotify, "notify:"+a.DedupeKey(), payload, s.clock.Now())
+	return s.enqueueTx(ctx, q, parrain.JobNotify, "notify:"+a.DedupeKey(), payload, s.clock.Now())
 }
 
 // EnqueueNotify enqueues a notice on its own (once per notice).
-func (s *Store) EnqueueNotify(ctx context.Context, a NotifyArgs) error {
+func (s *Store) EnqueueNotify(ctx context.Context, a parrain.NotifyArgs) error {
 	return s.enqueueNotifyTx(ctx, s.w, a)
 }
 
@@ -86,7 +36,7 @@ type Notification struct {
 	CreatedAt time.Time          `json:"created_at"`
 }
 
-// Notice is what the notification pipeline records for one NotifyArgs: the
+// Notice is what the notification pipeline records for one parrain.NotifyArgs: the
 // in-app notification (when InApp) and the email (when Email is set),
 // both once per DedupeKey.
 type Notice struct {
@@ -138,8 +88,8 @@ func (s *Store) RecordNotice(ctx context.Context, n Notice) (*EmailMessage, erro
 			return fmt.Errorf("inserting email message: %w", err)
 		}
 		if k, _ := res.RowsAffected(); k == 1 && m.Status == EmailQueued {
-			payload, _ := json.Marshal(SendEmailArgs{MessageID: m.ID})
-			if err := s.enqueueTx(ctx, tx, JobSendEmail, JobSendEmail+":"+m.ID, payload, now); err != nil {
+			payload, _ := json.Marshal(parrain.SendEmailArgs{MessageID: m.ID})
+			if err := s.enqueueTx(ctx, tx, parrain.JobSendEmail, parrain.JobSendEmail+":"+m.ID, payload, now); err != nil {
 				return err
 			}
 		}
@@ -266,7 +216,7 @@ const (
 func (s *Store) SweepNotices(ctx context.Context) (int, error) {
 	now := s.clock.Now()
 	since := ms(now.Add(-noticeLookback))
-	var todo []NotifyArgs
+	var todo []parrain.NotifyArgs
 	rows, err := s.r.QueryContext(ctx, `SELECT le.type, r.id, r.program_id, r.participant_id FROM ledger_entries le JOIN rewards r ON r.id = le.reward_id
 		WHERE le.type IN ('approval', 'payout', 'fulfilment') AND le.amount > 0 AND le.created_at >= $1
 		AND NOT EXISTS (SELECT 1 FROM notifications n WHERE n.dedupe_key = (CASE WHEN le.type = 'approval' THEN 'reward_approved:' ELSE 'reward_paid:' END) || r.id)
@@ -276,7 +226,7 @@ func (s *Store) SweepNotices(ctx context.Context) (int, error) {
 	}
 	for rows.Next() {
 		var typ string
-		var a NotifyArgs
+		var a parrain.NotifyArgs
 		if err := rows.Scan(&typ, &a.RewardID, &a.ProgramID, &a.ParticipantID); err != nil {
 			rows.Close()
 			return 0, err
@@ -299,7 +249,7 @@ func (s *Store) SweepNotices(ctx context.Context) (int, error) {
 		return 0, fmt.Errorf("finding new participants: %w", err)
 	}
 	for rows.Next() {
-		a := NotifyArgs{Kind: parrain.NoticeWelcome}
+		a := parrain.NotifyArgs{Kind: parrain.NoticeWelcome}
 		if err := rows.Scan(&a.ParticipantID, &a.ProgramID); err != nil {
 			rows.Close()
 			return 0, err
@@ -356,7 +306,7 @@ func (s *Store) SweepReminders(ctx context.Context) (int, error) {
 		if err != nil {
 			return total, fmt.Errorf("finding advocates to remind: %w", err)
 		}
-		var todo []NotifyArgs
+		var todo []parrain.NotifyArgs
 		for rows.Next() {
 			var id string
 			var sent int
@@ -368,7 +318,7 @@ func (s *Store) SweepReminders(ctx context.Context) (int, error) {
 			if sent >= maxReminders || (last.Valid && now.Sub(fromMS(last.Int64)) < reminderGap) {
 				continue
 			}
-			todo = append(todo, NotifyArgs{Kind: parrain.NoticeReminder, ProgramID: pid, ParticipantID: id, Sequence: sent + 1})
+			todo = append(todo, parrain.NotifyArgs{Kind: parrain.NoticeReminder, ProgramID: pid, ParticipantID: id, Sequence: sent + 1})
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {

@@ -13,29 +13,6 @@ import (
 	"github.com/parrainhq/parrain/internal/parrain"
 )
 
-// Job kinds of the payout flow.
-const (
-	// JobPayoutSchedule runs a program's scheduled payout run and schedules
-	// the next one.
-	JobPayoutSchedule = "payout.schedule"
-	// JobPayoutSend sends one approved payout to its provider.
-	JobPayoutSend = "payout.send"
-	// JobPayoutPoll asks the provider for the final status of a payout it
-	// accepted asynchronously (PayPal).
-	JobPayoutPoll = "payout.poll"
-)
-
-// PayoutScheduleArgs is the payload of a JobPayoutSchedule job.
-type PayoutScheduleArgs struct {
-	ProgramID string `json:"program_id"`
-	At        int64  `json:"at"` // the slot, unix ms
-}
-
-// PayoutJobArgs is the payload of JobPayoutSend and JobPayoutPoll jobs.
-type PayoutJobArgs struct {
-	PayoutID string `json:"payout_id"`
-}
-
 // openPayouts is the SQL list of payout statuses that hold their rewards.
 var openPayouts = func() string {
 	var q []string
@@ -208,8 +185,8 @@ func (s *Store) SetPayoutSettings(ctx context.Context, programID string, in parr
 }
 
 func (s *Store) schedulePayoutTx(ctx context.Context, tx *sql.Tx, programID string, at time.Time) error {
-	payload, _ := json.Marshal(PayoutScheduleArgs{ProgramID: programID, At: ms(at)})
-	return s.enqueueTx(ctx, tx, JobPayoutSchedule, fmt.Sprintf("%s:%s:%d", JobPayoutSchedule, programID, ms(at)), payload, at)
+	payload, _ := json.Marshal(parrain.PayoutScheduleArgs{ProgramID: programID, At: ms(at)})
+	return s.enqueueTx(ctx, tx, parrain.JobPayoutSchedule, fmt.Sprintf("%s:%s:%d", parrain.JobPayoutSchedule, programID, ms(at)), payload, at)
 }
 
 // RunScheduledPayout makes the scheduled payout batch of slot at and
@@ -521,8 +498,8 @@ func (s *Store) approveBatchTx(ctx context.Context, tx *sql.Tx, id, by string) (
 			return parrain.PayoutBatch{}, fmt.Errorf("queueing payout: %w", err)
 		}
 		if next == parrain.PayoutQueued {
-			payload, _ := json.Marshal(PayoutJobArgs{PayoutID: p.ID})
-			if err := s.enqueueTx(ctx, tx, JobPayoutSend, JobPayoutSend+":"+p.ID, payload, now); err != nil {
+			payload, _ := json.Marshal(parrain.PayoutJobArgs{PayoutID: p.ID})
+			if err := s.enqueueTx(ctx, tx, parrain.JobPayoutSend, parrain.JobPayoutSend+":"+p.ID, payload, now); err != nil {
 				return parrain.PayoutBatch{}, err
 			}
 		}
@@ -761,8 +738,8 @@ func (s *Store) MarkPayoutProcessing(ctx context.Context, id, ref, providerStatu
 		if n, _ := res.RowsAffected(); n == 0 {
 			return nil
 		}
-		payload, _ := json.Marshal(PayoutJobArgs{PayoutID: id})
-		return s.enqueueTx(ctx, tx, JobPayoutPoll, JobPayoutPoll+":"+id, payload, pollAt)
+		payload, _ := json.Marshal(parrain.PayoutJobArgs{PayoutID: id})
+		return s.enqueueTx(ctx, tx, parrain.JobPayoutPoll, parrain.JobPayoutPoll+":"+id, payload, pollAt)
 	})
 }
 
@@ -816,7 +793,7 @@ func (s *Store) completePayoutTx(ctx context.Context, tx *sql.Tx, programID, id,
 		if it.Amount > 0 {
 			// The participant's "reward paid" notice, once per reward (the
 			// notification sweep uses the same dedupe key).
-			if err := s.enqueueNotifyTx(ctx, tx, NotifyArgs{Kind: parrain.NoticeRewardPaid, ProgramID: p.ProgramID,
+			if err := s.enqueueNotifyTx(ctx, tx, parrain.NotifyArgs{Kind: parrain.NoticeRewardPaid, ProgramID: p.ProgramID,
 				ParticipantID: p.ParticipantID, RewardID: rw.ID}); err != nil {
 				return false, err
 			}

@@ -163,13 +163,13 @@ func TestPayoutRunLifecycle(t *testing.T) {
 		if err != nil || b.Status != parrain.BatchApproved || b.ApprovedBy != "manager@example.com" {
 			t.Fatalf("approve: %+v %v", b, err)
 		}
-		if n := e.countJobs(store.JobPayoutSend); n != 2 {
+		if n := e.countJobs(parrain.JobPayoutSend); n != 2 {
 			t.Errorf("send jobs %d", n)
 		}
 		if _, err := e.St.ApprovePayoutBatch(ctx, p.ID, b.ID, "again"); err != nil {
 			t.Errorf("approve twice: %v", err)
 		}
-		if n := e.countJobs(store.JobPayoutSend); n != 2 {
+		if n := e.countJobs(parrain.JobPayoutSend); n != 2 {
 			t.Errorf("send jobs after second approval %d", n)
 		}
 
@@ -203,7 +203,7 @@ func TestPayoutRunLifecycle(t *testing.T) {
 			}
 		}
 		var notices int
-		if err := e.St.DB().QueryRow(`SELECT COUNT(*) FROM jobs WHERE kind = $1 AND unique_key LIKE 'notify:reward_paid:%'`, store.JobNotify).Scan(&notices); err != nil {
+		if err := e.St.DB().QueryRow(`SELECT COUNT(*) FROM jobs WHERE kind = $1 AND unique_key LIKE 'notify:reward_paid:%'`, parrain.JobNotify).Scan(&notices); err != nil {
 			t.Fatalf("query: %v", err)
 		}
 		if notices != 2 {
@@ -219,7 +219,7 @@ func TestPayoutRunLifecycle(t *testing.T) {
 		if err := e.St.MarkPayoutProcessing(ctx, po.ID, "PB1", "PENDING", e.Clock.Now().Add(time.Minute)); err != nil {
 			t.Fatal(err)
 		}
-		if n := e.countJobs(store.JobPayoutPoll); n != 1 {
+		if n := e.countJobs(parrain.JobPayoutPoll); n != 1 {
 			t.Errorf("poll jobs %d", n)
 		}
 		if done, err := e.St.FailPayout(ctx, po.ID, "RECEIVER_UNREGISTERED: no PayPal account", "FAILED"); err != nil || !done {
@@ -397,7 +397,7 @@ func TestPayoutSchedule(t *testing.T) {
 			t.Fatalf("settings %+v %v", st, err)
 		}
 		var runAt int64
-		if err := e.St.DB().QueryRow(`SELECT run_at FROM jobs WHERE kind = $1`, store.JobPayoutSchedule).Scan(&runAt); err != nil || runAt != slot.UnixMilli() {
+		if err := e.St.DB().QueryRow(`SELECT run_at FROM jobs WHERE kind = $1`, parrain.JobPayoutSchedule).Scan(&runAt); err != nil || runAt != slot.UnixMilli() {
 			t.Fatalf("schedule job at %d: %v", runAt, err)
 		}
 		b, notBefore, err := e.St.RunScheduledPayout(ctx, p.ID, slot)
@@ -418,7 +418,7 @@ func TestPayoutSchedule(t *testing.T) {
 		if want := time.Date(2027, 1, 1, 6, 0, 0, 0, time.UTC); !st.NextRunAt.Equal(want) {
 			t.Errorf("next run %v", st.NextRunAt)
 		}
-		if n := e.countJobs(store.JobPayoutSchedule); n != 2 {
+		if n := e.countJobs(parrain.JobPayoutSchedule); n != 2 {
 			t.Errorf("schedule jobs %d", n)
 		}
 		// Changing the settings makes the scheduled January slot stale.
@@ -562,7 +562,7 @@ func TestPayoutRevalidatesClawbacks(t *testing.T) {
 		if po, _ := e.items(p.ID, bobID); po.Status != parrain.PayoutCancelled || po.FailureReason != parrain.ReasonNothingLeft {
 			t.Errorf("bob's payout %+v", po)
 		}
-		if n := e.countJobs(store.JobPayoutSend); n != 1 {
+		if n := e.countJobs(parrain.JobPayoutSend); n != 1 {
 			t.Errorf("send jobs %d, want 1 (alice only)", n)
 		}
 		// The rest of f2 is refunded before the send job runs: nothing is

@@ -12,14 +12,6 @@ import (
 	"github.com/parrainhq/parrain/internal/parrain"
 )
 
-// JobMatureReward is the job kind that approves a reward when its hold ends.
-const JobMatureReward = "reward.mature"
-
-// MatureRewardArgs is the payload of a JobMatureReward job.
-type MatureRewardArgs struct {
-	RewardID string `json:"reward_id"`
-}
-
 const rewardSelect = `SELECT r.id, r.program_id, r.participant_id, (SELECT p.external_id FROM participants p WHERE p.id = r.participant_id),
 	r.referral_id, r.purchase_id, (SELECT pu.order_id FROM purchases pu WHERE pu.id = r.purchase_id), r.event_id, r.rule_id, r.rule_version,
 	r.role, r.trigger_type, r.kind, r.amount_type, r.amount, r.currency, r.reversed, r.status, r.description, r.explanation,
@@ -79,8 +71,8 @@ func (s *Store) insertReward(ctx context.Context, tx *sql.Tx, rw *parrain.Reward
 	if err := s.emitTx(ctx, tx, rw.ProgramID, parrain.WebhookRewardCreated, rw); err != nil {
 		return err
 	}
-	payload, _ := json.Marshal(MatureRewardArgs{RewardID: rw.ID})
-	return s.enqueueTx(ctx, tx, JobMatureReward, JobMatureReward+":"+rw.ID, payload, rw.HoldUntil)
+	payload, _ := json.Marshal(parrain.MatureRewardArgs{RewardID: rw.ID})
+	return s.enqueueTx(ctx, tx, parrain.JobMatureReward, parrain.JobMatureReward+":"+rw.ID, payload, rw.HoldUntil)
 }
 
 func (s *Store) insertEntry(ctx context.Context, tx *sql.Tx, rw *parrain.Reward, m parrain.Movement, memo string) error {
@@ -483,8 +475,8 @@ func (t *Tx) ApproveRewardReview(ctx context.Context, rw *parrain.Reward) error 
 	if _, err := t.tx.ExecContext(ctx, `UPDATE rewards SET review = $1, updated_at = $2 WHERE id = $3`, ReviewApproved, ms(t.s.clock.Now()), rw.ID); err != nil {
 		return err
 	}
-	payload, _ := json.Marshal(MatureRewardArgs{RewardID: rw.ID})
-	return t.s.enqueueTx(ctx, t.tx, JobMatureReward, JobMatureReward+":"+rw.ID, payload, rw.HoldUntil)
+	payload, _ := json.Marshal(parrain.MatureRewardArgs{RewardID: rw.ID})
+	return t.s.enqueueTx(ctx, t.tx, parrain.JobMatureReward, parrain.JobMatureReward+":"+rw.ID, payload, rw.HoldUntil)
 }
 
 // SetRewardReview records a reward's review state.

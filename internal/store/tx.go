@@ -53,7 +53,7 @@ func (s *Store) ProgramAtVersion(ctx context.Context, programID string, version 
 }
 
 // EnqueueNotify enqueues a notice, once per notice.
-func (t *Tx) EnqueueNotify(ctx context.Context, a NotifyArgs) error {
+func (t *Tx) EnqueueNotify(ctx context.Context, a parrain.NotifyArgs) error {
 	return t.s.enqueueNotifyTx(ctx, t.tx, a)
 }
 

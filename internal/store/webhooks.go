@@ -14,17 +14,9 @@ import (
 	"github.com/parrainhq/parrain/internal/parrain"
 )
 
-// JobWebhookDeliver delivers one outgoing webhook message (with its retries).
-const JobWebhookDeliver = "webhook.deliver"
-
 // AuditWebhookDisabled is the audit action recorded when an endpoint is
 // disabled automatically after failing for days.
 const AuditWebhookDisabled = "webhook_endpoint.disabled"
-
-// WebhookDeliverArgs is the payload of a JobWebhookDeliver job.
-type WebhookDeliverArgs struct {
-	DeliveryID string `json:"delivery_id"`
-}
 
 // WebhookMessage is the JSON body of every outgoing webhook, the envelope
 // the Standard Webhooks specification recommends.
@@ -74,8 +66,8 @@ func (s *Store) emitTx(ctx context.Context, tx *sql.Tx, programID, eventType str
 			VALUES ($1, $2, $3, $4, $5, 'pending', $6, $6)`, id, ep, programID, eventType, string(body), ms(now)); err != nil {
 			return fmt.Errorf("inserting webhook delivery: %w", err)
 		}
-		payload, _ := json.Marshal(WebhookDeliverArgs{DeliveryID: id})
-		if err := s.enqueueTx(ctx, tx, JobWebhookDeliver, JobWebhookDeliver+":"+id, payload, now); err != nil {
+		payload, _ := json.Marshal(parrain.WebhookDeliverArgs{DeliveryID: id})
+		if err := s.enqueueTx(ctx, tx, parrain.JobWebhookDeliver, parrain.JobWebhookDeliver+":"+id, payload, now); err != nil {
 			return err
 		}
 	}
@@ -416,8 +408,8 @@ func (s *Store) ReplayWebhookDelivery(ctx context.Context, programID, endpointID
 			ms(now), id); err != nil {
 			return fmt.Errorf("replaying delivery: %w", err)
 		}
-		payload, _ := json.Marshal(WebhookDeliverArgs{DeliveryID: id})
-		if err := s.enqueueTx(ctx, tx, JobWebhookDeliver, fmt.Sprintf("%s:%s:replay:%d", JobWebhookDeliver, id, ms(now)), payload, now); err != nil {
+		payload, _ := json.Marshal(parrain.WebhookDeliverArgs{DeliveryID: id})
+		if err := s.enqueueTx(ctx, tx, parrain.JobWebhookDeliver, fmt.Sprintf("%s:%s:replay:%d", parrain.JobWebhookDeliver, id, ms(now)), payload, now); err != nil {
 			return err
 		}
 		return s.audit(ctx, tx, AuditWebhookReplayed, "webhook_delivery", id, programID,
