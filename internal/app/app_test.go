@@ -1,7 +1,6 @@
 package app
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -55,28 +54,7 @@ func newHarness(t *testing.T, cfg Config) *harness {
 // do sends a request and decodes a JSON answer into out (if non-nil).
 func (h *harness) do(method, path, key, idem string, body any, out any) *http.Response {
 	h.t.Helper()
-	var rd io.Reader
-	switch b := body.(type) {
-	case nil:
-	case string:
-		rd = strings.NewReader(b)
-	default:
-		j, _ := json.Marshal(b)
-		rd = bytes.NewReader(j)
-	}
-	req, _ := http.NewRequest(method, h.srv.URL+path, rd)
-	if key != "" {
-		req.Header.Set("Authorization", "Bearer "+key)
-	}
-	if idem != "" {
-		req.Header.Set("Idempotency-Key", idem)
-	}
-	res, err := h.srv.Client().Do(req)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	defer res.Body.Close()
-	data, _ := io.ReadAll(res.Body)
+	res, data := h.raw(method, path, key, idem, body)
 	if out != nil {
 		if err := json.Unmarshal(data, out); err != nil {
 			h.t.Fatalf("%s %s: decoding %q: %v", method, path, data, err)
@@ -422,4 +400,32 @@ func TestFraudReviewAPI(t *testing.T) {
 	if len(cat.Data) < 30 {
 		t.Errorf("catalogue has %d signals", len(cat.Data))
 	}
+}
+
+// raw sends a request like do and returns the answer's body.
+func (h *harness) raw(method, path, key, idem string, body any) (*http.Response, []byte) {
+	h.t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = strings.NewReader(b)
+	default:
+		j, _ := json.Marshal(b)
+		rd = strings.NewReader(string(j))
+	}
+	req, _ := http.NewRequest(method, h.srv.URL+path, rd)
+	if key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
+	}
+	if idem != "" {
+		req.Header.Set("Idempotency-Key", idem)
+	}
+	res, err := h.srv.Client().Do(req)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	data, _ := io.ReadAll(res.Body)
+	return res, data
 }

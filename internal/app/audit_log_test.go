@@ -315,34 +315,6 @@ func TestAuditLogAPIActions(t *testing.T) {
 	})
 }
 
-// raw sends a request like do and returns the answer's body.
-func (h *harness) raw(method, path, key, idem string, body any) (*http.Response, []byte) {
-	h.t.Helper()
-	var rd io.Reader
-	switch b := body.(type) {
-	case nil:
-	case string:
-		rd = strings.NewReader(b)
-	default:
-		j, _ := json.Marshal(b)
-		rd = strings.NewReader(string(j))
-	}
-	req, _ := http.NewRequest(method, h.srv.URL+path, rd)
-	if key != "" {
-		req.Header.Set("Authorization", "Bearer "+key)
-	}
-	if idem != "" {
-		req.Header.Set("Idempotency-Key", idem)
-	}
-	res, err := h.srv.Client().Do(req)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	defer res.Body.Close()
-	data, _ := io.ReadAll(res.Body)
-	return res, data
-}
-
 // TestAuditLogActorsAndFilters checks who the log names beyond API keys —
 // an advocate in the widget, the command line, the payout schedule as the
 // system — and the log's filters: actor, actor type, since and until, and a
