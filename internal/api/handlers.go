@@ -30,7 +30,7 @@ func (a *API) CreateProgram(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteError(w, r, a.log, err)
 		return
 	}
-	p, replayed, err := a.st.CreateProgram(r.Context(), p, id)
+	p, replayed, err := a.programs.Create(r.Context(), p, id)
 	if err != nil {
 		httpx.WriteError(w, r, a.log, err)
 		return
@@ -80,7 +80,7 @@ func (a *API) UpdateProgram(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteError(w, r, a.log, err)
 		return
 	}
-	p, err := a.st.SetProgramStatus(r.Context(), r.PathValue("program_id"), in.Status)
+	p, err := a.programs.SetStatus(r.Context(), r.PathValue("program_id"), in.Status)
 	if err != nil {
 		httpx.WriteError(w, r, a.log, err)
 		return

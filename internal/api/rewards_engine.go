@@ -37,7 +37,7 @@ func (a *API) ReplaceProgram(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteError(w, r, a.log, err)
 		return
 	}
-	out, replayed, err := a.st.UpdateProgram(r.Context(), r.PathValue("program_id"), p, id)
+	out, replayed, err := a.programs.Update(r.Context(), r.PathValue("program_id"), p, id)
 	if err != nil {
 		httpx.WriteError(w, r, a.log, err)
 		return
@@ -194,9 +194,9 @@ func (a *API) terms(r *http.Request) (store.Terms, error) {
 		return store.Terms{}, err
 	}
 	if v == 0 {
-		return a.st.CurrentTerms(r.Context(), r.PathValue("program_id"))
+		return a.programs.CurrentTerms(r.Context(), r.PathValue("program_id"))
 	}
-	return a.st.TermsVersion(r.Context(), r.PathValue("program_id"), v)
+	return a.programs.TermsVersion(r.Context(), r.PathValue("program_id"), v)
 }
 
 // GetTerms handles GET /api/v1/programs/{program_id}/terms.
@@ -265,7 +265,7 @@ func (a *API) AcceptTerms(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteError(w, r, a.log, err)
 		return
 	}
-	acc, replayed, err := a.st.AcceptTerms(r.Context(), r.PathValue("program_id"), r.PathValue("external_id"), in.Version, id)
+	acc, replayed, err := a.programs.AcceptTerms(r.Context(), r.PathValue("program_id"), r.PathValue("external_id"), in.Version, id)
 	if err != nil {
 		httpx.WriteError(w, r, a.log, err)
 		return
@@ -282,7 +282,7 @@ type TermsAcceptancesView struct {
 
 // ListTermsAcceptances handles GET /api/v1/programs/{program_id}/participants/{external_id}/terms.
 func (a *API) ListTermsAcceptances(w http.ResponseWriter, r *http.Request) {
-	accs, cur, err := a.st.TermsAcceptances(r.Context(), r.PathValue("program_id"), r.PathValue("external_id"))
+	accs, cur, err := a.programs.TermsAcceptances(r.Context(), r.PathValue("program_id"), r.PathValue("external_id"))
 	if err != nil {
 		httpx.WriteError(w, r, a.log, err)
 		return

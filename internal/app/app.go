@@ -24,6 +24,7 @@ import (
 	"github.com/parrainhq/parrain/internal/partner"
 	"github.com/parrainhq/parrain/internal/payout"
 	"github.com/parrainhq/parrain/internal/portal"
+	"github.com/parrainhq/parrain/internal/program"
 	"github.com/parrainhq/parrain/internal/referral"
 	"github.com/parrainhq/parrain/internal/store"
 	"github.com/parrainhq/parrain/internal/widget"
@@ -64,6 +65,9 @@ type Main struct {
 	payouts *payout.Service
 	// partners runs the partner program's use cases (internal/partner).
 	partners *partner.Service
+	// programs runs the use cases of programs and their terms
+	// (internal/program).
+	programs *program.Service
 	// ref runs the referral loop's use cases (internal/referral).
 	ref   *referral.Service
 	crm   *crm.Syncer
@@ -79,13 +83,14 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, clock parrain.Clock)
 	}
 	m := &Main{cfg: cfg, log: log, st: st, ips: httpx.IPResolver{TrustProxy: cfg.TrustProxy}, ref: referral.New(st)}
 	m.partners = partner.New(st, st.Clock(), m.ref)
+	m.programs = program.New(st)
 	if cfg.Demo {
 		if err := SeedDemo(ctx, st, m.ref, log); err != nil {
 			st.Close()
 			return nil, fmt.Errorf("seeding demo: %w", err)
 		}
 	}
-	m.api = api.New(st, m.ref, m.partners, log, cfg.BaseURL)
+	m.api = api.New(st, m.ref, m.partners, m.programs, log, cfg.BaseURL)
 	m.clicks = widget.NewClickRecorder(st, log, 65536, 200*time.Millisecond, 500)
 	m.redirect = widget.NewRedirect(st, log, m.clicks, cfg.FallbackURL, cfg.CookieDomain, len(cfg.BaseURL) > 8 && cfg.BaseURL[:8] == "https://", m.ips)
 	m.runner = jobs.NewRunner(st, log)
@@ -104,11 +109,11 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, clock parrain.Clock)
 		return nil, err
 	}
 	m.limiter = newLimiter(cfg.PublicRate, cfg.PublicBurst, m.ips, log)
-	if m.console, err = console.New(st, log, console.Options{Referral: m.ref, BaseURL: cfg.BaseURL, IPs: m.ips, Partners: m.partners}); err != nil {
+	if m.console, err = console.New(st, log, console.Options{Referral: m.ref, BaseURL: cfg.BaseURL, IPs: m.ips, Partners: m.partners, Programs: m.programs}); err != nil {
 		st.Close()
 		return nil, fmt.Errorf("preparing the console: %w", err)
 	}
-	popt := portal.Options{BaseURL: cfg.BaseURL, Partners: m.partners}
+	popt := portal.Options{BaseURL: cfg.BaseURL, Partners: m.partners, Programs: m.programs}
 	if m.mailer != nil {
 		popt.Mailer = m.mailer // magic links by email
 	}

@@ -28,6 +28,7 @@ import (
 	"github.com/parrainhq/parrain/internal/app"
 	"github.com/parrainhq/parrain/internal/dbtest"
 	"github.com/parrainhq/parrain/internal/parrain"
+	"github.com/parrainhq/parrain/internal/program"
 	"github.com/parrainhq/parrain/internal/store"
 )
 
@@ -63,7 +64,7 @@ func newBenchFixture(b *testing.B, dbURL string) *benchFixture {
 	}
 	b.Cleanup(func() { _ = m.Close() })
 	st := m.Store()
-	p, _, err := st.CreateProgram(ctx, parrain.Program{
+	p, _, err := program.New(st).Create(ctx, parrain.Program{
 		Name: "Bench", LandingURL: "https://shop.example/join?utm=bench", Currency: "EUR",
 		Rules: []parrain.RewardRule{{ID: "signup", Trigger: parrain.TriggerSignup,
 			Advocate: &parrain.RewardSpec{Kind: parrain.KindCash, Type: parrain.AmountFixed, Amount: 500}}},

@@ -22,6 +22,7 @@ import (
 
 	"github.com/parrainhq/parrain/internal/dbtest"
 	"github.com/parrainhq/parrain/internal/parrain"
+	"github.com/parrainhq/parrain/internal/program"
 	"github.com/parrainhq/parrain/internal/store"
 	"github.com/parrainhq/parrain/internal/widget"
 )
@@ -147,7 +148,7 @@ func TestBrowserReferralJourney(t *testing.T) {
 	s := &shop{t: t, parrain: base, key: key, signups: map[string]store.EventResult{}}
 	s.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.handler().ServeHTTP(w, r) }))
 	t.Cleanup(s.srv.Close)
-	s.prog, _, err = st.CreateProgram(ctx, parrain.Program{Name: "Acme", LandingURL: s.srv.URL + "/signup", Currency: "EUR",
+	s.prog, _, err = program.New(st).Create(ctx, parrain.Program{Name: "Acme", LandingURL: s.srv.URL + "/signup", Currency: "EUR",
 		Rules: []parrain.RewardRule{{Trigger: parrain.TriggerFirstPurchase,
 			Advocate: &parrain.RewardSpec{Kind: parrain.KindCash, Type: parrain.AmountFixed, Amount: 2000},
 			Friend:   &parrain.RewardSpec{Kind: parrain.KindCoupon, Type: parrain.AmountPercent, PercentBps: 1000}}}}, store.Idem{})

@@ -17,6 +17,7 @@ import (
 	"github.com/parrainhq/parrain/internal/console"
 	"github.com/parrainhq/parrain/internal/fraud"
 	"github.com/parrainhq/parrain/internal/parrain"
+	"github.com/parrainhq/parrain/internal/program"
 	"github.com/parrainhq/parrain/internal/store"
 )
 
@@ -327,7 +328,7 @@ func programCmd(ctx context.Context, args []string, stdin io.Reader, stdout io.W
 	}
 	fs := flag.NewFlagSet("program "+args[0], flag.ContinueOnError)
 	db := dbFlag(fs)
-	program := fs.String("program", "", "the program id (export; apply: update this program instead of matching by key)")
+	programID := fs.String("program", "", "the program id (export; apply: update this program instead of matching by key)")
 	out := fs.String("out", "", "write the document to this file instead of stdout (export)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
@@ -339,10 +340,10 @@ func programCmd(ctx context.Context, args []string, stdin io.Reader, stdout io.W
 	defer st.Close()
 	switch args[0] {
 	case "export":
-		if *program == "" {
+		if *programID == "" {
 			return errors.New("program export: --program ID is required")
 		}
-		doc, err := st.ExportProgram(ctx, *program)
+		doc, err := program.New(st).Export(ctx, *programID)
 		if err != nil {
 			return err
 		}
@@ -369,13 +370,13 @@ func programCmd(ctx context.Context, args []string, stdin io.Reader, stdout io.W
 			defer f.Close()
 			r = f
 		}
-		var doc store.ProgramDocument
+		var doc parrain.ProgramDocument
 		dec := json.NewDecoder(io.LimitReader(r, 4<<20))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&doc); err != nil {
 			return fmt.Errorf("program apply: reading the document: %w", err)
 		}
-		res, err := st.ApplyProgram(ctx, doc, *program)
+		res, err := program.New(st).Apply(ctx, doc, *programID)
 		if err != nil {
 			if e := parrain.AsError(err); e != nil && e.Field != "" {
 				return fmt.Errorf("program apply: %s: %s", e.Field, e.Message)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/parrainhq/parrain/internal/dbtest"
 	"github.com/parrainhq/parrain/internal/parrain"
+	"github.com/parrainhq/parrain/internal/program"
 	"github.com/parrainhq/parrain/internal/referral"
 	"github.com/parrainhq/parrain/internal/store"
 )
@@ -22,7 +23,7 @@ func TestPayoutCLI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	prog, _, err := st.CreateProgram(ctx, parrain.Program{Name: "P", LandingURL: "https://shop.example", Currency: "EUR",
+	prog, _, err := program.New(st).Create(ctx, parrain.Program{Name: "P", LandingURL: "https://shop.example", Currency: "EUR",
 		Rules: []parrain.RewardRule{{Trigger: parrain.TriggerPurchase, Advocate: &parrain.RewardSpec{Kind: parrain.KindCash, Type: parrain.AmountFixed, Amount: 2500}}}}, store.Idem{})
 	if err != nil {
 		t.Fatal(err)

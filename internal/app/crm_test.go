@@ -10,6 +10,7 @@ import (
 	"github.com/parrainhq/parrain/internal/integration/hubspot/hubspottest"
 	"github.com/parrainhq/parrain/internal/parrain"
 	"github.com/parrainhq/parrain/internal/partner"
+	"github.com/parrainhq/parrain/internal/program"
 	"github.com/parrainhq/parrain/internal/store"
 )
 
@@ -30,7 +31,7 @@ func TestCRMMovesPartnerDeal(t *testing.T) {
 		Rules: []parrain.RewardRule{{ID: "demo", Trigger: parrain.TriggerStage, Stage: "demo_completed",
 			Advocate: &parrain.RewardSpec{Kind: parrain.KindCash, Type: parrain.AmountFixed, Amount: 25000}}}}
 	pr.Stages = []parrain.Stage{{Name: "demo_completed"}, {Name: "closed_won"}}
-	prog, _, err := st.CreateProgram(ctx, pr, store.Idem{})
+	prog, _, err := program.New(st).Create(ctx, pr, store.Idem{})
 	if err != nil {
 		t.Fatal(err)
 	}

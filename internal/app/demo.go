@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/parrainhq/parrain/internal/parrain"
+	"github.com/parrainhq/parrain/internal/program"
 	"github.com/parrainhq/parrain/internal/referral"
 	"github.com/parrainhq/parrain/internal/store"
 )
@@ -21,7 +22,7 @@ func SeedDemo(ctx context.Context, st *store.Store, ref *referral.Service, log *
 		return err
 	}
 	now := st.Clock().Now()
-	prog, _, err := st.CreateProgram(ctx, parrain.Program{
+	prog, _, err := program.New(st).Create(ctx, parrain.Program{
 		Name:       "Acme friends & family",
 		LandingURL: "https://acme.example/signup",
 		Currency:   "EUR",
@@ -162,7 +163,8 @@ func seedEngineDemo(ctx context.Context, st *store.Store, ref *referral.Service,
 		Purchases: &parrain.PurchaseEligibility{MinAmount: 1500}}
 	tiered.Caps = &parrain.Caps{PerParticipant: &parrain.PeriodCap{Amount: 30000, Period: parrain.PeriodMonth}}
 	tiered.Terms = &parrain.TermsSettings{Notes: "Rewards are paid to the bank account in your Acme profile."}
-	tp, _, err := st.CreateProgram(ctx, tiered, store.Idem{})
+	programs := program.New(st)
+	tp, _, err := programs.Create(ctx, tiered, store.Idem{})
 	if err != nil {
 		return err
 	}
@@ -216,7 +218,7 @@ func seedEngineDemo(ctx context.Context, st *store.Store, ref *referral.Service,
 	b2b.Success = &parrain.Success{Trigger: parrain.TriggerStage, Stage: "closed_won"}
 	b2b.FXRates = map[string]string{"EUR": "1.08", "GBP": "1.27"}
 	b2b.Caps = &parrain.Caps{PerReferral: 5000000, Budget: &parrain.PeriodCap{Amount: 50000000, Period: parrain.PeriodYear}, OnCap: parrain.CapReview}
-	bp, _, err := st.CreateProgram(ctx, b2b, store.Idem{})
+	bp, _, err := programs.Create(ctx, b2b, store.Idem{})
 	if err != nil {
 		return err
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/parrainhq/parrain/internal/parrain"
 	"github.com/parrainhq/parrain/internal/partner"
+	"github.com/parrainhq/parrain/internal/program"
 	"github.com/parrainhq/parrain/internal/referral"
 	"github.com/parrainhq/parrain/internal/store"
 )
@@ -18,7 +19,7 @@ import (
 // is configured).
 func SeedPartnerDemo(ctx context.Context, st *store.Store, log *slog.Logger) error {
 	ps := partner.New(st, st.Clock(), referral.New(st))
-	prog, _, err := st.CreateProgram(ctx, parrain.Program{
+	prog, _, err := program.New(st).Create(ctx, parrain.Program{
 		Name: "Acme partner program", LandingURL: "https://acme.example/partners", Currency: "USD", HoldDays: 30,
 		ProgramSettings: parrain.ProgramSettings{
 			Stages:  []parrain.Stage{{Name: "demo_completed", Label: "Qualified demo"}, {Name: "closed_won", Label: "Closed won"}},

@@ -270,7 +270,7 @@ func TestRewardEngineAPI(t *testing.T) {
 		if code := CLI([]string{"program", "export", "--program", p.ID, dbArg}, &out, &errOut); code != 0 {
 			t.Fatalf("export: %d %s", code, errOut.String())
 		}
-		var doc store.ProgramDocument
+		var doc parrain.ProgramDocument
 		if err := json.Unmarshal([]byte(out.String()), &doc); err != nil || doc.Program.Name != "B2B" || doc.Version != 2 {
 			t.Fatalf("exported %v: %s", err, out.String())
 		}

@@ -35,6 +35,7 @@ import (
 	"github.com/parrainhq/parrain/internal/httpx"
 	"github.com/parrainhq/parrain/internal/parrain"
 	"github.com/parrainhq/parrain/internal/partner"
+	"github.com/parrainhq/parrain/internal/program"
 	"github.com/parrainhq/parrain/internal/referral"
 	"github.com/parrainhq/parrain/internal/store"
 	"github.com/parrainhq/parrain/internal/web"
@@ -58,6 +59,9 @@ type Options struct {
 	// Partners runs the partner program's use cases (default: one on the
 	// console's store).
 	Partners *partner.Service
+	// Programs runs the use cases of programs and their terms (default:
+	// one on the console's store).
+	Programs *program.Service
 }
 
 // Console holds the console's dependencies.
@@ -87,6 +91,9 @@ func New(st *store.Store, log *slog.Logger, opt Options) (*Console, error) {
 	}
 	if opt.Partners == nil {
 		opt.Partners = partner.New(st, st.Clock(), referral.New(st))
+	}
+	if opt.Programs == nil {
+		opt.Programs = program.New(st)
 	}
 	c := &Console{st: st, partners: opt.Partners, log: log, opt: opt, secure: strings.HasPrefix(opt.BaseURL, "https://"), static: web.Static(),
 		hasher: NewHasher(2), byIP: httpx.NewLimiter(rate.Every(opt.LoginRate), opt.LoginBurst), byEmail: httpx.NewLimiter(rate.Every(time.Minute), 5)}

@@ -79,7 +79,7 @@ func (c *Console) Program(w http.ResponseWriter, r *http.Request, a *Auth) {
 	for range digits - 2 {
 		example *= 10
 	}
-	terms, err := c.st.CurrentTerms(r.Context(), p.ID)
+	terms, err := c.opt.Programs.CurrentTerms(r.Context(), p.ID)
 	if err != nil {
 		c.fail(w, r, a, err)
 		return
@@ -232,7 +232,7 @@ func (c *Console) CreateProgram(w http.ResponseWriter, r *http.Request, a *Auth)
 	if pf.Idem == "" || len(pf.Idem) > 64 {
 		pf.Idem = newIdem()
 	}
-	created, _, err := c.st.CreateProgram(r.Context(), p, store.Idem{Scope: "console:" + a.User.ID, Key: pf.Idem, Hash: formHash(r)})
+	created, _, err := c.opt.Programs.Create(r.Context(), p, store.Idem{Scope: "console:" + a.User.ID, Key: pf.Idem, Hash: formHash(r)})
 	if err != nil {
 		if e := parrain.AsError(err); e != nil && e.Code != parrain.CodeInternal {
 			pf.Errors[errField(e)] = e.Message
@@ -258,7 +258,7 @@ func errField(e *parrain.Error) string {
 // resume.
 func (c *Console) SetProgramStatus(w http.ResponseWriter, r *http.Request, a *Auth) {
 	st := parrain.ProgramStatus(r.PostForm.Get("status"))
-	p, err := c.st.SetProgramStatus(r.Context(), r.PathValue("id"), st)
+	p, err := c.opt.Programs.SetStatus(r.Context(), r.PathValue("id"), st)
 	if err != nil {
 		c.fail(w, r, a, err)
 		return
@@ -382,7 +382,7 @@ func (c *Console) UpdateProgram(w http.ResponseWriter, r *http.Request, a *Auth)
 	if pf.Idem == "" || len(pf.Idem) > 64 {
 		pf.Idem = newIdem()
 	}
-	saved, _, err := c.st.UpdateProgram(r.Context(), cur.ID, p, store.Idem{Scope: "console:" + a.User.ID, Key: pf.Idem, Hash: formHash(r)})
+	saved, _, err := c.opt.Programs.Update(r.Context(), cur.ID, p, store.Idem{Scope: "console:" + a.User.ID, Key: pf.Idem, Hash: formHash(r)})
 	if err != nil {
 		if e := parrain.AsError(err); e != nil && e.Code != parrain.CodeInternal {
 			pf.Errors[errField(e)] = e.Message

@@ -17,6 +17,7 @@ import (
 	"github.com/parrainhq/parrain/internal/integration/salesforce"
 	"github.com/parrainhq/parrain/internal/integration/salesforce/salesforcetest"
 	"github.com/parrainhq/parrain/internal/parrain"
+	"github.com/parrainhq/parrain/internal/program"
 	"github.com/parrainhq/parrain/internal/referral"
 	"github.com/parrainhq/parrain/internal/store"
 )
@@ -39,7 +40,7 @@ func setup(t *testing.T, url string, provider parrain.CRMProvider) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	prog, _, err := st.CreateProgram(ctx, parrain.Program{Name: "B2B", LandingURL: "https://b2b.example", Currency: "EUR",
+	prog, _, err := program.New(st).Create(ctx, parrain.Program{Name: "B2B", LandingURL: "https://b2b.example", Currency: "EUR",
 		Rules: []parrain.RewardRule{{Trigger: parrain.TriggerFirstPurchase,
 			Advocate: &parrain.RewardSpec{Kind: parrain.KindCash, Type: parrain.AmountFixed, Amount: 5000}}}}, store.Idem{})
 	if err != nil {

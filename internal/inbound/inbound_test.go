@@ -15,6 +15,7 @@ import (
 	"github.com/parrainhq/parrain/internal/integration/shopifyhook"
 	"github.com/parrainhq/parrain/internal/integration/stripehook"
 	"github.com/parrainhq/parrain/internal/parrain"
+	"github.com/parrainhq/parrain/internal/program"
 	"github.com/parrainhq/parrain/internal/referral"
 	"github.com/parrainhq/parrain/internal/store"
 )
@@ -42,7 +43,7 @@ func setup(t *testing.T, url string) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	prog, _, err := st.CreateProgram(ctx, parrain.Program{Name: "SaaS", LandingURL: "https://saas.example", Currency: "EUR", HoldDays: 30,
+	prog, _, err := program.New(st).Create(ctx, parrain.Program{Name: "SaaS", LandingURL: "https://saas.example", Currency: "EUR", HoldDays: 30,
 		Rules: []parrain.RewardRule{{Trigger: parrain.TriggerPurchase,
 			Advocate: &parrain.RewardSpec{Kind: parrain.KindCash, Type: parrain.AmountPercent, PercentBps: 2000}}}}, store.Idem{})
 	if err != nil {

@@ -19,6 +19,7 @@ import (
 	"github.com/parrainhq/parrain/internal/jobs"
 	"github.com/parrainhq/parrain/internal/notify"
 	"github.com/parrainhq/parrain/internal/parrain"
+	"github.com/parrainhq/parrain/internal/program"
 	"github.com/parrainhq/parrain/internal/referral"
 	"github.com/parrainhq/parrain/internal/store"
 )
@@ -63,7 +64,7 @@ func setup(t *testing.T, url string, opt smtptest.Options, withSMTP bool) *env {
 	e.runner = jobs.NewRunner(st, log)
 	e.runner.Handle(parrain.JobNotify, e.svc.HandleNotify)
 	e.runner.Handle(parrain.JobSendEmail, e.svc.HandleSend)
-	e.prog, _, err = st.CreateProgram(ctx, parrain.Program{Name: "Acme", LandingURL: "https://acme.example/join", Currency: "EUR", HoldDays: 30,
+	e.prog, _, err = program.New(st).Create(ctx, parrain.Program{Name: "Acme", LandingURL: "https://acme.example/join", Currency: "EUR", HoldDays: 30,
 		Rules: []parrain.RewardRule{{Trigger: parrain.TriggerFirstPurchase,
 			Advocate: &parrain.RewardSpec{Kind: parrain.KindCash, Type: parrain.AmountFixed, Amount: 2000},
 			Friend:   &parrain.RewardSpec{Kind: parrain.KindCoupon, Type: parrain.AmountFixed, Amount: 1000}}}}, store.Idem{})

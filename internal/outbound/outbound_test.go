@@ -16,6 +16,7 @@ import (
 	"github.com/parrainhq/parrain/internal/integration/webhook"
 	"github.com/parrainhq/parrain/internal/outbound"
 	"github.com/parrainhq/parrain/internal/parrain"
+	"github.com/parrainhq/parrain/internal/program"
 	"github.com/parrainhq/parrain/internal/referral"
 	"github.com/parrainhq/parrain/internal/store"
 )
@@ -38,7 +39,7 @@ func setup(t *testing.T, url string) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	prog, _, err := st.CreateProgram(ctx, parrain.Program{Name: "P", LandingURL: "https://shop.example", Currency: "EUR",
+	prog, _, err := program.New(st).Create(ctx, parrain.Program{Name: "P", LandingURL: "https://shop.example", Currency: "EUR",
 		Rules: []parrain.RewardRule{{Trigger: parrain.TriggerFirstPurchase,
 			Advocate: &parrain.RewardSpec{Kind: parrain.KindCash, Type: parrain.AmountFixed, Amount: 1500}}}}, store.Idem{})
 	if err != nil {
@@ -113,7 +114,7 @@ func TestDeliverySignedAndLogged(t *testing.T) {
 		}
 		all := e.endpoint(e.prog.ID, rcv.URL+"/all", "*")
 		only := e.endpoint(e.prog.ID, rcv.URL+"/paid", parrain.WebhookRewardPaid)
-		other, _, _ := e.st.CreateProgram(ctx, parrain.Program{Name: "O", LandingURL: "https://o.example", Currency: "EUR"}, store.Idem{})
+		other, _, _ := program.New(e.st).Create(ctx, parrain.Program{Name: "O", LandingURL: "https://o.example", Currency: "EUR"}, store.Idem{})
 		otherEP := e.endpoint(other.ID, rcv.URL+"/other", "*")
 		e.convert(e.prog.ID, "alice")
 

@@ -1,6 +1,8 @@
 package parrain
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"html"
 	"slices"
@@ -11,7 +13,9 @@ import (
 // Program terms are rendered from the program's configuration — its rules,
 // eligibility, caps, hold and payout settings — so they can never
 // disagree with what the engine does. They are Markdown, turned into HTML
-// by MarkdownHTML; the store versions them by content.
+// by MarkdownHTML. They are versioned by content (TermsDigest): a new
+// version is recorded whenever the rendered text changes, whatever changed
+// it, and participants accept them version by version.
 
 // TermsInput is everything the terms are rendered from.
 type TermsInput struct {
@@ -312,6 +316,26 @@ func specText(p *Program, r RewardRule, s *RewardSpec) string {
 		kind += " (" + strings.Join(extra, "; ") + ")"
 	}
 	return kind
+}
+
+// TermsDigest identifies a terms text: the hex SHA-256 of its Markdown.
+// Two renderings with the same digest are the same terms version.
+func TermsDigest(md string) string {
+	sum := sha256.Sum256([]byte(md))
+	return hex.EncodeToString(sum[:])
+}
+
+// AcceptedTermsVersion is the terms version a participant accepts when
+// asking for requested: the current one when requested is 0. A negative
+// version is refused (whether the version exists is the store's to say).
+func AcceptedTermsVersion(requested, current int) (int, error) {
+	switch {
+	case requested < 0:
+		return 0, Invalid("version", "must be a terms version")
+	case requested == 0:
+		return current, nil
+	}
+	return requested, nil
 }
 
 // MarkdownHTML renders the Markdown subset the terms use — "#" and "##"

@@ -8,6 +8,7 @@ import (
 	"github.com/parrainhq/parrain/internal/dbtest"
 	"github.com/parrainhq/parrain/internal/parrain"
 	"github.com/parrainhq/parrain/internal/partner"
+	"github.com/parrainhq/parrain/internal/program"
 	"github.com/parrainhq/parrain/internal/referral"
 	"github.com/parrainhq/parrain/internal/store"
 )
@@ -49,7 +50,7 @@ func (e *env) program(mod func(*parrain.Program)) parrain.Program {
 	if mod != nil {
 		mod(&p)
 	}
-	p, _, err := e.st.CreateProgram(ctx, p, store.Idem{})
+	p, _, err := program.New(e.st).Create(ctx, p, store.Idem{})
 	if err != nil {
 		e.t.Fatalf("create program: %v", err)
 	}

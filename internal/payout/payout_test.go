@@ -20,6 +20,7 @@ import (
 	"github.com/parrainhq/parrain/internal/integration/stripe/stripemock"
 	"github.com/parrainhq/parrain/internal/parrain"
 	"github.com/parrainhq/parrain/internal/payout"
+	"github.com/parrainhq/parrain/internal/program"
 	"github.com/parrainhq/parrain/internal/referral"
 	"github.com/parrainhq/parrain/internal/store"
 )
@@ -40,7 +41,7 @@ func setup(t *testing.T, url string) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	prog, _, err := st.CreateProgram(ctx, parrain.Program{Name: "P", LandingURL: "https://shop.example", Currency: "EUR",
+	prog, _, err := program.New(st).Create(ctx, parrain.Program{Name: "P", LandingURL: "https://shop.example", Currency: "EUR",
 		Rules: []parrain.RewardRule{{Trigger: parrain.TriggerPurchase,
 			Advocate: &parrain.RewardSpec{Kind: parrain.KindCash, Type: parrain.AmountPercent, PercentBps: 1000}}}}, store.Idem{})
 	if err != nil {

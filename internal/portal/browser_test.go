@@ -18,6 +18,7 @@ import (
 	"github.com/parrainhq/parrain/internal/app"
 	"github.com/parrainhq/parrain/internal/parrain"
 	"github.com/parrainhq/parrain/internal/partner"
+	"github.com/parrainhq/parrain/internal/program"
 	"github.com/parrainhq/parrain/internal/store"
 )
 
@@ -114,7 +115,7 @@ func TestPortalInBrowser(t *testing.T) {
 	st, bg := m.Store(), context.Background()
 	ps := m.Partners()
 
-	prog, _, err := st.CreateProgram(bg, parrain.Program{Name: "Acme partners", LandingURL: "https://acme.example/", Currency: "USD", HoldDays: 30,
+	prog, _, err := program.New(st).Create(bg, parrain.Program{Name: "Acme partners", LandingURL: "https://acme.example/", Currency: "USD", HoldDays: 30,
 		ProgramSettings: parrain.ProgramSettings{Stages: []parrain.Stage{{Name: "closed_won"}}, Success: &parrain.Success{Trigger: parrain.TriggerStage, Stage: "closed_won"}},
 		Rules: []parrain.RewardRule{{ID: "close", Trigger: parrain.TriggerStage, Stage: "closed_won",
 			Advocate: &parrain.RewardSpec{Kind: parrain.KindCash, Type: parrain.AmountPercent, PercentBps: 1000, PartnerRates: map[string]int64{"referral": 1500}}}},
@@ -179,7 +180,7 @@ func TestPortalInBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	acc, terms, err := st.TermsAcceptances(bg, prog.ID, pa.ExternalID)
+	acc, terms, err := program.New(st).TermsAcceptances(bg, prog.ID, pa.ExternalID)
 	if err != nil || len(acc) != 1 || acc[0].TermsVersion != terms.Version {
 		t.Fatalf("terms acceptance %+v (current v%d) %v", acc, terms.Version, err)
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/parrainhq/parrain/internal/app"
 	"github.com/parrainhq/parrain/internal/parrain"
 	"github.com/parrainhq/parrain/internal/partner"
+	"github.com/parrainhq/parrain/internal/program"
 	"github.com/parrainhq/parrain/internal/store"
 )
 
@@ -35,7 +36,7 @@ func TestPortalIsolation(t *testing.T) {
 	t.Cleanup(func() { srv.Close(); m.Close() })
 	st, bg := m.Store(), context.Background()
 	ps := m.Partners()
-	prog, _, err := st.CreateProgram(bg, parrain.Program{Name: "Acme partners", LandingURL: "https://acme.example/", Currency: "USD"}, store.Idem{})
+	prog, _, err := program.New(st).Create(bg, parrain.Program{Name: "Acme partners", LandingURL: "https://acme.example/", Currency: "USD"}, store.Idem{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -30,6 +30,7 @@ import (
 	"github.com/parrainhq/parrain/internal/integration/smtp"
 	"github.com/parrainhq/parrain/internal/parrain"
 	"github.com/parrainhq/parrain/internal/partner"
+	"github.com/parrainhq/parrain/internal/program"
 	"github.com/parrainhq/parrain/internal/referral"
 	"github.com/parrainhq/parrain/internal/store"
 )
@@ -51,6 +52,9 @@ type Options struct {
 	// Partners runs the partner program's use cases (default: one on the
 	// portal's store).
 	Partners *partner.Service
+	// Programs records the acceptance of a program's terms (default: one
+	// on the portal's store).
+	Programs *program.Service
 }
 
 // Portal serves the partner portal.
@@ -73,6 +77,9 @@ const cookieName = "parrain_partner"
 func New(st *store.Store, log *slog.Logger, opt Options) (*Portal, error) {
 	if opt.Partners == nil {
 		opt.Partners = partner.New(st, st.Clock(), referral.New(st))
+	}
+	if opt.Programs == nil {
+		opt.Programs = program.New(st)
 	}
 	p := &Portal{st: st, partners: opt.Partners, log: log, opt: opt, secure: strings.HasPrefix(opt.BaseURL, "https://"), pages: map[string]*template.Template{},
 		cop: http.NewCrossOriginProtection()}
@@ -494,7 +501,7 @@ func (p *Portal) AcceptAgreement(w http.ResponseWriter, r *http.Request, s *sess
 	// Accepting the agreement also accepts the program's current terms
 	// (generated from its rules), recorded with their version.
 	if s.partner.ExternalID != "" {
-		if _, _, err := p.st.AcceptTerms(r.Context(), s.pp.ProgramID, s.partner.ExternalID, 0, store.Idem{}); err != nil {
+		if _, _, err := p.opt.Programs.AcceptTerms(r.Context(), s.pp.ProgramID, s.partner.ExternalID, 0, store.Idem{}); err != nil {
 			p.fail(w, r, err)
 			return
 		}

@@ -172,7 +172,7 @@ func TestEngineContractTrueUps(t *testing.T) {
 		won.PercentBps = 2000
 		v2.Rules[2].Advocate = &won
 		v2.Version = 0
-		upd, _, err := e.St.UpdateProgram(ctx, prog.ID, v2, store.Idem{})
+		upd, _, err := e.Prog.Update(ctx, prog.ID, v2, store.Idem{})
 		if err != nil || upd.Version != 2 {
 			t.Fatalf("update: %v %d", err, upd.Version)
 		}
@@ -255,7 +255,7 @@ func TestEngineRecurringFXAndExplain(t *testing.T) {
 		p := prog
 		p.FXRates = map[string]string{"USD": "0.5"}
 		p.Version = 0
-		if _, _, err := e.St.UpdateProgram(ctx, prog.ID, p, store.Idem{}); err != nil {
+		if _, _, err := e.Prog.Update(ctx, prog.ID, p, store.Idem{}); err != nil {
 			t.Fatal(err)
 		}
 		ex, err := e.St.ExplainReward(ctx, prog.ID, r1.Rewards[0].ID)

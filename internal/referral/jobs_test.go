@@ -15,6 +15,7 @@ import (
 	"github.com/parrainhq/parrain/internal/integration/webhook"
 	"github.com/parrainhq/parrain/internal/jobs"
 	"github.com/parrainhq/parrain/internal/parrain"
+	"github.com/parrainhq/parrain/internal/program"
 	"github.com/parrainhq/parrain/internal/referral"
 	"github.com/parrainhq/parrain/internal/store"
 )
@@ -67,7 +68,7 @@ func TestFulfilmentWebhookAndContestJobs(t *testing.T) {
 			Rules: []parrain.RewardRule{{ID: "unlock", Trigger: parrain.TriggerSignup,
 				Friend: &parrain.RewardSpec{Kind: parrain.KindFeatureUnlock, Type: parrain.AmountFixed, Amount: 900, Feature: "premium", Days: 30}}}}
 		p.Fulfilment = &parrain.Fulfilment{URL: srv.URL + "/parrain", Secret: testSecret}
-		prog, _, err := st.CreateProgram(ctx, p, store.Idem{})
+		prog, _, err := program.New(st).Create(ctx, p, store.Idem{})
 		if err != nil {
 			t.Fatal(err)
 		}

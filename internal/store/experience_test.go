@@ -552,14 +552,14 @@ func TestMomentTriggers(t *testing.T) {
 			t.Errorf("disabled trigger %s fired", off.ID)
 		}
 		// A paused program fires nothing.
-		if _, err := e.St.SetProgramStatus(ctx, p.ID, parrain.ProgramPaused); err != nil {
+		if _, err := e.Prog.SetStatus(ctx, p.ID, parrain.ProgramPaused); err != nil {
 			t.Fatal(err)
 		}
 		e.Clock.Advance(365 * 24 * time.Hour)
 		if r := npsEv(10); len(r.TriggersFired) != 0 {
 			t.Error("paused program fired")
 		}
-		if _, err := e.St.SetProgramStatus(ctx, p.ID, parrain.ProgramActive); err != nil {
+		if _, err := e.Prog.SetStatus(ctx, p.ID, parrain.ProgramActive); err != nil {
 			t.Fatal(err)
 		}
 		// Update and delete.

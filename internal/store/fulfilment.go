@@ -119,6 +119,12 @@ func (s *Store) resumeFulfilmentsTx(ctx context.Context, tx *sql.Tx, programID s
 	return nil
 }
 
+// ResumeFulfilments re-runs the deliveries of a program waiting in status
+// (for codes of pool, or for a fulfilment URL when pool is "").
+func (t *Tx) ResumeFulfilments(ctx context.Context, programID string, status parrain.FulfilmentStatus, pool string) error {
+	return t.s.resumeFulfilmentsTx(ctx, t.tx, programID, status, pool)
+}
+
 // FulfilmentDelivery is a webhook the job runner must deliver for a
 // reward; empty URL means nothing to deliver now.
 type FulfilmentDelivery struct {

@@ -62,88 +62,19 @@ func (s *Store) programAtVersion(ctx context.Context, q querier, programID strin
 	return p, nil
 }
 
-// ProgramDocument is a program as code: everything that configures it,
-// without identity, counters or secrets, so it can live in git and be
-// applied to several installations (matched by key).
-type ProgramDocument struct {
-	Format string `json:"format"`
-	// Version is informational: the version the document was exported from.
-	Version int             `json:"version,omitempty"`
-	Program parrain.Program `json:"program"`
-}
-
-// ExportProgram returns a program as a document.
-func (s *Store) ExportProgram(ctx context.Context, programID string) (ProgramDocument, error) {
-	p, err := s.Program(ctx, programID)
+// InsertProgramVersion records the document of a program's version (its
+// fulfilment secret already taken out), made at at.
+func (t *Tx) InsertProgramVersion(ctx context.Context, p parrain.Program, at time.Time) error {
+	if p.Fulfilment != nil && p.Fulfilment.Secret != "" {
+		return errors.New("recording program version: the fulfilment secret must be taken out of the document")
+	}
+	doc, err := json.Marshal(p)
 	if err != nil {
-		return ProgramDocument{}, err
+		return err
 	}
-	v := p.Version
-	p.ID, p.Version, p.CreatedAt, p.UpdatedAt = "", 0, time.Time{}, time.Time{}
-	if p.Fulfilment != nil {
-		f := *p.Fulfilment
-		f.Secret, f.SecretSet = "", false
-		p.Fulfilment = &f
+	if _, err := t.tx.ExecContext(ctx, `INSERT INTO program_versions (program_id, version, document, created_at) VALUES ($1, $2, $3, $4)`,
+		p.ID, p.Version, string(doc), ms(at)); err != nil {
+		return fmt.Errorf("inserting program version: %w", err)
 	}
-	return ProgramDocument{Format: ProgramDocumentFormat, Version: v, Program: p}, nil
-}
-
-// ApplyResult says what applying a program document did.
-type ApplyResult struct {
-	Program parrain.Program `json:"program"`
-	// Action is created, updated or unchanged.
-	Action string `json:"action"`
-}
-
-// ApplyProgram creates or updates a program from a document: the program
-// with the document's key when there is one (or programID when given),
-// a new program otherwise. Applying the same document twice changes
-// nothing the second time.
-func (s *Store) ApplyProgram(ctx context.Context, doc ProgramDocument, programID string) (ApplyResult, error) {
-	if doc.Format != ProgramDocumentFormat {
-		return ApplyResult{}, parrain.Invalid("format", "must be %q", ProgramDocumentFormat)
-	}
-	p := doc.Program
-	if p.ID != "" {
-		return ApplyResult{}, parrain.Invalid("program.id", "a program document carries no id: it is matched by key (or --program)")
-	}
-	p.Version = 0
-	if err := p.Normalize(); err != nil {
-		if e := parrain.AsError(err); e != nil && e.Field != "" {
-			e.Field = "program." + e.Field
-		}
-		return ApplyResult{}, err
-	}
-	var res ApplyResult
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		res = ApplyResult{} // a retried attempt starts afresh
-		id := programID
-		if id == "" && p.Key != "" {
-			err := tx.QueryRowContext(ctx, `SELECT id FROM programs WHERE program_key = $1`, p.Key).Scan(&id)
-			if err != nil && !errors.Is(err, sql.ErrNoRows) {
-				return err
-			}
-		}
-		if id == "" {
-			return nil
-		}
-		cur, err := s.programQ(ctx, tx, id, s.d.forUpdate)
-		if err != nil {
-			return err
-		}
-		out, err := s.replaceProgramTx(ctx, tx, cur, p)
-		if err != nil {
-			return err
-		}
-		res = ApplyResult{Program: out, Action: "updated"}
-		if out.Version == cur.Version {
-			res.Action = "unchanged"
-		}
-		return nil
-	})
-	if err != nil || res.Action != "" {
-		return res, err
-	}
-	created, _, err := s.CreateProgram(ctx, p, Idem{})
-	return ApplyResult{Program: created, Action: "created"}, err
+	return nil
 }

@@ -1,7 +1,6 @@
 package store
 
 import (
-	"bytes"
 	"context"
 	"crypto/aes"
 	"crypto/cipher"
@@ -41,70 +40,114 @@ func scanProgram(sc scanner) (parrain.Program, error) {
 	return p, nil
 }
 
-// CreateProgram validates and stores a new program.
-func (s *Store) CreateProgram(ctx context.Context, p parrain.Program, idem Idem) (parrain.Program, bool, error) {
-	if err := p.Normalize(); err != nil {
-		return parrain.Program{}, false, err
+// InsertProgram inserts a new program row (its key and fulfilment secret
+// are set apart: SetProgramKey, SetFulfilmentSecret) and returns its id.
+func (t *Tx) InsertProgram(ctx context.Context, p parrain.Program) (string, error) {
+	rules, settings, err := programColumns(p)
+	if err != nil {
+		return "", err
 	}
-	return idempotent(ctx, s, idem, func(tx *sql.Tx) (parrain.Program, error) {
-		now := s.clock.Now()
-		p.ID, p.Version, p.CreatedAt, p.UpdatedAt = newID("prog"), 1, now, now
-		if p.Rules == nil {
-			p.Rules = []parrain.RewardRule{}
-		}
-		rules, err := json.Marshal(p.Rules)
-		if err != nil {
-			return p, err
-		}
-		settings, secret, err := encodeSettings(&p)
-		if err != nil {
-			return p, err
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO programs (`+programCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
-			p.ID, p.Name, p.LandingURL, p.Currency, p.CookieWindowDays, p.AttributionModel, p.HoldDays, p.Status, string(rules),
-			p.Version, ms(now), ms(now), settings); err != nil {
-			return p, fmt.Errorf("inserting program: %w", err)
-		}
-		if err := s.programSavedTx(ctx, tx, &p, secret); err != nil {
-			return p, err
-		}
-		doc, err := json.Marshal(p)
-		if err != nil {
-			return p, err
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO program_versions (program_id, version, document, created_at) VALUES ($1, $2, $3, $4)`,
-			p.ID, p.Version, string(doc), ms(now)); err != nil {
-			return p, fmt.Errorf("inserting program version: %w", err)
-		}
-		return p, s.audit(ctx, tx, AuditProgramCreated, "program", p.ID, p.ID,
-			map[string]any{"name": p.Name, "version": p.Version, "rules": len(p.Rules)})
-	})
+	id := newID("prog")
+	if _, err := t.tx.ExecContext(ctx, `INSERT INTO programs (`+programCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+		id, p.Name, p.LandingURL, p.Currency, p.CookieWindowDays, p.AttributionModel, p.HoldDays, p.Status, rules,
+		p.Version, ms(p.CreatedAt), ms(p.UpdatedAt), settings); err != nil {
+		return "", fmt.Errorf("inserting program: %w", err)
+	}
+	return id, nil
 }
 
-// SetProgramStatus pauses or resumes a program.
-func (s *Store) SetProgramStatus(ctx context.Context, id string, st parrain.ProgramStatus) (parrain.Program, error) {
-	if st != parrain.ProgramActive && st != parrain.ProgramPaused {
-		return parrain.Program{}, parrain.Invalid("status", "must be active or paused")
+// UpdateProgram writes a program's document over its row (identity and
+// creation time stay).
+func (t *Tx) UpdateProgram(ctx context.Context, p parrain.Program) error {
+	rules, settings, err := programColumns(p)
+	if err != nil {
+		return err
 	}
-	var p parrain.Program
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE programs SET status = $1, updated_at = $2 WHERE id = $3`, st, ms(s.clock.Now()), id)
-		if err != nil {
-			return fmt.Errorf("updating program: %w", err)
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return notFound("program")
-		}
-		if p, err = s.programQ(ctx, tx, id, ""); err != nil {
+	if _, err := t.tx.ExecContext(ctx, `UPDATE programs SET name = $1, landing_url = $2, currency = $3, cookie_window_days = $4,
+		attribution_model = $5, hold_days = $6, status = $7, rules = $8, version = $9, updated_at = $10, settings = $11 WHERE id = $12`,
+		p.Name, p.LandingURL, p.Currency, p.CookieWindowDays, p.AttributionModel, p.HoldDays, p.Status, rules, p.Version,
+		ms(p.UpdatedAt), settings, p.ID); err != nil {
+		return fmt.Errorf("updating program: %w", err)
+	}
+	return nil
+}
+
+// programColumns encodes a program's rules and settings columns. A
+// fulfilment secret is never stored in them: it is sealed in a column of
+// its own (SetFulfilmentSecret).
+func programColumns(p parrain.Program) (rules, settings string, err error) {
+	if p.Fulfilment != nil && p.Fulfilment.Secret != "" {
+		return "", "", errors.New("storing program: the fulfilment secret must be taken out of the document")
+	}
+	r, err := json.Marshal(p.Rules)
+	if err != nil {
+		return "", "", err
+	}
+	st, err := json.Marshal(p.ProgramSettings)
+	if err != nil {
+		return "", "", err
+	}
+	return string(r), string(st), nil
+}
+
+// SetProgramStatus sets a program's status.
+func (t *Tx) SetProgramStatus(ctx context.Context, id string, st parrain.ProgramStatus, now time.Time) error {
+	res, err := t.tx.ExecContext(ctx, `UPDATE programs SET status = $1, updated_at = $2 WHERE id = $3`, st, ms(now), id)
+	if err != nil {
+		return fmt.Errorf("updating program: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return notFound("program")
+	}
+	return nil
+}
+
+// ProgramForUpdate returns a program, locked until the transaction ends.
+func (t *Tx) ProgramForUpdate(ctx context.Context, id string) (parrain.Program, error) {
+	return t.s.programQ(ctx, t.tx, id, t.s.d.forUpdate)
+}
+
+// ProgramIDByKey returns the id of the program with a key ("" when none).
+func (t *Tx) ProgramIDByKey(ctx context.Context, key string) (string, error) {
+	var id string
+	err := t.tx.QueryRowContext(ctx, `SELECT id FROM programs WHERE program_key = $1`, key).Scan(&id)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return "", fmt.Errorf("finding program by key: %w", err)
+	}
+	return id, nil
+}
+
+// ProgramKeyTaken reports whether a program other than exceptID has key.
+func (t *Tx) ProgramKeyTaken(ctx context.Context, key, exceptID string) (bool, error) {
+	var n int
+	if err := t.tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM programs WHERE program_key = $1 AND id <> $2`, key, exceptID).Scan(&n); err != nil {
+		return false, fmt.Errorf("checking program key: %w", err)
+	}
+	return n > 0, nil
+}
+
+// SetProgramKey stores a program's key ("" for none).
+func (t *Tx) SetProgramKey(ctx context.Context, id, key string) error {
+	if _, err := t.tx.ExecContext(ctx, `UPDATE programs SET program_key = $1 WHERE id = $2`, key, id); err != nil {
+		return fmt.Errorf("storing program key: %w", err)
+	}
+	return nil
+}
+
+// SetFulfilmentSecret stores a program's fulfilment secret encrypted under
+// the installation secret (sealSecret); "" clears it.
+func (t *Tx) SetFulfilmentSecret(ctx context.Context, id, secret string) error {
+	enc := ""
+	if secret != "" {
+		var err error
+		if enc, err = t.s.sealSecret(secret); err != nil {
 			return err
 		}
-		action := AuditProgramResumed
-		if st == parrain.ProgramPaused {
-			action = AuditProgramPaused
-		}
-		return s.audit(ctx, tx, action, "program", p.ID, p.ID, map[string]any{"name": p.Name})
-	})
-	return p, err
+	}
+	if _, err := t.tx.ExecContext(ctx, `UPDATE programs SET fulfilment_secret = $1 WHERE id = $2`, enc, id); err != nil {
+		return fmt.Errorf("storing fulfilment secret: %w", err)
+	}
+	return nil
 }
 
 // Program returns a program by id.
@@ -175,58 +218,6 @@ func decodeSettings(p *parrain.Program, settings string) error {
 		return fmt.Errorf("decoding settings of program %s: %w", p.ID, err)
 	}
 	return nil
-}
-
-// encodeSettings returns the settings column of a program and takes the
-// fulfilment secret out of it (the secret is stored encrypted in its own
-// column, never in documents). SecretSet tells whether a secret was given.
-func encodeSettings(p *parrain.Program) (string, string, error) {
-	secret := ""
-	if f := p.Fulfilment; f != nil {
-		secret = f.Secret
-		f.Secret = ""
-		if secret != "" {
-			f.SecretSet = true
-		}
-	}
-	b, err := json.Marshal(p.ProgramSettings)
-	if err != nil {
-		return "", "", err
-	}
-	return string(b), secret, nil
-}
-
-// programSavedTx finishes a program write: its key, its encrypted
-// fulfilment secret (when a new one was given) and its terms.
-func (s *Store) programSavedTx(ctx context.Context, tx *sql.Tx, p *parrain.Program, secret string) error {
-	if p.Key != "" {
-		var n int
-		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM programs WHERE program_key = $1 AND id <> $2`, p.Key, p.ID).Scan(&n); err != nil {
-			return err
-		}
-		if n > 0 {
-			return &parrain.Error{Code: parrain.CodeConflict, Field: "key", Message: fmt.Sprintf("another program has the key %s", p.Key)}
-		}
-	}
-	if _, err := tx.ExecContext(ctx, `UPDATE programs SET program_key = $1 WHERE id = $2`, p.Key, p.ID); err != nil {
-		return fmt.Errorf("storing program key: %w", err)
-	}
-	if secret != "" {
-		enc, err := s.sealSecret(secret)
-		if err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE programs SET fulfilment_secret = $1 WHERE id = $2`, enc, p.ID); err != nil {
-			return fmt.Errorf("storing fulfilment secret: %w", err)
-		}
-	}
-	if p.Fulfilment == nil {
-		if _, err := tx.ExecContext(ctx, `UPDATE programs SET fulfilment_secret = '' WHERE id = $1`, p.ID); err != nil {
-			return fmt.Errorf("clearing fulfilment secret: %w", err)
-		}
-	}
-	_, err := s.currentTermsTx(ctx, tx, p)
-	return err
 }
 
 // secretKey derives the key that encrypts secrets at rest from the
@@ -303,104 +294,3 @@ func (s *Store) fulfilmentTarget(ctx context.Context, q querier, programID strin
 	secret, err = s.openSecret(sealed)
 	return p.Fulfilment.URL, secret, err
 }
-
-// UpdateProgram replaces a program with a full document (PUT). The id,
-// creation time and counters are kept; when the document differs from the
-// current version, the version is bumped and the new document is stored in
-// program_versions, so rewards made under earlier versions still explain
-// themselves. An unchanged document is a no-op. A non-zero Version in the
-// document must equal the current version (optimistic concurrency). A
-// fulfilment secret left out keeps the stored one.
-func (s *Store) UpdateProgram(ctx context.Context, id string, p parrain.Program, idem Idem) (parrain.Program, bool, error) {
-	if err := p.Normalize(); err != nil {
-		return parrain.Program{}, false, err
-	}
-	return idempotent(ctx, s, idem, func(tx *sql.Tx) (parrain.Program, error) {
-		cur, err := s.programQ(ctx, tx, id, s.d.forUpdate)
-		if err != nil {
-			return p, err
-		}
-		return s.replaceProgramTx(ctx, tx, cur, p)
-	})
-}
-
-// replaceProgramTx writes p over cur (see UpdateProgram).
-func (s *Store) replaceProgramTx(ctx context.Context, tx *sql.Tx, cur, p parrain.Program) (parrain.Program, error) {
-	if p.Version != 0 && p.Version != cur.Version {
-		return p, &parrain.Error{Code: parrain.CodeConflict, Field: "version",
-			Message: fmt.Sprintf("the program is at version %d, not %d: reload it and apply your change again", cur.Version, p.Version)}
-	}
-	if p.Rules == nil {
-		p.Rules = []parrain.RewardRule{}
-	}
-	p.ID, p.CreatedAt, p.Version, p.UpdatedAt = cur.ID, cur.CreatedAt, cur.Version, cur.UpdatedAt
-	if p.Fulfilment != nil && p.Fulfilment.Secret == "" && cur.Fulfilment != nil && cur.Fulfilment.SecretSet {
-		p.Fulfilment.SecretSet = true // keep the stored secret
-	}
-	settings, secret, err := encodeSettings(&p)
-	if err != nil {
-		return p, err
-	}
-	if secret == "" && sameDocument(cur, p) {
-		return cur, nil
-	}
-	now := s.clock.Now()
-	p.Version, p.UpdatedAt = cur.Version+1, now
-	rules, err := json.Marshal(p.Rules)
-	if err != nil {
-		return p, err
-	}
-	if _, err := tx.ExecContext(ctx, `UPDATE programs SET name = $1, landing_url = $2, currency = $3, cookie_window_days = $4,
-		attribution_model = $5, hold_days = $6, status = $7, rules = $8, version = $9, updated_at = $10, settings = $11 WHERE id = $12`,
-		p.Name, p.LandingURL, p.Currency, p.CookieWindowDays, p.AttributionModel, p.HoldDays, p.Status, string(rules), p.Version,
-		ms(now), settings, p.ID); err != nil {
-		return p, fmt.Errorf("updating program: %w", err)
-	}
-	doc, err := json.Marshal(p)
-	if err != nil {
-		return p, err
-	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO program_versions (program_id, version, document, created_at) VALUES ($1, $2, $3, $4)`,
-		p.ID, p.Version, string(doc), ms(now)); err != nil {
-		return p, fmt.Errorf("inserting program version: %w", err)
-	}
-	if err := s.programSavedTx(ctx, tx, &p, secret); err != nil {
-		return p, err
-	}
-	// A fulfilment URL may unblock rewards that waited for one.
-	if p.Fulfilment != nil && p.Fulfilment.URL != "" {
-		if err := s.resumeFulfilmentsTx(ctx, tx, p.ID, parrain.FulfilWaitingConfig, ""); err != nil {
-			return p, err
-		}
-	}
-	return p, s.audit(ctx, tx, AuditProgramUpdated, "program", p.ID, p.ID,
-		map[string]any{"name": p.Name, "from_version": cur.Version, "version": p.Version, "rules": len(p.Rules)})
-}
-
-// sameDocument reports whether two programs have the same configuration
-// (ignoring identity, version and timestamps).
-func sameDocument(a, b parrain.Program) bool {
-	strip := func(p parrain.Program) []byte {
-		// A deep copy, normalized, so that a program stored before a default
-		// existed compares equal to the same document normalized today.
-		var c parrain.Program
-		if j, err := json.Marshal(p); err != nil || json.Unmarshal(j, &c) != nil {
-			return nil
-		}
-		_ = c.Normalize()
-		c.ID, c.Version, c.CreatedAt, c.UpdatedAt = "", 0, time.Time{}, time.Time{}
-		if c.Rules == nil {
-			c.Rules = []parrain.RewardRule{}
-		}
-		if c.Fulfilment != nil {
-			c.Fulfilment.Secret, c.Fulfilment.SecretSet = "", false
-		}
-		j, _ := json.Marshal(c)
-		return j
-	}
-	sa, sb := strip(a), strip(b)
-	return sa != nil && bytes.Equal(sa, sb)
-}
-
-// ProgramDocumentFormat identifies the program-as-code document format.
-const ProgramDocumentFormat = "parrain.program/v1"

@@ -28,37 +28,6 @@ func each(t *testing.T, fn func(t *testing.T, e *env)) {
 
 var ctx = context.Background()
 
-func TestProgramIdempotentCreate(t *testing.T) {
-	each(t, func(t *testing.T, e *env) {
-		p := parrain.Program{Name: "A", LandingURL: "https://a.example", Currency: "usd"}
-		idem := store.Idem{Scope: "key_1", Key: "k1", Hash: "h1"}
-		a, replayed, err := e.St.CreateProgram(ctx, p, idem)
-		if err != nil || replayed {
-			t.Fatalf("first create: %v replayed=%v", err, replayed)
-		}
-		if a.Currency != "USD" || a.CookieWindowDays != 30 || a.HoldDays != 0 || a.AttributionModel != parrain.LastClick {
-			t.Errorf("defaults not applied: %+v", a)
-		}
-		b, replayed, err := e.St.CreateProgram(ctx, p, idem)
-		if err != nil || !replayed || b.ID != a.ID {
-			t.Fatalf("replay: id %s vs %s, replayed=%v, err=%v", b.ID, a.ID, replayed, err)
-		}
-		_, _, err = e.St.CreateProgram(ctx, p, store.Idem{Scope: "key_1", Key: "k1", Hash: "other"})
-		if parrain.ErrorCode(err) != parrain.CodeIdempotencyReuse {
-			t.Fatalf("reuse with another body: got %v", err)
-		}
-		// Same key under another API key is another request.
-		c, replayed, err := e.St.CreateProgram(ctx, p, store.Idem{Scope: "key_2", Key: "k1", Hash: "h1"})
-		if err != nil || replayed || c.ID == a.ID {
-			t.Fatalf("other scope: %v %v", err, replayed)
-		}
-		ps, _, err := e.St.Programs(ctx, store.Page{})
-		if err != nil || len(ps) != 2 {
-			t.Fatalf("programs: %d %v", len(ps), err)
-		}
-	})
-}
-
 func TestParticipantCodes(t *testing.T) {
 	each(t, func(t *testing.T, e *env) {
 		prog := e.Program(nil)

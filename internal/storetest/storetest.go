@@ -1,7 +1,8 @@
 // Package storetest gives tests of the store and of the use cases one
 // store per test on a fresh database (SQLite and PostgreSQL, through
-// internal/dbtest), with a fake clock and small factories: a program, an
-// advocate, an event ingested by the referral use cases, a ledger balance.
+// internal/dbtest), with a fake clock, the referral and program use cases
+// on it, and small factories: a program, an advocate, an event ingested by
+// the referral use cases, a ledger balance.
 // It is imported by tests only.
 package storetest
 
@@ -12,6 +13,7 @@ import (
 
 	"github.com/parrainhq/parrain/internal/dbtest"
 	"github.com/parrainhq/parrain/internal/parrain"
+	"github.com/parrainhq/parrain/internal/program"
 	"github.com/parrainhq/parrain/internal/referral"
 	"github.com/parrainhq/parrain/internal/store"
 )
@@ -24,6 +26,7 @@ type Env struct {
 	T     *testing.T
 	St    *store.Store
 	Ref   *referral.Service
+	Prog  *program.Service
 	Clock *parrain.FakeClock
 	URL   string
 }
@@ -38,7 +41,7 @@ func Open(t *testing.T, url string) *Env {
 		t.Fatalf("open: %v", err)
 	}
 	t.Cleanup(func() { st.Close() })
-	return &Env{T: t, St: st, Ref: referral.New(st), Clock: clock, URL: url}
+	return &Env{T: t, St: st, Ref: referral.New(st), Prog: program.New(st), Clock: clock, URL: url}
 }
 
 // Each runs fn once per database engine, in parallel with other tests.
@@ -58,7 +61,7 @@ func (e *Env) Program(mod func(*parrain.Program)) parrain.Program {
 	if mod != nil {
 		mod(&p)
 	}
-	p, _, err := e.St.CreateProgram(context.Background(), p, store.Idem{})
+	p, _, err := e.Prog.Create(context.Background(), p, store.Idem{})
 	if err != nil {
 		e.T.Fatalf("create program: %v", err)
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/parrainhq/parrain/internal/dbtest"
 	"github.com/parrainhq/parrain/internal/httpx"
 	"github.com/parrainhq/parrain/internal/parrain"
+	"github.com/parrainhq/parrain/internal/program"
 	"github.com/parrainhq/parrain/internal/store"
 )
 
@@ -54,7 +55,7 @@ func newEnv(t *testing.T, dbURL string, ips httpx.IPResolver) *env {
 		"friend": {"kind": "coupon", "type": "percent", "percent_bps": 1000}}]}`), &p); err != nil {
 		t.Fatal(err)
 	}
-	if e.prog, _, err = st.CreateProgram(ctx, p, store.Idem{}); err != nil {
+	if e.prog, _, err = program.New(st).Create(ctx, p, store.Idem{}); err != nil {
 		t.Fatal(err)
 	}
 	sec, _, err := st.RotateWidgetSecret(ctx, e.prog.ID, store.Idem{})
