@@ -74,3 +74,40 @@ func TestMarkdownHTML(t *testing.T) {
 		}
 	}
 }
+
+func TestTermsDigest(t *testing.T) {
+	a, b := TermsDigest("# Terms\n"), TermsDigest("# Terms \n")
+	if len(a) != 64 || strings.Trim(a, "0123456789abcdef") != "" {
+		t.Fatalf("digest %q is not hex SHA-256", a)
+	}
+	if a == b || a != TermsDigest("# Terms\n") {
+		t.Errorf("digest not a function of the text: %s %s", a, b)
+	}
+	// The SHA-256 of the empty string, so that stored digests stay valid.
+	if got := TermsDigest(""); got != "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855" {
+		t.Errorf("empty digest %s", got)
+	}
+}
+
+func TestAcceptedTermsVersion(t *testing.T) {
+	tests := []struct {
+		requested, current, want int
+		invalid                  bool
+	}{
+		{0, 3, 3, false},
+		{1, 3, 1, false},
+		{3, 3, 3, false},
+		{9, 3, 9, false}, // whether it exists is the store's to say
+		{-1, 3, 0, true},
+	}
+	for _, tt := range tests {
+		got, err := AcceptedTermsVersion(tt.requested, tt.current)
+		if tt.invalid {
+			wantInvalid(t, err, "version")
+			continue
+		}
+		if err != nil || got != tt.want {
+			t.Errorf("AcceptedTermsVersion(%d, %d) = %d, %v; want %d", tt.requested, tt.current, got, err, tt.want)
+		}
+	}
+}
