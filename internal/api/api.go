@@ -18,6 +18,7 @@ import (
 	"github.com/parrainhq/parrain/internal/httpx"
 	"github.com/parrainhq/parrain/internal/parrain"
 	"github.com/parrainhq/parrain/internal/partner"
+	"github.com/parrainhq/parrain/internal/payout"
 	"github.com/parrainhq/parrain/internal/referral"
 	"github.com/parrainhq/parrain/internal/store"
 )
@@ -27,6 +28,7 @@ type API struct {
 	st       *store.Store
 	ref      *referral.Service
 	partners *partner.Service
+	payouts  *payout.Service
 	log      *slog.Logger
 	baseURL  string
 }
@@ -34,9 +36,9 @@ type API struct {
 // New returns the API. baseURL is the public URL referral links are built
 // on ("https://refer.example.com").
 // The referral loop's writes go through ref, the partner program's through
-// partners.
-func New(st *store.Store, ref *referral.Service, partners *partner.Service, log *slog.Logger, baseURL string) *API {
-	return &API{st: st, ref: ref, partners: partners, log: log, baseURL: strings.TrimRight(baseURL, "/")}
+// partners, the payouts' through payouts.
+func New(st *store.Store, ref *referral.Service, partners *partner.Service, payouts *payout.Service, log *slog.Logger, baseURL string) *API {
+	return &API{st: st, ref: ref, partners: partners, payouts: payouts, log: log, baseURL: strings.TrimRight(baseURL, "/")}
 }
 
 // MaxBody is the largest request body accepted.

@@ -30,6 +30,7 @@ import (
 	"github.com/parrainhq/parrain/internal/integration/smtp"
 	"github.com/parrainhq/parrain/internal/parrain"
 	"github.com/parrainhq/parrain/internal/partner"
+	"github.com/parrainhq/parrain/internal/payout"
 	"github.com/parrainhq/parrain/internal/referral"
 	"github.com/parrainhq/parrain/internal/store"
 )
@@ -51,12 +52,16 @@ type Options struct {
 	// Partners runs the partner program's use cases (default: one on the
 	// portal's store).
 	Partners *partner.Service
+	// Payouts runs the payout use cases (default: one on the portal's
+	// store, without provider clients: the portal does not send).
+	Payouts *payout.Service
 }
 
 // Portal serves the partner portal.
 type Portal struct {
 	st       *store.Store
 	partners *partner.Service
+	payouts  *payout.Service
 	log      *slog.Logger
 	opt      Options
 	secure   bool
@@ -74,7 +79,10 @@ func New(st *store.Store, log *slog.Logger, opt Options) (*Portal, error) {
 	if opt.Partners == nil {
 		opt.Partners = partner.New(st, st.Clock(), referral.New(st))
 	}
-	p := &Portal{st: st, partners: opt.Partners, log: log, opt: opt, secure: strings.HasPrefix(opt.BaseURL, "https://"), pages: map[string]*template.Template{},
+	if opt.Payouts == nil {
+		opt.Payouts = payout.New(st, log, payout.Config{})
+	}
+	p := &Portal{st: st, partners: opt.Partners, payouts: opt.Payouts, log: log, opt: opt, secure: strings.HasPrefix(opt.BaseURL, "https://"), pages: map[string]*template.Template{},
 		cop: http.NewCrossOriginProtection()}
 	funcs := template.FuncMap{
 		"money": func(v int64, cur string) string { return parrain.FormatMinor(v, cur) + " " + cur },

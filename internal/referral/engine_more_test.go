@@ -3,12 +3,14 @@ package referral_test
 import (
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/parrainhq/parrain/internal/dbtest"
 	"github.com/parrainhq/parrain/internal/parrain"
+	"github.com/parrainhq/parrain/internal/payout"
 	"github.com/parrainhq/parrain/internal/referral"
 	"github.com/parrainhq/parrain/internal/store"
 )
@@ -496,7 +498,7 @@ func TestTermsVersionsAndAcceptance(t *testing.T) {
 			t.Fatalf("missing version: %v", err)
 		}
 		// Payout settings are part of the terms.
-		if _, err := e.St.SetPayoutSettings(ctx, prog.ID, parrain.PayoutSettings{Schedule: parrain.ScheduleMonthly, Day: 3, MinimumAmount: 2500}); err != nil {
+		if _, err := payout.New(e.St, slog.New(slog.DiscardHandler), payout.Config{}).SetPayoutSettings(ctx, prog.ID, parrain.PayoutSettings{Schedule: parrain.ScheduleMonthly, Day: 3, MinimumAmount: 2500}); err != nil {
 			t.Fatal(err)
 		}
 		t3, _ := e.St.CurrentTerms(ctx, prog.ID)
