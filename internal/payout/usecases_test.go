@@ -2,6 +2,7 @@ package payout_test
 
 import (
 	"fmt"
+	"reflect"
 	"sync"
 	"testing"
 	"time"
@@ -24,7 +25,9 @@ type uc struct {
 
 // each runs fn once per database engine, in parallel with other tests.
 func each(t *testing.T, fn func(t *testing.T, e *uc)) {
-	storetest.Each(t, func(t *testing.T, e *storetest.Env) { fn(t, &uc{Env: e, svc: payout.New(e.St, quiet, payout.Config{})}) })
+	storetest.Each(t, func(t *testing.T, e *storetest.Env) {
+		fn(t, &uc{Env: e, svc: payout.New(e.St, quiet, payout.Config{})})
+	})
 }
 
 // earn makes advocate ext earn an approved cash reward of amount: a friend
@@ -697,6 +700,70 @@ func TestPayoutCSVRevalidates(t *testing.T) {
 		log, _, err := e.St.AuditLog(ctx, store.AuditFilter{Action: payout.AuditPayoutCancelled, TargetID: b.Payouts[0].ID}, store.Page{})
 		if err != nil || len(log) != 1 || log[0].Details["by"] != "csv_export" {
 			t.Errorf("audit of the cancellation %+v %v", log, err)
+		}
+	})
+}
+
+// Every change a person makes to a payout is audited once, under the actor
+// the context carries, in the change's transaction; a repeated action that
+// changes nothing, and a refused one, leave no entry.
+func TestPayoutActionsAudited(t *testing.T) {
+	each(t, func(t *testing.T, e *uc) {
+		p := e.payoutProgram()
+		for _, ext := range []string{"ana", "ben"} {
+			adv := e.Advocate(p.ID, ext, ext+"@example.com")
+			e.account(p.ID, ext, iban)
+			e.earn(p, adv, "f-"+ext, 10000)
+		}
+		mgr := parrain.WithActor(ctx, parrain.Actor{Kind: parrain.ActorUser, ID: "usr_1", Label: "manager@example.com", IP: "192.0.2.1"})
+		b, _, err := e.svc.CreatePayoutBatch(mgr, p.ID, store.Idem{})
+		if err != nil || len(b.Payouts) != 2 {
+			t.Fatalf("batch %+v %v", b, err)
+		}
+		for range 2 {
+			if b, err = e.svc.ApprovePayoutBatch(mgr, p.ID, b.ID, "manager@example.com"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		paid, cancelled := b.Payouts[0].ID, b.Payouts[1].ID
+		for range 2 {
+			if _, err := e.svc.MarkPayoutPaid(mgr, p.ID, paid, "SEPA-9"); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := e.svc.CancelPayout(mgr, p.ID, cancelled); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// Refused: a paid payout cannot fail, a cancelled one cannot be paid.
+		if _, err := e.svc.MarkPayoutFailed(mgr, p.ID, paid, "bounced"); parrain.ErrorCode(err) != parrain.CodeConflict {
+			t.Errorf("fail a paid payout: %v", err)
+		}
+		if _, err := e.svc.MarkPayoutPaid(mgr, p.ID, cancelled, ""); parrain.ErrorCode(err) != parrain.CodeConflict {
+			t.Errorf("pay a cancelled payout: %v", err)
+		}
+		log, _, err := e.St.AuditLog(ctx, store.AuditFilter{ProgramID: p.ID, Action: "payout."}, store.Page{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]int{}
+		for _, a := range log {
+			if a.ActorType != string(parrain.ActorUser) || a.UserID != "usr_1" || a.UserEmail != "manager@example.com" || a.IP != "192.0.2.1" {
+				t.Errorf("entry %s under %+v", a.Action, a)
+			}
+			got[a.Action+" "+a.TargetID]++
+		}
+		want := map[string]int{
+			payout.AuditPayoutBatchCreated + " " + b.ID:   1,
+			payout.AuditPayoutBatchApproved + " " + b.ID:  1,
+			payout.AuditPayoutMarkedPaid + " " + paid:     1,
+			payout.AuditPayoutCancelled + " " + cancelled: 1,
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("audit log %v, want %v", got, want)
+		}
+		// The batch completed with its last open payout.
+		if b, err := e.St.PayoutBatch(ctx, p.ID, b.ID); err != nil || b.Status != parrain.BatchCompleted {
+			t.Errorf("batch %s %v", b.Status, err)
 		}
 	})
 }
