@@ -767,3 +767,69 @@ func TestPayoutActionsAudited(t *testing.T) {
 		}
 	})
 }
+
+// Payouts of one batch settled at the same time by two processes complete
+// the batch: whoever settles the last open payout sees the others settled
+// (the batch is locked before its payouts are read).
+func TestPayoutConcurrentSettlementsCompleteTheBatch(t *testing.T) {
+	each(t, func(t *testing.T, e *uc) {
+		p := e.payoutProgram()
+		const n = 6
+		for i := range n {
+			ext := fmt.Sprintf("adv%d", i)
+			adv := e.Advocate(p.ID, ext, "")
+			e.account(p.ID, ext, parrain.PayoutAccountInput{Method: parrain.PayoutStripe, StripeAccount: "acct_" + ext})
+			e.earn(p, adv, "f"+ext, 10000)
+		}
+		b, _, err := e.svc.CreatePayoutBatch(ctx, p.ID, store.Idem{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b, err = e.svc.ApprovePayoutBatch(ctx, p.ID, b.ID, "m"); err != nil || len(b.Payouts) != n {
+			t.Fatalf("approve: %d payouts, %v", len(b.Payouts), err)
+		}
+		for _, po := range b.Payouts {
+			if _, _, ok, err := e.svc.BeginPayoutSend(ctx, po.ID); err != nil || !ok {
+				t.Fatalf("send %s: %v %v", po.ID, ok, err)
+			}
+		}
+		other := payout.New(storetest.Open(t, e.URL).St, quiet, payout.Config{}) // a second process
+		var wg sync.WaitGroup
+		errs := make(chan error, n)
+		for i, po := range b.Payouts {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				svc := e.svc
+				if i%2 == 1 {
+					svc = other
+				}
+				var done bool
+				var err error
+				if i%3 == 2 {
+					done, err = svc.FailPayout(ctx, po.ID, "refused", "FAILED")
+				} else {
+					done, err = svc.CompletePayout(ctx, po.ID, "tr_"+po.ID, "paid")
+				}
+				if err == nil && !done {
+					err = fmt.Errorf("payout %s not settled", po.ID)
+				}
+				if err != nil {
+					errs <- err
+				}
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Fatal(err)
+		}
+		got, err := e.St.PayoutBatch(ctx, p.ID, b.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Status != parrain.BatchCompleted {
+			t.Errorf("batch %s after every payout settled", got.Status)
+		}
+	})
+}
