@@ -18,6 +18,7 @@ import (
 	"github.com/parrainhq/parrain/internal/httpx"
 	"github.com/parrainhq/parrain/internal/parrain"
 	"github.com/parrainhq/parrain/internal/partner"
+	"github.com/parrainhq/parrain/internal/payout"
 	"github.com/parrainhq/parrain/internal/program"
 	"github.com/parrainhq/parrain/internal/referral"
 	"github.com/parrainhq/parrain/internal/store"
@@ -29,6 +30,7 @@ type API struct {
 	ref      *referral.Service
 	partners *partner.Service
 	programs *program.Service
+	payouts  *payout.Service
 	log      *slog.Logger
 	baseURL  string
 }
@@ -36,9 +38,10 @@ type API struct {
 // New returns the API. baseURL is the public URL referral links are built
 // on ("https://refer.example.com").
 // The referral loop's writes go through ref, the partner program's through
-// partners, programs and their terms through programs.
-func New(st *store.Store, ref *referral.Service, partners *partner.Service, programs *program.Service, log *slog.Logger, baseURL string) *API {
-	return &API{st: st, ref: ref, partners: partners, programs: programs, log: log, baseURL: strings.TrimRight(baseURL, "/")}
+// partners, programs and their terms through programs, the payouts' through
+// payouts.
+func New(st *store.Store, ref *referral.Service, partners *partner.Service, programs *program.Service, payouts *payout.Service, log *slog.Logger, baseURL string) *API {
+	return &API{st: st, ref: ref, partners: partners, programs: programs, payouts: payouts, log: log, baseURL: strings.TrimRight(baseURL, "/")}
 }
 
 // MaxBody is the largest request body accepted.

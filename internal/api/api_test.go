@@ -15,6 +15,7 @@ import (
 	"github.com/parrainhq/parrain/internal/httpx"
 	"github.com/parrainhq/parrain/internal/parrain"
 	"github.com/parrainhq/parrain/internal/partner"
+	"github.com/parrainhq/parrain/internal/payout"
 	"github.com/parrainhq/parrain/internal/program"
 	"github.com/parrainhq/parrain/internal/referral"
 	"github.com/parrainhq/parrain/internal/store"
@@ -45,7 +46,7 @@ func newEnv(t *testing.T, dbURL string) *env {
 		t.Fatal(err)
 	}
 	ref := referral.New(st)
-	e := &env{t: t, st: st, a: New(st, ref, partner.New(st, clock, ref), program.New(st), slog.New(slog.DiscardHandler), "http://parrain.test/"), mux: http.NewServeMux(), key: key, clock: clock}
+	e := &env{t: t, st: st, a: New(st, ref, partner.New(st, clock, ref), program.New(st), payout.New(st, slog.New(slog.DiscardHandler), payout.Config{}), slog.New(slog.DiscardHandler), "http://parrain.test/"), mux: http.NewServeMux(), key: key, clock: clock}
 	e.routes()
 	return e
 }

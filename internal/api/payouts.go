@@ -23,7 +23,7 @@ func (a *API) SetPayoutAccount(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteError(w, r, a.log, err)
 		return
 	}
-	acct, replayed, err := a.st.SetPayoutAccount(r.Context(), r.PathValue("program_id"), r.PathValue("external_id"), in, id)
+	acct, replayed, err := a.payouts.SetPayoutAccount(r.Context(), r.PathValue("program_id"), r.PathValue("external_id"), in, id)
 	if err != nil {
 		httpx.WriteError(w, r, a.log, err)
 		return
@@ -44,7 +44,7 @@ func (a *API) GetPayoutAccount(w http.ResponseWriter, r *http.Request) {
 
 // DeletePayoutAccount handles DELETE .../participants/{external_id}/payout-account.
 func (a *API) DeletePayoutAccount(w http.ResponseWriter, r *http.Request) {
-	if err := a.st.DeletePayoutAccount(r.Context(), r.PathValue("program_id"), r.PathValue("external_id")); err != nil {
+	if err := a.payouts.DeletePayoutAccount(r.Context(), r.PathValue("program_id"), r.PathValue("external_id")); err != nil {
 		httpx.WriteError(w, r, a.log, err)
 		return
 	}
@@ -75,7 +75,7 @@ func (a *API) SetPayoutSettings(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteError(w, r, a.log, err)
 		return
 	}
-	s, err := a.st.SetPayoutSettings(r.Context(), r.PathValue("program_id"), parrain.PayoutSettings{Schedule: in.Schedule, Day: in.Day,
+	s, err := a.payouts.SetPayoutSettings(r.Context(), r.PathValue("program_id"), parrain.PayoutSettings{Schedule: in.Schedule, Day: in.Day,
 		Hour: in.Hour, MinimumAmount: in.MinimumAmount, AutoApproveLimit: in.AutoApproveLimit})
 	if err != nil {
 		httpx.WriteError(w, r, a.log, err)
@@ -104,7 +104,7 @@ func (a *API) CreatePayoutBatch(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteError(w, r, a.log, err)
 		return
 	}
-	b, replayed, err := a.st.CreatePayoutBatch(r.Context(), r.PathValue("program_id"), id)
+	b, replayed, err := a.payouts.CreatePayoutBatch(r.Context(), r.PathValue("program_id"), id)
 	if err != nil {
 		httpx.WriteError(w, r, a.log, err)
 		return
@@ -142,7 +142,7 @@ func (a *API) GetPayoutBatch(w http.ResponseWriter, r *http.Request) {
 
 // ApprovePayoutBatch handles POST .../payout-batches/{batch_id}/approve.
 func (a *API) ApprovePayoutBatch(w http.ResponseWriter, r *http.Request) {
-	b, err := a.st.ApprovePayoutBatch(r.Context(), r.PathValue("program_id"), r.PathValue("batch_id"), "api key "+apiKey(r).Name)
+	b, err := a.payouts.ApprovePayoutBatch(r.Context(), r.PathValue("program_id"), r.PathValue("batch_id"), "api key "+apiKey(r).Name)
 	if err != nil {
 		httpx.WriteError(w, r, a.log, err)
 		return
@@ -152,7 +152,7 @@ func (a *API) ApprovePayoutBatch(w http.ResponseWriter, r *http.Request) {
 
 // CancelPayoutBatch handles POST .../payout-batches/{batch_id}/cancel.
 func (a *API) CancelPayoutBatch(w http.ResponseWriter, r *http.Request) {
-	b, err := a.st.CancelPayoutBatch(r.Context(), r.PathValue("program_id"), r.PathValue("batch_id"))
+	b, err := a.payouts.CancelPayoutBatch(r.Context(), r.PathValue("program_id"), r.PathValue("batch_id"))
 	if err != nil {
 		httpx.WriteError(w, r, a.log, err)
 		return
@@ -163,7 +163,7 @@ func (a *API) CancelPayoutBatch(w http.ResponseWriter, r *http.Request) {
 // ExportPayoutBatch handles GET .../payout-batches/{batch_id}/export.csv:
 // the bank transfers to make, with full bank details.
 func (a *API) ExportPayoutBatch(w http.ResponseWriter, r *http.Request) {
-	rows, err := a.st.BatchBankPayouts(r.Context(), r.PathValue("program_id"), r.PathValue("batch_id"))
+	rows, err := a.payouts.BatchBankPayouts(r.Context(), r.PathValue("program_id"), r.PathValue("batch_id"))
 	if err != nil {
 		httpx.WriteError(w, r, a.log, err)
 		return
@@ -197,7 +197,7 @@ func (a *API) ImportPayoutBatch(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteError(w, r, a.log, err)
 		return
 	}
-	res, err := payout.Import(r.Context(), a.st, r.PathValue("program_id"), r.PathValue("batch_id"), rows)
+	res, err := a.payouts.Import(r.Context(), r.PathValue("program_id"), r.PathValue("batch_id"), rows)
 	if err != nil {
 		httpx.WriteError(w, r, a.log, err)
 		return
@@ -259,7 +259,7 @@ func (a *API) MarkPayoutPaid(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	p, err := a.st.MarkPayoutPaid(r.Context(), r.PathValue("program_id"), r.PathValue("payout_id"), in.Reference)
+	p, err := a.payouts.MarkPayoutPaid(r.Context(), r.PathValue("program_id"), r.PathValue("payout_id"), in.Reference)
 	if err != nil {
 		httpx.WriteError(w, r, a.log, err)
 		return
@@ -277,7 +277,7 @@ func (a *API) MarkPayoutFailed(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteError(w, r, a.log, err)
 		return
 	}
-	p, err := a.st.MarkPayoutFailed(r.Context(), r.PathValue("program_id"), r.PathValue("payout_id"), in.Reason)
+	p, err := a.payouts.MarkPayoutFailed(r.Context(), r.PathValue("program_id"), r.PathValue("payout_id"), in.Reason)
 	if err != nil {
 		httpx.WriteError(w, r, a.log, err)
 		return
@@ -287,7 +287,7 @@ func (a *API) MarkPayoutFailed(w http.ResponseWriter, r *http.Request) {
 
 // CancelPayout handles POST .../payouts/{payout_id}/cancel.
 func (a *API) CancelPayout(w http.ResponseWriter, r *http.Request) {
-	p, err := a.st.CancelPayout(r.Context(), r.PathValue("program_id"), r.PathValue("payout_id"))
+	p, err := a.payouts.CancelPayout(r.Context(), r.PathValue("program_id"), r.PathValue("payout_id"))
 	if err != nil {
 		httpx.WriteError(w, r, a.log, err)
 		return

@@ -84,13 +84,14 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, clock parrain.Clock)
 	m := &Main{cfg: cfg, log: log, st: st, ips: httpx.IPResolver{TrustProxy: cfg.TrustProxy}, ref: referral.New(st)}
 	m.partners = partner.New(st, st.Clock(), m.ref)
 	m.programs = program.New(st)
+	m.payouts = payout.New(st, log, payoutConfig(cfg.Integrations))
 	if cfg.Demo {
 		if err := SeedDemo(ctx, st, m.ref, log); err != nil {
 			st.Close()
 			return nil, fmt.Errorf("seeding demo: %w", err)
 		}
 	}
-	m.api = api.New(st, m.ref, m.partners, m.programs, log, cfg.BaseURL)
+	m.api = api.New(st, m.ref, m.partners, m.programs, m.payouts, log, cfg.BaseURL)
 	m.clicks = widget.NewClickRecorder(st, log, 65536, 200*time.Millisecond, 500)
 	m.redirect = widget.NewRedirect(st, log, m.clicks, cfg.FallbackURL, cfg.CookieDomain, len(cfg.BaseURL) > 8 && cfg.BaseURL[:8] == "https://", m.ips)
 	m.runner = jobs.NewRunner(st, log)
@@ -109,11 +110,11 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, clock parrain.Clock)
 		return nil, err
 	}
 	m.limiter = newLimiter(cfg.PublicRate, cfg.PublicBurst, m.ips, log)
-	if m.console, err = console.New(st, log, console.Options{Referral: m.ref, BaseURL: cfg.BaseURL, IPs: m.ips, Partners: m.partners, Programs: m.programs}); err != nil {
+	if m.console, err = console.New(st, log, console.Options{Referral: m.ref, BaseURL: cfg.BaseURL, IPs: m.ips, Partners: m.partners, Programs: m.programs, Payouts: m.payouts}); err != nil {
 		st.Close()
 		return nil, fmt.Errorf("preparing the console: %w", err)
 	}
-	popt := portal.Options{BaseURL: cfg.BaseURL, Partners: m.partners, Programs: m.programs}
+	popt := portal.Options{BaseURL: cfg.BaseURL, Partners: m.partners, Programs: m.programs, Payouts: m.payouts}
 	if m.mailer != nil {
 		popt.Mailer = m.mailer // magic links by email
 	}
@@ -224,7 +225,7 @@ func (m *Main) wireExperience() error {
 	}
 	m.notify = notify.New(m.st, m.log, sender, from, m.cfg.BaseURL)
 	m.notify.RegisterJobs(m.runner)
-	m.widgets = widget.NewService(m.st, m.log, m.cfg.BaseURL, m.ips)
+	m.widgets = widget.NewService(m.st, m.payouts, m.log, m.cfg.BaseURL, m.ips)
 	m.redirect.Landing = m.widgets.Landing()
 	return nil
 }

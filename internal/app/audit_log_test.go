@@ -16,6 +16,7 @@ import (
 	"github.com/parrainhq/parrain/internal/httpx"
 	"github.com/parrainhq/parrain/internal/integration/hubspot/hubspottest"
 	"github.com/parrainhq/parrain/internal/parrain"
+	pay "github.com/parrainhq/parrain/internal/payout"
 	"github.com/parrainhq/parrain/internal/store"
 )
 
@@ -100,9 +101,9 @@ func TestAuditLogAPIActions(t *testing.T) {
 		batch := func(n int) []auditStep {
 			b := fmt.Sprintf("batch%d", n)
 			return []auditStep{
-				{name: b, method: "POST", path: path(p, "/payout-batches"), idem: b, status: 201, action: store.AuditPayoutBatchCreated, targetType: "payout_batch", target: self},
+				{name: b, method: "POST", path: path(p, "/payout-batches"), idem: b, status: 201, action: pay.AuditPayoutBatchCreated, targetType: "payout_batch", target: self},
 				{name: b + " approve", method: "POST", path: func() string { return p() + "/payout-batches/" + run.str(b, "id") + "/approve" }, status: 200,
-					action: store.AuditPayoutBatchApproved, targetType: "payout_batch", target: self},
+					action: pay.AuditPayoutBatchApproved, targetType: "payout_batch", target: self},
 				{name: b + " payouts", method: "GET", path: func() string { return p() + "/payouts?batch=" + run.str(b, "id") }, status: 200},
 			}
 		}
@@ -168,36 +169,36 @@ func TestAuditLogAPIActions(t *testing.T) {
 				action: store.AuditWebhookDeleted, targetType: "webhook_endpoint", target: func(map[string]any) string { return run.str("endpoint", "id") }},
 			{name: "account", method: "PUT", path: path(p, "/participants/alice/payout-account"), body: body(map[string]any{"method": "bank",
 				"bank": map[string]any{"holder_name": "Alice Martin", "iban": "FR14 2004 1010 0505 0001 3M02 606", "bic": "PSSTFRPPXXX"}}), status: 200,
-				action: store.AuditPayoutAccountSet, targetType: "participant", target: func(map[string]any) string { return run.str("alice", "id") }},
+				action: pay.AuditPayoutAccountSet, targetType: "participant", target: func(map[string]any) string { return run.str("alice", "id") }},
 			{name: "account deleted", method: "DELETE", path: path(p, "/participants/alice/payout-account"), status: 204,
-				action: store.AuditPayoutAccountDeleted, targetType: "participant", target: func(map[string]any) string { return run.str("alice", "id") }},
+				action: pay.AuditPayoutAccountDeleted, targetType: "participant", target: func(map[string]any) string { return run.str("alice", "id") }},
 			{name: "account again", method: "PUT", path: path(p, "/participants/alice/payout-account"), body: body(map[string]any{"method": "bank",
 				"bank": map[string]any{"holder_name": "Alice Martin", "iban": "DE89 3704 0044 0532 0130 00"}}), status: 200,
-				action: store.AuditPayoutAccountSet, targetType: "participant", target: func(map[string]any) string { return run.str("alice", "id") }},
+				action: pay.AuditPayoutAccountSet, targetType: "participant", target: func(map[string]any) string { return run.str("alice", "id") }},
 			{name: "payout settings", method: "PUT", path: path(p, "/payout-settings"), body: body(map[string]any{"schedule": "manual", "minimum_amount": 100}), status: 200,
-				action: store.AuditPayoutSettings, targetType: "program", target: program},
+				action: pay.AuditPayoutSettings, targetType: "program", target: program},
 			{name: "batch0", method: "POST", path: path(p, "/payout-batches"), idem: "batch0", status: 201,
-				action: store.AuditPayoutBatchCreated, targetType: "payout_batch", target: self},
+				action: pay.AuditPayoutBatchCreated, targetType: "payout_batch", target: self},
 			{name: "batch0 replayed", method: "POST", path: path(p, "/payout-batches"), idem: "batch0", status: 201},
 			{name: "batch0 cancelled", method: "POST", path: func() string { return p() + "/payout-batches/" + run.str("batch0", "id") + "/cancel" }, status: 200,
-				action: store.AuditPayoutBatchCancelled, targetType: "payout_batch", target: self},
+				action: pay.AuditPayoutBatchCancelled, targetType: "payout_batch", target: self},
 			{name: "batch0 cancelled again", method: "POST", path: func() string { return p() + "/payout-batches/" + run.str("batch0", "id") + "/cancel" }, status: 200},
 			{name: "batch0 approve refused", method: "POST", path: func() string { return p() + "/payout-batches/" + run.str("batch0", "id") + "/approve" }, status: 409},
 		}
 		steps = append(steps, batch(1)...)
 		steps = append(steps, auditStep{name: "payout cancelled", method: "POST", path: func() string { return p() + "/payouts/" + payout(1)() + "/cancel" }, status: 200,
-			action: store.AuditPayoutCancelled, targetType: "payout", target: self})
+			action: pay.AuditPayoutCancelled, targetType: "payout", target: self})
 		steps = append(steps, batch(2)...)
 		steps = append(steps, auditStep{name: "payout failed", method: "POST", path: func() string { return p() + "/payouts/" + payout(2)() + "/mark-failed" },
-			body: body(map[string]any{"reason": "account closed"}), status: 200, action: store.AuditPayoutMarkedFailed, targetType: "payout", target: self})
+			body: body(map[string]any{"reason": "account closed"}), status: 200, action: pay.AuditPayoutMarkedFailed, targetType: "payout", target: self})
 		steps = append(steps, batch(3)...)
 		steps = append(steps, auditStep{name: "import", method: "POST", path: func() string { return p() + "/payout-batches/" + run.str("batch3", "id") + "/import" },
 			body: func() any { return "payout_id,status,reason\n" + payout(3)() + ",failed,bounced\n" }, status: 200,
-			action: store.AuditPayoutMarkedFailed, targetType: "payout", target: func(map[string]any) string { return payout(3)() }})
+			action: pay.AuditPayoutMarkedFailed, targetType: "payout", target: func(map[string]any) string { return payout(3)() }})
 		steps = append(steps, batch(4)...)
 		steps = append(steps, []auditStep{
 			{name: "payout paid", method: "POST", path: func() string { return p() + "/payouts/" + payout(4)() + "/mark-paid" },
-				body: body(map[string]any{"reference": "SEPA-1"}), status: 200, action: store.AuditPayoutMarkedPaid, targetType: "payout", target: self},
+				body: body(map[string]any{"reference": "SEPA-1"}), status: 200, action: pay.AuditPayoutMarkedPaid, targetType: "payout", target: self},
 			{name: "payout paid again", method: "POST", path: func() string { return p() + "/payouts/" + payout(4)() + "/mark-paid" },
 				body: body(map[string]any{"reference": "SEPA-1"}), status: 200},
 			// Fraud review: a disposable email is held for review.
@@ -368,7 +369,7 @@ func TestAuditLogActorsAndFilters(t *testing.T) {
 			t.Fatalf("scheduled run entries %+v", runs)
 		}
 
-		if got := list("actor_type=advocate", x.key); len(got) != 1 || got[0].Action != store.AuditPayoutAccountSet || got[0].UserID != x.alice.ID ||
+		if got := list("actor_type=advocate", x.key); len(got) != 1 || got[0].Action != pay.AuditPayoutAccountSet || got[0].UserID != x.alice.ID ||
 			got[0].UserEmail != "alice" || got[0].TargetID != x.alice.ID || got[0].ProgramID != x.prog.ID || got[0].IP != "" {
 			t.Errorf("advocate entries %+v", got)
 		}

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"text/tabwriter"
 
@@ -39,14 +40,15 @@ func payoutCmd(ctx context.Context, args []string, stdin io.Reader, stdout io.Wr
 		return err
 	}
 	defer st.Close()
+	svc := payout.New(st, slog.New(slog.DiscardHandler), payout.Config{})
 	switch args[0] {
 	case "run":
-		b, _, err := st.CreatePayoutBatch(ctx, *program, store.Idem{})
+		b, _, err := svc.CreatePayoutBatch(ctx, *program, store.Idem{})
 		if err != nil {
 			return err
 		}
 		if *approve && b.Status == parrain.BatchPendingApproval {
-			if b, err = st.ApprovePayoutBatch(ctx, *program, b.ID, "cli"); err != nil {
+			if b, err = svc.ApprovePayoutBatch(ctx, *program, b.ID, "cli"); err != nil {
 				return err
 			}
 		}
@@ -61,7 +63,7 @@ func payoutCmd(ctx context.Context, args []string, stdin io.Reader, stdout io.Wr
 		}
 		return tw.Flush()
 	case "export":
-		rows, err := st.BatchBankPayouts(ctx, *program, *batch)
+		rows, err := svc.BatchBankPayouts(ctx, *program, *batch)
 		if err != nil {
 			return err
 		}
@@ -92,7 +94,7 @@ func payoutCmd(ctx context.Context, args []string, stdin io.Reader, stdout io.Wr
 		if err != nil {
 			return err
 		}
-		res, err := payout.Import(ctx, st, *program, *batch, rows)
+		res, err := svc.Import(ctx, *program, *batch, rows)
 		if err != nil {
 			return err
 		}

@@ -3,6 +3,7 @@ package app
 import (
 	"bytes"
 	"context"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/parrainhq/parrain/internal/dbtest"
 	"github.com/parrainhq/parrain/internal/parrain"
+	"github.com/parrainhq/parrain/internal/payout"
 	"github.com/parrainhq/parrain/internal/program"
 	"github.com/parrainhq/parrain/internal/referral"
 	"github.com/parrainhq/parrain/internal/store"
@@ -29,7 +31,7 @@ func TestPayoutCLI(t *testing.T) {
 		t.Fatal(err)
 	}
 	a, _, _ := st.UpsertParticipant(ctx, prog.ID, parrain.ParticipantInput{ExternalID: "ana", Name: "Ana"}, store.Idem{})
-	if _, _, err := st.SetPayoutAccount(ctx, prog.ID, "ana", parrain.PayoutAccountInput{Method: parrain.PayoutBank,
+	if _, _, err := payout.New(st, slog.New(slog.DiscardHandler), payout.Config{}).SetPayoutAccount(ctx, prog.ID, "ana", parrain.PayoutAccountInput{Method: parrain.PayoutBank,
 		Bank: &parrain.BankDetails{HolderName: "Ana", IBAN: "GB82WEST12345698765432"}}, store.Idem{}); err != nil {
 		t.Fatal(err)
 	}

@@ -91,19 +91,24 @@ func (c *IntegrationsConfig) validate() error {
 	return nil
 }
 
-// wireIntegrations builds the payout, outgoing webhook, CRM and inbound
-// webhook services from the configuration and registers their jobs.
-func (m *Main) wireIntegrations() error {
-	c := m.cfg.Integrations
-	if err := c.validate(); err != nil {
-		return err
-	}
+// payoutConfig is the payout providers' clients the configuration sets.
+func payoutConfig(c IntegrationsConfig) payout.Config {
 	pc := payout.Config{}
 	if c.StripeSecretKey != "" {
 		pc.Stripe = stripe.New(stripe.Config{SecretKey: c.StripeSecretKey, APIURL: c.StripeAPIURL})
 	}
 	if c.PayPalClientID != "" {
 		pc.PayPal = paypal.New(paypal.Config{ClientID: c.PayPalClientID, Secret: c.PayPalSecret, APIURL: c.PayPalAPIURL})
+	}
+	return pc
+}
+
+// wireIntegrations builds the payout, outgoing webhook, CRM and inbound
+// webhook services from the configuration and registers their jobs.
+func (m *Main) wireIntegrations() error {
+	c := m.cfg.Integrations
+	if err := c.validate(); err != nil {
+		return err
 	}
 	var hs *hubspot.Client
 	if c.HubSpotToken != "" {
@@ -114,7 +119,6 @@ func (m *Main) wireIntegrations() error {
 		sf = salesforce.New(salesforce.Config{LoginURL: c.SalesforceLoginURL, ClientID: c.SalesforceClientID, ClientSecret: c.SalesforceClientSecret,
 			APIVersion: c.SalesforceAPIVersion})
 	}
-	m.payouts = payout.New(m.st, m.log, pc)
 	m.crm = crm.New(m.st, m.log, hs, sf)
 	m.crm.OnDealStage = m.moveDealFromCRM
 	m.payouts.RegisterJobs(m.runner)

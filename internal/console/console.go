@@ -35,6 +35,7 @@ import (
 	"github.com/parrainhq/parrain/internal/httpx"
 	"github.com/parrainhq/parrain/internal/parrain"
 	"github.com/parrainhq/parrain/internal/partner"
+	"github.com/parrainhq/parrain/internal/payout"
 	"github.com/parrainhq/parrain/internal/program"
 	"github.com/parrainhq/parrain/internal/referral"
 	"github.com/parrainhq/parrain/internal/store"
@@ -62,12 +63,16 @@ type Options struct {
 	// Programs runs the use cases of programs and their terms (default:
 	// one on the console's store).
 	Programs *program.Service
+	// Payouts runs the payout use cases (default: one on the console's
+	// store, without provider clients: the console does not send).
+	Payouts *payout.Service
 }
 
 // Console holds the console's dependencies.
 type Console struct {
 	st       *store.Store
 	partners *partner.Service
+	payouts  *payout.Service
 	log      *slog.Logger
 	opt      Options
 	secure   bool
@@ -95,7 +100,10 @@ func New(st *store.Store, log *slog.Logger, opt Options) (*Console, error) {
 	if opt.Programs == nil {
 		opt.Programs = program.New(st)
 	}
-	c := &Console{st: st, partners: opt.Partners, log: log, opt: opt, secure: strings.HasPrefix(opt.BaseURL, "https://"), static: web.Static(),
+	if opt.Payouts == nil {
+		opt.Payouts = payout.New(st, log, payout.Config{})
+	}
+	c := &Console{st: st, partners: opt.Partners, payouts: opt.Payouts, log: log, opt: opt, secure: strings.HasPrefix(opt.BaseURL, "https://"), static: web.Static(),
 		hasher: NewHasher(2), byIP: httpx.NewLimiter(rate.Every(opt.LoginRate), opt.LoginBurst), byEmail: httpx.NewLimiter(rate.Every(time.Minute), 5)}
 	pages, err := parsePages(web.Templates())
 	if err != nil {

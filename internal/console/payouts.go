@@ -67,7 +67,7 @@ func (c *Console) RunPayouts(w http.ResponseWriter, r *http.Request, a *Auth) {
 	if idem == "" || len(idem) > 64 {
 		idem = newIdem()
 	}
-	b, _, err := c.st.CreatePayoutBatch(r.Context(), programID, store.Idem{Scope: "console:" + a.User.ID, Key: idem, Hash: formHash(r)})
+	b, _, err := c.payouts.CreatePayoutBatch(r.Context(), programID, store.Idem{Scope: "console:" + a.User.ID, Key: idem, Hash: formHash(r)})
 	if err != nil {
 		c.fail(w, r, a, err)
 		return
@@ -98,10 +98,10 @@ func (c *Console) decideBatch(w http.ResponseWriter, r *http.Request, a *Auth, a
 	var err error
 	verb := "approved: its payouts are on their way"
 	if approve {
-		b, err = c.st.ApprovePayoutBatch(r.Context(), programID, id, a.User.Email)
+		b, err = c.payouts.ApprovePayoutBatch(r.Context(), programID, id, a.User.Email)
 	} else {
 		verb = "cancelled: its rewards are back in the balance"
-		b, err = c.st.CancelPayoutBatch(r.Context(), programID, id)
+		b, err = c.payouts.CancelPayoutBatch(r.Context(), programID, id)
 	}
 	if e := parrain.AsError(err); e != nil && e.Code == parrain.CodeConflict {
 		c.setFlash(w, r, "error", e.Message)

@@ -10,7 +10,6 @@ import (
 	"strings"
 
 	"github.com/parrainhq/parrain/internal/parrain"
-	"github.com/parrainhq/parrain/internal/store"
 )
 
 // ExportColumns are the columns of the bank transfer CSV, in order. The
@@ -32,7 +31,7 @@ func cell(s string) string {
 // WriteCSV writes the bank payouts of a batch as CSV: one row per transfer
 // to make, with the full bank details and the payout's idempotency key as
 // the reference to put on the transfer.
-func WriteCSV(w io.Writer, rows []store.BankPayout) error {
+func WriteCSV(w io.Writer, rows []BankPayout) error {
 	cw := csv.NewWriter(w)
 	if err := cw.Write(ExportColumns); err != nil {
 		return err
@@ -128,8 +127,10 @@ type ImportResult struct {
 // Import applies an imported CSV to a batch's payouts: rows marked paid
 // become paid (the ledger moves), rows marked failed return their rewards
 // to the balance; other rows are skipped. Re-importing the same file
-// changes nothing more. Each row is its own transaction.
-func Import(ctx context.Context, st *store.Store, programID, batchID string, rows []ImportRow) ([]ImportResult, error) {
+// changes nothing more. Each row is its own transaction, audited like a
+// payout marked by hand.
+func (s *Service) Import(ctx context.Context, programID, batchID string, rows []ImportRow) ([]ImportResult, error) {
+	st := s.st
 	if _, err := st.PayoutBatch(ctx, programID, batchID); err != nil {
 		return nil, err
 	}
@@ -141,13 +142,13 @@ func Import(ctx context.Context, st *store.Store, programID, batchID string, row
 		case err == nil && p.BatchID != batchID:
 			err = parrain.Errorf(parrain.CodeNotFound, "payout %s is not in batch %s", r.PayoutID, batchID)
 		case err == nil && r.Status == "paid":
-			p, err = st.MarkPayoutPaid(ctx, programID, r.PayoutID, r.BankReference)
+			p, err = s.MarkPayoutPaid(ctx, programID, r.PayoutID, r.BankReference)
 		case err == nil && r.Status == "failed":
 			reason := r.Reason
 			if reason == "" {
 				reason = "bank transfer failed (CSV import)"
 			}
-			p, err = st.MarkPayoutFailed(ctx, programID, r.PayoutID, reason)
+			p, err = s.MarkPayoutFailed(ctx, programID, r.PayoutID, reason)
 		case err == nil:
 			res.Result, res.Status = "skipped", p.Status
 			out = append(out, res)

@@ -1,7 +1,17 @@
-// Package payout sends approved payouts to their provider and runs the
-// scheduled payout runs: Stripe Transfers to connected accounts, PayPal
-// Payouts (polled until final), and the CSV export and import of manual
-// bank transfers.
+// Package payout holds the use cases of paying participants: payout
+// accounts and settings, payout runs (on demand and on the program's
+// schedule) and their approval or cancellation, the payout state machine
+// (sending, the provider's outcome, settling or cancelling by hand), the
+// re-validation of what is still owed before money leaves, and the CSV
+// export and import of manual bank transfers. It sends payouts to their
+// provider: Stripe Transfers to connected accounts, PayPal Payouts (polled
+// until final).
+//
+// Each use case owns its transaction (store.InTx or store.Idempotent), in
+// which it writes its rows, its audit entry (under the actor the context
+// carries), its webhooks, its ledger movements and its jobs: they commit
+// together or not at all. The rules it applies are the domain's
+// (internal/parrain: payout.go, payout_flow.go); the SQL is the store's.
 //
 // Exactly once: a payout is marked "sending" in the database before any
 // provider call, and every call carries the payout's idempotency key
@@ -10,12 +20,13 @@
 // may have created (Stripe: a transfer in the payout's transfer_group;
 // PayPal: the original batch of a duplicate sender_batch_id), then resends
 // with the same key, which the provider deduplicates. The ledger moves in
-// the store, in the transaction that records the provider's reference, and
-// only from an open status, so it moves once. A refused payout is recorded
-// with the provider's reason and its rewards return to the balance.
+// the transaction that records the provider's reference, and only from an
+// open status, so it moves once. A refused payout is recorded with the
+// provider's reason and its rewards return to the balance.
 //
-// It imports the domain, the store and the provider clients; never the HTTP
-// or job-runner packages (the job handlers in internal/jobs call it).
+// It imports the domain, the store, the job runner's registration API and
+// the provider clients; never an HTTP package (internal/app wires it and
+// registers its job kinds).
 package payout
 
 import (
@@ -40,7 +51,7 @@ type Config struct {
 	PayPalSubject string
 }
 
-// Service sends payouts.
+// Service runs the payout use cases.
 type Service struct {
 	st  *store.Store
 	log *slog.Logger
@@ -53,6 +64,24 @@ func New(st *store.Store, log *slog.Logger, cfg Config) *Service {
 		cfg.PayPalSubject = "You have received a referral reward payout"
 	}
 	return &Service{st: st, log: log, cfg: cfg}
+}
+
+// Audit actions of payouts.
+const (
+	AuditPayoutAccountSet     = "payout_account.updated"
+	AuditPayoutAccountDeleted = "payout_account.deleted"
+	AuditPayoutSettings       = "payout_settings.updated"
+	AuditPayoutBatchCreated   = "payout.batch_created"
+	AuditPayoutBatchApproved  = "payout.batch_approved"
+	AuditPayoutBatchCancelled = "payout.batch_cancelled"
+	AuditPayoutMarkedPaid     = "payout.marked_paid"
+	AuditPayoutMarkedFailed   = "payout.marked_failed"
+	AuditPayoutCancelled      = "payout.cancelled"
+)
+
+// audit writes an audit entry in tx under the actor ctx carries.
+func audit(ctx context.Context, tx *store.Tx, action, targetType, targetID, programID string, details map[string]any) error {
+	return tx.Audit(ctx, store.ContextActor(ctx), action, targetType, targetID, programID, details)
 }
 
 // ErrNotConfigured is returned (wrapped) when a payout's provider has no
@@ -89,7 +118,7 @@ func (s *Service) Send(ctx context.Context, payoutID string) (retryAt time.Time,
 	default:
 		return time.Time{}, nil // bank payouts are paid by hand
 	}
-	p, resumed, ok, err := s.st.BeginPayoutSend(ctx, payoutID)
+	p, resumed, ok, err := s.BeginPayoutSend(ctx, payoutID)
 	if err != nil || !ok {
 		return time.Time{}, err
 	}
@@ -102,7 +131,7 @@ func (s *Service) Send(ctx context.Context, payoutID string) (retryAt time.Time,
 	}
 	if err != nil {
 		log.Warn("payout send failed; will retry", "err", err)
-		if rerr := s.st.RecordPayoutError(ctx, p.ID, err.Error()); rerr != nil {
+		if rerr := s.RecordPayoutError(ctx, p.ID, err.Error()); rerr != nil {
 			log.Error("recording payout error", "err", rerr)
 		}
 	}
@@ -113,7 +142,7 @@ func (s *Service) Send(ctx context.Context, payoutID string) (retryAt time.Time,
 // using up the job's attempts: the payout is sent once the server runs
 // with the provider's credentials.
 func (s *Service) notConfigured(ctx context.Context, p parrain.Payout, msg string) (time.Time, error) {
-	if err := s.st.RecordPayoutError(ctx, p.ID, msg); err != nil {
+	if err := s.RecordPayoutError(ctx, p.ID, msg); err != nil {
 		return time.Time{}, err
 	}
 	s.log.Warn("payout waiting for its provider's configuration", "payout", p.ID, "err", fmt.Errorf("%w: %s", ErrNotConfigured, msg))
@@ -138,7 +167,7 @@ func (s *Service) sendStripe(ctx context.Context, log *slog.Logger, p parrain.Pa
 		}
 		if found {
 			log.Info("payout reconciled with an earlier transfer", "transfer", tr.ID)
-			_, err := s.st.CompletePayout(ctx, p.ID, tr.ID, "paid")
+			_, err := s.CompletePayout(ctx, p.ID, tr.ID, "paid")
 			return err
 		}
 	}
@@ -150,14 +179,14 @@ func (s *Service) sendStripe(ctx context.Context, log *slog.Logger, p parrain.Pa
 			reason = se.Code + ": " + se.Message
 		}
 		log.Warn("payout refused by Stripe; rewards return to the balance", "reason", reason)
-		_, err := s.st.FailPayout(ctx, p.ID, reason, se.Type)
+		_, err := s.FailPayout(ctx, p.ID, reason, se.Type)
 		return err
 	}
 	if err != nil {
 		return err
 	}
 	log.Info("payout paid", "transfer", tr.ID, "amount", p.Amount, "currency", p.Currency)
-	_, err = s.st.CompletePayout(ctx, p.ID, tr.ID, "paid")
+	_, err = s.CompletePayout(ctx, p.ID, tr.ID, "paid")
 	return err
 }
 
@@ -175,13 +204,13 @@ func (s *Service) sendPayPal(ctx context.Context, log *slog.Logger, p parrain.Pa
 			// An earlier attempt created the batch: follow it.
 			if id := pe.OriginalBatchID(); id != "" {
 				log.Info("payout reconciled with an earlier PayPal batch", "batch", id)
-				return s.st.MarkPayoutProcessing(ctx, p.ID, id, "DUPLICATE", s.st.Clock().Now())
+				return s.MarkPayoutProcessing(ctx, p.ID, id, "DUPLICATE", s.st.Clock().Now())
 			}
 			return fmt.Errorf("PayPal already has a batch %s but did not link it: check the PayPal dashboard, then mark the payout paid or failed: %w",
 				p.IdempotencyKey, err)
 		case pe.Permanent():
 			log.Warn("payout refused by PayPal; rewards return to the balance", "reason", pe.Error())
-			_, err := s.st.FailPayout(ctx, p.ID, pe.Error(), pe.Name)
+			_, err := s.FailPayout(ctx, p.ID, pe.Error(), pe.Name)
 			return err
 		}
 	}
@@ -189,7 +218,7 @@ func (s *Service) sendPayPal(ctx context.Context, log *slog.Logger, p parrain.Pa
 		return err
 	}
 	log.Info("payout accepted by PayPal", "batch", h.PayoutBatchID, "status", h.BatchStatus)
-	return s.st.MarkPayoutProcessing(ctx, p.ID, h.PayoutBatchID, h.BatchStatus, s.st.Clock().Now().Add(time.Minute))
+	return s.MarkPayoutProcessing(ctx, p.ID, h.PayoutBatchID, h.BatchStatus, s.st.Clock().Now().Add(time.Minute))
 }
 
 // Final PayPal item statuses that mean the money did not reach the
@@ -223,13 +252,13 @@ func (s *Service) Poll(ctx context.Context, payoutID string) (retryAt time.Time,
 	switch {
 	case b.BatchHeader.BatchStatus == "DENIED" || b.BatchHeader.BatchStatus == "CANCELED":
 		log.Warn("PayPal batch denied; rewards return to the balance", "status", b.BatchHeader.BatchStatus)
-		_, err := s.st.FailPayout(ctx, p.ID, "PayPal "+b.BatchHeader.BatchStatus+" the batch", b.BatchHeader.BatchStatus)
+		_, err := s.FailPayout(ctx, p.ID, "PayPal "+b.BatchHeader.BatchStatus+" the batch", b.BatchHeader.BatchStatus)
 		return time.Time{}, err
 	case item == nil:
 		return s.pollAgain(p), nil
 	case item.TransactionStatus == "SUCCESS":
 		log.Info("payout paid", "item", item.PayoutItemID)
-		_, err := s.st.CompletePayout(ctx, p.ID, p.ProviderRef+"/"+item.PayoutItemID, "SUCCESS")
+		_, err := s.CompletePayout(ctx, p.ID, p.ProviderRef+"/"+item.PayoutItemID, "SUCCESS")
 		return time.Time{}, err
 	case paypalFailed[item.TransactionStatus]:
 		reason := item.TransactionStatus
@@ -237,7 +266,7 @@ func (s *Service) Poll(ctx context.Context, payoutID string) (retryAt time.Time,
 			reason = item.Errors.Name + ": " + item.Errors.Message
 		}
 		log.Warn("payout refused by PayPal; rewards return to the balance", "reason", reason)
-		_, err := s.st.FailPayout(ctx, p.ID, reason, item.TransactionStatus)
+		_, err := s.FailPayout(ctx, p.ID, reason, item.TransactionStatus)
 		return time.Time{}, err
 	}
 	// PENDING, UNCLAIMED (the receiver has 30 days to claim), ONHOLD…
@@ -264,7 +293,7 @@ func (s *Service) pollAgain(p parrain.Payout) time.Time {
 // Schedule is the payout.schedule job: it runs a program's scheduled payout
 // run for slot at and schedules the next.
 func (s *Service) Schedule(ctx context.Context, programID string, at time.Time) (retryAt time.Time, err error) {
-	b, notBefore, err := s.st.RunScheduledPayout(ctx, programID, at)
+	b, notBefore, err := s.RunScheduledPayout(ctx, programID, at)
 	if err != nil {
 		return time.Time{}, err
 	}

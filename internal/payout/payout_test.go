@@ -30,6 +30,7 @@ var ctx = context.Background()
 type env struct {
 	t     *testing.T
 	st    *store.Store
+	svc   *payout.Service // without provider clients: runs, approvals, settling by hand
 	clock *parrain.FakeClock
 	prog  parrain.Program
 }
@@ -47,7 +48,7 @@ func setup(t *testing.T, url string) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &env{t: t, st: st, clock: clock, prog: prog}
+	return &env{t: t, st: st, svc: payout.New(st, quiet, payout.Config{}), clock: clock, prog: prog}
 }
 
 // advocate creates an advocate with a payout account and an approved
@@ -58,7 +59,7 @@ func (e *env) advocate(ext string, acct parrain.PayoutAccountInput, amount int64
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	if _, _, err := e.st.SetPayoutAccount(ctx, e.prog.ID, ext, acct, store.Idem{}); err != nil {
+	if _, _, err := e.svc.SetPayoutAccount(ctx, e.prog.ID, ext, acct, store.Idem{}); err != nil {
 		e.t.Fatal(err)
 	}
 	res, _, err := referral.New(e.st).IngestEvent(ctx, e.prog.ID, parrain.Event{Type: parrain.EventPurchase, ExternalID: "friend-" + ext,
@@ -76,11 +77,11 @@ func (e *env) advocate(ext string, acct parrain.PayoutAccountInput, amount int64
 // external id.
 func (e *env) batch() (parrain.PayoutBatch, map[string]parrain.Payout) {
 	e.t.Helper()
-	b, _, err := e.st.CreatePayoutBatch(ctx, e.prog.ID, store.Idem{})
+	b, _, err := e.svc.CreatePayoutBatch(ctx, e.prog.ID, store.Idem{})
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	if b, err = e.st.ApprovePayoutBatch(ctx, e.prog.ID, b.ID, "manager"); err != nil {
+	if b, err = e.svc.ApprovePayoutBatch(ctx, e.prog.ID, b.ID, "manager"); err != nil {
 		e.t.Fatal(err)
 	}
 	m := map[string]parrain.Payout{}
@@ -206,7 +207,7 @@ func TestStripeRefusalAndMissingConfig(t *testing.T) {
 			t.Errorf("balance %v", b)
 		}
 		// Returned to the balance: the next run pays it again.
-		b, _, _ := e.st.CreatePayoutBatch(ctx, e.prog.ID, store.Idem{})
+		b, _, _ := e.svc.CreatePayoutBatch(ctx, e.prog.ID, store.Idem{})
 		if b.PayoutCount != 1 || b.Payouts[0].Amount != 2000 {
 			t.Errorf("next run %+v", b)
 		}
@@ -263,7 +264,7 @@ func TestPayPalPayouts(t *testing.T) {
 		// Erin: the batch reached PayPal, then Parrain crashed before
 		// recording it, and PayPal has since forgotten the request id. The
 		// resend meets the duplicate refusal and follows the original batch.
-		if _, _, ok, _ := e.st.BeginPayoutSend(ctx, ps["erin"].ID); !ok {
+		if _, _, ok, _ := e.svc.BeginPayoutSend(ctx, ps["erin"].ID); !ok {
 			t.Fatal("begin")
 		}
 		if _, err := client.CreatePayout(ctx, paypal.CreateRequest{
@@ -300,7 +301,7 @@ func TestScheduleJob(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, url string) {
 		e := setup(t, url)
 		e.advocate("alice", parrain.PayoutAccountInput{Method: parrain.PayoutStripe, StripeAccount: "acct_1A"}, 20000)
-		st, err := e.st.SetPayoutSettings(ctx, e.prog.ID, parrain.PayoutSettings{Schedule: parrain.ScheduleMonthly, Day: 1})
+		st, err := e.svc.SetPayoutSettings(ctx, e.prog.ID, parrain.PayoutSettings{Schedule: parrain.ScheduleMonthly, Day: 1})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -329,7 +330,7 @@ func TestCSVExportImport(t *testing.T) {
 		gus := e.advocate("gus", parrain.PayoutAccountInput{Method: parrain.PayoutBank, Bank: &parrain.BankDetails{HolderName: "Gus",
 			AccountNumber: "000123456789", RoutingNumber: "110000000", Country: "US"}}, 20000)
 		b, ps := e.batch()
-		rows, err := e.st.BatchBankPayouts(ctx, e.prog.ID, b.ID)
+		rows, err := e.svc.BatchBankPayouts(ctx, e.prog.ID, b.ID)
 		if err != nil || len(rows) != 2 {
 			t.Fatalf("rows %v %v", rows, err)
 		}
@@ -362,7 +363,7 @@ func TestCSVExportImport(t *testing.T) {
 			if err != nil || len(rows) != 4 {
 				t.Fatalf("parse %v %v", rows, err)
 			}
-			res, err := payout.Import(ctx, e.st, e.prog.ID, b.ID, rows)
+			res, err := e.svc.Import(ctx, e.prog.ID, b.ID, rows)
 			if err != nil {
 				t.Fatal(err)
 			}

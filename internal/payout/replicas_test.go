@@ -40,7 +40,7 @@ func TestPayoutsAcrossTwoReplicas(t *testing.T) {
 		for _, ext := range []string{"alice", "bob", "carol"} {
 			advocates[ext] = e.advocate(ext, parrain.PayoutAccountInput{Method: parrain.PayoutStripe, StripeAccount: "acct_1" + ext + "AAAAAAAAAAAA"}, 20000)
 		}
-		st, err := e.st.SetPayoutSettings(ctx, e.prog.ID, parrain.PayoutSettings{Schedule: parrain.ScheduleMonthly, Day: 1, Hour: 6, AutoApproveLimit: 1000000})
+		st, err := e.svc.SetPayoutSettings(ctx, e.prog.ID, parrain.PayoutSettings{Schedule: parrain.ScheduleMonthly, Day: 1, Hour: 6, AutoApproveLimit: 1000000})
 		if err != nil || st.NextRunAt == nil {
 			t.Fatalf("settings %+v %v", st, err)
 		}

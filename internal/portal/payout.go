@@ -50,7 +50,7 @@ func (p *Portal) SetPayout(w http.ResponseWriter, r *http.Request, s *session) {
 		in.Bank = &parrain.BankDetails{HolderName: f("holder_name"), IBAN: f("iban"), BIC: f("bic"),
 			AccountNumber: f("account_number"), RoutingNumber: f("routing_number"), Country: f("country")}
 	}
-	_, _, err := p.st.SetPayoutAccount(r.Context(), s.pp.ProgramID, s.partner.ExternalID, in, store.Idem{})
+	_, _, err := p.payouts.SetPayoutAccount(r.Context(), s.pp.ProgramID, s.partner.ExternalID, in, store.Idem{})
 	if e := parrain.AsError(err); e != nil && e.Code == parrain.CodeInvalid {
 		d, derr := p.payoutData(r, s)
 		if derr != nil {

@@ -30,6 +30,7 @@ import (
 	"github.com/parrainhq/parrain/internal/integration/smtp"
 	"github.com/parrainhq/parrain/internal/parrain"
 	"github.com/parrainhq/parrain/internal/partner"
+	"github.com/parrainhq/parrain/internal/payout"
 	"github.com/parrainhq/parrain/internal/program"
 	"github.com/parrainhq/parrain/internal/referral"
 	"github.com/parrainhq/parrain/internal/store"
@@ -55,12 +56,16 @@ type Options struct {
 	// Programs records the acceptance of a program's terms (default: one
 	// on the portal's store).
 	Programs *program.Service
+	// Payouts runs the payout use cases (default: one on the portal's
+	// store, without provider clients: the portal does not send).
+	Payouts *payout.Service
 }
 
 // Portal serves the partner portal.
 type Portal struct {
 	st       *store.Store
 	partners *partner.Service
+	payouts  *payout.Service
 	log      *slog.Logger
 	opt      Options
 	secure   bool
@@ -81,7 +86,10 @@ func New(st *store.Store, log *slog.Logger, opt Options) (*Portal, error) {
 	if opt.Programs == nil {
 		opt.Programs = program.New(st)
 	}
-	p := &Portal{st: st, partners: opt.Partners, log: log, opt: opt, secure: strings.HasPrefix(opt.BaseURL, "https://"), pages: map[string]*template.Template{},
+	if opt.Payouts == nil {
+		opt.Payouts = payout.New(st, log, payout.Config{})
+	}
+	p := &Portal{st: st, partners: opt.Partners, payouts: opt.Payouts, log: log, opt: opt, secure: strings.HasPrefix(opt.BaseURL, "https://"), pages: map[string]*template.Template{},
 		cop: http.NewCrossOriginProtection()}
 	funcs := template.FuncMap{
 		"money": func(v int64, cur string) string { return parrain.FormatMinor(v, cur) + " " + cur },

@@ -1,11 +1,13 @@
 package program_test
 
 import (
+	"log/slog"
 	"strings"
 	"testing"
 
 	"github.com/parrainhq/parrain/internal/fraud"
 	"github.com/parrainhq/parrain/internal/parrain"
+	"github.com/parrainhq/parrain/internal/payout"
 	"github.com/parrainhq/parrain/internal/store"
 )
 
@@ -51,7 +53,7 @@ func TestTermsVersionsAndAcceptance(t *testing.T) {
 			t.Fatalf("missing version: %v", err)
 		}
 		// Payout settings are part of the terms.
-		if _, err := e.St.SetPayoutSettings(ctx, prog.ID, parrain.PayoutSettings{Schedule: parrain.ScheduleMonthly, Day: 3, MinimumAmount: 2500}); err != nil {
+		if _, err := payout.New(e.St, slog.New(slog.DiscardHandler), payout.Config{}).SetPayoutSettings(ctx, prog.ID, parrain.PayoutSettings{Schedule: parrain.ScheduleMonthly, Day: 3, MinimumAmount: 2500}); err != nil {
 			t.Fatal(err)
 		}
 		t3, _ := e.Prog.CurrentTerms(ctx, prog.ID)

@@ -107,16 +107,6 @@ const (
 	AuditTriggerUpdated       = "trigger.updated"
 	AuditTriggerDeleted       = "trigger.deleted"
 
-	AuditPayoutAccountSet     = "payout_account.updated"
-	AuditPayoutAccountDeleted = "payout_account.deleted"
-	AuditPayoutSettings       = "payout_settings.updated"
-	AuditPayoutBatchCreated   = "payout.batch_created"
-	AuditPayoutBatchApproved  = "payout.batch_approved"
-	AuditPayoutBatchCancelled = "payout.batch_cancelled"
-	AuditPayoutMarkedPaid     = "payout.marked_paid"
-	AuditPayoutMarkedFailed   = "payout.marked_failed"
-	AuditPayoutCancelled      = "payout.cancelled"
-
 	AuditWebhookCreated       = "webhook.created"
 	AuditWebhookUpdated       = "webhook.updated"
 	AuditWebhookDeleted       = "webhook.deleted"

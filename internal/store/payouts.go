@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -23,17 +22,6 @@ var openPayouts = func() string {
 }()
 
 // ---- payout accounts ----
-
-func (s *Store) participantTx(ctx context.Context, q querier, programID, externalID string) (parrain.Participant, error) {
-	p, err := scanParticipant(q.QueryRowContext(ctx, `SELECT `+participantCols+` FROM participants WHERE program_id = $1 AND external_id = $2`, programID, externalID))
-	if errors.Is(err, sql.ErrNoRows) {
-		return p, notFound("participant")
-	}
-	if err != nil {
-		return p, fmt.Errorf("loading participant: %w", err)
-	}
-	return p, nil
-}
 
 const payoutAccountSelect = `SELECT a.participant_id, a.program_id, p.external_id, a.method, a.stripe_account, a.paypal_email, a.bank,
 	a.created_at, a.updated_at FROM payout_accounts a JOIN participants p ON p.id = a.participant_id`
@@ -55,39 +43,6 @@ func scanPayoutAccount(sc scanner) (parrain.PayoutAccount, error) {
 	return a, nil
 }
 
-// SetPayoutAccount creates or replaces a participant's payout account.
-func (s *Store) SetPayoutAccount(ctx context.Context, programID, externalID string, in parrain.PayoutAccountInput, idem Idem) (parrain.PayoutAccount, bool, error) {
-	if err := in.Normalize(); err != nil {
-		return parrain.PayoutAccount{}, false, err
-	}
-	return idempotent(ctx, s, idem, func(tx *sql.Tx) (parrain.PayoutAccount, error) {
-		p, err := s.participantTx(ctx, tx, programID, externalID)
-		if err != nil {
-			return parrain.PayoutAccount{}, err
-		}
-		bank := ""
-		if in.Bank != nil {
-			b, err := json.Marshal(in.Bank)
-			if err != nil {
-				return parrain.PayoutAccount{}, err
-			}
-			bank = string(b)
-		}
-		now := ms(s.clock.Now())
-		if _, err := tx.ExecContext(ctx, `INSERT INTO payout_accounts (participant_id, program_id, method, stripe_account, paypal_email, bank, created_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $7)
-			ON CONFLICT (participant_id) DO UPDATE SET method = $3, stripe_account = $4, paypal_email = $5, bank = $6, updated_at = $7`,
-			p.ID, programID, in.Method, in.StripeAccount, in.PayPalEmail, bank, now); err != nil {
-			return parrain.PayoutAccount{}, fmt.Errorf("storing payout account: %w", err)
-		}
-		if err := s.audit(ctx, tx, AuditPayoutAccountSet, "participant", p.ID, programID,
-			map[string]any{"participant": externalID, "method": in.Method}); err != nil {
-			return parrain.PayoutAccount{}, err
-		}
-		return scanPayoutAccount(tx.QueryRowContext(ctx, payoutAccountSelect+` WHERE a.participant_id = $1`, p.ID))
-	})
-}
-
 // PayoutAccount returns a participant's payout account (unmasked: callers
 // showing it mask it).
 func (s *Store) PayoutAccount(ctx context.Context, programID, externalID string) (parrain.PayoutAccount, error) {
@@ -99,25 +54,6 @@ func (s *Store) PayoutAccount(ctx context.Context, programID, externalID string)
 		return a, notFound("payout account")
 	}
 	return a, err
-}
-
-// DeletePayoutAccount removes a participant's payout account; payouts
-// already in a batch keep the destination they were made with.
-func (s *Store) DeletePayoutAccount(ctx context.Context, programID, externalID string) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
-		p, err := s.participantTx(ctx, tx, programID, externalID)
-		if err != nil {
-			return err
-		}
-		res, err := tx.ExecContext(ctx, `DELETE FROM payout_accounts WHERE participant_id = $1`, p.ID)
-		if err != nil {
-			return fmt.Errorf("deleting payout account: %w", err)
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return notFound("payout account")
-		}
-		return s.audit(ctx, tx, AuditPayoutAccountDeleted, "participant", p.ID, programID, map[string]any{"participant": externalID})
-	})
 }
 
 // ---- settings and schedule ----
@@ -148,232 +84,7 @@ func (s *Store) PayoutSettings(ctx context.Context, programID string) (parrain.P
 	return s.payoutSettingsTx(ctx, s.r, programID, "")
 }
 
-// SetPayoutSettings replaces a program's payout settings and schedules the
-// next run. A run job scheduled under the previous settings finds its slot
-// stale and does nothing.
-func (s *Store) SetPayoutSettings(ctx context.Context, programID string, in parrain.PayoutSettings) (parrain.PayoutSettings, error) {
-	if err := in.Normalize(); err != nil {
-		return in, err
-	}
-	var out parrain.PayoutSettings
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		if _, err := s.programQ(ctx, tx, programID, s.d.forUpdate); err != nil {
-			return err
-		}
-		now := s.clock.Now()
-		in.ProgramID, in.UpdatedAt, in.NextRunAt = programID, now, nil
-		if next, ok := parrain.NextPayoutRun(in, now); ok {
-			in.NextRunAt = &next
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO payout_settings (program_id, schedule, day, hour, minimum_amount, auto_approve_limit, next_run_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-			ON CONFLICT (program_id) DO UPDATE SET schedule = $2, day = $3, hour = $4, minimum_amount = $5, auto_approve_limit = $6, next_run_at = $7, updated_at = $8`,
-			programID, in.Schedule, in.Day, in.Hour, in.MinimumAmount, in.AutoApproveLimit, nullMS(in.NextRunAt), ms(now)); err != nil {
-			return fmt.Errorf("storing payout settings: %w", err)
-		}
-		if err := s.audit(ctx, tx, AuditPayoutSettings, "program", programID, programID, map[string]any{"schedule": in.Schedule,
-			"minimum_amount": in.MinimumAmount, "auto_approve_limit": in.AutoApproveLimit}); err != nil {
-			return err
-		}
-		out = in
-		if in.NextRunAt != nil {
-			return s.schedulePayoutTx(ctx, tx, programID, *in.NextRunAt)
-		}
-		return nil
-	})
-	return out, err
-}
-
-func (s *Store) schedulePayoutTx(ctx context.Context, tx *sql.Tx, programID string, at time.Time) error {
-	payload, _ := json.Marshal(parrain.PayoutScheduleArgs{ProgramID: programID, At: ms(at)})
-	return s.enqueueTx(ctx, tx, parrain.JobPayoutSchedule, fmt.Sprintf("%s:%s:%d", parrain.JobPayoutSchedule, programID, ms(at)), payload, at)
-}
-
-// RunScheduledPayout makes the scheduled payout batch of slot at and
-// schedules the next slot. It does nothing for a stale slot (the settings
-// changed since it was scheduled) or a slot already run, and returns
-// notBefore when the slot is still to come.
-func (s *Store) RunScheduledPayout(ctx context.Context, programID string, at time.Time) (batch *parrain.PayoutBatch, notBefore time.Time, err error) {
-	now := s.clock.Now()
-	if now.Before(at) {
-		return nil, at, nil
-	}
-	err = s.tx(ctx, func(tx *sql.Tx) error {
-		batch = nil // a retried attempt starts afresh
-		if _, err := s.programQ(ctx, tx, programID, s.d.forUpdate); err != nil {
-			return err
-		}
-		st, err := s.payoutSettingsTx(ctx, tx, programID, "")
-		if err != nil {
-			return err
-		}
-		if st.NextRunAt == nil || !st.NextRunAt.Equal(at) {
-			return nil // stale: the settings changed
-		}
-		var n int
-		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM payout_batches WHERE program_id = $1 AND scheduled_for = $2`, programID, ms(at)).Scan(&n); err != nil {
-			return err
-		}
-		if n == 0 {
-			slot := at
-			b, err := s.assembleBatchTx(ctx, tx, programID, "schedule", &slot, st)
-			if err != nil {
-				return err
-			}
-			batch = &b
-		}
-		// The next slot after both the slot and now: a server down for
-		// months makes one run, not one per missed month.
-		from := at
-		if now.After(from) {
-			from = now
-		}
-		next, ok := parrain.NextPayoutRun(st, from)
-		if !ok {
-			return nil
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE payout_settings SET next_run_at = $1 WHERE program_id = $2`, ms(next), programID); err != nil {
-			return fmt.Errorf("updating next payout run: %w", err)
-		}
-		return s.schedulePayoutTx(ctx, tx, programID, next)
-	})
-	return batch, time.Time{}, err
-}
-
 // ---- batches ----
-
-// CreatePayoutBatch runs a payout run on demand: it gathers the program's
-// approved cash rewards not held by an open payout, per participant and
-// currency, and makes a batch of the payouts due. The batch is approved at
-// once when its total is within the program's auto-approval limit.
-func (s *Store) CreatePayoutBatch(ctx context.Context, programID string, idem Idem) (parrain.PayoutBatch, bool, error) {
-	return idempotent(ctx, s, idem, func(tx *sql.Tx) (parrain.PayoutBatch, error) {
-		if _, err := s.programQ(ctx, tx, programID, s.d.forUpdate); err != nil {
-			return parrain.PayoutBatch{}, err
-		}
-		st, err := s.payoutSettingsTx(ctx, tx, programID, "")
-		if err != nil {
-			return parrain.PayoutBatch{}, err
-		}
-		return s.assembleBatchTx(ctx, tx, programID, "manual", nil, st)
-	})
-}
-
-// assembleBatchTx gathers balances and stores a batch, its payouts and their
-// items. The caller holds the program row lock (PostgreSQL) so that two runs
-// never gather the same rewards.
-func (s *Store) assembleBatchTx(ctx context.Context, tx *sql.Tx, programID, trigger string, slot *time.Time, st parrain.PayoutSettings) (parrain.PayoutBatch, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT le.reward_id, le.participant_id, le.currency, SUM(le.amount)
-		FROM ledger_entries le JOIN rewards r ON r.id = le.reward_id
-		WHERE le.program_id = $1 AND le.bucket = 'approved' AND r.kind = 'cash'
-		AND NOT EXISTS (SELECT 1 FROM payout_items pi JOIN payouts p ON p.id = pi.payout_id
-			WHERE pi.reward_id = le.reward_id AND p.status IN `+openPayouts+`)
-		GROUP BY le.reward_id, le.participant_id, le.currency
-		HAVING SUM(le.amount) <> 0`, programID)
-	if err != nil {
-		return parrain.PayoutBatch{}, fmt.Errorf("gathering balances: %w", err)
-	}
-	var balances []parrain.RewardBalance
-	for rows.Next() {
-		var b parrain.RewardBalance
-		if err := rows.Scan(&b.RewardID, &b.ParticipantID, &b.Currency, &b.Amount); err != nil {
-			rows.Close()
-			return parrain.PayoutBatch{}, err
-		}
-		balances = append(balances, b)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return parrain.PayoutBatch{}, err
-	}
-	// The participants concerned: status, external id, payout account.
-	type who struct {
-		ext    string
-		status parrain.ParticipantStatus
-		acct   *parrain.PayoutAccount
-	}
-	people := map[string]*who{}
-	for _, b := range balances {
-		if people[b.ParticipantID] != nil {
-			continue
-		}
-		w := &who{}
-		if err := tx.QueryRowContext(ctx, `SELECT external_id, status FROM participants WHERE id = $1`, b.ParticipantID).Scan(&w.ext, &w.status); err != nil {
-			return parrain.PayoutBatch{}, fmt.Errorf("loading participant: %w", err)
-		}
-		a, err := scanPayoutAccount(tx.QueryRowContext(ctx, payoutAccountSelect+` WHERE a.participant_id = $1`, b.ParticipantID))
-		if err == nil {
-			w.acct = &a
-		} else if !errors.Is(err, sql.ErrNoRows) {
-			return parrain.PayoutBatch{}, err
-		}
-		people[b.ParticipantID] = w
-	}
-	lines, skips := parrain.AssemblePayouts(balances, func(id string) string {
-		switch w := people[id]; {
-		case w.status != parrain.ParticipantActive:
-			return parrain.SkipDisabled
-		case w.acct == nil:
-			return parrain.SkipNoAccount
-		}
-		return ""
-	}, st.MinimumAmount)
-	for i := range skips {
-		skips[i].ExternalID = people[skips[i].ParticipantID].ext
-	}
-
-	now := s.clock.Now()
-	b := parrain.PayoutBatch{ID: newID("pbat"), ProgramID: programID, Status: parrain.BatchPendingApproval, Trigger: trigger,
-		ScheduledFor: slot, PayoutCount: len(lines), Totals: map[string]int64{}, Skipped: skips, CreatedAt: now, UpdatedAt: now}
-	if b.Skipped == nil {
-		b.Skipped = []parrain.PayoutSkip{}
-	}
-	for _, l := range lines {
-		b.Totals[l.Currency] += l.Amount
-	}
-	if len(lines) == 0 {
-		b.Status = parrain.BatchCompleted
-	}
-	totals, _ := json.Marshal(b.Totals)
-	skipped, _ := json.Marshal(b.Skipped)
-	if _, err := tx.ExecContext(ctx, `INSERT INTO payout_batches (id, program_id, status, trigger_type, scheduled_for, payout_count, totals, skipped, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)`,
-		b.ID, programID, b.Status, trigger, nullMS(slot), len(lines), string(totals), string(skipped), ms(now)); err != nil {
-		return b, fmt.Errorf("inserting payout batch: %w", err)
-	}
-	for _, l := range lines {
-		w := people[l.ParticipantID]
-		p := parrain.Payout{ID: newID("pay"), BatchID: b.ID, ProgramID: programID, ParticipantID: l.ParticipantID, ExternalID: w.ext,
-			Method: w.acct.Method, Destination: w.acct.Destination(), Bank: w.acct.Bank, Amount: l.Amount, Currency: l.Currency,
-			IdempotencyKey: parrain.PayoutKey(b.ID, l.ParticipantID, l.Currency), Status: parrain.PayoutPending,
-			CreatedAt: now, UpdatedAt: now, Items: l.Items}
-		bank := ""
-		if p.Bank != nil {
-			j, _ := json.Marshal(p.Bank)
-			bank = string(j)
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO payouts (id, batch_id, program_id, participant_id, method, destination, bank, amount, currency,
-			idempotency_key, status, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)`,
-			p.ID, p.BatchID, programID, p.ParticipantID, p.Method, p.Destination, bank, p.Amount, p.Currency, p.IdempotencyKey, p.Status, ms(now)); err != nil {
-			return b, fmt.Errorf("inserting payout: %w", err)
-		}
-		for _, it := range l.Items {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO payout_items (payout_id, reward_id, amount, planned, status) VALUES ($1, $2, $3, $3, $4)`,
-				p.ID, it.RewardID, it.Amount, parrain.PayoutItemDue); err != nil {
-				return b, fmt.Errorf("inserting payout item: %w", err)
-			}
-		}
-		b.Payouts = append(b.Payouts, p)
-	}
-	if err := s.audit(ctx, tx, AuditPayoutBatchCreated, "payout_batch", b.ID, programID,
-		map[string]any{"trigger": trigger, "payouts": b.PayoutCount, "totals": b.Totals}); err != nil {
-		return b, err
-	}
-	if len(lines) > 0 && parrain.AutoApprove(st.AutoApproveLimit, b.Totals) {
-		return s.approveBatchTx(ctx, tx, b.ID, "auto")
-	}
-	return b, nil
-}
 
 const batchCols = `id, program_id, status, trigger_type, scheduled_for, payout_count, totals, skipped, approved_by, approved_at, created_at, updated_at`
 
@@ -438,121 +149,6 @@ func (s *Store) PayoutBatches(ctx context.Context, programID string, pg Page) ([
 		return nil, "", err
 	}
 	return pageOf(out, pg.limit(), func(b parrain.PayoutBatch) string { return b.ID })
-}
-
-// ApprovePayoutBatch approves a batch awaiting approval: its Stripe and
-// PayPal payouts are queued for sending, its bank payouts await the manual
-// transfer. Approving an approved batch again changes nothing.
-func (s *Store) ApprovePayoutBatch(ctx context.Context, programID, id, by string) (parrain.PayoutBatch, error) {
-	var out parrain.PayoutBatch
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		b, err := s.batchTx(ctx, tx, programID, id, s.d.forUpdate)
-		if err != nil {
-			return err
-		}
-		switch b.Status {
-		case parrain.BatchApproved, parrain.BatchCompleted:
-			if b.ApprovedAt != nil || b.PayoutCount == 0 {
-				out = b
-				return nil
-			}
-			return parrain.Errorf(parrain.CodeConflict, "the batch is %s", b.Status)
-		case parrain.BatchCancelled:
-			return parrain.Errorf(parrain.CodeConflict, "the batch was cancelled")
-		}
-		if out, err = s.approveBatchTx(ctx, tx, id, by); err != nil {
-			return err
-		}
-		return s.audit(ctx, tx, AuditPayoutBatchApproved, "payout_batch", id, out.ProgramID,
-			map[string]any{"payouts": out.PayoutCount, "totals": out.Totals})
-	})
-	return out, err
-}
-
-func (s *Store) approveBatchTx(ctx context.Context, tx *sql.Tx, id, by string) (parrain.PayoutBatch, error) {
-	now := s.clock.Now()
-	ps, err := s.payoutsWhere(ctx, tx, `p.batch_id = $1 AND p.status = 'pending' ORDER BY p.id`, id)
-	if err != nil {
-		return parrain.PayoutBatch{}, err
-	}
-	// What is approved is what is still owed now, not what was owed when
-	// the batch was made: a reward clawed back meanwhile is dropped.
-	for i := range ps {
-		if err := s.revalidatePayoutTx(ctx, tx, &ps[i]); err != nil {
-			return parrain.PayoutBatch{}, err
-		}
-	}
-	if _, err := tx.ExecContext(ctx, `UPDATE payout_batches SET status = $1, approved_by = $2, approved_at = $3, updated_at = $3 WHERE id = $4`,
-		parrain.BatchApproved, by, ms(now), id); err != nil {
-		return parrain.PayoutBatch{}, fmt.Errorf("approving batch: %w", err)
-	}
-	for _, p := range ps {
-		if p.Status != parrain.PayoutPending {
-			continue // nothing left: cancelled by the re-validation
-		}
-		next := parrain.PayoutQueued
-		if p.Method == parrain.PayoutBank {
-			next = parrain.PayoutManual
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE payouts SET status = $1, updated_at = $2 WHERE id = $3`, next, ms(now), p.ID); err != nil {
-			return parrain.PayoutBatch{}, fmt.Errorf("queueing payout: %w", err)
-		}
-		if next == parrain.PayoutQueued {
-			payload, _ := json.Marshal(parrain.PayoutJobArgs{PayoutID: p.ID})
-			if err := s.enqueueTx(ctx, tx, parrain.JobPayoutSend, parrain.JobPayoutSend+":"+p.ID, payload, now); err != nil {
-				return parrain.PayoutBatch{}, err
-			}
-		}
-	}
-	if err := s.completeBatchTx(ctx, tx, id); err != nil {
-		return parrain.PayoutBatch{}, err
-	}
-	return s.batchTx(ctx, tx, "", id, "")
-}
-
-// CancelPayoutBatch rejects a batch awaiting approval; its rewards return
-// to the balance for the next run.
-func (s *Store) CancelPayoutBatch(ctx context.Context, programID, id string) (parrain.PayoutBatch, error) {
-	var out parrain.PayoutBatch
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		b, err := s.batchTx(ctx, tx, programID, id, s.d.forUpdate)
-		if err != nil {
-			return err
-		}
-		switch b.Status {
-		case parrain.BatchCancelled:
-			out = b
-			return nil
-		case parrain.BatchPendingApproval:
-		default:
-			return parrain.Errorf(parrain.CodeConflict, "only a batch awaiting approval can be cancelled (this one is %s); cancel its payouts one by one", b.Status)
-		}
-		now := ms(s.clock.Now())
-		if _, err := tx.ExecContext(ctx, `UPDATE payouts SET status = 'cancelled', updated_at = $1 WHERE batch_id = $2 AND status = 'pending'`, now, id); err != nil {
-			return fmt.Errorf("cancelling payouts: %w", err)
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE payout_batches SET status = 'cancelled', updated_at = $1 WHERE id = $2`, now, id); err != nil {
-			return fmt.Errorf("cancelling batch: %w", err)
-		}
-		if out, err = s.batchTx(ctx, tx, "", id, ""); err != nil {
-			return err
-		}
-		return s.audit(ctx, tx, AuditPayoutBatchCancelled, "payout_batch", id, out.ProgramID,
-			map[string]any{"payouts": out.PayoutCount, "totals": out.Totals})
-	})
-	return out, err
-}
-
-// completeBatchTx marks an approved batch completed once none of its
-// payouts is open.
-func (s *Store) completeBatchTx(ctx context.Context, tx *sql.Tx, batchID string) error {
-	_, err := tx.ExecContext(ctx, `UPDATE payout_batches SET status = 'completed', updated_at = $1
-		WHERE id = $2 AND status = 'approved' AND NOT EXISTS (SELECT 1 FROM payouts WHERE batch_id = $2 AND status IN `+openPayouts+`)`,
-		ms(s.clock.Now()), batchID)
-	if err != nil {
-		return fmt.Errorf("completing batch: %w", err)
-	}
-	return nil
 }
 
 // ---- payouts ----
@@ -671,434 +267,359 @@ func (s *Store) ParticipantPayouts(ctx context.Context, participantID string, pg
 	return pageOf(ps, pg.limit(), func(p parrain.Payout) string { return p.ID })
 }
 
-// BeginPayoutSend records that a provider call is about to be made for a
-// payout, before making it: a queued payout becomes sending. resumed is
-// true when the payout was already sending — a previous attempt may have
-// reached the provider, so the caller reconciles before (re)sending with the
-// same idempotency key. ok is false when there is nothing to send (paid,
-// failed, cancelled, or not approved).
-func (s *Store) BeginPayoutSend(ctx context.Context, id string) (p parrain.Payout, resumed, ok bool, err error) {
-	err = s.tx(ctx, func(tx *sql.Tx) error {
-		p, err = s.payoutTx(ctx, tx, "", id, s.d.forUpdate)
+// ---- the write transaction's payout repository (internal/payout decides) ----
+
+// SavePayoutAccount creates or replaces a participant's payout account and
+// returns it as stored.
+func (t *Tx) SavePayoutAccount(ctx context.Context, participantID, programID string, in parrain.PayoutAccountInput, now time.Time) (parrain.PayoutAccount, error) {
+	bank := ""
+	if in.Bank != nil {
+		b, err := json.Marshal(in.Bank)
+		if err != nil {
+			return parrain.PayoutAccount{}, err
+		}
+		bank = string(b)
+	}
+	if _, err := t.tx.ExecContext(ctx, `INSERT INTO payout_accounts (participant_id, program_id, method, stripe_account, paypal_email, bank, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $7)
+		ON CONFLICT (participant_id) DO UPDATE SET method = $3, stripe_account = $4, paypal_email = $5, bank = $6, updated_at = $7`,
+		participantID, programID, in.Method, in.StripeAccount, in.PayPalEmail, bank, ms(now)); err != nil {
+		return parrain.PayoutAccount{}, fmt.Errorf("storing payout account: %w", err)
+	}
+	return scanPayoutAccount(t.tx.QueryRowContext(ctx, payoutAccountSelect+` WHERE a.participant_id = $1`, participantID))
+}
+
+// DeletePayoutAccount removes a participant's payout account and reports
+// whether there was one.
+func (t *Tx) DeletePayoutAccount(ctx context.Context, participantID string) (bool, error) {
+	res, err := t.tx.ExecContext(ctx, `DELETE FROM payout_accounts WHERE participant_id = $1`, participantID)
+	if err != nil {
+		return false, fmt.Errorf("deleting payout account: %w", err)
+	}
+	n, err := res.RowsAffected()
+	return n > 0, err
+}
+
+// LockPayoutProgram locks a program's row, so that two payout runs of the
+// program never gather the same rewards (PostgreSQL; SQLite has one
+// writer), and returns its payout settings (the defaults when it set none).
+func (t *Tx) LockPayoutProgram(ctx context.Context, programID string) (parrain.PayoutSettings, error) {
+	if _, err := t.s.programQ(ctx, t.tx, programID, t.s.d.forUpdate); err != nil {
+		return parrain.PayoutSettings{}, err
+	}
+	return t.s.payoutSettingsTx(ctx, t.tx, programID, "")
+}
+
+// SavePayoutSettings creates or replaces a program's payout settings.
+func (t *Tx) SavePayoutSettings(ctx context.Context, st parrain.PayoutSettings) error {
+	if _, err := t.tx.ExecContext(ctx, `INSERT INTO payout_settings (program_id, schedule, day, hour, minimum_amount, auto_approve_limit, next_run_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+		ON CONFLICT (program_id) DO UPDATE SET schedule = $2, day = $3, hour = $4, minimum_amount = $5, auto_approve_limit = $6, next_run_at = $7, updated_at = $8`,
+		st.ProgramID, st.Schedule, st.Day, st.Hour, st.MinimumAmount, st.AutoApproveLimit, nullMS(st.NextRunAt), ms(st.UpdatedAt)); err != nil {
+		return fmt.Errorf("storing payout settings: %w", err)
+	}
+	return nil
+}
+
+// SetNextPayoutRun records when a program's next scheduled run is.
+func (t *Tx) SetNextPayoutRun(ctx context.Context, programID string, next time.Time) error {
+	if _, err := t.tx.ExecContext(ctx, `UPDATE payout_settings SET next_run_at = $1 WHERE program_id = $2`, ms(next), programID); err != nil {
+		return fmt.Errorf("updating next payout run: %w", err)
+	}
+	return nil
+}
+
+// ScheduledBatchExists reports whether the scheduled run of slot already
+// made its batch.
+func (t *Tx) ScheduledBatchExists(ctx context.Context, programID string, slot time.Time) (bool, error) {
+	var n int
+	if err := t.tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM payout_batches WHERE program_id = $1 AND scheduled_for = $2`, programID, ms(slot)).Scan(&n); err != nil {
+		return false, fmt.Errorf("looking for the scheduled batch: %w", err)
+	}
+	return n > 0, nil
+}
+
+// PayableRewards returns the approved balance of each of a program's cash
+// rewards that no open payout holds (negative for a clawback of a paid
+// reward), the balances a payout run gathers.
+func (t *Tx) PayableRewards(ctx context.Context, programID string) ([]parrain.RewardBalance, error) {
+	rows, err := t.tx.QueryContext(ctx, `SELECT le.reward_id, le.participant_id, le.currency, SUM(le.amount)
+		FROM ledger_entries le JOIN rewards r ON r.id = le.reward_id
+		WHERE le.program_id = $1 AND le.bucket = 'approved' AND r.kind = 'cash'
+		AND NOT EXISTS (SELECT 1 FROM payout_items pi JOIN payouts p ON p.id = pi.payout_id
+			WHERE pi.reward_id = le.reward_id AND p.status IN `+openPayouts+`)
+		GROUP BY le.reward_id, le.participant_id, le.currency
+		HAVING SUM(le.amount) <> 0`, programID)
+	if err != nil {
+		return nil, fmt.Errorf("gathering balances: %w", err)
+	}
+	defer rows.Close()
+	var out []parrain.RewardBalance
+	for rows.Next() {
+		var b parrain.RewardBalance
+		if err := rows.Scan(&b.RewardID, &b.ParticipantID, &b.Currency, &b.Amount); err != nil {
+			return nil, err
+		}
+		out = append(out, b)
+	}
+	return out, rows.Err()
+}
+
+// Payee is a participant as a payout needs them: who, whether active, and
+// where they are paid (nil without a payout account).
+type Payee struct {
+	ExternalID string
+	Name       string
+	Email      string
+	Status     parrain.ParticipantStatus
+	Account    *parrain.PayoutAccount
+}
+
+// Payee returns a participant with their payout account.
+func (t *Tx) Payee(ctx context.Context, participantID string) (Payee, error) {
+	var w Payee
+	if err := t.tx.QueryRowContext(ctx, `SELECT external_id, name, email, status FROM participants WHERE id = $1`, participantID).
+		Scan(&w.ExternalID, &w.Name, &w.Email, &w.Status); err != nil {
+		return w, fmt.Errorf("loading participant: %w", err)
+	}
+	a, err := scanPayoutAccount(t.tx.QueryRowContext(ctx, payoutAccountSelect+` WHERE a.participant_id = $1`, participantID))
+	switch {
+	case err == nil:
+		w.Account = &a
+	case !errors.Is(err, sql.ErrNoRows):
+		return w, fmt.Errorf("loading payout account: %w", err)
+	}
+	return w, nil
+}
+
+// InsertPayoutBatch stores a new batch (without its payouts).
+func (t *Tx) InsertPayoutBatch(ctx context.Context, b parrain.PayoutBatch) error {
+	totals, err := json.Marshal(b.Totals)
+	if err != nil {
+		return err
+	}
+	skipped, err := json.Marshal(b.Skipped)
+	if err != nil {
+		return err
+	}
+	if _, err := t.tx.ExecContext(ctx, `INSERT INTO payout_batches (id, program_id, status, trigger_type, scheduled_for, payout_count, totals, skipped, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)`,
+		b.ID, b.ProgramID, b.Status, b.Trigger, nullMS(b.ScheduledFor), b.PayoutCount, string(totals), string(skipped), ms(b.CreatedAt)); err != nil {
+		return fmt.Errorf("inserting payout batch: %w", err)
+	}
+	return nil
+}
+
+// InsertPayout stores a new payout and its items.
+func (t *Tx) InsertPayout(ctx context.Context, p parrain.Payout) error {
+	bank := ""
+	if p.Bank != nil {
+		j, err := json.Marshal(p.Bank)
 		if err != nil {
 			return err
 		}
-		resumed, ok = false, false
-		switch p.Status {
-		case parrain.PayoutQueued:
-			// The amount sent is decided here, in the transaction that
-			// moves the payout to sending: what is still owed on each
-			// reward now. A refund committed after this is a clawback
-			// netted from the next payout.
-			if err := s.revalidatePayoutTx(ctx, tx, &p); err != nil {
-				return err
-			}
-			if p.Status != parrain.PayoutQueued {
-				return s.completeBatchTx(ctx, tx, p.BatchID) // nothing left to send
-			}
-		case parrain.PayoutSending:
-			// A previous attempt may have reached the provider with this
-			// amount and idempotency key: resend it unchanged.
-			resumed = true
-		default:
-			return nil
-		}
-		ok = true
-		now := s.clock.Now()
-		p.Status, p.Attempts = parrain.PayoutSending, p.Attempts+1
-		if p.SentAt == nil {
-			p.SentAt = &now
-		}
-		_, err := tx.ExecContext(ctx, `UPDATE payouts SET status = 'sending', attempts = $1, sent_at = $2, updated_at = $3 WHERE id = $4`,
-			p.Attempts, nullMS(p.SentAt), ms(now), id)
-		return err
-	})
-	return p, resumed, ok, err
-}
-
-// RecordPayoutError notes a transient provider error on a sending payout
-// (it will be retried with the same idempotency key).
-func (s *Store) RecordPayoutError(ctx context.Context, id, msg string) error {
-	if len(msg) > 1000 {
-		msg = msg[:1000]
+		bank = string(j)
 	}
-	_, err := s.w.ExecContext(ctx, `UPDATE payouts SET last_error = $1, updated_at = $2 WHERE id = $3`, msg, ms(s.clock.Now()), id)
-	return err
-}
-
-// MarkPayoutProcessing records that the provider accepted a payout whose
-// final status comes later, and schedules polling for it.
-func (s *Store) MarkPayoutProcessing(ctx context.Context, id, ref, providerStatus string, pollAt time.Time) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE payouts SET status = 'processing', provider_ref = $1, provider_status = $2, last_error = '', updated_at = $3
-			WHERE id = $4 AND status IN ('sending', 'processing')`, ref, providerStatus, ms(s.clock.Now()), id)
-		if err != nil {
-			return fmt.Errorf("marking payout processing: %w", err)
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return nil
-		}
-		payload, _ := json.Marshal(parrain.PayoutJobArgs{PayoutID: id})
-		return s.enqueueTx(ctx, tx, parrain.JobPayoutPoll, parrain.JobPayoutPoll+":"+id, payload, pollAt)
-	})
-}
-
-// CompletePayout records a payout as paid with the provider's reference
-// and, in the same transaction, moves its rewards from approved to paid in
-// the ledger, emits reward.paid and payout.paid and queues the participant's
-// notification. It returns false when the payout was not awaiting payment
-// (already paid, failed or cancelled): the ledger moves at most once.
-func (s *Store) CompletePayout(ctx context.Context, id, ref, providerStatus string) (bool, error) {
-	done := false
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		var err error
-		done, err = s.completePayoutTx(ctx, tx, "", id, ref, providerStatus, []parrain.PayoutStatus{parrain.PayoutSending, parrain.PayoutProcessing})
-		return err
-	})
-	return done, err
-}
-
-func (s *Store) completePayoutTx(ctx context.Context, tx *sql.Tx, programID, id, ref, providerStatus string, from []parrain.PayoutStatus) (bool, error) {
-	p, ok, err := s.payoutFromTx(ctx, tx, programID, id, from)
-	if err != nil || !ok {
-		return false, err
-	}
-	now := s.clock.Now()
-	res, err := tx.ExecContext(ctx, `UPDATE payouts SET status = 'paid', provider_ref = $1, provider_status = $2, last_error = '', paid_at = $3, updated_at = $3
-		WHERE id = $4 AND status = $5`, ref, providerStatus, ms(now), id, p.Status)
-	if err != nil {
-		return false, fmt.Errorf("marking payout paid: %w", err)
-	}
-	if n, _ := res.RowsAffected(); n != 1 {
-		return false, nil
-	}
-	memo := fmt.Sprintf("payout %s via %s", p.ID, p.Method)
-	if ref != "" {
-		memo += " (" + ref + ")"
+	if _, err := t.tx.ExecContext(ctx, `INSERT INTO payouts (id, batch_id, program_id, participant_id, method, destination, bank, amount, currency,
+		idempotency_key, status, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)`,
+		p.ID, p.BatchID, p.ProgramID, p.ParticipantID, p.Method, p.Destination, bank, p.Amount, p.Currency, p.IdempotencyKey, p.Status, ms(p.CreatedAt)); err != nil {
+		return fmt.Errorf("inserting payout: %w", err)
 	}
 	for _, it := range p.Items {
-		rws, err := s.rewardsWhere(ctx, tx, `r.id = $1`+s.d.forUpdate, it.RewardID)
-		if err != nil {
-			return false, err
-		}
-		if len(rws) == 0 {
-			return false, fmt.Errorf("payout %s: reward %s vanished", p.ID, it.RewardID)
-		}
-		rw := &rws[0]
-		moves, st := parrain.PayOut(rw, it.Amount)
-		// applyMoves also emits reward.paid.
-		if err := s.applyMoves(ctx, tx, rw, moves, st, rw.Reversed, memo); err != nil {
-			return false, err
-		}
-		if it.Amount > 0 {
-			// The participant's "reward paid" notice, once per reward (the
-			// notification sweep uses the same dedupe key).
-			if err := s.enqueueNotifyTx(ctx, tx, parrain.NotifyArgs{Kind: parrain.NoticeRewardPaid, ProgramID: p.ProgramID,
-				ParticipantID: p.ParticipantID, RewardID: rw.ID}); err != nil {
-				return false, err
-			}
+		if _, err := t.tx.ExecContext(ctx, `INSERT INTO payout_items (payout_id, reward_id, amount, planned, status) VALUES ($1, $2, $3, $4, $5)`,
+			p.ID, it.RewardID, it.Amount, it.Planned, it.Status); err != nil {
+			return fmt.Errorf("inserting payout item: %w", err)
 		}
 	}
-	p.Status, p.ProviderRef, p.ProviderStatus, p.LastError, p.PaidAt, p.UpdatedAt = parrain.PayoutPaid, ref, providerStatus, "", &now, now
-	if err := s.emitTx(ctx, tx, p.ProgramID, parrain.WebhookPayoutPaid, p); err != nil {
-		return false, err
-	}
-	return true, s.completeBatchTx(ctx, tx, p.BatchID)
+	return nil
 }
 
-// FailPayout records that the provider refused a payout, with its reason.
-// Nothing moved in the ledger: the rewards return to the balance and the
-// next run gathers them again. It returns false when the payout was not
-// awaiting payment.
-func (s *Store) FailPayout(ctx context.Context, id, reason, providerStatus string) (bool, error) {
-	done := false
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		var err error
-		done, err = s.failPayoutTx(ctx, tx, "", id, reason, providerStatus, []parrain.PayoutStatus{parrain.PayoutSending, parrain.PayoutProcessing})
-		return err
-	})
-	return done, err
+// PayoutBatch returns a batch with its payouts (without their items),
+// ordered by id; an empty programID finds it in any program.
+func (t *Tx) PayoutBatch(ctx context.Context, programID, id string) (parrain.PayoutBatch, error) {
+	return t.s.batchTx(ctx, t.tx, programID, id, "")
 }
 
-func (s *Store) failPayoutTx(ctx context.Context, tx *sql.Tx, programID, id, reason, providerStatus string, from []parrain.PayoutStatus) (bool, error) {
-	p, ok, err := s.payoutFromTx(ctx, tx, programID, id, from)
-	if err != nil || !ok {
-		return false, err
-	}
-	if len(reason) > 1000 {
-		reason = reason[:1000]
-	}
-	now := s.clock.Now()
-	if _, err := tx.ExecContext(ctx, `UPDATE payouts SET status = 'failed', failure_reason = $1, provider_status = $2, failed_at = $3, updated_at = $3 WHERE id = $4`,
-		reason, providerStatus, ms(now), id); err != nil {
-		return false, fmt.Errorf("marking payout failed: %w", err)
-	}
-	p.Status, p.FailureReason, p.ProviderStatus, p.FailedAt, p.UpdatedAt = parrain.PayoutFailed, reason, providerStatus, &now, now
-	if err := s.emitTx(ctx, tx, p.ProgramID, parrain.WebhookPayoutFailed, p); err != nil {
-		return false, err
-	}
-	return true, s.completeBatchTx(ctx, tx, p.BatchID)
+// PayoutBatchForUpdate is PayoutBatch with the batch's row locked.
+func (t *Tx) PayoutBatchForUpdate(ctx context.Context, programID, id string) (parrain.PayoutBatch, error) {
+	return t.s.batchTx(ctx, t.tx, programID, id, t.s.d.forUpdate)
 }
 
-// MarkPayoutPaid records by hand that a payout was paid: a bank transfer
-// made from the CSV export, or a provider payout checked in the provider's
-// dashboard. reference is the bank or provider reference. Marking a paid
-// payout again returns it unchanged.
-func (s *Store) MarkPayoutPaid(ctx context.Context, programID, id, reference string) (parrain.Payout, error) {
-	reference = strings.TrimSpace(reference)
-	if len(reference) > 200 {
-		return parrain.Payout{}, parrain.Invalid("reference", "must be at most 200 characters")
+// LockPayoutBatch locks a batch's row and returns its status and the
+// statuses of its payouts, read after the lock: whoever completes the batch
+// sees every payout as committed.
+func (t *Tx) LockPayoutBatch(ctx context.Context, batchID string) (parrain.BatchStatus, []parrain.PayoutStatus, error) {
+	var st parrain.BatchStatus
+	if err := t.tx.QueryRowContext(ctx, `SELECT status FROM payout_batches WHERE id = $1`+t.s.d.forUpdate, batchID).Scan(&st); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return st, nil, notFound("payout batch")
+		}
+		return st, nil, fmt.Errorf("locking payout batch: %w", err)
 	}
-	return s.settleByHandTx(ctx, programID, id, parrain.PayoutPaid, "paid", func(tx *sql.Tx, p parrain.Payout) error {
-		ref := reference
-		if ref == "" {
-			ref = p.ProviderRef
-		}
-		if _, err := s.completePayoutTx(ctx, tx, programID, id, ref, "marked paid by hand", byHandFrom); err != nil {
-			return err
-		}
-		return s.audit(ctx, tx, AuditPayoutMarkedPaid, "payout", id, programID, map[string]any{"reference": ref,
-			"amount": p.Amount, "currency": p.Currency, "participant": p.ExternalID})
-	})
-}
-
-// MarkPayoutFailed records by hand that a payout failed (a bank transfer
-// bounced, a provider payout checked in its dashboard): its rewards return
-// to the balance. Marking a failed payout again returns it unchanged.
-func (s *Store) MarkPayoutFailed(ctx context.Context, programID, id, reason string) (parrain.Payout, error) {
-	reason = strings.TrimSpace(reason)
-	if reason == "" || len(reason) > 1000 {
-		return parrain.Payout{}, parrain.Invalid("reason", "is required (at most 1000 characters)")
+	rows, err := t.tx.QueryContext(ctx, `SELECT status FROM payouts WHERE batch_id = $1`, batchID)
+	if err != nil {
+		return st, nil, fmt.Errorf("loading payout statuses: %w", err)
 	}
-	return s.settleByHandTx(ctx, programID, id, parrain.PayoutFailed, "failed", func(tx *sql.Tx, p parrain.Payout) error {
-		if _, err := s.failPayoutTx(ctx, tx, programID, id, reason, "marked failed by hand", byHandFrom); err != nil {
-			return err
+	defer rows.Close()
+	var out []parrain.PayoutStatus
+	for rows.Next() {
+		var s parrain.PayoutStatus
+		if err := rows.Scan(&s); err != nil {
+			return st, nil, err
 		}
-		return s.audit(ctx, tx, AuditPayoutMarkedFailed, "payout", id, programID, map[string]any{"reason": reason,
-			"amount": p.Amount, "currency": p.Currency, "participant": p.ExternalID})
-	})
-}
-
-// byHandFrom are the statuses a payout can be settled by hand from.
-var byHandFrom = []parrain.PayoutStatus{parrain.PayoutManual, parrain.PayoutSending, parrain.PayoutProcessing}
-
-// settleByHandTx locks a payout and, unless it is already in status to
-// (then returned unchanged), applies settle when its status allows a manual
-// settlement; it returns the payout as it is afterwards.
-func (s *Store) settleByHandTx(ctx context.Context, programID, id string, to parrain.PayoutStatus, verb string,
-	settle func(*sql.Tx, parrain.Payout) error) (parrain.Payout, error) {
-	var out parrain.Payout
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		p, err := s.payoutTx(ctx, tx, programID, id, s.d.forUpdate)
-		if err != nil {
-			return err
-		}
-		if p.Status == to {
-			out = p
-			return nil
-		}
-		if !slices.Contains(byHandFrom, p.Status) {
-			return &parrain.Error{Code: parrain.CodeConflict, Field: "status", Message: fmt.Sprintf("a %s payout cannot be marked %s", p.Status, verb)}
-		}
-		if err := settle(tx, p); err != nil {
-			return err
-		}
-		out, err = s.payoutTx(ctx, tx, programID, id, "")
-		return err
-	})
-	return out, err
-}
-
-// CancelPayout withdraws a payout not yet sent (pending, queued or awaiting
-// a manual transfer); its rewards return to the balance.
-func (s *Store) CancelPayout(ctx context.Context, programID, id string) (parrain.Payout, error) {
-	var out parrain.Payout
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		p, err := s.payoutTx(ctx, tx, programID, id, s.d.forUpdate)
-		if err != nil {
-			return err
-		}
-		switch p.Status {
-		case parrain.PayoutCancelled:
-			out = p
-			return nil
-		case parrain.PayoutPending, parrain.PayoutQueued, parrain.PayoutManual:
-		default:
-			return &parrain.Error{Code: parrain.CodeConflict, Field: "status", Message: fmt.Sprintf("a %s payout cannot be cancelled", p.Status)}
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE payouts SET status = 'cancelled', updated_at = $1 WHERE id = $2`, ms(s.clock.Now()), id); err != nil {
-			return fmt.Errorf("cancelling payout: %w", err)
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE payout_batches SET payout_count = payout_count - 1, updated_at = $1 WHERE id = $2 AND status = 'pending_approval'`,
-			ms(s.clock.Now()), p.BatchID); err != nil {
-			return fmt.Errorf("updating batch: %w", err)
-		}
-		if err := s.completeBatchTx(ctx, tx, p.BatchID); err != nil {
-			return err
-		}
-		if out, err = s.payoutTx(ctx, tx, programID, id, ""); err != nil {
-			return err
-		}
-		return s.audit(ctx, tx, AuditPayoutCancelled, "payout", id, programID, map[string]any{
-			"amount": p.Amount, "currency": p.Currency, "participant": p.ExternalID})
-	})
-	return out, err
-}
-
-// BankPayout is a payout row of the CSV export, with the participant's
-// contact details.
-type BankPayout struct {
-	parrain.Payout
-	Name  string
-	Email string
-}
-
-// BatchBankPayouts returns a batch's bank payouts awaiting a manual
-// transfer, with full bank details, for the CSV export. The transfers still
-// to make are first checked again against what is owed now, as when a
-// provider payout is sent: a reward clawed back since the batch was made
-// lowers its payout, and a payout with nothing left is cancelled and not
-// exported. The amount exported is the amount marking the payout paid
-// records; a refund that arrives after the export is a clawback netted from
-// the next payout.
-func (s *Store) BatchBankPayouts(ctx context.Context, programID, batchID string) ([]BankPayout, error) {
-	var out []BankPayout
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		out = nil
-		if _, err := scanBatch(tx.QueryRowContext(ctx, `SELECT `+batchCols+` FROM payout_batches WHERE id = $1 AND program_id = $2`+s.d.forUpdate,
-			batchID, programID)); err != nil {
-			if errors.Is(err, sql.ErrNoRows) {
-				return notFound("payout batch")
-			}
-			return err
-		}
-		ps, err := s.payoutsWhere(ctx, tx, `p.batch_id = $1 AND p.method = 'bank' AND p.status IN ('manual', 'paid') ORDER BY p.id`, batchID)
-		if err != nil {
-			return err
-		}
-		out = make([]BankPayout, 0, len(ps))
-		for _, p := range ps {
-			if p.Status == parrain.PayoutManual {
-				if p, err = s.payoutTx(ctx, tx, "", p.ID, s.d.forUpdate); err != nil {
-					return err
-				}
-				if err := s.revalidatePayoutTx(ctx, tx, &p); err != nil {
-					return err
-				}
-				if p.Status != parrain.PayoutManual {
-					// Nothing left to transfer: the export cancelled it,
-					// under whoever asked for the export.
-					if err := s.audit(ctx, tx, AuditPayoutCancelled, "payout", p.ID, programID, map[string]any{
-						"reason": p.FailureReason, "by": "csv_export"}); err != nil {
-						return err
-					}
-					if err := s.completeBatchTx(ctx, tx, batchID); err != nil {
-						return err
-					}
-					continue
-				}
-			}
-			bp := BankPayout{Payout: p}
-			if err := tx.QueryRowContext(ctx, `SELECT name, email FROM participants WHERE id = $1`, p.ParticipantID).Scan(&bp.Name, &bp.Email); err != nil {
-				return fmt.Errorf("loading participant: %w", err)
-			}
-			out = append(out, bp)
-		}
-		return nil
-	})
-	return out, err
-}
-
-// revalidatePayoutTx brings a payout not yet sent down to what is still
-// owed on each of its rewards now (their approved balance, read with the
-// reward locked, so a refund being ingested commits wholly before or after).
-// Items and the payout's amount are updated, with the batch totals; when
-// nothing is left the payout is cancelled with ReasonNothingLeft. p's items
-// are loaded when missing; p reflects the result.
-func (s *Store) revalidatePayoutTx(ctx context.Context, tx *sql.Tx, p *parrain.Payout) error {
-	if p.Items == nil {
-		items, err := s.payoutItems(ctx, tx, p.ID)
-		if err != nil {
-			return err
-		}
-		p.Items = items
+		out = append(out, s)
 	}
-	var total int64
-	changed := false
-	for i := range p.Items {
-		it := &p.Items[i]
-		if _, err := tx.ExecContext(ctx, `SELECT id FROM rewards WHERE id = $1`+s.d.forUpdate, it.RewardID); err != nil {
-			return fmt.Errorf("locking reward: %w", err)
-		}
-		var owed int64
-		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(SUM(amount), 0) FROM ledger_entries WHERE reward_id = $1 AND bucket = 'approved'`,
-			it.RewardID).Scan(&owed); err != nil {
-			return fmt.Errorf("reading what is owed on reward %s: %w", it.RewardID, err)
-		}
-		if next := it.Revalidate(owed); next != *it {
-			if _, err := tx.ExecContext(ctx, `UPDATE payout_items SET amount = $1, status = $2 WHERE payout_id = $3 AND reward_id = $4`,
-				next.Amount, next.Status, p.ID, it.RewardID); err != nil {
-				return fmt.Errorf("updating payout item: %w", err)
-			}
-			*it, changed = next, true
-		}
-		total += it.Amount
+	return st, out, rows.Err()
+}
+
+// SetPayoutBatchStatus moves a batch to status.
+func (t *Tx) SetPayoutBatchStatus(ctx context.Context, id string, status parrain.BatchStatus, now time.Time) error {
+	if _, err := t.tx.ExecContext(ctx, `UPDATE payout_batches SET status = $1, updated_at = $2 WHERE id = $3`, status, ms(now), id); err != nil {
+		return fmt.Errorf("updating payout batch: %w", err)
 	}
-	if !changed && total == p.Amount {
+	return nil
+}
+
+// ApprovePayoutBatch records a batch's approval by by.
+func (t *Tx) ApprovePayoutBatch(ctx context.Context, id, by string, now time.Time) error {
+	if _, err := t.tx.ExecContext(ctx, `UPDATE payout_batches SET status = $1, approved_by = $2, approved_at = $3, updated_at = $3 WHERE id = $4`,
+		parrain.BatchApproved, by, ms(now), id); err != nil {
+		return fmt.Errorf("approving batch: %w", err)
+	}
+	return nil
+}
+
+// AdjustPayoutBatch adds count to a batch's payout count and delta to its
+// total in currency.
+func (t *Tx) AdjustPayoutBatch(ctx context.Context, id string, count int, currency string, delta int64, now time.Time) error {
+	if count == 0 && delta == 0 {
 		return nil
 	}
-	now := s.clock.Now()
-	delta := total - p.Amount
-	if total <= 0 {
-		delta = -p.Amount // a cancelled payout pays nothing
-		// The payout keeps the amount last decided (amounts are positive);
-		// its items say that nothing is left.
-		if _, err := tx.ExecContext(ctx, `UPDATE payouts SET status = 'cancelled', failure_reason = $1, updated_at = $2 WHERE id = $3`,
-			parrain.ReasonNothingLeft, ms(now), p.ID); err != nil {
-			return fmt.Errorf("cancelling payout: %w", err)
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE payout_batches SET payout_count = payout_count - 1, updated_at = $1 WHERE id = $2 AND status = 'pending_approval'`,
-			ms(now), p.BatchID); err != nil {
-			return fmt.Errorf("updating batch: %w", err)
-		}
-		p.Status, p.FailureReason = parrain.PayoutCancelled, parrain.ReasonNothingLeft
-	} else {
-		if _, err := tx.ExecContext(ctx, `UPDATE payouts SET amount = $1, updated_at = $2 WHERE id = $3`, total, ms(now), p.ID); err != nil {
-			return fmt.Errorf("updating payout amount: %w", err)
-		}
-		p.Amount = total
-	}
-	p.UpdatedAt = now
 	var totals string
-	if err := tx.QueryRowContext(ctx, `SELECT totals FROM payout_batches WHERE id = $1`, p.BatchID).Scan(&totals); err != nil {
+	if err := t.tx.QueryRowContext(ctx, `SELECT totals FROM payout_batches WHERE id = $1`, id).Scan(&totals); err != nil {
 		return fmt.Errorf("loading batch totals: %w", err)
 	}
 	m := map[string]int64{}
 	if err := json.Unmarshal([]byte(totals), &m); err != nil {
 		return fmt.Errorf("decoding batch totals: %w", err)
 	}
-	m[p.Currency] += delta
+	if delta != 0 {
+		m[currency] += delta
+	}
 	b, err := json.Marshal(m)
 	if err != nil {
 		return err
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE payout_batches SET totals = $1, updated_at = $2 WHERE id = $3`, string(b), ms(now), p.BatchID); err != nil {
-		return fmt.Errorf("updating batch totals: %w", err)
+	if _, err := t.tx.ExecContext(ctx, `UPDATE payout_batches SET payout_count = payout_count + $1, totals = $2, updated_at = $3 WHERE id = $4`,
+		count, string(b), ms(now), id); err != nil {
+		return fmt.Errorf("updating batch: %w", err)
 	}
 	return nil
 }
 
-// payoutFromTx locks a payout and reports whether it is in one of the
-// statuses a transition may start from.
-func (s *Store) payoutFromTx(ctx context.Context, tx *sql.Tx, programID, id string, from []parrain.PayoutStatus) (parrain.Payout, bool, error) {
-	p, err := s.payoutTx(ctx, tx, programID, id, s.d.forUpdate)
-	if err != nil {
-		return p, false, err
+// PayoutForUpdate returns a payout with its items, its row locked; an
+// empty programID finds it in any program (for jobs).
+func (t *Tx) PayoutForUpdate(ctx context.Context, programID, id string) (parrain.Payout, error) {
+	return t.s.payoutTx(ctx, t.tx, programID, id, t.s.d.forUpdate)
+}
+
+// Payout returns a payout with its items.
+func (t *Tx) Payout(ctx context.Context, programID, id string) (parrain.Payout, error) {
+	return t.s.payoutTx(ctx, t.tx, programID, id, "")
+}
+
+// SetPayoutStatus moves a payout to status.
+func (t *Tx) SetPayoutStatus(ctx context.Context, id string, status parrain.PayoutStatus, now time.Time) error {
+	if _, err := t.tx.ExecContext(ctx, `UPDATE payouts SET status = $1, updated_at = $2 WHERE id = $3`, status, ms(now), id); err != nil {
+		return fmt.Errorf("updating payout status: %w", err)
 	}
-	for _, f := range from {
-		if p.Status == f {
-			return p, true, nil
-		}
+	return nil
+}
+
+// DropPayout cancels a payout for reason, keeping its amount.
+func (t *Tx) DropPayout(ctx context.Context, id, reason string, now time.Time) error {
+	if _, err := t.tx.ExecContext(ctx, `UPDATE payouts SET status = $1, failure_reason = $2, updated_at = $3 WHERE id = $4`,
+		parrain.PayoutCancelled, reason, ms(now), id); err != nil {
+		return fmt.Errorf("cancelling payout: %w", err)
 	}
-	return p, false, nil
+	return nil
+}
+
+// SetPayoutAmount records what a payout pays now.
+func (t *Tx) SetPayoutAmount(ctx context.Context, id string, amount int64, now time.Time) error {
+	if _, err := t.tx.ExecContext(ctx, `UPDATE payouts SET amount = $1, updated_at = $2 WHERE id = $3`, amount, ms(now), id); err != nil {
+		return fmt.Errorf("updating payout amount: %w", err)
+	}
+	return nil
+}
+
+// SetPayoutItem records what a payout pays now on one of its rewards.
+func (t *Tx) SetPayoutItem(ctx context.Context, payoutID string, it parrain.PayoutItem) error {
+	if _, err := t.tx.ExecContext(ctx, `UPDATE payout_items SET amount = $1, status = $2 WHERE payout_id = $3 AND reward_id = $4`,
+		it.Amount, it.Status, payoutID, it.RewardID); err != nil {
+		return fmt.Errorf("updating payout item: %w", err)
+	}
+	return nil
+}
+
+// OwedOnReward locks a reward and returns what is left of it in the
+// approved bucket (negative after a clawback of a paid reward): a refund
+// being ingested commits wholly before or after the read.
+func (t *Tx) OwedOnReward(ctx context.Context, rewardID string) (int64, error) {
+	if _, err := t.tx.ExecContext(ctx, `SELECT id FROM rewards WHERE id = $1`+t.s.d.forUpdate, rewardID); err != nil {
+		return 0, fmt.Errorf("locking reward: %w", err)
+	}
+	var owed int64
+	if err := t.tx.QueryRowContext(ctx, `SELECT COALESCE(SUM(amount), 0) FROM ledger_entries WHERE reward_id = $1 AND bucket = 'approved'`,
+		rewardID).Scan(&owed); err != nil {
+		return 0, fmt.Errorf("reading what is owed on reward %s: %w", rewardID, err)
+	}
+	return owed, nil
+}
+
+// SetPayoutSending records a send attempt: the payout is sending, with its
+// attempt count and the time of its first send.
+func (t *Tx) SetPayoutSending(ctx context.Context, id string, attempts int, sentAt, now time.Time) error {
+	if _, err := t.tx.ExecContext(ctx, `UPDATE payouts SET status = $1, attempts = $2, sent_at = $3, updated_at = $4 WHERE id = $5`,
+		parrain.PayoutSending, attempts, ms(sentAt), ms(now), id); err != nil {
+		return fmt.Errorf("marking payout sending: %w", err)
+	}
+	return nil
+}
+
+// SetPayoutError notes a transient provider error on a payout.
+func (t *Tx) SetPayoutError(ctx context.Context, id, msg string, now time.Time) error {
+	if _, err := t.tx.ExecContext(ctx, `UPDATE payouts SET last_error = $1, updated_at = $2 WHERE id = $3`, msg, ms(now), id); err != nil {
+		return fmt.Errorf("recording payout error: %w", err)
+	}
+	return nil
+}
+
+// SetPayoutProcessing records that the provider accepted a payout under
+// ref, its outcome to come.
+func (t *Tx) SetPayoutProcessing(ctx context.Context, id, ref, providerStatus string, now time.Time) error {
+	if _, err := t.tx.ExecContext(ctx, `UPDATE payouts SET status = $1, provider_ref = $2, provider_status = $3, last_error = '', updated_at = $4 WHERE id = $5`,
+		parrain.PayoutProcessing, ref, providerStatus, ms(now), id); err != nil {
+		return fmt.Errorf("marking payout processing: %w", err)
+	}
+	return nil
+}
+
+// SetPayoutPaid records a payout paid under the provider's or bank's
+// reference.
+func (t *Tx) SetPayoutPaid(ctx context.Context, id, ref, providerStatus string, now time.Time) error {
+	if _, err := t.tx.ExecContext(ctx, `UPDATE payouts SET status = $1, provider_ref = $2, provider_status = $3, last_error = '', paid_at = $4, updated_at = $4
+		WHERE id = $5`, parrain.PayoutPaid, ref, providerStatus, ms(now), id); err != nil {
+		return fmt.Errorf("marking payout paid: %w", err)
+	}
+	return nil
+}
+
+// SetPayoutFailed records a payout refused, with the reason.
+func (t *Tx) SetPayoutFailed(ctx context.Context, id, reason, providerStatus string, now time.Time) error {
+	if _, err := t.tx.ExecContext(ctx, `UPDATE payouts SET status = $1, failure_reason = $2, provider_status = $3, failed_at = $4, updated_at = $4 WHERE id = $5`,
+		parrain.PayoutFailed, reason, providerStatus, ms(now), id); err != nil {
+		return fmt.Errorf("marking payout failed: %w", err)
+	}
+	return nil
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/parrainhq/parrain/internal/dbtest"
 	"github.com/parrainhq/parrain/internal/httpx"
 	"github.com/parrainhq/parrain/internal/parrain"
+	"github.com/parrainhq/parrain/internal/payout"
 	"github.com/parrainhq/parrain/internal/program"
 	"github.com/parrainhq/parrain/internal/store"
 )
@@ -75,7 +76,7 @@ func newEnv(t *testing.T, dbURL string, ips httpx.IPResolver) *env {
 			e.clicks.Close()
 		}
 	})
-	e.svc = NewService(st, log, "http://parrain.test", ips)
+	e.svc = NewService(st, payout.New(st, log, payout.Config{}), log, "http://parrain.test", ips)
 	red := NewRedirect(st, log, e.clicks, "https://fallback.example/", "", false, ips)
 	red.Landing = e.svc.Landing()
 	e.mux.Handle("GET /r/{code}", red)

@@ -47,7 +47,7 @@ func (s *Service) SetPayoutAccountHandler(w http.ResponseWriter, r *http.Request
 			httpx.WriteError(w, r, s.log, err)
 			return
 		}
-		acct, _, err := s.st.SetPayoutAccount(r.Context(), a.prog.ID, a.p.ExternalID, in, idem)
+		acct, _, err := s.payouts.SetPayoutAccount(r.Context(), a.prog.ID, a.p.ExternalID, in, idem)
 		if err != nil {
 			httpx.WriteError(w, r, s.log, err)
 			return

@@ -10,6 +10,7 @@ import (
 
 	"github.com/parrainhq/parrain/internal/httpx"
 	"github.com/parrainhq/parrain/internal/i18n"
+	"github.com/parrainhq/parrain/internal/payout"
 	"github.com/parrainhq/parrain/internal/store"
 )
 
@@ -19,6 +20,7 @@ import (
 // page.
 type Service struct {
 	st      *store.Store
+	payouts *payout.Service
 	log     *slog.Logger
 	cat     *i18n.Catalog
 	baseURL string
@@ -26,10 +28,11 @@ type Service struct {
 	lookups *httpx.Limiter   // refer-by-name lookups per client IP
 }
 
-// NewService returns the service. baseURL is Parrain's public URL; ips
-// finds client addresses (the --trust-proxy setting).
-func NewService(st *store.Store, log *slog.Logger, baseURL string, ips httpx.IPResolver) *Service {
-	return &Service{st: st, log: log, cat: i18n.Default(), baseURL: strings.TrimRight(baseURL, "/"), ips: ips,
+// NewService returns the service. payouts sets advocates' payout accounts;
+// baseURL is Parrain's public URL; ips finds client addresses (the
+// --trust-proxy setting).
+func NewService(st *store.Store, payouts *payout.Service, log *slog.Logger, baseURL string, ips httpx.IPResolver) *Service {
+	return &Service{st: st, payouts: payouts, log: log, cat: i18n.Default(), baseURL: strings.TrimRight(baseURL, "/"), ips: ips,
 		lookups: httpx.NewLimiter(rate.Every(3*time.Minute), 5)}
 }
 
