@@ -2,6 +2,7 @@ package console
 
 import (
 	"context"
+	"encoding/csv"
 	"html"
 	"io"
 	"log/slog"
@@ -701,6 +702,82 @@ func TestFlashIsSigned(t *testing.T) {
 			if got := strings.Contains(a.body, "Genuine message"); a.status != http.StatusOK || got != c.shown {
 				t.Errorf("cookie %q: %d, shown %v", c.cookie, a.status, got)
 			}
+		}
+	})
+}
+
+// TestReferralsCSV exports the program's referrals, one row each under the
+// header, with names that a spreadsheet would run as formulas defused; a
+// program that does not exist is a 404 page, not an empty file.
+func TestReferralsCSV(t *testing.T) {
+	each(t, func(t *testing.T, e *consoleEnv) {
+		e.withUsers(t)
+		adv := e.Advocate(e.prog.ID, "alice", "alice@example.com")
+		e.Event(e.prog.ID, parrain.Event{Type: parrain.EventSignup, ExternalID: "bob", Name: `=HYPERLINK("http://evil.example")`, ReferralCode: adv.Code})
+		e.Event(e.prog.ID, parrain.Event{Type: parrain.EventSignup, ExternalID: "carl", Name: "Carl Plain", ReferralCode: adv.Code})
+		a := e.do(e.sess[store.RoleAnalyst], "GET", "/admin/referrals.csv?program="+e.prog.ID, nil, nil)
+		if a.status != http.StatusOK || !strings.HasPrefix(a.w.Header().Get("Content-Type"), "text/csv") {
+			t.Fatalf("%d %v", a.status, a.w.Header())
+		}
+		rows, err := csv.NewReader(strings.NewReader(a.w.Body.String())).ReadAll()
+		if err != nil || len(rows) != 3 || rows[0][7] != "friend_name" {
+			t.Fatalf("rows %q %v", rows, err)
+		}
+		names := map[string]bool{}
+		for _, r := range rows[1:] {
+			names[r[7]] = true
+			if r[4] != "alice" || r[8] != adv.Code {
+				t.Errorf("row %q", r)
+			}
+			if strings.HasPrefix(r[7], "=") {
+				t.Errorf("a formula is exported as is: %q", r[7])
+			}
+		}
+		if !names["Carl Plain"] || len(names) != 2 {
+			t.Errorf("names %v", names)
+		}
+		if a := e.do(e.sess[store.RoleAnalyst], "GET", "/admin/referrals.csv?program=prg_nope", nil, nil); a.status != http.StatusNotFound {
+			t.Errorf("unknown program: %d", a.status)
+		}
+	})
+}
+
+// TestWebhookDeletePerProgram: deleting an endpoint names its program; the
+// id of another program's endpoint is a 404 that deletes nothing.
+func TestWebhookDeletePerProgram(t *testing.T) {
+	each(t, func(t *testing.T, e *consoleEnv) {
+		e.withUsers(t)
+		other := e.Program(func(p *parrain.Program) { p.Name = "Other" })
+		u := "https://hooks.other.example/in"
+		ep, _, err := e.St.CreateWebhookEndpoint(bg, other.ID, parrain.WebhookEndpointInput{URL: &u, EventTypes: []string{parrain.WebhookAllEvents}}, store.Idem{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		count := func(programID string) int {
+			t.Helper()
+			eps, _, err := e.St.WebhookEndpoints(bg, programID, store.Page{Limit: 10})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return len(eps)
+		}
+		m := e.sess[store.RoleManager]
+		if a := e.do(m, "POST", "/admin/settings/webhooks/"+ep.ID+"/delete", url.Values{"program": {e.prog.ID}}, nil); a.status != http.StatusNotFound {
+			t.Errorf("through another program: %d", a.status)
+		}
+		if n := count(other.ID); n != 1 {
+			t.Fatalf("%d endpoints left, want 1", n)
+		}
+		page := e.do(m, "GET", "/admin/settings/webhooks?program="+e.prog.ID, nil, nil)
+		if page.status != http.StatusOK || strings.Contains(page.body, u) {
+			t.Errorf("another program's endpoint listed: %d", page.status)
+		}
+		a := e.do(m, "POST", "/admin/settings/webhooks/"+ep.ID+"/delete", url.Values{"program": {other.ID}}, nil)
+		if a.status != http.StatusSeeOther || a.loc != "/admin/settings/webhooks?program="+other.ID || e.flashOf(t, m, a) != "Webhook endpoint deleted." {
+			t.Fatalf("delete: %d %q", a.status, a.loc)
+		}
+		if n := count(other.ID); n != 0 {
+			t.Errorf("%d endpoints left, want 0", n)
 		}
 	})
 }
