@@ -262,7 +262,11 @@ func (p *Portal) Apply(w http.ResponseWriter, r *http.Request, pp store.PartnerP
 	}
 	_, _, err := p.partners.Apply(r.Context(), pp.ProgramID, a, "application", store.Idem{})
 	if e := parrain.AsError(err); e != nil {
-		p.render(w, r, http.StatusBadRequest, "apply", page{PP: pp, Title: "Apply", Error: e.Message + " (" + e.Field + ")", Data: a})
+		msg := e.Message
+		if e.Field != "" {
+			msg += " (" + e.Field + ")"
+		}
+		p.render(w, r, http.StatusBadRequest, "apply", page{PP: pp, Title: "Apply", Error: msg, Data: a})
 		return
 	}
 	if err != nil {

@@ -79,14 +79,24 @@ func newEnv(t *testing.T, dbURL string, ips httpx.IPResolver) *env {
 	e.svc = NewService(st, payout.New(st, log, payout.Config{}), log, "http://parrain.test", ips)
 	red := NewRedirect(st, log, e.clicks, "https://fallback.example/", "", false, ips)
 	red.Landing = e.svc.Landing()
+	// Every widget route, as internal/app/routes.go registers it.
+	wg := e.svc
 	e.mux.Handle("GET /r/{code}", red)
-	e.mux.HandleFunc("POST /r/{code}", e.svc.Landing().Submit)
-	e.mux.HandleFunc("GET /api/v1/widget/me", e.svc.MeHandler)
-	e.mux.HandleFunc("POST /api/v1/widget/shares", e.svc.ShareHandler)
-	e.mux.HandleFunc("POST /api/v1/widget/invites", e.svc.InviteHandler)
-	e.mux.HandleFunc("GET /api/v1/widget/notifications", e.svc.NotificationsHandler)
-	e.mux.HandleFunc("POST /api/v1/widget/lookup", e.svc.LookupHandler)
-	e.mux.HandleFunc("PUT /api/v1/widget/payout-account", e.svc.SetPayoutAccountHandler)
+	e.mux.HandleFunc("GET /js/parrain.js", wg.Snippet)
+	e.mux.HandleFunc("GET /widget", wg.WidgetPage)
+	e.mux.HandleFunc("GET /widget/assets/{file}", wg.Asset)
+	e.mux.Handle("POST /r/{code}", http.NewCrossOriginProtection().Handler(http.HandlerFunc(wg.Landing().Submit)))
+	e.mux.HandleFunc("GET /u/{token}", wg.Unsubscribe)
+	e.mux.HandleFunc("POST /u/{token}", wg.UnsubscribePost)
+	e.mux.HandleFunc("GET /api/v1/widget/me", wg.MeHandler)
+	e.mux.HandleFunc("POST /api/v1/widget/shares", wg.ShareHandler)
+	e.mux.HandleFunc("POST /api/v1/widget/invites", wg.InviteHandler)
+	e.mux.HandleFunc("GET /api/v1/widget/notifications", wg.NotificationsHandler)
+	e.mux.HandleFunc("POST /api/v1/widget/notifications/read", wg.MarkReadHandler)
+	e.mux.HandleFunc("POST /api/v1/widget/lookup", wg.LookupHandler)
+	e.mux.HandleFunc("GET /api/v1/widget/payout-account", wg.PayoutAccountHandler)
+	e.mux.HandleFunc("PUT /api/v1/widget/payout-account", wg.SetPayoutAccountHandler)
+	e.mux.HandleFunc("OPTIONS /api/v1/widget/{path...}", wg.Preflight)
 	return e
 }
 
