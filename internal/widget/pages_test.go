@@ -16,6 +16,7 @@ import (
 	"github.com/parrainhq/parrain/internal/dbtest"
 	"github.com/parrainhq/parrain/internal/httpx"
 	"github.com/parrainhq/parrain/internal/parrain"
+	"github.com/parrainhq/parrain/internal/program"
 	"github.com/parrainhq/parrain/internal/store"
 )
 
@@ -36,7 +37,7 @@ func TestRedirectTargets(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, dbURL string) {
 		e := newEnv(t, dbURL, httpx.IPResolver{})
 		ctx := context.Background()
-		paused, _, err := e.st.CreateProgram(ctx, parrain.Program{Name: "Paused", LandingURL: "https://paused.example/welcome", Currency: "EUR"}, store.Idem{})
+		paused, _, err := program.New(e.st).Create(ctx, parrain.Program{Name: "Paused", LandingURL: "https://paused.example/welcome", Currency: "EUR"}, store.Idem{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -44,7 +45,7 @@ func TestRedirectTargets(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := e.st.SetProgramStatus(ctx, paused.ID, parrain.ProgramPaused); err != nil {
+		if _, err := program.New(e.st).SetStatus(ctx, paused.ID, parrain.ProgramPaused); err != nil {
 			t.Fatal(err)
 		}
 		cases := []struct {
@@ -126,7 +127,7 @@ func TestRedirectFallbackAndCookie(t *testing.T) {
 			t.Errorf("after a garbled cookie: %+v %v", touches, err)
 		}
 
-		if _, err := e.st.SetProgramStatus(ctx, e.prog.ID, parrain.ProgramPaused); err != nil {
+		if _, err := program.New(e.st).SetStatus(ctx, e.prog.ID, parrain.ProgramPaused); err != nil {
 			t.Fatal(err)
 		}
 		w := get("NOSUCH1", "")
@@ -236,7 +237,7 @@ func TestLandingConsent(t *testing.T) {
 		}
 
 		// A paused program's code no longer takes consents: back to GET.
-		if _, err := e.st.SetProgramStatus(ctx, e.prog.ID, parrain.ProgramPaused); err != nil {
+		if _, err := program.New(e.st).SetStatus(ctx, e.prog.ID, parrain.ProgramPaused); err != nil {
 			t.Fatal(err)
 		}
 		if w := post(en, nil); w.Code != http.StatusSeeOther || w.Header().Get("Location") != "/r/"+e.alice.Code {

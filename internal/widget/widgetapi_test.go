@@ -12,6 +12,8 @@ import (
 	"github.com/parrainhq/parrain/internal/dbtest"
 	"github.com/parrainhq/parrain/internal/httpx"
 	"github.com/parrainhq/parrain/internal/parrain"
+	"github.com/parrainhq/parrain/internal/payout"
+	"github.com/parrainhq/parrain/internal/program"
 	"github.com/parrainhq/parrain/internal/referral"
 	"github.com/parrainhq/parrain/internal/store"
 )
@@ -61,7 +63,7 @@ func TestWidgetTokenRefused(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, dbURL string) {
 		e := newEnv(t, dbURL, httpx.IPResolver{})
 		ctx := context.Background()
-		other, _, err := e.st.CreateProgram(ctx, parrain.Program{Name: "Other", LandingURL: "https://other.example/", Currency: "EUR"}, store.Idem{})
+		other, _, err := program.New(e.st).Create(ctx, parrain.Program{Name: "Other", LandingURL: "https://other.example/", Currency: "EUR"}, store.Idem{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -69,7 +71,7 @@ func TestWidgetTokenRefused(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		noSecret, _, err := e.st.CreateProgram(ctx, parrain.Program{Name: "No widget", LandingURL: "https://nowidget.example/", Currency: "EUR"}, store.Idem{})
+		noSecret, _, err := program.New(e.st).Create(ctx, parrain.Program{Name: "No widget", LandingURL: "https://nowidget.example/", Currency: "EUR"}, store.Idem{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -369,7 +371,7 @@ func TestInvites(t *testing.T) {
 			t.Errorf("next day: %s, left %d", statuses(got.Results), got.Left)
 		}
 		// A paused program takes no invitations.
-		if _, err := e.st.SetProgramStatus(ctx, e.prog.ID, parrain.ProgramPaused); err != nil {
+		if _, err := program.New(e.st).SetStatus(ctx, e.prog.ID, parrain.ProgramPaused); err != nil {
 			t.Fatal(err)
 		}
 		wantError(t, e.call("POST", "/api/v1/widget/invites", tok, `{"emails":["f5@example.org"]}`, nil), http.StatusForbidden, parrain.CodeForbidden, "")
@@ -504,7 +506,7 @@ func TestPayoutAccount(t *testing.T) {
 		if err != nil || stored.Bank.IBAN != "DE89370400440532013000" {
 			t.Fatalf("stored %+v %v", stored, err)
 		}
-		log, _, err := e.st.AuditLog(context.Background(), store.AuditFilter{Action: store.AuditPayoutAccountSet}, store.Page{})
+		log, _, err := e.st.AuditLog(context.Background(), store.AuditFilter{Action: payout.AuditPayoutAccountSet}, store.Page{})
 		if err != nil || len(log) != 1 || log[0].ActorType != string(parrain.ActorAdvocate) || log[0].TargetID != e.alice.ID {
 			t.Errorf("audit %+v %v", log, err)
 		}
@@ -548,7 +550,7 @@ func TestLookup(t *testing.T) {
 			t.Errorf("invalid query worded %s", w.Body)
 		}
 		// A paused program names nobody.
-		if _, err := e.st.SetProgramStatus(context.Background(), e.prog.ID, parrain.ProgramPaused); err != nil {
+		if _, err := program.New(e.st).SetStatus(context.Background(), e.prog.ID, parrain.ProgramPaused); err != nil {
 			t.Fatal(err)
 		}
 		var res LookupResult
