@@ -36,6 +36,7 @@ import (
 	"github.com/parrainhq/parrain/internal/parrain"
 	"github.com/parrainhq/parrain/internal/partner"
 	"github.com/parrainhq/parrain/internal/referral"
+	"github.com/parrainhq/parrain/internal/report"
 	"github.com/parrainhq/parrain/internal/store"
 	"github.com/parrainhq/parrain/internal/web"
 )
@@ -58,12 +59,16 @@ type Options struct {
 	// Partners runs the partner program's use cases (default: one on the
 	// console's store).
 	Partners *partner.Service
+	// Reports computes the overview's KPIs, series, ranking and alerts
+	// (default: one on the console's store).
+	Reports *report.Service
 }
 
 // Console holds the console's dependencies.
 type Console struct {
 	st       *store.Store
 	partners *partner.Service
+	reports  *report.Service
 	log      *slog.Logger
 	opt      Options
 	secure   bool
@@ -88,7 +93,10 @@ func New(st *store.Store, log *slog.Logger, opt Options) (*Console, error) {
 	if opt.Partners == nil {
 		opt.Partners = partner.New(st, st.Clock(), referral.New(st))
 	}
-	c := &Console{st: st, partners: opt.Partners, log: log, opt: opt, secure: strings.HasPrefix(opt.BaseURL, "https://"), static: web.Static(),
+	if opt.Reports == nil {
+		opt.Reports = report.New(st)
+	}
+	c := &Console{st: st, partners: opt.Partners, reports: opt.Reports, log: log, opt: opt, secure: strings.HasPrefix(opt.BaseURL, "https://"), static: web.Static(),
 		hasher: NewHasher(2), byIP: httpx.NewLimiter(rate.Every(opt.LoginRate), opt.LoginBurst), byEmail: httpx.NewLimiter(rate.Every(time.Minute), 5)}
 	pages, err := parsePages(web.Templates())
 	if err != nil {
