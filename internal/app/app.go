@@ -20,6 +20,7 @@ import (
 	"github.com/parrainhq/parrain/internal/integration/smtp"
 	"github.com/parrainhq/parrain/internal/jobs"
 	"github.com/parrainhq/parrain/internal/notify"
+	"github.com/parrainhq/parrain/internal/outbound"
 	"github.com/parrainhq/parrain/internal/parrain"
 	"github.com/parrainhq/parrain/internal/partner"
 	"github.com/parrainhq/parrain/internal/payout"
@@ -69,6 +70,9 @@ type Main struct {
 	ref   *referral.Service
 	crm   *crm.Syncer
 	hooks *api.Integrations
+	// webhooks runs the outgoing webhook endpoints' use cases
+	// (internal/outbound).
+	webhooks *outbound.Service
 }
 
 // New opens the database, runs migrations, seeds the demo if asked, and
@@ -80,6 +84,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, clock parrain.Clock)
 	}
 	m := &Main{cfg: cfg, log: log, st: st, ips: httpx.IPResolver{TrustProxy: cfg.TrustProxy}, ref: referral.New(st)}
 	m.partners = partner.New(st, st.Clock(), m.ref)
+	m.webhooks = outbound.NewService(st)
 	if cfg.Demo {
 		if err := SeedDemo(ctx, st, m.ref, log); err != nil {
 			st.Close()
@@ -106,7 +111,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, clock parrain.Clock)
 	}
 	m.limiter = newLimiter(cfg.PublicRate, cfg.PublicBurst, m.ips, log)
 	if m.console, err = console.New(st, log, console.Options{Referral: m.ref, BaseURL: cfg.BaseURL, IPs: m.ips, Partners: m.partners,
-		Reports: report.New(st)}); err != nil {
+		Reports: report.New(st), Webhooks: m.webhooks}); err != nil {
 		st.Close()
 		return nil, fmt.Errorf("preparing the console: %w", err)
 	}

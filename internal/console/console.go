@@ -33,6 +33,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/parrainhq/parrain/internal/httpx"
+	"github.com/parrainhq/parrain/internal/outbound"
 	"github.com/parrainhq/parrain/internal/parrain"
 	"github.com/parrainhq/parrain/internal/partner"
 	"github.com/parrainhq/parrain/internal/referral"
@@ -62,6 +63,9 @@ type Options struct {
 	// Reports computes the overview's KPIs, series, ranking and alerts
 	// (default: one on the console's store).
 	Reports *report.Service
+	// Webhooks runs the outgoing webhook endpoints' use cases (default:
+	// one on the console's store).
+	Webhooks *outbound.Service
 }
 
 // Console holds the console's dependencies.
@@ -69,6 +73,7 @@ type Console struct {
 	st       *store.Store
 	partners *partner.Service
 	reports  *report.Service
+	webhooks *outbound.Service
 	log      *slog.Logger
 	opt      Options
 	secure   bool
@@ -96,7 +101,10 @@ func New(st *store.Store, log *slog.Logger, opt Options) (*Console, error) {
 	if opt.Reports == nil {
 		opt.Reports = report.New(st)
 	}
-	c := &Console{st: st, partners: opt.Partners, reports: opt.Reports, log: log, opt: opt, secure: strings.HasPrefix(opt.BaseURL, "https://"), static: web.Static(),
+	if opt.Webhooks == nil {
+		opt.Webhooks = outbound.NewService(st)
+	}
+	c := &Console{st: st, partners: opt.Partners, reports: opt.Reports, webhooks: opt.Webhooks, log: log, opt: opt, secure: strings.HasPrefix(opt.BaseURL, "https://"), static: web.Static(),
 		hasher: NewHasher(2), byIP: httpx.NewLimiter(rate.Every(opt.LoginRate), opt.LoginBurst), byEmail: httpx.NewLimiter(rate.Every(time.Minute), 5)}
 	pages, err := parsePages(web.Templates())
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parrainhq/parrain/internal/outbound"
 	"github.com/parrainhq/parrain/internal/parrain"
 	"github.com/parrainhq/parrain/internal/referral"
 	"github.com/parrainhq/parrain/internal/store"
@@ -780,11 +781,11 @@ func TestMomentTriggerWebhookEffect(t *testing.T) {
 	each(t, func(t *testing.T, e *env) {
 		p := e.Program(nil)
 		url := "https://hooks.example/parrain"
-		if _, _, err := e.St.CreateWebhookEndpoint(ctx, p.ID, parrain.WebhookEndpointInput{URL: &url, EventTypes: []string{parrain.WebhookTriggerFired}}, store.Idem{}); err != nil {
+		if _, _, err := outbound.NewService(e.St).CreateEndpoint(ctx, p.ID, parrain.WebhookEndpointInput{URL: &url, EventTypes: []string{parrain.WebhookTriggerFired}}, store.Idem{}); err != nil {
 			t.Fatal(err)
 		}
 		other := "https://hooks.example/rewards"
-		if _, _, err := e.St.CreateWebhookEndpoint(ctx, p.ID, parrain.WebhookEndpointInput{URL: &other, EventTypes: []string{parrain.WebhookRewardPaid}}, store.Idem{}); err != nil {
+		if _, _, err := outbound.NewService(e.St).CreateEndpoint(ctx, p.ID, parrain.WebhookEndpointInput{URL: &other, EventTypes: []string{parrain.WebhookRewardPaid}}, store.Idem{}); err != nil {
 			t.Fatal(err)
 		}
 		tr, _, err := e.St.CreateTrigger(ctx, p.ID, parrain.MomentTrigger{Kind: parrain.MomentPlanUpgrade, Plans: []string{"pro"},
