@@ -25,7 +25,7 @@ func (a *API) CreateTrigger(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteError(w, r, a.log, err)
 		return
 	}
-	t, replayed, err := a.st.CreateTrigger(r.Context(), r.PathValue("program_id"), t, id)
+	t, replayed, err := a.ref.CreateTrigger(r.Context(), r.PathValue("program_id"), t, id)
 	if err != nil {
 		httpx.WriteError(w, r, a.log, err)
 		return
@@ -71,7 +71,7 @@ func (a *API) PutTrigger(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteError(w, r, a.log, parrain.Invalid("id", "does not match the URL"))
 		return
 	}
-	t, err = a.st.UpdateTrigger(r.Context(), r.PathValue("program_id"), r.PathValue("trigger_id"), t)
+	t, err = a.ref.UpdateTrigger(r.Context(), r.PathValue("program_id"), r.PathValue("trigger_id"), t)
 	if err != nil {
 		httpx.WriteError(w, r, a.log, err)
 		return
@@ -81,7 +81,7 @@ func (a *API) PutTrigger(w http.ResponseWriter, r *http.Request) {
 
 // DeleteTrigger handles DELETE /api/v1/programs/{program_id}/triggers/{trigger_id}.
 func (a *API) DeleteTrigger(w http.ResponseWriter, r *http.Request) {
-	if err := a.st.DeleteTrigger(r.Context(), r.PathValue("program_id"), r.PathValue("trigger_id")); err != nil {
+	if err := a.ref.DeleteTrigger(r.Context(), r.PathValue("program_id"), r.PathValue("trigger_id")); err != nil {
 		httpx.WriteError(w, r, a.log, err)
 		return
 	}
