@@ -153,3 +153,25 @@ func (s *Service) DeleteTrigger(ctx context.Context, programID, id string) error
 		return tx.Audit(ctx, store.ContextActor(ctx), store.AuditTriggerDeleted, "trigger", id, programID, nil)
 	})
 }
+
+// Triggers lists a program's triggers, oldest first.
+func (s *Service) Triggers(ctx context.Context, programID string) ([]parrain.MomentTrigger, error) {
+	if _, err := s.st.Program(ctx, programID); err != nil {
+		return nil, err
+	}
+	return s.st.Triggers(ctx, programID)
+}
+
+// Trigger returns a program's trigger.
+func (s *Service) Trigger(ctx context.Context, programID, id string) (parrain.MomentTrigger, error) {
+	return s.st.Trigger(ctx, programID, id)
+}
+
+// Firings lists a trigger's firings, newest first: each time it fired, for
+// whom, and what each effect became.
+func (s *Service) Firings(ctx context.Context, programID, triggerID string, pg store.Page) ([]store.Firing, string, error) {
+	if _, err := s.st.Trigger(ctx, programID, triggerID); err != nil {
+		return nil, "", err
+	}
+	return s.st.Firings(ctx, programID, triggerID, pg)
+}
