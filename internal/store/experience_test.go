@@ -59,8 +59,6 @@ func kinds(as []parrain.NotifyArgs) map[parrain.NoticeKind]int {
 	return m
 }
 
-func intp(v int) *int { return &v }
-
 func TestExperienceSettings(t *testing.T) {
 	each(t, func(t *testing.T, e *env) {
 		p := e.Program(nil)
