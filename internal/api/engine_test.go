@@ -193,7 +193,7 @@ func TestContests(t *testing.T) {
 		// Anna's friend buys: she leads.
 		e.event(p.ID, "s1", `{"type":"signup","external_id":"fred","referral_code":"`+adv.Code+`"}`)
 		e.event(p.ID, "b1", purchase("fred", "o1", 5000))
-		var lb store.Leaderboard
+		var lb parrain.Leaderboard
 		e.ok(http.StatusOK, "GET", base+"/contests/"+c.ID+"/leaderboard", "", "", &lb)
 		if lb.Contest.ID != c.ID || len(lb.Entries) != 1 || lb.Entries[0].ExternalID != "anna" || lb.Entries[0].Score != 1 {
 			t.Fatalf("leaderboard %+v", lb)

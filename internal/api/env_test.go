@@ -10,6 +10,7 @@ import (
 
 	"github.com/parrainhq/parrain/internal/httpx"
 	"github.com/parrainhq/parrain/internal/inbound"
+	"github.com/parrainhq/parrain/internal/outbound"
 	"github.com/parrainhq/parrain/internal/parrain"
 	"github.com/parrainhq/parrain/internal/store"
 )
@@ -100,7 +101,7 @@ func (e *env) routes() {
 	handle("POST /api/v1/programs/{program_id}/payouts/{payout_id}/mark-failed", a.Auth(store.ScopeAdmin, a.MarkPayoutFailed))
 	handle("POST /api/v1/programs/{program_id}/payouts/{payout_id}/cancel", a.Auth(store.ScopeAdmin, a.CancelPayout))
 
-	hk := a.Integrations(inbound.New(e.st, a.ref, slog.New(slog.DiscardHandler), inbound.Config{}), false)
+	hk := a.Integrations(inbound.New(e.st, a.ref, slog.New(slog.DiscardHandler), inbound.Config{}), outbound.NewService(e.st), false)
 	handle("GET /api/v1/programs/{program_id}/inbound-events", a.Auth(store.ScopeRead, hk.ListInboundEvents))
 	handle("POST /api/v1/programs/{program_id}/webhook-endpoints", a.Auth(store.ScopeAdmin, hk.CreateWebhookEndpoint))
 	handle("GET /api/v1/programs/{program_id}/webhook-endpoints", a.Auth(store.ScopeRead, hk.ListWebhookEndpoints))

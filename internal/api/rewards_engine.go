@@ -307,7 +307,7 @@ func (a *API) CreateContest(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteError(w, r, a.log, err)
 		return
 	}
-	out, replayed, err := a.st.CreateContest(r.Context(), r.PathValue("program_id"), c, id)
+	out, replayed, err := a.ref.CreateContest(r.Context(), r.PathValue("program_id"), c, id)
 	if err != nil {
 		httpx.WriteError(w, r, a.log, err)
 		return
@@ -317,7 +317,7 @@ func (a *API) CreateContest(w http.ResponseWriter, r *http.Request) {
 
 // ListContests handles GET /api/v1/programs/{program_id}/contests.
 func (a *API) ListContests(w http.ResponseWriter, r *http.Request) {
-	cs, err := a.st.Contests(r.Context(), r.PathValue("program_id"))
+	cs, err := a.ref.Contests(r.Context(), r.PathValue("program_id"))
 	if err != nil {
 		httpx.WriteError(w, r, a.log, err)
 		return
@@ -327,7 +327,7 @@ func (a *API) ListContests(w http.ResponseWriter, r *http.Request) {
 
 // GetContest handles GET /api/v1/programs/{program_id}/contests/{contest_id}.
 func (a *API) GetContest(w http.ResponseWriter, r *http.Request) {
-	c, err := a.st.Contest(r.Context(), r.PathValue("program_id"), r.PathValue("contest_id"))
+	c, err := a.ref.Contest(r.Context(), r.PathValue("program_id"), r.PathValue("contest_id"))
 	if err != nil {
 		httpx.WriteError(w, r, a.log, err)
 		return
@@ -348,7 +348,7 @@ func (a *API) ContestLeaderboard(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteError(w, r, a.log, err)
 		return
 	}
-	lb, err := a.st.ContestLeaderboard(r.Context(), r.PathValue("program_id"), r.PathValue("contest_id"), n)
+	lb, err := a.ref.ContestLeaderboard(r.Context(), r.PathValue("program_id"), r.PathValue("contest_id"), n)
 	if err != nil {
 		httpx.WriteError(w, r, a.log, err)
 		return
@@ -364,7 +364,7 @@ func (a *API) PublicLeaderboard(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteError(w, r, a.log, err)
 		return
 	}
-	lb, err := a.st.PublicLeaderboard(r.Context(), r.PathValue("contest_id"), n)
+	lb, err := a.ref.PublicLeaderboard(r.Context(), r.PathValue("contest_id"), n)
 	if err != nil {
 		httpx.WriteError(w, r, a.log, err)
 		return

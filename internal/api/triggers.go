@@ -25,7 +25,7 @@ func (a *API) CreateTrigger(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteError(w, r, a.log, err)
 		return
 	}
-	t, replayed, err := a.st.CreateTrigger(r.Context(), r.PathValue("program_id"), t, id)
+	t, replayed, err := a.ref.CreateTrigger(r.Context(), r.PathValue("program_id"), t, id)
 	if err != nil {
 		httpx.WriteError(w, r, a.log, err)
 		return
@@ -35,12 +35,7 @@ func (a *API) CreateTrigger(w http.ResponseWriter, r *http.Request) {
 
 // ListTriggers handles GET /api/v1/programs/{program_id}/triggers.
 func (a *API) ListTriggers(w http.ResponseWriter, r *http.Request) {
-	prog := r.PathValue("program_id")
-	if _, err := a.st.Program(r.Context(), prog); err != nil {
-		httpx.WriteError(w, r, a.log, err)
-		return
-	}
-	ts, err := a.st.Triggers(r.Context(), prog)
+	ts, err := a.ref.Triggers(r.Context(), r.PathValue("program_id"))
 	if err != nil {
 		httpx.WriteError(w, r, a.log, err)
 		return
@@ -50,7 +45,7 @@ func (a *API) ListTriggers(w http.ResponseWriter, r *http.Request) {
 
 // GetTrigger handles GET /api/v1/programs/{program_id}/triggers/{trigger_id}.
 func (a *API) GetTrigger(w http.ResponseWriter, r *http.Request) {
-	t, err := a.st.Trigger(r.Context(), r.PathValue("program_id"), r.PathValue("trigger_id"))
+	t, err := a.ref.Trigger(r.Context(), r.PathValue("program_id"), r.PathValue("trigger_id"))
 	if err != nil {
 		httpx.WriteError(w, r, a.log, err)
 		return
@@ -71,7 +66,7 @@ func (a *API) PutTrigger(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteError(w, r, a.log, parrain.Invalid("id", "does not match the URL"))
 		return
 	}
-	t, err = a.st.UpdateTrigger(r.Context(), r.PathValue("program_id"), r.PathValue("trigger_id"), t)
+	t, err = a.ref.UpdateTrigger(r.Context(), r.PathValue("program_id"), r.PathValue("trigger_id"), t)
 	if err != nil {
 		httpx.WriteError(w, r, a.log, err)
 		return
@@ -81,7 +76,7 @@ func (a *API) PutTrigger(w http.ResponseWriter, r *http.Request) {
 
 // DeleteTrigger handles DELETE /api/v1/programs/{program_id}/triggers/{trigger_id}.
 func (a *API) DeleteTrigger(w http.ResponseWriter, r *http.Request) {
-	if err := a.st.DeleteTrigger(r.Context(), r.PathValue("program_id"), r.PathValue("trigger_id")); err != nil {
+	if err := a.ref.DeleteTrigger(r.Context(), r.PathValue("program_id"), r.PathValue("trigger_id")); err != nil {
 		httpx.WriteError(w, r, a.log, err)
 		return
 	}
@@ -96,12 +91,7 @@ func (a *API) ListFirings(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteError(w, r, a.log, err)
 		return
 	}
-	prog, tid := r.PathValue("program_id"), r.PathValue("trigger_id")
-	if _, err := a.st.Trigger(r.Context(), prog, tid); err != nil {
-		httpx.WriteError(w, r, a.log, err)
-		return
-	}
-	fs, next, err := a.st.Firings(r.Context(), prog, tid, pg)
+	fs, next, err := a.ref.Firings(r.Context(), r.PathValue("program_id"), r.PathValue("trigger_id"), pg)
 	if err != nil {
 		httpx.WriteError(w, r, a.log, err)
 		return

@@ -10,6 +10,7 @@ import (
 	"github.com/parrainhq/parrain/internal/httpx"
 	"github.com/parrainhq/parrain/internal/inbound"
 	"github.com/parrainhq/parrain/internal/integration/webhook"
+	"github.com/parrainhq/parrain/internal/outbound"
 	"github.com/parrainhq/parrain/internal/parrain"
 	"github.com/parrainhq/parrain/internal/store"
 )
@@ -20,13 +21,16 @@ import (
 type Integrations struct {
 	a            *API
 	in           *inbound.Processor
+	out          *outbound.Service
 	allowPrivate bool
 }
 
-// Integrations returns the integration handlers. allowPrivate lets webhook
-// endpoints point at loopback and private addresses (development only).
-func (a *API) Integrations(in *inbound.Processor, allowPrivate bool) *Integrations {
-	return &Integrations{a: a, in: in, allowPrivate: allowPrivate}
+// Integrations returns the integration handlers: provider webhooks in
+// through in, webhook endpoints and deliveries through out. allowPrivate
+// lets webhook endpoints point at loopback and private addresses
+// (development only).
+func (a *API) Integrations(in *inbound.Processor, out *outbound.Service, allowPrivate bool) *Integrations {
+	return &Integrations{a: a, in: in, out: out, allowPrivate: allowPrivate}
 }
 
 // StripeWebhook handles POST /webhooks/stripe. A delivery whose
@@ -120,7 +124,7 @@ func (h *Integrations) CreateWebhookEndpoint(w http.ResponseWriter, r *http.Requ
 		httpx.WriteError(w, r, h.a.log, err)
 		return
 	}
-	e, replayed, err := h.a.st.CreateWebhookEndpoint(r.Context(), r.PathValue("program_id"), in, id)
+	e, replayed, err := h.out.CreateEndpoint(r.Context(), r.PathValue("program_id"), in, id)
 	if err != nil {
 		httpx.WriteError(w, r, h.a.log, err)
 		return
@@ -138,7 +142,7 @@ func (h *Integrations) ListWebhookEndpoints(w http.ResponseWriter, r *http.Reque
 	if !h.a.knownProgram(w, r) {
 		return
 	}
-	es, next, err := h.a.st.WebhookEndpoints(r.Context(), r.PathValue("program_id"), pg)
+	es, next, err := h.out.Endpoints(r.Context(), r.PathValue("program_id"), pg)
 	if err != nil {
 		httpx.WriteError(w, r, h.a.log, err)
 		return
@@ -148,7 +152,7 @@ func (h *Integrations) ListWebhookEndpoints(w http.ResponseWriter, r *http.Reque
 
 // GetWebhookEndpoint handles GET .../webhook-endpoints/{endpoint_id}.
 func (h *Integrations) GetWebhookEndpoint(w http.ResponseWriter, r *http.Request) {
-	e, err := h.a.st.WebhookEndpoint(r.Context(), r.PathValue("program_id"), r.PathValue("endpoint_id"))
+	e, err := h.out.Endpoint(r.Context(), r.PathValue("program_id"), r.PathValue("endpoint_id"))
 	if err != nil {
 		httpx.WriteError(w, r, h.a.log, err)
 		return
@@ -173,7 +177,7 @@ func (h *Integrations) UpdateWebhookEndpoint(w http.ResponseWriter, r *http.Requ
 		httpx.WriteError(w, r, h.a.log, err)
 		return
 	}
-	e, err := h.a.st.UpdateWebhookEndpoint(r.Context(), r.PathValue("program_id"), r.PathValue("endpoint_id"), in)
+	e, err := h.out.UpdateEndpoint(r.Context(), r.PathValue("program_id"), r.PathValue("endpoint_id"), in)
 	if err != nil {
 		httpx.WriteError(w, r, h.a.log, err)
 		return
@@ -183,7 +187,7 @@ func (h *Integrations) UpdateWebhookEndpoint(w http.ResponseWriter, r *http.Requ
 
 // DeleteWebhookEndpoint handles DELETE .../webhook-endpoints/{endpoint_id}.
 func (h *Integrations) DeleteWebhookEndpoint(w http.ResponseWriter, r *http.Request) {
-	if err := h.a.st.DeleteWebhookEndpoint(r.Context(), r.PathValue("program_id"), r.PathValue("endpoint_id")); err != nil {
+	if err := h.out.DeleteEndpoint(r.Context(), r.PathValue("program_id"), r.PathValue("endpoint_id")); err != nil {
 		httpx.WriteError(w, r, h.a.log, err)
 		return
 	}
@@ -192,7 +196,7 @@ func (h *Integrations) DeleteWebhookEndpoint(w http.ResponseWriter, r *http.Requ
 
 // RotateWebhookSecret handles POST .../webhook-endpoints/{endpoint_id}/rotate-secret.
 func (h *Integrations) RotateWebhookSecret(w http.ResponseWriter, r *http.Request) {
-	e, err := h.a.st.RotateWebhookSecret(r.Context(), r.PathValue("program_id"), r.PathValue("endpoint_id"))
+	e, err := h.out.RotateSecret(r.Context(), r.PathValue("program_id"), r.PathValue("endpoint_id"))
 	if err != nil {
 		httpx.WriteError(w, r, h.a.log, err)
 		return
@@ -207,7 +211,7 @@ func (h *Integrations) ListWebhookDeliveries(w http.ResponseWriter, r *http.Requ
 		httpx.WriteError(w, r, h.a.log, err)
 		return
 	}
-	ds, next, err := h.a.st.WebhookDeliveries(r.Context(), r.PathValue("program_id"), r.PathValue("endpoint_id"), r.URL.Query().Get("status"), pg)
+	ds, next, err := h.out.Deliveries(r.Context(), r.PathValue("program_id"), r.PathValue("endpoint_id"), r.URL.Query().Get("status"), pg)
 	if err != nil {
 		httpx.WriteError(w, r, h.a.log, err)
 		return
@@ -218,7 +222,7 @@ func (h *Integrations) ListWebhookDeliveries(w http.ResponseWriter, r *http.Requ
 // GetWebhookDelivery handles GET .../deliveries/{delivery_id}: the message
 // with its attempt log.
 func (h *Integrations) GetWebhookDelivery(w http.ResponseWriter, r *http.Request) {
-	d, err := h.a.st.WebhookDelivery(r.Context(), r.PathValue("program_id"), r.PathValue("endpoint_id"), r.PathValue("delivery_id"))
+	d, err := h.out.Delivery(r.Context(), r.PathValue("program_id"), r.PathValue("endpoint_id"), r.PathValue("delivery_id"))
 	if err != nil {
 		httpx.WriteError(w, r, h.a.log, err)
 		return
@@ -228,7 +232,7 @@ func (h *Integrations) GetWebhookDelivery(w http.ResponseWriter, r *http.Request
 
 // ReplayWebhookDelivery handles POST .../deliveries/{delivery_id}/replay.
 func (h *Integrations) ReplayWebhookDelivery(w http.ResponseWriter, r *http.Request) {
-	d, err := h.a.st.ReplayWebhookDelivery(r.Context(), r.PathValue("program_id"), r.PathValue("endpoint_id"), r.PathValue("delivery_id"))
+	d, err := h.out.Replay(r.Context(), r.PathValue("program_id"), r.PathValue("endpoint_id"), r.PathValue("delivery_id"))
 	if err != nil {
 		httpx.WriteError(w, r, h.a.log, err)
 		return

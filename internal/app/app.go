@@ -20,12 +20,14 @@ import (
 	"github.com/parrainhq/parrain/internal/integration/smtp"
 	"github.com/parrainhq/parrain/internal/jobs"
 	"github.com/parrainhq/parrain/internal/notify"
+	"github.com/parrainhq/parrain/internal/outbound"
 	"github.com/parrainhq/parrain/internal/parrain"
 	"github.com/parrainhq/parrain/internal/partner"
 	"github.com/parrainhq/parrain/internal/payout"
 	"github.com/parrainhq/parrain/internal/portal"
 	"github.com/parrainhq/parrain/internal/program"
 	"github.com/parrainhq/parrain/internal/referral"
+	"github.com/parrainhq/parrain/internal/report"
 	"github.com/parrainhq/parrain/internal/store"
 	"github.com/parrainhq/parrain/internal/widget"
 )
@@ -72,6 +74,9 @@ type Main struct {
 	ref   *referral.Service
 	crm   *crm.Syncer
 	hooks *api.Integrations
+	// webhooks runs the outgoing webhook endpoints' use cases
+	// (internal/outbound).
+	webhooks *outbound.Service
 }
 
 // New opens the database, runs migrations, seeds the demo if asked, and
@@ -85,6 +90,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, clock parrain.Clock)
 	m.partners = partner.New(st, st.Clock(), m.ref)
 	m.programs = program.New(st)
 	m.payouts = payout.New(st, log, payoutConfig(cfg.Integrations))
+	m.webhooks = outbound.NewService(st)
 	if cfg.Demo {
 		if err := SeedDemo(ctx, st, m.ref, log); err != nil {
 			st.Close()
@@ -110,7 +116,8 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, clock parrain.Clock)
 		return nil, err
 	}
 	m.limiter = newLimiter(cfg.PublicRate, cfg.PublicBurst, m.ips, log)
-	if m.console, err = console.New(st, log, console.Options{Referral: m.ref, BaseURL: cfg.BaseURL, IPs: m.ips, Partners: m.partners, Programs: m.programs, Payouts: m.payouts}); err != nil {
+	if m.console, err = console.New(st, log, console.Options{Referral: m.ref, BaseURL: cfg.BaseURL, IPs: m.ips, Partners: m.partners,
+		Programs: m.programs, Payouts: m.payouts, Reports: report.New(st), Webhooks: m.webhooks}); err != nil {
 		st.Close()
 		return nil, fmt.Errorf("preparing the console: %w", err)
 	}

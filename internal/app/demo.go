@@ -168,7 +168,7 @@ func seedEngineDemo(ctx context.Context, st *store.Store, ref *referral.Service,
 	if err != nil {
 		return err
 	}
-	if _, _, err := st.CreateContest(ctx, tp.ID, parrain.Contest{Name: "Autumn referral sprint", Description: "Most successful referrals wins.",
+	if _, _, err := ref.CreateContest(ctx, tp.ID, parrain.Contest{Name: "Autumn referral sprint", Description: "Most successful referrals wins.",
 		StartsAt: now.Add(-10 * 24 * time.Hour), EndsAt: now.Add(20 * 24 * time.Hour), Public: true, MinReferrals: 2,
 		Prizes: []parrain.Prize{{Rank: 1, Reward: parrain.RewardSpec{Kind: parrain.KindCash, Amount: 20000}},
 			{Rank: 2, Reward: parrain.RewardSpec{Kind: parrain.KindCash, Amount: 10000}},

@@ -128,7 +128,7 @@ func (m *Main) wireIntegrations() error {
 	m.ref.RegisterJobs(m.runner, webhook.NewClient(c.WebhooksAllowPrivate))
 	in := inbound.New(m.st, m.ref, m.log, inbound.Config{StripeSecret: c.StripeWebhookSecret, StripeTolerance: c.StripeTolerance, StripeProgram: c.StripeProgram,
 		ShopifySecret: c.ShopifyWebhookSecret, ShopifyProgram: c.ShopifyProgram})
-	m.hooks = m.api.Integrations(in, c.WebhooksAllowPrivate)
+	m.hooks = m.api.Integrations(in, m.webhooks, c.WebhooksAllowPrivate)
 	return nil
 }
 

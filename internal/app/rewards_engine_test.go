@@ -231,7 +231,7 @@ func TestRewardEngineAPI(t *testing.T) {
 		if res := h.do("POST", base+"/contests", h.key, "", body, &c); res.StatusCode != 201 || c.Status != parrain.ContestRunning {
 			t.Fatalf("contest: %d %+v", res.StatusCode, c)
 		}
-		var lb store.Leaderboard
+		var lb parrain.Leaderboard
 		h.do("GET", base+"/contests/"+c.ID+"/leaderboard", h.key, "", nil, &lb)
 		if len(lb.Entries) != 1 || lb.Entries[0].ExternalID != "partner" || lb.Entries[0].Score != 1 {
 			t.Fatalf("leaderboard %+v", lb)
@@ -336,7 +336,10 @@ func TestDemoRewardEngine(t *testing.T) {
 		t.Error("no true-down (Umbrella)")
 	}
 	// A running public contest with a leaderboard.
-	cs, _ := st.Contests(ctx, tiered.ID)
+	cs, err := h.m.ref.Contests(ctx, tiered.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if len(cs) != 1 || cs[0].Status != parrain.ContestRunning || !cs[0].Public {
 		t.Fatalf("contest %+v", cs)
 	}

@@ -33,11 +33,13 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/parrainhq/parrain/internal/httpx"
+	"github.com/parrainhq/parrain/internal/outbound"
 	"github.com/parrainhq/parrain/internal/parrain"
 	"github.com/parrainhq/parrain/internal/partner"
 	"github.com/parrainhq/parrain/internal/payout"
 	"github.com/parrainhq/parrain/internal/program"
 	"github.com/parrainhq/parrain/internal/referral"
+	"github.com/parrainhq/parrain/internal/report"
 	"github.com/parrainhq/parrain/internal/store"
 	"github.com/parrainhq/parrain/internal/web"
 )
@@ -66,6 +68,12 @@ type Options struct {
 	// Payouts runs the payout use cases (default: one on the console's
 	// store, without provider clients: the console does not send).
 	Payouts *payout.Service
+	// Reports computes the overview's KPIs, series, ranking and alerts
+	// (default: one on the console's store).
+	Reports *report.Service
+	// Webhooks runs the outgoing webhook endpoints' use cases (default:
+	// one on the console's store).
+	Webhooks *outbound.Service
 }
 
 // Console holds the console's dependencies.
@@ -73,6 +81,8 @@ type Console struct {
 	st       *store.Store
 	partners *partner.Service
 	payouts  *payout.Service
+	reports  *report.Service
+	webhooks *outbound.Service
 	log      *slog.Logger
 	opt      Options
 	secure   bool
@@ -103,7 +113,13 @@ func New(st *store.Store, log *slog.Logger, opt Options) (*Console, error) {
 	if opt.Payouts == nil {
 		opt.Payouts = payout.New(st, log, payout.Config{})
 	}
-	c := &Console{st: st, partners: opt.Partners, payouts: opt.Payouts, log: log, opt: opt, secure: strings.HasPrefix(opt.BaseURL, "https://"), static: web.Static(),
+	if opt.Reports == nil {
+		opt.Reports = report.New(st)
+	}
+	if opt.Webhooks == nil {
+		opt.Webhooks = outbound.NewService(st)
+	}
+	c := &Console{st: st, partners: opt.Partners, payouts: opt.Payouts, reports: opt.Reports, webhooks: opt.Webhooks, log: log, opt: opt, secure: strings.HasPrefix(opt.BaseURL, "https://"), static: web.Static(),
 		hasher: NewHasher(2), byIP: httpx.NewLimiter(rate.Every(opt.LoginRate), opt.LoginBurst), byEmail: httpx.NewLimiter(rate.Every(time.Minute), 5)}
 	pages, err := parsePages(web.Templates())
 	if err != nil {

@@ -20,6 +20,7 @@ import (
 	"github.com/parrainhq/parrain/internal/dbtest"
 	"github.com/parrainhq/parrain/internal/integration/webhook"
 	"github.com/parrainhq/parrain/internal/jobs"
+	"github.com/parrainhq/parrain/internal/outbound"
 	"github.com/parrainhq/parrain/internal/parrain"
 	"github.com/parrainhq/parrain/internal/referral"
 	"github.com/parrainhq/parrain/internal/store"
@@ -181,7 +182,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 		t.Fatal(err)
 	}
 	rw := e.pendingReward()
-	ep, _, err := e.st.CreateWebhookEndpoint(ctx, e.prog.ID, parrain.WebhookEndpointInput{URL: ptr("https://hooks.example/p"), EventTypes: []string{"*"}}, store.Idem{})
+	ep, _, err := outbound.NewService(e.st).CreateEndpoint(ctx, e.prog.ID, parrain.WebhookEndpointInput{URL: ptr("https://hooks.example/p"), EventTypes: []string{"*"}}, store.Idem{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/parrainhq/parrain/internal/outbound"
 	"github.com/parrainhq/parrain/internal/parrain"
 	"github.com/parrainhq/parrain/internal/partner"
 	"github.com/parrainhq/parrain/internal/store"
@@ -749,7 +750,7 @@ func TestWebhookDeletePerProgram(t *testing.T) {
 		e.withUsers(t)
 		other := e.Program(func(p *parrain.Program) { p.Name = "Other" })
 		u := "https://hooks.other.example/in"
-		ep, _, err := e.St.CreateWebhookEndpoint(bg, other.ID, parrain.WebhookEndpointInput{URL: &u, EventTypes: []string{parrain.WebhookAllEvents}}, store.Idem{})
+		ep, _, err := outbound.NewService(e.St).CreateEndpoint(bg, other.ID, parrain.WebhookEndpointInput{URL: &u, EventTypes: []string{parrain.WebhookAllEvents}}, store.Idem{})
 		if err != nil {
 			t.Fatal(err)
 		}

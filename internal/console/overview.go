@@ -17,8 +17,8 @@ import (
 type periodChoice struct {
 	Key      string // 7d, 30d, 90d, 365d or custom
 	From, To string // inclusive dates for the custom form
-	Period   store.Period
-	Previous store.Period
+	Period   parrain.KPIPeriod
+	Previous parrain.KPIPeriod
 }
 
 var presetDays = map[string]int{"7d": 7, "30d": 30, "90d": 90, "365d": 365}
@@ -46,7 +46,7 @@ func parsePeriod(r *http.Request, now time.Time) (periodChoice, error) {
 		if to.Sub(from) > 3*366*24*time.Hour {
 			return pc, parrain.Invalid("from", "the period may span at most three years")
 		}
-		pc.Key, pc.Period = "custom", store.Period{From: from, To: to}
+		pc.Key, pc.Period = "custom", parrain.KPIPeriod{From: from, To: to}
 	} else {
 		if pc.Key == "" {
 			pc.Key = "30d"
@@ -55,7 +55,7 @@ func parsePeriod(r *http.Request, now time.Time) (periodChoice, error) {
 		if !ok {
 			return pc, parrain.Invalid("period", "must be 7d, 30d, 90d or 365d")
 		}
-		pc.Period = store.Period{From: tomorrow.Add(-time.Duration(days) * 24 * time.Hour), To: tomorrow}
+		pc.Period = parrain.KPIPeriod{From: tomorrow.Add(-time.Duration(days) * 24 * time.Hour), To: tomorrow}
 	}
 	pc.Previous = pc.Period.Previous()
 	pc.From = pc.Period.From.Format("2006-01-02")
@@ -98,30 +98,28 @@ func moneyCard(id, name, help string, cur, prev int64, currency string, good boo
 		Change: change(cur, prev), Trend: trend(cur, prev), Good: good}
 }
 
-func kpiCards(k, p store.KPIs) []kpiCard {
+func kpiCards(k, p parrain.ProgramKPIs) []kpiCard {
 	ctrHelp := "Clicks per share."
-	ctr, pctr := Ratio{k.Clicks, k.Shares}, Ratio{p.Clicks, p.Shares}
+	ctr, pctr := Ratio(k.ClickThrough()), Ratio(p.ClickThrough())
 	shareHelp := "Advocates who shared their link at least once in the period, out of all advocates."
 	if !k.SharesTracked {
 		ctrHelp = "Share tracking is off: clicks per advocate whose link was clicked."
-		ctr, pctr = Ratio{k.Clicks, k.Participating}, Ratio{p.Clicks, p.Participating}
 		shareHelp = "Share tracking is off: advocates whose link was clicked, out of all advocates (a proxy)."
 	}
 	ctrCard := kpiCard{ID: "ctr", Name: "Click-through", Help: ctrHelp, Value: ctr.Times(), Prev: pctr.Times(), Good: true,
 		Change: change(ctr.Permille(), pctr.Permille()), Trend: trend(ctr.Permille(), pctr.Permille())}
-	roi := func(x store.KPIs) Ratio { return Ratio{x.Revenue - x.RewardsCost(), x.RewardsCost()} }
 	return []kpiCard{
 		rateCard("participation", "Participation rate", "Advocates who shared or got a click in the period, out of all advocates.",
-			Ratio{k.Participating, k.Advocates}, Ratio{p.Participating, p.Advocates}),
-		rateCard("share", "Share rate", shareHelp, Ratio{k.Sharers, k.Advocates}, Ratio{p.Sharers, p.Advocates}),
+			Ratio(k.ParticipationRate()), Ratio(p.ParticipationRate())),
+		rateCard("share", "Share rate", shareHelp, Ratio(k.ShareRate()), Ratio(p.ShareRate())),
 		ctrCard,
 		rateCard("conversion", "Conversion rate", "Referred friends whose first purchase happened in the period, per valid click.",
-			Ratio{k.Conversions, k.Clicks}, Ratio{p.Conversions, p.Clicks}),
+			Ratio(k.ConversionRate()), Ratio(p.ConversionRate())),
 		moneyCard("revenue", "Referred revenue", "Purchases of referred friends in the period, net of refunds, in the program currency.",
 			k.Revenue, p.Revenue, k.Currency, true),
 		moneyCard("cost", "Rewards cost", "Outstanding value of the rewards caused by the period's events (pending, approved and paid).",
 			k.RewardsCost(), p.RewardsCost(), k.Currency, false),
-		rateCard("roi", "ROI", "(Referred revenue − rewards cost) ÷ rewards cost.", roi(k), roi(p)),
+		rateCard("roi", "ROI", "(Referred revenue − rewards cost) ÷ rewards cost.", Ratio(k.ROI()), Ratio(p.ROI())),
 	}
 }
 
@@ -129,12 +127,12 @@ func kpiCards(k, p store.KPIs) []kpiCard {
 type overviewData struct {
 	Period   periodChoice
 	Cards    []kpiCard
-	KPIs     store.KPIs
-	Prev     store.KPIs
+	KPIs     parrain.ProgramKPIs
+	Prev     parrain.ProgramKPIs
 	Charts   []chartView
-	Days     []store.DayCount
-	Top      []store.AdvocateRank
-	Alerts   store.Alerts
+	Days     []parrain.DayCount
+	Top      []parrain.AdvocateRank
+	Alerts   parrain.ProgramAlerts
 	Open     []store.Alert      // the reward engine's open alerts (pool ran dry, fulfilment failing, …)
 	LowPools []store.CouponPool // imported coupon pools empty or under their low-water mark
 	Rewards  []rewardSplit
@@ -174,24 +172,18 @@ func (c *Console) Overview(w http.ResponseWriter, r *http.Request, a *Auth) {
 		return
 	}
 	ctx := r.Context()
-	d := overviewData{Period: pc, Currency: prog.Currency}
-	if d.KPIs, err = c.st.KPIs(ctx, *prog, pc.Period); err != nil {
+	o, err := c.reports.Overview(ctx, *prog, pc.Period)
+	if err != nil {
 		c.fail(w, r, a, err)
 		return
 	}
-	if d.Prev, err = c.st.KPIs(ctx, *prog, pc.Previous); err != nil {
-		c.fail(w, r, a, err)
-		return
-	}
+	d := overviewData{Period: pc, Currency: prog.Currency, KPIs: o.KPIs, Prev: o.Prev, Days: o.Days, Top: o.Top, Alerts: o.Alerts,
+		Open: o.Open, LowPools: o.LowPools}
 	d.Cards = kpiCards(d.KPIs, d.Prev)
 	for _, st := range []parrain.RewardStatus{parrain.RewardPending, parrain.RewardApproved, parrain.RewardPaid} {
 		cur, prev := d.KPIs.Rewards[st], d.Prev.Rewards[st]
 		d.Rewards = append(d.Rewards, rewardSplit{Status: st, Amount: money(cur, prog.Currency), Prev: money(prev, prog.Currency),
 			AmountMinor: cur, Change: change(cur, prev), Trend: trend(cur, prev)})
-	}
-	if d.Days, err = c.st.DailySeries(ctx, prog.ID, pc.Period); err != nil {
-		c.fail(w, r, a, err)
-		return
 	}
 	days := make([]time.Time, len(d.Days))
 	var clicks, signups, convs []int64
@@ -209,28 +201,6 @@ func (c *Console) Overview(w http.ResponseWriter, r *http.Request, a *Auth) {
 			total += v
 		}
 		d.Charts = append(d.Charts, chartView{Title: sr.Title, Color: sr.Color, Total: total, SVG: barChart(sr)})
-	}
-	if d.Top, err = c.st.TopAdvocates(ctx, *prog, pc.Period, 10); err != nil {
-		c.fail(w, r, a, err)
-		return
-	}
-	if d.Alerts, err = c.st.ProgramAlerts(ctx, prog.ID); err != nil {
-		c.fail(w, r, a, err)
-		return
-	}
-	if d.Open, err = c.st.Alerts(ctx, prog.ID, true); err != nil {
-		c.fail(w, r, a, err)
-		return
-	}
-	pools, err := c.st.CouponPools(ctx, prog.ID)
-	if err != nil {
-		c.fail(w, r, a, err)
-		return
-	}
-	for _, p := range pools {
-		if p.GenerateLength == 0 && p.Available <= int64(p.LowWater) {
-			d.LowPools = append(d.LowPools, p)
-		}
 	}
 	v.Data = d
 	c.render(w, r, http.StatusOK, "overview", v)
@@ -270,7 +240,7 @@ func (c *Console) OverviewCSV(w http.ResponseWriter, r *http.Request, a *Auth) {
 		c.fail(w, r, a, err)
 		return
 	}
-	days, err := c.st.DailySeries(r.Context(), prog.ID, pc.Period)
+	days, err := c.reports.DailySeries(r.Context(), prog.ID, pc.Period)
 	if err != nil {
 		c.fail(w, r, a, err)
 		return
@@ -302,35 +272,30 @@ func (c *Console) KPIsCSV(w http.ResponseWriter, r *http.Request, a *Auth) {
 		c.fail(w, r, a, err)
 		return
 	}
-	cur, err := c.st.KPIs(r.Context(), *prog, pc.Period)
-	if err != nil {
-		c.fail(w, r, a, err)
-		return
-	}
-	prev, err := c.st.KPIs(r.Context(), *prog, pc.Previous)
+	cur, prev, err := c.reports.Compare(r.Context(), *prog, pc.Period)
 	if err != nil {
 		c.fail(w, r, a, err)
 		return
 	}
 	cw := csvAnswer(w, fmt.Sprintf("parrain-%s-kpis-%s-%s.csv", prog.ID, pc.From, pc.To))
 	_ = cw.Write([]string{"metric", "period", "previous_period"})
-	row := func(name string, f func(store.KPIs) string) { _ = cw.Write([]string{name, f(cur), f(prev)}) }
-	n := func(f func(store.KPIs) int64) func(store.KPIs) string {
-		return func(k store.KPIs) string { return strconv.FormatInt(f(k), 10) }
+	row := func(name string, f func(parrain.ProgramKPIs) string) { _ = cw.Write([]string{name, f(cur), f(prev)}) }
+	n := func(f func(parrain.ProgramKPIs) int64) func(parrain.ProgramKPIs) string {
+		return func(k parrain.ProgramKPIs) string { return strconv.FormatInt(f(k), 10) }
 	}
-	row("period_start", func(k store.KPIs) string { return k.Period.From.Format("2006-01-02") })
-	row("period_end_exclusive", func(k store.KPIs) string { return k.Period.To.Format("2006-01-02") })
-	row("advocates", n(func(k store.KPIs) int64 { return k.Advocates }))
-	row("participating_advocates", n(func(k store.KPIs) int64 { return k.Participating }))
-	row("sharing_advocates", n(func(k store.KPIs) int64 { return k.Sharers }))
-	row("shares", n(func(k store.KPIs) int64 { return k.Shares }))
-	row("valid_clicks", n(func(k store.KPIs) int64 { return k.Clicks }))
-	row("signups", n(func(k store.KPIs) int64 { return k.Signups }))
-	row("rejected_referrals", n(func(k store.KPIs) int64 { return k.Rejected }))
-	row("conversions", n(func(k store.KPIs) int64 { return k.Conversions }))
-	row("referred_purchases", n(func(k store.KPIs) int64 { return k.Purchases }))
-	row("referred_revenue_minor_"+prog.Currency, n(func(k store.KPIs) int64 { return k.Revenue }))
-	row("rewards_cost_minor_"+prog.Currency, n(func(k store.KPIs) int64 { return k.RewardsCost() }))
+	row("period_start", func(k parrain.ProgramKPIs) string { return k.Period.From.Format("2006-01-02") })
+	row("period_end_exclusive", func(k parrain.ProgramKPIs) string { return k.Period.To.Format("2006-01-02") })
+	row("advocates", n(func(k parrain.ProgramKPIs) int64 { return k.Advocates }))
+	row("participating_advocates", n(func(k parrain.ProgramKPIs) int64 { return k.Participating }))
+	row("sharing_advocates", n(func(k parrain.ProgramKPIs) int64 { return k.Sharers }))
+	row("shares", n(func(k parrain.ProgramKPIs) int64 { return k.Shares }))
+	row("valid_clicks", n(func(k parrain.ProgramKPIs) int64 { return k.Clicks }))
+	row("signups", n(func(k parrain.ProgramKPIs) int64 { return k.Signups }))
+	row("rejected_referrals", n(func(k parrain.ProgramKPIs) int64 { return k.Rejected }))
+	row("conversions", n(func(k parrain.ProgramKPIs) int64 { return k.Conversions }))
+	row("referred_purchases", n(func(k parrain.ProgramKPIs) int64 { return k.Purchases }))
+	row("referred_revenue_minor_"+prog.Currency, n(func(k parrain.ProgramKPIs) int64 { return k.Revenue }))
+	row("rewards_cost_minor_"+prog.Currency, n(func(k parrain.ProgramKPIs) int64 { return k.RewardsCost() }))
 	for _, card := range kpiCards(cur, prev) {
 		_ = cw.Write([]string{card.ID, card.Value, card.Prev})
 	}

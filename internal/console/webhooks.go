@@ -38,13 +38,13 @@ func (c *Console) renderWebhooks(w http.ResponseWriter, r *http.Request, a *Auth
 	}
 	v := view{Title: "Webhooks", Nav: "settings", Auth: a, Programs: all, Program: prog}
 	if prog != nil {
-		eps, _, err := c.st.WebhookEndpoints(r.Context(), prog.ID, store.Page{Limit: 100})
+		eps, _, err := c.webhooks.Endpoints(r.Context(), prog.ID, store.Page{Limit: 100})
 		if err != nil {
 			c.fail(w, r, a, err)
 			return
 		}
 		for _, ep := range eps {
-			ds, _, err := c.st.WebhookDeliveries(r.Context(), prog.ID, ep.ID, "", store.Page{Limit: 10})
+			ds, _, err := c.webhooks.Deliveries(r.Context(), prog.ID, ep.ID, "", store.Page{Limit: 10})
 			if err != nil {
 				c.fail(w, r, a, err)
 				return
@@ -70,7 +70,7 @@ func (c *Console) CreateWebhook(w http.ResponseWriter, r *http.Request, a *Auth)
 	}
 	programID := f.Get("program")
 	u, desc := d.URL, d.Desc
-	ep, _, err := c.st.CreateWebhookEndpoint(r.Context(), programID, parrain.WebhookEndpointInput{URL: &u, Description: &desc, EventTypes: f["event"]},
+	ep, _, err := c.webhooks.CreateEndpoint(r.Context(), programID, parrain.WebhookEndpointInput{URL: &u, Description: &desc, EventTypes: f["event"]},
 		store.Idem{})
 	if e := parrain.AsError(err); e != nil && e.Code == parrain.CodeInvalid {
 		d.Field[errField(e)] = e.Message
@@ -87,7 +87,7 @@ func (c *Console) CreateWebhook(w http.ResponseWriter, r *http.Request, a *Auth)
 // DeleteWebhook handles POST /admin/settings/webhooks/{id}/delete.
 func (c *Console) DeleteWebhook(w http.ResponseWriter, r *http.Request, a *Auth) {
 	programID, id := r.PostForm.Get("program"), r.PathValue("id")
-	if err := c.st.DeleteWebhookEndpoint(r.Context(), programID, id); err != nil {
+	if err := c.webhooks.DeleteEndpoint(r.Context(), programID, id); err != nil {
 		c.fail(w, r, a, err)
 		return
 	}
@@ -99,7 +99,7 @@ func (c *Console) DeleteWebhook(w http.ResponseWriter, r *http.Request, a *Auth)
 // sends a delivery again (same webhook-id, so receivers deduplicate).
 func (c *Console) ReplayWebhook(w http.ResponseWriter, r *http.Request, a *Auth) {
 	programID := r.PostForm.Get("program")
-	d, err := c.st.ReplayWebhookDelivery(r.Context(), programID, r.PathValue("id"), r.PathValue("delivery"))
+	d, err := c.webhooks.Replay(r.Context(), programID, r.PathValue("id"), r.PathValue("delivery"))
 	if err != nil {
 		c.fail(w, r, a, err)
 		return

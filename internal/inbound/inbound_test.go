@@ -14,6 +14,7 @@ import (
 	"github.com/parrainhq/parrain/internal/inbound"
 	"github.com/parrainhq/parrain/internal/integration/shopifyhook"
 	"github.com/parrainhq/parrain/internal/integration/stripehook"
+	"github.com/parrainhq/parrain/internal/outbound"
 	"github.com/parrainhq/parrain/internal/parrain"
 	"github.com/parrainhq/parrain/internal/program"
 	"github.com/parrainhq/parrain/internal/referral"
@@ -192,7 +193,7 @@ func TestStripeSubscriptionLifecycle(t *testing.T) {
 		}
 		// Cancellation: referral.cancelled, once.
 		hook := "https://hooks.example.com/x"
-		if _, _, err := e.st.CreateWebhookEndpoint(ctx, e.prog.ID, parrain.WebhookEndpointInput{URL: &hook, EventTypes: []string{parrain.WebhookReferralCancelled}}, store.Idem{}); err != nil {
+		if _, _, err := outbound.NewService(e.st).CreateEndpoint(ctx, e.prog.ID, parrain.WebhookEndpointInput{URL: &hook, EventTypes: []string{parrain.WebhookReferralCancelled}}, store.Idem{}); err != nil {
 			t.Fatal(err)
 		}
 		sub := `{"id":"sub_1","object":"subscription","customer":"cus_bob","status":"canceled","metadata":{}}`

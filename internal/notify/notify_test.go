@@ -441,7 +441,7 @@ func TestWithoutSMTP(t *testing.T) {
 
 func TestMomentEffects(t *testing.T) {
 	each(t, smtptest.Options{}, func(t *testing.T, e *env) {
-		tr, _, err := e.st.CreateTrigger(ctx, e.prog.ID, parrain.MomentTrigger{Kind: parrain.MomentNPS,
+		tr, _, err := referral.New(e.st).CreateTrigger(ctx, e.prog.ID, parrain.MomentTrigger{Kind: parrain.MomentNPS,
 			Effects: []parrain.Effect{parrain.EffectEmail, parrain.EffectNotification}}, store.Idem{})
 		if err != nil {
 			t.Fatal(err)

@@ -5,8 +5,11 @@
 // endpoint that fails every delivery for parrain.EndpointDisableAfter is
 // disabled, with an alert (an error log line and an audit log entry).
 //
-// It imports the domain, the store and internal/integration/webhook; never
-// the HTTP or job-runner packages.
+// The endpoints' lifecycle and the delivery state machine are use cases of
+// Service (endpoints.go) over rules of the domain (parrain/webhook.go).
+//
+// It imports the domain, the store, the job runner (to register its kind)
+// and internal/integration/webhook; never the HTTP packages.
 package outbound
 
 import (
@@ -17,11 +20,13 @@ import (
 	"time"
 
 	"github.com/parrainhq/parrain/internal/integration/webhook"
+	"github.com/parrainhq/parrain/internal/parrain"
 	"github.com/parrainhq/parrain/internal/store"
 )
 
 // Dispatcher delivers webhook messages.
 type Dispatcher struct {
+	svc    *Service
 	st     *store.Store
 	log    *slog.Logger
 	client *http.Client
@@ -30,20 +35,20 @@ type Dispatcher struct {
 // New returns a Dispatcher. allowPrivate lets deliveries reach loopback and
 // private addresses (development and tests only).
 func New(st *store.Store, log *slog.Logger, allowPrivate bool) *Dispatcher {
-	return &Dispatcher{st: st, log: log, client: webhook.NewClient(allowPrivate)}
+	return &Dispatcher{svc: NewService(st), st: st, log: log, client: webhook.NewClient(allowPrivate)}
 }
 
 // Deliver is the webhook.deliver job: one attempt of one message. It
 // returns when to try again (zero when the message is delivered, given up,
 // or has nothing left to do).
 func (d *Dispatcher) Deliver(ctx context.Context, deliveryID string) (retryAt time.Time, err error) {
-	w, ok, notBefore, err := d.st.NextWebhookAttempt(ctx, deliveryID)
+	w, ok, notBefore, err := d.svc.next(ctx, deliveryID)
 	if err != nil || !ok {
 		return notBefore, err
 	}
 	start := time.Now()
 	status, body, derr := webhook.Deliver(ctx, d.client, w.URL, w.Secret, w.Delivery.ID, w.Delivery.EventType, []byte(w.Delivery.Payload))
-	res := store.WebhookAttemptResult{StatusCode: status, Body: string(body), Duration: time.Since(start)}
+	res := parrain.WebhookAttempt{StatusCode: status, Body: string(body), Duration: time.Since(start)}
 	attempt := w.Delivery.Attempts + 1
 	log := d.log.With("delivery", deliveryID, "endpoint", w.Delivery.EndpointID, "event", w.Delivery.EventType, "attempt", attempt)
 	if derr != nil {
@@ -54,12 +59,9 @@ func (d *Dispatcher) Deliver(ctx context.Context, deliveryID string) (retryAt ti
 		if errors.Is(derr, webhook.ErrForbiddenAddress) {
 			res.Err = "refused: the endpoint resolves to a private or loopback address (" + derr.Error() + ")"
 		}
-		if attempt < webhook.MaxAttempts {
-			next := d.st.Clock().Now().Add(webhook.Backoff(attempt))
-			res.RetryAt = &next
-		}
+		res.RetryAt = parrain.RetryAt(d.st.Clock().Now(), attempt, webhook.MaxAttempts, webhook.Backoff)
 	}
-	disabled, err := d.st.RecordWebhookAttempt(ctx, deliveryID, res)
+	disabled, err := d.svc.record(ctx, deliveryID, res)
 	if err != nil {
 		return time.Time{}, err
 	}

@@ -28,6 +28,7 @@ var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 type env struct {
 	t     *testing.T
 	st    *store.Store
+	svc   *outbound.Service
 	clock *parrain.FakeClock
 	prog  parrain.Program
 }
@@ -45,7 +46,7 @@ func setup(t *testing.T, url string) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &env{t: t, st: st, clock: clock, prog: prog}
+	return &env{t: t, st: st, svc: outbound.NewService(st), clock: clock, prog: prog}
 }
 
 // convert makes a friend of a new advocate buy: referral.created,
@@ -64,7 +65,7 @@ func (e *env) convert(prog, adv string) {
 
 func (e *env) endpoint(prog, url string, types ...string) parrain.WebhookEndpoint {
 	e.t.Helper()
-	ep, _, err := e.st.CreateWebhookEndpoint(ctx, prog, parrain.WebhookEndpointInput{URL: &url, EventTypes: types}, store.Idem{})
+	ep, _, err := e.svc.CreateEndpoint(ctx, prog, parrain.WebhookEndpointInput{URL: &url, EventTypes: types}, store.Idem{})
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -73,7 +74,7 @@ func (e *env) endpoint(prog, url string, types ...string) parrain.WebhookEndpoin
 
 func (e *env) deliveries(ep parrain.WebhookEndpoint) []parrain.WebhookDelivery {
 	e.t.Helper()
-	ds, _, err := e.st.WebhookDeliveries(ctx, ep.ProgramID, ep.ID, "", store.Page{Limit: 200})
+	ds, _, err := e.svc.Deliveries(ctx, ep.ProgramID, ep.ID, "", store.Page{Limit: 200})
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -163,7 +164,7 @@ func TestDeliverySignedAndLogged(t *testing.T) {
 		if err := webhook.Verify(all.Secret, rcv.got[0].Header, rcv.bodies[0], time.Now()); err == nil {
 			t.Error("verified with another endpoint's secret")
 		}
-		got, err := e.st.WebhookDelivery(ctx, e.prog.ID, ep.ID, ds[0].ID)
+		got, err := e.svc.Delivery(ctx, e.prog.ID, ep.ID, ds[0].ID)
 		if err != nil || got.Status != parrain.DeliverySucceeded || len(got.Log) != 1 || got.Log[0].StatusCode != 202 || len(got.Log[0].ResponseBody) != 1024 {
 			t.Fatalf("log %+v %v", got, err)
 		}
@@ -172,14 +173,14 @@ func TestDeliverySignedAndLogged(t *testing.T) {
 			t.Errorf("redelivered: %v %d", err, len(rcv.got))
 		}
 		// A manual replay sends the same message again, same webhook-id.
-		if _, err := e.st.ReplayWebhookDelivery(ctx, e.prog.ID, ep.ID, ds[0].ID); err != nil {
+		if _, err := e.svc.Replay(ctx, e.prog.ID, ep.ID, ds[0].ID); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := d.Deliver(ctx, ds[0].ID); err != nil || len(rcv.got) != 3 || rcv.got[2].Header.Get(webhook.HeaderID) != ds[0].ID {
 			t.Fatalf("replay: %v %d", err, len(rcv.got))
 		}
 		// Isolation: another program cannot read or replay it.
-		if _, err := e.st.WebhookDelivery(ctx, other.ID, ep.ID, ds[0].ID); parrain.ErrorCode(err) != parrain.CodeNotFound {
+		if _, err := e.svc.Delivery(ctx, other.ID, ep.ID, ds[0].ID); parrain.ErrorCode(err) != parrain.CodeNotFound {
 			t.Errorf("isolation: %v", err)
 		}
 	})
@@ -218,11 +219,11 @@ func TestRetriesGiveUpAndDisable(t *testing.T) {
 		if span := e.clock.Now().Sub(start); span < 24*time.Hour {
 			t.Errorf("retries span %v, want at least 24h", span)
 		}
-		got, _ := e.st.WebhookDelivery(ctx, e.prog.ID, ep.ID, del.ID)
+		got, _ := e.svc.Delivery(ctx, e.prog.ID, ep.ID, del.ID)
 		if got.Status != parrain.DeliveryFailed || len(got.Log) != webhook.MaxAttempts || got.LastStatusCode != 503 {
 			t.Fatalf("after giving up: %s, %d attempts", got.Status, len(got.Log))
 		}
-		epNow, _ := e.st.WebhookEndpoint(ctx, e.prog.ID, ep.ID)
+		epNow, _ := e.svc.Endpoint(ctx, e.prog.ID, ep.ID)
 		if epNow.Status != parrain.EndpointActive || epNow.FailingSince == nil {
 			t.Fatalf("endpoint after 27h %+v", epNow)
 		}
@@ -239,7 +240,7 @@ func TestRetriesGiveUpAndDisable(t *testing.T) {
 		if _, err := d.Deliver(ctx, next.ID); err != nil {
 			t.Fatal(err)
 		}
-		epNow, _ = e.st.WebhookEndpoint(ctx, e.prog.ID, ep.ID)
+		epNow, _ = e.svc.Endpoint(ctx, e.prog.ID, ep.ID)
 		if epNow.Status != parrain.EndpointDisabled || !strings.Contains(epNow.DisabledReason, "disabled automatically") {
 			t.Fatalf("not disabled: %+v", epNow)
 		}
@@ -256,7 +257,7 @@ func TestRetriesGiveUpAndDisable(t *testing.T) {
 		if _, err := d.Deliver(ctx, next.ID); err != nil || len(rcv.got) != sent {
 			t.Fatalf("sent to a disabled endpoint: %v", err)
 		}
-		if _, err := e.st.ReplayWebhookDelivery(ctx, e.prog.ID, ep.ID, del.ID); parrain.ErrorCode(err) != parrain.CodeConflict {
+		if _, err := e.svc.Replay(ctx, e.prog.ID, ep.ID, del.ID); parrain.ErrorCode(err) != parrain.CodeConflict {
 			t.Errorf("replay to a disabled endpoint: %v", err)
 		}
 		// Fixed and enabled again: failed deliveries can be replayed.
@@ -264,17 +265,17 @@ func TestRetriesGiveUpAndDisable(t *testing.T) {
 		rcv.status = 200
 		rcv.mu.Unlock()
 		active := parrain.EndpointActive
-		if epNow, err := e.st.UpdateWebhookEndpoint(ctx, e.prog.ID, ep.ID, parrain.WebhookEndpointInput{Status: &active}); err != nil ||
+		if epNow, err := e.svc.UpdateEndpoint(ctx, e.prog.ID, ep.ID, parrain.WebhookEndpointInput{Status: &active}); err != nil ||
 			epNow.FailingSince != nil || epNow.DisabledReason != "" {
 			t.Fatalf("enable: %+v %v", epNow, err)
 		}
-		if _, err := e.st.ReplayWebhookDelivery(ctx, e.prog.ID, ep.ID, del.ID); err != nil {
+		if _, err := e.svc.Replay(ctx, e.prog.ID, ep.ID, del.ID); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := d.Deliver(ctx, del.ID); err != nil {
 			t.Fatal(err)
 		}
-		got, _ = e.st.WebhookDelivery(ctx, e.prog.ID, ep.ID, del.ID)
+		got, _ = e.svc.Delivery(ctx, e.prog.ID, ep.ID, del.ID)
 		if got.Status != parrain.DeliverySucceeded || len(got.Log) != webhook.MaxAttempts+1 || got.Log[len(got.Log)-1].Attempt != webhook.MaxAttempts+1 {
 			t.Errorf("replayed: %s %d", got.Status, len(got.Log))
 		}
@@ -295,7 +296,7 @@ func TestPrivateAddressesRefused(t *testing.T) {
 		if len(rcv.got) != 0 {
 			t.Fatal("a loopback endpoint was reached")
 		}
-		got, _ := e.st.WebhookDelivery(ctx, e.prog.ID, ep.ID, del.ID)
+		got, _ := e.svc.Delivery(ctx, e.prog.ID, ep.ID, del.ID)
 		if len(got.Log) != 1 || !strings.Contains(got.Log[0].Error, "private or loopback") || got.Log[0].StatusCode != 0 {
 			t.Errorf("log %+v", got.Log)
 		}

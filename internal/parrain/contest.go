@@ -295,3 +295,145 @@ func DisplayName(name string, rank int) string {
 	}
 	return fmt.Sprintf("Advocate #%d", rank)
 }
+
+// NormalizeNew validates a contest to create: the server sets its id,
+// status, winners and finish time.
+func (c *Contest) NormalizeNew() error {
+	if c.ID != "" || c.Status != "" || len(c.Winners) > 0 || c.FinishedAt != nil {
+		return Invalid("id", "id, status, winners and finished_at are set by the server")
+	}
+	return c.Normalize()
+}
+
+// FinishStep decides what the contest.finish job does at now: finish is
+// true once the contest has ended and its winners are not recorded yet;
+// before the end, notBefore says when to try again. A finished contest is
+// left alone (the job is idempotent).
+func (c *Contest) FinishStep(now time.Time) (finish bool, notBefore time.Time) {
+	switch {
+	case c.FinishedAt != nil:
+		return false, time.Time{}
+	case now.Before(c.EndsAt):
+		return false, c.EndsAt
+	}
+	return true, time.Time{}
+}
+
+// ContestSuccess is one successful referral counted by a contest: its
+// advocate (with their external id and name) and when it succeeded.
+type ContestSuccess struct {
+	AdvocateID  string
+	ExternalID  string
+	Name        string
+	ReferralID  string
+	SucceededAt time.Time
+}
+
+// LeaderboardEntry is an advocate's line on a contest leaderboard.
+type LeaderboardEntry struct {
+	Rank        int       `json:"rank"`
+	ExternalID  string    `json:"external_id,omitempty"`
+	Name        string    `json:"name,omitempty"`
+	DisplayName string    `json:"display_name"`
+	Score       int       `json:"score"`
+	ReachedAt   time.Time `json:"reached_at"`
+	// ParticipantID is internal (the prize owner).
+	ParticipantID string `json:"-"`
+	// LastReferralID is the referral that brought the score (the prize is
+	// attached to it).
+	LastReferralID string `json:"-"`
+}
+
+// Leaderboard is a contest's standings.
+type Leaderboard struct {
+	Contest Contest            `json:"contest"`
+	Entries []LeaderboardEntry `json:"entries"`
+}
+
+// Standings scores each advocate by their successes (given in the order
+// they happened: the last one is when the score was reached and carries
+// the prize) and ranks them under the contest's tie rule.
+func (c *Contest) Standings(successes []ContestSuccess) []LeaderboardEntry {
+	by := map[string]*LeaderboardEntry{}
+	var order []string
+	for _, s := range successes {
+		e := by[s.AdvocateID]
+		if e == nil {
+			e = &LeaderboardEntry{ParticipantID: s.AdvocateID, ExternalID: s.ExternalID, Name: s.Name}
+			by[s.AdvocateID] = e
+			order = append(order, s.AdvocateID)
+		}
+		e.Score++
+		e.ReachedAt, e.LastReferralID = s.SucceededAt, s.ReferralID
+	}
+	scores := make([]Score, 0, len(order))
+	for _, id := range order {
+		scores = append(scores, Score{ParticipantID: id, Score: by[id].Score, ReachedAt: by[id].ReachedAt})
+	}
+	out := make([]LeaderboardEntry, 0, len(scores))
+	for _, st := range Rank(scores, c.TieRule) {
+		e := *by[st.ParticipantID]
+		e.Rank = st.Rank
+		e.DisplayName = DisplayName(e.Name, e.Rank)
+		out = append(out, e)
+	}
+	return out
+}
+
+// Ranked returns the standings of leaderboard entries, for AllocatePrizes.
+func Ranked(entries []LeaderboardEntry) []Standing {
+	out := make([]Standing, 0, len(entries))
+	for _, e := range entries {
+		out = append(out, Standing{Score: Score{ParticipantID: e.ParticipantID, Score: e.Score, ReachedAt: e.ReachedAt}, Rank: e.Rank})
+	}
+	return out
+}
+
+// Top returns the leaderboard with at most limit entries (all when limit
+// is 0 or less).
+func (lb Leaderboard) Top(limit int) Leaderboard {
+	if limit > 0 && len(lb.Entries) > limit {
+		lb.Entries = lb.Entries[:limit]
+	}
+	return lb
+}
+
+// Public returns what anyone may read of the leaderboard: display names
+// and ranks only, without the winners' details; ok is false when the
+// contest is not public (it is then not found).
+func (lb Leaderboard) Public() (out Leaderboard, ok bool) {
+	if !lb.Contest.Public {
+		return Leaderboard{}, false
+	}
+	out = Leaderboard{Contest: lb.Contest, Entries: make([]LeaderboardEntry, len(lb.Entries))}
+	copy(out.Entries, lb.Entries)
+	for i := range out.Entries {
+		out.Entries[i].ExternalID, out.Entries[i].Name = "", ""
+	}
+	out.Contest.Winners = nil
+	return out, true
+}
+
+// PrizeRuleID is the rule id of a prize reward: one per rank and winner.
+func PrizeRuleID(rank int, participantID string) string {
+	return fmt.Sprintf("prize_%d_%s", rank, participantID)
+}
+
+// Award is the reward a prize award grants: a fixed amount of the prize's
+// kind in the program currency to the advocate, earned when the contest
+// ended, explained.
+func (pa PrizeAward) Award(c *Contest, currency string) Award {
+	spec := pa.Prize.Reward
+	return Award{
+		Draft: Draft{RuleID: PrizeRuleID(pa.Rank, pa.ParticipantID), Role: RoleAdvocate,
+			Trigger: TriggerContest, Kind: spec.Kind, AmountType: AmountFixed, Amount: pa.Amount,
+			Currency: currency, Description: spec.Description, Explanation: pa.Explanation},
+		Owner: pa.ParticipantID, At: c.EndsAt, Spec: spec,
+		Inputs: Inputs{Event: "contest " + c.Name, SuccessfulReferrals: pa.Score.Score,
+			Period: fmt.Sprintf("%s to %s", c.StartsAt.Format(time.RFC3339), c.EndsAt.Format(time.RFC3339))},
+		Steps: []string{pa.Explanation},
+	}
+}
+
+// PrizeSource is the grant source of a contest's prizes.
+func PrizeSource(contestID string) GrantSource { return GrantSource{EventID: "contest:" + contestID} }

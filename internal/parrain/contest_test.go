@@ -131,3 +131,115 @@ func TestContestStatusAndDisplayName(t *testing.T) {
 		t.Error("display names")
 	}
 }
+
+func TestContestFinishStep(t *testing.T) {
+	end := time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)
+	done := end.Add(time.Minute)
+	for _, tc := range []struct {
+		name      string
+		finished  *time.Time
+		now       time.Time
+		finish    bool
+		notBefore time.Time
+	}{
+		{"before the end: wait for it", nil, end.Add(-time.Hour), false, end},
+		{"at the end", nil, end, true, time.Time{}},
+		{"after the end", nil, end.Add(time.Hour), true, time.Time{}},
+		{"already finished", &done, end.Add(time.Hour), false, time.Time{}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := Contest{EndsAt: end, FinishedAt: tc.finished}
+			finish, nb := c.FinishStep(tc.now)
+			if finish != tc.finish || !nb.Equal(tc.notBefore) {
+				t.Errorf("got %v %v", finish, nb)
+			}
+		})
+	}
+	for _, c := range []Contest{{ID: "cst_1"}, {Status: ContestRunning}, {Winners: []ContestWinner{{}}}, {FinishedAt: &done}} {
+		if err := c.NormalizeNew(); ErrorCode(err) != CodeInvalid || AsError(err).Field != "id" {
+			t.Errorf("server fields %+v: %v", c, err)
+		}
+	}
+}
+
+func TestContestStandings(t *testing.T) {
+	t0 := time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)
+	succ := func(adv, name string, h int) ContestSuccess {
+		return ContestSuccess{AdvocateID: adv, ExternalID: "x-" + adv, Name: name, ReferralID: fmt.Sprintf("ref_%s_%d", adv, h), SucceededAt: t0.Add(time.Duration(h) * time.Hour)}
+	}
+	rows := []ContestSuccess{succ("a", "Ann Lee", 1), succ("b", "Bob Stone", 2), succ("a", "Ann Lee", 3), succ("c", "", 4), succ("b", "Bob Stone", 5)}
+	for _, tc := range []struct {
+		tie   TieRule
+		order string
+		ranks []int
+	}{
+		{TieShared, "abc", []int{1, 1, 3}},
+		{TieSplit, "abc", []int{1, 1, 3}},
+		{TieFirstToReach, "abc", []int{1, 2, 3}}, // a reached 2 at 3h, b at 5h
+	} {
+		t.Run(string(tc.tie), func(t *testing.T) {
+			c := Contest{TieRule: tc.tie}
+			es := c.Standings(rows)
+			var order string
+			for i, e := range es {
+				order += e.ParticipantID
+				if e.Rank != tc.ranks[i] {
+					t.Errorf("%s ranked %d, want %d", e.ParticipantID, e.Rank, tc.ranks[i])
+				}
+			}
+			if order != tc.order {
+				t.Fatalf("order %q", order)
+			}
+			if es[0].Score != 2 || es[0].LastReferralID != "ref_a_3" || !es[0].ReachedAt.Equal(t0.Add(3*time.Hour)) || es[0].DisplayName != "Ann L." ||
+				es[2].DisplayName != "Advocate #3" || es[2].Score != 1 {
+				t.Errorf("entries %+v", es)
+			}
+			st := Ranked(es)
+			if len(st) != 3 || st[1].ParticipantID != "b" || st[1].Rank != tc.ranks[1] || st[1].Score.Score != 2 {
+				t.Errorf("ranked %+v", st)
+			}
+		})
+	}
+	if es := (&Contest{}).Standings(nil); es == nil || len(es) != 0 {
+		t.Errorf("no success: %+v", es)
+	}
+}
+
+func TestLeaderboardPublicAndTop(t *testing.T) {
+	lb := Leaderboard{Contest: Contest{Public: true, Winners: []ContestWinner{{ExternalID: "a"}}},
+		Entries: []LeaderboardEntry{{Rank: 1, ExternalID: "a", Name: "Ann Lee", DisplayName: "Ann L."}, {Rank: 2, ExternalID: "b", Name: "Bob", DisplayName: "Bob"}}}
+	for _, tc := range []struct {
+		limit, want int
+	}{{0, 2}, {-1, 2}, {1, 1}, {5, 2}} {
+		if n := len(lb.Top(tc.limit).Entries); n != tc.want {
+			t.Errorf("top %d: %d entries", tc.limit, n)
+		}
+	}
+	pub, ok := lb.Public()
+	if !ok || pub.Entries[0].ExternalID != "" || pub.Entries[0].Name != "" || pub.Entries[0].DisplayName != "Ann L." || pub.Contest.Winners != nil {
+		t.Errorf("public %+v", pub)
+	}
+	if lb.Entries[0].ExternalID != "a" || len(lb.Contest.Winners) != 1 {
+		t.Error("Public changed the leaderboard it was called on")
+	}
+	lb.Contest.Public = false
+	if _, ok := lb.Public(); ok {
+		t.Error("a private contest has a public leaderboard")
+	}
+}
+
+func TestPrizeAward(t *testing.T) {
+	c := Contest{ID: "cst_1", Name: "Sprint", StartsAt: time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC), EndsAt: time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)}
+	pa := PrizeAward{Standing: Standing{Score: Score{ParticipantID: "par_1", Score: 4}, Rank: 2},
+		Prize: Prize{Rank: 2, Reward: RewardSpec{Kind: KindCredit, Amount: 900, Description: "store credit"}}, Amount: 450, Explanation: "rank 2"}
+	a := pa.Award(&c, "EUR")
+	if a.RuleID != "prize_2_par_1" || a.Owner != "par_1" || a.Role != RoleAdvocate || a.Trigger != TriggerContest || a.Kind != KindCredit ||
+		a.AmountType != AmountFixed || a.Amount != 450 || a.Currency != "EUR" || a.Description != "store credit" || !a.At.Equal(c.EndsAt) ||
+		a.Inputs.SuccessfulReferrals != 4 || a.Inputs.Event != "contest Sprint" || a.Inputs.Period != "2026-05-01T00:00:00Z to 2026-06-01T00:00:00Z" ||
+		len(a.Steps) != 1 || a.Explanation != "rank 2" {
+		t.Errorf("award %+v", a)
+	}
+	if s := PrizeSource(c.ID); s.EventID != "contest:cst_1" {
+		t.Errorf("source %+v", s)
+	}
+}

@@ -369,3 +369,20 @@ func init() {
 		WebhookEventTypes = append(WebhookEventTypes, WebhookTriggerFired)
 	}
 }
+
+// NormalizeNew validates a trigger to create in a program: the server sets
+// its id and times.
+func (t *MomentTrigger) NormalizeNew(programID string) error {
+	if t.ID != "" || !t.CreatedAt.IsZero() || !t.UpdatedAt.IsZero() {
+		return Invalid("id", "id, created_at and updated_at are set by the server")
+	}
+	t.ProgramID = programID
+	return t.Normalize()
+}
+
+// NormalizeReplacing validates a trigger's new definition replacing old:
+// its id, program and creation time stay old's.
+func (t *MomentTrigger) NormalizeReplacing(old MomentTrigger) error {
+	t.ID, t.ProgramID, t.CreatedAt = old.ID, old.ProgramID, old.CreatedAt
+	return t.Normalize()
+}

@@ -144,3 +144,40 @@ func TestMomentTriggerMatches(t *testing.T) {
 		t.Error("cooldown boundary: 90 days")
 	}
 }
+
+func TestMomentTriggerServerFields(t *testing.T) {
+	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name  string
+		t     MomentTrigger
+		field string
+	}{
+		{"id set by the client", MomentTrigger{ID: "trg_x", Kind: MomentNPS}, "id"},
+		{"created_at set by the client", MomentTrigger{CreatedAt: at, Kind: MomentNPS}, "id"},
+		{"updated_at set by the client", MomentTrigger{UpdatedAt: at, Kind: MomentNPS}, "id"},
+		{"valid", MomentTrigger{Kind: MomentNPS}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tr := tc.t
+			err := tr.NormalizeNew("prg_1")
+			if tc.field != "" {
+				if e := AsError(err); e == nil || e.Field != tc.field {
+					t.Fatalf("got %v, want invalid %s", err, tc.field)
+				}
+				return
+			}
+			if err != nil || tr.ProgramID != "prg_1" || *tr.MinScore != 9 {
+				t.Errorf("got %+v %v", tr, err)
+			}
+		})
+	}
+	old := MomentTrigger{ID: "trg_1", ProgramID: "prg_1", CreatedAt: at, Kind: MomentNPS}
+	repl := MomentTrigger{ID: "trg_other", ProgramID: "prg_2", Kind: MomentRating}
+	if err := repl.NormalizeReplacing(old); err != nil || repl.ID != "trg_1" || repl.ProgramID != "prg_1" || !repl.CreatedAt.Equal(at) || repl.Kind != MomentRating {
+		t.Errorf("replacing: %+v %v", repl, err)
+	}
+	bad := MomentTrigger{Kind: "nope"}
+	if err := bad.NormalizeReplacing(old); ErrorCode(err) != CodeInvalid {
+		t.Errorf("invalid replacement: %v", err)
+	}
+}

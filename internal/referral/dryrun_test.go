@@ -17,7 +17,7 @@ func TestDryRunMatchesIngestionForActivityAndMoments(t *testing.T) {
 		prog := e.Program(nil)
 		adv := e.Advocate(prog.ID, "adv", "adv@example.com")
 		e.Event(prog.ID, parrain.Event{Type: parrain.EventSignup, ExternalID: "friend", Email: "friend@example.com", ReferralCode: adv.Code})
-		nps, _, err := e.St.CreateTrigger(ctx, prog.ID, parrain.MomentTrigger{Name: "Promoters", Kind: parrain.MomentNPS,
+		nps, _, err := e.Ref.CreateTrigger(ctx, prog.ID, parrain.MomentTrigger{Name: "Promoters", Kind: parrain.MomentNPS,
 			Effects: []parrain.Effect{parrain.EffectEmail}}, store.Idem{})
 		if err != nil {
 			t.Fatal(err)

@@ -205,7 +205,7 @@ func TestContestsAndLeaderboards(t *testing.T) {
 	each(t, func(t *testing.T, e *env) {
 		prog := e.Program(func(p *parrain.Program) { p.HoldDays = 7 })
 		start := e.Clock.Now()
-		c, _, err := e.St.CreateContest(ctx, prog.ID, parrain.Contest{Name: "November", StartsAt: start, EndsAt: start.Add(10 * 24 * time.Hour),
+		c, _, err := e.Ref.CreateContest(ctx, prog.ID, parrain.Contest{Name: "November", StartsAt: start, EndsAt: start.Add(10 * 24 * time.Hour),
 			TieRule: parrain.TieShared, Public: true, Prizes: []parrain.Prize{
 				{Rank: 1, Reward: parrain.RewardSpec{Kind: parrain.KindCash, Amount: 50000}},
 				{Rank: 2, Reward: parrain.RewardSpec{Kind: parrain.KindCash, Amount: 20000}}}}, store.Idem{})
@@ -234,30 +234,30 @@ func TestContestsAndLeaderboards(t *testing.T) {
 		refer("cat", false) // signed up, never bought: not successful
 		refer("bob", true)
 		refer("cat", true)
-		lb, err := e.St.ContestLeaderboard(ctx, prog.ID, c.ID, 10)
+		lb, err := e.Ref.ContestLeaderboard(ctx, prog.ID, c.ID, 10)
 		if err != nil || len(lb.Entries) != 3 || lb.Entries[0].Rank != 1 || lb.Entries[1].Rank != 1 || lb.Entries[2].Rank != 3 ||
 			lb.Entries[2].ExternalID != "cat" || lb.Entries[0].Score != 2 {
 			t.Fatalf("leaderboard %+v %v", lb.Entries, err)
 		}
-		pub, err := e.St.PublicLeaderboard(ctx, c.ID, 10)
+		pub, err := e.Ref.PublicLeaderboard(ctx, c.ID, 10)
 		if err != nil || pub.Entries[0].ExternalID != "" || pub.Entries[0].Name != "" || pub.Entries[0].DisplayName != "Ann L." ||
 			pub.Entries[2].DisplayName != "Advocate #3" {
 			t.Fatalf("public %+v %v", pub.Entries, err)
 		}
-		if nb, err := e.St.FinishContest(ctx, c.ID); err != nil || !nb.Equal(c.EndsAt) {
+		if nb, err := e.Ref.FinishContest(ctx, c.ID); err != nil || !nb.Equal(c.EndsAt) {
 			t.Fatalf("finish before the end: %v %v", nb, err)
 		}
 		// A success after the end does not count.
 		e.Clock.Set(c.EndsAt.Add(time.Minute))
 		refer("cat", true)
 		refer("cat", true)
-		if _, err := e.St.FinishContest(ctx, c.ID); err != nil {
+		if _, err := e.Ref.FinishContest(ctx, c.ID); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := e.St.FinishContest(ctx, c.ID); err != nil { // idempotent
+		if _, err := e.Ref.FinishContest(ctx, c.ID); err != nil { // idempotent
 			t.Fatal(err)
 		}
-		got, err := e.St.Contest(ctx, prog.ID, c.ID)
+		got, err := e.Ref.Contest(ctx, prog.ID, c.ID)
 		if err != nil || got.Status != parrain.ContestFinished || len(got.Winners) != 2 {
 			t.Fatalf("finished %+v %v", got, err)
 		}
@@ -280,15 +280,15 @@ func TestContestsAndLeaderboards(t *testing.T) {
 		}
 		// Private contests have no public leaderboard; contests are
 		// isolated per program.
-		priv, _, _ := e.St.CreateContest(ctx, prog.ID, parrain.Contest{Name: "Private", StartsAt: start, EndsAt: start.Add(time.Hour),
+		priv, _, _ := e.Ref.CreateContest(ctx, prog.ID, parrain.Contest{Name: "Private", StartsAt: start, EndsAt: start.Add(time.Hour),
 			Prizes: []parrain.Prize{{Rank: 1, Reward: parrain.RewardSpec{Kind: parrain.KindCash, Amount: 1}}}}, store.Idem{})
-		if _, err := e.St.PublicLeaderboard(ctx, priv.ID, 10); parrain.ErrorCode(err) != parrain.CodeNotFound {
+		if _, err := e.Ref.PublicLeaderboard(ctx, priv.ID, 10); parrain.ErrorCode(err) != parrain.CodeNotFound {
 			t.Errorf("private public: %v", err)
 		}
-		if _, err := e.St.Contest(ctx, e.Program(nil).ID, c.ID); parrain.ErrorCode(err) != parrain.CodeNotFound {
+		if _, err := e.Ref.Contest(ctx, e.Program(nil).ID, c.ID); parrain.ErrorCode(err) != parrain.CodeNotFound {
 			t.Errorf("foreign program: %v", err)
 		}
-		if _, _, err := e.St.CreateContest(ctx, prog.ID, parrain.Contest{Name: "x"}, store.Idem{}); parrain.AsError(err) == nil || parrain.AsError(err).Field != "starts_at" {
+		if _, _, err := e.Ref.CreateContest(ctx, prog.ID, parrain.Contest{Name: "x"}, store.Idem{}); parrain.AsError(err) == nil || parrain.AsError(err).Field != "starts_at" {
 			t.Errorf("invalid contest: %v", err)
 		}
 	})

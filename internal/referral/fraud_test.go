@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/parrainhq/parrain/internal/fraud"
+	"github.com/parrainhq/parrain/internal/outbound"
 	"github.com/parrainhq/parrain/internal/parrain"
 	"github.com/parrainhq/parrain/internal/referral"
 	"github.com/parrainhq/parrain/internal/store"
@@ -31,7 +32,7 @@ func TestFraudDecisions(t *testing.T) {
 		prog := e.Program(signupRewards)
 		adv := e.advocateWith(prog.ID, "adv", "anna@company.example", &parrain.EventContext{IP: "203.0.113.10", UserAgent: "UA-Anna", DeviceID: "dev-anna", PaymentFingerprint: "card-anna"})
 		url := "https://hooks.example/parrain"
-		ep, _, err := e.St.CreateWebhookEndpoint(ctx, prog.ID, parrain.WebhookEndpointInput{URL: &url, EventTypes: []string{parrain.WebhookFraudFlagged}}, store.Idem{})
+		ep, _, err := outbound.NewService(e.St).CreateEndpoint(ctx, prog.ID, parrain.WebhookEndpointInput{URL: &url, EventTypes: []string{parrain.WebhookFraudFlagged}}, store.Idem{})
 		if err != nil {
 			t.Fatal(err)
 		}

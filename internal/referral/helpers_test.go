@@ -11,6 +11,8 @@ import (
 // (internal/storetest).
 type env struct{ *storetest.Env }
 
+func open(t *testing.T, url string) *env { return &env{storetest.Open(t, url)} }
+
 func each(t *testing.T, fn func(t *testing.T, e *env)) {
 	storetest.Each(t, func(t *testing.T, e *storetest.Env) { fn(t, &env{e}) })
 }

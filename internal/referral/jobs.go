@@ -46,7 +46,7 @@ func (s *Service) RegisterJobs(r *jobs.Runner, client *http.Client) {
 		if err := json.Unmarshal(payload, &a); err != nil {
 			return fmt.Errorf("decoding %s payload: %w", parrain.JobFinishContest, err)
 		}
-		notBefore, err := st.FinishContest(ctx, a.ContestID)
+		notBefore, err := s.FinishContest(ctx, a.ContestID)
 		if err != nil {
 			return err
 		}

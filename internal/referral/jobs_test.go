@@ -130,7 +130,8 @@ func TestFulfilmentWebhookAndContestJobs(t *testing.T) {
 
 		// The contest job picks the winners when the contest ends.
 		now := clock.Now()
-		c, _, err := st.CreateContest(ctx, prog.ID, parrain.Contest{Name: "Sprint", StartsAt: now.Add(-24 * time.Hour), EndsAt: now.Add(time.Hour),
+		ref := referral.New(st)
+		c, _, err := ref.CreateContest(ctx, prog.ID, parrain.Contest{Name: "Sprint", StartsAt: now.Add(-24 * time.Hour), EndsAt: now.Add(time.Hour),
 			Prizes: []parrain.Prize{{Rank: 1, Reward: parrain.RewardSpec{Kind: parrain.KindCash, Amount: 10000}}}}, store.Idem{})
 		if err != nil {
 			t.Fatal(err)
@@ -142,8 +143,8 @@ func TestFulfilmentWebhookAndContestJobs(t *testing.T) {
 		if _, err := r.RunOnce(ctx); err != nil {
 			t.Fatal(err)
 		}
-		if got, _ := st.Contest(ctx, prog.ID, c.ID); got.Status != parrain.ContestRunning {
-			t.Fatalf("contest %s before its end", got.Status)
+		if got, err := ref.Contest(ctx, prog.ID, c.ID); err != nil || got.Status != parrain.ContestRunning {
+			t.Fatalf("contest %s before its end: %v", got.Status, err)
 		}
 		clock.Advance(2 * time.Hour)
 		for range 3 {
@@ -151,8 +152,8 @@ func TestFulfilmentWebhookAndContestJobs(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		got2, _ := st.Contest(ctx, prog.ID, c.ID)
-		if got2.Status != parrain.ContestFinished || len(got2.Winners) != 1 || got2.Winners[0].ExternalID != "adv" || got2.Winners[0].Amount != 10000 {
+		got2, err := ref.Contest(ctx, prog.ID, c.ID)
+		if err != nil || got2.Status != parrain.ContestFinished || len(got2.Winners) != 1 || got2.Winners[0].ExternalID != "adv" || got2.Winners[0].Amount != 10000 {
 			t.Fatalf("contest after its end: %+v", got2)
 		}
 	})

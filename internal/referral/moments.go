@@ -95,3 +95,83 @@ func (in *ingest) fireMoments(ctx context.Context) error {
 	}
 	return nil
 }
+
+// CreateTrigger validates and stores a moment trigger, audited in its
+// transaction. The bool is true when the answer is a replay of idem.
+func (s *Service) CreateTrigger(ctx context.Context, programID string, t parrain.MomentTrigger, idem store.Idem) (parrain.MomentTrigger, bool, error) {
+	if err := t.NormalizeNew(programID); err != nil {
+		return t, false, err
+	}
+	return store.Idempotent(ctx, s.st, idem, func(tx *store.Tx) (parrain.MomentTrigger, error) {
+		t := t // a fresh copy per attempt: the transaction may be retried
+		if _, err := tx.Program(ctx, programID); err != nil {
+			return t, err
+		}
+		now := tx.Now()
+		t.ID, t.CreatedAt, t.UpdatedAt = tx.NewTriggerID(), now, now
+		if err := tx.InsertTrigger(ctx, t); err != nil {
+			return t, err
+		}
+		return t, tx.Audit(ctx, store.ContextActor(ctx), store.AuditTriggerCreated, "trigger", t.ID, programID,
+			map[string]any{"kind": t.Kind, "status": t.Status})
+	})
+}
+
+// UpdateTrigger replaces a trigger's definition (its id, program and
+// creation time stay), audited in its transaction.
+func (s *Service) UpdateTrigger(ctx context.Context, programID, id string, t parrain.MomentTrigger) (parrain.MomentTrigger, error) {
+	var out parrain.MomentTrigger
+	err := s.st.InTx(ctx, func(tx *store.Tx) error {
+		old, err := tx.Trigger(ctx, programID, id)
+		if err != nil {
+			return err
+		}
+		out = t
+		if err := out.NormalizeReplacing(old); err != nil {
+			return err
+		}
+		out.UpdatedAt = tx.Now()
+		if err := tx.UpdateTrigger(ctx, out); err != nil {
+			return err
+		}
+		return tx.Audit(ctx, store.ContextActor(ctx), store.AuditTriggerUpdated, "trigger", id, programID,
+			map[string]any{"kind": out.Kind, "status": out.Status})
+	})
+	if err != nil {
+		return t, err
+	}
+	return out, nil
+}
+
+// DeleteTrigger removes a trigger, audited in its transaction; its firings
+// stay on record.
+func (s *Service) DeleteTrigger(ctx context.Context, programID, id string) error {
+	return s.st.InTx(ctx, func(tx *store.Tx) error {
+		if err := tx.DeleteTrigger(ctx, programID, id, tx.Now()); err != nil {
+			return err
+		}
+		return tx.Audit(ctx, store.ContextActor(ctx), store.AuditTriggerDeleted, "trigger", id, programID, nil)
+	})
+}
+
+// Triggers lists a program's triggers, oldest first.
+func (s *Service) Triggers(ctx context.Context, programID string) ([]parrain.MomentTrigger, error) {
+	if _, err := s.st.Program(ctx, programID); err != nil {
+		return nil, err
+	}
+	return s.st.Triggers(ctx, programID)
+}
+
+// Trigger returns a program's trigger.
+func (s *Service) Trigger(ctx context.Context, programID, id string) (parrain.MomentTrigger, error) {
+	return s.st.Trigger(ctx, programID, id)
+}
+
+// Firings lists a trigger's firings, newest first: each time it fired, for
+// whom, and what each effect became.
+func (s *Service) Firings(ctx context.Context, programID, triggerID string, pg store.Page) ([]store.Firing, string, error) {
+	if _, err := s.st.Trigger(ctx, programID, triggerID); err != nil {
+		return nil, "", err
+	}
+	return s.st.Firings(ctx, programID, triggerID, pg)
+}

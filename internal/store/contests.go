@@ -11,41 +11,25 @@ import (
 	"github.com/parrainhq/parrain/internal/parrain"
 )
 
-// Contests: time-limited competitions between a program's advocates, with a
-// leaderboard and automatic winner selection when they end (a durable job
-// scheduled at creation). Prizes are rewards like any other: pending with
-// the program's hold, in the ledger, explained.
+// Contests: time-limited competitions between a program's advocates. The
+// store keeps their documents, the successes they count and their winners;
+// internal/referral runs them (creation, leaderboards, the contest.finish
+// job) with the domain's rules (parrain/contest.go).
 
-// CreateContest validates and stores a contest and schedules its end.
-func (s *Store) CreateContest(ctx context.Context, programID string, c parrain.Contest, idem Idem) (parrain.Contest, bool, error) {
-	if c.ID != "" || c.Status != "" || len(c.Winners) > 0 || c.FinishedAt != nil {
-		return c, false, parrain.Invalid("id", "id, status, winners and finished_at are set by the server")
+// NewContestID returns a fresh contest id.
+func (t *Tx) NewContestID() string { return newID("cst") }
+
+// InsertContest stores a new contest.
+func (t *Tx) InsertContest(ctx context.Context, c parrain.Contest) error {
+	doc, err := json.Marshal(c)
+	if err != nil {
+		return fmt.Errorf("encoding contest: %w", err)
 	}
-	if err := c.Normalize(); err != nil {
-		return c, false, err
+	if _, err := t.tx.ExecContext(ctx, `INSERT INTO contests (id, program_id, document, starts_at, ends_at, created_at) VALUES ($1, $2, $3, $4, $5, $6)`,
+		c.ID, c.ProgramID, string(doc), ms(c.StartsAt), ms(c.EndsAt), ms(c.CreatedAt)); err != nil {
+		return fmt.Errorf("inserting contest: %w", err)
 	}
-	return idempotent(ctx, s, idem, func(tx *sql.Tx) (parrain.Contest, error) {
-		if _, err := s.programQ(ctx, tx, programID, ""); err != nil {
-			return c, err
-		}
-		now := s.clock.Now()
-		c.ID, c.ProgramID, c.CreatedAt = newID("cst"), programID, now
-		doc, err := json.Marshal(c)
-		if err != nil {
-			return c, err
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO contests (id, program_id, document, starts_at, ends_at, created_at) VALUES ($1, $2, $3, $4, $5, $6)`,
-			c.ID, programID, string(doc), ms(c.StartsAt), ms(c.EndsAt), ms(now)); err != nil {
-			return c, fmt.Errorf("inserting contest: %w", err)
-		}
-		payload, _ := json.Marshal(parrain.FinishContestArgs{ContestID: c.ID})
-		if err := s.enqueueTx(ctx, tx, parrain.JobFinishContest, parrain.JobFinishContest+":"+c.ID, payload, c.EndsAt); err != nil {
-			return c, err
-		}
-		c.Status = c.StatusAt(now)
-		return c, s.audit(ctx, tx, AuditContestCreated, "contest", c.ID, programID,
-			map[string]any{"name": c.Name, "starts_at": c.StartsAt, "ends_at": c.EndsAt})
-	})
+	return nil
 }
 
 const contestCols = `id, program_id, document, finished_at`
@@ -64,34 +48,27 @@ func scanContest(sc scanner) (parrain.Contest, error) {
 	return c, nil
 }
 
-func (s *Store) contestsQ(ctx context.Context, q querier, programID string) ([]parrain.Contest, error) {
-	rows, err := q.QueryContext(ctx, `SELECT `+contestCols+` FROM contests WHERE program_id = $1 ORDER BY id DESC LIMIT 200`, programID)
+// Contests lists a program's contests (at most 200), newest first, as
+// stored (their status is not set).
+func (s *Store) Contests(ctx context.Context, programID string) ([]parrain.Contest, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT `+contestCols+` FROM contests WHERE program_id = $1 ORDER BY id DESC LIMIT 200`, programID)
 	if err != nil {
 		return nil, fmt.Errorf("listing contests: %w", err)
 	}
 	defer rows.Close()
-	now := s.clock.Now()
 	out := []parrain.Contest{}
 	for rows.Next() {
 		c, err := scanContest(rows)
 		if err != nil {
 			return nil, err
 		}
-		c.Status = c.StatusAt(now)
 		out = append(out, c)
 	}
 	return out, rows.Err()
 }
 
-// Contests lists a program's contests, newest first.
-func (s *Store) Contests(ctx context.Context, programID string) ([]parrain.Contest, error) {
-	if _, err := s.Program(ctx, programID); err != nil {
-		return nil, err
-	}
-	return s.contestsQ(ctx, s.r, programID)
-}
-
-// Contest returns a contest of a program, with its winners once finished.
+// Contest returns a contest of a program with its winners once finished,
+// as stored (its status is not set).
 func (s *Store) Contest(ctx context.Context, programID, id string) (parrain.Contest, error) {
 	c, err := scanContest(s.r.QueryRowContext(ctx, `SELECT `+contestCols+` FROM contests WHERE id = $1 AND program_id = $2`, id, programID))
 	if errors.Is(err, sql.ErrNoRows) {
@@ -100,7 +77,6 @@ func (s *Store) Contest(ctx context.Context, programID, id string) (parrain.Cont
 	if err != nil {
 		return c, err
 	}
-	c.Status = c.StatusAt(s.clock.Now())
 	rows, err := s.r.QueryContext(ctx, `SELECT w.rank, p.external_id, w.score, w.reward_id, r.amount, r.currency FROM contest_winners w
 		JOIN participants p ON p.id = w.participant_id JOIN rewards r ON r.id = w.reward_id WHERE w.contest_id = $1 ORDER BY w.rank, p.external_id`, id)
 	if err != nil {
@@ -117,31 +93,23 @@ func (s *Store) Contest(ctx context.Context, programID, id string) (parrain.Cont
 	return c, rows.Err()
 }
 
-// LeaderboardEntry is an advocate's line on a contest leaderboard.
-type LeaderboardEntry struct {
-	Rank        int       `json:"rank"`
-	ExternalID  string    `json:"external_id,omitempty"`
-	Name        string    `json:"name,omitempty"`
-	DisplayName string    `json:"display_name"`
-	Score       int       `json:"score"`
-	ReachedAt   time.Time `json:"reached_at"`
-	// ParticipantID is internal (the prize owner).
-	ParticipantID string `json:"-"`
-	// LastReferralID is the referral that brought the score (the prize is
-	// attached to it).
-	LastReferralID string `json:"-"`
+// ContestProgram returns the program of a contest.
+func (s *Store) ContestProgram(ctx context.Context, id string) (string, error) {
+	var programID string
+	err := s.r.QueryRowContext(ctx, `SELECT program_id FROM contests WHERE id = $1`, id).Scan(&programID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", notFound("contest")
+	}
+	if err != nil {
+		return "", fmt.Errorf("loading contest: %w", err)
+	}
+	return programID, nil
 }
 
-// Leaderboard is a contest's standings.
-type Leaderboard struct {
-	Contest parrain.Contest    `json:"contest"`
-	Entries []LeaderboardEntry `json:"entries"`
-}
-
-// standingsQ computes a contest's standings: each advocate's successful,
-// non-voided referrals that succeeded within the contest, ranked with its
-// tie rule.
-func (s *Store) standingsQ(ctx context.Context, q querier, c parrain.Contest) ([]LeaderboardEntry, error) {
+// contestSuccessesQ returns the successes a contest counts: its program's
+// referrals that succeeded within it, not rejected, and not voided before
+// it ended, in the order they succeeded.
+func contestSuccessesQ(ctx context.Context, q querier, c parrain.Contest) ([]parrain.ContestSuccess, error) {
 	rows, err := q.QueryContext(ctx, `SELECT r.advocate_id, r.id, r.succeeded_at, p.external_id, p.name FROM referrals r
 		JOIN participants p ON p.id = r.advocate_id
 		WHERE r.program_id = $1 AND r.succeeded_at >= $2 AND r.succeeded_at < $3 AND r.status <> 'rejected'
@@ -150,153 +118,55 @@ func (s *Store) standingsQ(ctx context.Context, q querier, c parrain.Contest) ([
 		return nil, fmt.Errorf("computing standings: %w", err)
 	}
 	defer rows.Close()
-	by := map[string]*LeaderboardEntry{}
-	var order []string
+	var out []parrain.ContestSuccess
 	for rows.Next() {
-		var adv, ref, ext, name string
+		var s parrain.ContestSuccess
 		var at int64
-		if err := rows.Scan(&adv, &ref, &at, &ext, &name); err != nil {
+		if err := rows.Scan(&s.AdvocateID, &s.ReferralID, &at, &s.ExternalID, &s.Name); err != nil {
 			return nil, err
 		}
-		e := by[adv]
-		if e == nil {
-			e = &LeaderboardEntry{ParticipantID: adv, ExternalID: ext, Name: name}
-			by[adv] = e
-			order = append(order, adv)
-		}
-		e.Score++
-		e.ReachedAt, e.LastReferralID = fromMS(at), ref
+		s.SucceededAt = fromMS(at)
+		out = append(out, s)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	scores := make([]parrain.Score, 0, len(order))
-	for _, id := range order {
-		scores = append(scores, parrain.Score{ParticipantID: id, Score: by[id].Score, ReachedAt: by[id].ReachedAt})
-	}
-	out := make([]LeaderboardEntry, 0, len(scores))
-	for _, st := range parrain.Rank(scores, c.TieRule) {
-		e := *by[st.ParticipantID]
-		e.Rank = st.Rank
-		e.DisplayName = parrain.DisplayName(e.Name, e.Rank)
-		out = append(out, e)
-	}
-	return out, nil
+	return out, rows.Err()
 }
 
-// ContestLeaderboard returns a contest's leaderboard (at most limit
-// entries).
-func (s *Store) ContestLeaderboard(ctx context.Context, programID, id string, limit int) (Leaderboard, error) {
-	c, err := s.Contest(ctx, programID, id)
-	if err != nil {
-		return Leaderboard{}, err
-	}
-	es, err := s.standingsQ(ctx, s.r, c)
-	if err != nil {
-		return Leaderboard{}, err
-	}
-	if limit > 0 && len(es) > limit {
-		es = es[:limit]
-	}
-	return Leaderboard{Contest: c, Entries: es}, nil
+// ContestSuccesses returns the successes a contest counts, in the order
+// they succeeded.
+func (s *Store) ContestSuccesses(ctx context.Context, c parrain.Contest) ([]parrain.ContestSuccess, error) {
+	return contestSuccessesQ(ctx, s.r, c)
 }
 
-// PublicLeaderboard returns the leaderboard of a public contest with
-// display names only; a contest that is not public is not found.
-func (s *Store) PublicLeaderboard(ctx context.Context, id string, limit int) (Leaderboard, error) {
-	var programID string
-	err := s.r.QueryRowContext(ctx, `SELECT program_id FROM contests WHERE id = $1`, id).Scan(&programID)
+// ContestSuccesses is Store.ContestSuccesses in the transaction.
+func (t *Tx) ContestSuccesses(ctx context.Context, c parrain.Contest) ([]parrain.ContestSuccess, error) {
+	return contestSuccessesQ(ctx, t.tx, c)
+}
+
+// ContestForUpdate returns a contest, locked until the transaction ends.
+func (t *Tx) ContestForUpdate(ctx context.Context, id string) (parrain.Contest, error) {
+	c, err := scanContest(t.tx.QueryRowContext(ctx, `SELECT `+contestCols+` FROM contests WHERE id = $1`+t.s.d.forUpdate, id))
 	if errors.Is(err, sql.ErrNoRows) {
-		return Leaderboard{}, notFound("contest")
+		return c, notFound("contest")
 	}
 	if err != nil {
-		return Leaderboard{}, err
+		return c, fmt.Errorf("loading contest: %w", err)
 	}
-	lb, err := s.ContestLeaderboard(ctx, programID, id, limit)
-	if err != nil {
-		return lb, err
-	}
-	if !lb.Contest.Public {
-		return Leaderboard{}, notFound("contest")
-	}
-	for i := range lb.Entries {
-		lb.Entries[i].ExternalID, lb.Entries[i].Name = "", ""
-	}
-	// Winners are shown by rank and display name only.
-	c := lb.Contest
-	c.Winners = nil
-	lb.Contest = c
-	return lb, nil
+	return c, nil
 }
 
-// FinishContest picks a contest's winners once it has ended and records
-// their prizes as rewards. It is idempotent: a finished contest is left
-// alone. Before the end, notBefore says when to try again.
-func (s *Store) FinishContest(ctx context.Context, id string) (notBefore time.Time, err error) {
-	err = s.tx(ctx, func(tx *sql.Tx) error {
-		notBefore = time.Time{} // a retried attempt starts afresh
-		c, err := scanContest(tx.QueryRowContext(ctx, `SELECT `+contestCols+` FROM contests WHERE id = $1`+s.d.forUpdate, id))
-		if errors.Is(err, sql.ErrNoRows) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		if c.FinishedAt != nil {
-			return nil
-		}
-		now := s.clock.Now()
-		if now.Before(c.EndsAt) {
-			notBefore = c.EndsAt
-			return nil
-		}
-		prog, err := s.programQ(ctx, tx, c.ProgramID, "")
-		if err != nil {
-			return err
-		}
-		entries, err := s.standingsQ(ctx, tx, c)
-		if err != nil {
-			return err
-		}
-		byID := map[string]LeaderboardEntry{}
-		var standings []parrain.Standing
-		for _, e := range entries {
-			byID[e.ParticipantID] = e
-			standings = append(standings, parrain.Standing{Score: parrain.Score{ParticipantID: e.ParticipantID, Score: e.Score, ReachedAt: e.ReachedAt}, Rank: e.Rank})
-		}
-		for _, pa := range c.AllocatePrizes(standings, prog.Currency) {
-			e := byID[pa.ParticipantID]
-			ref, err := s.referralByID(ctx, tx, e.LastReferralID)
-			if err != nil {
-				return err
-			}
-			rc, err := s.loadRefCtx(ctx, tx, ref)
-			if err != nil {
-				return err
-			}
-			spec := pa.Prize.Reward
-			a := parrain.Award{
-				Draft: parrain.Draft{RuleID: fmt.Sprintf("prize_%d_%s", pa.Rank, pa.ParticipantID), Role: parrain.RoleAdvocate,
-					Trigger: parrain.TriggerContest, Kind: spec.Kind, AmountType: parrain.AmountFixed, Amount: pa.Amount,
-					Currency: prog.Currency, Description: spec.Description, Explanation: pa.Explanation},
-				Owner: pa.ParticipantID, At: c.EndsAt, Spec: spec,
-				Inputs: parrain.Inputs{Event: "contest " + c.Name, SuccessfulReferrals: pa.Score.Score,
-					Period: fmt.Sprintf("%s to %s", c.StartsAt.Format(time.RFC3339), c.EndsAt.Format(time.RFC3339))},
-				Steps: []string{pa.Explanation},
-			}
-			rw, err := s.grantTx(ctx, tx, &prog, &rc.Referral, a, parrain.GrantSource{EventID: "contest:" + c.ID})
-			if err != nil {
-				return err
-			}
-			if _, err := tx.ExecContext(ctx, `INSERT INTO contest_winners (contest_id, participant_id, rank, score, reward_id) VALUES ($1, $2, $3, $4, $5)`,
-				c.ID, pa.ParticipantID, pa.Rank, pa.Score.Score, rw.ID); err != nil {
-				return fmt.Errorf("recording winner: %w", err)
-			}
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE contests SET finished_at = $1 WHERE id = $2`, ms(now), c.ID); err != nil {
-			return fmt.Errorf("finishing contest: %w", err)
-		}
-		return nil
-	})
-	return notBefore, err
+// RecordContestWinner records a prize awarded at the end of a contest.
+func (t *Tx) RecordContestWinner(ctx context.Context, contestID, participantID string, rank, score int, rewardID string) error {
+	if _, err := t.tx.ExecContext(ctx, `INSERT INTO contest_winners (contest_id, participant_id, rank, score, reward_id) VALUES ($1, $2, $3, $4, $5)`,
+		contestID, participantID, rank, score, rewardID); err != nil {
+		return fmt.Errorf("recording winner: %w", err)
+	}
+	return nil
+}
+
+// MarkContestFinished records that a contest's winners are recorded.
+func (t *Tx) MarkContestFinished(ctx context.Context, id string, at time.Time) error {
+	if _, err := t.tx.ExecContext(ctx, `UPDATE contests SET finished_at = $1 WHERE id = $2`, ms(at), id); err != nil {
+		return fmt.Errorf("finishing contest: %w", err)
+	}
+	return nil
 }

@@ -2,10 +2,9 @@ package store_test
 
 import (
 	"fmt"
-	"strings"
 	"testing"
-	"time"
 
+	"github.com/parrainhq/parrain/internal/outbound"
 	"github.com/parrainhq/parrain/internal/parrain"
 	"github.com/parrainhq/parrain/internal/store"
 )
@@ -92,7 +91,7 @@ func TestInboundRecordsAndLinks(t *testing.T) {
 			t.Errorf("by email: %+v %v", found, err)
 		}
 		u := "https://hooks.example.com/x"
-		if _, _, err := e.St.CreateWebhookEndpoint(ctx, p.ID, parrain.WebhookEndpointInput{URL: &u, EventTypes: []string{parrain.WebhookReferralCancelled}}, store.Idem{}); err != nil {
+		if _, _, err := outbound.NewService(e.St).CreateEndpoint(ctx, p.ID, parrain.WebhookEndpointInput{URL: &u, EventTypes: []string{parrain.WebhookReferralCancelled}}, store.Idem{}); err != nil {
 			t.Fatal(err)
 		}
 		for i, want := range []bool{true, false} {
@@ -110,64 +109,6 @@ func TestInboundRecordsAndLinks(t *testing.T) {
 		}
 		if id, ok, err := e.St.SoleProgram(ctx); err != nil || ok || id != "" {
 			t.Errorf("two programs: %q %v %v", id, ok, err)
-		}
-	})
-}
-
-func TestWebhookEndpointsStore(t *testing.T) {
-	each(t, func(t *testing.T, e *env) {
-		p := e.Program(nil)
-		u := " https://hooks.example.com/in#frag "
-		idem := store.Idem{Scope: "k", Key: "ep", Hash: "h"}
-		ep, _, err := e.St.CreateWebhookEndpoint(ctx, p.ID, parrain.WebhookEndpointInput{URL: &u, EventTypes: []string{"reward.paid", "reward.created", "reward.paid"}}, idem)
-		if err != nil || ep.URL != "https://hooks.example.com/in" || len(ep.EventTypes) != 2 || ep.Status != parrain.EndpointActive || !strings.HasPrefix(ep.Secret, "whsec_") {
-			t.Fatalf("create %+v %v", ep, err)
-		}
-		again, replayed, _ := e.St.CreateWebhookEndpoint(ctx, p.ID, parrain.WebhookEndpointInput{URL: &u, EventTypes: []string{"reward.paid", "reward.created", "reward.paid"}}, idem)
-		if !replayed || again.ID != ep.ID {
-			t.Error("not replayed")
-		}
-		rotated, err := e.St.RotateWebhookSecret(ctx, p.ID, ep.ID)
-		if err != nil || rotated.Secret == ep.Secret || !strings.HasPrefix(rotated.Secret, "whsec_") {
-			t.Fatalf("rotate %+v %v", rotated, err)
-		}
-		disabled := parrain.EndpointDisabled
-		upd, err := e.St.UpdateWebhookEndpoint(ctx, p.ID, ep.ID, parrain.WebhookEndpointInput{Status: &disabled, EventTypes: []string{"*"}})
-		if err != nil || upd.Status != disabled || upd.DisabledReason != "disabled by hand" || upd.EventTypes[0] != "*" {
-			t.Fatalf("update %+v %v", upd, err)
-		}
-		// A disabled endpoint receives nothing.
-		adv := e.Advocate(p.ID, "alice", "")
-		e.Event(p.ID, parrain.Event{Type: parrain.EventSignup, ExternalID: "bob", ReferralCode: adv.Code})
-		if ds, _, _ := e.St.WebhookDeliveries(ctx, p.ID, ep.ID, "", store.Page{}); len(ds) != 0 {
-			t.Errorf("deliveries to a disabled endpoint: %d", len(ds))
-		}
-		active := parrain.EndpointActive
-		if _, err := e.St.UpdateWebhookEndpoint(ctx, p.ID, ep.ID, parrain.WebhookEndpointInput{Status: &active}); err != nil {
-			t.Fatal(err)
-		}
-		e.Clock.Advance(time.Minute)
-		e.Event(p.ID, parrain.Event{Type: parrain.EventSignup, ExternalID: "carl", ReferralCode: adv.Code})
-		ds, _, _ := e.St.WebhookDeliveries(ctx, p.ID, ep.ID, "pending", store.Page{})
-		if len(ds) != 1 || ds[0].EventType != parrain.WebhookReferralCreated {
-			t.Fatalf("deliveries %+v", ds)
-		}
-		other := e.Program(nil)
-		if _, err := e.St.UpdateWebhookEndpoint(ctx, other.ID, ep.ID, parrain.WebhookEndpointInput{Status: &disabled}); parrain.ErrorCode(err) != parrain.CodeNotFound {
-			t.Errorf("isolation: %v", err)
-		}
-		if err := e.St.DeleteWebhookEndpoint(ctx, p.ID, ep.ID); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := e.St.WebhookEndpoint(ctx, p.ID, ep.ID); parrain.ErrorCode(err) != parrain.CodeNotFound {
-			t.Errorf("after delete: %v", err)
-		}
-		var n int
-		if err := e.St.DB().QueryRow(`SELECT COUNT(*) FROM webhook_deliveries`).Scan(&n); err != nil {
-			t.Fatalf("query: %v", err)
-		}
-		if n != 0 {
-			t.Errorf("deliveries left: %d", n)
 		}
 	})
 }

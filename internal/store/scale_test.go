@@ -122,18 +122,19 @@ func TestConsoleAtScale(t *testing.T) {
 		_, _, err := st.ReferralsPage(ctx, ReferralQuery{ProgramID: p.ID, From: time.UnixMilli(base + 100000*step), To: time.UnixMilli(base + 200000*step)}, Page{Limit: 50})
 		return err
 	})
-	month := Period{From: time.UnixMilli(base + 500000*step), To: time.UnixMilli(base + 500000*step).Add(30 * 24 * time.Hour)}
+	from := time.UnixMilli(base + 500000*step)
+	to := from.Add(30 * 24 * time.Hour)
 	timed("KPIs, 30 days", func() error {
-		k, err := st.KPIs(ctx, p, month)
+		k, err := st.KPIActivity(ctx, p.ID, p.Currency, from, to)
 		if err == nil && k.Clicks != int64(30*24*3600*1000/step) {
 			t.Errorf("clicks in 30 days: %d", k.Clicks)
 		}
 		return err
 	})
 	timed("KPIs, 365 days", func() error {
-		_, err := st.KPIs(ctx, p, Period{From: month.From, To: month.From.Add(365 * 24 * time.Hour)})
+		_, err := st.KPIActivity(ctx, p.ID, p.Currency, from, from.Add(365*24*time.Hour))
 		return err
 	})
-	timed("daily series, 30 days", func() error { _, err := st.DailySeries(ctx, p.ID, month); return err })
-	timed("top advocates, 30 days", func() error { _, err := st.TopAdvocates(ctx, p, month, 10); return err })
+	timed("daily series, 30 days", func() error { _, err := st.DailyCounts(ctx, p.ID, from, to); return err })
+	timed("top advocates, 30 days", func() error { _, err := st.AdvocateFigures(ctx, p.ID, p.Currency, from, to, 10); return err })
 }

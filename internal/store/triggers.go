@@ -11,75 +11,62 @@ import (
 	"github.com/parrainhq/parrain/internal/parrain"
 )
 
-// CreateTrigger validates and stores a moment trigger.
-func (s *Store) CreateTrigger(ctx context.Context, programID string, t parrain.MomentTrigger, idem Idem) (parrain.MomentTrigger, bool, error) {
-	if t.ID != "" || !t.CreatedAt.IsZero() || !t.UpdatedAt.IsZero() {
-		return t, false, parrain.Invalid("id", "id, created_at and updated_at are set by the server")
+// NewTriggerID returns a fresh trigger id.
+func (t *Tx) NewTriggerID() string { return newID("trg") }
+
+// InsertTrigger stores a new moment trigger.
+func (t *Tx) InsertTrigger(ctx context.Context, tr parrain.MomentTrigger) error {
+	doc, err := json.Marshal(tr)
+	if err != nil {
+		return fmt.Errorf("encoding trigger: %w", err)
 	}
-	t.ProgramID = programID
-	if err := t.Normalize(); err != nil {
-		return t, false, err
+	if _, err := t.tx.ExecContext(ctx, `INSERT INTO moment_triggers (id, program_id, kind, status, definition, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		tr.ID, tr.ProgramID, tr.Kind, tr.Status, string(doc), ms(tr.CreatedAt), ms(tr.UpdatedAt)); err != nil {
+		return fmt.Errorf("inserting trigger: %w", err)
 	}
-	return idempotent(ctx, s, idem, func(tx *sql.Tx) (parrain.MomentTrigger, error) {
-		if _, err := s.programQ(ctx, tx, programID, ""); err != nil {
-			return t, err
-		}
-		now := s.clock.Now()
-		t.ID, t.CreatedAt, t.UpdatedAt = newID("trg"), now, now
-		doc, err := json.Marshal(t)
-		if err != nil {
-			return t, err
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO moment_triggers (id, program_id, kind, status, definition, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6)`,
-			t.ID, programID, t.Kind, t.Status, string(doc), ms(now)); err != nil {
-			return t, fmt.Errorf("inserting trigger: %w", err)
-		}
-		return t, s.audit(ctx, tx, AuditTriggerCreated, "trigger", t.ID, programID, map[string]any{"kind": t.Kind, "status": t.Status})
-	})
+	return nil
 }
 
-// UpdateTrigger replaces a trigger's definition (its id and program stay).
-func (s *Store) UpdateTrigger(ctx context.Context, programID, id string, t parrain.MomentTrigger) (parrain.MomentTrigger, error) {
-	old, err := s.Trigger(ctx, programID, id)
-	if err != nil {
-		return t, err
+// Trigger returns a program's trigger (not deleted), locked until the
+// transaction ends.
+func (t *Tx) Trigger(ctx context.Context, programID, id string) (parrain.MomentTrigger, error) {
+	tr, err := scanTrigger(t.tx.QueryRowContext(ctx, `SELECT definition FROM moment_triggers WHERE id = $1 AND program_id = $2 AND deleted_at IS NULL`+t.s.d.forUpdate,
+		id, programID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return tr, notFound("trigger")
 	}
-	t.ID, t.ProgramID, t.CreatedAt = old.ID, programID, old.CreatedAt
-	if err := t.Normalize(); err != nil {
-		return t, err
-	}
-	t.UpdatedAt = s.clock.Now()
-	doc, err := json.Marshal(t)
-	if err != nil {
-		return t, err
-	}
-	err = s.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE moment_triggers SET kind = $1, status = $2, definition = $3, updated_at = $4 WHERE id = $5 AND program_id = $6 AND deleted_at IS NULL`,
-			t.Kind, t.Status, string(doc), ms(t.UpdatedAt), id, programID)
-		if err != nil {
-			return fmt.Errorf("updating trigger: %w", err)
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return notFound("trigger")
-		}
-		return s.audit(ctx, tx, AuditTriggerUpdated, "trigger", id, programID, map[string]any{"kind": t.Kind, "status": t.Status})
-	})
-	return t, err
+	return tr, err
 }
 
-// DeleteTrigger removes a trigger; its firings stay on record.
-func (s *Store) DeleteTrigger(ctx context.Context, programID, id string) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE moment_triggers SET deleted_at = $1, status = 'disabled' WHERE id = $2 AND program_id = $3 AND deleted_at IS NULL`,
-			ms(s.clock.Now()), id, programID)
-		if err != nil {
-			return fmt.Errorf("deleting trigger: %w", err)
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return notFound("trigger")
-		}
-		return s.audit(ctx, tx, AuditTriggerDeleted, "trigger", id, programID, nil)
-	})
+// UpdateTrigger replaces a trigger's definition.
+func (t *Tx) UpdateTrigger(ctx context.Context, tr parrain.MomentTrigger) error {
+	doc, err := json.Marshal(tr)
+	if err != nil {
+		return fmt.Errorf("encoding trigger: %w", err)
+	}
+	res, err := t.tx.ExecContext(ctx, `UPDATE moment_triggers SET kind = $1, status = $2, definition = $3, updated_at = $4 WHERE id = $5 AND program_id = $6 AND deleted_at IS NULL`,
+		tr.Kind, tr.Status, string(doc), ms(tr.UpdatedAt), tr.ID, tr.ProgramID)
+	if err != nil {
+		return fmt.Errorf("updating trigger: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return notFound("trigger")
+	}
+	return nil
+}
+
+// DeleteTrigger marks a trigger deleted (and disabled) at now; its firings
+// stay on record.
+func (t *Tx) DeleteTrigger(ctx context.Context, programID, id string, now time.Time) error {
+	res, err := t.tx.ExecContext(ctx, `UPDATE moment_triggers SET deleted_at = $1, status = 'disabled' WHERE id = $2 AND program_id = $3 AND deleted_at IS NULL`,
+		ms(now), id, programID)
+	if err != nil {
+		return fmt.Errorf("deleting trigger: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return notFound("trigger")
+	}
+	return nil
 }
 
 func scanTrigger(sc scanner) (parrain.MomentTrigger, error) {

@@ -2,13 +2,10 @@ package store
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/parrainhq/parrain/internal/parrain"
@@ -80,14 +77,6 @@ func (s *Store) Emit(ctx context.Context, programID, eventType string, payload a
 	return s.tx(ctx, func(tx *sql.Tx) error { return s.emitTx(ctx, tx, programID, eventType, payload) })
 }
 
-func newWebhookSecret() (string, error) {
-	b := make([]byte, 32)
-	if _, err := rand.Read(b); err != nil {
-		return "", fmt.Errorf("generating webhook secret: %w", err)
-	}
-	return "whsec_" + base64.StdEncoding.EncodeToString(b), nil
-}
-
 const endpointCols = `id, program_id, url, description, event_types, status, disabled_reason, failing_since, last_success_at, created_at, updated_at`
 
 func scanEndpoint(sc scanner) (parrain.WebhookEndpoint, error) {
@@ -117,76 +106,6 @@ func (s *Store) endpointTx(ctx context.Context, q querier, programID, id, lock s
 	return e, nil
 }
 
-func normalizeEndpoint(in parrain.WebhookEndpointInput, create bool) (parrain.WebhookEndpointInput, error) {
-	if create && in.URL == nil {
-		return in, parrain.Invalid("url", "is required")
-	}
-	if in.URL != nil {
-		u, err := parrain.NormalizeWebhookURL("url", *in.URL)
-		if err != nil {
-			return in, err
-		}
-		in.URL = &u
-	}
-	if in.Description != nil {
-		d := strings.TrimSpace(*in.Description)
-		if len(d) > 500 {
-			return in, parrain.Invalid("description", "must be at most 500 characters")
-		}
-		in.Description = &d
-	}
-	if create || in.EventTypes != nil {
-		types, err := parrain.NormalizeEventTypes("event_types", in.EventTypes)
-		if err != nil {
-			return in, err
-		}
-		in.EventTypes = types
-	}
-	if in.Status != nil && *in.Status != parrain.EndpointActive && *in.Status != parrain.EndpointDisabled {
-		return in, parrain.Invalid("status", "must be active or disabled")
-	}
-	return in, nil
-}
-
-// CreateWebhookEndpoint registers an endpoint for a program's events and
-// returns it with its signing secret, shown this once.
-func (s *Store) CreateWebhookEndpoint(ctx context.Context, programID string, in parrain.WebhookEndpointInput, idem Idem) (parrain.WebhookEndpoint, bool, error) {
-	in, err := normalizeEndpoint(in, true)
-	if err != nil {
-		return parrain.WebhookEndpoint{}, false, err
-	}
-	return idempotent(ctx, s, idem, func(tx *sql.Tx) (parrain.WebhookEndpoint, error) {
-		if _, err := s.programQ(ctx, tx, programID, ""); err != nil {
-			return parrain.WebhookEndpoint{}, err
-		}
-		secret, err := newWebhookSecret()
-		if err != nil {
-			return parrain.WebhookEndpoint{}, err
-		}
-		status := parrain.EndpointActive
-		if in.Status != nil {
-			status = *in.Status
-		}
-		desc := ""
-		if in.Description != nil {
-			desc = *in.Description
-		}
-		types, _ := json.Marshal(in.EventTypes)
-		id, now := newID("whe"), ms(s.clock.Now())
-		if _, err := tx.ExecContext(ctx, `INSERT INTO webhook_endpoints (id, program_id, url, description, event_types, secret, status, created_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)`, id, programID, *in.URL, desc, string(types), secret, status, now); err != nil {
-			return parrain.WebhookEndpoint{}, fmt.Errorf("inserting webhook endpoint: %w", err)
-		}
-		e, err := s.endpointTx(ctx, tx, programID, id, "")
-		if err != nil {
-			return e, err
-		}
-		e.Secret = secret
-		return e, s.audit(ctx, tx, AuditWebhookCreated, "webhook_endpoint", id, programID,
-			map[string]any{"url": e.URL, "event_types": e.EventTypes})
-	})
-}
-
 // WebhookEndpoint returns an endpoint (without its secret).
 func (s *Store) WebhookEndpoint(ctx context.Context, programID, id string) (parrain.WebhookEndpoint, error) {
 	return s.endpointTx(ctx, s.r, programID, id, "")
@@ -214,97 +133,100 @@ func (s *Store) WebhookEndpoints(ctx context.Context, programID string, pg Page)
 	return pageOf(out, pg.limit(), func(e parrain.WebhookEndpoint) string { return e.ID })
 }
 
-// UpdateWebhookEndpoint changes an endpoint's URL, description, event types
-// or status. Enabling a disabled endpoint clears its failure record; its
-// failed deliveries can be replayed.
-func (s *Store) UpdateWebhookEndpoint(ctx context.Context, programID, id string, in parrain.WebhookEndpointInput) (parrain.WebhookEndpoint, error) {
-	in, err := normalizeEndpoint(in, false)
-	if err != nil {
-		return parrain.WebhookEndpoint{}, err
-	}
-	var out parrain.WebhookEndpoint
-	err = s.tx(ctx, func(tx *sql.Tx) error {
-		e, err := s.endpointTx(ctx, tx, programID, id, s.d.forUpdate)
-		if err != nil {
-			return err
-		}
-		if in.URL != nil {
-			e.URL = *in.URL
-		}
-		if in.Description != nil {
-			e.Description = *in.Description
-		}
-		if in.EventTypes != nil {
-			e.EventTypes = in.EventTypes
-		}
-		if in.Status != nil && *in.Status != e.Status {
-			e.Status = *in.Status
-			e.DisabledReason = ""
-			if e.Status == parrain.EndpointDisabled {
-				e.DisabledReason = "disabled by hand"
-			} else {
-				e.FailingSince = nil
-			}
-		}
-		types, _ := json.Marshal(e.EventTypes)
-		_, err = tx.ExecContext(ctx, `UPDATE webhook_endpoints SET url = $1, description = $2, event_types = $3, status = $4, disabled_reason = $5,
-			failing_since = $6, updated_at = $7 WHERE id = $8`,
-			e.URL, e.Description, string(types), e.Status, e.DisabledReason, nullMS(e.FailingSince), ms(s.clock.Now()), id)
-		if err != nil {
-			return fmt.Errorf("updating webhook endpoint: %w", err)
-		}
-		if out, err = s.endpointTx(ctx, tx, programID, id, ""); err != nil {
-			return err
-		}
-		return s.audit(ctx, tx, AuditWebhookUpdated, "webhook_endpoint", id, programID,
-			map[string]any{"url": out.URL, "event_types": out.EventTypes, "status": out.Status})
-	})
-	return out, err
+// NewWebhookEndpointID returns a fresh endpoint id.
+func (t *Tx) NewWebhookEndpointID() string { return newID("whe") }
+
+// WebhookEndpoint returns an endpoint (without its secret) of a program
+// (any program when programID is ""), locked until the transaction ends.
+func (t *Tx) WebhookEndpoint(ctx context.Context, programID, id string) (parrain.WebhookEndpoint, error) {
+	return t.s.endpointTx(ctx, t.tx, programID, id, t.s.d.forUpdate)
 }
 
-// RotateWebhookSecret gives an endpoint a new signing secret and returns it
-// (shown this once). Deliveries from now on are signed with the new secret.
-func (s *Store) RotateWebhookSecret(ctx context.Context, programID, id string) (parrain.WebhookEndpoint, error) {
-	var out parrain.WebhookEndpoint
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		if _, err := s.endpointTx(ctx, tx, programID, id, s.d.forUpdate); err != nil {
-			return err
-		}
-		secret, err := newWebhookSecret()
-		if err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE webhook_endpoints SET secret = $1, updated_at = $2 WHERE id = $3`, secret, ms(s.clock.Now()), id); err != nil {
-			return fmt.Errorf("rotating secret: %w", err)
-		}
-		if out, err = s.endpointTx(ctx, tx, programID, id, ""); err != nil {
-			return err
-		}
-		out.Secret = secret
-		return s.audit(ctx, tx, AuditWebhookSecretRotated, "webhook_endpoint", id, programID, nil)
-	})
-	return out, err
+// InsertWebhookEndpoint stores a new endpoint with its signing secret.
+func (t *Tx) InsertWebhookEndpoint(ctx context.Context, e parrain.WebhookEndpoint, secret string) error {
+	types, err := json.Marshal(e.EventTypes)
+	if err != nil {
+		return fmt.Errorf("encoding event types: %w", err)
+	}
+	if _, err := t.tx.ExecContext(ctx, `INSERT INTO webhook_endpoints (id, program_id, url, description, event_types, secret, status, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)`, e.ID, e.ProgramID, e.URL, e.Description, string(types), secret, e.Status, ms(e.CreatedAt)); err != nil {
+		return fmt.Errorf("inserting webhook endpoint: %w", err)
+	}
+	return nil
+}
+
+// UpdateWebhookEndpoint saves an endpoint's URL, description, event types,
+// status, disabled reason and failure record.
+func (t *Tx) UpdateWebhookEndpoint(ctx context.Context, e parrain.WebhookEndpoint, now time.Time) error {
+	types, err := json.Marshal(e.EventTypes)
+	if err != nil {
+		return fmt.Errorf("encoding event types: %w", err)
+	}
+	if _, err := t.tx.ExecContext(ctx, `UPDATE webhook_endpoints SET url = $1, description = $2, event_types = $3, status = $4, disabled_reason = $5,
+		failing_since = $6, updated_at = $7 WHERE id = $8`,
+		e.URL, e.Description, string(types), e.Status, e.DisabledReason, nullMS(e.FailingSince), ms(now), e.ID); err != nil {
+		return fmt.Errorf("updating webhook endpoint: %w", err)
+	}
+	return nil
+}
+
+// SetWebhookSecret replaces an endpoint's signing secret.
+func (t *Tx) SetWebhookSecret(ctx context.Context, id, secret string, now time.Time) error {
+	if _, err := t.tx.ExecContext(ctx, `UPDATE webhook_endpoints SET secret = $1, updated_at = $2 WHERE id = $3`, secret, ms(now), id); err != nil {
+		return fmt.Errorf("rotating secret: %w", err)
+	}
+	return nil
 }
 
 // DeleteWebhookEndpoint removes an endpoint with its deliveries and their
-// log; deliveries still queued are dropped.
-func (s *Store) DeleteWebhookEndpoint(ctx context.Context, programID, id string) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
-		e, err := s.endpointTx(ctx, tx, programID, id, s.d.forUpdate)
-		if err != nil {
-			return err
+// log.
+func (t *Tx) DeleteWebhookEndpoint(ctx context.Context, id string) error {
+	for _, q := range []string{
+		`DELETE FROM webhook_attempts WHERE delivery_id IN (SELECT id FROM webhook_deliveries WHERE endpoint_id = $1)`,
+		`DELETE FROM webhook_deliveries WHERE endpoint_id = $1`,
+		`DELETE FROM webhook_endpoints WHERE id = $1`,
+	} {
+		if _, err := t.tx.ExecContext(ctx, q, id); err != nil {
+			return fmt.Errorf("deleting webhook endpoint: %w", err)
 		}
-		for _, q := range []string{
-			`DELETE FROM webhook_attempts WHERE delivery_id IN (SELECT id FROM webhook_deliveries WHERE endpoint_id = $1)`,
-			`DELETE FROM webhook_deliveries WHERE endpoint_id = $1`,
-			`DELETE FROM webhook_endpoints WHERE id = $1`,
-		} {
-			if _, err := tx.ExecContext(ctx, q, id); err != nil {
-				return fmt.Errorf("deleting webhook endpoint: %w", err)
-			}
-		}
-		return s.audit(ctx, tx, AuditWebhookDeleted, "webhook_endpoint", id, programID, map[string]any{"url": e.URL})
-	})
+	}
+	return nil
+}
+
+// WebhookEndpointSucceeded records a delivery to the endpoint: it is no
+// longer failing.
+func (t *Tx) WebhookEndpointSucceeded(ctx context.Context, id string, now time.Time) error {
+	if _, err := t.tx.ExecContext(ctx, `UPDATE webhook_endpoints SET failing_since = NULL, last_success_at = $1 WHERE id = $2`, ms(now), id); err != nil {
+		return fmt.Errorf("recording endpoint success: %w", err)
+	}
+	return nil
+}
+
+// WebhookEndpointFailing records that the endpoint fails every delivery
+// since a time.
+func (t *Tx) WebhookEndpointFailing(ctx context.Context, id string, since time.Time) error {
+	if _, err := t.tx.ExecContext(ctx, `UPDATE webhook_endpoints SET failing_since = $1 WHERE id = $2`, ms(since), id); err != nil {
+		return fmt.Errorf("recording endpoint failure: %w", err)
+	}
+	return nil
+}
+
+// DisableWebhookEndpoint disables an endpoint for a reason.
+func (t *Tx) DisableWebhookEndpoint(ctx context.Context, id, reason string, now time.Time) error {
+	if _, err := t.tx.ExecContext(ctx, `UPDATE webhook_endpoints SET status = 'disabled', disabled_reason = $1, updated_at = $2 WHERE id = $3`,
+		reason, ms(now), id); err != nil {
+		return fmt.Errorf("disabling webhook endpoint: %w", err)
+	}
+	return nil
+}
+
+// WebhookTarget returns where and how to deliver to an endpoint: its URL,
+// signing secret and status.
+func (t *Tx) WebhookTarget(ctx context.Context, endpointID string) (url, secret string, status parrain.EndpointStatus, err error) {
+	if err := t.tx.QueryRowContext(ctx, `SELECT url, secret, status FROM webhook_endpoints WHERE id = $1`, endpointID).Scan(&url, &secret, &status); err != nil {
+		return "", "", "", fmt.Errorf("loading endpoint: %w", err)
+	}
+	return url, secret, status, nil
 }
 
 const deliveryCols = `id, endpoint_id, program_id, event_type, payload, status, attempts, next_attempt_at, last_status_code, last_error, created_at, completed_at`
@@ -320,13 +242,8 @@ func scanDelivery(sc scanner) (parrain.WebhookDelivery, error) {
 }
 
 // WebhookDeliveries lists an endpoint's deliveries, newest first, filtered
-// by status when given.
+// by status when given ("" for all).
 func (s *Store) WebhookDeliveries(ctx context.Context, programID, endpointID, status string, pg Page) ([]parrain.WebhookDelivery, string, error) {
-	switch parrain.DeliveryStatus(status) {
-	case "", parrain.DeliveryPending, parrain.DeliverySucceeded, parrain.DeliveryFailed:
-	default:
-		return nil, "", parrain.Invalid("status", "must be pending, succeeded or failed")
-	}
 	if _, err := s.endpointTx(ctx, s.r, programID, endpointID, ""); err != nil {
 		return nil, "", err
 	}
@@ -378,186 +295,68 @@ func (s *Store) WebhookDelivery(ctx context.Context, programID, endpointID, id s
 	return d, rows.Err()
 }
 
-// ReplayWebhookDelivery sends a delivery again from a fresh retry schedule,
-// with the same webhook-id (receivers deduplicate on it). The endpoint must
-// be active.
-func (s *Store) ReplayWebhookDelivery(ctx context.Context, programID, endpointID, id string) (parrain.WebhookDelivery, error) {
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		e, err := s.endpointTx(ctx, tx, programID, endpointID, "")
-		if err != nil {
-			return err
-		}
-		if e.Status != parrain.EndpointActive {
-			return &parrain.Error{Code: parrain.CodeConflict, Field: "status", Message: "the endpoint is disabled: enable it before replaying"}
-		}
-		var st parrain.DeliveryStatus
-		var eventType string
-		err = tx.QueryRowContext(ctx, `SELECT status, event_type FROM webhook_deliveries WHERE id = $1 AND endpoint_id = $2`+s.d.forUpdate,
-			id, endpointID).Scan(&st, &eventType)
-		if errors.Is(err, sql.ErrNoRows) {
-			return notFound("webhook delivery")
-		}
-		if err != nil {
-			return err
-		}
-		if st == parrain.DeliveryPending {
-			return nil // already on its way
-		}
-		now := s.clock.Now()
-		if _, err := tx.ExecContext(ctx, `UPDATE webhook_deliveries SET status = 'pending', attempts = 0, next_attempt_at = $1, completed_at = NULL WHERE id = $2`,
-			ms(now), id); err != nil {
-			return fmt.Errorf("replaying delivery: %w", err)
-		}
-		payload, _ := json.Marshal(parrain.WebhookDeliverArgs{DeliveryID: id})
-		if err := s.enqueueTx(ctx, tx, parrain.JobWebhookDeliver, fmt.Sprintf("%s:%s:replay:%d", parrain.JobWebhookDeliver, id, ms(now)), payload, now); err != nil {
-			return err
-		}
-		return s.audit(ctx, tx, AuditWebhookReplayed, "webhook_delivery", id, programID,
-			map[string]any{"endpoint": endpointID, "event_type": eventType})
-	})
+// WebhookDelivery returns a delivery, locked until the transaction ends.
+func (t *Tx) WebhookDelivery(ctx context.Context, id string) (parrain.WebhookDelivery, error) {
+	d, err := scanDelivery(t.tx.QueryRowContext(ctx, `SELECT `+deliveryCols+` FROM webhook_deliveries WHERE id = $1`+t.s.d.forUpdate, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return d, notFound("webhook delivery")
+	}
 	if err != nil {
-		return parrain.WebhookDelivery{}, err
+		return d, fmt.Errorf("loading delivery: %w", err)
 	}
-	return s.WebhookDelivery(ctx, programID, endpointID, id)
+	return d, nil
 }
 
-// WebhookWork is what one delivery attempt needs.
-type WebhookWork struct {
-	Delivery parrain.WebhookDelivery
-	URL      string
-	Secret   string
-}
-
-// NextWebhookAttempt returns the delivery to attempt now. ok is false when
-// there is nothing to do: the delivery succeeded, failed or no longer
-// exists, or its endpoint is disabled (the delivery is then marked failed;
-// it can be replayed once the endpoint is enabled). notBefore is set when
-// the attempt is not due yet.
-func (s *Store) NextWebhookAttempt(ctx context.Context, deliveryID string) (w WebhookWork, ok bool, notBefore time.Time, err error) {
-	err = s.tx(ctx, func(tx *sql.Tx) error {
-		w, ok, notBefore = WebhookWork{}, false, time.Time{} // a retried attempt starts afresh
-		d, err := scanDelivery(tx.QueryRowContext(ctx, `SELECT `+deliveryCols+` FROM webhook_deliveries WHERE id = $1`+s.d.forUpdate, deliveryID))
-		if errors.Is(err, sql.ErrNoRows) {
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("loading delivery: %w", err)
-		}
-		if d.Status != parrain.DeliveryPending {
-			return nil
-		}
-		if d.NextAttemptAt != nil && s.clock.Now().Before(*d.NextAttemptAt) {
-			notBefore = *d.NextAttemptAt
-			return nil
-		}
-		var status parrain.EndpointStatus
-		if err := tx.QueryRowContext(ctx, `SELECT url, secret, status FROM webhook_endpoints WHERE id = $1`, d.EndpointID).Scan(&w.URL, &w.Secret, &status); err != nil {
-			return fmt.Errorf("loading endpoint: %w", err)
-		}
-		if status != parrain.EndpointActive {
-			_, err := tx.ExecContext(ctx, `UPDATE webhook_deliveries SET status = 'failed', last_error = 'endpoint disabled', completed_at = $1 WHERE id = $2`,
-				ms(s.clock.Now()), deliveryID)
-			return err
-		}
-		w.Delivery, ok = d, true
-		return nil
-	})
-	return w, ok, notBefore, err
-}
-
-// WebhookAttemptResult is the outcome of one delivery attempt.
-type WebhookAttemptResult struct {
-	StatusCode int
-	Body       string
-	Err        string // "" on success
-	Duration   time.Duration
-	// RetryAt is when to try again after a failure; nil gives up (the
-	// delivery fails).
-	RetryAt *time.Time
-}
-
-// RecordWebhookAttempt logs an attempt and updates the delivery and its
-// endpoint's health in one transaction. An endpoint that has failed every
-// delivery for parrain.EndpointDisableAfter is disabled (disabled is then
-// true, with an audit log entry as the alert).
-func (s *Store) RecordWebhookAttempt(ctx context.Context, deliveryID string, r WebhookAttemptResult) (disabled bool, err error) {
-	if len(r.Body) > 1024 {
-		r.Body = r.Body[:1024]
+// ResetWebhookDelivery puts a delivery back to pending with no attempt
+// made, due at now.
+func (t *Tx) ResetWebhookDelivery(ctx context.Context, id string, now time.Time) error {
+	if _, err := t.tx.ExecContext(ctx, `UPDATE webhook_deliveries SET status = 'pending', attempts = 0, next_attempt_at = $1, completed_at = NULL WHERE id = $2`,
+		ms(now), id); err != nil {
+		return fmt.Errorf("replaying delivery: %w", err)
 	}
-	if len(r.Err) > 1000 {
-		r.Err = r.Err[:1000]
-	}
-	err = s.tx(ctx, func(tx *sql.Tx) error {
-		disabled = false // a retried attempt starts afresh
-		d, err := scanDelivery(tx.QueryRowContext(ctx, `SELECT `+deliveryCols+` FROM webhook_deliveries WHERE id = $1`+s.d.forUpdate, deliveryID))
-		if err != nil {
-			return fmt.Errorf("loading delivery: %w", err)
-		}
-		now := s.clock.Now()
-		var n int
-		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM webhook_attempts WHERE delivery_id = $1`, deliveryID).Scan(&n); err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO webhook_attempts (id, delivery_id, attempt, status_code, response_body, error, duration_ms, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, newID("wha"), deliveryID, n+1, r.StatusCode, r.Body, r.Err, r.Duration.Milliseconds(), ms(now)); err != nil {
-			return fmt.Errorf("logging attempt: %w", err)
-		}
-		if r.Err == "" {
-			if _, err := tx.ExecContext(ctx, `UPDATE webhook_deliveries SET status = 'succeeded', attempts = attempts + 1, last_status_code = $1, last_error = '',
-				next_attempt_at = NULL, completed_at = $2 WHERE id = $3`, r.StatusCode, ms(now), deliveryID); err != nil {
-				return err
-			}
-			_, err := tx.ExecContext(ctx, `UPDATE webhook_endpoints SET failing_since = NULL, last_success_at = $1 WHERE id = $2`, ms(now), d.EndpointID)
-			return err
-		}
-		status, completed := "pending", sql.NullInt64{}
-		if r.RetryAt == nil {
-			status, completed = "failed", sql.NullInt64{Int64: ms(now), Valid: true}
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE webhook_deliveries SET status = $1, attempts = attempts + 1, last_status_code = $2, last_error = $3,
-			next_attempt_at = $4, completed_at = $5 WHERE id = $6`, status, r.StatusCode, r.Err, nullMS(r.RetryAt), completed, deliveryID); err != nil {
-			return err
-		}
-		e, err := s.endpointTx(ctx, tx, "", d.EndpointID, s.d.forUpdate)
-		if err != nil {
-			return err
-		}
-		if e.FailingSince == nil {
-			_, err := tx.ExecContext(ctx, `UPDATE webhook_endpoints SET failing_since = $1 WHERE id = $2`, ms(now), e.ID)
-			return err
-		}
-		if e.Status != parrain.EndpointActive || now.Sub(*e.FailingSince) < parrain.EndpointDisableAfter {
-			return nil
-		}
-		reason := fmt.Sprintf("disabled automatically: every delivery failed since %s (last: %s)", e.FailingSince.Format(time.RFC3339), r.Err)
-		if _, err := tx.ExecContext(ctx, `UPDATE webhook_endpoints SET status = 'disabled', disabled_reason = $1, updated_at = $2 WHERE id = $3`,
-			reason, ms(now), e.ID); err != nil {
-			return err
-		}
-		disabled = true
-		return s.auditTx(ctx, tx, SystemActor("webhooks"), AuditWebhookDisabled, "webhook_endpoint", e.ID, e.ProgramID,
-			map[string]any{"url": e.URL, "failing_since": e.FailingSince, "last_error": r.Err})
-	})
-	return disabled, err
+	return nil
 }
 
-// emitRewardMovesTx announces what a ledger change did to a reward:
-// reward.approved when the hold ends (or a manager approves it early),
-// reward.reversed for a reversal or clawback, reward.paid when a payout
-// pays it. It is called by applyMoves, the one place rewards change.
+// FailWebhookDelivery marks a delivery failed without an attempt.
+func (t *Tx) FailWebhookDelivery(ctx context.Context, id, lastErr string, now time.Time) error {
+	if _, err := t.tx.ExecContext(ctx, `UPDATE webhook_deliveries SET status = 'failed', last_error = $1, completed_at = $2 WHERE id = $3`,
+		lastErr, ms(now), id); err != nil {
+		return fmt.Errorf("failing delivery: %w", err)
+	}
+	return nil
+}
+
+// LogWebhookAttempt appends an attempt to a delivery's log, numbered after
+// the attempts logged before.
+func (t *Tx) LogWebhookAttempt(ctx context.Context, deliveryID string, a parrain.WebhookAttempt, now time.Time) error {
+	var n int
+	if err := t.tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM webhook_attempts WHERE delivery_id = $1`, deliveryID).Scan(&n); err != nil {
+		return fmt.Errorf("counting attempts: %w", err)
+	}
+	if _, err := t.tx.ExecContext(ctx, `INSERT INTO webhook_attempts (id, delivery_id, attempt, status_code, response_body, error, duration_ms, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, newID("wha"), deliveryID, n+1, a.StatusCode, a.Body, a.Err, a.Duration.Milliseconds(), ms(now)); err != nil {
+		return fmt.Errorf("logging attempt: %w", err)
+	}
+	return nil
+}
+
+// RecordWebhookAttempt counts an attempt on a delivery and leaves it in
+// status, with the attempt's answer and error, its next attempt (nil for
+// none) and its completion time (nil while pending).
+func (t *Tx) RecordWebhookAttempt(ctx context.Context, id string, status parrain.DeliveryStatus, a parrain.WebhookAttempt, completed *time.Time) error {
+	if _, err := t.tx.ExecContext(ctx, `UPDATE webhook_deliveries SET status = $1, attempts = attempts + 1, last_status_code = $2, last_error = $3,
+		next_attempt_at = $4, completed_at = $5 WHERE id = $6`, status, a.StatusCode, a.Err, nullMS(a.RetryAt), nullMS(completed), id); err != nil {
+		return fmt.Errorf("recording attempt: %w", err)
+	}
+	return nil
+}
+
+// emitRewardMovesTx announces what a ledger change did to a reward (the
+// event type parrain.RewardMoveWebhook names, if any). It is called by
+// applyMoves, the one place rewards change.
 func (s *Store) emitRewardMovesTx(ctx context.Context, tx *sql.Tx, before parrain.RewardStatus, rw *parrain.Reward, moves []parrain.Movement) error {
-	if len(moves) == 0 {
-		return nil
-	}
-	var typ string
-	switch {
-	case before == parrain.RewardPending && rw.Status == parrain.RewardApproved:
-		typ = parrain.WebhookRewardApproved
-	case moves[0].Type == parrain.EntryReversal || moves[0].Type == parrain.EntryClawback:
-		typ = parrain.WebhookRewardReversed
-	case before == parrain.RewardApproved && rw.Status == parrain.RewardPaid:
-		typ = parrain.WebhookRewardPaid
-	default:
+	typ := parrain.RewardMoveWebhook(before, rw, moves)
+	if typ == "" {
 		return nil
 	}
 	return s.emitTx(ctx, tx, rw.ProgramID, typ, rw)
