@@ -73,8 +73,8 @@ func TestAccuracyAcrossSeeds(t *testing.T) {
 		for _, g := range m.ByLabel {
 			rate[g.Label] = g.Rate
 		}
-		t.Logf("seed %d: precision %.3f recall %.3f FPR %.4f self-referral %.3f click-flood %.3f",
-			seed, m.Precision, m.Recall, m.FalsePositiveRate, rate[LabelSelfReferral], rate[LabelClickFlood])
+		t.Logf("seed %d: precision %.3f recall %.3f FPR %.4f flagged-or-worse FPR %.4f self-referral %.3f click-flood %.3f",
+			seed, m.Precision, m.Recall, m.FalsePositiveRate, m.FlaggedFalsePositiveRate, rate[LabelSelfReferral], rate[LabelClickFlood])
 	}
 }
 
