@@ -25,8 +25,8 @@ type Tuning struct {
 	// AutomatedClicks is the number of clicks from scripts, headless
 	// browsers or empty User-Agents within the window that fires (5).
 	AutomatedClicks int
-	// VelocityMinCount is the fewest signups in the hour that can be a
-	// burst (5).
+	// VelocityMinCount is the fewest signups in the trailing hour that can
+	// be a burst (5).
 	VelocityMinCount int
 	// VelocityZ is the z-score, against both the advocate's and the
 	// program's baseline, above which the hour is a burst (4).
@@ -529,8 +529,8 @@ func detectBlocklists(e *Engine, f *facts, out []Signal) []Signal {
 	return out
 }
 
-// detectVelocity: the advocate's signups this hour against their own EWMA
-// baseline and the program's.
+// detectVelocity: the advocate's signups in the trailing hour against
+// their own EWMA baseline and the program's per-active-advocate one.
 func detectVelocity(e *Engine, f *facts, out []Signal) []Signal {
 	h := f.r.AdvocateHistory
 	n := h.ThisHour
@@ -550,7 +550,7 @@ func detectVelocity(e *Engine, f *facts, out []Signal) []Signal {
 		prog = fmt.Sprintf(" and the program's %.1f±%.1f per advocate (z=%.1f)", p.Mean, p.StdDev(), zp)
 	}
 	return append(out, newSignal(BehVelocityBurst,
-		fmt.Sprintf("advocate has %d referred signups this hour against their baseline %.1f±%.1f/h (z=%.1f)%s; threshold z≥%.1f",
+		fmt.Sprintf("advocate has %d referred signups in the last hour against their baseline %.1f±%.1f/h (z=%.1f)%s; threshold z≥%.1f",
 			n, h.Hourly.Mean, h.Hourly.StdDev(), za, prog, e.tuning.VelocityZ)))
 }
 

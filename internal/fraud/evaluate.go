@@ -16,7 +16,8 @@ type GroupMetrics struct {
 	Cases int
 	// Detected counts cases held, rejected or suspended.
 	Detected int
-	// Flagged counts cases flagged (approved with a mark).
+	// Flagged counts cases flagged (paid, with a mark for an optional
+	// review).
 	Flagged int
 	// Rate is Detected/Cases: recall for abuse, false-positive rate for
 	// genuine cases.
@@ -24,8 +25,12 @@ type GroupMetrics struct {
 }
 
 // Metrics measure a policy against labelled cases. A case counts as
-// detected when the decision is hold, reject or suspend; flagging does not
-// stop a reward, so it counts as neither a detection nor a false positive.
+// detected when the decision is hold, reject or suspend: those stop the
+// reward. A flag pays the reward and puts the referral in the review queue
+// for an optional look, so it is neither a detection nor a false positive
+// of the hold rate; but a flag still costs a reviewer's attention, so the
+// genuine cases flagged or worse are reported as their own rate,
+// [Metrics.FlaggedFalsePositiveRate].
 type Metrics struct {
 	// Cases, Genuine and Abusive count the cases evaluated.
 	Cases, Genuine, Abusive int
@@ -39,6 +44,13 @@ type Metrics struct {
 	Recall float64
 	// FalsePositiveRate is FP/(FP+TN): genuine referrals held or rejected.
 	FalsePositiveRate float64
+	// GenuineFlagged counts genuine cases flagged (paid, but shown to a
+	// reviewer).
+	GenuineFlagged int
+	// FlaggedFalsePositiveRate is (FP+GenuineFlagged)/Genuine: genuine
+	// referrals flagged, held or rejected — the share of honest friends a
+	// reviewer may look at.
+	FlaggedFalsePositiveRate float64
 	// Actions counts decisions by action.
 	Actions map[Action]int
 	// ByLabel has one entry per label present, in [Labels] order.
@@ -76,6 +88,9 @@ func (e *Engine) Evaluate(cases []LabelledCase) Metrics {
 				m.FalsePositives++
 			} else {
 				m.TrueNegatives++
+				if d.Action == ActionFlag {
+					m.GenuineFlagged++
+				}
 			}
 		} else {
 			m.Abusive++
@@ -116,6 +131,7 @@ func (e *Engine) Evaluate(cases []LabelledCase) Metrics {
 	m.Precision = ratio(m.TruePositives, m.TruePositives+m.FalsePositives)
 	m.Recall = ratio(m.TruePositives, m.TruePositives+m.FalseNegatives)
 	m.FalsePositiveRate = ratio(m.FalsePositives, m.FalsePositives+m.TrueNegatives)
+	m.FlaggedFalsePositiveRate = ratio(m.FalsePositives+m.GenuineFlagged, m.Genuine)
 	for _, l := range Labels() {
 		if g, ok := byLabel[l]; ok {
 			g.Rate = ratio(g.Detected, g.Cases)
@@ -177,6 +193,8 @@ func (m Metrics) Table(scenarios bool) string {
 	fmt.Fprintf(&b, "cases %d (genuine %d, abusive %d)\n", m.Cases, m.Genuine, m.Abusive)
 	fmt.Fprintf(&b, "precision %.3f  recall %.3f  false-positive rate %.4f  (TP %d FP %d TN %d FN %d)\n",
 		m.Precision, m.Recall, m.FalsePositiveRate, m.TruePositives, m.FalsePositives, m.TrueNegatives, m.FalseNegatives)
+	fmt.Fprintf(&b, "flagged-or-worse false-positive rate %.4f  (genuine flagged %d, held or worse %d; flags pay, a review is optional)\n",
+		m.FlaggedFalsePositiveRate, m.GenuineFlagged, m.FalsePositives)
 	fmt.Fprintf(&b, "actions: approve %d, flag %d, hold %d, reject %d, suspend %d\n",
 		m.Actions[ActionApprove], m.Actions[ActionFlag], m.Actions[ActionHold], m.Actions[ActionReject], m.Actions[ActionSuspend])
 	fmt.Fprintf(&b, "%-20s %7s %9s %8s %8s  %s\n", "label", "cases", "detected", "flagged", "rate", "meaning")

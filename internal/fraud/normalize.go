@@ -490,11 +490,15 @@ func IsBotUserAgent(ua string) bool {
 // RandomLookingLocalPart reports whether an email local part looks machine
 // generated ("x7qk2mz9wpl", "a3f9e1c07b", "qwrtzpsdfg") rather than chosen by
 // a person ("jean.dupont", "marie92", "j.smith+news", "jschmidt"). The local
-// part is lowercased and a "+tag" dropped first. Parts shorter than 8
-// characters, all-digit parts (phone numbers) and non-ASCII parts are never
-// called random.
+// part is lowercased and a "+tag" dropped first. Parts with fewer than 5
+// letters and digits, all-digit parts (phone numbers) and non-ASCII parts
+// are never called random.
 //
-// The heuristic adds up evidence and says random at 3 points or more:
+// A part whose four or more letters contain no vowel, next to digits
+// ("xk7q2m", "gfpfh5635"; a digit inside a word reads as a vowel, so
+// "b4ssm4n" is a word), is random whatever its length. Otherwise parts
+// shorter than 8 characters are not, and the heuristic adds up evidence and
+// says random at 3 points or more:
 //   - one point per run of digits followed by a letter ("7q", "2m"): people
 //     put digits at the end ("marie92"), generators scatter them;
 //   - two points for a run of 6 or more consonants within a word, one point
@@ -530,7 +534,13 @@ func randomnessPoints(local string) int {
 			digits++
 		}
 	}
-	if alnum < 8 || digits == alnum {
+	if digits == alnum || alnum < 5 {
+		return 0
+	}
+	if shortVowelless(local, letters, digits) {
+		return 3
+	}
+	if alnum < 8 {
 		return 0
 	}
 	points := 0
@@ -565,6 +575,35 @@ func randomnessPoints(local string) int {
 		points++
 	}
 	return points
+}
+
+// shortVowelless reports a local part whose letters carry no vowel at all
+// once leetspeak is read back ("b4ssm4n" is "bassman"): at least four such
+// letters next to digits ("xk7q2m", "gfpfh5635"), or six without digits.
+// Generators of throwaway accounts produce these; people choose words,
+// names and initials, which have vowels or fewer letters.
+func shortVowelless(local string, letters, digits int) bool {
+	if letters < 4 || (digits == 0 && letters < 6) {
+		return false
+	}
+	isLetter := func(i int) bool { return i >= 0 && i < len(local) && local[i] >= 'a' && local[i] <= 'z' }
+	isLeet := func(c byte) bool { return c == '0' || c == '1' || c == '3' || c == '4' }
+	for i := 0; i < len(local); i++ {
+		c := local[i]
+		if c >= 'a' && c <= 'z' && isVowel(c) {
+			return false
+		}
+		if isLeet(c) && isLetter(i-1) {
+			j := i
+			for j < len(local) && isLeet(local[j]) {
+				j++
+			}
+			if isLetter(j) {
+				return false // digits standing for vowels inside a word ("l33t")
+			}
+		}
+	}
+	return true
 }
 
 func isVowel(c byte) bool {

@@ -212,12 +212,17 @@ func TestRandomLookingLocalPart(t *testing.T) {
 		"dx7q9kz2mp",                       // relay-style token
 		"X7QK2MZ9WPL",                      // case does not matter
 		"x7qk2mz9wpl+promo",                // the tag is ignored
+		"xk7q2m",                           // short, no vowel, digits scattered
+		"gfpfh5635",                        // consonants and a digit suffix
+		"zqxw4821",                         // the same, shorter
+		"tkrbvm",                           // six letters without a vowel
 	}
 	human := []string{
 		"jean.dupont", "marie92", "j.smith+news", "jschmidt", "john.smith1985", "lucas1987", "jdupont",
 		"krzysztof", "wlodzimierz", "przemyslaw", "user12345", "0612345678", "mx2000", "jd1985paris",
 		"marie.dupont.1984", "lolo1234", "b4ssm4n", "ab", "", "élodie.martin", "zaza_69", "gamerpro42",
 		"van.der.berg", "nguyen.thanh.huong", "schwarzschild", "a.b.c.d.e.f",
+		"jmb1985", "tj1990", "mr2000", "h4ck3r", "l33tsp34k", "nathan42", "sky2020", "bjrk",
 	}
 	for _, s := range random {
 		if !RandomLookingLocalPart(s) {

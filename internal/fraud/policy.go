@@ -83,7 +83,9 @@ type Action string
 const (
 	// ActionApprove: pay the reward.
 	ActionApprove Action = "approve"
-	// ActionFlag: pay the reward but mark the referral for a later look.
+	// ActionFlag: pay the reward and put the referral in the review queue
+	// for an optional look (observe-and-pay); a reviewer may still reject
+	// it, which reverses what is left of its rewards.
 	ActionFlag Action = "flag"
 	// ActionHold: withhold the reward until a reviewer decides, by the
 	// review deadline.

@@ -63,12 +63,13 @@ type Click struct {
 // caller.
 type History struct {
 	// Hourly is the EWMA baseline of the advocate's referred signups per
-	// hour, updated with every complete hour before the current one (see
-	// [Velocity]).
+	// hour, updated with every complete hour before the trailing one (see
+	// [Velocity]), quiet hours included.
 	Hourly Velocity
 	// ThisHour is the number of referred signups attributed to the
-	// advocate in the current hour (or trailing 60 minutes), including the
-	// one being assessed.
+	// advocate in the trailing 60 minutes, including the one being
+	// assessed. Count a sliding hour, not the clock hour: a burst that
+	// straddles a clock hour must count whole.
 	ThisHour int
 	// Referrals is the number of earlier referred friends old enough to
 	// judge (past the inactivity period or the refund window).
@@ -139,9 +140,11 @@ type Referral struct {
 	RecentClicks []Click
 	// AdvocateHistory summarises the advocate's earlier referrals.
 	AdvocateHistory History
-	// ProgramHourly is the program-wide baseline of referred signups per
+	// ProgramHourly is the program's baseline of referred signups per
 	// active advocate per hour: update it each hour with the hourly count of
-	// every advocate who had at least one signup in that hour.
+	// every advocate who had at least one signup in that hour (one update
+	// per such advocate). It is not the program's total per hour, which
+	// grows with the number of advocates and would hide any one burst.
 	ProgramHourly Velocity
 	// Conversion is the friend's conversion, or nil before it happens.
 	Conversion *Conversion

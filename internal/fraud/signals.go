@@ -88,8 +88,8 @@ const (
 
 // Behaviour signals: what happened around and after the referral.
 const (
-	// BehVelocityBurst: the advocate's signups this hour are far above both
-	// their own baseline and the program's.
+	// BehVelocityBurst: the advocate's signups in the trailing hour are far
+	// above both their own baseline and the program's per-advocate one.
 	BehVelocityBurst Code = "beh.velocity_burst"
 	// BehNoActivity: the friend has not used the product since signing up.
 	BehNoActivity Code = "beh.no_activity"
@@ -163,13 +163,13 @@ var catalogue = []SignalInfo{
 	{NetTorExit, CategoryNetwork, 0.40, "The friend came from an operator-listed Tor exit node."},
 
 	{IDDisposableEmail, CategoryIdentity, 0.50, "The friend's email domain is a throwaway service (embedded list plus operator additions)."},
-	{IDRandomEmail, CategoryIdentity, 0.20, "The friend's local part looks machine generated; some real people have such addresses, so it is weak alone."},
+	{IDRandomEmail, CategoryIdentity, 0.20, "The friend's local part looks machine generated (scattered digits, consonant runs, no vowel at all); some real people have such addresses, so it is weak alone."},
 	{IDBlockedEmail, CategoryIdentity, 0.95, "An address matches the operator's email blocklist."},
 	{IDBlockedDomain, CategoryIdentity, 0.90, "An email domain is on the operator's domain blocklist."},
 	{IDBlockedIP, CategoryIdentity, 0.90, "An IP is inside an operator-blocked range."},
 	{IDBlockedCountry, CategoryIdentity, 0.90, "A party's country is on the operator's country blocklist."},
 
-	{BehVelocityBurst, CategoryBehaviour, 0.50, "The advocate's signups this hour are far above their own EWMA baseline and the program's (z-scores)."},
+	{BehVelocityBurst, CategoryBehaviour, 0.50, "The advocate's signups in the trailing hour are far above their own EWMA baseline and an active advocate's usual hour in the program (z-scores)."},
 	{BehNoActivity, CategoryBehaviour, 0.25, "The friend has not used the product since signing up; many genuine sign-ups never return either."},
 	{BehInactiveReferrals, CategoryBehaviour, 0.35, "Most of the advocate's earlier friends never used the product: a pattern of fake accounts."},
 	{BehQuickRefund, CategoryBehaviour, 0.50, "The conversion that earned the reward was refunded or cancelled shortly after the reward."},

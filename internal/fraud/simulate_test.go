@@ -32,6 +32,14 @@ func TestDefaultPolicyAccuracy(t *testing.T) {
 	if m.FalsePositiveRate > 0.02 {
 		t.Errorf("false-positive rate = %.4f, want ≤ 0.02", m.FalsePositiveRate)
 	}
+	// Flags pay the reward but send the referral to the review queue: they
+	// are counted in their own false-positive rate, reported and bounded.
+	if m.GenuineFlagged == 0 || m.FlaggedFalsePositiveRate <= m.FalsePositiveRate {
+		t.Errorf("flagged genuine cases not counted: %d flagged, flagged-or-worse FPR %.4f", m.GenuineFlagged, m.FlaggedFalsePositiveRate)
+	}
+	if m.FlaggedFalsePositiveRate > 0.05 {
+		t.Errorf("flagged-or-worse false-positive rate = %.4f, want ≤ 0.05", m.FlaggedFalsePositiveRate)
+	}
 }
 
 func TestSimulateDeterministic(t *testing.T) {
@@ -65,8 +73,8 @@ func TestAccuracyAcrossSeeds(t *testing.T) {
 		for _, g := range m.ByLabel {
 			rate[g.Label] = g.Rate
 		}
-		t.Logf("seed %d: precision %.3f recall %.3f FPR %.4f self-referral %.3f click-flood %.3f",
-			seed, m.Precision, m.Recall, m.FalsePositiveRate, rate[LabelSelfReferral], rate[LabelClickFlood])
+		t.Logf("seed %d: precision %.3f recall %.3f FPR %.4f flagged-or-worse FPR %.4f self-referral %.3f click-flood %.3f",
+			seed, m.Precision, m.Recall, m.FalsePositiveRate, m.FlaggedFalsePositiveRate, rate[LabelSelfReferral], rate[LabelClickFlood])
 	}
 }
 
@@ -76,7 +84,8 @@ func TestEvaluateCounts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m.Cases != 2000 || m.Genuine+m.Abusive != m.Cases ||
+	if m.Cases != 2000 || m.Genuine+m.Abusive != m.Cases || m.GenuineFlagged > m.TrueNegatives ||
+		m.FlaggedFalsePositiveRate != float64(m.FalsePositives+m.GenuineFlagged)/float64(m.Genuine) ||
 		m.TruePositives+m.FalseNegatives != m.Abusive || m.FalsePositives+m.TrueNegatives != m.Genuine {
 		t.Fatalf("inconsistent counts: %+v", m)
 	}

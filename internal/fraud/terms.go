@@ -41,7 +41,7 @@ func (p Policy) Terms() []string {
 			"households and offices share them); bursts of clicks or sign-ups; throwaway or machine-made email addresses; " +
 			"codes posted on coupon sites or promoted with paid ads; people who were already customers; refunds soon after a " +
 			"reward; and, where reported, referred customers who never use the product.",
-		fmt.Sprintf("The checks give each referral a risk score from 0 to 100. From %d it is flagged for a person to look at; "+
+		fmt.Sprintf("The checks give each referral a risk score from 0 to 100. From %d it is flagged for a person to look at, and paid as usual; "+
 			"from %d its rewards are held until a reviewer decides (within %d hours, and never approved automatically meanwhile); "+
 			"from %d it is rejected. A rejected referral earns nothing and its rewards are reversed.",
 			p.FlagAt, p.HoldAt, int(p.ReviewWindow/time.Hour), p.RejectAt),

@@ -28,8 +28,14 @@ const (
 	ReviewRejected = "rejected"
 )
 
-// UnderReview reports whether a review status blocks reward approval.
-func UnderReview(status string) bool { return status == ReviewFlagged || status == ReviewHeld }
+// UnderReview reports whether a review status blocks reward approval: only
+// a hold does. A flag is observe-and-pay: the rewards mature as usual and
+// the referral waits in the review queue for an optional look.
+func UnderReview(status string) bool { return status == ReviewHeld }
+
+// InReviewQueue reports whether a referral is in the review queue, waiting
+// for a reviewer's decision (flagged or held).
+func InReviewQueue(status string) bool { return status == ReviewFlagged || status == ReviewHeld }
 
 // ParticipantSuspended marks an advocate suspended for fraud: their code
 // earns nothing and they keep nothing pending.
@@ -55,8 +61,9 @@ type Referral struct {
 	// the referral was attributed (and revised by later evidence).
 	RiskScore  int    `json:"risk_score"`
 	RiskAction string `json:"risk_action,omitempty"`
-	// ReviewStatus is none, flagged or held (waiting for a reviewer: its
-	// rewards are not approved meanwhile), cleared or rejected.
+	// ReviewStatus is none, flagged (in the review queue, its rewards paid
+	// as usual), held (waiting for a reviewer: its rewards are not approved
+	// meanwhile), cleared or rejected.
 	ReviewStatus   string     `json:"review_status,omitempty"`
 	ReviewDeadline *time.Time `json:"review_deadline,omitempty"`
 }

@@ -17,13 +17,76 @@ import (
 // evidence is read from the store, scored by package fraud, and the
 // decision applied to the referral here.
 
-// programVelocity caches each program's hourly baseline for the hour it
-// was computed in.
-var programVelocity sync.Map // program id → cachedVelocity
+// velocityHours is how far back the velocity baselines look: a week of
+// sliding hours.
+const velocityHours = 7 * 24
+
+// velocityWindow is the window of a velocity burst: the trailing hour.
+const velocityWindow = time.Hour
+
+// programVelocityCache keeps each program's baseline for the clock hour it
+// was computed in: it moves slowly and its scan covers every referral of
+// the week.
+var programVelocityCache sync.Map // program id → cachedVelocity
 
 type cachedVelocity struct {
 	hour int64
 	v    fraud.Velocity
+}
+
+// programVelocity returns the program's baseline of signups per active
+// advocate per hour (what [fraud.Referral.ProgramHourly] means): every
+// advocate with at least one signup in a sliding hour of the last week is
+// one observation of their count, oldest first. Quiet advocates are not
+// observations, so one advocate is compared with what an active advocate
+// usually brings in an hour, not with the whole program.
+func (in *ingest) programVelocity(ctx context.Context, at time.Time) (fraud.Velocity, error) {
+	hour := at.UnixMilli() / int64(time.Hour/time.Millisecond)
+	if v, ok := programVelocityCache.Load(in.prog.ID); ok && v.(cachedVelocity).hour == hour {
+		return v.(cachedVelocity).v, nil
+	}
+	counts, err := in.tx.ActiveAdvocateHours(ctx, in.prog.ID, at, velocityHours)
+	if err != nil {
+		return fraud.Velocity{}, err
+	}
+	v := fraud.Velocity{}.UpdateAll(counts)
+	programVelocityCache.Store(in.prog.ID, cachedVelocity{hour: hour, v: v})
+	return v, nil
+}
+
+// rescoreBurst scores again the advocate's earlier signups of the trailing
+// hour once a burst shows: the first signups of a burst were scored when
+// the burst was not yet visible, and would otherwise be paid. Each is
+// tightened only (a stricter decision applies, a looser one does not).
+func (in *ingest) rescoreBurst(ctx context.Context, ref *parrain.Referral) error {
+	at := in.ev.OccurredAt
+	sibs, err := in.tx.UndecidedReferralsOf(ctx, ref.AdvocateID, ref.ID, at.Add(-velocityWindow), at, 200)
+	if err != nil {
+		return err
+	}
+	for i := range sibs {
+		sib := &sibs[i]
+		friend, err := in.tx.ParticipantByID(ctx, sib.FriendID)
+		if err != nil {
+			return fmt.Errorf("loading friend: %w", err)
+		}
+		sub := &ingest{tx: in.tx, prog: in.prog, ev: &parrain.Event{Type: parrain.EventSignup, OccurredAt: at},
+			friend: &friend, referral: sib, signedUpAt: sib.SignedUpAt}
+		if _, err := sub.tighten(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// fires reports whether the decision's signals include code.
+func (r *riskOutcome) fires(code fraud.Code) bool {
+	for _, o := range r.decision.Signals {
+		if o.Code == code {
+			return true
+		}
+	}
+	return false
 }
 
 // riskOutcome is a fraud decision about to be applied to a referral.
@@ -200,42 +263,23 @@ func (in *ingest) fraudInput(ctx context.Context, eng *fraud.Engine, adv parrain
 	}
 	r.Click = best
 
-	// Velocity: referrals per hour over the last week, the advocate's own
-	// and the program's.
-	hourly := func(byAdvocate bool, id string) (fraud.Velocity, int, error) {
-		const hours = 7 * 24
-		nowH := at.UnixMilli() / 3600000
-		counts := make([]int, hours)
-		this := 0
-		perHour, err := in.tx.ReferralsPerHour(ctx, byAdvocate, id, time.UnixMilli((nowH-hours)*3600000), at)
-		if err != nil {
-			return fraud.Velocity{}, 0, err
-		}
-		for _, hc := range perHour {
-			h, n := hc.Hour, hc.Count
-			switch {
-			case h == nowH:
-				this = n
-			case h >= nowH-hours && h < nowH:
-				counts[h-(nowH-hours)] = n
-			}
-		}
-		return fraud.Velocity{}.UpdateAll(counts), this, nil
-	}
-	if r.AdvocateHistory.Hourly, r.AdvocateHistory.ThisHour, err = hourly(true, adv.ID); err != nil {
+	// Velocity: the advocate's signups in the trailing 60 minutes (a
+	// sliding window, so a burst straddling a clock hour counts whole)
+	// against their own sliding hours of the last week, and against the
+	// program's baseline of signups per active advocate per hour.
+	perHour, err := in.tx.AdvocateSignupsPerHour(ctx, adv.ID, at, velocityHours)
+	if err != nil {
 		return nil, err
 	}
-	r.AdvocateHistory.ThisHour++ // this signup
-	// The program's baseline changes slowly: it is computed once per hour
-	// per process (the scan covers every referral of the week).
-	nowH := at.UnixMilli() / 3600000
-	if v, ok := programVelocity.Load(in.prog.ID); ok && v.(cachedVelocity).hour == nowH {
-		r.ProgramHourly = v.(cachedVelocity).v
-	} else {
-		if r.ProgramHourly, _, err = hourly(false, in.prog.ID); err != nil {
-			return nil, err
-		}
-		programVelocity.Store(in.prog.ID, cachedVelocity{hour: nowH, v: r.ProgramHourly})
+	r.AdvocateHistory.ThisHour = perHour[0]
+	if in.referral == nil {
+		r.AdvocateHistory.ThisHour++ // the signup being attributed, not stored yet
+	}
+	for k := velocityHours - 1; k >= 1; k-- { // oldest hour first
+		r.AdvocateHistory.Hourly = r.AdvocateHistory.Hourly.Update(perHour[k])
+	}
+	if r.ProgramHourly, err = in.programVelocity(ctx, at); err != nil {
+		return nil, err
 	}
 	if r.AdvocateHistory.Referrals, r.AdvocateHistory.RefundedReferrals, err = in.tx.AdvocateHistory(ctx, in.prog.ID, adv.ID); err != nil {
 		return nil, err

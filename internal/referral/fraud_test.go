@@ -252,14 +252,16 @@ func TestFraudNoActivity(t *testing.T) {
 		}
 		e.Clock.Advance(10 * 24 * time.Hour)
 		// Before maturing, the quiet one's referral is scored again: no
-		// activity plus the random address puts it under review.
-		ok, nb, err := e.St.ApproveReward(ctx, quiet.Rewards[0].ID)
-		if err != nil || ok || nb.IsZero() {
-			t.Fatalf("quiet friend's reward: %v %v %v", ok, nb, err)
+		// activity plus the random address (40) flags it. A flag is
+		// observe-and-pay: the reward matures, and the referral waits in
+		// the review queue for an optional look.
+		ok, _, err := e.St.ApproveReward(ctx, quiet.Rewards[0].ID)
+		if err != nil || !ok {
+			t.Fatalf("flagged friend's reward: %v %v", ok, err)
 		}
-		q, _, _ := e.Ref.ReviewQueue(ctx, prog.ID, "", store.Page{})
-		if len(q) != 1 || q[0].Referral.FriendExternalID != "quiet" {
-			t.Fatalf("queue %+v", q)
+		q, _, err := e.Ref.ReviewQueue(ctx, prog.ID, "", store.Page{})
+		if err != nil || len(q) != 1 || q[0].Referral.FriendExternalID != "quiet" || q[0].Referral.ReviewStatus != parrain.ReviewFlagged {
+			t.Fatalf("queue %+v %v", q, err)
 		}
 		codes := map[fraud.Code]bool{}
 		for _, s := range q[0].Signals {
@@ -267,6 +269,10 @@ func TestFraudNoActivity(t *testing.T) {
 		}
 		if !codes[fraud.BehNoActivity] || !codes[fraud.IDRandomEmail] {
 			t.Errorf("signals %+v", q[0].Signals)
+		}
+		// The look is optional: a reviewer may still clear the flag.
+		if got, err := e.Ref.ReviewReferral(ctx, prog.ID, q[0].Referral.ID, store.ReviewDecisionClear, "", "tester"); err != nil || got.ReviewStatus != parrain.ReviewCleared {
+			t.Errorf("clearing a flag: %+v %v", got, err)
 		}
 		if ok, _, err := e.St.ApproveReward(ctx, busy.Rewards[0].ID); err != nil || !ok {
 			t.Errorf("active friend's reward: %v %v", ok, err)

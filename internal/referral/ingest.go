@@ -122,6 +122,17 @@ func (in *ingest) attribute(ctx context.Context) (bool, error) {
 	ref = parrain.Referral{ID: store.NewID("ref"), ProgramID: in.prog.ID, AdvocateID: adv.ID, AdvocateExternalID: adv.ExternalID,
 		FriendID: in.friend.ID, FriendExternalID: in.friend.ExternalID, Code: adv.Code, Status: parrain.ReferralSignedUp,
 		SignedUpAt: in.ev.OccurredAt, CreatedAt: now}
+	if best.Typed {
+		// The documented signup sends the typed or stored code and the
+		// cookie together. When the cookie holds a click on the same code,
+		// that click is the referral's: the code keeps the credit and the
+		// click is linked (clicked_at, and the click-based fraud signals).
+		// When the cookie names another advocate, the typed code wins and
+		// that advocate's click is not linked.
+		if t, ok := in.cookieClick(best.Code); ok {
+			best = parrain.Candidate{Touch: t}
+		}
+	}
 	via := "cookie"
 	if best.Typed {
 		via = "code"
@@ -165,11 +176,33 @@ func (in *ingest) attribute(ctx context.Context) (bool, error) {
 		if err := recordRisk(ctx, in.tx, &ref, risk); err != nil {
 			return false, err
 		}
+		if risk.fires(fraud.BehVelocityBurst) {
+			if err := in.rescoreBurst(ctx, &ref); err != nil {
+				return false, err
+			}
+		}
 	}
 	if err := in.tx.Emit(ctx, in.prog.ID, parrain.WebhookReferralCreated, ref); err != nil {
 		return false, err
 	}
 	return ref.Status != parrain.ReferralRejected, nil
+}
+
+// cookieClick returns the latest touch of the event's cookie on code within
+// the program's cookie window.
+func (in *ingest) cookieClick(code string) (parrain.Touch, bool) {
+	var best parrain.Touch
+	found := false
+	at, window := in.ev.OccurredAt, in.prog.Window()
+	for _, t := range in.ev.Touches {
+		if t.Code != code || t.At.After(at) || at.Sub(t.At) > window {
+			continue
+		}
+		if !found || t.At.After(best.At) {
+			best, found = t, true
+		}
+	}
+	return best, found
 }
 
 // candidates resolves the event's codes to active advocates of the program.

@@ -203,7 +203,7 @@ func (s *Service) ReviewReferral(ctx context.Context, programID, referralID, dec
 		}
 		switch decision {
 		case ReviewDecisionClear:
-			if !parrain.UnderReview(ref.ReviewStatus) {
+			if !parrain.InReviewQueue(ref.ReviewStatus) {
 				return &parrain.Error{Code: parrain.CodeConflict, Field: "decision", Message: "this referral is not waiting for review (status " + ref.ReviewStatus + ")"}
 			}
 			ref.ReviewStatus = parrain.ReviewCleared

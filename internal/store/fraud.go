@@ -347,3 +347,82 @@ func (t *Tx) FraudPolicyDoc(ctx context.Context, programID string) (string, erro
 	}
 	return doc, nil
 }
+
+// hourMS is an hour in milliseconds, the unit of the velocity windows.
+const hourMS = int64(time.Hour / time.Millisecond)
+
+// AdvocateSignupsPerHour counts an advocate's referred signups in sliding
+// hours ending at at: index k of the result holds the signups in
+// (at-(k+1)h, at-kh], for k in 0..hours-1. Index 0 is the trailing 60
+// minutes, so a burst straddling a clock hour is counted whole.
+func (t *Tx) AdvocateSignupsPerHour(ctx context.Context, advocateID string, at time.Time, hours int) ([]int, error) {
+	out := make([]int, hours)
+	rows, err := t.tx.QueryContext(ctx, `SELECT (CAST($2 AS BIGINT) - signed_up_at) / $4, COUNT(*) FROM referrals
+		WHERE advocate_id = $1 AND signed_up_at > $3 AND signed_up_at <= $2 GROUP BY 1`,
+		advocateID, ms(at), ms(at)-int64(hours)*hourMS, hourMS)
+	if err != nil {
+		return nil, fmt.Errorf("counting the advocate's signups per hour: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var ago int64
+		var n int
+		if err := rows.Scan(&ago, &n); err != nil {
+			return nil, err
+		}
+		if ago >= 0 && ago < int64(hours) {
+			out[ago] = n
+		}
+	}
+	return out, rows.Err()
+}
+
+// ActiveAdvocateHours lists, for the program's sliding hours ending at at
+// (oldest first, the trailing hour itself excluded), the signup count of
+// every advocate who had at least one signup in that hour: the
+// observations of the program's per-active-advocate baseline.
+func (t *Tx) ActiveAdvocateHours(ctx context.Context, programID string, at time.Time, hours int) ([]int, error) {
+	rows, err := t.tx.QueryContext(ctx, `SELECT (CAST($2 AS BIGINT) - signed_up_at) / $4, advocate_id, COUNT(*) FROM referrals
+		WHERE program_id = $1 AND signed_up_at > $3 AND signed_up_at <= $2 GROUP BY 1, 2 ORDER BY 1 DESC, 2`,
+		programID, ms(at), ms(at)-int64(hours)*hourMS, hourMS)
+	if err != nil {
+		return nil, fmt.Errorf("counting active advocates' signups per hour: %w", err)
+	}
+	defer rows.Close()
+	var out []int
+	for rows.Next() {
+		var ago int64
+		var adv string
+		var n int
+		if err := rows.Scan(&ago, &adv, &n); err != nil {
+			return nil, err
+		}
+		if ago >= 1 {
+			out = append(out, n)
+		}
+	}
+	return out, rows.Err()
+}
+
+// UndecidedReferralsOf lists an advocate's referrals signed up in
+// (from, to] that no fraud decision stops yet (not rejected, not held, not
+// cleared by a reviewer), other than exclude, oldest first, at most limit:
+// the earlier signups of a burst to score again once it shows.
+func (t *Tx) UndecidedReferralsOf(ctx context.Context, advocateID, exclude string, from, to time.Time, limit int) ([]parrain.Referral, error) {
+	rows, err := t.tx.QueryContext(ctx, referralSelect+` WHERE r.advocate_id = $1 AND r.id <> $2 AND r.signed_up_at > $3 AND r.signed_up_at <= $4
+		AND r.status <> 'rejected' AND r.review_status IN ('none', 'flagged') ORDER BY r.signed_up_at, r.id LIMIT $5`,
+		advocateID, exclude, ms(from), ms(to), limit)
+	if err != nil {
+		return nil, fmt.Errorf("listing the advocate's undecided referrals: %w", err)
+	}
+	defer rows.Close()
+	var out []parrain.Referral
+	for rows.Next() {
+		r, err := scanReferral(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}

@@ -203,37 +203,6 @@ func (t *Tx) ReferralRiskSignals(ctx context.Context, id string) (string, error)
 	return signals, err
 }
 
-// HourCount is a number of referrals signed up in one hour (hours since
-// the epoch).
-type HourCount struct {
-	Hour  int64
-	Count int
-}
-
-// ReferralsPerHour counts the referrals signed up per hour in [from, to],
-// of an advocate (byAdvocate) or of a program.
-func (t *Tx) ReferralsPerHour(ctx context.Context, byAdvocate bool, id string, from, to time.Time) ([]HourCount, error) {
-	where := `program_id = $1`
-	if byAdvocate {
-		where = `advocate_id = $1`
-	}
-	rows, err := t.tx.QueryContext(ctx, `SELECT signed_up_at / 3600000, COUNT(*) FROM referrals WHERE `+where+
-		` AND signed_up_at >= $2 AND signed_up_at <= $3 GROUP BY signed_up_at / 3600000`, id, ms(from), ms(to))
-	if err != nil {
-		return nil, fmt.Errorf("counting referrals per hour: %w", err)
-	}
-	defer rows.Close()
-	var out []HourCount
-	for rows.Next() {
-		var h HourCount
-		if err := rows.Scan(&h.Hour, &h.Count); err != nil {
-			return nil, err
-		}
-		out = append(out, h)
-	}
-	return out, rows.Err()
-}
-
 // AdvocateHistory counts an advocate's referrals, and those of them with a
 // refunded purchase in the program.
 func (t *Tx) AdvocateHistory(ctx context.Context, programID, advocateID string) (referrals, refunded int, err error) {

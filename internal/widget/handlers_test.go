@@ -3,6 +3,7 @@ package widget
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -219,22 +220,67 @@ func TestRedirect(t *testing.T) {
 		if w.Code != http.StatusFound || strings.Contains(w.Header().Get("Location"), "ref=") || len(w.Result().Cookies()) != 0 {
 			t.Errorf("unknown code: %d %q %v", w.Code, w.Header().Get("Location"), w.Result().Cookies())
 		}
-		// Bots, prefetches and HEAD are redirected but not counted.
+		// Link previews, prefetches and HEAD are redirected but not
+		// recorded.
 		bot := request("GET", "/r/"+e.alice.Code, "203.0.113.5:1", map[string]string{"User-Agent": "Slackbot-LinkExpanding 1.0"}, "")
 		pre := request("GET", "/r/"+e.alice.Code, "203.0.113.5:1", map[string]string{"Sec-Purpose": "prefetch"}, "")
 		head := request("HEAD", "/r/"+e.alice.Code, "203.0.113.5:1", nil, "")
-		for _, r := range []*http.Request{bot, pre, head} {
+		// Scripts, headless browsers and clients with no User-Agent are
+		// redirected and recorded as automated clicks, not counted.
+		script := request("GET", "/r/"+e.alice.Code, "203.0.113.6:1", map[string]string{"User-Agent": "python-requests/2.31"}, "")
+		headless := request("GET", "/r/"+e.alice.Code, "203.0.113.6:1", map[string]string{"User-Agent": "Mozilla/5.0 (X11; Linux x86_64) HeadlessChrome/120.0 Safari/537.36"}, "")
+		noUA := request("GET", "/r/"+e.alice.Code, "203.0.113.6:1", map[string]string{"User-Agent": ""}, "")
+		for _, r := range []*http.Request{bot, pre, head, script, headless, noUA} {
 			if w := e.serve(r); w.Code != http.StatusFound {
 				t.Errorf("%s %s: %d", r.Method, r.Header, w.Code)
 			}
 		}
 		got := e.recordedClicks()
-		if len(got) != 2 || got[0].code != e.alice.Code || got[1].code != "NOSUCHCODE" {
+		if len(got) != 5 || got[0].code != e.alice.Code || got[1].code != "NOSUCHCODE" || got[2].ip != "203.0.113.6" {
 			t.Fatalf("clicks %+v", got)
 		}
 		valid, invalid, err := e.st.ClickCounts(ctx)
 		if err != nil || valid != 1 || invalid != 1 {
 			t.Errorf("click counts: %d valid, %d invalid, %v", valid, invalid, err)
+		}
+		if n, err := e.st.AutomatedClickCount(ctx); err != nil || n != 3 {
+			t.Errorf("automated clicks: %d, %v", n, err)
+		}
+		// Three automated clicks are under the flood threshold: no alert.
+		if as, err := e.st.Alerts(ctx, e.prog.ID, true); err != nil || len(as) != 0 {
+			t.Errorf("alerts after three automated clicks: %+v, %v", as, err)
+		}
+	})
+}
+
+// TestAutomatedClickFloodAlert is the regression test of automated clicks
+// being dropped before they were recorded: a flood of scripted clicks on a
+// code, with nobody signing up, left no trace and raised no alert.
+func TestAutomatedClickFloodAlert(t *testing.T) {
+	t.Parallel()
+	dbtest.Each(t, func(t *testing.T, dbURL string) {
+		e := newEnv(t, dbURL, httpx.IPResolver{})
+		ctx := context.Background()
+		for i := range store.AutomatedClickAlertAt {
+			r := request("GET", "/r/"+e.alice.Code, fmt.Sprintf("198.51.100.%d:1", i+1), map[string]string{"User-Agent": "curl/8.5.0"}, "")
+			if w := e.serve(r); w.Code != http.StatusFound {
+				t.Fatalf("scripted click: %d", w.Code)
+			}
+			e.clock.Advance(time.Minute)
+		}
+		if got := e.recordedClicks(); len(got) != store.AutomatedClickAlertAt {
+			t.Fatalf("recorded %d clicks, want %d", len(got), store.AutomatedClickAlertAt)
+		}
+		as, err := e.st.Alerts(ctx, e.prog.ID, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(as) != 1 || as[0].Kind != store.AlertAutomatedClickFlood || as[0].Subject != e.alice.Code ||
+			!strings.Contains(as[0].Message, "no signup") {
+			t.Fatalf("alerts %+v", as)
+		}
+		if valid, _, err := e.st.ClickCounts(ctx); err != nil || valid != 0 {
+			t.Errorf("automated clicks counted: %d valid, %v", valid, err)
 		}
 	})
 }

@@ -2,8 +2,8 @@
 // the referral link redirect /r/{code} that sets the attribution cookie and
 // records the click.
 //
-// It imports the domain, the store and httpx (errors, JSON, client IPs,
-// rate limits); never another HTTP package (api, console, portal) or the
+// It imports the domain, the store, httpx (errors, JSON, client IPs, rate
+// limits) and the fraud package's User-Agent classifier; never another HTTP package (api, console, portal) or the
 // job runner.
 package widget
 
@@ -19,6 +19,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/parrainhq/parrain/internal/fraud"
 	"github.com/parrainhq/parrain/internal/httpx"
 	"github.com/parrainhq/parrain/internal/parrain"
 	"github.com/parrainhq/parrain/internal/store"
@@ -53,8 +54,10 @@ func NewRedirect(st *store.Store, log *slog.Logger, clicks *ClickRecorder, fallb
 // ServeHTTP answers 302 to the program's landing page with ref={code},
 // updates the attribution cookie and records the click in the background.
 // An unknown or disabled code still lands on a landing page, without
-// credit, and counts as an invalid click. HEAD requests, bots and prefetches
-// are redirected but not counted.
+// credit, and counts as an invalid click. HEAD requests, link previews,
+// crawlers and prefetches are redirected but not recorded; scripts and
+// headless browsers are recorded as automated clicks, which are never
+// counted but feed the fraud checks.
 func (h *Redirect) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	raw := r.PathValue("code")
 	code := parrain.NormalizeCode(raw)
@@ -88,12 +91,25 @@ func (h *Redirect) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, target, http.StatusFound)
 	}
 
-	if r.Method == http.MethodHead || IsPrefetch(r) || IsBot(r.UserAgent()) {
+	if r.Method == http.MethodHead || IsPrefetch(r) {
 		return
 	}
+	// Scripts, headless browsers and clients with no User-Agent are
+	// recorded, not counted: they are the fraud checks' evidence of click
+	// flooding (net.automated_clicks, the automated click flood alert).
+	// Link previews and crawlers are neither clicks nor evidence.
+	automated := false
+	switch fraud.ClassifyUserAgent(r.UserAgent()) {
+	case fraud.UAAutomation, fraud.UAEmpty:
+		automated = true
+	default:
+		if IsBot(r.UserAgent()) {
+			return
+		}
+	}
 	ip := h.ips.ClientIP(r)
-	c := store.Click{Code: truncate(code, 32), Valid: valid, IPHash: hashIP(h.st.Secret(), ip), IP: ip, Params: truncate(r.URL.RawQuery, 1000),
-		UserAgent: truncate(r.UserAgent(), 500), Referer: truncate(r.Referer(), 500), At: now}
+	c := store.Click{Code: truncate(code, 32), Valid: valid && !automated, Automated: automated, IPHash: hashIP(h.st.Secret(), ip), IP: ip,
+		Params: truncate(r.URL.RawQuery, 1000), UserAgent: truncate(r.UserAgent(), 500), Referer: truncate(r.Referer(), 500), At: now}
 	if err == nil {
 		c.ProgramID, c.ParticipantID = t.ProgramID, t.ParticipantID
 	}
