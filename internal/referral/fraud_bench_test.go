@@ -9,6 +9,7 @@ import (
 
 	"github.com/parrainhq/parrain/internal/dbtest"
 	"github.com/parrainhq/parrain/internal/parrain"
+	"github.com/parrainhq/parrain/internal/program"
 	"github.com/parrainhq/parrain/internal/store"
 )
 
@@ -96,7 +97,7 @@ func newFraudBench(b *testing.B, url string) *fraudBench {
 		Rules: []parrain.RewardRule{{Trigger: parrain.TriggerFirstPurchase,
 			Advocate: &parrain.RewardSpec{Kind: parrain.KindCash, Type: parrain.AmountFixed, Amount: 2000},
 			Friend:   &parrain.RewardSpec{Kind: parrain.KindCoupon, Type: parrain.AmountFixed, Amount: 1000}}}}
-	if f.prog, _, err = st.CreateProgram(ctx, p, store.Idem{}); err != nil {
+	if f.prog, _, err = program.New(st).Create(ctx, p, store.Idem{}); err != nil {
 		b.Fatal(err)
 	}
 	for i := range 50 {
