@@ -5,8 +5,8 @@
 // endpoint that fails every delivery for parrain.EndpointDisableAfter is
 // disabled, with an alert (an error log line and an audit log entry).
 //
-// It imports the domain, the store and internal/integration/webhook; never
-// the HTTP or job-runner packages.
+// It imports the domain, the store, internal/integration/webhook and the
+// metrics; never the HTTP or job-runner packages.
 package outbound
 
 import (
@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/parrainhq/parrain/internal/integration/webhook"
+	"github.com/parrainhq/parrain/internal/metrics"
 	"github.com/parrainhq/parrain/internal/store"
 )
 
@@ -62,6 +63,14 @@ func (d *Dispatcher) Deliver(ctx context.Context, deliveryID string) (retryAt ti
 	disabled, err := d.st.RecordWebhookAttempt(ctx, deliveryID, res)
 	if err != nil {
 		return time.Time{}, err
+	}
+	switch {
+	case derr == nil:
+		metrics.WebhookDeliveries.WithLabelValues("delivered").Inc()
+	case res.RetryAt == nil:
+		metrics.WebhookDeliveries.WithLabelValues("given_up").Inc()
+	default:
+		metrics.WebhookDeliveries.WithLabelValues("retrying").Inc()
 	}
 	switch {
 	case derr == nil:

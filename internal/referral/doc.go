@@ -5,6 +5,7 @@
 // while ingesting and before a reward matures, and the review of rewards
 // and referrals. Each use case owns its transaction (store.Tx).
 //
-// It imports the domain (parrain), fraud scoring and the store; it must
-// not import the HTTP packages (api, console, portal, widget), jobs or app.
+// It imports the domain (parrain), fraud scoring, the store and the
+// metrics; it must not import the HTTP packages (api, console, portal,
+// widget), jobs or app.
 package referral
