@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -203,6 +204,7 @@ type ClickRecorder struct {
 	// fails (default 30s).
 	MaxBackoff time.Duration
 	full       atomic.Bool // the buffer is full: log once per episode
+	closeOnce  sync.Once
 }
 
 // NewClickRecorder starts the background writer.
@@ -323,6 +325,6 @@ func (c *ClickRecorder) drain(buf *[]store.Click, write func() bool) {
 // Close flushes buffered clicks and stops the writer. Record must not be
 // called after Close.
 func (c *ClickRecorder) Close() {
-	close(c.stop)
+	c.closeOnce.Do(func() { close(c.stop) })
 	<-c.done
 }
