@@ -201,4 +201,3 @@ func TestBackupRefusesPostgresWithAHint(t *testing.T) {
 		t.Errorf("backup on PostgreSQL: %d %q", code, errs)
 	}
 }
-
