@@ -52,11 +52,23 @@ func TestClickWriterBacksOff(t *testing.T) {
 	for range 5 {
 		c.Record(click())
 	}
+	for deadline := time.Now().Add(5 * time.Second); !strings.Contains(logs.String(), "writing clicks failed"); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("no failure line within 5s")
+		}
+	}
+	// Backing off, the writer reads no more clicks: those it had not taken
+	// yet stay in the buffer.
+	queued := c.Queued()
 	time.Sleep(400 * time.Millisecond) // at a fixed 5 ms this would be ~80 attempts and lines
+	if c.Queued() != queued {
+		t.Fatalf("the writer took clicks while backing off: %d → %d queued", queued, c.Queued())
+	}
 	for range 30 {
-		c.Record(click()) // 20 fit in the buffer, 10 are dropped
+		c.Record(click()) // 20 - queued fit in the buffer, the rest is dropped
 	}
 	time.Sleep(100 * time.Millisecond)
+	wantDropped := 10 + queued
 	out := logs.String()
 	if n := strings.Count(out, "writing clicks failed"); n != 1 {
 		t.Fatalf("%d failure lines, want 1:\n%s", n, out)
@@ -64,8 +76,8 @@ func TestClickWriterBacksOff(t *testing.T) {
 	if n := strings.Count(out, "click buffer full"); n != 1 {
 		t.Errorf("%d buffer-full lines, want 1:\n%s", n, out)
 	}
-	if got := c.Dropped.Load(); got != 10 {
-		t.Errorf("dropped %d clicks, want 10", got)
+	if got := c.Dropped.Load(); got != uint64(wantDropped) {
+		t.Errorf("dropped %d clicks, want %d", got, wantDropped)
 	}
 	if _, err := st.DB().ExecContext(ctx, `ALTER TABLE clicks_away RENAME TO clicks`); err != nil {
 		t.Fatal(err)
@@ -82,8 +94,8 @@ func TestClickWriterBacksOff(t *testing.T) {
 	if err := st.DB().QueryRowContext(ctx, `SELECT COUNT(*) FROM clicks`).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
-	if n != 25 {
-		t.Errorf("%d clicks stored, want 25 (5 before the outage, 20 buffered during it)", n)
+	if n != 35-wantDropped {
+		t.Errorf("%d clicks stored, want %d (35 recorded, %d dropped)", n, 35-wantDropped, wantDropped)
 	}
 	if n := strings.Count(logs.String(), "\n"); n != 3 {
 		t.Errorf("%d log lines, want 3 (failing, buffer full, writing again):\n%s", n, logs.String())
