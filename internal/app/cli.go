@@ -26,7 +26,7 @@ const usage = `Parrain — self-hosted referral and partner programs.
 
 Usage:
   parrain serve [--demo] [--addr localhost:8080] [--db FILE|postgres://…]
-  parrain migrate [--db …]
+  parrain migrate [--db …]                   create the database if needed and bring its schema up to date
   parrain backup --out FILE [--db …]         a consistent copy of a SQLite database, safe while the server runs
   parrain version                            version, commit and Go version
   parrain apikey create --name NAME [--scopes read,events,admin] [--program ID] [--db …]
@@ -44,8 +44,8 @@ Usage:
 
 Every flag also reads a PARRAIN_* environment variable; run a command with
 -h for its flags. Flags may come before or after the arguments. Commands
-other than serve use an existing database only (serve creates it) and say
-on stderr which one they opened.
+other than serve and migrate use an existing database only (those two
+create it) and say on stderr which one they opened.
 `
 
 // CLI runs the command line and returns the process exit code.
@@ -137,11 +137,25 @@ func migrate(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if _, err := parseInterspersed(fs, args); err != nil {
 		return err
 	}
-	st, err := openExisting(ctx, *db, stderr)
+	// migrate is the one command besides serve that may create the
+	// database: preparing one (before a first API key, in a deploy
+	// pipeline) is what it is run for. It says so.
+	where, path := describeDB(*db)
+	created := false
+	if path != "" {
+		_, err := os.Stat(path)
+		created = errors.Is(err, os.ErrNotExist)
+	}
+	st, err := store.Open(ctx, *db, store.Options{})
 	if err != nil {
-		return err
+		return fmt.Errorf("opening %s: %w", where, err)
 	}
 	defer st.Close()
+	if created {
+		fmt.Fprintf(stderr, "parrain: created %s\n", where)
+	} else {
+		fmt.Fprintf(stderr, "parrain: using %s\n", where)
+	}
 	fmt.Fprintf(stdout, "database (%s) is up to date\n", st.Dialect())
 	return nil
 }
@@ -187,7 +201,7 @@ func openExisting(ctx context.Context, dsn string, stderr io.Writer) (*store.Sto
 	where, path := describeDB(dsn)
 	if path != "" {
 		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
-			return nil, fmt.Errorf("no database at %s: pass --db FILE (or set PARRAIN_DATABASE_URL) to name the server's database; `parrain serve` creates a new one", path)
+			return nil, fmt.Errorf("no database at %s: pass --db FILE (or set PARRAIN_DATABASE_URL) to name the server's database; `parrain serve` or `parrain migrate` creates a new one", path)
 		}
 	}
 	st, err := store.Open(ctx, dsn, store.Options{})
