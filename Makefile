@@ -25,3 +25,21 @@ lint:
 	go vet ./...
 	go tool staticcheck ./...
 	go mod tidy -diff
+
+# Static release binaries with version information (`parrain version`):
+# dist/parrain-VERSION-OS-ARCH and SHA256SUMS. Override VERSION=v1.2.3.
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+PLATFORMS ?= linux/amd64 linux/arm64 darwin/arm64 darwin/amd64
+DIST ?= dist
+RELEASE_LDFLAGS = -s -w -X github.com/parrainhq/parrain/internal/app.version=$(VERSION) -X github.com/parrainhq/parrain/internal/app.commit=$(COMMIT)
+.PHONY: release
+release:
+	@mkdir -p $(DIST)
+	@for p in $(PLATFORMS); do \
+		os=$${p%/*}; arch=$${p#*/}; out=$(DIST)/parrain-$(VERSION)-$$os-$$arch; \
+		echo "building $$out"; \
+		CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch go build -trimpath -buildvcs=false -ldflags "$(RELEASE_LDFLAGS)" -o $$out ./cmd/parrain || exit 1; \
+	done
+	cd $(DIST) && sha256sum parrain-$(VERSION)-* > SHA256SUMS
+	@echo "$(DIST)/: $$(ls $(DIST) | tr '\n' ' ')"

@@ -101,6 +101,11 @@ func (s *server) kill() {
 }
 
 func apiKey(t *testing.T, db string) string {
+	// Commands other than serve and migrate refuse to create a database;
+	// the simulation makes its key before the first start.
+	if out, err := exec.Command(binary, "migrate", "--db", db).CombinedOutput(); err != nil {
+		t.Fatalf("migrate: %v\n%s", err, out)
+	}
 	out, err := exec.Command(binary, "apikey", "create", "--name", "e2e", "--db", db).Output()
 	if err != nil {
 		t.Fatalf("apikey create: %v", err)

@@ -77,6 +77,9 @@ type Main struct {
 	// webhooks runs the outgoing webhook endpoints' use cases
 	// (internal/outbound).
 	webhooks *outbound.Service
+	// obs holds the metrics registry, readiness and the metrics listener
+	// (observe.go).
+	obs observer
 }
 
 // New opens the database, runs migrations, seeds the demo if asked, and
@@ -129,10 +132,11 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, clock parrain.Clock)
 		st.Close()
 		return nil, fmt.Errorf("preparing the partner portal: %w", err)
 	}
+	m.initObserver()
 	mux, routes := m.routes()
 	m.Routes = routes
 	m.srv = &http.Server{
-		Handler:           withBasics(log, m.jsonMisses(mux)),
+		Handler:           withBasics(log, m.observe(mux, m.jsonMisses(mux))),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
@@ -166,6 +170,10 @@ func (m *Main) Listen() error {
 	if err != nil {
 		return fmt.Errorf("listening on %s: %w", m.cfg.Addr, err)
 	}
+	if err := m.listenMetrics(); err != nil {
+		ln.Close()
+		return err
+	}
 	m.ln = ln
 	return nil
 }
@@ -190,16 +198,29 @@ func (m *Main) Run(ctx context.Context) error {
 	}()
 	errc := make(chan error, 1)
 	go func() { errc <- m.srv.Serve(m.ln) }()
-	m.log.Info("parrain listening", "addr", m.ln.Addr().String(), "base_url", m.cfg.BaseURL, "database", m.st.Dialect())
+	go m.serveMetrics()
+	b := Build()
+	m.log.Info("parrain listening", "addr", m.ln.Addr().String(), "base_url", m.cfg.BaseURL, "database", m.st.Dialect(),
+		"version", b.Version, "commit", b.Commit, "metrics", m.metricsWhere(), "access_log", m.cfg.Observe.AccessLog)
+	if m.cfg.Demo {
+		m.logDemoAccess(ctx)
+	}
 	var err error
 	select {
 	case <-ctx.Done():
+		m.log.Info("shutting down: finishing requests in flight, then stopping jobs", "grace", m.cfg.ShutdownGrace)
 	case err = <-errc:
+		m.log.Error("HTTP server stopped; shutting down", "err", err)
 	}
+	m.obs.draining.Store(true)
 	sctx, cancel := context.WithTimeout(context.Background(), m.cfg.ShutdownGrace)
 	defer cancel()
 	if serr := m.srv.Shutdown(sctx); serr != nil && !errors.Is(serr, http.ErrServerClosed) {
+		m.log.Warn("requests still running after the shutdown grace were cut", "err", serr)
 		err = errors.Join(err, serr)
+	}
+	if m.obs.msrv != nil {
+		_ = m.obs.msrv.Shutdown(sctx)
 	}
 	stopJobs()
 	<-jdone
@@ -209,10 +230,15 @@ func (m *Main) Run(ctx context.Context) error {
 	return err
 }
 
-// Close flushes clicks and closes the database.
+// Close flushes clicks and closes the database. Closing again does
+// nothing.
 func (m *Main) Close() error {
-	m.clicks.Close()
-	return m.st.Close()
+	m.obs.closeOnce.Do(func() {
+		m.clicks.Close()
+		m.obs.closeErr = m.st.Close()
+		m.log.Info("parrain stopped", "clicks_dropped", m.clicks.Dropped.Load())
+	})
+	return m.obs.closeErr
 }
 
 // wireExperience prepares what advocates and friends see: emails through

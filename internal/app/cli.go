@@ -8,8 +8,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -25,7 +27,9 @@ const usage = `Parrain — self-hosted referral and partner programs.
 
 Usage:
   parrain serve [--demo] [--addr localhost:8080] [--db FILE|postgres://…]
-  parrain migrate [--db …]
+  parrain migrate [--db …]                   create the database if needed and bring its schema up to date
+  parrain backup --out FILE [--db …]         a consistent copy of a SQLite database, safe while the server runs
+  parrain version                            version, commit and Go version
   parrain apikey create --name NAME [--scopes read,events,admin] [--program ID] [--db …]
   parrain apikey list [--db …]
   parrain apikey revoke ID [--db …]
@@ -40,7 +44,9 @@ Usage:
   parrain payout import --program ID --batch ID FILE|- [--db …]         mark bank payouts paid or failed from a CSV
 
 Every flag also reads a PARRAIN_* environment variable; run a command with
--h for its flags.
+-h for its flags. Flags may come before or after the arguments. Commands
+other than serve and migrate use an existing database only (those two
+create it) and say on stderr which one they opened.
 `
 
 // CLI runs the command line and returns the process exit code.
@@ -60,17 +66,22 @@ func CLI(args []string, stdout, stderr io.Writer) int {
 	ctx = parrain.WithActor(ctx, parrain.Actor{Kind: parrain.ActorCLI, Label: "cli"})
 	switch args[0] {
 	case "migrate":
-		err = migrate(ctx, args[1:], stdout)
+		err = migrate(ctx, args[1:], stdout, stderr)
+	case "backup":
+		err = backup(ctx, args[1:], stdout, stderr)
+	case "version", "--version":
+		printVersion(stdout)
+		return 0
 	case "apikey":
-		err = apikey(ctx, args[1:], stdout)
+		err = apikey(ctx, args[1:], stdout, stderr)
 	case "program":
-		err = programCmd(ctx, args[1:], os.Stdin, stdout)
+		err = programCmd(ctx, args[1:], os.Stdin, stdout, stderr)
 	case "user":
 		err = userCmd(ctx, args[1:], os.Stdin, stdout, stderr)
 	case "simulate":
 		err = simulate(args[1:], stdout)
 	case "payout":
-		err = payoutCmd(ctx, args[1:], os.Stdin, stdout)
+		err = payoutCmd(ctx, args[1:], os.Stdin, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
@@ -121,22 +132,107 @@ func dbFlag(fs *flag.FlagSet) *string {
 	return fs.String("db", env("PARRAIN_DATABASE_URL", ""), "database: SQLite file (default ./parrain.db) or postgres:// URL (PARRAIN_DATABASE_URL)")
 }
 
-func migrate(ctx context.Context, args []string, stdout io.Writer) error {
+func migrate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
 	db := dbFlag(fs)
-	if err := fs.Parse(args); err != nil {
+	if _, err := parseInterspersed(fs, args); err != nil {
 		return err
+	}
+	// migrate is the one command besides serve that may create the
+	// database: preparing one (before a first API key, in a deploy
+	// pipeline) is what it is run for. It says so.
+	where, path := describeDB(*db)
+	created := false
+	if path != "" {
+		_, err := os.Stat(path)
+		created = errors.Is(err, os.ErrNotExist)
 	}
 	st, err := store.Open(ctx, *db, store.Options{})
 	if err != nil {
-		return err
+		return fmt.Errorf("opening %s: %w", where, err)
 	}
 	defer st.Close()
+	if created {
+		fmt.Fprintf(stderr, "parrain: created %s\n", where)
+	} else {
+		fmt.Fprintf(stderr, "parrain: using %s\n", where)
+	}
 	fmt.Fprintf(stdout, "database (%s) is up to date\n", st.Dialect())
 	return nil
 }
 
-func apikey(ctx context.Context, args []string, stdout io.Writer) error {
+// backup is `parrain backup --out FILE`: a consistent copy of a SQLite
+// database (VACUUM INTO), safe while the server runs.
+func backup(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("backup", flag.ContinueOnError)
+	db := dbFlag(fs)
+	out := fs.String("out", "", "the backup file to write (must not exist)")
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return fmt.Errorf("backup: unexpected argument %q (the file goes in --out)", pos[0])
+	}
+	if *out == "" {
+		return errors.New("backup: --out FILE is required")
+	}
+	st, err := openExisting(ctx, *db, stderr)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if err := st.Backup(ctx, *out); err != nil {
+		return err
+	}
+	fi, err := os.Stat(*out)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "backed up to %s (%d bytes)\n", *out, fi.Size())
+	return nil
+}
+
+// openExisting opens the database of a command other than serve. Unlike
+// serve, it never creates a SQLite file: a command run from the wrong
+// directory would otherwise work on a new empty ./parrain.db and its
+// result (an API key, a user) would be nowhere the server looks. It says
+// on stderr which database it opened.
+func openExisting(ctx context.Context, dsn string, stderr io.Writer) (*store.Store, error) {
+	where, path := describeDB(dsn)
+	if path != "" {
+		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("no database at %s: pass --db FILE (or set PARRAIN_DATABASE_URL) to name the server's database; `parrain serve` or `parrain migrate` creates a new one", path)
+		}
+	}
+	st, err := store.Open(ctx, dsn, store.Options{})
+	if err != nil {
+		return nil, fmt.Errorf("opening %s: %w", where, err)
+	}
+	fmt.Fprintf(stderr, "parrain: using %s\n", where)
+	return st, nil
+}
+
+// describeDB names a database for people: the absolute SQLite file path
+// (returned as path too), or the PostgreSQL URL without its password.
+func describeDB(dsn string) (where, path string) {
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		if u, err := url.Parse(dsn); err == nil {
+			return "PostgreSQL database " + u.Redacted(), ""
+		}
+		return "PostgreSQL database", ""
+	}
+	path = strings.TrimPrefix(strings.TrimPrefix(dsn, "sqlite:"), "file:")
+	if path == "" {
+		path = "parrain.db"
+	}
+	if abs, err := filepath.Abs(path); err == nil {
+		path = abs
+	}
+	return "SQLite database " + path, path
+}
+
+func apikey(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		return errors.New("apikey: expected create, list or revoke")
 	}
@@ -145,10 +241,11 @@ func apikey(ctx context.Context, args []string, stdout io.Writer) error {
 	name := fs.String("name", "", "a name to recognise the key by (create)")
 	scopes := fs.String("scopes", strings.Join(store.AllScopes, ","), "comma-separated scopes: read, events, admin (create)")
 	program := fs.String("program", "", "restrict the key to one program id (create)")
-	if err := fs.Parse(args[1:]); err != nil {
+	pos, err := parseInterspersed(fs, args[1:])
+	if err != nil {
 		return err
 	}
-	st, err := store.Open(ctx, *db, store.Options{})
+	st, err := openExisting(ctx, *db, stderr)
 	if err != nil {
 		return err
 	}
@@ -185,13 +282,13 @@ func apikey(ctx context.Context, args []string, stdout io.Writer) error {
 		}
 		return tw.Flush()
 	case "revoke":
-		if fs.NArg() != 1 {
+		if len(pos) != 1 {
 			return errors.New("apikey revoke: expected the key id")
 		}
-		if err := st.RevokeAPIKey(ctx, fs.Arg(0)); err != nil {
+		if err := st.RevokeAPIKey(ctx, pos[0]); err != nil {
 			return err
 		}
-		fmt.Fprintln(stdout, "revoked", fs.Arg(0))
+		fmt.Fprintln(stdout, "revoked", pos[0])
 	default:
 		return fmt.Errorf("apikey: unknown subcommand %q", args[0])
 	}
@@ -234,10 +331,10 @@ func userCmd(ctx context.Context, args []string, stdin *os.File, stdout, stderr 
 	role := fs.String("role", "", "owner, manager or analyst (create)")
 	password := fs.String("password", "", "the password (visible in the process list and shell history: prefer the prompt or --password-stdin)")
 	fromStdin := fs.Bool("password-stdin", false, "read the password from the first line of stdin")
-	if err := fs.Parse(args[1:]); err != nil {
+	if _, err := parseInterspersed(fs, args[1:]); err != nil {
 		return err
 	}
-	st, err := store.Open(ctx, *db, store.Options{})
+	st, err := openExisting(ctx, *db, stderr)
 	if err != nil {
 		return err
 	}
@@ -322,7 +419,7 @@ func userCmd(ctx context.Context, args []string, stdin *os.File, stdout, stderr 
 // counters or secrets; apply creates the program, or updates the one with
 // the document's key (or --program) as a new version — applying the same
 // document twice changes nothing.
-func programCmd(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer) error {
+func programCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		return errors.New("program: expected export or apply")
 	}
@@ -330,10 +427,11 @@ func programCmd(ctx context.Context, args []string, stdin io.Reader, stdout io.W
 	db := dbFlag(fs)
 	programID := fs.String("program", "", "the program id (export; apply: update this program instead of matching by key)")
 	out := fs.String("out", "", "write the document to this file instead of stdout (export)")
-	if err := fs.Parse(args[1:]); err != nil {
+	pos, err := parseInterspersed(fs, args[1:])
+	if err != nil {
 		return err
 	}
-	st, err := store.Open(ctx, *db, store.Options{})
+	st, err := openExisting(ctx, *db, stderr)
 	if err != nil {
 		return err
 	}
@@ -358,12 +456,12 @@ func programCmd(ctx context.Context, args []string, stdin io.Reader, stdout io.W
 		_, err = stdout.Write(b)
 		return err
 	case "apply":
-		if fs.NArg() != 1 {
+		if len(pos) != 1 {
 			return errors.New("program apply: expected the document file (or - for stdin)")
 		}
 		var r io.Reader = stdin
-		if fs.Arg(0) != "-" {
-			f, err := os.Open(fs.Arg(0))
+		if pos[0] != "-" {
+			f, err := os.Open(pos[0])
 			if err != nil {
 				return err
 			}

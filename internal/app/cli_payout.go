@@ -18,7 +18,7 @@ import (
 // payoutCmd runs `parrain payout run|export|import`: a payout run from the
 // command line (a cron-driven alternative to the built-in schedule), and the
 // bank transfer CSV. Sending is done by the server's job runner.
-func payoutCmd(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer) error {
+func payoutCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		return errors.New("payout: expected run, export or import")
 	}
@@ -35,7 +35,7 @@ func payoutCmd(ctx context.Context, args []string, stdin io.Reader, stdout io.Wr
 	if *program == "" {
 		return errors.New("payout: --program is required")
 	}
-	st, err := store.Open(ctx, *db, store.Options{})
+	st, err := openExisting(ctx, *db, stderr)
 	if err != nil {
 		return err
 	}

@@ -37,6 +37,8 @@ type Config struct {
 	// Integrations: payout providers, inbound provider webhooks, outgoing
 	// webhooks, CRM (integrations.go).
 	Integrations IntegrationsConfig
+	// Observe: metrics and the access log (observe.go).
+	Observe ObserveConfig
 }
 
 func env(name, def string) string {
@@ -141,6 +143,7 @@ func ParseServe(args []string) (Config, error) {
 	fs.BoolVar(&c.SMTP.InsecureSkipVerify, "smtp-insecure-skip-verify", smtpInsecure, "accept any SMTP server certificate (PARRAIN_SMTP_INSECURE_SKIP_VERIFY)")
 	fs.DurationVar(&c.JobLease, "job-lease", 0, "how long a claimed job is reserved before another worker takes it over (default 5m)")
 	integrationFlags(fs, ev, &c.Integrations)
+	observeFlags(fs, ev, &c.Observe)
 	if err := ev.err(); err != nil {
 		return c, err
 	}

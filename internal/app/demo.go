@@ -302,3 +302,20 @@ func seedFraudDemo(ctx context.Context, st *store.Store, ref *referral.Service, 
 	}
 	return nil
 }
+
+// logDemoAccess tells, at every start with --demo, where to look: the
+// console (and how to get in) and the partner portal with a partner's
+// email to sign in with.
+func (m *Main) logDemoAccess(ctx context.Context) {
+	users, err := m.st.Users(ctx)
+	if err != nil {
+		m.log.Warn("demo: listing console users", "err", err)
+	}
+	signIn := "sign in with your console user"
+	if err == nil && len(users) == 0 {
+		signIn = "no console user yet: the first visit creates the owner at " + m.cfg.BaseURL + "/admin/setup (or run `parrain user create --role owner --email you@example.com`)"
+	}
+	m.log.Info("demo console", "url", m.cfg.BaseURL+"/admin/", "sign_in", signIn)
+	m.log.Info("demo partner portal", "url", m.cfg.BaseURL+"/partners/acme-partners/login", "partner_email", "contact@noraconsulting.example",
+		"sign_in", "ask for an email link; without --smtp-host the link is printed in this log")
+}

@@ -165,6 +165,10 @@ func (m *Main) routes() (*http.ServeMux, []Route) {
 	// Admin console: see adminRoutes below.
 	m.adminRoutes(mux)
 
+	// Operations: /readyz, /metrics and / leading to the console
+	// (observe.go).
+	m.opsRoutes(mux)
+
 	return mux, list
 }
 

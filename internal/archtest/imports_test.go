@@ -22,11 +22,14 @@ import (
 //     case, encode.
 //  4. The shared HTTP helpers (internal/httpx) import only the domain.
 //  5. The job runner (internal/jobs) knows no feature: it imports only the
-//     domain and the store.
+//     domain, the store and the metrics.
 //  6. Use-case packages never import an HTTP package or the wiring.
 //  7. Provider clients (internal/integration/<x>) import nothing of ours
 //     outside their own folder.
 //  8. Only cmd/ imports the wiring (internal/app).
+//  9. The metrics (internal/metrics) import nothing of ours (Prometheus and
+//     the standard library only); the domain and the store never import
+//     them (rules 1 and 2): use cases, HTTP packages and the wiring count.
 const module = "github.com/parrainhq/parrain/"
 
 var (
@@ -58,13 +61,15 @@ func rule(pkg, imp string) string {
 		return "HTTP packages call use cases, never SQL"
 	case pkg == "internal/httpx" && ours && imp != "internal/parrain":
 		return "httpx imports only the domain"
-	case under(pkg, "internal/jobs") && ours && imp != "internal/parrain" && imp != "internal/store":
+	case under(pkg, "internal/jobs") && ours && imp != "internal/parrain" && imp != "internal/store" && imp != "internal/metrics":
 		return "the job runner knows no feature: services register their kinds in the wiring"
 	case strings.HasPrefix(pkg, "internal/integration/") && ours:
 		own := strings.Join(strings.SplitN(pkg, "/", 4)[:3], "/")
 		if !under(imp, own) {
 			return "provider clients import nothing of ours outside their folder"
 		}
+	case pkg == "internal/metrics" && ours:
+		return "the metrics import nothing of ours"
 	case ours && imp == "internal/app" && !strings.HasPrefix(pkg, "cmd/"):
 		return "only cmd/ imports the wiring"
 	case ours && !isHTTP(pkg) && pkg != "internal/app" && !strings.HasPrefix(pkg, "cmd/") && (isHTTP(imp) || imp == "internal/app"):
@@ -184,6 +189,12 @@ func TestRule(t *testing.T) {
 		{"internal/payout", module + "internal/app", true},
 		{"cmd/parrain", module + "internal/app", false},
 		{"internal/app", module + "internal/api", false},
+		{"internal/metrics", module + "internal/parrain", true},
+		{"internal/metrics", "github.com/prometheus/client_golang/prometheus", false},
+		{"internal/store", module + "internal/metrics", true},
+		{"internal/parrain", module + "internal/metrics", true},
+		{"internal/jobs", module + "internal/metrics", false},
+		{"internal/referral", module + "internal/metrics", false},
 	}
 	for _, tt := range tests {
 		if got := rule(tt.pkg, tt.imp) != ""; got != tt.bad {

@@ -766,6 +766,11 @@ func TestPagesRenderDemoData(t *testing.T) {
 // from stdin, as a script would), lists users and resets a password.
 func TestUserCommand(t *testing.T) {
 	db := dbtest.URL(t, "sqlite")
+	// Commands other than serve and migrate use an existing database only.
+	var mout, merr strings.Builder
+	if code := app.CLI([]string{"migrate", "--db", db}, &mout, &merr); code != 0 {
+		t.Fatalf("migrate: %d %q", code, merr.String())
+	}
 	run := func(stdin string, args ...string) (string, string, int) {
 		t.Helper()
 		r, w, err := os.Pipe()

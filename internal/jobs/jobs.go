@@ -3,7 +3,7 @@
 // failures with exponential backoff. Jobs are enqueued by the store in the
 // same transaction as the write that causes them.
 //
-// It imports the store and the domain; never the HTTP packages.
+// It imports the store, the domain and the metrics; never the HTTP packages.
 package jobs
 
 import (
@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/parrainhq/parrain/internal/metrics"
 	"github.com/parrainhq/parrain/internal/parrain"
 	"github.com/parrainhq/parrain/internal/store"
 )
@@ -73,20 +74,54 @@ func Backoff(attempt int) time.Duration {
 	return min(d, 6*time.Hour)
 }
 
-// Run polls until ctx is done.
+// MaxPollBackoff caps the wait between polls while the queue cannot be
+// read (the database is down).
+const MaxPollBackoff = 30 * time.Second
+
+// PollBackoff is the wait before the next poll after failures consecutive
+// failed polls: the interval doubled per failure, capped at MaxPollBackoff.
+func PollBackoff(interval time.Duration, failures int) time.Duration {
+	d := interval
+	for i := 0; i < failures && d < MaxPollBackoff; i++ {
+		d *= 2
+	}
+	return min(d, MaxPollBackoff)
+}
+
+// Run polls until ctx is done. While the queue cannot be read it backs off
+// exponentially and logs once when the failure starts and once when it
+// ends, not on every poll.
 func (r *Runner) Run(ctx context.Context) {
-	t := time.NewTicker(r.Interval)
-	defer t.Stop()
+	failures := 0
+	var since time.Time
 	for {
 		n, err := r.RunOnce(ctx)
-		if err != nil && ctx.Err() == nil {
-			r.log.Error("running jobs", "err", err)
+		if ctx.Err() != nil {
+			return
 		}
-		if n > 0 {
+		wait := r.Interval
+		switch {
+		case err != nil:
+			metrics.JobClaimErrors.Inc()
+			if failures == 0 {
+				since = time.Now()
+				metrics.DBUp.Set(0)
+				r.log.Error("job queue unreachable: backing off until it answers", "err", err, "max_backoff", MaxPollBackoff)
+			}
+			failures++
+			wait = PollBackoff(r.Interval, failures)
+		case failures > 0:
+			metrics.DBUp.Set(1)
+			r.log.Info("job queue reachable again: jobs resume", "down_for", time.Since(since).Round(time.Millisecond), "failed_polls", failures)
+			failures = 0
+		}
+		if n > 0 && err == nil {
 			continue // more may be due
 		}
+		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
+			t.Stop()
 			return
 		case <-t.C:
 		}
@@ -121,16 +156,21 @@ func (r *Runner) run(ctx context.Context, j store.Job) {
 		// What a job changes on its own (a scheduled payout run) is
 		// audited under the system, named by the job's kind.
 		jctx := parrain.WithActor(ctx, parrain.Actor{Kind: parrain.ActorSystem, ID: j.Kind, Label: "system"})
+		start := time.Now()
 		err = safely(jctx, h, j.Payload)
+		metrics.JobDuration.WithLabelValues(j.Kind).Observe(time.Since(start).Seconds())
 	}
 	now := r.st.Clock().Now()
 	var sn *SnoozeError
 	switch {
 	case err == nil:
+		metrics.JobRuns.WithLabelValues(j.Kind, "ok").Inc()
 		err = r.st.CompleteJob(ctx, j.ID, r.worker)
 	case errors.As(err, &sn):
+		metrics.JobRuns.WithLabelValues(j.Kind, "snoozed").Inc()
 		err = r.st.RetryJob(ctx, j, r.worker, sn.Until, "")
 	default:
+		metrics.JobRuns.WithLabelValues(j.Kind, "failed").Inc()
 		r.log.Warn("job failed", "job", j.ID, "kind", j.Kind, "attempt", j.Attempts, "err", err)
 		err = r.st.RetryJob(ctx, j, r.worker, now.Add(Backoff(j.Attempts)), err.Error())
 	}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -137,4 +138,82 @@ func TestHandleTwicePanics(t *testing.T) {
 		}
 	}()
 	r.Handle("kind", func(context.Context, []byte) error { return nil })
+}
+
+func TestPollBackoff(t *testing.T) {
+	cases := []struct {
+		failures int
+		want     time.Duration
+	}{{0, time.Second}, {1, 2 * time.Second}, {4, 16 * time.Second}, {5, MaxPollBackoff}, {60, MaxPollBackoff}}
+	for _, c := range cases {
+		if got := PollBackoff(time.Second, c.failures); got != c.want {
+			t.Errorf("PollBackoff(1s, %d) = %v, want %v", c.failures, got, c.want)
+		}
+	}
+}
+
+// lockedBuffer collects log output written from the runner's goroutine.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  []byte
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.b = append(l.b, p...)
+	return len(p), nil
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return string(l.b)
+}
+
+// TestRunnerBacksOffWhileQueueUnreachable takes the jobs table away (as an
+// unreachable database would) and checks that the runner logs one line when
+// polls start failing and one when they succeed again, and polls less and
+// less often in between instead of every interval.
+func TestRunnerBacksOffWhileQueueUnreachable(t *testing.T) {
+	ctx := context.Background()
+	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "j.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	var logs lockedBuffer
+	r := NewRunner(st, slog.New(slog.NewTextHandler(&logs, nil)))
+	r.Interval = 5 * time.Millisecond
+	if _, err := st.DB().ExecContext(ctx, `ALTER TABLE jobs RENAME TO jobs_away`); err != nil {
+		t.Fatal(err)
+	}
+	rctx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { defer close(done); r.Run(rctx) }()
+	defer func() { stop(); <-done }()
+
+	time.Sleep(500 * time.Millisecond)
+	// At a fixed 5 ms interval that would be ~100 polls and as many lines;
+	// backing off (10, 20, 40, … ms) it is about 6 polls and one line.
+	if n := strings.Count(logs.String(), "job queue unreachable"); n != 1 {
+		t.Fatalf("%d 'unreachable' lines while the queue was away, want 1:\n%s", n, logs.String())
+	}
+	if n := strings.Count(logs.String(), "\n"); n != 1 {
+		t.Errorf("%d log lines while the queue was away, want 1:\n%s", n, logs.String())
+	}
+	if _, err := st.DB().ExecContext(ctx, `ALTER TABLE jobs_away RENAME TO jobs`); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(logs.String(), "job queue reachable again") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no recovery line within 5s:\n%s", logs.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(50 * time.Millisecond)
+	if n := strings.Count(logs.String(), "\n"); n != 2 {
+		t.Errorf("%d log lines in all, want 2 (down, up):\n%s", n, logs.String())
+	}
 }

@@ -8,8 +8,8 @@
 // The endpoints' lifecycle and the delivery state machine are use cases of
 // Service (endpoints.go) over rules of the domain (parrain/webhook.go).
 //
-// It imports the domain, the store, the job runner (to register its kind)
-// and internal/integration/webhook; never the HTTP packages.
+// It imports the domain, the store, the job runner (to register its kind),
+// internal/integration/webhook and the metrics; never the HTTP packages.
 package outbound
 
 import (
@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/parrainhq/parrain/internal/integration/webhook"
+	"github.com/parrainhq/parrain/internal/metrics"
 	"github.com/parrainhq/parrain/internal/parrain"
 	"github.com/parrainhq/parrain/internal/store"
 )
@@ -64,6 +65,14 @@ func (d *Dispatcher) Deliver(ctx context.Context, deliveryID string) (retryAt ti
 	disabled, err := d.svc.record(ctx, deliveryID, res)
 	if err != nil {
 		return time.Time{}, err
+	}
+	switch {
+	case derr == nil:
+		metrics.WebhookDeliveries.WithLabelValues("delivered").Inc()
+	case res.RetryAt == nil:
+		metrics.WebhookDeliveries.WithLabelValues("given_up").Inc()
+	default:
+		metrics.WebhookDeliveries.WithLabelValues("retrying").Inc()
 	}
 	switch {
 	case derr == nil:

@@ -24,9 +24,9 @@
 // open status, so it moves once. A refused payout is recorded with the
 // provider's reason and its rewards return to the balance.
 //
-// It imports the domain, the store, the job runner's registration API and
-// the provider clients; never an HTTP package (internal/app wires it and
-// registers its job kinds).
+// It imports the domain, the store, the job runner's registration API, the
+// provider clients and the metrics; never an HTTP package (internal/app
+// wires it and registers its job kinds).
 package payout
 
 import (
@@ -38,6 +38,7 @@ import (
 
 	"github.com/parrainhq/parrain/internal/integration/paypal"
 	"github.com/parrainhq/parrain/internal/integration/stripe"
+	"github.com/parrainhq/parrain/internal/metrics"
 	"github.com/parrainhq/parrain/internal/parrain"
 	"github.com/parrainhq/parrain/internal/store"
 )
@@ -129,6 +130,11 @@ func (s *Service) Send(ctx context.Context, payoutID string) (retryAt time.Time,
 	case parrain.PayoutPayPal:
 		err = s.sendPayPal(ctx, log, p)
 	}
+	outcome := "sent"
+	if err != nil {
+		outcome = "failed"
+	}
+	metrics.Payouts.WithLabelValues(string(p.Method), outcome).Inc()
 	if err != nil {
 		log.Warn("payout send failed; will retry", "err", err)
 		if rerr := s.RecordPayoutError(ctx, p.ID, err.Error()); rerr != nil {
@@ -145,6 +151,7 @@ func (s *Service) notConfigured(ctx context.Context, p parrain.Payout, msg strin
 	if err := s.RecordPayoutError(ctx, p.ID, msg); err != nil {
 		return time.Time{}, err
 	}
+	metrics.Payouts.WithLabelValues(string(p.Method), "not_configured").Inc()
 	s.log.Warn("payout waiting for its provider's configuration", "payout", p.ID, "err", fmt.Errorf("%w: %s", ErrNotConfigured, msg))
 	return s.st.Clock().Now().Add(NotConfiguredRetry), nil
 }

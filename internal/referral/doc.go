@@ -7,6 +7,7 @@
 // leaderboards, picking the winners when they end). Each use case owns its
 // transaction (store.Tx).
 //
-// It imports the domain (parrain), fraud scoring and the store; it must
-// not import the HTTP packages (api, console, portal, widget), jobs or app.
+// It imports the domain (parrain), fraud scoring, the store and the
+// metrics; it must not import the HTTP packages (api, console, portal,
+// widget), jobs or app.
 package referral

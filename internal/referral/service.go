@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 
+	"github.com/parrainhq/parrain/internal/metrics"
 	"github.com/parrainhq/parrain/internal/parrain"
 	"github.com/parrainhq/parrain/internal/store"
 )
@@ -27,9 +28,10 @@ func New(st *store.Store) *Service {
 // record. The bool is true when the answer is a replay.
 func (s *Service) IngestEvent(ctx context.Context, programID string, ev parrain.Event, idem store.Idem) (parrain.EventResult, bool, error) {
 	if err := ev.Normalize(s.st.Clock().Now()); err != nil {
+		countEvent(ev.Type, parrain.EventResult{}, false, err)
 		return parrain.EventResult{}, false, err
 	}
-	return store.Idempotent(ctx, s.st, idem, func(tx *store.Tx) (parrain.EventResult, error) {
+	res, replayed, err := store.Idempotent(ctx, s.st, idem, func(tx *store.Tx) (parrain.EventResult, error) {
 		prog, err := tx.Program(ctx, programID)
 		if err != nil {
 			return parrain.EventResult{}, err
@@ -37,6 +39,36 @@ func (s *Service) IngestEvent(ctx context.Context, programID string, ev parrain.
 		e := ev // a fresh copy per attempt: the transaction may be retried
 		return ingestTx(ctx, tx, &prog, &e)
 	})
+	countEvent(ev.Type, res, replayed, err)
+	return res, replayed, err
+}
+
+// countEvent counts an ingested event by type and outcome, and the rewards
+// it created, once its transaction is over (a retried transaction counts
+// once; a rolled-back one creates no reward).
+func countEvent(t parrain.EventType, res parrain.EventResult, replayed bool, err error) {
+	label := string(t)
+	outcome := "accepted"
+	switch {
+	case err != nil && parrain.ErrorCode(err) == parrain.CodeInternal:
+		outcome = "error"
+	case err != nil:
+		outcome = "invalid"
+		if e := parrain.AsError(err); e != nil && e.Field == "type" {
+			label = "unknown" // keep the label set closed
+		}
+	case replayed:
+		outcome = "replayed"
+	case res.Duplicate:
+		outcome = "duplicate"
+	}
+	metrics.EventsIngested.WithLabelValues(label, outcome).Inc()
+	if err != nil || replayed {
+		return
+	}
+	for _, r := range res.Rewards {
+		metrics.RewardsCreated.WithLabelValues(string(r.Status)).Inc()
+	}
 }
 
 // IngestTx processes a normalised event inside the caller's transaction,

@@ -164,3 +164,18 @@ func (s *Store) FailedJobs(ctx context.Context, limit int) ([]FailedJob, error) 
 	}
 	return out, rows.Err()
 }
+
+// DueJobs returns how many available jobs are due now and when the oldest
+// of them became due (zero when none is), for monitoring the backlog.
+func (s *Store) DueJobs(ctx context.Context) (int64, time.Time, error) {
+	var n int64
+	var oldest sql.NullInt64
+	if err := s.r.QueryRowContext(ctx, `SELECT COUNT(*), MIN(run_at) FROM jobs WHERE state = 'available' AND run_at <= $1`,
+		ms(s.clock.Now())).Scan(&n, &oldest); err != nil {
+		return 0, time.Time{}, fmt.Errorf("counting due jobs: %w", err)
+	}
+	if !oldest.Valid {
+		return n, time.Time{}, nil
+	}
+	return n, fromMS(oldest.Int64), nil
+}

@@ -213,18 +213,37 @@ func (s *Store) FallbackLanding(ctx context.Context) (string, error) {
 }
 
 // Stats are an advocate's referral figures.
+//
+// Rewards keeps its original meaning for existing clients: per status, what
+// is still owed (amount minus what refunds reversed), so a fully reversed
+// reward shows 0 under "reversed". The fields after it say what they show
+// in their names: RewardsOutstanding (the same numbers, named), RewardsGranted
+// (amounts as granted, before reversals), RewardsReversed (what refunds
+// took back, per currency, over rewards of every status) and RewardCounts.
 type Stats struct {
 	Clicks    int64                       `json:"clicks"`
 	Signups   int64                       `json:"signups"`
 	Purchases int64                       `json:"purchases"`
 	Rejected  int64                       `json:"rejected"`
-	Rewards   map[string]map[string]int64 `json:"rewards"`  // status → currency → outstanding amount
+	Rewards   map[string]map[string]int64 `json:"rewards"`  // status → currency → outstanding amount (kept; see RewardsOutstanding)
 	Balances  map[string]map[string]int64 `json:"balances"` // ledger bucket → currency → balance
+	// RewardsOutstanding is status → currency → amount still owed after
+	// reversals (the same numbers as Rewards).
+	RewardsOutstanding map[string]map[string]int64 `json:"rewards_outstanding"`
+	// RewardsGranted is status → currency → amount as granted, before
+	// reversals.
+	RewardsGranted map[string]map[string]int64 `json:"rewards_granted"`
+	// RewardsReversed is currency → amount taken back by refunds and
+	// cancellations, whatever the rewards' status now.
+	RewardsReversed map[string]int64 `json:"rewards_reversed"`
+	// RewardCounts is status → number of rewards.
+	RewardCounts map[string]int64 `json:"reward_counts"`
 }
 
 // ParticipantStats computes an advocate's stats.
 func (s *Store) ParticipantStats(ctx context.Context, participantID string) (Stats, error) {
-	st := Stats{Rewards: map[string]map[string]int64{}, Balances: map[string]map[string]int64{}}
+	st := Stats{Rewards: map[string]map[string]int64{}, Balances: map[string]map[string]int64{},
+		RewardsGranted: map[string]map[string]int64{}, RewardsReversed: map[string]int64{}, RewardCounts: map[string]int64{}}
 	if err := s.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM clicks WHERE participant_id = $1 AND valid`, participantID).Scan(&st.Clicks); err != nil {
 		return st, fmt.Errorf("counting clicks: %w", err)
 	}
@@ -254,9 +273,32 @@ func (s *Store) ParticipantStats(ctx context.Context, participantID string) (Sta
 		}
 		return rows.Err()
 	}
-	if err := sum(`SELECT status, currency, SUM(amount - reversed) FROM rewards WHERE participant_id = $1 GROUP BY status, currency`, st.Rewards); err != nil {
+	rows, err := s.r.QueryContext(ctx, `SELECT status, currency, COUNT(*), SUM(amount), SUM(reversed) FROM rewards
+		WHERE participant_id = $1 GROUP BY status, currency`, participantID)
+	if err != nil {
 		return st, fmt.Errorf("summing rewards: %w", err)
 	}
+	defer rows.Close()
+	for rows.Next() {
+		var status, cur string
+		var n, granted, reversed int64
+		if err := rows.Scan(&status, &cur, &n, &granted, &reversed); err != nil {
+			return st, fmt.Errorf("summing rewards: %w", err)
+		}
+		if st.Rewards[status] == nil {
+			st.Rewards[status], st.RewardsGranted[status] = map[string]int64{}, map[string]int64{}
+		}
+		st.Rewards[status][cur] = granted - reversed
+		st.RewardsGranted[status][cur] = granted
+		st.RewardCounts[status] += n
+		if reversed != 0 {
+			st.RewardsReversed[cur] += reversed
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return st, fmt.Errorf("summing rewards: %w", err)
+	}
+	st.RewardsOutstanding = st.Rewards
 	if err := sum(`SELECT bucket, currency, SUM(amount) FROM ledger_entries WHERE participant_id = $1 GROUP BY bucket, currency`, st.Balances); err != nil {
 		return st, fmt.Errorf("summing ledger: %w", err)
 	}

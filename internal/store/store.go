@@ -157,6 +157,10 @@ func (s *Store) Secret() []byte { return s.secret }
 // DB returns the write pool, for tests and tools that need raw SQL.
 func (s *Store) DB() *sql.DB { return s.w }
 
+// ReadDB returns the read pool (the write pool on PostgreSQL), for its
+// connection statistics.
+func (s *Store) ReadDB() *sql.DB { return s.r }
+
 func (s *Store) loadSecret(ctx context.Context) error {
 	b := make([]byte, 32)
 	if _, err := rand.Read(b); err != nil {

@@ -245,6 +245,18 @@ func TestRewardLifecycle(t *testing.T) {
 		if err != nil || st.Signups != 1 || st.Purchases != 1 || st.Rewards["clawed_back"]["EUR"] != 0 {
 			t.Fatalf("stats %+v %v", st, err)
 		}
+		// Every reward was reversed or clawed back: the named fields say
+		// how much was granted and how much refunds took back, where the
+		// kept "rewards" field shows what is left (0).
+		var granted int64
+		for _, byCur := range st.RewardsGranted {
+			granted += byCur["EUR"]
+		}
+		if granted == 0 || st.RewardsReversed["EUR"] != granted || st.RewardsGranted["clawed_back"]["EUR"] != 700 ||
+			st.RewardsOutstanding["clawed_back"]["EUR"] != 0 || st.RewardCounts["clawed_back"] != 1 || st.RewardCounts["reversed"] < 1 {
+			t.Errorf("named reward stats: granted %v, reversed %v, outstanding %v, counts %v",
+				st.RewardsGranted, st.RewardsReversed, st.RewardsOutstanding, st.RewardCounts)
+		}
 		// Every reward explains itself and its ledger sums to what is left.
 		all, _, _ := e.St.ParticipantRewards(ctx, adv.ID, "", store.Page{})
 		for _, rw := range all {

@@ -2,9 +2,9 @@
 // the referral link redirect /r/{code} that sets the attribution cookie and
 // records the click.
 //
-// It imports the domain, the store, httpx (errors, JSON, client IPs, rate
-// limits) and the fraud package's User-Agent classifier; never another HTTP package (api, console, portal) or the
-// job runner.
+// It imports the domain, the store, the metrics, httpx (errors, JSON, client
+// IPs, rate limits) and the fraud package's User-Agent classifier; never
+// another HTTP package (api, console, portal) or the job runner.
 package widget
 
 import (
@@ -16,11 +16,13 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/parrainhq/parrain/internal/fraud"
 	"github.com/parrainhq/parrain/internal/httpx"
+	"github.com/parrainhq/parrain/internal/metrics"
 	"github.com/parrainhq/parrain/internal/parrain"
 	"github.com/parrainhq/parrain/internal/store"
 )
@@ -92,6 +94,7 @@ func (h *Redirect) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 
 	if r.Method == http.MethodHead || IsPrefetch(r) {
+		metrics.Redirects.WithLabelValues("uncounted").Inc()
 		return
 	}
 	// Scripts, headless browsers and clients with no User-Agent are
@@ -104,8 +107,17 @@ func (h *Redirect) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		automated = true
 	default:
 		if IsBot(r.UserAgent()) {
+			metrics.Redirects.WithLabelValues("uncounted").Inc()
 			return
 		}
+	}
+	switch {
+	case automated:
+		metrics.Redirects.WithLabelValues("automated").Inc()
+	case valid:
+		metrics.Redirects.WithLabelValues("valid").Inc()
+	default:
+		metrics.Redirects.WithLabelValues("invalid").Inc()
 	}
 	ip := h.ips.ClientIP(r)
 	c := store.Click{Code: truncate(code, 32), Valid: valid && !automated, Automated: automated, IPHash: hashIP(h.st.Secret(), ip), IP: ip,
@@ -194,76 +206,145 @@ func IsBot(ua string) bool {
 // ClickRecorder buffers clicks in memory and writes them in batches, so the
 // redirect never waits on a disk sync. A batch is written every Interval or
 // when it reaches BatchSize; Close flushes what is left. Clicks are
-// analytics: if the buffer is full (the database is down), new clicks are
-// dropped and counted rather than slowing redirects — attribution does not
-// depend on them, the cookie carries it.
+// analytics: while the database cannot take them, the writer keeps its
+// batch and retries with exponential backoff (one log line when writes
+// start failing, one when they succeed again); once the buffer is full,
+// new clicks are dropped and counted rather than slowing redirects —
+// attribution does not depend on them, the cookie carries it.
 type ClickRecorder struct {
 	st   *store.Store
 	log  *slog.Logger
 	ch   chan store.Click
+	stop chan struct{} // closed by Close: flush once more and return
 	done chan struct{}
-	// Dropped counts clicks lost to a full buffer.
+	// Dropped counts clicks lost to a full buffer or to a database still
+	// failing at shutdown.
 	Dropped atomic.Uint64
+	// MaxBackoff caps the wait between write attempts while the database
+	// fails (default 30s).
+	MaxBackoff time.Duration
+	full       atomic.Bool // the buffer is full: log once per episode
+	closeOnce  sync.Once
 }
 
 // NewClickRecorder starts the background writer.
 func NewClickRecorder(st *store.Store, log *slog.Logger, buffer int, interval time.Duration, batch int) *ClickRecorder {
-	c := &ClickRecorder{st: st, log: log, ch: make(chan store.Click, buffer), done: make(chan struct{})}
+	c := &ClickRecorder{st: st, log: log, ch: make(chan store.Click, buffer), stop: make(chan struct{}), done: make(chan struct{}), MaxBackoff: 30 * time.Second}
 	go c.loop(interval, batch)
 	return c
 }
+
+// Queued returns how many clicks wait in the buffer.
+func (c *ClickRecorder) Queued() int { return len(c.ch) }
 
 // Record queues a click without blocking.
 func (c *ClickRecorder) Record(k store.Click) {
 	select {
 	case c.ch <- k:
+		if c.full.Load() {
+			c.full.Store(false)
+		}
 	default:
 		c.Dropped.Add(1)
-		c.log.Warn("click buffer full: click dropped", "code", k.Code)
+		metrics.ClicksDropped.WithLabelValues("buffer_full").Inc()
+		if !c.full.Swap(true) {
+			c.log.Warn("click buffer full: clicks are dropped until the database catches up", "buffer", cap(c.ch))
+		}
 	}
 }
 
 func (c *ClickRecorder) loop(interval time.Duration, batch int) {
 	defer close(c.done)
-	t := time.NewTicker(interval)
-	defer t.Stop()
 	var buf []store.Click
-	flush := func() {
+	failures := 0
+	var downSince time.Time
+	// write tries to store buf once; it reports whether buf is empty now.
+	write := func() bool {
 		if len(buf) == 0 {
-			return
+			return true
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		for attempt := 0; attempt < 3; attempt++ {
-			err := c.st.InsertClicks(ctx, buf)
-			if err == nil {
-				break
+		if err := c.st.InsertClicks(ctx, buf); err != nil {
+			if failures == 0 {
+				downSince = time.Now()
+				c.log.Error("writing clicks failed: keeping them and retrying with backoff", "n", len(buf), "err", err)
 			}
-			c.log.Error("writing clicks", "n", len(buf), "attempt", attempt+1, "err", err)
-			time.Sleep(time.Duration(attempt+1) * 100 * time.Millisecond)
+			failures++
+			return false
+		}
+		for _, k := range buf {
+			if k.Valid {
+				metrics.ClicksRecorded.WithLabelValues("valid").Inc()
+			} else {
+				metrics.ClicksRecorded.WithLabelValues("invalid").Inc()
+			}
+		}
+		if failures > 0 {
+			c.log.Info("writing clicks again", "n", len(buf), "down_for", time.Since(downSince).Round(time.Millisecond), "failed_attempts", failures)
+			failures = 0
 		}
 		buf = buf[:0]
+		return true
 	}
+	t := time.NewTicker(interval)
+	defer t.Stop()
 	for {
-		select {
-		case k, ok := <-c.ch:
-			if !ok {
-				flush()
-				return
+		if failures > 0 {
+			// Back off without reading new clicks: the channel buffers
+			// them, and Record drops (and counts) once it is full.
+			wait := interval
+			for i := 0; i < failures && wait < c.MaxBackoff; i++ {
+				wait *= 2
 			}
+			timer := time.NewTimer(min(wait, c.MaxBackoff))
+			select {
+			case <-c.stop:
+				timer.Stop()
+				c.drain(&buf, write)
+				return
+			case <-timer.C:
+			}
+			write()
+			continue
+		}
+		select {
+		case <-c.stop:
+			c.drain(&buf, write)
+			return
+		case k := <-c.ch:
 			buf = append(buf, k)
 			if len(buf) >= batch {
-				flush()
+				write()
 			}
 		case <-t.C:
-			flush()
+			write()
 		}
+	}
+}
+
+// drain writes what is buffered at shutdown, once; clicks the database
+// still refuses are dropped and counted.
+func (c *ClickRecorder) drain(buf *[]store.Click, write func() bool) {
+	for {
+		select {
+		case k := <-c.ch:
+			*buf = append(*buf, k)
+			continue
+		default:
+		}
+		break
+	}
+	if n := len(*buf); n > 0 && !write() {
+		c.Dropped.Add(uint64(n))
+		metrics.ClicksDropped.WithLabelValues("write_failed").Add(float64(n))
+		c.log.Error("clicks lost at shutdown: the database refused them", "n", n)
 	}
 }
 
 // Close flushes buffered clicks and stops the writer. Record must not be
 // called after Close.
 func (c *ClickRecorder) Close() {
-	close(c.ch)
+	c.closeOnce.Do(func() { close(c.stop) })
 	<-c.done
 }
