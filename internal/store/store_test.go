@@ -47,7 +47,7 @@ func TestProgramIdempotentCreate(t *testing.T) {
 		if parrain.ErrorCode(err) != parrain.CodeIdempotencyReuse {
 			t.Fatalf("reuse with another body: got %v", err)
 		}
-		// Same key under another API key is another request.
+		// Same key in another scope (another program) is another request.
 		c, replayed, err := e.St.CreateProgram(ctx, p, store.Idem{Scope: "key_2", Key: "k1", Hash: "h1"})
 		if err != nil || replayed || c.ID == a.ID {
 			t.Fatalf("other scope: %v %v", err, replayed)
