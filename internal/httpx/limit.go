@@ -83,7 +83,7 @@ func (l *Limiter) Take(key string, now time.Time) Decision {
 
 // TakeWith takes a token from key's bucket at now under quota q (a key
 // with its own limit, such as an API key's). A key whose quota changed
-// keeps its tokens under the new quota.
+// keeps what it used of the old one.
 func (l *Limiter) TakeWith(key string, q Quota, now time.Time) Decision {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -95,9 +95,13 @@ func (l *Limiter) TakeWith(key string, q Quota, now time.Time) Decision {
 		b = &bucket{l: rate.NewLimiter(q.Limit, q.Burst), q: q}
 		l.buckets[key] = b
 	} else if b.q != q {
-		b.l.SetLimitAt(now, q.Limit)
-		b.l.SetBurstAt(now, q.Burst)
-		b.q = q
+		// The key keeps what it has used: a raised limit gives room at
+		// once, a lowered one takes it away.
+		left := b.l.TokensAt(now) + float64(q.Burst-b.q.Burst)
+		b.l, b.q = rate.NewLimiter(q.Limit, q.Burst), q
+		if used := q.Burst - int(math.Floor(max(left, 0))); used > 0 {
+			b.l.ReserveN(now, min(used, q.Burst))
+		}
 	}
 	b.seen = now
 	d := Decision{Allowed: b.l.AllowN(now, 1), Limit: q.Burst}

@@ -95,9 +95,13 @@ func TestLimiterDecision(t *testing.T) {
 		{0, nil, want{false, 0, "3", "3", "1"}},
 		{500 * time.Millisecond, nil, want{false, 0, "3", "3", "1"}}, // 2.5 s to full, rounded up; 0.5 s to a token: at least 1
 		{time.Second, nil, want{true, 0, "3", "3", ""}},
-		// The key's own quota, as an API key with a per-minute limit.
-		{time.Second, &Quota{Limit: rate.Limit(10.0 / 60), Burst: 10}, want{false, 0, "10", "60", "6"}},
-		{7 * time.Second, &Quota{Limit: rate.Limit(10.0 / 60), Burst: 10}, want{true, 0, "10", "60", ""}},
+		// The key's own quota, as an API key's of 10 a minute: the 3
+		// used stay used, 7 are left.
+		{time.Second, &Quota{Limit: rate.Limit(10.0 / 60), Burst: 10}, want{true, 6, "10", "24", ""}},
+		{7 * time.Second, &Quota{Limit: rate.Limit(10.0 / 60), Burst: 10}, want{true, 6, "10", "24", ""}},
+		// Lowered to 5 a minute: 4 used, 1 left, taken now.
+		{7 * time.Second, &Quota{Limit: rate.Limit(5.0 / 60), Burst: 5}, want{true, 0, "5", "60", ""}},
+		{7 * time.Second, &Quota{Limit: rate.Limit(5.0 / 60), Burst: 5}, want{false, 0, "5", "60", "12"}},
 	}
 	for i, s := range steps {
 		var d Decision
