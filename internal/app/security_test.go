@@ -494,4 +494,3 @@ func TestConfigTrustedProxiesAndLimits(t *testing.T) {
 		})
 	}
 }
-
