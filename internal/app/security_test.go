@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parrainhq/parrain/internal/api"
 	"github.com/parrainhq/parrain/internal/dbtest"
 	"github.com/parrainhq/parrain/internal/httpx"
 	"github.com/parrainhq/parrain/internal/integration/stripehook"
@@ -492,5 +493,45 @@ func TestConfigTrustedProxiesAndLimits(t *testing.T) {
 				t.Fatalf("config %+v, %v", cfg, err)
 			}
 		})
+	}
+}
+
+// The OpenAPI document announces the rate limit on every operation and
+// the body cap on every operation with a body.
+func TestOpenAPIDocumentsLimits(t *testing.T) {
+	var doc struct {
+		Paths      map[string]map[string]map[string]any `json:"paths"`
+		Components struct {
+			Headers   map[string]any `json:"headers"`
+			Responses map[string]struct {
+				Headers map[string]any `json:"headers"`
+			} `json:"responses"`
+		} `json:"components"`
+	}
+	if err := json.Unmarshal(api.OpenAPIDoc, &doc); err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range []string{"RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset", "Retry-After"} {
+		if doc.Components.Headers[h] == nil || doc.Components.Responses["TooManyRequests"].Headers[h] == nil {
+			t.Errorf("header %s is not documented on 429", h)
+		}
+	}
+	for path, ops := range doc.Paths {
+		for method, op := range ops {
+			rs, _ := op["responses"].(map[string]any)
+			if rs["429"] == nil {
+				t.Errorf("%s %s: no 429", method, path)
+			}
+			if op["requestBody"] != nil && rs["413"] == nil {
+				t.Errorf("%s %s: a body but no 413", method, path)
+			}
+			for code, r := range rs {
+				if m, ok := r.(map[string]any); ok && (code[0] == '2' || code[0] == '3') && m["$ref"] == nil {
+					if hs, _ := m["headers"].(map[string]any); hs["RateLimit-Remaining"] == nil {
+						t.Errorf("%s %s %s: no RateLimit headers", method, path, code)
+					}
+				}
+			}
+		}
 	}
 }
