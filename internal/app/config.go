@@ -141,7 +141,7 @@ func ParseServe(args []string) (Config, error) {
 	fs.BoolVar(&c.TrustProxy, "trust-proxy", trust, "alias for --trusted-proxies with the loopback and private networks (127.0.0.0/8, 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, ::1, fc00::/7) (PARRAIN_TRUST_PROXY)")
 	proxies := env("PARRAIN_TRUSTED_PROXIES", "")
 	fs.StringVar(&proxies, "trusted-proxies", proxies, "comma-separated addresses or CIDR ranges of the reverse proxies in front of Parrain: their X-Forwarded-For and X-Forwarded-Proto are believed, the client being the right-most address that is not one of them (PARRAIN_TRUSTED_PROXIES)")
-	apiRate := ev.Int("PARRAIN_API_RATE_LIMIT", 1200)
+	apiRate := ev.Int("PARRAIN_API_RATE_LIMIT", 6000)
 	fs.IntVar(&c.APIRateLimit, "api-rate-limit", apiRate, "requests a minute per API key, all of which may come at once; a key's own limit replaces it; 0 disables (PARRAIN_API_RATE_LIMIT)")
 	idemTTL := ev.Duration("PARRAIN_IDEMPOTENCY_TTL", 24*time.Hour)
 	fs.DurationVar(&c.IdempotencyTTL, "idempotency-ttl", idemTTL, "how long an Idempotency-Key is remembered; after it the key may be reused (PARRAIN_IDEMPOTENCY_TTL)")

@@ -462,7 +462,7 @@ func TestConfigTrustedProxiesAndLimits(t *testing.T) {
 		wantErr string
 	}{
 		{"defaults", nil, nil, func(c Config) bool {
-			return len(c.TrustedProxies) == 0 && !c.TrustProxy && c.APIRateLimit == 1200 && c.IdempotencyTTL == 24*time.Hour
+			return len(c.TrustedProxies) == 0 && !c.TrustProxy && c.APIRateLimit == 6000 && c.IdempotencyTTL == 24*time.Hour
 		}, ""},
 		{"flags", []string{"--trusted-proxies", "10.0.0.0/8, 2001:db8::1", "--api-rate-limit", "60", "--idempotency-ttl", "48h"}, nil, func(c Config) bool {
 			return len(c.TrustedProxies) == 2 && c.TrustedProxies[0] == netip.MustParsePrefix("10.0.0.0/8") &&
