@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/parrainhq/parrain/internal/httpx"
 	"github.com/parrainhq/parrain/internal/parrain"
@@ -33,6 +34,18 @@ type API struct {
 	payouts  *payout.Service
 	log      *slog.Logger
 	baseURL  string
+	// keys rate-limits requests per API key (nil: no limit); keyQuota is
+	// the default of keys without their own limit.
+	keys     *httpx.Limiter
+	keyQuota int
+}
+
+// LimitKeys limits every API key to perMinute requests a minute, all of
+// which may come at once (a key's own rate_limit replaces it). Every
+// authenticated answer carries the IETF RateLimit headers; a request over
+// the limit answers 429 with Retry-After. The count is per process.
+func (a *API) LimitKeys(perMinute int) {
+	a.keys, a.keyQuota = httpx.NewLimiter(httpx.PerMinute(perMinute).Limit, perMinute), perMinute
 }
 
 // New returns the API. baseURL is the public URL referral links are built
@@ -65,6 +78,19 @@ func (a *API) Auth(scope string, h http.HandlerFunc) http.HandlerFunc {
 			httpx.WriteError(w, r, a.log, err)
 			return
 		}
+		if a.keys != nil {
+			n := a.keyQuota
+			if k.RateLimit > 0 {
+				n = k.RateLimit
+			}
+			d := a.keys.TakeWith(k.ID, httpx.PerMinute(n), time.Now())
+			d.SetHeaders(w.Header())
+			if !d.Allowed {
+				httpx.WriteError(w, r, a.log, parrain.Errorf(parrain.CodeRateLimited,
+					"this API key is over its limit of %d requests a minute; retry after %s seconds", n, w.Header().Get("Retry-After")))
+				return
+			}
+		}
 		if !k.Has(scope) {
 			httpx.WriteError(w, r, a.log, parrain.Errorf(parrain.CodeForbidden, "this API key lacks the %q scope", scope))
 			return
@@ -87,16 +113,17 @@ func apiKey(r *http.Request) store.APIKey {
 	return k
 }
 
-// readBody reads the body, at most MaxBody bytes, for decoding and
-// hashing.
+// readBody reads the body, at most the route's cap (MaxBody unless the
+// route is listed with a larger one in internal/app/routes.go), for
+// decoding and hashing.
 func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
-	return httpx.ReadBody(w, r, MaxBody)
+	return httpx.ReadBody(w, r, 0)
 }
 
-// readJSON reads the body (at most MaxBody bytes) and decodes it strictly
-// into v; the raw body is returned for idempotency hashing.
+// readJSON reads the body (at most the route's cap) and decodes it
+// strictly into v; the raw body is returned for idempotency hashing.
 func readJSON(w http.ResponseWriter, r *http.Request, v any) ([]byte, error) {
-	return httpx.ReadJSON(w, r, MaxBody, v)
+	return httpx.ReadJSON(w, r, 0, v)
 }
 
 // idem builds the idempotency identity of a write request. The key is
@@ -120,7 +147,9 @@ func idem(r *http.Request, body []byte, required bool) (store.Idem, error) {
 	h := sha256.New()
 	fmt.Fprintf(h, "%s %s\n", r.Method, r.URL.Path)
 	h.Write(body)
-	return store.Idem{Scope: apiKey(r).ID, Key: key, Hash: hex.EncodeToString(h.Sum(nil))}, nil
+	// Keys are unique per program (or installation), not per API key: the
+	// same request sent through two keys has one effect.
+	return store.Idem{Scope: store.IdemScope(r.PathValue("program_id")), Key: key, Hash: hex.EncodeToString(h.Sum(nil))}, nil
 }
 
 // page reads the limit and cursor query parameters.

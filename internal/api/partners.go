@@ -1,8 +1,6 @@
 package api
 
 import (
-	"errors"
-	"io"
 	"net/http"
 	"slices"
 	"time"
@@ -29,20 +27,6 @@ func partnerJSON(w http.ResponseWriter, r *http.Request, v any, idemRequired boo
 		return store.Idem{}, err
 	}
 	return idem(r, body, idemRequired)
-}
-
-// readBodyLimit reads a body of up to limit bytes (asset uploads are
-// larger than MaxBody).
-func readBodyLimit(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
-	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
-	var mbe *http.MaxBytesError
-	if errors.As(err, &mbe) {
-		return nil, parrain.Errorf(parrain.CodeTooLarge, "the request body exceeds %d bytes", limit)
-	}
-	if err != nil {
-		return nil, parrain.Errorf(parrain.CodeInvalid, "reading the request body: %v", err)
-	}
-	return b, nil
 }
 
 func actor(r *http.Request) string { return "api:" + apiKey(r).ID }
@@ -463,7 +447,7 @@ func (a *API) PartnerKPIs(w http.ResponseWriter, r *http.Request) {
 // base64 content.
 func (a *API) CreateAsset(w http.ResponseWriter, r *http.Request) {
 	var in store.Asset
-	body, err := readBodyLimit(w, r, partner.MaxAssetSize*2)
+	body, err := httpx.ReadBody(w, r, partner.MaxAssetSize*2) // base64 content: the route allows as much
 	if err == nil {
 		err = httpx.DecodeJSON(body, &in)
 	}

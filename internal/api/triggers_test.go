@@ -98,6 +98,9 @@ func TestTriggers(t *testing.T) {
 		other := e.program("Q")
 		restricted := e.keyFor(nil, other.ID)
 		readOnly := e.keyFor([]string{store.ScopeRead, store.ScopeEvents}, "")
+		// tr-1 expired with the year that passed (keys live 24 hours): a
+		// fresh key for the reuse case below.
+		e.ok(http.StatusCreated, "POST", base+"/triggers", "tr-2", `{"event":"nps"}`, nil)
 		e.checkErrors(t, []errCase{
 			{name: "no event", method: "POST", path: base + "/triggers", body: `{"name":"x"}`, status: 400, code: parrain.CodeInvalid, field: "event"},
 			{name: "unknown event", method: "POST", path: base + "/triggers", body: `{"event":"birthday"}`, status: 400, code: parrain.CodeInvalid, field: "event"},
@@ -113,7 +116,7 @@ func TestTriggers(t *testing.T) {
 			{name: "bad status", method: "POST", path: base + "/triggers", body: `{"event":"nps","status":"paused"}`, status: 400, code: parrain.CodeInvalid, field: "status"},
 			{name: "long name", method: "POST", path: base + "/triggers", body: `{"event":"nps","name":"` + strings.Repeat("n", 201) + `"}`, status: 400, code: parrain.CodeInvalid, field: "name"},
 			{name: "server id", method: "POST", path: base + "/triggers", body: `{"id":"trg_mine","event":"nps"}`, status: 400, code: parrain.CodeInvalid, field: "id"},
-			{name: "same key other body", method: "POST", path: base + "/triggers", idem: "tr-1", body: `{"event":"rating"}`, status: 422, code: parrain.CodeIdempotencyReuse, field: "Idempotency-Key"},
+			{name: "same key other body", method: "POST", path: base + "/triggers", idem: "tr-2", body: `{"event":"rating"}`, status: 422, code: parrain.CodeIdempotencyReuse, field: "Idempotency-Key"},
 			{name: "create read-only", key: readOnly, method: "POST", path: base + "/triggers", body: `{"event":"nps"}`, status: 403, code: parrain.CodeForbidden},
 			{name: "create other program", key: restricted, method: "POST", path: base + "/triggers", body: `{"event":"nps"}`, status: 404, code: parrain.CodeNotFound},
 			{name: "create unknown program", method: "POST", path: "/api/v1/programs/prg_nope/triggers", body: `{"event":"nps"}`, status: 404, code: parrain.CodeNotFound},

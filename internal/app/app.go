@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/mail"
+	"strings"
 	"time"
 
 	"github.com/parrainhq/parrain/internal/api"
@@ -36,7 +37,7 @@ import (
 // exactly as the binary does.
 type Main struct {
 	cfg      Config
-	ips      httpx.IPResolver // client addresses, --trust-proxy honoured once for every package
+	ips      httpx.IPResolver // client addresses, --trusted-proxies honoured once for every package
 	log      *slog.Logger
 	st       *store.Store
 	api      *api.API
@@ -85,11 +86,11 @@ type Main struct {
 // New opens the database, runs migrations, seeds the demo if asked, and
 // prepares the server without starting it.
 func New(ctx context.Context, cfg Config, log *slog.Logger, clock parrain.Clock) (*Main, error) {
-	st, err := store.Open(ctx, cfg.DatabaseURL, store.Options{Clock: clock})
+	st, err := store.Open(ctx, cfg.DatabaseURL, store.Options{Clock: clock, IdempotencyTTL: cfg.IdempotencyTTL})
 	if err != nil {
 		return nil, err
 	}
-	m := &Main{cfg: cfg, log: log, st: st, ips: httpx.IPResolver{TrustProxy: cfg.TrustProxy}, ref: referral.New(st)}
+	m := &Main{cfg: cfg, log: log, st: st, ips: httpx.IPResolver{Trusted: cfg.TrustedProxies, TrustProxy: cfg.TrustProxy}, ref: referral.New(st)}
 	m.partners = partner.New(st, st.Clock(), m.ref)
 	m.programs = program.New(st)
 	m.payouts = payout.New(st, log, payoutConfig(cfg.Integrations))
@@ -101,8 +102,11 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, clock parrain.Clock)
 		}
 	}
 	m.api = api.New(st, m.ref, m.partners, m.programs, m.payouts, log, cfg.BaseURL)
+	if cfg.APIRateLimit > 0 {
+		m.api.LimitKeys(cfg.APIRateLimit)
+	}
 	m.clicks = widget.NewClickRecorder(st, log, 65536, 200*time.Millisecond, 500)
-	m.redirect = widget.NewRedirect(st, log, m.clicks, cfg.FallbackURL, cfg.CookieDomain, len(cfg.BaseURL) > 8 && cfg.BaseURL[:8] == "https://", m.ips)
+	m.redirect = widget.NewRedirect(st, log, m.clicks, cfg.FallbackURL, cfg.CookieDomain, strings.HasPrefix(cfg.BaseURL, "https://"), m.ips)
 	m.runner = jobs.NewRunner(st, log)
 	m.runner.Interval = cfg.JobInterval
 	if cfg.JobLease > 0 {
@@ -136,7 +140,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, clock parrain.Clock)
 	mux, routes := m.routes()
 	m.Routes = routes
 	m.srv = &http.Server{
-		Handler:           withBasics(log, m.observe(mux, m.jsonMisses(mux))),
+		Handler:           withBasics(log, strings.HasPrefix(cfg.BaseURL, "https://"), m.observe(mux, m.jsonMisses(mux))),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,

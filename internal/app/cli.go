@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -30,7 +31,8 @@ Usage:
   parrain migrate [--db …]                   create the database if needed and bring its schema up to date
   parrain backup --out FILE [--db …]         a consistent copy of a SQLite database, safe while the server runs
   parrain version                            version, commit and Go version
-  parrain apikey create --name NAME [--scopes read,events,admin] [--program ID] [--db …]
+  parrain apikey create --name NAME [--scopes read,events,admin] [--program ID] [--rate-limit N] [--db …]
+  parrain apikey rate-limit ID N [--db …]     the key's own limit in requests a minute (0: the server's --api-rate-limit)
   parrain apikey list [--db …]
   parrain apikey revoke ID [--db …]
   parrain program export --program ID [--out FILE] [--db …]   a program as a JSON document (program as code)
@@ -234,13 +236,14 @@ func describeDB(dsn string) (where, path string) {
 
 func apikey(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return errors.New("apikey: expected create, list or revoke")
+		return errors.New("apikey: expected create, list, rate-limit or revoke")
 	}
 	fs := flag.NewFlagSet("apikey "+args[0], flag.ContinueOnError)
 	db := dbFlag(fs)
 	name := fs.String("name", "", "a name to recognise the key by (create)")
 	scopes := fs.String("scopes", strings.Join(store.AllScopes, ","), "comma-separated scopes: read, events, admin (create)")
 	program := fs.String("program", "", "restrict the key to one program id (create)")
+	rateLimit := fs.Int("rate-limit", 0, "the key's own limit in requests a minute; 0: the server's --api-rate-limit (create)")
 	pos, err := parseInterspersed(fs, args[1:])
 	if err != nil {
 		return err
@@ -258,7 +261,7 @@ func apikey(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 				sc = append(sc, s)
 			}
 		}
-		key, _, err := st.CreateAPIKey(ctx, *name, sc, *program)
+		key, _, err := st.CreateAPIKeyWith(ctx, store.NewAPIKey{Name: *name, Scopes: sc, ProgramID: *program, RateLimit: *rateLimit})
 		if err != nil {
 			return err
 		}
@@ -269,7 +272,7 @@ func apikey(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			return err
 		}
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "ID\tNAME\tPREFIX\tSCOPES\tPROGRAM\tLAST USED\tREVOKED")
+		fmt.Fprintln(tw, "ID\tNAME\tPREFIX\tSCOPES\tPROGRAM\tRATE LIMIT\tLAST USED\tREVOKED")
 		for _, k := range ks {
 			used, rev := "-", "-"
 			if k.LastUsedAt != nil {
@@ -278,9 +281,25 @@ func apikey(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			if k.RevokedAt != nil {
 				rev = k.RevokedAt.Format("2006-01-02 15:04")
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s…\t%s\t%s\t%s\t%s\n", k.ID, k.Name, k.Prefix, strings.Join(k.Scopes, ","), k.ProgramID, used, rev)
+			limit := "default"
+			if k.RateLimit > 0 {
+				limit = strconv.Itoa(k.RateLimit) + "/min"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s…\t%s\t%s\t%s\t%s\t%s\n", k.ID, k.Name, k.Prefix, strings.Join(k.Scopes, ","), k.ProgramID, limit, used, rev)
 		}
 		return tw.Flush()
+	case "rate-limit":
+		if len(pos) != 2 {
+			return errors.New("apikey rate-limit: expected the key id and a number of requests a minute (0: the default)")
+		}
+		n, err := strconv.Atoi(pos[1])
+		if err != nil {
+			return fmt.Errorf("apikey rate-limit: %q is not a number", pos[1])
+		}
+		if err := st.SetAPIKeyRateLimit(ctx, pos[0], n); err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout, "rate limit of", pos[0], "set to", n, "requests a minute (0: the default)")
 	case "revoke":
 		if len(pos) != 1 {
 			return errors.New("apikey revoke: expected the key id")

@@ -4,11 +4,13 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net/netip"
 	"os"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/parrainhq/parrain/internal/httpx"
 	"github.com/parrainhq/parrain/internal/integration/smtp"
 )
 
@@ -16,18 +18,27 @@ import (
 // environment variables (flags win). Business settings live in the
 // database.
 type Config struct {
-	Addr          string        // listen address
-	DatabaseURL   string        // "" = ./parrain.db; postgres://… for PostgreSQL
-	BaseURL       string        // public URL for referral links
-	CookieDomain  string        // attribution cookie domain ("" = host only)
-	FallbackURL   string        // landing for unknown codes when no program exists
-	Demo          bool          // seed the demo program when the database is empty
-	JobInterval   time.Duration // job poll interval
-	PublicRate    float64       // requests per second per IP on public endpoints
-	PublicBurst   int           // burst per IP on public endpoints
-	LogFormat     string        // "text" or "json"
-	TrustProxy    bool          // take the client IP from X-Forwarded-For
-	ShutdownGrace time.Duration
+	Addr         string        // listen address
+	DatabaseURL  string        // "" = ./parrain.db; postgres://… for PostgreSQL
+	BaseURL      string        // public URL for referral links
+	CookieDomain string        // attribution cookie domain ("" = host only)
+	FallbackURL  string        // landing for unknown codes when no program exists
+	Demo         bool          // seed the demo program when the database is empty
+	JobInterval  time.Duration // job poll interval
+	PublicRate   float64       // requests per second per IP on public endpoints
+	PublicBurst  int           // burst per IP on public endpoints
+	LogFormat    string        // "text" or "json"
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For and
+	// X-Forwarded-Proto are believed (--trusted-proxies); TrustProxy is
+	// the --trust-proxy alias for loopback and private networks.
+	TrustedProxies []netip.Prefix
+	TrustProxy     bool
+	// APIRateLimit is each API key's default limit, in requests a minute
+	// (a key's own rate_limit replaces it); 0: no limit.
+	APIRateLimit int
+	// IdempotencyTTL is how long an Idempotency-Key is remembered.
+	IdempotencyTTL time.Duration
+	ShutdownGrace  time.Duration
 	// SMTP sends emails to advocates and friends (SMTP.Host empty: no
 	// emails are sent; they are recorded as skipped).
 	SMTP smtp.Config
@@ -129,7 +140,13 @@ func ParseServe(args []string) (Config, error) {
 	fs.IntVar(&c.PublicBurst, "public-burst", burst, "request burst per IP on public endpoints (PARRAIN_PUBLIC_BURST)")
 	fs.StringVar(&c.LogFormat, "log", env("PARRAIN_LOG", "text"), "log format: text or json (PARRAIN_LOG)")
 	trust := ev.Bool("PARRAIN_TRUST_PROXY", false)
-	fs.BoolVar(&c.TrustProxy, "trust-proxy", trust, "trust X-Forwarded-For for client IPs, behind a reverse proxy (PARRAIN_TRUST_PROXY)")
+	fs.BoolVar(&c.TrustProxy, "trust-proxy", trust, "alias for --trusted-proxies with the loopback and private networks (127.0.0.0/8, 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, ::1, fc00::/7) (PARRAIN_TRUST_PROXY)")
+	proxies := env("PARRAIN_TRUSTED_PROXIES", "")
+	fs.StringVar(&proxies, "trusted-proxies", proxies, "comma-separated addresses or CIDR ranges of the reverse proxies in front of Parrain: their X-Forwarded-For and X-Forwarded-Proto are believed, the client being the right-most address that is not one of them (PARRAIN_TRUSTED_PROXIES)")
+	apiRate := ev.Int("PARRAIN_API_RATE_LIMIT", 6000)
+	fs.IntVar(&c.APIRateLimit, "api-rate-limit", apiRate, "requests a minute per API key, all of which may come at once; a key's own limit replaces it; 0 disables (PARRAIN_API_RATE_LIMIT)")
+	idemTTL := ev.Duration("PARRAIN_IDEMPOTENCY_TTL", 24*time.Hour)
+	fs.DurationVar(&c.IdempotencyTTL, "idempotency-ttl", idemTTL, "how long an Idempotency-Key is remembered; after it the key may be reused (PARRAIN_IDEMPOTENCY_TTL)")
 	fs.DurationVar(&c.ShutdownGrace, "shutdown-grace", 10*time.Second, "time to finish requests on shutdown")
 	fs.StringVar(&c.SMTP.Host, "smtp-host", env("PARRAIN_SMTP_HOST", ""), "SMTP server for emails to advocates and friends; empty: no emails (PARRAIN_SMTP_HOST)")
 	smtpPort := ev.Int("PARRAIN_SMTP_PORT", 0)
@@ -152,6 +169,16 @@ func ParseServe(args []string) (Config, error) {
 	}
 	if err := c.Integrations.validate(); err != nil {
 		return c, err
+	}
+	var err error
+	if c.TrustedProxies, err = httpx.ParseProxies(proxies); err != nil {
+		return c, fmt.Errorf("--trusted-proxies (PARRAIN_TRUSTED_PROXIES): %w", err)
+	}
+	if c.APIRateLimit < 0 {
+		return c, fmt.Errorf("--api-rate-limit must be 0 (no limit) or positive")
+	}
+	if c.IdempotencyTTL < time.Minute {
+		return c, fmt.Errorf("--idempotency-ttl must be at least a minute")
 	}
 	c.SMTP.TLS = smtp.TLSMode(smtpTLS)
 	if fs.NArg() > 0 {

@@ -51,9 +51,16 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 	return w.ResponseWriter.Write(b)
 }
 
-// withBasics gives each request an id, logs it, sets security headers and
-// turns panics into logged 500s.
-func withBasics(log *slog.Logger, next http.Handler) http.Handler {
+// hsts is the Strict-Transport-Security of an installation served over
+// HTTPS: browsers use HTTPS only for two years, so that a network attacker
+// cannot downgrade a later visit (the console's session, the portal's
+// sign-in) to plain HTTP.
+const hsts = "max-age=63072000; includeSubDomains"
+
+// withBasics gives each request an id, logs it, sets security headers
+// (Strict-Transport-Security when the base URL is https) and turns panics
+// into logged 500s.
+func withBasics(log *slog.Logger, https bool, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b := make([]byte, 8)
 		_, _ = rand.Read(b)
@@ -63,6 +70,9 @@ func withBasics(log *slog.Logger, next http.Handler) http.Handler {
 		w.Header().Set("X-Request-Id", id)
 		w.Header().Set("X-Content-Type-Options", "nosniff")
 		w.Header().Set("X-Frame-Options", "DENY")
+		if https {
+			w.Header().Set("Strict-Transport-Security", hsts)
+		}
 		sw := &statusWriter{ResponseWriter: w}
 		start := time.Now()
 		defer func() {
@@ -89,11 +99,14 @@ func newLimiter(rps float64, burst int, ips httpx.IPResolver, log *slog.Logger) 
 	return &limiter{l: httpx.NewLimiter(rate.Limit(rps), burst), ips: ips, log: log}
 }
 
-// wrap rate-limits h per client IP, answering 429 with Retry-After.
+// wrap rate-limits h per client IP: every answer carries the IETF
+// RateLimit headers, a request over the limit answers 429 with
+// Retry-After.
 func (l *limiter) wrap(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !l.l.Allow(l.ips.ClientIP(r), time.Now()) {
-			w.Header().Set("Retry-After", "1")
+		d := l.l.Take(l.ips.ClientIP(r), time.Now())
+		d.SetHeaders(w.Header())
+		if !d.Allowed {
 			httpx.WriteError(w, r, l.log, parrain.Errorf(parrain.CodeRateLimited, "too many requests; slow down"))
 			return
 		}

@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"github.com/parrainhq/parrain/internal/api"
+	"github.com/parrainhq/parrain/internal/httpx"
+	"github.com/parrainhq/parrain/internal/partner"
 	"github.com/parrainhq/parrain/internal/store"
 )
 
@@ -21,10 +23,7 @@ func (m *Main) routes() (*http.ServeMux, []Route) {
 	mux := http.NewServeMux()
 	var list []Route
 	handle := func(pattern string, public bool, h http.Handler) {
-		if public {
-			h = m.limiter.wrap(h)
-		}
-		mux.Handle(pattern, h)
+		mux.Handle(pattern, m.edge(pattern, public, h))
 		list = append(list, Route{Pattern: pattern, Public: public})
 	}
 	a := m.api
@@ -172,6 +171,40 @@ func (m *Main) routes() (*http.ServeMux, []Route) {
 	return mux, list
 }
 
+// bodyCaps lists the routes whose bodies may be larger than httpx.MaxBody
+// (1 MiB), with their cap (docs/security.md). Every other route accepts
+// 1 MiB, and the forms strangers post (public pages outside the API)
+// httpx.MaxForm (64 KiB).
+var bodyCaps = map[string]int64{
+	// Provider webhooks: a Shopify order with many lines, a Stripe invoice
+	// with its expanded lines.
+	"POST /webhooks/stripe":  4 << 20,
+	"POST /webhooks/shopify": 4 << 20,
+	// The bank's CSV of a payout batch.
+	"POST /api/v1/programs/{program_id}/payout-batches/{batch_id}/import": 8 << 20,
+	// A partner asset, base64 in JSON.
+	"POST /api/v1/programs/{program_id}/partner-assets": 2 * partner.MaxAssetSize,
+}
+
+// edge puts a route behind the checks every request passes before its
+// handler (httpx.Guard: body cap, text of path values, query and form
+// fields) and, for public routes, behind the per-IP rate limit, which
+// answers first so that refused clients cost nothing. Errors of API and
+// webhook routes are JSON bodies; pages and forms get plain text.
+func (m *Main) edge(pattern string, public bool, h http.Handler) http.Handler {
+	_, path, _ := strings.Cut(pattern, " ")
+	isAPI := strings.HasPrefix(path, "/api/") || strings.HasPrefix(path, "/webhooks/")
+	limit, ok := bodyCaps[pattern]
+	if !ok && public && !isAPI {
+		limit = httpx.MaxForm
+	}
+	h = httpx.Guard{Pattern: pattern, MaxBody: limit, JSON: isAPI, Log: m.log}.Wrap(h)
+	if public {
+		h = m.limiter.wrap(h)
+	}
+	return h
+}
+
 // jsonMisses makes the mux's own 404 and 405 answers under /api/ JSON
 // errors like every other API answer (405 keeps its Allow header).
 func (m *Main) jsonMisses(mux *http.ServeMux) http.Handler {
@@ -212,10 +245,7 @@ func (m *Main) health(w http.ResponseWriter, r *http.Request) {
 func (m *Main) adminRoutes(mux *http.ServeMux) {
 	c := m.console
 	admin := func(pattern string, public bool, h http.Handler) {
-		if public {
-			h = m.limiter.wrap(h)
-		}
-		mux.Handle(pattern, h)
+		mux.Handle(pattern, m.edge(pattern, public, h))
 		m.AdminRoutes = append(m.AdminRoutes, Route{Pattern: pattern, Public: public})
 	}
 	analyst, manager, owner := store.RoleAnalyst, store.RoleManager, store.RoleOwner
@@ -291,6 +321,7 @@ func (m *Main) adminRoutes(mux *http.ServeMux) {
 	admin("GET /admin/settings/api-keys", false, c.Require(owner, c.APIKeys))
 	admin("POST /admin/settings/api-keys", false, c.Require(owner, c.CreateAPIKey))
 	admin("POST /admin/settings/api-keys/{id}/revoke", false, c.Require(owner, c.RevokeAPIKey))
+	admin("POST /admin/settings/api-keys/{id}/rate-limit", false, c.Require(owner, c.SetAPIKeyRateLimit))
 	admin("GET /admin/settings/branding", false, c.Require(analyst, c.Branding))
 	admin("POST /admin/settings/branding", false, c.Require(manager, c.SetBranding))
 	admin("GET /admin/settings/email", false, c.Require(analyst, c.EmailSender))
@@ -341,10 +372,7 @@ func (m *Main) partnerRoutes(handle func(string, bool, http.Handler), mux *http.
 
 	// Partner portal.
 	handle = func(pattern string, public bool, h http.Handler) {
-		if public {
-			h = m.limiter.wrap(h)
-		}
-		mux.Handle(pattern, h)
+		mux.Handle(pattern, m.edge(pattern, public, h))
 		m.PortalRoutes = append(m.PortalRoutes, Route{Pattern: pattern, Public: public})
 	}
 	handle("GET /partner-static/{file}", true, p.Static())

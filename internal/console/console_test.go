@@ -265,6 +265,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 		"GET /admin/settings/api-keys":                                    {"owner", "/admin/settings/api-keys", nil},
 		"POST /admin/settings/api-keys":                                   {"owner", "/admin/settings/api-keys", f("name", "")},
 		"POST /admin/settings/api-keys/{id}/revoke":                       {"owner", "/admin/settings/api-keys/" + key.ID + "/revoke", f()},
+		"POST /admin/settings/api-keys/{id}/rate-limit":                   {"owner", "/admin/settings/api-keys/" + key.ID + "/rate-limit", f("rate_limit", "120")},
 		"GET /admin/settings/branding":                                    {"analyst", "/admin/settings/branding", nil},
 		"POST /admin/settings/branding":                                   {"manager", "/admin/settings/branding", f("program", prog, "primary_color", "red")},
 		"GET /admin/settings/email":                                       {"analyst", "/admin/settings/email", nil},

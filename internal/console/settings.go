@@ -1,10 +1,12 @@
 package console
 
 import (
+	"fmt"
 	"math"
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 
 	"github.com/parrainhq/parrain/internal/httpx"
 	"github.com/parrainhq/parrain/internal/parrain"
@@ -165,6 +167,8 @@ type apiKeysData struct {
 	Name     string
 	Selected map[string]bool
 	Program  string
+	// RateLimit is the create form's rate limit (blank: the default).
+	RateLimit string
 }
 
 // APIKeys serves GET /admin/settings/api-keys (owners): keys with their
@@ -203,7 +207,14 @@ func (c *Console) CreateAPIKey(w http.ResponseWriter, r *http.Request, a *Auth) 
 		c.renderAPIKeys(w, r, a, http.StatusBadRequest, d)
 		return
 	}
-	secret, k, err := c.st.CreateAPIKey(r.Context(), d.Name, f["scope"], d.Program)
+	d.RateLimit = strings.TrimSpace(f.Get("rate_limit"))
+	limit, err := rateLimitField(d.RateLimit)
+	if err != nil {
+		d.Field["rate_limit"] = err.Error()
+		c.renderAPIKeys(w, r, a, http.StatusBadRequest, d)
+		return
+	}
+	secret, k, err := c.st.CreateAPIKeyWith(r.Context(), store.NewAPIKey{Name: d.Name, Scopes: f["scope"], ProgramID: d.Program, RateLimit: limit})
 	if err != nil {
 		e := parrain.AsError(err)
 		if e == nil {
@@ -220,6 +231,41 @@ func (c *Console) CreateAPIKey(w http.ResponseWriter, r *http.Request, a *Auth) 
 	}
 	c.renderAPIKeys(w, r, a, http.StatusCreated, apiKeysData{Secret: secret, Created: &k,
 		Selected: map[string]bool{store.ScopeRead: true, store.ScopeEvents: true}})
+}
+
+// rateLimitField reads a rate limit form field: blank is 0, the
+// installation's default.
+func rateLimitField(v string) (int, error) {
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 || n > store.MaxAPIKeyRateLimit {
+		return 0, fmt.Errorf("a whole number of requests a minute, from 1 to %d (blank: the default)", store.MaxAPIKeyRateLimit)
+	}
+	return n, nil
+}
+
+// SetAPIKeyRateLimit handles POST /admin/settings/api-keys/{id}/rate-limit:
+// the key's own limit in requests a minute (blank: the default).
+func (c *Console) SetAPIKeyRateLimit(w http.ResponseWriter, r *http.Request, a *Auth) {
+	n, err := rateLimitField(strings.TrimSpace(r.PostForm.Get("rate_limit")))
+	if err != nil {
+		c.setFlash(w, r, "error", "Rate limit not changed: "+err.Error())
+		redirect(w, r, "/admin/settings/api-keys")
+		return
+	}
+	if err := c.st.SetAPIKeyRateLimit(r.Context(), r.PathValue("id"), n); err != nil {
+		if e := parrain.AsError(err); e != nil && e.Code != parrain.CodeInternal {
+			c.setFlash(w, r, "error", "Rate limit not changed: "+e.Message)
+			redirect(w, r, "/admin/settings/api-keys")
+			return
+		}
+		c.fail(w, r, a, err)
+		return
+	}
+	c.setFlash(w, r, "ok", "Rate limit saved: it applies from the key's next request.")
+	redirect(w, r, "/admin/settings/api-keys")
 }
 
 // RevokeAPIKey handles POST /admin/settings/api-keys/{id}/revoke.

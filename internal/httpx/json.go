@@ -23,11 +23,12 @@ func WriteJSON(w http.ResponseWriter, status int, v any) {
 	_ = enc.Encode(v)
 }
 
-// ReadBody reads the request body, at most limit bytes (MaxBody when
-// limit <= 0); a larger body is a payload_too_large error.
+// ReadBody reads the request body, at most limit bytes (when limit <= 0,
+// the route's cap set by Guard, else MaxBody); a larger body is a
+// payload_too_large error.
 func ReadBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
 	if limit <= 0 {
-		limit = MaxBody
+		limit = BodyCap(r)
 	}
 	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	var mbe *http.MaxBytesError
@@ -52,11 +53,16 @@ func ReadJSON(w http.ResponseWriter, r *http.Request, limit int64, v any) ([]byt
 }
 
 // DecodeJSON parses one JSON object strictly into v: unknown fields,
-// trailing data and wrong types are invalid_argument errors naming the
-// offending field ("body" when the problem is not one field's).
+// keys given twice, NUL characters and invalid UTF-8 in strings, a null
+// document, trailing data and wrong types are invalid_argument errors
+// naming the offending field ("body" when the problem is not one field's).
+// It is the one place every JSON request body is decoded.
 func DecodeJSON(b []byte, v any) error {
 	if len(bytes.TrimSpace(b)) == 0 {
 		return parrain.Invalid("body", "a JSON object is required")
+	}
+	if err := checkJSON(b); err != nil {
+		return err
 	}
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()

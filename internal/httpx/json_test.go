@@ -42,6 +42,23 @@ func TestDecodeJSON(t *testing.T) {
 		{"wrong type nested", `{"nested":{"on":"yes"}}`, "nested.on", "must be a boolean, not string"},
 		{"not an object", `[1]`, "body", "must be an object, not array"},
 		{"bad time", `{"at":"yesterday"}`, "body", "parsing time"},
+		{"trailing closing bracket", `{"name":"a"}]`, "body", "unexpected data after the JSON object"},
+		{"trailing garbage", `{"name":"a"}x`, "body", "unexpected data after the JSON object"},
+		{"trailing scalar", `{"name":"a"} 1`, "body", "unexpected data after the JSON object"},
+		{"null body", `null`, "body", "a JSON object is required, not null"},
+		{"null body with spaces", " null \n", "body", "a JSON object is required, not null"},
+		{"null field is fine", `{"name":null}`, "", ""},
+		{"duplicate key", `{"name":"a","amount":1,"name":"b"}`, "name", "is given more than once"},
+		{"duplicate nested key", `{"nested":{"on":true,"on":false}}`, "nested.on", "is given more than once"},
+		{"same key in two objects is fine", `{"nested":{"on":true},"tags":["on"]}`, "", ""},
+		{"NUL escape in a string", `{"name":"a\u0000b"}`, "name", "must not contain NUL characters"},
+		{"NUL escape in an array", `{"tags":["ok","\u0000"]}`, "tags[1]", "must not contain NUL characters"},
+		{"NUL escape in a key", `{"na\u0000me":"a"}`, "body", "holds a key with a NUL character"},
+		{"invalid UTF-8 in a string", "{\"name\":\"caf\xe9\"}", "name", "must be valid UTF-8 text"},
+		{"invalid UTF-8 nested", "{\"nested\":{\"on\":true},\"tags\":[\"x\",\"\xff\xfe\"]}", "tags[1]", "must be valid UTF-8 text"},
+		{"invalid UTF-8 in a key", "{\"n\xffme\":1}", "body", "holds a key that is not valid UTF-8 text"},
+		{"valid multibyte text", `{"name":"Zoë 🎉 東京"}`, "", ""},
+		{"escaped replacement character is fine", `{"name":"\ufffd"}`, "", ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -17,13 +17,16 @@
 package inbound
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/parrainhq/parrain/internal/parrain"
 	"github.com/parrainhq/parrain/internal/referral"
@@ -96,6 +99,69 @@ func ignored(format string, args ...any) result {
 func idemFor(provider, eventID string, body []byte) store.Idem {
 	h := sha256.Sum256(body)
 	return store.Idem{Scope: "inbound:" + provider, Key: eventID, Hash: hex.EncodeToString(h[:])}
+}
+
+// badText reports why a verified delivery cannot be kept as text: bytes
+// that are not UTF-8, or a NUL character (written \u0000 in JSON). Both
+// would be copied into events, participants and deferred payloads, where
+// PostgreSQL refuses them: the delivery would fail, be retried by the
+// provider and fail again, for days. It is "" for a clean body.
+func badText(body []byte) string {
+	if !utf8.Valid(body) {
+		return "the payload is not valid UTF-8"
+	}
+	if !bytes.Contains(body, []byte(`\u0000`)) {
+		return "" // the only way JSON spells a NUL
+	}
+	var v any
+	if json.Unmarshal(body, &v) != nil {
+		return "" // not JSON: the parser reports it
+	}
+	if hasNUL(v) {
+		return "the payload holds a NUL character"
+	}
+	return ""
+}
+
+func hasNUL(v any) bool {
+	switch x := v.(type) {
+	case string:
+		return strings.ContainsRune(x, 0)
+	case []any:
+		for _, e := range x {
+			if hasNUL(e) {
+				return true
+			}
+		}
+	case map[string]any:
+		for k, e := range x {
+			if strings.ContainsRune(k, 0) || hasNUL(e) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// cleanText makes an identifier read from a refused payload storable.
+func cleanText(s string) string {
+	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "")
+}
+
+// refuseText acknowledges a signed delivery whose text cannot be stored
+// (see badText): it is recorded as ignored, with the reason, so that the
+// provider stops retrying and the operator sees it in the inbound events.
+// Its payload is not kept.
+func (p *Processor) refuseText(ctx context.Context, provider, eventID, typ, why string) (Outcome, error) {
+	eventID, typ = cleanText(eventID), cleanText(typ)
+	if eventID == "" {
+		p.log.Warn("provider webhook ignored", "provider", provider, "detail", why)
+		return Outcome{Provider: provider, Type: typ, Status: store.InboundIgnored, Detail: why}, nil
+	}
+	if out, dup, err := p.seen(ctx, provider, eventID, typ); err != nil || dup {
+		return out, err
+	}
+	return p.finish(ctx, provider, eventID, typ, nil, ignored("%s; ignored", why))
 }
 
 // finish records an outcome and runs the events that waited for it.

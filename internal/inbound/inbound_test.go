@@ -330,3 +330,56 @@ func TestShopify(t *testing.T) {
 		}
 	})
 }
+
+// A signed delivery whose text cannot be stored (invalid UTF-8, a NUL
+// character) is acknowledged as ignored and recorded, never a 500 that
+// the provider retries for days; its replay is a duplicate. Nothing of it
+// reaches events or participants.
+func TestUnstorableTextIsIgnoredNotRetried(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, url string) {
+		e := setup(t, url)
+		meta := func(ext string) string { return fmt.Sprintf(`,"metadata":{"parrain_external_id":%q}`, ext) }
+		cases := []struct {
+			name, id, body, why string
+		}{
+			{"stripe: invalid UTF-8 in an email", "evt_utf8",
+				strings.Replace(stripeEvent("evt_utf8", "invoice.paid", invoice("in_1", "cus_1", "cafe@example.com", 5000, "subscription_create", "")), "cafe", "caf\xe9", 1),
+				"the payload is not valid UTF-8"},
+			{"stripe: a NUL in metadata", "evt_nul",
+				stripeEvent("evt_nul", "invoice.paid", strings.Replace(invoice("in_2", "cus_2", "bob@example.com", 5000, "subscription_create", meta("bob")), `"bob"`, `"bob\u0000"`, 1)),
+				"the payload holds a NUL character"},
+			{"stripe: a refund that would wait, invalid UTF-8", "evt_defer",
+				stripeEvent("evt_defer", "charge.refunded", strings.Replace(charge("ch_9", "cus_9", "in_9", 5000, 5000), `"cus_9"`, "\"cus_\xff\"", 1)),
+				"the payload is not valid UTF-8"},
+		}
+		for _, c := range cases {
+			out := e.stripe(c.body)
+			if out.Status != store.InboundIgnored || !strings.Contains(out.Detail, c.why) || out.EventID != c.id {
+				t.Fatalf("%s: outcome %+v", c.name, out)
+			}
+			if dup := e.stripe(c.body); dup.Status != "duplicate" {
+				t.Errorf("%s: replay %+v", c.name, dup)
+			}
+			if n := e.count(`SELECT COUNT(*) FROM inbound_events WHERE provider = 'stripe' AND event_id = $1 AND status = $2`, c.id, store.InboundIgnored); n != 1 {
+				t.Errorf("%s: recorded %d times", c.name, n)
+			}
+		}
+		body := strings.ReplaceAll(order(2001, 88, "zoe@example.org", "20.00", "paid", strings.ToLower(e.alice.Code)), "zoe@", "z\xf6e@")
+		out := e.shopify("orders/create", "ev-utf8", body)
+		if out.Status != store.InboundIgnored || !strings.Contains(out.Detail, "not valid UTF-8") {
+			t.Fatalf("shopify: %+v", out)
+		}
+		if dup := e.shopify("orders/create", "ev-utf8", body); dup.Status != "duplicate" {
+			t.Errorf("shopify replay %+v", dup)
+		}
+		if n := e.count(`SELECT COUNT(*) FROM events`); n != 0 {
+			t.Errorf("events written: %d", n)
+		}
+		if n := e.count(`SELECT COUNT(*) FROM participants`); n != 1 {
+			t.Errorf("participants: %d, want alice only", n)
+		}
+		if n := e.count(`SELECT COUNT(*) FROM inbound_events WHERE payload <> ''`); n != 0 {
+			t.Errorf("payloads kept: %d", n)
+		}
+	})
+}

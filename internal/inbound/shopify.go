@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/parrainhq/parrain/internal/integration/shopifyhook"
 	"github.com/parrainhq/parrain/internal/parrain"
@@ -34,6 +35,13 @@ func (p *Processor) Shopify(ctx context.Context, body []byte, h http.Header) (Ou
 	id := firstOf(meta.EventID, meta.WebhookID)
 	if id == "" {
 		return Outcome{}, &parrain.Error{Code: parrain.CodeInvalid, Field: shopifyhook.HeaderEventID, Message: "is required to deduplicate deliveries"}
+	}
+	why := badText(body)
+	if why == "" && (!utf8.ValidString(id) || !utf8.ValidString(meta.Topic) || strings.ContainsRune(id+meta.Topic, 0)) {
+		why = "the event id or topic header is not valid UTF-8 text"
+	}
+	if why != "" {
+		return p.refuseText(ctx, ProviderShopify, id, meta.Topic, why)
 	}
 	return p.shopifyEvent(ctx, id, meta.Topic, body)
 }

@@ -28,6 +28,10 @@ func (p *Processor) Stripe(ctx context.Context, body []byte, signature string) (
 	if err := stripehook.Verify(body, signature, p.cfg.StripeSecret, p.st.Clock().Now(), p.cfg.StripeTolerance); err != nil {
 		return Outcome{}, &parrain.Error{Code: parrain.CodeInvalid, Field: stripehook.SignatureHeader, Message: err.Error()}
 	}
+	if why := badText(body); why != "" {
+		ev, _ := stripehook.ParseEvent(body)
+		return p.refuseText(ctx, ProviderStripe, ev.ID, ev.Type, why)
+	}
 	return p.stripeEvent(ctx, body)
 }
 

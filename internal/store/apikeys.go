@@ -29,11 +29,14 @@ var AllScopes = []string{ScopeRead, ScopeEvents, ScopeAdmin}
 // are 160 random bits, so a fast hash is as safe as a slow one and keeps
 // authentication cheap.
 type APIKey struct {
-	ID         string     `json:"id"`
-	Name       string     `json:"name"`
-	Prefix     string     `json:"prefix"`
-	Scopes     []string   `json:"scopes"`
-	ProgramID  string     `json:"program_id,omitempty"` // restricts the key to one program
+	ID        string   `json:"id"`
+	Name      string   `json:"name"`
+	Prefix    string   `json:"prefix"`
+	Scopes    []string `json:"scopes"`
+	ProgramID string   `json:"program_id,omitempty"` // restricts the key to one program
+	// RateLimit is the key's own limit in requests a minute; 0 means the
+	// installation's default (--api-rate-limit).
+	RateLimit  int        `json:"rate_limit,omitempty"`
 	CreatedAt  time.Time  `json:"created_at"`
 	LastUsedAt *time.Time `json:"last_used_at,omitempty"`
 	RevokedAt  *time.Time `json:"revoked_at,omitempty"`
@@ -59,9 +62,33 @@ func hashKey(secret string) string {
 	return hex.EncodeToString(h[:])
 }
 
+// MaxAPIKeyRateLimit bounds a key's own rate limit (requests a minute).
+const MaxAPIKeyRateLimit = 1_000_000
+
+// NewAPIKey is what creating an API key takes.
+type NewAPIKey struct {
+	Name      string
+	Scopes    []string // AllScopes when empty
+	ProgramID string   // "" = every program
+	RateLimit int      // requests a minute; 0 = the installation's default
+}
+
 // CreateAPIKey creates a key and returns its secret, shown once.
 func (s *Store) CreateAPIKey(ctx context.Context, name string, scopes []string, programID string) (string, APIKey, error) {
-	name = strings.TrimSpace(name)
+	return s.CreateAPIKeyWith(ctx, NewAPIKey{Name: name, Scopes: scopes, ProgramID: programID})
+}
+
+func checkRateLimit(n int) error {
+	if n < 0 || n > MaxAPIKeyRateLimit {
+		return parrain.Invalid("rate_limit", "must be between 1 and %d requests a minute, or 0 for the installation's default", MaxAPIKeyRateLimit)
+	}
+	return nil
+}
+
+// CreateAPIKeyWith creates a key described by in and returns its secret,
+// shown once.
+func (s *Store) CreateAPIKeyWith(ctx context.Context, in NewAPIKey) (string, APIKey, error) {
+	name, scopes, programID := strings.TrimSpace(in.Name), in.Scopes, in.ProgramID
 	if name == "" || len(name) > 100 {
 		return "", APIKey{}, parrain.Invalid("name", "is required (at most 100 characters)")
 	}
@@ -73,6 +100,9 @@ func (s *Store) CreateAPIKey(ctx context.Context, name string, scopes []string, 
 			return "", APIKey{}, parrain.Invalid("scopes", "unknown scope %q (read, events, admin)", sc)
 		}
 	}
+	if err := checkRateLimit(in.RateLimit); err != nil {
+		return "", APIKey{}, err
+	}
 	if programID != "" {
 		if _, err := s.Program(ctx, programID); err != nil {
 			return "", APIKey{}, err
@@ -83,15 +113,16 @@ func (s *Store) CreateAPIKey(ctx context.Context, name string, scopes []string, 
 		return "", APIKey{}, fmt.Errorf("generating key: %w", err)
 	}
 	secret := "prn_" + strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b))
-	k := APIKey{ID: newID("key"), Name: name, Prefix: secret[:10], Scopes: scopes, ProgramID: programID, CreatedAt: s.clock.Now()}
+	k := APIKey{ID: newID("key"), Name: name, Prefix: secret[:10], Scopes: scopes, ProgramID: programID, RateLimit: in.RateLimit, CreatedAt: s.clock.Now()}
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO api_keys (id, name, prefix, hash, scopes, program_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-			k.ID, k.Name, k.Prefix, hashKey(secret), strings.Join(scopes, " "), sql.NullString{String: programID, Valid: programID != ""}, ms(k.CreatedAt))
+		_, err := tx.ExecContext(ctx, `INSERT INTO api_keys (id, name, prefix, hash, scopes, program_id, rate_limit, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+			k.ID, k.Name, k.Prefix, hashKey(secret), strings.Join(scopes, " "), sql.NullString{String: programID, Valid: programID != ""},
+			sql.NullInt64{Int64: int64(k.RateLimit), Valid: k.RateLimit > 0}, ms(k.CreatedAt))
 		if err != nil {
 			return fmt.Errorf("storing API key: %w", err)
 		}
 		return s.audit(ctx, tx, AuditAPIKeyCreated, "api_key", k.ID, k.ProgramID,
-			map[string]any{"name": k.Name, "scopes": k.Scopes, "prefix": k.Prefix})
+			map[string]any{"name": k.Name, "scopes": k.Scopes, "prefix": k.Prefix, "rate_limit": k.RateLimit})
 	})
 	if err != nil {
 		return "", APIKey{}, err
@@ -105,9 +136,9 @@ func (s *Store) Authenticate(ctx context.Context, secret string) (APIKey, error)
 	var scopes string
 	var prog sql.NullString
 	var created int64
-	var used, revoked sql.NullInt64
-	err := s.r.QueryRowContext(ctx, `SELECT id, name, prefix, scopes, program_id, created_at, last_used_at, revoked_at FROM api_keys WHERE hash = $1`,
-		hashKey(secret)).Scan(&k.ID, &k.Name, &k.Prefix, &scopes, &prog, &created, &used, &revoked)
+	var used, revoked, limit sql.NullInt64
+	err := s.r.QueryRowContext(ctx, `SELECT id, name, prefix, scopes, program_id, rate_limit, created_at, last_used_at, revoked_at FROM api_keys WHERE hash = $1`,
+		hashKey(secret)).Scan(&k.ID, &k.Name, &k.Prefix, &scopes, &prog, &limit, &created, &used, &revoked)
 	if errors.Is(err, sql.ErrNoRows) || revoked.Valid {
 		return APIKey{}, parrain.Errorf(parrain.CodeUnauthenticated, "invalid or revoked API key")
 	}
@@ -116,6 +147,7 @@ func (s *Store) Authenticate(ctx context.Context, secret string) (APIKey, error)
 	}
 	k.Scopes = strings.Fields(scopes)
 	k.ProgramID = prog.String
+	k.RateLimit = int(limit.Int64)
 	k.CreatedAt = fromMS(created)
 	k.LastUsedAt = fromNullMS(used)
 	now := s.clock.Now()
@@ -147,9 +179,34 @@ func (s *Store) RevokeAPIKey(ctx context.Context, id string) error {
 	})
 }
 
+// SetAPIKeyRateLimit sets a key's own rate limit in requests a minute (0:
+// back to the installation's default). It takes effect on the key's next
+// request.
+func (s *Store) SetAPIKeyRateLimit(ctx context.Context, id string, perMinute int) error {
+	if err := checkRateLimit(perMinute); err != nil {
+		return err
+	}
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE api_keys SET rate_limit = $1 WHERE id = $2`,
+			sql.NullInt64{Int64: int64(perMinute), Valid: perMinute > 0}, id)
+		if err != nil {
+			return fmt.Errorf("setting API key rate limit: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return notFound("API key")
+		}
+		var name string
+		var prog sql.NullString
+		if err := tx.QueryRowContext(ctx, `SELECT name, program_id FROM api_keys WHERE id = $1`, id).Scan(&name, &prog); err != nil {
+			return fmt.Errorf("loading API key: %w", err)
+		}
+		return s.audit(ctx, tx, AuditAPIKeyRateLimit, "api_key", id, prog.String, map[string]any{"name": name, "rate_limit": perMinute})
+	})
+}
+
 // APIKeys lists all keys, newest first.
 func (s *Store) APIKeys(ctx context.Context) ([]APIKey, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT id, name, prefix, scopes, program_id, created_at, last_used_at, revoked_at FROM api_keys ORDER BY id DESC`)
+	rows, err := s.r.QueryContext(ctx, `SELECT id, name, prefix, scopes, program_id, rate_limit, created_at, last_used_at, revoked_at FROM api_keys ORDER BY id DESC`)
 	if err != nil {
 		return nil, fmt.Errorf("listing API keys: %w", err)
 	}
@@ -160,11 +217,11 @@ func (s *Store) APIKeys(ctx context.Context) ([]APIKey, error) {
 		var scopes string
 		var prog sql.NullString
 		var created int64
-		var used, revoked sql.NullInt64
-		if err := rows.Scan(&k.ID, &k.Name, &k.Prefix, &scopes, &prog, &created, &used, &revoked); err != nil {
+		var used, revoked, limit sql.NullInt64
+		if err := rows.Scan(&k.ID, &k.Name, &k.Prefix, &scopes, &prog, &limit, &created, &used, &revoked); err != nil {
 			return nil, err
 		}
-		k.Scopes, k.ProgramID, k.CreatedAt = strings.Fields(scopes), prog.String, fromMS(created)
+		k.Scopes, k.ProgramID, k.CreatedAt, k.RateLimit = strings.Fields(scopes), prog.String, fromMS(created), int(limit.Int64)
 		k.LastUsedAt, k.RevokedAt = fromNullMS(used), fromNullMS(revoked)
 		out = append(out, k)
 	}

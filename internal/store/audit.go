@@ -91,6 +91,7 @@ const (
 	AuditUserSignedOutAll = "user.signed_out_everywhere"
 	AuditAPIKeyCreated    = "api_key.created"
 	AuditAPIKeyRevoked    = "api_key.revoked"
+	AuditAPIKeyRateLimit  = "api_key.rate_limit_changed"
 	AuditBrandingUpdated  = "branding.updated"
 	AuditEmailSender      = "email_sender.updated"
 	AuditSignIn           = "user.signed_in"

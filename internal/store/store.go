@@ -37,11 +37,17 @@ type Store struct {
 	clock  parrain.Clock
 	secret []byte // installation secret (hashing click IPs, signing)
 	hooks  hooks  // installed by internal/referral (hooks.go)
+	// idemTTL is how long an Idempotency-Key is remembered (idempotency.go).
+	idemTTL time.Duration
 }
 
 // Options tune Open.
 type Options struct {
 	Clock parrain.Clock // defaults to the system clock
+	// IdempotencyTTL is how long an idempotency key is remembered; after
+	// it the key may be used again for another request (default
+	// DefaultIdempotencyTTL).
+	IdempotencyTTL time.Duration
 }
 
 // Open connects to the database named by dsn and runs pending migrations.
@@ -52,7 +58,10 @@ func Open(ctx context.Context, dsn string, opt Options) (*Store, error) {
 	if opt.Clock == nil {
 		opt.Clock = parrain.SystemClock{}
 	}
-	s := &Store{clock: msClock{opt.Clock}}
+	if opt.IdempotencyTTL <= 0 {
+		opt.IdempotencyTTL = DefaultIdempotencyTTL
+	}
+	s := &Store{clock: msClock{opt.Clock}, idemTTL: opt.IdempotencyTTL}
 	var err error
 	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
 		s.d = postgres
