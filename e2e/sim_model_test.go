@@ -11,6 +11,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 )
 
 // Step kinds. A step list is plain data: it is generated from a seed,
@@ -283,11 +284,12 @@ type srvReward struct {
 }
 
 type srvEntry struct {
-	ID       string `json:"id"`
-	Type     string `json:"type"`
-	Bucket   string `json:"bucket"`
-	Amount   int64  `json:"amount"`
-	Currency string `json:"currency"`
+	ID        string    `json:"id"`
+	Type      string    `json:"type"`
+	Bucket    string    `json:"bucket"`
+	Amount    int64     `json:"amount"`
+	Currency  string    `json:"currency"`
+	CreatedAt time.Time `json:"created_at"`
 }
 
 type srvPayout struct {
@@ -299,6 +301,7 @@ type srvPayout struct {
 	Currency       string       `json:"currency"`
 	IdempotencyKey string       `json:"idempotency_key"`
 	Status         string       `json:"status"`
+	SentAt         *time.Time   `json:"sent_at"`
 	Items          []payoutItem `json:"items"`
 }
 
@@ -315,6 +318,25 @@ type world struct {
 	transfers map[string]transfer // provider: idempotency key → the transfer made
 	referrals int
 	rejected  map[string]bool // referrals the fraud policy or a reviewer rejected
+}
+
+// sentAt returns when the paid payout that carried money of a reward
+// started sending (the latest such start at or before paidAt), and false
+// when no paid payout with a positive item for it says.
+func (w *world) sentAt(rewardID string, paidAt time.Time) (time.Time, bool) {
+	var at time.Time
+	found := false
+	for _, p := range w.payouts {
+		if p.Status != "paid" || p.SentAt == nil || p.SentAt.After(paidAt) {
+			continue
+		}
+		for _, it := range p.Items {
+			if it.RewardID == rewardID && it.Amount > 0 && (!found || p.SentAt.After(at)) {
+				at, found = *p.SentAt, true
+			}
+		}
+	}
+	return at, found
 }
 
 // check returns the violated invariants, each a sentence.
@@ -373,10 +395,24 @@ func (m *model) check(w *world) []string {
 				if e.Amount > 0 {
 					paidEver = true
 					// Money sent for a reward never exceeds what is left of
-					// it when it is sent.
-					if paidNet > accrual-rev {
-						fail("reward %s (%s): paid %d in total at entry %s while amount − reversals was %d − %d = %d (clawed-back money paid)",
-							id, r.ExternalID, paidNet, e.ID, accrual, rev, accrual-rev)
+					// it when it is sent: the reversals recorded before the
+					// payout moved to sending count. A refund recorded while
+					// the money is in flight (sending, processing) cannot
+					// stop it: it is a clawback the next payout nets
+					// (docs/payouts.md), checked by the bucket invariants.
+					sentAt, sent := w.sentAt(id, e.CreatedAt)
+					before := rev
+					if sent {
+						before = 0
+						for _, x := range r.Ledger {
+							if (x.Type == "reversal" || x.Type == "clawback") && x.CreatedAt.Before(sentAt) {
+								before -= x.Amount
+							}
+						}
+					}
+					if paidNet > accrual-before {
+						fail("reward %s (%s): paid %d in total at entry %s (%s) while amount − reversals before sending (%v) was %d − %d = %d (clawed-back money paid)",
+							id, r.ExternalID, paidNet, e.ID, e.CreatedAt.Format(time.RFC3339Nano), sentAt.Format(time.RFC3339Nano), accrual, before, accrual-before)
 					}
 				}
 			}
