@@ -31,7 +31,7 @@ func (a *API) RotateWidgetSecret(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteError(w, r, a.log, err)
 		return
 	}
-	sec, replayed, err := a.st.RotateWidgetSecret(r.Context(), r.PathValue("program_id"), id)
+	sec, replayed, err := a.ref.RotateWidgetSecret(r.Context(), r.PathValue("program_id"), id)
 	if err != nil {
 		httpx.WriteError(w, r, a.log, err)
 		return
@@ -106,7 +106,7 @@ func (a *API) PutExperience(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteError(w, r, a.log, err)
 		return
 	}
-	x, err = a.st.SetExperience(r.Context(), r.PathValue("program_id"), x)
+	x, err = a.ref.SetExperience(r.Context(), r.PathValue("program_id"), x)
 	if err != nil {
 		httpx.WriteError(w, r, a.log, err)
 		return
@@ -212,7 +212,7 @@ func (a *API) MarkNotificationsRead(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteError(w, r, a.log, err)
 		return
 	}
-	n, err := a.st.MarkNotificationsRead(r.Context(), p.ID, in.IDs)
+	n, err := a.ref.MarkNotificationsRead(r.Context(), p.ID, in.IDs)
 	if err != nil {
 		httpx.WriteError(w, r, a.log, err)
 		return
@@ -264,7 +264,7 @@ func (a *API) RecordConsent(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteError(w, r, a.log, err)
 		return
 	}
-	c, replayed, err := a.st.RecordConsent(r.Context(), store.Consent{ProgramID: p.ProgramID, ParticipantID: p.ID, ExternalID: p.ExternalID,
+	c, replayed, err := a.ref.RecordConsent(r.Context(), store.Consent{ProgramID: p.ProgramID, ParticipantID: p.ID, ExternalID: p.ExternalID,
 		Granted: *in.Granted, Wording: in.Wording, WordingVersion: in.WordingVersion, Locale: in.Locale, Source: store.ConsentAPI}, id)
 	if err != nil {
 		httpx.WriteError(w, r, a.log, err)
@@ -391,11 +391,7 @@ func (a *API) PutEmailTemplate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	t := store.EmailTemplate{Kind: kind, Locale: loc, Subject: in.Subject, Text: in.Text, HTML: in.HTML}
-	if err := notify.ValidateTemplate(t); err != nil {
-		httpx.WriteError(w, r, a.log, err)
-		return
-	}
-	t, err = a.st.SetEmailTemplate(r.Context(), r.PathValue("program_id"), t)
+	t, err = notify.SetEmailTemplate(r.Context(), a.st, r.PathValue("program_id"), t)
 	if err != nil {
 		httpx.WriteError(w, r, a.log, err)
 		return
@@ -411,7 +407,7 @@ func (a *API) DeleteEmailTemplate(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteError(w, r, a.log, err)
 		return
 	}
-	if err := a.st.DeleteEmailTemplate(r.Context(), r.PathValue("program_id"), kind, loc); err != nil {
+	if err := notify.DeleteEmailTemplate(r.Context(), a.st, r.PathValue("program_id"), kind, loc); err != nil {
 		httpx.WriteError(w, r, a.log, err)
 		return
 	}

@@ -119,7 +119,7 @@ func (a *API) UpsertParticipant(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteError(w, r, a.log, err)
 		return
 	}
-	p, created, err := a.st.UpsertParticipant(r.Context(), r.PathValue("program_id"), in, id)
+	p, created, err := a.ref.UpsertParticipant(r.Context(), r.PathValue("program_id"), in, id)
 	if err != nil {
 		httpx.WriteError(w, r, a.log, err)
 		return

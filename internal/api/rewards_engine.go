@@ -391,7 +391,7 @@ func (a *API) CreateCouponPool(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteError(w, r, a.log, err)
 		return
 	}
-	out, replayed, err := a.st.CreateCouponPool(r.Context(), r.PathValue("program_id"), p, id)
+	out, replayed, err := a.ref.CreateCouponPool(r.Context(), r.PathValue("program_id"), p, id)
 	if err != nil {
 		httpx.WriteError(w, r, a.log, err)
 		return
@@ -427,7 +427,7 @@ func (a *API) ImportCodes(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteError(w, r, a.log, err)
 		return
 	}
-	res, replayed, err := a.st.ImportCodes(r.Context(), r.PathValue("program_id"), r.PathValue("pool"), in.Codes, id)
+	res, replayed, err := a.ref.ImportCodes(r.Context(), r.PathValue("program_id"), r.PathValue("pool"), in.Codes, id)
 	if err != nil {
 		httpx.WriteError(w, r, a.log, err)
 		return

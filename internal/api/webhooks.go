@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/parrainhq/parrain/internal/crm"
 	"github.com/parrainhq/parrain/internal/httpx"
 	"github.com/parrainhq/parrain/internal/inbound"
 	"github.com/parrainhq/parrain/internal/integration/webhook"
@@ -268,7 +269,7 @@ func (h *Integrations) SetCRM(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteError(w, r, h.a.log, err)
 		return
 	}
-	c, err := h.a.st.SetCRMConnection(r.Context(), r.PathValue("program_id"), parrain.CRMConnection{Provider: in.Provider, Pipeline: in.Pipeline,
+	c, err := crm.Connect(r.Context(), h.a.st, r.PathValue("program_id"), parrain.CRMConnection{Provider: in.Provider, Pipeline: in.Pipeline,
 		DealStage: in.DealStage, LeadStage: in.LeadStage, StageMap: in.StageMap})
 	if err != nil {
 		httpx.WriteError(w, r, h.a.log, err)
@@ -279,7 +280,7 @@ func (h *Integrations) SetCRM(w http.ResponseWriter, r *http.Request) {
 
 // DeleteCRM handles DELETE /api/v1/programs/{program_id}/crm.
 func (h *Integrations) DeleteCRM(w http.ResponseWriter, r *http.Request) {
-	if err := h.a.st.DeleteCRMConnection(r.Context(), r.PathValue("program_id")); err != nil {
+	if err := crm.Disconnect(r.Context(), h.a.st, r.PathValue("program_id")); err != nil {
 		httpx.WriteError(w, r, h.a.log, err)
 		return
 	}

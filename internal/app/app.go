@@ -262,7 +262,7 @@ func (m *Main) wireExperience() error {
 	}
 	m.notify = notify.New(m.st, m.log, sender, from, m.cfg.BaseURL)
 	m.notify.RegisterJobs(m.runner)
-	m.widgets = widget.NewService(m.st, m.payouts, m.log, m.cfg.BaseURL, m.ips)
+	m.widgets = widget.NewService(m.st, m.ref, m.payouts, m.log, m.cfg.BaseURL, m.ips)
 	m.redirect.Landing = m.widgets.Landing()
 	return nil
 }

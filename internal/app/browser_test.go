@@ -155,10 +155,10 @@ func TestBrowserReferralJourney(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := st.SetExperience(ctx, s.prog.ID, parrain.Experience{LandingPage: true, TermsURL: s.srv.URL + "/terms"}); err != nil {
+	if _, err := m.ref.SetExperience(ctx, s.prog.ID, parrain.Experience{LandingPage: true, TermsURL: s.srv.URL + "/terms"}); err != nil {
 		t.Fatal(err)
 	}
-	sec, _, err := st.RotateWidgetSecret(ctx, s.prog.ID, store.Idem{})
+	sec, _, err := m.ref.RotateWidgetSecret(ctx, s.prog.ID, store.Idem{})
 	if err != nil {
 		t.Fatal(err)
 	}

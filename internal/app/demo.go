@@ -105,10 +105,10 @@ func SeedDemo(ctx context.Context, st *store.Store, ref *referral.Service, log *
 		return err
 	}
 	x.LandingPage = true
-	if _, err := st.SetExperience(ctx, prog.ID, x); err != nil {
+	if _, err := ref.SetExperience(ctx, prog.ID, x); err != nil {
 		return fmt.Errorf("demo experience: %w", err)
 	}
-	ws, _, err := st.RotateWidgetSecret(ctx, prog.ID, store.Idem{})
+	ws, _, err := ref.RotateWidgetSecret(ctx, prog.ID, store.Idem{})
 	if err != nil {
 		return fmt.Errorf("demo widget secret: %w", err)
 	}
@@ -222,14 +222,14 @@ func seedEngineDemo(ctx context.Context, st *store.Store, ref *referral.Service,
 	if err != nil {
 		return err
 	}
-	if _, _, err := st.CreateCouponPool(ctx, bp.ID, store.CouponPool{Name: "gift-25", LowWater: 5}, store.Idem{}); err != nil {
+	if _, _, err := ref.CreateCouponPool(ctx, bp.ID, store.CouponPool{Name: "gift-25", LowWater: 5}, store.Idem{}); err != nil {
 		return err
 	}
 	var codes []string
 	for i := range 12 {
 		codes = append(codes, fmt.Sprintf("GIFT25-DEMO-%04d", 1000+i*37))
 	}
-	if _, _, err := st.ImportCodes(ctx, bp.ID, "gift-25", codes, store.Idem{}); err != nil {
+	if _, _, err := ref.ImportCodes(ctx, bp.ID, "gift-25", codes, store.Idem{}); err != nil {
 		return err
 	}
 	partners := []struct{ id, name, tier string }{{"agency_blue", "Blue Agency", "active"}, {"consult_ivy", "Ivy Consulting", "referral"}, {"freelance_sam", "Sam Okafor", "referral"}}

@@ -46,7 +46,8 @@ import (
 
 // Options configure the console.
 type Options struct {
-	// Referral decides fraud reviews of referrals.
+	// Referral decides fraud reviews of referrals and reviews of rewards
+	// (default: one on the console's store).
 	Referral *referral.Service
 	// BaseURL is the public URL of the server; an https URL makes cookies
 	// Secure even behind a TLS-terminating proxy.
@@ -104,8 +105,11 @@ func New(st *store.Store, log *slog.Logger, opt Options) (*Console, error) {
 	if opt.LoginBurst <= 0 {
 		opt.LoginBurst = 10
 	}
+	if opt.Referral == nil {
+		opt.Referral = referral.New(st)
+	}
 	if opt.Partners == nil {
-		opt.Partners = partner.New(st, st.Clock(), referral.New(st))
+		opt.Partners = partner.New(st, st.Clock(), opt.Referral)
 	}
 	if opt.Programs == nil {
 		opt.Programs = program.New(st)

@@ -720,7 +720,7 @@ func TestPagesRenderDemoData(t *testing.T) {
 	o := e.session(e.user("owner@corp.example", store.RoleOwner))
 	part, _ := e.st.Participant(ctx, e.prog.ID, "cust_001")
 	// An imported coupon pool without codes is an alert on the overview.
-	if _, _, err := e.st.CreateCouponPool(ctx, e.prog.ID, store.CouponPool{Name: "spring-codes"}, store.Idem{}); err != nil {
+	if _, _, err := referral.New(e.st).CreateCouponPool(ctx, e.prog.ID, store.CouponPool{Name: "spring-codes"}, store.Idem{}); err != nil {
 		t.Fatal(err)
 	}
 	checks := []struct{ path, want string }{

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/parrainhq/parrain/internal/parrain"
+	"github.com/parrainhq/parrain/internal/referral"
 	"github.com/parrainhq/parrain/internal/store"
 )
 
@@ -142,7 +143,7 @@ func (c *Console) ApproveReward(w http.ResponseWriter, r *http.Request, a *Auth)
 		return
 	}
 	back := backTo(r, "/admin/rewards/"+url.PathEscape(rw.ID))
-	rw, err = c.st.ApproveRewardNow(r.Context(), rw.ProgramID, rw.ID, a.Actor())
+	rw, err = c.opt.Referral.ApproveRewardNow(r.Context(), rw.ProgramID, rw.ID)
 	if parrain.ErrorCode(err) == parrain.CodeConflict {
 		c.setFlash(w, r, "error", parrain.AsError(err).Message)
 		redirect(w, r, back)
@@ -166,7 +167,7 @@ func (c *Console) RejectReward(w http.ResponseWriter, r *http.Request, a *Auth) 
 	}
 	back := backTo(r, "/admin/rewards/"+url.PathEscape(rw.ID))
 	amount := rw.Outstanding()
-	rw, err = c.st.RejectReward(r.Context(), rw.ProgramID, rw.ID, r.PostForm.Get("reason"), a.Actor())
+	rw, err = c.opt.Referral.RejectReward(r.Context(), rw.ProgramID, rw.ID, r.PostForm.Get("reason"))
 	if e := parrain.AsError(err); e != nil && (e.Code == parrain.CodeConflict || e.Code == parrain.CodeInvalid) {
 		msg := e.Message
 		if e.Field == "reason" {
@@ -198,13 +199,13 @@ func (c *Console) BulkRewards(w http.ResponseWriter, r *http.Request, a *Auth) {
 }
 
 func (c *Console) bulkRewards(w http.ResponseWriter, r *http.Request, a *Auth, programID string, ids []string, action, reason, back string) {
-	var res store.BulkResult
+	var res referral.BulkResult
 	var err error
 	switch action {
 	case "approve":
-		res, err = c.st.ApproveRewards(r.Context(), programID, ids, a.Actor())
+		res, err = c.opt.Referral.ApproveRewards(r.Context(), programID, ids)
 	case "reject":
-		res, err = c.st.RejectRewards(r.Context(), programID, ids, reason, a.Actor())
+		res, err = c.opt.Referral.RejectRewards(r.Context(), programID, ids, reason)
 	default:
 		err = parrain.Invalid("action", "must be approve or reject")
 	}

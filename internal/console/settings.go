@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/parrainhq/parrain/internal/httpx"
+	"github.com/parrainhq/parrain/internal/notify"
 	"github.com/parrainhq/parrain/internal/parrain"
 	"github.com/parrainhq/parrain/internal/store"
 )
@@ -318,7 +319,7 @@ func (c *Console) Branding(w http.ResponseWriter, r *http.Request, a *Auth) {
 func (c *Console) SetBranding(w http.ResponseWriter, r *http.Request, a *Auth) {
 	f := r.PostForm
 	b := store.Branding{ProgramID: f.Get("program"), LogoURL: f.Get("logo_url"), PrimaryColor: f.Get("primary_color"), AccentColor: f.Get("accent_color")}
-	saved, err := c.st.SetProgramBranding(r.Context(), b, a.Actor())
+	saved, err := c.opt.Programs.SetBranding(r.Context(), b)
 	if e := parrain.AsError(err); e != nil && e.Code == parrain.CodeInvalid {
 		all, _, perr := c.programs(w, r)
 		if perr != nil {
@@ -413,7 +414,7 @@ func (c *Console) renderEmail(w http.ResponseWriter, r *http.Request, a *Auth, s
 func (c *Console) SetEmailSender(w http.ResponseWriter, r *http.Request, a *Auth) {
 	f := r.PostForm
 	in := store.EmailSender{Name: f.Get("name"), Address: f.Get("address"), ReplyTo: f.Get("reply_to")}
-	_, err := c.st.SetEmailSender(r.Context(), in, a.Actor())
+	_, err := notify.SetEmailSender(r.Context(), c.st, in)
 	if e := parrain.AsError(err); e != nil && e.Code == parrain.CodeInvalid {
 		c.renderEmail(w, r, a, http.StatusBadRequest, emailData{Sender: in, Field: map[string]string{errField(e): e.Message}})
 		return

@@ -46,7 +46,7 @@ func setup(t *testing.T, url string, provider parrain.CRMProvider) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := st.SetCRMConnection(ctx, prog.ID, parrain.CRMConnection{Provider: provider}); err != nil {
+	if _, err := crm.Connect(ctx, st, prog.ID, parrain.CRMConnection{Provider: provider}); err != nil {
 		t.Fatal(err)
 	}
 	return &env{t: t, st: st, clock: clock, prog: prog}
@@ -203,7 +203,7 @@ func TestHubSpotSync(t *testing.T) {
 		}
 		// A replaced connection ends the old polling loop.
 		e.clock.Advance(time.Second)
-		if _, err := e.st.SetCRMConnection(ctx, e.prog.ID, parrain.CRMConnection{Provider: parrain.CRMHubSpot, DealStage: "won"}); err != nil {
+		if _, err := crm.Connect(ctx, e.st, e.prog.ID, parrain.CRMConnection{Provider: parrain.CRMHubSpot, DealStage: "won"}); err != nil {
 			t.Fatal(err)
 		}
 		if retry, err := s.Poll(ctx, poll); err != nil || !retry.IsZero() {
@@ -292,7 +292,7 @@ func TestNotConfigured(t *testing.T) {
 		t.Errorf("last error %q", c.LastError)
 	}
 	// Without a CRM connection, conversions queue no sync.
-	if err := e.st.DeleteCRMConnection(ctx, e.prog.ID); err != nil {
+	if err := crm.Disconnect(ctx, e.st, e.prog.ID); err != nil {
 		t.Fatal(err)
 	}
 	if err := e.st.EnqueueCRMLead(ctx, store.CRMLead{ProgramID: e.prog.ID, CompanyDomain: "acme.com", PartnerExternalID: "p1"}); err != nil {

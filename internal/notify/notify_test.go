@@ -71,7 +71,7 @@ func setup(t *testing.T, url string, opt smtptest.Options, withSMTP bool) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := st.SetExperience(ctx, e.prog.ID, parrain.Experience{TermsURL: "https://acme.example/terms"}); err != nil {
+	if _, err := referral.New(st).SetExperience(ctx, e.prog.ID, parrain.Experience{TermsURL: "https://acme.example/terms"}); err != nil {
 		t.Fatal(err)
 	}
 	return e
@@ -143,7 +143,7 @@ func (e *env) messages(f store.MessageFilter) []store.EmailMessage {
 func TestReferralEmails(t *testing.T) {
 	each(t, smtptest.Options{}, func(t *testing.T, e *env) {
 		alice := e.participant("alice", "alice@example.com", "Alice Martin", "en")
-		cns, _, _ := e.st.RecordConsent(ctx, store.Consent{ProgramID: e.prog.ID, Code: alice.Code, Granted: true, WordingVersion: "builtin-1/fr",
+		cns, _, _ := referral.New(e.st).RecordConsent(ctx, store.Consent{ProgramID: e.prog.ID, Code: alice.Code, Granted: true, WordingVersion: "builtin-1/fr",
 			Wording: "Oui", Source: store.ConsentLanding}, store.Idem{})
 		e.event(parrain.Event{Type: parrain.EventSignup, ExternalID: "bob", Email: "bob@example.fr", Name: "Bob Dupont", Locale: "fr-FR",
 			ReferralCode: alice.Code, ConsentID: cns.ID})
@@ -238,7 +238,7 @@ func TestUnsubscribeIsHonoured(t *testing.T) {
 		if err != nil || prog != e.prog.ID || email != "alice@example.com" {
 			t.Fatalf("token: %v", err)
 		}
-		if err := e.st.Unsubscribe(ctx, prog, email, "one-click"); err != nil {
+		if err := referral.New(e.st).Unsubscribe(ctx, prog, email, "one-click"); err != nil {
 			t.Fatal(err)
 		}
 		e.run()
@@ -269,8 +269,8 @@ func TestUnsubscribeIsHonoured(t *testing.T) {
 func TestNoMarketingWithoutConsent(t *testing.T) {
 	each(t, smtptest.Options{}, func(t *testing.T, e *env) {
 		alice := e.participant("alice", "alice@example.com", "Alice", "en")
-		yes, _, _ := e.st.RecordConsent(ctx, store.Consent{ProgramID: e.prog.ID, Granted: true, WordingVersion: "v", Wording: "Yes", Source: store.ConsentLanding}, store.Idem{})
-		no, _, _ := e.st.RecordConsent(ctx, store.Consent{ProgramID: e.prog.ID, Granted: false, WordingVersion: "v", Wording: "Yes", Source: store.ConsentLanding}, store.Idem{})
+		yes, _, _ := referral.New(e.st).RecordConsent(ctx, store.Consent{ProgramID: e.prog.ID, Granted: true, WordingVersion: "v", Wording: "Yes", Source: store.ConsentLanding}, store.Idem{})
+		no, _, _ := referral.New(e.st).RecordConsent(ctx, store.Consent{ProgramID: e.prog.ID, Granted: false, WordingVersion: "v", Wording: "Yes", Source: store.ConsentLanding}, store.Idem{})
 		e.event(parrain.Event{Type: parrain.EventSignup, ExternalID: "c1", Email: "c1@example.com", ReferralCode: alice.Code, ConsentID: yes.ID})
 		e.event(parrain.Event{Type: parrain.EventSignup, ExternalID: "c2", Email: "c2@example.com", ReferralCode: alice.Code, ConsentID: no.ID})
 		e.event(parrain.Event{Type: parrain.EventSignup, ExternalID: "c3", Email: "c3@example.com", ReferralCode: alice.Code})
@@ -305,7 +305,7 @@ func TestNoMarketingWithoutConsent(t *testing.T) {
 func TestInviteEmail(t *testing.T) {
 	each(t, smtptest.Options{}, func(t *testing.T, e *env) {
 		alice := e.participant("alice", "alice@example.com", "Alice Martin", "fr")
-		res, _, err := e.st.CreateInvites(ctx, alice, []string{"zoe@example.org"}, "Tu vas adorer <b>ça</b> !", "fr", store.Idem{})
+		res, _, err := referral.New(e.st).CreateInvites(ctx, alice, []string{"zoe@example.org"}, "Tu vas adorer <b>ça</b> !", "fr", store.Idem{})
 		if err != nil || res[0].Status != store.InviteQueued {
 			t.Fatal(res, err)
 		}
@@ -402,7 +402,7 @@ func TestTemplateOverride(t *testing.T) {
 		if err := notify.ValidateTemplate(tpl); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := e.st.SetEmailTemplate(ctx, e.prog.ID, tpl); err != nil {
+		if _, err := notify.SetEmailTemplate(ctx, e.st, e.prog.ID, tpl); err != nil {
 			t.Fatal(err)
 		}
 		claire := e.participant("claire", "claire@example.fr", "Claire Moreau", "fr-CA")

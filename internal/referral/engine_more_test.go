@@ -24,10 +24,10 @@ func TestFulfilmentCodesAndAlerts(t *testing.T) {
 				{ID: "credit", Trigger: parrain.TriggerSignup, Advocate: &parrain.RewardSpec{Kind: parrain.KindCredit, Type: parrain.AmountFixed, Amount: 300}},
 			}
 		})
-		if _, _, err := e.St.CreateCouponPool(ctx, prog.ID, store.CouponPool{Name: "amazon", LowWater: 2}, store.Idem{}); err != nil {
+		if _, _, err := e.Ref.CreateCouponPool(ctx, prog.ID, store.CouponPool{Name: "amazon", LowWater: 2}, store.Idem{}); err != nil {
 			t.Fatal(err)
 		}
-		if res, _, err := e.St.ImportCodes(ctx, prog.ID, "amazon", []string{"AMZ-1", "AMZ-2", "AMZ-1"}, store.Idem{}); err != nil || res.Imported != 2 || len(res.Duplicates) != 1 {
+		if res, _, err := e.Ref.ImportCodes(ctx, prog.ID, "amazon", []string{"AMZ-1", "AMZ-2", "AMZ-1"}, store.Idem{}); err != nil || res.Imported != 2 || len(res.Duplicates) != 1 {
 			t.Fatalf("import: %+v %v", res, err)
 		}
 		adv := e.Advocate(prog.ID, "adv", "")
@@ -81,7 +81,7 @@ func TestFulfilmentCodesAndAlerts(t *testing.T) {
 			t.Fatalf("alerts %+v", alerts)
 		}
 		// Importing codes delivers the waiting reward and resolves the alert.
-		if _, _, err := e.St.ImportCodes(ctx, prog.ID, "amazon", []string{"AMZ-3", "AMZ-4", "AMZ-5"}, store.Idem{}); err != nil {
+		if _, _, err := e.Ref.ImportCodes(ctx, prog.ID, "amazon", []string{"AMZ-3", "AMZ-4", "AMZ-5"}, store.Idem{}); err != nil {
 			t.Fatal(err)
 		}
 		var state string
@@ -189,13 +189,13 @@ func TestFulfilmentCodesAndAlerts(t *testing.T) {
 			}
 		}
 		// Pool validation and isolation.
-		if _, _, err := e.St.CreateCouponPool(ctx, prog.ID, store.CouponPool{Name: "amazon"}, store.Idem{}); parrain.ErrorCode(err) != parrain.CodeConflict {
+		if _, _, err := e.Ref.CreateCouponPool(ctx, prog.ID, store.CouponPool{Name: "amazon"}, store.Idem{}); parrain.ErrorCode(err) != parrain.CodeConflict {
 			t.Errorf("duplicate pool: %v", err)
 		}
-		if _, _, err := e.St.CreateCouponPool(ctx, prog.ID, store.CouponPool{Name: "Bad Name"}, store.Idem{}); parrain.ErrorCode(err) != parrain.CodeInvalid {
+		if _, _, err := e.Ref.CreateCouponPool(ctx, prog.ID, store.CouponPool{Name: "Bad Name"}, store.Idem{}); parrain.ErrorCode(err) != parrain.CodeInvalid {
 			t.Errorf("bad pool name: %v", err)
 		}
-		if _, _, err := e.St.ImportCodes(ctx, e.Program(nil).ID, "amazon", []string{"X"}, store.Idem{}); parrain.ErrorCode(err) != parrain.CodeNotFound {
+		if _, _, err := e.Ref.ImportCodes(ctx, e.Program(nil).ID, "amazon", []string{"X"}, store.Idem{}); parrain.ErrorCode(err) != parrain.CodeNotFound {
 			t.Errorf("pool of another program: %v", err)
 		}
 	})

@@ -15,6 +15,11 @@ var ctx = context.Background()
 
 var alice = store.Actor{UserID: "usr_alice", Email: "alice@corp.example", IP: "192.0.2.1"}
 
+// asUser is ctx carrying a console user as the actor of the use cases.
+func asUser(a store.Actor) context.Context {
+	return parrain.WithActor(ctx, parrain.Actor{Kind: parrain.ActorUser, ID: a.UserID, Label: a.Email, IP: a.IP})
+}
+
 func TestKPIs(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, e *storetest.Env) {
 		rep := report.New(e.St)
@@ -121,7 +126,7 @@ func TestKPIs(t *testing.T) {
 				o1 = rw
 			}
 		}
-		if _, err := e.St.ApproveRewardNow(ctx, prog.ID, o1.ID, alice); err != nil {
+		if _, err := e.Ref.ApproveRewardNow(asUser(alice), prog.ID, o1.ID); err != nil {
 			t.Fatal(err)
 		}
 		k2, err := rep.KPIs(ctx, prog, cur)
@@ -138,7 +143,7 @@ func TestKPIs(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, p := range []parrain.Participant{a, a, b} {
-			if _, err := e.St.RecordShare(ctx, prog.ID, p.ID, "email"); err != nil {
+			if _, err := e.Ref.RecordShare(ctx, prog.ID, p.ID, "email"); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -89,26 +89,18 @@ func (s *Store) ProgramBranding(ctx context.Context, programID string) (Branding
 	return b, nil
 }
 
-// SetProgramBranding stores a program's branding and audits the change.
-func (s *Store) SetProgramBranding(ctx context.Context, b Branding, a Actor) (Branding, error) {
-	if err := b.Normalize(); err != nil {
-		return b, err
+// SetProgramBranding stores a program's branding (normalized by the
+// caller).
+func (t *Tx) SetProgramBranding(ctx context.Context, b Branding) error {
+	_, err := t.tx.ExecContext(ctx, `INSERT INTO program_branding (program_id, logo_url, primary_color, accent_color, updated_at, updated_by)
+		VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (program_id) DO UPDATE SET logo_url = $2, primary_color = $3, accent_color = $4,
+		updated_at = $5, updated_by = $6`, b.ProgramID, b.LogoURL, b.PrimaryColor, b.AccentColor, ms(b.UpdatedAt), b.UpdatedBy)
+	if err != nil {
+		return fmt.Errorf("storing branding: %w", err)
 	}
-	b.UpdatedAt, b.UpdatedBy = s.clock.Now(), a.Email
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		if _, err := s.programQ(ctx, tx, b.ProgramID, ""); err != nil {
-			return err
-		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO program_branding (program_id, logo_url, primary_color, accent_color, updated_at, updated_by)
-			VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (program_id) DO UPDATE SET logo_url = $2, primary_color = $3, accent_color = $4,
-			updated_at = $5, updated_by = $6`, b.ProgramID, b.LogoURL, b.PrimaryColor, b.AccentColor, ms(b.UpdatedAt), b.UpdatedBy)
-		if err != nil {
-			return fmt.Errorf("storing branding: %w", err)
-		}
-		return s.auditTx(ctx, tx, a, AuditBrandingUpdated, "program", b.ProgramID, b.ProgramID, map[string]any{
-			"logo_url": b.LogoURL, "primary_color": b.PrimaryColor, "accent_color": b.AccentColor})
-	})
-	return b, err
+	return nil
 }
 
-const emailSenderKey = "email.sender"
+// EmailSenderKey is the settings key of the email sender, and the target
+// its audit entries name.
+const EmailSenderKey = "email.sender"

@@ -5,10 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
-
-	"github.com/parrainhq/parrain/internal/parrain"
 )
 
 // Consent sources.
@@ -34,35 +31,19 @@ type Consent struct {
 	CreatedAt      time.Time `json:"created_at"`
 }
 
-// RecordConsent stores a consent answer. A landing-page consent has no
-// participant yet: the friend's signup links it (consent_id).
-func (s *Store) RecordConsent(ctx context.Context, c Consent, idem Idem) (Consent, bool, error) {
-	c.Wording = strings.TrimSpace(c.Wording)
-	c.WordingVersion = strings.TrimSpace(c.WordingVersion)
-	if c.Wording == "" || len(c.Wording) > 2000 {
-		return c, false, parrain.Invalid("wording", "is required: the exact text the person agreed to (at most 2000 characters)")
+// InsertConsent stores a consent answer (validated by the caller), setting
+// its id and time. A landing-page consent has no participant yet: the
+// friend's signup links it (consent_id).
+func (t *Tx) InsertConsent(ctx context.Context, c *Consent) error {
+	c.ID, c.CreatedAt = newID("cns"), t.s.clock.Now()
+	_, err := t.tx.ExecContext(ctx, `INSERT INTO consents (id, program_id, participant_id, code, granted, wording_version, wording, locale, source, ip_hash, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+		c.ID, c.ProgramID, sql.NullString{String: c.ParticipantID, Valid: c.ParticipantID != ""}, c.Code, c.Granted, c.WordingVersion,
+		c.Wording, c.Locale, c.Source, c.IPHash, ms(c.CreatedAt))
+	if err != nil {
+		return fmt.Errorf("inserting consent: %w", err)
 	}
-	if c.WordingVersion == "" || len(c.WordingVersion) > 50 {
-		return c, false, parrain.Invalid("wording_version", "is required (at most 50 characters)")
-	}
-	var err error
-	if c.Locale, err = parrain.NormalizeLocale("locale", c.Locale); err != nil {
-		return c, false, err
-	}
-	return idempotent(ctx, s, idem, func(tx *sql.Tx) (Consent, error) {
-		if _, err := s.programQ(ctx, tx, c.ProgramID, ""); err != nil {
-			return c, err
-		}
-		c.ID, c.CreatedAt = newID("cns"), s.clock.Now()
-		_, err := tx.ExecContext(ctx, `INSERT INTO consents (id, program_id, participant_id, code, granted, wording_version, wording, locale, source, ip_hash, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-			c.ID, c.ProgramID, sql.NullString{String: c.ParticipantID, Valid: c.ParticipantID != ""}, c.Code, c.Granted, c.WordingVersion,
-			c.Wording, c.Locale, c.Source, c.IPHash, ms(c.CreatedAt))
-		if err != nil {
-			return c, fmt.Errorf("inserting consent: %w", err)
-		}
-		return c, nil
-	})
+	return nil
 }
 
 // linkConsentTx attaches a landing-page consent to the friend whose signup

@@ -150,49 +150,29 @@ func (s *Store) CRMConnection(ctx context.Context, programID string) (parrain.CR
 	return c, err
 }
 
-// SetCRMConnection connects a program to a CRM (replacing another) and
-// starts polling its deal stages.
-func (s *Store) SetCRMConnection(ctx context.Context, programID string, c parrain.CRMConnection) (parrain.CRMConnection, error) {
-	if err := c.Normalize(); err != nil {
-		return c, err
+// SetCRMConnection stores a program's CRM connection (validated by the
+// caller), replacing another, and returns it as stored.
+func (t *Tx) SetCRMConnection(ctx context.Context, programID string, c parrain.CRMConnection) (parrain.CRMConnection, error) {
+	opts, _ := json.Marshal(crmOptions{Pipeline: c.Pipeline, DealStage: c.DealStage, LeadStage: c.LeadStage, StageMap: c.StageMap})
+	if _, err := t.tx.ExecContext(ctx, `INSERT INTO crm_connections (program_id, provider, options, created_at, updated_at) VALUES ($1, $2, $3, $4, $4)
+		ON CONFLICT (program_id) DO UPDATE SET provider = $2, options = $3, updated_at = $4`, programID, c.Provider, string(opts), ms(t.s.clock.Now())); err != nil {
+		return c, fmt.Errorf("storing CRM connection: %w", err)
 	}
-	var out parrain.CRMConnection
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		if _, err := s.programQ(ctx, tx, programID, ""); err != nil {
-			return err
-		}
-		opts, _ := json.Marshal(crmOptions{Pipeline: c.Pipeline, DealStage: c.DealStage, LeadStage: c.LeadStage, StageMap: c.StageMap})
-		now := s.clock.Now()
-		if _, err := tx.ExecContext(ctx, `INSERT INTO crm_connections (program_id, provider, options, created_at, updated_at) VALUES ($1, $2, $3, $4, $4)
-			ON CONFLICT (program_id) DO UPDATE SET provider = $2, options = $3, updated_at = $4`, programID, c.Provider, string(opts), ms(now)); err != nil {
-			return fmt.Errorf("storing CRM connection: %w", err)
-		}
-		payload, _ := json.Marshal(parrain.CRMPollArgs{ProgramID: programID, Generation: ms(now)})
-		if err := s.enqueueTx(ctx, tx, parrain.JobCRMPoll, fmt.Sprintf("%s:%s:%d", parrain.JobCRMPoll, programID, ms(now)), payload, now.Add(CRMPollInterval)); err != nil {
-			return err
-		}
-		var err error
-		if out, err = scanCRM(tx.QueryRowContext(ctx, `SELECT `+crmCols+` FROM crm_connections WHERE program_id = $1`, programID)); err != nil {
-			return err
-		}
-		return s.audit(ctx, tx, AuditCRMConnected, "program", programID, programID, map[string]any{"provider": c.Provider})
-	})
-	return out, err
+	return scanCRM(t.tx.QueryRowContext(ctx, `SELECT `+crmCols+` FROM crm_connections WHERE program_id = $1`, programID))
 }
 
-// DeleteCRMConnection stops a program's CRM sync; the links to CRM records
-// are kept in case it is connected again.
-func (s *Store) DeleteCRMConnection(ctx context.Context, programID string) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM crm_connections WHERE program_id = $1`, programID)
-		if err != nil {
-			return fmt.Errorf("deleting CRM connection: %w", err)
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return notFound("CRM connection")
-		}
-		return s.audit(ctx, tx, AuditCRMDisconnected, "program", programID, programID, nil)
-	})
+// DeleteCRMConnection removes a program's CRM connection (not found when
+// there is none); the links to CRM records are kept in case it is
+// connected again.
+func (t *Tx) DeleteCRMConnection(ctx context.Context, programID string) error {
+	res, err := t.tx.ExecContext(ctx, `DELETE FROM crm_connections WHERE program_id = $1`, programID)
+	if err != nil {
+		return fmt.Errorf("deleting CRM connection: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return notFound("CRM connection")
+	}
+	return nil
 }
 
 // RecordCRMSync notes the outcome of a sync or poll on the connection.

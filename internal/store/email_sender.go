@@ -49,7 +49,7 @@ func (e *EmailSender) Normalize() error {
 // set yet.
 func (s *Store) GetEmailSender(ctx context.Context) (e EmailSender, ok bool, err error) {
 	var v string
-	err = s.r.QueryRowContext(ctx, `SELECT value FROM settings WHERE key = $1`, emailSenderKey).Scan(&v)
+	err = s.r.QueryRowContext(ctx, `SELECT value FROM settings WHERE key = $1`, EmailSenderKey).Scan(&v)
 	if errors.Is(err, sql.ErrNoRows) {
 		return e, false, nil
 	}
@@ -62,23 +62,15 @@ func (s *Store) GetEmailSender(ctx context.Context) (e EmailSender, ok bool, err
 	return e, true, nil
 }
 
-// SetEmailSender stores the sender and audits the change.
-func (s *Store) SetEmailSender(ctx context.Context, e EmailSender, a Actor) (EmailSender, error) {
-	if err := e.Normalize(); err != nil {
-		return e, err
-	}
-	e.UpdatedAt, e.UpdatedBy = s.clock.Now(), a.Email
+// SetEmailSender stores the sender (normalized by the caller).
+func (t *Tx) SetEmailSender(ctx context.Context, e EmailSender) error {
 	b, err := json.Marshal(e)
 	if err != nil {
-		return e, err
+		return err
 	}
-	err = s.tx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = $2`,
-			emailSenderKey, string(b)); err != nil {
-			return fmt.Errorf("storing email sender: %w", err)
-		}
-		return s.auditTx(ctx, tx, a, AuditEmailSender, "settings", emailSenderKey, "", map[string]any{
-			"name": e.Name, "address": e.Address, "reply_to": e.ReplyTo})
-	})
-	return e, err
+	if _, err := t.tx.ExecContext(ctx, `INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = $2`,
+		EmailSenderKey, string(b)); err != nil {
+		return fmt.Errorf("storing email sender: %w", err)
+	}
+	return nil
 }

@@ -41,29 +41,20 @@ func (s *Store) experienceQ(ctx context.Context, q querier, programID string) (p
 	return x, nil
 }
 
-// SetExperience validates and stores a program's experience settings,
-// replacing the previous ones.
-func (s *Store) SetExperience(ctx context.Context, programID string, x parrain.Experience) (parrain.Experience, error) {
-	if err := x.Normalize(); err != nil {
-		return x, err
-	}
+// SetExperience stores a program's experience settings (validated by the
+// caller), replacing the previous ones.
+func (t *Tx) SetExperience(ctx context.Context, programID string, x parrain.Experience) error {
 	doc, err := json.Marshal(x)
 	if err != nil {
-		return x, err
+		return err
 	}
-	err = s.tx(ctx, func(tx *sql.Tx) error {
-		if _, err := s.programQ(ctx, tx, programID, ""); err != nil {
-			return err
-		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO program_experience (program_id, settings, updated_at) VALUES ($1, $2, $3)
-			ON CONFLICT (program_id) DO UPDATE SET settings = excluded.settings, updated_at = excluded.updated_at`,
-			programID, string(doc), ms(s.clock.Now()))
-		if err != nil {
-			return fmt.Errorf("storing experience settings: %w", err)
-		}
-		return s.audit(ctx, tx, AuditExperienceUpdated, "program", programID, programID, nil)
-	})
-	return x, err
+	_, err = t.tx.ExecContext(ctx, `INSERT INTO program_experience (program_id, settings, updated_at) VALUES ($1, $2, $3)
+		ON CONFLICT (program_id) DO UPDATE SET settings = excluded.settings, updated_at = excluded.updated_at`,
+		programID, string(doc), ms(t.s.clock.Now()))
+	if err != nil {
+		return fmt.Errorf("storing experience settings: %w", err)
+	}
+	return nil
 }
 
 // WidgetSecret is a program's widget signing secret, as returned once by
@@ -83,52 +74,43 @@ type WidgetSecret struct {
 const SecretGrace = time.Hour
 
 // RotateWidgetSecret creates the program's widget secret, or replaces it
-// (the old one stays valid for SecretGrace). A replay with the same
-// idempotency key returns the secret that request created, as long as it
-// is still the current one.
-func (s *Store) RotateWidgetSecret(ctx context.Context, programID string, idem Idem) (WidgetSecret, bool, error) {
-	type rotated struct{ Version int }
-	r, replayed, err := idempotent(ctx, s, idem, func(tx *sql.Tx) (rotated, error) {
-		if _, err := s.programQ(ctx, tx, programID, s.d.forUpdate); err != nil {
-			return rotated{}, err
-		}
-		b := make([]byte, 32)
-		if _, err := rand.Read(b); err != nil {
-			return rotated{}, fmt.Errorf("generating secret: %w", err)
-		}
-		secret := "pws_" + hex.EncodeToString(b)
-		now := s.clock.Now()
-		def, _ := json.Marshal(parrain.Experience{})
-		if _, err := tx.ExecContext(ctx, `INSERT INTO program_experience (program_id, settings, updated_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
-			programID, string(def), ms(now)); err != nil {
-			return rotated{}, fmt.Errorf("creating experience row: %w", err)
-		}
-		var version int
-		if err := tx.QueryRowContext(ctx, `UPDATE program_experience SET
-				previous_secret = widget_secret,
-				previous_until = CASE WHEN widget_secret = '' THEN 0 ELSE CAST($1 AS BIGINT) END,
-				widget_secret = $2, secret_version = secret_version + 1, rotated_at = $3
-			WHERE program_id = $4 RETURNING secret_version`,
-			ms(now.Add(SecretGrace)), secret, ms(now), programID).Scan(&version); err != nil {
-			return rotated{}, fmt.Errorf("rotating widget secret: %w", err)
-		}
-		return rotated{Version: version}, s.audit(ctx, tx, AuditWidgetSecretRotated, "program", programID, programID,
-			map[string]any{"version": version})
-	})
-	if err != nil {
-		return WidgetSecret{}, false, err
+// (the old one stays valid for SecretGrace), and returns the new secret's
+// version. The caller has locked the program (Tx.ProgramForUpdate).
+func (t *Tx) RotateWidgetSecret(ctx context.Context, programID string) (int, error) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return 0, fmt.Errorf("generating secret: %w", err)
 	}
+	secret := "pws_" + hex.EncodeToString(b)
+	now := t.s.clock.Now()
+	def, _ := json.Marshal(parrain.Experience{})
+	if _, err := t.tx.ExecContext(ctx, `INSERT INTO program_experience (program_id, settings, updated_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
+		programID, string(def), ms(now)); err != nil {
+		return 0, fmt.Errorf("creating experience row: %w", err)
+	}
+	var version int
+	if err := t.tx.QueryRowContext(ctx, `UPDATE program_experience SET
+			previous_secret = widget_secret,
+			previous_until = CASE WHEN widget_secret = '' THEN 0 ELSE CAST($1 AS BIGINT) END,
+			widget_secret = $2, secret_version = secret_version + 1, rotated_at = $3
+		WHERE program_id = $4 RETURNING secret_version`,
+		ms(now.Add(SecretGrace)), secret, ms(now), programID).Scan(&version); err != nil {
+		return 0, fmt.Errorf("rotating widget secret: %w", err)
+	}
+	return version, nil
+}
+
+// CurrentWidgetSecret returns the program's current widget secret with its
+// version, read from the write pool so that a rotation just committed is
+// seen.
+func (s *Store) CurrentWidgetSecret(ctx context.Context, programID string) (WidgetSecret, error) {
 	var w WidgetSecret
 	var rot sql.NullInt64
 	var prevUntil int64
-	err = s.w.QueryRowContext(ctx, `SELECT widget_secret, secret_version, rotated_at, previous_until FROM program_experience WHERE program_id = $1`,
+	err := s.w.QueryRowContext(ctx, `SELECT widget_secret, secret_version, rotated_at, previous_until FROM program_experience WHERE program_id = $1`,
 		programID).Scan(&w.Secret, &w.Version, &rot, &prevUntil)
 	if err != nil {
-		return w, false, fmt.Errorf("reading widget secret: %w", err)
-	}
-	if w.Version != r.Version {
-		return WidgetSecret{}, replayed, &parrain.Error{Code: parrain.CodeConflict, Field: "Idempotency-Key",
-			Message: "the secret this request created has since been rotated again; secrets are shown once: rotate with a new key"}
+		return w, fmt.Errorf("reading widget secret: %w", err)
 	}
 	w.ProgramID = programID
 	if rot.Valid {
@@ -138,7 +120,7 @@ func (s *Store) RotateWidgetSecret(ctx context.Context, programID string, idem I
 		t := fromMS(prevUntil)
 		w.PreviousValidUntil = &t
 	}
-	return w, replayed, nil
+	return w, nil
 }
 
 // WidgetSecrets returns the program's current widget secret and, during
@@ -158,4 +140,10 @@ func (s *Store) WidgetSecrets(ctx context.Context, programID string) (current, p
 		previous = ""
 	}
 	return current, previous, nil
+}
+
+// Experience returns a program's experience settings, with defaults when
+// they were never set.
+func (t *Tx) Experience(ctx context.Context, programID string) (parrain.Experience, error) {
+	return t.s.experienceQ(ctx, t.tx, programID)
 }

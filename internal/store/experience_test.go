@@ -67,21 +67,21 @@ func TestExperienceSettings(t *testing.T) {
 			t.Fatalf("defaults: %+v %v", x, err)
 		}
 		x.LandingPage, x.TermsURL, x.InvitesPerDay = true, "https://shop.example/terms", 3
-		if _, err := e.St.SetExperience(ctx, p.ID, x); err != nil {
+		if _, err := e.Ref.SetExperience(ctx, p.ID, x); err != nil {
 			t.Fatal(err)
 		}
 		y, err := e.St.Experience(ctx, p.ID)
 		if err != nil || !y.LandingPage || y.TermsURL != "https://shop.example/terms" || y.InvitesPerDay != 3 {
 			t.Fatalf("stored: %+v %v", y, err)
 		}
-		_, err = e.St.SetExperience(ctx, p.ID, parrain.Experience{TermsURL: "ftp://x"})
+		_, err = e.Ref.SetExperience(ctx, p.ID, parrain.Experience{TermsURL: "ftp://x"})
 		if e := parrain.AsError(err); e == nil || e.Field != "terms_url" {
 			t.Errorf("invalid settings: %v", err)
 		}
 		if _, err := e.St.Experience(ctx, "prog_nope"); parrain.ErrorCode(err) != parrain.CodeNotFound {
 			t.Errorf("unknown program: %v", err)
 		}
-		if _, err := e.St.SetExperience(ctx, "prog_nope", parrain.Experience{}); parrain.ErrorCode(err) != parrain.CodeNotFound {
+		if _, err := e.Ref.SetExperience(ctx, "prog_nope", parrain.Experience{}); parrain.ErrorCode(err) != parrain.CodeNotFound {
 			t.Errorf("unknown program: %v", err)
 		}
 	})
@@ -94,16 +94,16 @@ func TestWidgetSecretRotation(t *testing.T) {
 			t.Fatalf("before rotation: %q %q %v", cur, prev, err)
 		}
 		idem := store.Idem{Scope: "key", Key: "rot-1", Hash: "h"}
-		a, replayed, err := e.St.RotateWidgetSecret(ctx, p.ID, idem)
+		a, replayed, err := e.Ref.RotateWidgetSecret(ctx, p.ID, idem)
 		if err != nil || replayed || a.Version != 1 || !strings.HasPrefix(a.Secret, "pws_") || len(a.Secret) != 68 || a.PreviousValidUntil != nil {
 			t.Fatalf("first rotation: %+v %v %v", a, replayed, err)
 		}
 		// A replay (lost answer) shows the same secret again.
-		r, replayed, err := e.St.RotateWidgetSecret(ctx, p.ID, idem)
+		r, replayed, err := e.Ref.RotateWidgetSecret(ctx, p.ID, idem)
 		if err != nil || !replayed || r.Secret != a.Secret {
 			t.Fatalf("replay: %+v %v %v", r, replayed, err)
 		}
-		b, _, err := e.St.RotateWidgetSecret(ctx, p.ID, store.Idem{})
+		b, _, err := e.Ref.RotateWidgetSecret(ctx, p.ID, store.Idem{})
 		if err != nil || b.Version != 2 || b.Secret == a.Secret || b.PreviousValidUntil == nil {
 			t.Fatalf("second rotation: %+v %v", b, err)
 		}
@@ -117,10 +117,10 @@ func TestWidgetSecretRotation(t *testing.T) {
 		}
 		// Replaying the first request after another rotation cannot show a
 		// secret that is no longer current.
-		if _, _, err := e.St.RotateWidgetSecret(ctx, p.ID, idem); parrain.ErrorCode(err) != parrain.CodeConflict {
+		if _, _, err := e.Ref.RotateWidgetSecret(ctx, p.ID, idem); parrain.ErrorCode(err) != parrain.CodeConflict {
 			t.Errorf("stale replay: %v", err)
 		}
-		if _, _, err := e.St.RotateWidgetSecret(ctx, "prog_nope", store.Idem{}); parrain.ErrorCode(err) != parrain.CodeNotFound {
+		if _, _, err := e.Ref.RotateWidgetSecret(ctx, "prog_nope", store.Idem{}); parrain.ErrorCode(err) != parrain.CodeNotFound {
 			t.Errorf("unknown program: %v", err)
 		}
 	})
@@ -132,19 +132,19 @@ func TestShares(t *testing.T) {
 		a := e.Advocate(p.ID, "a", "a@example.com")
 		e.Advocate(p.ID, "b", "b@example.com")
 		for _, c := range []string{"x", "email", "whatsapp"} {
-			if ok, err := e.St.RecordShare(ctx, p.ID, a.ID, c); err != nil || !ok {
+			if ok, err := e.Ref.RecordShare(ctx, p.ID, a.ID, c); err != nil || !ok {
 				t.Fatalf("share %s: %v %v", c, ok, err)
 			}
 		}
 		// A double click counts once; a minute later it counts again.
-		if ok, err := e.St.RecordShare(ctx, p.ID, a.ID, "x"); err != nil || ok {
+		if ok, err := e.Ref.RecordShare(ctx, p.ID, a.ID, "x"); err != nil || ok {
 			t.Errorf("debounce: %v %v", ok, err)
 		}
 		e.Clock.Advance(61 * time.Second)
-		if ok, _ := e.St.RecordShare(ctx, p.ID, a.ID, "x"); !ok {
+		if ok, _ := e.Ref.RecordShare(ctx, p.ID, a.ID, "x"); !ok {
 			t.Error("share after the debounce window not counted")
 		}
-		if _, err := e.St.RecordShare(ctx, p.ID, a.ID, "carrier-pigeon"); parrain.AsError(err) == nil || parrain.AsError(err).Field != "channel" {
+		if _, err := e.Ref.RecordShare(ctx, p.ID, a.ID, "carrier-pigeon"); parrain.AsError(err) == nil || parrain.AsError(err).Field != "channel" {
 			t.Errorf("bad channel: %v", err)
 		}
 		st, err := e.St.ShareStats(ctx, p.ID, t0.Add(-time.Hour))
@@ -164,16 +164,16 @@ func TestShares(t *testing.T) {
 func TestInvites(t *testing.T) {
 	each(t, func(t *testing.T, e *env) {
 		p := e.Program(nil)
-		if _, err := e.St.SetExperience(ctx, p.ID, parrain.Experience{InvitesPerDay: 4}); err != nil {
+		if _, err := e.Ref.SetExperience(ctx, p.ID, parrain.Experience{InvitesPerDay: 4}); err != nil {
 			t.Fatal(err)
 		}
 		a := e.Advocate(p.ID, "alice", "alice@example.com")
 		e.Advocate(p.ID, "member", "member@example.com")
-		if err := e.St.Unsubscribe(ctx, p.ID, "gone@example.com", "test"); err != nil {
+		if err := e.Ref.Unsubscribe(ctx, p.ID, "gone@example.com", "test"); err != nil {
 			t.Fatal(err)
 		}
 		idem := store.Idem{Scope: "widget:" + a.ID, Key: "inv-1", Hash: "h1"}
-		res, replayed, err := e.St.CreateInvites(ctx, a, []string{"bob@example.com", "not-an-email", "Alice@EXAMPLE.com",
+		res, replayed, err := e.Ref.CreateInvites(ctx, a, []string{"bob@example.com", "not-an-email", "Alice@EXAMPLE.com",
 			"member@example.com", "gone@example.com", "BOB@example.com", "carol@example.com"}, "Try it!", "fr", idem)
 		if err != nil || replayed {
 			t.Fatal(err)
@@ -187,13 +187,13 @@ func TestInvites(t *testing.T) {
 		if got := kinds(e.notifyArgs())[parrain.NoticeInvite]; got != 2 {
 			t.Errorf("invite jobs = %d, want 2", got)
 		}
-		again, replayed, err := e.St.CreateInvites(ctx, a, []string{"bob@example.com"}, "Try it!", "fr", idem)
+		again, replayed, err := e.Ref.CreateInvites(ctx, a, []string{"bob@example.com"}, "Try it!", "fr", idem)
 		if err != nil || !replayed || len(again) != 7 {
 			t.Errorf("replay: %v %v %d", err, replayed, len(again))
 		}
 		// Each address is invited once per program, whoever invites it.
 		b := e.Advocate(p.ID, "bruno", "bruno@example.com")
-		res, _, _ = e.St.CreateInvites(ctx, b, []string{"bob@example.com", "dave@example.com", "erin@example.com", "fred@example.com"}, "", "en", store.Idem{})
+		res, _, _ = e.Ref.CreateInvites(ctx, b, []string{"bob@example.com", "dave@example.com", "erin@example.com", "fred@example.com"}, "", "en", store.Idem{})
 		want = []string{"skipped", "queued", "queued", "queued"}
 		for i, r := range res {
 			if r.Status != want[i] {
@@ -201,7 +201,7 @@ func TestInvites(t *testing.T) {
 			}
 		}
 		// Alice has 2 of her 4 a day left.
-		res, _, _ = e.St.CreateInvites(ctx, a, []string{"g@example.com", "h@example.com", "i@example.com"}, "", "en", store.Idem{})
+		res, _, _ = e.Ref.CreateInvites(ctx, a, []string{"g@example.com", "h@example.com", "i@example.com"}, "", "en", store.Idem{})
 		want = []string{"queued", "queued", "rate_limited"}
 		for i, r := range res {
 			if r.Status != want[i] {
@@ -209,7 +209,7 @@ func TestInvites(t *testing.T) {
 			}
 		}
 		e.Clock.Advance(24*time.Hour + time.Minute)
-		res, _, _ = e.St.CreateInvites(ctx, a, []string{"i@example.com"}, "", "en", store.Idem{})
+		res, _, _ = e.Ref.CreateInvites(ctx, a, []string{"i@example.com"}, "", "en", store.Idem{})
 		if res[0].Status != "queued" {
 			t.Errorf("next day: %s", res[0].Status)
 		}
@@ -224,7 +224,7 @@ func TestInvites(t *testing.T) {
 			{[]string{"x@example.com"}, "see https://spam.example", "note"},
 		}
 		for _, tc := range bad {
-			_, _, err := e.St.CreateInvites(ctx, a, tc.emails, tc.note, "en", store.Idem{})
+			_, _, err := e.Ref.CreateInvites(ctx, a, tc.emails, tc.note, "en", store.Idem{})
 			if pe := parrain.AsError(err); pe == nil || pe.Field != tc.field {
 				t.Errorf("%v: %v", tc.field, err)
 			}
@@ -241,12 +241,12 @@ func TestConsentLinkAndMarketingPermission(t *testing.T) {
 		p := e.Program(nil)
 		other := e.Program(nil)
 		a := e.Advocate(p.ID, "alice", "alice@example.com")
-		yes, _, err := e.St.RecordConsent(ctx, store.Consent{ProgramID: p.ID, Code: a.Code, Granted: true, WordingVersion: "builtin-1",
+		yes, _, err := e.Ref.RecordConsent(ctx, store.Consent{ProgramID: p.ID, Code: a.Code, Granted: true, WordingVersion: "builtin-1",
 			Wording: "Yes, email me", Locale: "fr_FR", Source: store.ConsentLanding}, store.Idem{})
 		if err != nil || !strings.HasPrefix(yes.ID, "cns_") || yes.Locale != "fr-FR" {
 			t.Fatalf("record: %+v %v", yes, err)
 		}
-		foreign, _, _ := e.St.RecordConsent(ctx, store.Consent{ProgramID: other.ID, Granted: true, WordingVersion: "v", Wording: "w", Source: store.ConsentLanding}, store.Idem{})
+		foreign, _, _ := e.Ref.RecordConsent(ctx, store.Consent{ProgramID: other.ID, Granted: true, WordingVersion: "v", Wording: "w", Source: store.ConsentLanding}, store.Idem{})
 		// Bob signs up through Alice with his landing-page consent.
 		e.Event(p.ID, parrain.Event{Type: parrain.EventSignup, ExternalID: "bob", Email: "bob@example.com", ReferralCode: a.Code, ConsentID: yes.ID})
 		bob, _ := e.St.Participant(ctx, p.ID, "bob")
@@ -267,7 +267,7 @@ func TestConsentLinkAndMarketingPermission(t *testing.T) {
 			t.Error("another program's consent was linked")
 		}
 		// Bob withdraws through the API: the latest answer wins.
-		if _, _, err := e.St.RecordConsent(ctx, store.Consent{ProgramID: p.ID, ParticipantID: bob.ID, Granted: false, WordingVersion: "v2",
+		if _, _, err := e.Ref.RecordConsent(ctx, store.Consent{ProgramID: p.ID, ParticipantID: bob.ID, Granted: false, WordingVersion: "v2",
 			Wording: "Email me", Source: store.ConsentAPI}, store.Idem{}); err != nil {
 			t.Fatal(err)
 		}
@@ -278,7 +278,7 @@ func TestConsentLinkAndMarketingPermission(t *testing.T) {
 		if ok, _, _ := e.St.MarketingPermission(ctx, a.ID); !ok {
 			t.Error("advocate")
 		}
-		_, _, err = e.St.RecordConsent(ctx, store.Consent{ProgramID: p.ID, Granted: true, WordingVersion: "v"}, store.Idem{})
+		_, _, err = e.Ref.RecordConsent(ctx, store.Consent{ProgramID: p.ID, Granted: true, WordingVersion: "v"}, store.Idem{})
 		if pe := parrain.AsError(err); pe == nil || pe.Field != "wording" {
 			t.Errorf("missing wording: %v", err)
 		}
@@ -311,17 +311,17 @@ func TestNotificationsFeed(t *testing.T) {
 			t.Errorf("unread = %d", n)
 		}
 		// Bruno cannot mark Alice's notifications.
-		if n, err := e.St.MarkNotificationsRead(ctx, b.ID, []string{ns[0].ID}); err != nil || n != 0 {
+		if n, err := e.Ref.MarkNotificationsRead(ctx, b.ID, []string{ns[0].ID}); err != nil || n != 0 {
 			t.Errorf("other participant marked %d (%v)", n, err)
 		}
-		if n, _ := e.St.MarkNotificationsRead(ctx, a.ID, []string{ns[0].ID, "ntf_nope"}); n != 1 {
+		if n, _ := e.Ref.MarkNotificationsRead(ctx, a.ID, []string{ns[0].ID, "ntf_nope"}); n != 1 {
 			t.Errorf("marked %d", n)
 		}
 		unread, _, _ := e.St.Notifications(ctx, a.ID, true, store.Page{})
 		if len(unread) != 2 {
 			t.Errorf("unread list = %d", len(unread))
 		}
-		if n, _ := e.St.MarkNotificationsRead(ctx, a.ID, nil); n != 2 {
+		if n, _ := e.Ref.MarkNotificationsRead(ctx, a.ID, nil); n != 2 {
 			t.Errorf("mark all = %d", n)
 		}
 		if n, _ := e.St.UnreadNotifications(ctx, a.ID); n != 0 {
@@ -391,10 +391,10 @@ func TestUnsubscribe(t *testing.T) {
 				t.Errorf("forged token %q accepted: %v", bad, err)
 			}
 		}
-		if err := e.St.Unsubscribe(ctx, prog, email, "link"); err != nil {
+		if err := e.Ref.Unsubscribe(ctx, prog, email, "link"); err != nil {
 			t.Fatal(err)
 		}
-		if err := e.St.Unsubscribe(ctx, prog, email, "link"); err != nil {
+		if err := e.Ref.Unsubscribe(ctx, prog, email, "link"); err != nil {
 			t.Fatal("unsubscribing twice must be fine:", err)
 		}
 		if u, _ := e.St.Unsubscribed(ctx, p.ID, "jean.dupont@googlemail.com"); !u {
@@ -412,12 +412,20 @@ func TestEmailTemplates(t *testing.T) {
 		if _, ok, err := e.St.EmailTemplate(ctx, p.ID, parrain.NoticeWelcome, "fr"); ok || err != nil {
 			t.Fatal("no override yet")
 		}
+		// The store keeps what it is given: rendering is checked by the use
+		// case (notify.SetEmailTemplate).
+		set := func(tpl store.EmailTemplate) error {
+			return e.St.InTx(ctx, func(tx *store.Tx) error { _, err := tx.SetEmailTemplate(ctx, p.ID, tpl); return err })
+		}
+		del := func() error {
+			return e.St.InTx(ctx, func(tx *store.Tx) error { return tx.DeleteEmailTemplate(ctx, p.ID, parrain.NoticeWelcome, "fr") })
+		}
 		tpl := store.EmailTemplate{Kind: parrain.NoticeWelcome, Locale: "fr", Subject: "Bienvenue", Text: "t", HTML: "h"}
-		if _, err := e.St.SetEmailTemplate(ctx, p.ID, tpl); err != nil {
+		if err := set(tpl); err != nil {
 			t.Fatal(err)
 		}
 		tpl.Subject = "Bienvenue !"
-		if _, err := e.St.SetEmailTemplate(ctx, p.ID, tpl); err != nil {
+		if err := set(tpl); err != nil {
 			t.Fatal(err)
 		}
 		got, ok, _ := e.St.EmailTemplate(ctx, p.ID, parrain.NoticeWelcome, "fr")
@@ -427,10 +435,10 @@ func TestEmailTemplates(t *testing.T) {
 		if all, _ := e.St.EmailTemplates(ctx, p.ID); len(all) != 1 {
 			t.Errorf("list = %d", len(all))
 		}
-		if err := e.St.DeleteEmailTemplate(ctx, p.ID, parrain.NoticeWelcome, "fr"); err != nil {
+		if err := del(); err != nil {
 			t.Fatal(err)
 		}
-		if err := e.St.DeleteEmailTemplate(ctx, p.ID, parrain.NoticeWelcome, "fr"); parrain.ErrorCode(err) != parrain.CodeNotFound {
+		if err := del(); parrain.ErrorCode(err) != parrain.CodeNotFound {
 			t.Errorf("delete twice: %v", err)
 		}
 	})
@@ -581,7 +589,7 @@ func TestSweeps(t *testing.T) {
 			t.Errorf("reminders before 7 days: %d", n)
 		}
 		e.Clock.Advance(7 * 24 * time.Hour)
-		if _, err := e.St.RecordShare(ctx, p.ID, e.mustParticipant(p.ID, "bob").ID, "x"); err != nil {
+		if _, err := e.Ref.RecordShare(ctx, p.ID, e.mustParticipant(p.ID, "bob").ID, "x"); err != nil {
 			t.Fatal(err)
 		}
 		if n, _ := e.St.SweepReminders(ctx); n != 1 {
@@ -603,7 +611,7 @@ func TestSweeps(t *testing.T) {
 		if n, _ := e.St.SweepReminders(ctx); n != 1 {
 			t.Errorf("second reminder: %d", n)
 		}
-		if _, err := e.St.SetExperience(ctx, p.ID, parrain.Experience{Emails: map[parrain.NoticeKind]bool{parrain.NoticeReminder: false}}); err != nil {
+		if _, err := e.Ref.SetExperience(ctx, p.ID, parrain.Experience{Emails: map[parrain.NoticeKind]bool{parrain.NoticeReminder: false}}); err != nil {
 			t.Fatal(err)
 		}
 		if n, _ := e.St.SweepReminders(ctx); n != 0 {

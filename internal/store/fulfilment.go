@@ -489,7 +489,8 @@ func (p *CouponPool) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-func (p *CouponPool) normalize() error {
+// Normalize validates a pool before it is created.
+func (p *CouponPool) Normalize() error {
 	p.Name = strings.TrimSpace(p.Name)
 	if p.Name == "" || len(p.Name) > 64 || strings.ToLower(p.Name) != p.Name || strings.ContainsAny(p.Name, " :/") {
 		return parrain.Invalid("name", "must be a pool name: lower-case letters, digits, - and _ (at most 64)")
@@ -509,29 +510,67 @@ func (p *CouponPool) normalize() error {
 	return nil
 }
 
-// CreateCouponPool creates a code pool in a program.
-func (s *Store) CreateCouponPool(ctx context.Context, programID string, p CouponPool, idem Idem) (CouponPool, bool, error) {
-	if err := p.normalize(); err != nil {
-		return p, false, err
+// CouponPool returns a program's pool by name (not found when missing).
+func (t *Tx) CouponPool(ctx context.Context, programID, name string) (CouponPool, error) {
+	p, err := t.s.poolTx(ctx, t.tx, programID, name)
+	if errors.Is(err, sql.ErrNoRows) {
+		return p, notFound("pool")
 	}
-	return idempotent(ctx, s, idem, func(tx *sql.Tx) (CouponPool, error) {
-		if _, err := s.programQ(ctx, tx, programID, ""); err != nil {
-			return p, err
-		}
-		if _, err := s.poolTx(ctx, tx, programID, p.Name); err == nil {
-			return p, &parrain.Error{Code: parrain.CodeConflict, Field: "name", Message: fmt.Sprintf("the pool %s already exists", p.Name)}
-		}
-		out, err := s.createPoolTx(ctx, tx, programID, p)
+	return p, err
+}
+
+// LockCouponPool locks a pool until the transaction ends, ordering a code
+// import with a delivery parking a reward for lack of codes (see
+// assignCodeTx): the rewards waiting are counted after it commits.
+func (t *Tx) LockCouponPool(ctx context.Context, poolID string) error {
+	if _, err := t.tx.ExecContext(ctx, `SELECT id FROM coupon_pools WHERE id = $1`+t.s.d.forUpdate, poolID); err != nil {
+		return fmt.Errorf("locking pool: %w", err)
+	}
+	return nil
+}
+
+// CreateCouponPool inserts a pool (validated by the caller) and returns it
+// with its id.
+func (t *Tx) CreateCouponPool(ctx context.Context, programID string, p CouponPool) (CouponPool, error) {
+	return t.s.createPoolTx(ctx, t.tx, programID, p)
+}
+
+// InsertCouponCodes adds codes to a pool; codes already in the program are
+// returned as duplicates and skipped.
+func (t *Tx) InsertCouponCodes(ctx context.Context, pool CouponPool, codes []string) (imported int, duplicates []string, err error) {
+	now := ms(t.s.clock.Now())
+	duplicates = []string{}
+	for _, c := range codes {
+		r, err := t.tx.ExecContext(ctx, `INSERT INTO coupon_codes (id, pool_id, program_id, code, created_at) VALUES ($1, $2, $3, $4, $5)
+			ON CONFLICT DO NOTHING`, newID("cpn"), pool.ID, pool.ProgramID, c, now)
 		if err != nil {
-			return out, err
+			return imported, duplicates, fmt.Errorf("importing code: %w", err)
 		}
-		if err := s.audit(ctx, tx, AuditCouponPoolCreated, "coupon_pool", out.ID, programID,
-			map[string]any{"name": out.Name, "generated": out.GenerateLength > 0}); err != nil {
-			return out, err
+		if n, _ := r.RowsAffected(); n == 1 {
+			imported++
+		} else {
+			duplicates = append(duplicates, c)
 		}
-		// Rewards may have waited for this pool.
-		return out, s.resumeFulfilmentsTx(ctx, tx, programID, parrain.FulfilWaitingCodes, p.Name)
-	})
+	}
+	return imported, duplicates, nil
+}
+
+// CouponStock counts a pool's codes left and the rewards waiting for one.
+func (t *Tx) CouponStock(ctx context.Context, pool CouponPool) (left, waiting int64, err error) {
+	if err := t.tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM coupon_codes WHERE pool_id = $1 AND reward_id IS NULL`, pool.ID).Scan(&left); err != nil {
+		return 0, 0, fmt.Errorf("counting codes: %w", err)
+	}
+	if err := t.tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM reward_fulfilments WHERE program_id = $1 AND pool = $2 AND status = $3`,
+		pool.ProgramID, pool.Name, parrain.FulfilWaitingCodes).Scan(&waiting); err != nil {
+		return 0, 0, fmt.Errorf("counting waiting rewards: %w", err)
+	}
+	return left, waiting, nil
+}
+
+// ResolveAlerts marks a program's open alerts of a kind and subject
+// resolved.
+func (t *Tx) ResolveAlerts(ctx context.Context, programID, kind, subject string) error {
+	return t.s.resolveAlertsTx(ctx, t.tx, programID, kind, subject)
 }
 
 func (s *Store) createPoolTx(ctx context.Context, tx *sql.Tx, programID string, p CouponPool) (CouponPool, error) {
@@ -587,91 +626,6 @@ type ImportResult struct {
 
 // MaxImport bounds the codes of one import request.
 const MaxImport = 10000
-
-// ImportCodes adds codes to an imported pool. Codes already in the program
-// are reported as duplicates and skipped. Rewards waiting for codes of the
-// pool are delivered; the pool's empty and low alerts are resolved when
-// enough codes are available.
-func (s *Store) ImportCodes(ctx context.Context, programID, poolName string, codes []string, idem Idem) (ImportResult, bool, error) {
-	if len(codes) == 0 {
-		return ImportResult{}, false, parrain.Invalid("codes", "at least one code is required")
-	}
-	if len(codes) > MaxImport {
-		return ImportResult{}, false, parrain.Invalid("codes", "at most %d codes per request", MaxImport)
-	}
-	clean := make([]string, 0, len(codes))
-	for i, c := range codes {
-		c = strings.TrimSpace(c)
-		if c == "" || len(c) > 100 {
-			return ImportResult{}, false, parrain.Invalid(fmt.Sprintf("codes[%d]", i), "must be a non-empty code of at most 100 characters")
-		}
-		for _, r := range c {
-			if r < 0x21 || r == 0x7f {
-				return ImportResult{}, false, parrain.Invalid(fmt.Sprintf("codes[%d]", i), "must be printable without spaces")
-			}
-		}
-		clean = append(clean, c)
-	}
-	return idempotent(ctx, s, idem, func(tx *sql.Tx) (ImportResult, error) {
-		res := ImportResult{Duplicates: []string{}}
-		pool, err := s.poolTx(ctx, tx, programID, poolName)
-		if errors.Is(err, sql.ErrNoRows) {
-			return res, notFound("pool")
-		}
-		if err != nil {
-			return res, err
-		}
-		if pool.GenerateLength > 0 {
-			return res, parrain.Invalid("pool", "the pool %s generates its codes: nothing to import", poolName)
-		}
-		// Ordered with a delivery parking a reward for lack of codes (see
-		// assignCodeTx): the rewards waiting are counted after it commits.
-		if _, err := tx.ExecContext(ctx, `SELECT id FROM coupon_pools WHERE id = $1`+s.d.forUpdate, pool.ID); err != nil {
-			return res, fmt.Errorf("locking pool: %w", err)
-		}
-		now := ms(s.clock.Now())
-		for _, c := range clean {
-			r, err := tx.ExecContext(ctx, `INSERT INTO coupon_codes (id, pool_id, program_id, code, created_at) VALUES ($1, $2, $3, $4, $5)
-				ON CONFLICT DO NOTHING`, newID("cpn"), pool.ID, programID, c, now)
-			if err != nil {
-				return res, fmt.Errorf("importing code: %w", err)
-			}
-			if n, _ := r.RowsAffected(); n == 1 {
-				res.Imported++
-			} else {
-				res.Duplicates = append(res.Duplicates, c)
-			}
-		}
-		var left int64
-		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM coupon_codes WHERE pool_id = $1 AND reward_id IS NULL`, pool.ID).Scan(&left); err != nil {
-			return res, err
-		}
-		var waiting int64
-		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM reward_fulfilments WHERE program_id = $1 AND pool = $2 AND status = $3`,
-			programID, poolName, parrain.FulfilWaitingCodes).Scan(&waiting); err != nil {
-			return res, err
-		}
-		if left > 0 {
-			for _, kind := range []string{AlertPoolEmpty, AlertPoolMissing} {
-				if err := s.resolveAlertsTx(ctx, tx, programID, kind, poolName); err != nil {
-					return res, err
-				}
-			}
-		}
-		if left-waiting >= int64(pool.LowWater) {
-			if err := s.resolveAlertsTx(ctx, tx, programID, AlertPoolLow, poolName); err != nil {
-				return res, err
-			}
-		}
-		if err := s.resumeFulfilmentsTx(ctx, tx, programID, parrain.FulfilWaitingCodes, poolName); err != nil {
-			return res, err
-		}
-		pool.Available = left
-		res.Pool = pool
-		return res, s.audit(ctx, tx, AuditCouponCodesImported, "coupon_pool", pool.ID, programID,
-			map[string]any{"name": pool.Name, "imported": res.Imported, "duplicates": len(res.Duplicates)})
-	})
-}
 
 // ---- alerts ----
 

@@ -52,7 +52,7 @@ func (e *env) openAlerts(prog string) map[string]int {
 func TestFulfilmentWakeUpWhileJobRuns(t *testing.T) {
 	each(t, func(t *testing.T, e *env) {
 		prog := e.giftProgram()
-		if _, _, err := e.St.CreateCouponPool(ctx, prog.ID, store.CouponPool{Name: "amazon", LowWater: 1}, store.Idem{}); err != nil {
+		if _, _, err := e.Ref.CreateCouponPool(ctx, prog.ID, store.CouponPool{Name: "amazon", LowWater: 1}, store.Idem{}); err != nil {
 			t.Fatal(err)
 		}
 		rw := e.gift(prog, e.Advocate(prog.ID, "adv", ""), "f1")
@@ -81,7 +81,7 @@ func TestFulfilmentWakeUpWhileJobRuns(t *testing.T) {
 			t.Fatalf("parked %+v %v", ex.Fulfilment, err)
 		}
 		// …codes arrive before the runner records the job's end…
-		if _, _, err := e.St.ImportCodes(ctx, prog.ID, "amazon", []string{"AMZ-1"}, store.Idem{}); err != nil {
+		if _, _, err := e.Ref.ImportCodes(ctx, prog.ID, "amazon", []string{"AMZ-1"}, store.Idem{}); err != nil {
 			t.Fatal(err)
 		}
 		if a := e.openAlerts(prog.ID); a[store.AlertPoolEmpty] != 0 {
@@ -135,11 +135,11 @@ func TestCouponPoolLowWaterZero(t *testing.T) {
 		if err := json.Unmarshal([]byte(`{"name":"amazon","low_water":0}`), &in); err != nil {
 			t.Fatal(err)
 		}
-		pool, _, err := e.St.CreateCouponPool(ctx, prog.ID, in, store.Idem{})
+		pool, _, err := e.Ref.CreateCouponPool(ctx, prog.ID, in, store.Idem{})
 		if err != nil || pool.LowWater != 0 {
 			t.Fatalf("create %+v %v", pool, err)
 		}
-		if _, _, err := e.St.ImportCodes(ctx, prog.ID, "amazon", []string{"AMZ-1", "AMZ-2"}, store.Idem{}); err != nil {
+		if _, _, err := e.Ref.ImportCodes(ctx, prog.ID, "amazon", []string{"AMZ-1", "AMZ-2"}, store.Idem{}); err != nil {
 			t.Fatal(err)
 		}
 		rw := e.gift(prog, e.Advocate(prog.ID, "adv", ""), "f1")
@@ -153,7 +153,7 @@ func TestCouponPoolLowWaterZero(t *testing.T) {
 		if err != nil || len(pools) != 1 || pools[0].LowWater != 0 || pools[0].Available != 1 {
 			t.Errorf("pools %+v %v", pools, err)
 		}
-		if _, _, err := e.St.CreateCouponPool(ctx, prog.ID, store.CouponPool{Name: "neg", LowWater: -1}, store.Idem{}); parrain.ErrorCode(err) != parrain.CodeInvalid {
+		if _, _, err := e.Ref.CreateCouponPool(ctx, prog.ID, store.CouponPool{Name: "neg", LowWater: -1}, store.Idem{}); parrain.ErrorCode(err) != parrain.CodeInvalid {
 			t.Errorf("negative low_water: %v", err)
 		}
 	})

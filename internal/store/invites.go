@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/parrainhq/parrain/internal/parrain"
@@ -42,103 +41,47 @@ type Invite struct {
 	CreatedAt     time.Time `json:"created_at"`
 }
 
-// CreateInvites records an advocate's invitations and enqueues one email
-// per new address, in one transaction with the idempotency record. Each
-// address of a program is invited at most once, ever; the advocate's and
-// the program's invitations per 24 hours are bounded by the program's
-// settings.
-func (s *Store) CreateInvites(ctx context.Context, advocate parrain.Participant, emails []string, note, locale string, idem Idem) ([]InviteResult, bool, error) {
-	if len(emails) == 0 {
-		return nil, false, parrain.Invalid("emails", "at least one address")
+// InvitesSince counts the invitations of an advocate and of their program
+// sent after since.
+func (t *Tx) InvitesSince(ctx context.Context, advocate parrain.Participant, since time.Time) (mine, program int, err error) {
+	if err := t.tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM invites WHERE participant_id = $1 AND created_at > $2`, advocate.ID, ms(since)).Scan(&mine); err != nil {
+		return 0, 0, fmt.Errorf("counting invites: %w", err)
 	}
-	if len(emails) > MaxInvitesPerRequest {
-		return nil, false, parrain.Invalid("emails", "at most %d addresses at once", MaxInvitesPerRequest)
+	if err := t.tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM invites WHERE program_id = $1 AND created_at > $2`, advocate.ProgramID, ms(since)).Scan(&program); err != nil {
+		return 0, 0, fmt.Errorf("counting invites: %w", err)
 	}
-	note = strings.TrimSpace(note)
-	if len(note) > 500 {
-		return nil, false, parrain.Invalid("note", "must be at most 500 characters")
-	}
-	if strings.Contains(note, "://") || strings.Contains(strings.ToLower(note), "www.") {
-		return nil, false, parrain.Invalid("note", "must not contain links: your referral link is added for you")
-	}
-	return idempotent(ctx, s, idem, func(tx *sql.Tx) ([]InviteResult, error) {
-		x, err := s.experienceQ(ctx, tx, advocate.ProgramID)
-		if err != nil {
-			return nil, err
-		}
-		now := s.clock.Now()
-		day := ms(now.Add(-24 * time.Hour))
-		var mine, program int
-		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM invites WHERE participant_id = $1 AND created_at > $2`, advocate.ID, day).Scan(&mine); err != nil {
-			return nil, fmt.Errorf("counting invites: %w", err)
-		}
-		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM invites WHERE program_id = $1 AND created_at > $2`, advocate.ProgramID, day).Scan(&program); err != nil {
-			return nil, fmt.Errorf("counting invites: %w", err)
-		}
-		out := make([]InviteResult, 0, len(emails))
-		seen := map[string]bool{}
-		for _, raw := range emails {
-			r := InviteResult{Email: strings.TrimSpace(raw)}
-			email, err := parrain.NormalizeEmailField("emails", r.Email)
-			if err != nil || email == "" {
-				r.Status = InviteInvalid
-				out = append(out, r)
-				continue
-			}
-			r.Email = email
-			c := canonical(email)
-			switch skip, err := s.inviteSkipped(ctx, tx, advocate, c); {
-			case err != nil:
-				return nil, err
-			case skip || seen[c]:
-				r.Status = InviteSkipped
-				out = append(out, r)
-				continue
-			}
-			seen[c] = true
-			if mine >= x.InvitesPerDay || program >= x.ProgramInvitesPerDay {
-				r.Status = InviteRateLimited
-				out = append(out, r)
-				continue
-			}
-			id := newID("inv")
-			res, err := tx.ExecContext(ctx, `INSERT INTO invites (id, program_id, participant_id, email, email_canonical, locale, note, created_at)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING`, id, advocate.ProgramID, advocate.ID, email, c, locale, note, ms(now))
-			if err != nil {
-				return nil, fmt.Errorf("inserting invite: %w", err)
-			}
-			if n, _ := res.RowsAffected(); n == 0 {
-				r.Status = InviteSkipped
-				out = append(out, r)
-				continue
-			}
-			mine++
-			program++
-			if err := s.enqueueNotifyTx(ctx, tx, parrain.NotifyArgs{Kind: parrain.NoticeInvite, ProgramID: advocate.ProgramID, InviteID: id}); err != nil {
-				return nil, err
-			}
-			r.Status, r.InviteID = InviteQueued, id
-			out = append(out, r)
-		}
-		return out, nil
-	})
+	return mine, program, nil
 }
 
-// inviteSkipped reports whether an address must not be invited: the
+// InviteSkipped reports whether an address must not be invited: the
 // advocate themself, a participant of the program already, or an address
 // that unsubscribed.
-func (s *Store) inviteSkipped(ctx context.Context, tx *sql.Tx, advocate parrain.Participant, c string) (bool, error) {
+func (t *Tx) InviteSkipped(ctx context.Context, advocate parrain.Participant, email string) (bool, error) {
+	c := canonical(email)
 	if advocate.Email != "" && canonical(advocate.Email) == c {
 		return true, nil
 	}
 	var n int
-	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM participants WHERE program_id = $1 AND email_canonical = $2`, advocate.ProgramID, c).Scan(&n); err != nil {
+	if err := t.tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM participants WHERE program_id = $1 AND email_canonical = $2`, advocate.ProgramID, c).Scan(&n); err != nil {
 		return false, fmt.Errorf("checking participants: %w", err)
 	}
 	if n > 0 {
 		return true, nil
 	}
-	return s.unsubscribedQ(ctx, tx, advocate.ProgramID, c)
+	return t.s.unsubscribedQ(ctx, t.tx, advocate.ProgramID, c)
+}
+
+// InsertInvite records an invitation, setting its id and time; false when
+// the address was already invited in the program.
+func (t *Tx) InsertInvite(ctx context.Context, v *Invite) (bool, error) {
+	v.ID, v.CreatedAt = newID("inv"), t.s.clock.Now()
+	res, err := t.tx.ExecContext(ctx, `INSERT INTO invites (id, program_id, participant_id, email, email_canonical, locale, note, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING`, v.ID, v.ProgramID, v.ParticipantID, v.Email, canonical(v.Email), v.Locale, v.Note, ms(v.CreatedAt))
+	if err != nil {
+		return false, fmt.Errorf("inserting invite: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return n == 1, nil
 }
 
 // InviteByID returns an invitation.

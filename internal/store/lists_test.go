@@ -1,17 +1,24 @@
 package store_test
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/parrainhq/parrain/internal/notify"
 	"github.com/parrainhq/parrain/internal/parrain"
 	"github.com/parrainhq/parrain/internal/store"
 )
 
 var alice = store.Actor{UserID: "usr_alice", Email: "alice@corp.example", IP: "192.0.2.1"}
+
+// asUser is ctx carrying a console user as the actor the use cases audit.
+func asUser(a store.Actor) context.Context {
+	return parrain.WithActor(ctx, parrain.Actor{Kind: parrain.ActorUser, ID: a.UserID, Label: a.Email, IP: a.IP})
+}
 
 func (e *env) user(email string, role store.UserRole) store.User {
 	e.T.Helper()
@@ -238,7 +245,7 @@ func TestManualReview(t *testing.T) {
 			advReward, friendReward = friendReward, advReward
 		}
 		// Approve before the hold ends: pending → approved through the ledger.
-		got, err := e.St.ApproveRewardNow(ctx, prog.ID, advReward.ID, alice)
+		got, err := e.Ref.ApproveRewardNow(asUser(alice), prog.ID, advReward.ID)
 		if err != nil || got.Status != parrain.RewardApproved || got.ApprovedAt == nil {
 			t.Fatalf("approve: %+v %v", got, err)
 		}
@@ -249,7 +256,7 @@ func TestManualReview(t *testing.T) {
 		if len(entries) != 3 || entries[1].Type != parrain.EntryApproval || !strings.Contains(entries[2].Memo, alice.Email) {
 			t.Errorf("ledger %+v", entries)
 		}
-		if _, err := e.St.ApproveRewardNow(ctx, prog.ID, advReward.ID, alice); parrain.ErrorCode(err) != parrain.CodeConflict {
+		if _, err := e.Ref.ApproveRewardNow(asUser(alice), prog.ID, advReward.ID); parrain.ErrorCode(err) != parrain.CodeConflict {
 			t.Errorf("approving twice: %v", err)
 		}
 		// The maturation job later finds nothing to do.
@@ -259,14 +266,14 @@ func TestManualReview(t *testing.T) {
 		}
 		e.Clock.Set(t0)
 		// Reject with a reason: a reversal, status reversed, reason kept.
-		if _, err := e.St.RejectReward(ctx, prog.ID, friendReward.ID, "  ", alice); parrain.AsError(err) == nil || parrain.AsError(err).Field != "reason" {
+		if _, err := e.Ref.RejectReward(asUser(alice), prog.ID, friendReward.ID, "  "); parrain.AsError(err) == nil || parrain.AsError(err).Field != "reason" {
 			t.Fatalf("reject without reason: %v", err)
 		}
 		other := e.Program(nil)
-		if _, err := e.St.RejectReward(ctx, other.ID, friendReward.ID, "fraud", alice); parrain.ErrorCode(err) != parrain.CodeNotFound {
+		if _, err := e.Ref.RejectReward(asUser(alice), other.ID, friendReward.ID, "fraud"); parrain.ErrorCode(err) != parrain.CodeNotFound {
 			t.Fatalf("reject through another program: %v", err)
 		}
-		got, err = e.St.RejectReward(ctx, prog.ID, friendReward.ID, "duplicate account", alice)
+		got, err = e.Ref.RejectReward(asUser(alice), prog.ID, friendReward.ID, "duplicate account")
 		if err != nil || got.Status != parrain.RewardReversed || got.Reversed != 1000 {
 			t.Fatalf("reject: %+v %v", got, err)
 		}
@@ -277,7 +284,7 @@ func TestManualReview(t *testing.T) {
 		if len(entries) != 2 || entries[1].Type != parrain.EntryReversal || entries[1].Amount != -1000 || !strings.Contains(entries[1].Memo, "duplicate account") {
 			t.Errorf("ledger %+v", entries)
 		}
-		if _, err := e.St.ApproveRewardNow(ctx, prog.ID, friendReward.ID, alice); parrain.ErrorCode(err) != parrain.CodeConflict {
+		if _, err := e.Ref.ApproveRewardNow(asUser(alice), prog.ID, friendReward.ID); parrain.ErrorCode(err) != parrain.CodeConflict {
 			t.Errorf("approving a rejected reward: %v", err)
 		}
 		// Both decisions are in the audit log with who and when.
@@ -297,20 +304,20 @@ func TestBulkReview(t *testing.T) {
 	each(t, func(t *testing.T, e *env) {
 		prog, r := e.pendingRewards()
 		ids := []string{r.Rewards[0].ID, r.Rewards[1].ID}
-		if _, err := e.St.RejectReward(ctx, prog.ID, ids[1], "test", alice); err != nil {
+		if _, err := e.Ref.RejectReward(asUser(alice), prog.ID, ids[1], "test"); err != nil {
 			t.Fatal(err)
 		}
-		res, err := e.St.ApproveRewards(ctx, prog.ID, []string{ids[0], ids[1], ids[0], "rwd_nope"}, alice)
+		res, err := e.Ref.ApproveRewards(asUser(alice), prog.ID, []string{ids[0], ids[1], ids[0], "rwd_nope"})
 		if err != nil || len(res.Done) != 1 || res.Done[0] != ids[0] || len(res.Skipped) != 2 {
 			t.Fatalf("bulk approve: %+v %v", res, err)
 		}
 		if !strings.Contains(res.Skipped[ids[1]], "reversed") {
 			t.Errorf("skip reason %q", res.Skipped[ids[1]])
 		}
-		if _, err := e.St.ApproveRewards(ctx, prog.ID, nil, alice); parrain.ErrorCode(err) != parrain.CodeInvalid {
+		if _, err := e.Ref.ApproveRewards(asUser(alice), prog.ID, nil); parrain.ErrorCode(err) != parrain.CodeInvalid {
 			t.Errorf("empty bulk: %v", err)
 		}
-		if _, err := e.St.RejectRewards(ctx, prog.ID, ids, "", alice); parrain.ErrorCode(err) != parrain.CodeInvalid {
+		if _, err := e.Ref.RejectRewards(asUser(alice), prog.ID, ids, ""); parrain.ErrorCode(err) != parrain.CodeInvalid {
 			t.Errorf("bulk reject without reason: %v", err)
 		}
 		// The referral list's bulk action finds the referral's pending rewards.
@@ -320,7 +327,7 @@ func TestBulkReview(t *testing.T) {
 		if err != nil || len(pend) != 2 {
 			t.Fatalf("pending of referrals: %v %v", pend, err)
 		}
-		res, err = e.St.RejectRewards(ctx, prog.ID, pend, "test account", alice)
+		res, err = e.Ref.RejectRewards(asUser(alice), prog.ID, pend, "test account")
 		if err != nil || len(res.Done) != 2 {
 			t.Fatalf("bulk reject: %+v %v", res, err)
 		}
@@ -485,11 +492,11 @@ func TestBrandingAndSender(t *testing.T) {
 			{store.Branding{PrimaryColor: "#000", AccentColor: "#ggg"}, "accent_color"},
 		} {
 			c.b.ProgramID = prog.ID
-			if _, err := e.St.SetProgramBranding(ctx, c.b, alice); parrain.AsError(err) == nil || parrain.AsError(err).Field != c.field {
+			if _, err := e.Prog.SetBranding(asUser(alice), c.b); parrain.AsError(err) == nil || parrain.AsError(err).Field != c.field {
 				t.Errorf("branding %+v: %v", c.b, err)
 			}
 		}
-		b, err = e.St.SetProgramBranding(ctx, store.Branding{ProgramID: prog.ID, LogoURL: "https://cdn.acme.example/logo.svg", PrimaryColor: "#ABC", AccentColor: "#112233"}, alice)
+		b, err = e.Prog.SetBranding(asUser(alice), store.Branding{ProgramID: prog.ID, LogoURL: "https://cdn.acme.example/logo.svg", PrimaryColor: "#ABC", AccentColor: "#112233"})
 		if err != nil || b.PrimaryColor != "#aabbcc" {
 			t.Fatalf("set branding %+v %v", b, err)
 		}
@@ -500,13 +507,13 @@ func TestBrandingAndSender(t *testing.T) {
 		if _, ok, err := e.St.GetEmailSender(ctx); ok || err != nil {
 			t.Fatalf("sender before set: %v %v", ok, err)
 		}
-		if _, err := e.St.SetEmailSender(ctx, store.EmailSender{Name: "Acme\r\nBcc: x@evil.example", Address: "r@acme.example"}, alice); parrain.AsError(err) == nil || parrain.AsError(err).Field != "name" {
+		if _, err := notify.SetEmailSender(asUser(alice), e.St, store.EmailSender{Name: "Acme\r\nBcc: x@evil.example", Address: "r@acme.example"}); parrain.AsError(err) == nil || parrain.AsError(err).Field != "name" {
 			t.Errorf("header injection: %v", err)
 		}
-		if _, err := e.St.SetEmailSender(ctx, store.EmailSender{Name: "Acme", Address: "nope"}, alice); parrain.AsError(err) == nil || parrain.AsError(err).Field != "address" {
+		if _, err := notify.SetEmailSender(asUser(alice), e.St, store.EmailSender{Name: "Acme", Address: "nope"}); parrain.AsError(err) == nil || parrain.AsError(err).Field != "address" {
 			t.Errorf("bad address: %v", err)
 		}
-		if _, err := e.St.SetEmailSender(ctx, store.EmailSender{Name: "Acme Rewards", Address: "rewards@Acme.example", ReplyTo: "help@acme.example"}, alice); err != nil {
+		if _, err := notify.SetEmailSender(asUser(alice), e.St, store.EmailSender{Name: "Acme Rewards", Address: "rewards@Acme.example", ReplyTo: "help@acme.example"}); err != nil {
 			t.Fatal(err)
 		}
 		s, ok, err := e.St.GetEmailSender(ctx)

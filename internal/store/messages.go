@@ -154,9 +154,9 @@ func (s *Store) EmailMessages(ctx context.Context, programID string, f MessageFi
 }
 
 // Unsubscribe stops a program's emails to an address. It is idempotent.
-func (s *Store) Unsubscribe(ctx context.Context, programID, email, source string) error {
-	_, err := s.w.ExecContext(ctx, `INSERT INTO unsubscribes (program_id, email_canonical, source, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`,
-		programID, canonical(email), source, ms(s.clock.Now()))
+func (t *Tx) Unsubscribe(ctx context.Context, programID, email, source string) error {
+	_, err := t.tx.ExecContext(ctx, `INSERT INTO unsubscribes (program_id, email_canonical, source, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`,
+		programID, canonical(email), source, ms(t.s.clock.Now()))
 	if err != nil {
 		return fmt.Errorf("unsubscribing: %w", err)
 	}
@@ -261,38 +261,29 @@ func (s *Store) EmailTemplates(ctx context.Context, programID string) ([]EmailTe
 }
 
 // SetEmailTemplate stores an override (validated by the caller, which
-// knows how templates render).
-func (s *Store) SetEmailTemplate(ctx context.Context, programID string, t EmailTemplate) (EmailTemplate, error) {
-	if _, err := s.Program(ctx, programID); err != nil {
-		return t, err
-	}
-	t.UpdatedAt = s.clock.Now()
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO email_templates (program_id, kind, locale, subject, text_body, html_body, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7)
+// knows how templates render) and returns it with its time.
+func (t *Tx) SetEmailTemplate(ctx context.Context, programID string, et EmailTemplate) (EmailTemplate, error) {
+	et.UpdatedAt = t.s.clock.Now()
+	_, err := t.tx.ExecContext(ctx, `INSERT INTO email_templates (program_id, kind, locale, subject, text_body, html_body, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7)
 		ON CONFLICT (program_id, kind, locale) DO UPDATE SET subject = excluded.subject, text_body = excluded.text_body, html_body = excluded.html_body, updated_at = excluded.updated_at`,
-			programID, t.Kind, t.Locale, t.Subject, t.Text, t.HTML, ms(t.UpdatedAt))
-		if err != nil {
-			return fmt.Errorf("storing email template: %w", err)
-		}
-		return s.audit(ctx, tx, AuditEmailTemplateUpdated, "email_template", string(t.Kind)+"/"+t.Locale, programID,
-			map[string]any{"kind": t.Kind, "locale": t.Locale})
-	})
-	return t, err
+		programID, et.Kind, et.Locale, et.Subject, et.Text, et.HTML, ms(et.UpdatedAt))
+	if err != nil {
+		return et, fmt.Errorf("storing email template: %w", err)
+	}
+	return et, nil
 }
 
-// DeleteEmailTemplate removes an override, restoring the built-in email.
-func (s *Store) DeleteEmailTemplate(ctx context.Context, programID string, kind parrain.NoticeKind, locale string) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM email_templates WHERE program_id = $1 AND kind = $2 AND locale = $3`, programID, kind, locale)
-		if err != nil {
-			return fmt.Errorf("deleting email template: %w", err)
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return notFound("email template")
-		}
-		return s.audit(ctx, tx, AuditEmailTemplateDeleted, "email_template", string(kind)+"/"+locale, programID,
-			map[string]any{"kind": kind, "locale": locale})
-	})
+// DeleteEmailTemplate removes an override, restoring the built-in email
+// (not found when there is none).
+func (t *Tx) DeleteEmailTemplate(ctx context.Context, programID string, kind parrain.NoticeKind, locale string) error {
+	res, err := t.tx.ExecContext(ctx, `DELETE FROM email_templates WHERE program_id = $1 AND kind = $2 AND locale = $3`, programID, kind, locale)
+	if err != nil {
+		return fmt.Errorf("deleting email template: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return notFound("email template")
+	}
+	return nil
 }
 
 func truncateStr(s string, n int) string {

@@ -143,15 +143,12 @@ func (s *Store) UnreadNotifications(ctx context.Context, participantID string) (
 // MarkNotificationsRead marks the given notifications of a participant (or
 // all of them when ids is empty) as read, and returns how many changed.
 // Ids of other participants are ignored.
-func (s *Store) MarkNotificationsRead(ctx context.Context, participantID string, ids []string) (int64, error) {
-	if len(ids) > 200 {
-		return 0, parrain.Invalid("ids", "at most 200 ids at once")
-	}
-	now := ms(s.clock.Now())
+func (t *Tx) MarkNotificationsRead(ctx context.Context, participantID string, ids []string) (int64, error) {
+	now := ms(t.s.clock.Now())
 	var res sql.Result
 	var err error
 	if len(ids) == 0 {
-		res, err = s.w.ExecContext(ctx, `UPDATE notifications SET read_at = $1 WHERE participant_id = $2 AND read_at IS NULL`, now, participantID)
+		res, err = t.tx.ExecContext(ctx, `UPDATE notifications SET read_at = $1 WHERE participant_id = $2 AND read_at IS NULL`, now, participantID)
 	} else {
 		args := []any{now, participantID}
 		ph := make([]string, len(ids))
@@ -159,7 +156,7 @@ func (s *Store) MarkNotificationsRead(ctx context.Context, participantID string,
 			args = append(args, id)
 			ph[i] = fmt.Sprintf("$%d", i+3)
 		}
-		res, err = s.w.ExecContext(ctx, `UPDATE notifications SET read_at = $1 WHERE participant_id = $2 AND read_at IS NULL AND id IN (`+
+		res, err = t.tx.ExecContext(ctx, `UPDATE notifications SET read_at = $1 WHERE participant_id = $2 AND read_at IS NULL AND id IN (`+
 			strings.Join(ph, ", ")+`)`, args...)
 	}
 	if err != nil {

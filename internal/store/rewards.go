@@ -210,180 +210,14 @@ func (s *Store) LedgerEntries(ctx context.Context, rewardID string) ([]parrain.E
 	return out, rows.Err()
 }
 
-// BulkResult counts what a bulk review action did.
-type BulkResult struct {
-	Done    []string          `json:"done"`    // reward ids changed
-	Skipped map[string]string `json:"skipped"` // reward id → why it was left alone
-}
-
-// ApproveRewardNow approves a pending reward at once, before its hold ends
-// (a manual review decision). It moves the outstanding amount from pending
-// to approved with approval entries and records who approved it in the
-// audit log, in one transaction. A reward that is not pending answers
-// conflict. The maturation job later finds it approved and does nothing.
-func (s *Store) ApproveRewardNow(ctx context.Context, programID, rewardID string, a Actor) (parrain.Reward, error) {
-	var rw parrain.Reward
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		var err error
-		rw, err = s.approveNowTx(ctx, tx, programID, rewardID, a)
-		return err
-	})
-	return rw, err
-}
-
-// RejectReward rejects a pending reward with a reason: a reversal entry
-// takes its outstanding amount out of pending, its status becomes reversed,
-// and the reason is kept in the entry's memo and in the audit log. A reward
-// that is not pending answers conflict (use a refund for approved rewards).
-func (s *Store) RejectReward(ctx context.Context, programID, rewardID, reason string, a Actor) (parrain.Reward, error) {
-	reason, err := rejectionReason(reason)
-	if err != nil {
-		return parrain.Reward{}, err
-	}
-	var rw parrain.Reward
-	err = s.tx(ctx, func(tx *sql.Tx) error {
-		var err error
-		rw, err = s.rejectTx(ctx, tx, programID, rewardID, reason, a)
-		return err
-	})
-	return rw, err
-}
-
-// ApproveRewards approves several pending rewards of a program at once, in
-// one transaction; rewards that are not pending are skipped with the reason.
-func (s *Store) ApproveRewards(ctx context.Context, programID string, ids []string, a Actor) (BulkResult, error) {
-	return s.bulkReview(ctx, ids, func(tx *sql.Tx, id string) error {
-		_, err := s.approveNowTx(ctx, tx, programID, id, a)
-		return err
-	})
-}
-
-// RejectRewards rejects several pending rewards of a program with one
-// reason, in one transaction; rewards that are not pending are skipped.
-func (s *Store) RejectRewards(ctx context.Context, programID string, ids []string, reason string, a Actor) (BulkResult, error) {
-	reason, err := rejectionReason(reason)
-	if err != nil {
-		return BulkResult{}, err
-	}
-	return s.bulkReview(ctx, ids, func(tx *sql.Tx, id string) error {
-		_, err := s.rejectTx(ctx, tx, programID, id, reason, a)
-		return err
-	})
-}
-
-// MaxBulk bounds how many rewards one bulk action may touch.
+// MaxBulk bounds how many rewards or referrals one bulk action may touch.
 const MaxBulk = 500
 
-func (s *Store) bulkReview(ctx context.Context, ids []string, one func(*sql.Tx, string) error) (BulkResult, error) {
-	if len(ids) == 0 {
-		return BulkResult{}, parrain.Invalid("ids", "select at least one reward")
-	}
-	if len(ids) > MaxBulk {
-		return BulkResult{}, parrain.Invalid("ids", "at most %d rewards at once", MaxBulk)
-	}
-	var res BulkResult
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		res = BulkResult{Done: []string{}, Skipped: map[string]string{}} // a retried attempt starts afresh
-		seen := map[string]bool{}
-		for _, id := range ids {
-			if seen[id] {
-				continue
-			}
-			seen[id] = true
-			err := one(tx, id)
-			switch e := parrain.AsError(err); {
-			case err == nil:
-				res.Done = append(res.Done, id)
-			case e != nil && (e.Code == parrain.CodeConflict || e.Code == parrain.CodeNotFound):
-				res.Skipped[id] = e.Message
-			default:
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return BulkResult{}, err
-	}
-	return res, nil
-}
-
-func rejectionReason(reason string) (string, error) {
-	reason = strings.TrimSpace(reason)
-	if reason == "" {
-		return "", parrain.Invalid("reason", "say why the reward is rejected")
-	}
-	if len(reason) > 500 {
-		return "", parrain.Invalid("reason", "must be at most 500 characters")
-	}
-	return reason, nil
-}
-
-// pendingRewardTx loads and locks a program's reward for a review decision.
-func (s *Store) pendingRewardTx(ctx context.Context, tx *sql.Tx, programID, rewardID, verb string) (*parrain.Reward, error) {
-	rws, err := s.rewardsWhere(ctx, tx, `r.id = $1 AND r.program_id = $2`+s.d.forUpdate, rewardID, programID)
-	if err != nil {
-		return nil, err
-	}
-	if len(rws) == 0 {
-		return nil, notFound("reward")
-	}
-	rw := &rws[0]
-	if rw.Status != parrain.RewardPending || rw.Outstanding() <= 0 {
-		return nil, parrain.Errorf(parrain.CodeConflict, "reward %s is %s: only pending rewards can be %s", rw.ID, rw.Status, verb)
-	}
-	return rw, nil
-}
-
-func (s *Store) approveNowTx(ctx context.Context, tx *sql.Tx, programID, rewardID string, a Actor) (parrain.Reward, error) {
-	rw, err := s.pendingRewardTx(ctx, tx, programID, rewardID, "approved")
-	if err != nil {
-		return parrain.Reward{}, err
-	}
-	moves, st, ok := parrain.Approve(rw)
-	if !ok {
-		return parrain.Reward{}, parrain.Errorf(parrain.CodeConflict, "reward %s cannot be approved", rw.ID)
-	}
-	// A referral waiting for fraud review is decided in the review queue
-	// first: approving its reward here would bypass the review.
-	if review, err := s.referralReviewStatus(ctx, tx, rw.ReferralID); err != nil {
-		return parrain.Reward{}, err
-	} else if parrain.UnderReview(review) {
-		return parrain.Reward{}, parrain.Errorf(parrain.CodeConflict, "reward %s belongs to a referral under fraud review (%s): decide the review first", rw.ID, review)
-	}
-	early := s.clock.Now().Before(rw.HoldUntil)
-	if err := s.applyMoves(ctx, tx, rw, moves, st, rw.Reversed, "approved by "+a.Email); err != nil {
-		return parrain.Reward{}, err
-	}
-	if err := s.settleManualReviewTx(ctx, tx, rw, "approved"); err != nil {
-		return parrain.Reward{}, err
-	}
-	return *rw, s.auditTx(ctx, tx, a, AuditRewardApproved, "reward", rw.ID, rw.ProgramID, map[string]any{
-		"amount": moves[1].Amount, "currency": rw.Currency, "participant": rw.ExternalID, "before_hold_end": early,
-		"hold_until": rw.HoldUntil})
-}
-
-func (s *Store) rejectTx(ctx context.Context, tx *sql.Tx, programID, rewardID, reason string, a Actor) (parrain.Reward, error) {
-	rw, err := s.pendingRewardTx(ctx, tx, programID, rewardID, "rejected")
-	if err != nil {
-		return parrain.Reward{}, err
-	}
-	x := rw.Outstanding()
-	moves, st := parrain.Reverse(rw, x)
-	if err := s.applyMoves(ctx, tx, rw, moves, st, rw.Reversed+x, "rejected by "+a.Email+": "+reason); err != nil {
-		return parrain.Reward{}, err
-	}
-	if err := s.settleManualReviewTx(ctx, tx, rw, "rejected"); err != nil {
-		return parrain.Reward{}, err
-	}
-	return *rw, s.auditTx(ctx, tx, a, AuditRewardRejected, "reward", rw.ID, rw.ProgramID, map[string]any{
-		"amount": x, "currency": rw.Currency, "participant": rw.ExternalID, "reason": reason})
-}
-
-// settleManualReviewTx records the decision on a reward the engine queued
-// for manual approval (review "waiting", e.g. over a cap).
-func (s *Store) settleManualReviewTx(ctx context.Context, tx *sql.Tx, rw *parrain.Reward, decision string) error {
-	res, err := tx.ExecContext(ctx, `UPDATE rewards SET review = $1 WHERE id = $2 AND review = 'waiting'`, decision, rw.ID)
+// SettleManualReview records the decision on a reward the engine queued
+// for manual approval (review "waiting", e.g. over a cap); a reward not
+// waiting is left alone.
+func (t *Tx) SettleManualReview(ctx context.Context, rw *parrain.Reward, decision string) error {
+	res, err := t.tx.ExecContext(ctx, `UPDATE rewards SET review = $1 WHERE id = $2 AND review = 'waiting'`, decision, rw.ID)
 	if err != nil {
 		return fmt.Errorf("recording the review decision: %w", err)
 	}
@@ -391,6 +225,11 @@ func (s *Store) settleManualReviewTx(ctx context.Context, tx *sql.Tx, rw *parrai
 		rw.Review = decision
 	}
 	return nil
+}
+
+// ReferralReviewStatus returns a referral's fraud review state.
+func (t *Tx) ReferralReviewStatus(ctx context.Context, referralID string) (string, error) {
+	return t.s.referralReviewStatus(ctx, t.tx, referralID)
 }
 
 // Earned sums a participant's outstanding rewards in [from, to); with a

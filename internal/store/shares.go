@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"time"
-
-	"github.com/parrainhq/parrain/internal/parrain"
 )
 
 // ShareChannels are the ways an advocate shares a link from the widget.
@@ -25,14 +23,12 @@ func ValidShareChannel(c string) bool {
 // this window counts once (double clicks, impatient users).
 const shareDebounce = time.Minute
 
-// RecordShare counts a share of participantID's link on channel. It returns
-// false when the share was folded into an identical one just before.
-func (s *Store) RecordShare(ctx context.Context, programID, participantID, channel string) (bool, error) {
-	if !ValidShareChannel(channel) {
-		return false, parrain.Invalid("channel", "must be one of copy, email, x, linkedin, facebook, whatsapp, sms")
-	}
-	now := s.clock.Now()
-	res, err := s.w.ExecContext(ctx, `INSERT INTO shares (id, program_id, participant_id, channel, created_at)
+// RecordShare counts a share of participantID's link on a channel (checked
+// by the caller). It returns false when the share was folded into an
+// identical one just before.
+func (t *Tx) RecordShare(ctx context.Context, programID, participantID, channel string) (bool, error) {
+	now := t.s.clock.Now()
+	res, err := t.tx.ExecContext(ctx, `INSERT INTO shares (id, program_id, participant_id, channel, created_at)
 		SELECT CAST($1 AS TEXT), CAST($2 AS TEXT), CAST($3 AS TEXT), CAST($4 AS TEXT), CAST($5 AS BIGINT) WHERE NOT EXISTS (SELECT 1 FROM shares WHERE participant_id = $3 AND channel = $4 AND created_at > $6)`,
 		newID("shr"), programID, participantID, channel, ms(now), ms(now.Add(-shareDebounce)))
 	if err != nil {

@@ -19,6 +19,7 @@ import (
 	"github.com/parrainhq/parrain/internal/parrain"
 	"github.com/parrainhq/parrain/internal/payout"
 	"github.com/parrainhq/parrain/internal/program"
+	"github.com/parrainhq/parrain/internal/referral"
 	"github.com/parrainhq/parrain/internal/store"
 )
 
@@ -38,6 +39,7 @@ type env struct {
 	prog   parrain.Program
 	secret string
 	alice  parrain.Participant
+	ref    *referral.Service
 }
 
 func newEnv(t *testing.T, dbURL string, ips httpx.IPResolver) *env {
@@ -60,7 +62,8 @@ func newEnv(t *testing.T, dbURL string, ips httpx.IPResolver) *env {
 	if e.prog, _, err = program.New(st).Create(ctx, p, store.Idem{}); err != nil {
 		t.Fatal(err)
 	}
-	sec, _, err := st.RotateWidgetSecret(ctx, e.prog.ID, store.Idem{})
+	e.ref = referral.New(st)
+	sec, _, err := e.ref.RotateWidgetSecret(ctx, e.prog.ID, store.Idem{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +80,7 @@ func newEnv(t *testing.T, dbURL string, ips httpx.IPResolver) *env {
 			e.clicks.Close()
 		}
 	})
-	e.svc = NewService(st, payout.New(st, log, payout.Config{}), log, "http://parrain.test", ips)
+	e.svc = NewService(st, e.ref, payout.New(st, log, payout.Config{}), log, "http://parrain.test", ips)
 	red := NewRedirect(st, log, e.clicks, "https://fallback.example/", "", false, ips)
 	red.Landing = e.svc.Landing()
 	// Every widget route, as internal/app/routes.go registers it.
@@ -290,7 +293,7 @@ func TestLandingPage(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, dbURL string) {
 		e := newEnv(t, dbURL, httpx.IPResolver{TrustProxy: true})
 		ctx := context.Background()
-		if _, err := e.st.SetExperience(ctx, e.prog.ID, parrain.Experience{LandingPage: true, SenderName: "Acme Shop"}); err != nil {
+		if _, err := e.ref.SetExperience(ctx, e.prog.ID, parrain.Experience{LandingPage: true, SenderName: "Acme Shop"}); err != nil {
 			t.Fatal(err)
 		}
 		w := e.serve(request("GET", "/r/"+e.alice.Code, "127.0.0.1:1", map[string]string{"Accept-Language": "en", "X-Forwarded-For": "198.51.100.9"}, ""))

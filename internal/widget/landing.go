@@ -175,7 +175,7 @@ func (l *Landing) Submit(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/r/"+t.Code, http.StatusSeeOther)
 		return
 	}
-	c, _, err := s.st.RecordConsent(ctx, store.Consent{ProgramID: t.ProgramID, Code: t.Code, Granted: r.PostForm.Get("consent") == "yes",
+	c, _, err := s.ref.RecordConsent(ctx, store.Consent{ProgramID: t.ProgramID, Code: t.Code, Granted: r.PostForm.Get("consent") == "yes",
 		WordingVersion: version, Wording: wording, Locale: lang, Source: store.ConsentLanding, IPHash: hashIP(s.st.Secret(), s.ips.ClientIP(r))}, store.Idem{})
 	if err != nil {
 		httpx.WriteError(w, r, s.log, err)

@@ -159,7 +159,7 @@ func TestLandingConsent(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, dbURL string) {
 		e := newEnv(t, dbURL, httpx.IPResolver{})
 		ctx := context.Background()
-		if _, err := e.st.SetExperience(ctx, e.prog.ID, parrain.Experience{LandingPage: true, SenderName: "Acme Shop",
+		if _, err := e.ref.SetExperience(ctx, e.prog.ID, parrain.Experience{LandingPage: true, SenderName: "Acme Shop",
 			ConsentText: map[string]string{"fr": "Oui, Acme Shop peut m'écrire."}, ConsentVersion: "2026-11"}); err != nil {
 			t.Fatal(err)
 		}
@@ -264,7 +264,7 @@ func TestUnsubscribe(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, dbURL string) {
 		e := newEnv(t, dbURL, httpx.IPResolver{})
 		ctx := context.Background()
-		if _, err := e.st.SetExperience(ctx, e.prog.ID, parrain.Experience{SenderName: "Acme Shop", DefaultLocale: "fr"}); err != nil {
+		if _, err := e.ref.SetExperience(ctx, e.prog.ID, parrain.Experience{SenderName: "Acme Shop", DefaultLocale: "fr"}); err != nil {
 			t.Fatal(err)
 		}
 		tokFor := func(email string) string { return e.st.UnsubscribeToken(e.prog.ID, email) }
@@ -324,7 +324,7 @@ func TestWidgetPageAndAssets(t *testing.T) {
 	t.Parallel()
 	dbtest.Each(t, func(t *testing.T, dbURL string) {
 		e := newEnv(t, dbURL, httpx.IPResolver{})
-		if _, err := e.st.SetExperience(context.Background(), e.prog.ID, parrain.Experience{AllowedOrigins: []string{"https://app.shop.example"}}); err != nil {
+		if _, err := e.ref.SetExperience(context.Background(), e.prog.ID, parrain.Experience{AllowedOrigins: []string{"https://app.shop.example"}}); err != nil {
 			t.Fatal(err)
 		}
 		get := func(path string, hdr map[string]string) *httptest.ResponseRecorder {

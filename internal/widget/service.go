@@ -11,6 +11,7 @@ import (
 	"github.com/parrainhq/parrain/internal/httpx"
 	"github.com/parrainhq/parrain/internal/i18n"
 	"github.com/parrainhq/parrain/internal/payout"
+	"github.com/parrainhq/parrain/internal/referral"
 	"github.com/parrainhq/parrain/internal/store"
 )
 
@@ -20,6 +21,7 @@ import (
 // page.
 type Service struct {
 	st      *store.Store
+	ref     *referral.Service
 	payouts *payout.Service
 	log     *slog.Logger
 	cat     *i18n.Catalog
@@ -28,11 +30,13 @@ type Service struct {
 	lookups *httpx.Limiter   // refer-by-name lookups per client IP
 }
 
-// NewService returns the service. payouts sets advocates' payout accounts;
-// baseURL is Parrain's public URL; ips finds client addresses (the
-// --trust-proxy setting).
-func NewService(st *store.Store, payouts *payout.Service, log *slog.Logger, baseURL string, ips httpx.IPResolver) *Service {
-	return &Service{st: st, payouts: payouts, log: log, cat: i18n.Default(), baseURL: strings.TrimRight(baseURL, "/"), ips: ips,
+// NewService returns the service. ref records what advocates and friends
+// do (participants, consents, shares, invitations, notification reads,
+// unsubscribes); payouts sets advocates' payout accounts; baseURL is
+// Parrain's public URL; ips finds client addresses (the --trust-proxy
+// setting).
+func NewService(st *store.Store, ref *referral.Service, payouts *payout.Service, log *slog.Logger, baseURL string, ips httpx.IPResolver) *Service {
+	return &Service{st: st, ref: ref, payouts: payouts, log: log, cat: i18n.Default(), baseURL: strings.TrimRight(baseURL, "/"), ips: ips,
 		lookups: httpx.NewLimiter(rate.Every(3*time.Minute), 5)}
 }
 

@@ -54,7 +54,7 @@ func (s *Service) unsubscribe(w http.ResponseWriter, r *http.Request, confirm bo
 	if b, _ := io.ReadAll(io.LimitReader(r.Body, 1024)); strings.Contains(string(b), "List-Unsubscribe=One-Click") {
 		source = "one-click"
 	}
-	if err := s.st.Unsubscribe(ctx, progID, email, source); err != nil {
+	if err := s.ref.Unsubscribe(ctx, progID, email, source); err != nil {
 		s.log.ErrorContext(ctx, "unsubscribing", "err", err)
 		http.Error(w, "internal error; please try again", http.StatusInternalServerError)
 		return

@@ -59,7 +59,7 @@ func (s *Service) loadAdvocate(ctx context.Context, c parrain.WidgetClaims) (*ad
 	}
 	p, err := s.st.Participant(ctx, prog.ID, c.ExternalID)
 	if parrain.ErrorCode(err) == parrain.CodeNotFound {
-		p, _, err = s.st.UpsertParticipant(ctx, prog.ID, parrain.ParticipantInput{ExternalID: c.ExternalID}, store.Idem{})
+		p, _, err = s.ref.UpsertParticipant(ctx, prog.ID, parrain.ParticipantInput{ExternalID: c.ExternalID}, store.Idem{})
 	}
 	if err != nil {
 		return nil, err
@@ -419,7 +419,7 @@ func (s *Service) ShareHandler(w http.ResponseWriter, r *http.Request) {
 			httpx.WriteError(w, r, s.log, err)
 			return
 		}
-		counted, err := s.st.RecordShare(r.Context(), a.prog.ID, a.p.ID, in.Channel)
+		counted, err := s.ref.RecordShare(r.Context(), a.prog.ID, a.p.ID, in.Channel)
 		if err != nil {
 			httpx.WriteError(w, r, s.log, err)
 			return
@@ -451,7 +451,7 @@ func (s *Service) InviteHandler(w http.ResponseWriter, r *http.Request) {
 			httpx.WriteError(w, r, s.log, err)
 			return
 		}
-		res, replayed, err := s.st.CreateInvites(r.Context(), a.p, in.Emails, in.Note, lang, idem)
+		res, replayed, err := s.ref.CreateInvites(r.Context(), a.p, in.Emails, in.Note, lang, idem)
 		if err != nil {
 			httpx.WriteError(w, r, s.log, err)
 			return
@@ -513,7 +513,7 @@ func (s *Service) MarkReadHandler(w http.ResponseWriter, r *http.Request) {
 			httpx.WriteError(w, r, s.log, err)
 			return
 		}
-		n, err := s.st.MarkNotificationsRead(r.Context(), a.p.ID, in.IDs)
+		n, err := s.ref.MarkNotificationsRead(r.Context(), a.p.ID, in.IDs)
 		if err != nil {
 			httpx.WriteError(w, r, s.log, err)
 			return

@@ -67,7 +67,7 @@ func TestWidgetTokenRefused(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		otherSecret, _, err := e.st.RotateWidgetSecret(ctx, other.ID, store.Idem{})
+		otherSecret, _, err := e.ref.RotateWidgetSecret(ctx, other.ID, store.Idem{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -101,7 +101,7 @@ func TestWidgetTokenRefused(t *testing.T) {
 
 		// Rotation: the previous secret's tokens work for an hour, then not.
 		old := e.token("alice", 3*time.Hour)
-		if _, _, err := e.st.RotateWidgetSecret(ctx, e.prog.ID, store.Idem{}); err != nil {
+		if _, _, err := e.ref.RotateWidgetSecret(ctx, e.prog.ID, store.Idem{}); err != nil {
 			t.Fatal(err)
 		}
 		if w := e.call("GET", "/api/v1/widget/me", old, "", nil); w.Code != http.StatusOK {
@@ -139,7 +139,7 @@ func TestMeLanguage(t *testing.T) {
 		}
 		for _, c := range cases {
 			t.Run(c.name, func(t *testing.T) {
-				if _, err := e.st.SetExperience(ctx, e.prog.ID, parrain.Experience{DefaultLocale: c.programDefault}); err != nil {
+				if _, err := e.ref.SetExperience(ctx, e.prog.ID, parrain.Experience{DefaultLocale: c.programDefault}); err != nil {
 					t.Fatal(err)
 				}
 				me := e.me(t, c.ext, c.query, map[string]string{"Accept-Language": c.accept})
@@ -305,11 +305,11 @@ func TestInvites(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, dbURL string) {
 		e := newEnv(t, dbURL, httpx.IPResolver{})
 		ctx := context.Background()
-		if _, err := e.st.SetExperience(ctx, e.prog.ID, parrain.Experience{InvitesPerDay: 3}); err != nil {
+		if _, err := e.ref.SetExperience(ctx, e.prog.ID, parrain.Experience{InvitesPerDay: 3}); err != nil {
 			t.Fatal(err)
 		}
 		e.advocate(t, "zoe", "zoe@example.org") // already a participant: not invited
-		if err := e.st.Unsubscribe(ctx, e.prog.ID, "gone@example.org", "page"); err != nil {
+		if err := e.ref.Unsubscribe(ctx, e.prog.ID, "gone@example.org", "page"); err != nil {
 			t.Fatal(err)
 		}
 		tok := e.token("alice", time.Hour)
