@@ -80,7 +80,8 @@ var allowedWrites = map[string]string{
 	// passwords: the API, the console and the portal still call the store
 	// for them.
 	"api.Store.Authenticate":               "moves to internal/access",
-	"console.Store.CreateAPIKey":           "moves to internal/access",
+	"console.Store.CreateAPIKeyWith":       "moves to internal/access",
+	"console.Store.SetAPIKeyRateLimit":     "moves to internal/access",
 	"console.Store.CreateFirstUser":        "moves to internal/access",
 	"console.Store.CreateSession":          "moves to internal/access",
 	"console.Store.CreateUser":             "moves to internal/access",
