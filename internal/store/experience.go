@@ -61,6 +61,7 @@ func (s *Store) SetExperience(ctx context.Context, programID string, x parrain.E
 		if err != nil {
 			return fmt.Errorf("storing experience settings: %w", err)
 		}
+		s.codeChangedTx(tx, AllCodes) // the landing page may be on or off now
 		return s.audit(ctx, tx, AuditExperienceUpdated, "program", programID, programID, nil)
 	})
 	return x, err
