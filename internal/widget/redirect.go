@@ -252,6 +252,10 @@ type ClickRecorder struct {
 	closeOnce  sync.Once
 }
 
+// catchUpBatches is how many batches one click transaction may take when
+// clicks arrive faster than batches commit.
+const catchUpBatches = 16
+
 // The click counters, looked up once.
 var (
 	clicksRecordedValid   = metrics.ClicksRecorded.WithLabelValues("valid")
@@ -359,6 +363,18 @@ func (c *ClickRecorder) loop(interval time.Duration, batch int) {
 		case k := <-c.ch:
 			buf = append(buf, k)
 			if len(buf) >= batch {
+				// Take what else waits, up to catchUpBatches batches: when
+				// commits are slow (a busy disk), transactions grow instead
+				// of the backlog.
+			more:
+				for len(buf) < batch*catchUpBatches {
+					select {
+					case k := <-c.ch:
+						buf = append(buf, k)
+					default:
+						break more
+					}
+				}
 				write()
 			}
 		case <-t.C:
