@@ -209,9 +209,6 @@ func (c *CodeCache) Len() (known, unknown int) {
 	return known, unknown
 }
 
-// errBadCode is the answer for a code that cannot exist.
-var errBadCode = parrain.Errorf(parrain.CodeNotFound, "bad code")
-
 // resolve returns what code (normalised) resolves to: found is false for
 // an unknown code (its target is the fallback landing then).
 func (c *CodeCache) resolve(ctx context.Context, code string) (*resolved, error) {
