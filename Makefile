@@ -1,5 +1,5 @@
 # Parrain — see README.md.
-.PHONY: test run build bench load lint
+.PHONY: test run build bench bench-go load lint
 
 # The whole test suite: SQLite and PostgreSQL store tests, API tests and the
 # end-to-end test that builds and runs the binary.
@@ -12,7 +12,17 @@ run:
 build:
 	CGO_ENABLED=0 go build -o bin/parrain ./cmd/parrain
 
+# The hot paths against bare baselines, side by side in one run (wrk,
+# alternating rounds; docs/performance.md). PostgreSQL rows need
+# PARRAIN_BENCH_POSTGRES_URL (a database the bench may fill); more flags:
+# make bench BENCH_ARGS='-rounds 5 -duration 20s'.
 bench:
+	CGO_ENABLED=0 go build -o bin/parrain ./cmd/parrain
+	CGO_ENABLED=0 go build -o bin/parrain-bench ./cmd/parrain-bench
+	bin/parrain-bench run -parrain bin/parrain $(BENCH_ARGS)
+
+# The in-process Go benchmarks (ns/op against an in-process baseline).
+bench-go:
 	go test -run XXX -bench . -benchtime 3000x ./internal/...
 
 load:

@@ -4,7 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -40,33 +42,109 @@ const (
 // fraud checks never see, because no referral follows it.
 const AlertAutomatedClickFlood = "automated_click_flood"
 
+// clickChunk is the most rows one click INSERT carries. Small enough that
+// binding stays cheap (SQLite binds each parameter of a statement), large
+// enough that PostgreSQL pays one round trip per 64 clicks.
+const clickChunk = 64
+
+// clickCols is the number of columns (parameters) of one inserted click.
+const clickCols = 12
+
+// clickStmts holds the click INSERT statements, prepared once per row
+// count on the write pool and reused by every batch.
+type clickStmts struct {
+	mu sync.Mutex
+	by map[int]*sql.Stmt
+}
+
+// insertClicksStmt returns the prepared INSERT of n clicks: positional ?
+// parameters on SQLite (numbered $N parameters are looked up by name on
+// every bind), $N on PostgreSQL.
+func (s *Store) insertClicksStmt(ctx context.Context, n int) (*sql.Stmt, error) {
+	c := &s.clickStmts
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if st := c.by[n]; st != nil {
+		return st, nil
+	}
+	var q strings.Builder
+	q.WriteString(`INSERT INTO clicks (id, program_id, participant_id, code, valid, ip_hash, user_agent, referer, created_at, ip, params, automated) VALUES `)
+	for i := range n {
+		if i > 0 {
+			q.WriteString(", ")
+		}
+		q.WriteByte('(')
+		for j := range clickCols {
+			if j > 0 {
+				q.WriteString(", ")
+			}
+			if s.d.name == "postgres" {
+				q.WriteString("$" + strconv.Itoa(i*clickCols+j+1))
+			} else {
+				q.WriteByte('?')
+			}
+		}
+		q.WriteByte(')')
+	}
+	st, err := s.w.PrepareContext(ctx, q.String())
+	if err != nil {
+		return nil, fmt.Errorf("preparing the click insert: %w", err)
+	}
+	if c.by == nil {
+		c.by = map[int]*sql.Stmt{}
+	}
+	c.by[n] = st
+	return st, nil
+}
+
+// clickChunks splits n clicks into statements of clickChunk rows and then
+// powers of two, so that at most seven statement shapes are ever prepared.
+func clickChunks(n int) []int {
+	var out []int
+	for n >= clickChunk {
+		out = append(out, clickChunk)
+		n -= clickChunk
+	}
+	for size := clickChunk / 2; size > 0; size /= 2 {
+		if n >= size {
+			out = append(out, size)
+			n -= size
+		}
+	}
+	return out
+}
+
 // InsertClicks stores a batch of clicks in one transaction (one disk sync
-// for the whole batch), as multi-row INSERTs of up to 100 rows so that
-// PostgreSQL pays one round trip per hundred clicks rather than per click.
-// A code whose automated clicks reach AutomatedClickAlertAt within the
-// alert window, with no referred signup in it, raises an
-// automated_click_flood alert in the same transaction.
+// for the whole batch), as multi-row INSERTs of up to 64 rows through
+// statements prepared once per row count. A code whose automated clicks
+// reach AutomatedClickAlertAt within the alert window, with no referred
+// signup in it, raises an automated_click_flood alert in the same
+// transaction.
 func (s *Store) InsertClicks(ctx context.Context, cs []Click) error {
 	if len(cs) == 0 {
 		return nil
 	}
+	chunks := clickChunks(len(cs))
+	stmts := make([]*sql.Stmt, len(chunks))
+	for i, n := range chunks {
+		st, err := s.insertClicksStmt(ctx, n)
+		if err != nil {
+			return err
+		}
+		stmts[i] = st
+	}
+	args := make([]any, 0, min(len(cs), clickChunk)*clickCols)
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		for start := 0; start < len(cs); start += 100 {
-			chunk := cs[start:min(start+100, len(cs))]
-			var q strings.Builder
-			q.WriteString(`INSERT INTO clicks (id, program_id, participant_id, code, valid, ip_hash, user_agent, referer, created_at, ip, params, automated) VALUES `)
-			args := make([]any, 0, len(chunk)*12)
-			for i, c := range chunk {
-				if i > 0 {
-					q.WriteString(", ")
-				}
-				n := len(args)
-				fmt.Fprintf(&q, "($%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d)", n+1, n+2, n+3, n+4, n+5, n+6, n+7, n+8, n+9, n+10, n+11, n+12)
+		start := 0
+		for i, n := range chunks {
+			args = args[:0]
+			for _, c := range cs[start : start+n] {
 				args = append(args, newID("clk"), sql.NullString{String: c.ProgramID, Valid: c.ProgramID != ""},
 					sql.NullString{String: c.ParticipantID, Valid: c.ParticipantID != ""}, c.Code, c.Valid && !c.Automated, c.IPHash,
 					c.UserAgent, c.Referer, ms(c.At), c.IP, clickParams(c.Params), c.Automated)
 			}
-			if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
+			start += n
+			if _, err := tx.StmtContext(ctx, stmts[i]).ExecContext(ctx, args...); err != nil {
 				return fmt.Errorf("inserting clicks: %w", err)
 			}
 		}

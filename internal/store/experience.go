@@ -54,6 +54,7 @@ func (t *Tx) SetExperience(ctx context.Context, programID string, x parrain.Expe
 	if err != nil {
 		return fmt.Errorf("storing experience settings: %w", err)
 	}
+	t.s.codeChangedTx(t.tx, AllCodes) // the landing page may be on or off now
 	return nil
 }
 

@@ -76,6 +76,7 @@ func (s *Store) suspendTx(ctx context.Context, tx *sql.Tx, participantID, memo s
 		parrain.ParticipantSuspended, ms(s.clock.Now()), participantID); err != nil {
 		return fmt.Errorf("suspending participant: %w", err)
 	}
+	s.codeChangedTx(tx, AllCodes)
 	return s.voidRewardsTx(ctx, tx, `r.participant_id = $1 AND r.status IN ('pending', 'approved')`, memo, participantID)
 }
 

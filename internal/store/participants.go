@@ -78,6 +78,7 @@ func (s *Store) upsertParticipantTx(ctx context.Context, tx *sql.Tx, programID s
 			return p, false, fmt.Errorf("inserting participant: %w", err)
 		}
 		if n, _ := res.RowsAffected(); n == 1 {
+			s.codeChangedTx(tx, parrain.NormalizeCode(code)) // it may be cached as unknown
 			p, err := scanParticipant(tx.QueryRowContext(ctx, `SELECT `+participantCols+` FROM participants WHERE id = $1`, id))
 			return p, true, err
 		}
@@ -100,6 +101,7 @@ func (s *Store) upsertParticipantTx(ctx context.Context, tx *sql.Tx, programID s
 
 func (s *Store) updateParticipantTx(ctx context.Context, tx *sql.Tx, p parrain.Participant, in parrain.ParticipantInput) (parrain.Participant, bool, error) {
 	changed := false
+	oldCode, oldStatus := p.Code, p.Status
 	set := func(dst *string, v string) {
 		if v != "" && *dst != v {
 			*dst, changed = v, true
@@ -137,6 +139,10 @@ func (s *Store) updateParticipantTx(ctx context.Context, tx *sql.Tx, p parrain.P
 	if n, _ := res.RowsAffected(); n == 0 {
 		return p, false, &parrain.Error{Code: parrain.CodeConflict, Field: "code", Message: fmt.Sprintf("the code %s is already taken", in.Code)}
 	}
+	if p.Code != oldCode || p.Status != oldStatus {
+		s.codeChangedTx(tx, parrain.NormalizeCode(oldCode))
+		s.codeChangedTx(tx, parrain.NormalizeCode(p.Code))
+	}
 	return p, false, nil
 }
 
@@ -173,15 +179,16 @@ type CodeTarget struct {
 	LandingPage bool
 }
 
-// ResolveCode looks up a referral code (case-insensitively).
+// ResolveCode looks up a referral code (case-insensitively), with a
+// statement prepared once (lookup.go).
 func (s *Store) ResolveCode(ctx context.Context, code string) (CodeTarget, error) {
 	var t CodeTarget
 	var pst, prst, xdoc string
-	err := s.r.QueryRowContext(ctx, `SELECT pa.id, pa.program_id, pa.code, pr.landing_url, pr.cookie_window_days, pa.status, pr.status,
-			COALESCE(x.settings, '')
-		FROM participants pa JOIN programs pr ON pr.id = pa.program_id
-		LEFT JOIN program_experience x ON x.program_id = pa.program_id
-		WHERE pa.code = $1`, parrain.NormalizeCode(code)).
+	stmt, err := s.resolveCodeStmt(ctx)
+	if err != nil {
+		return t, err
+	}
+	err = stmt.QueryRowContext(ctx, parrain.NormalizeCode(code)).
 		Scan(&t.ParticipantID, &t.ProgramID, &t.Code, &t.LandingURL, &t.WindowDays, &pst, &prst, &xdoc)
 	if errors.Is(err, sql.ErrNoRows) {
 		return t, notFound("code")
@@ -314,6 +321,7 @@ func (t *Tx) UpsertParticipant(ctx context.Context, programID string, in parrain
 // SetParticipantStatus sets a participant's status.
 func (t *Tx) SetParticipantStatus(ctx context.Context, id string, st parrain.ParticipantStatus) error {
 	_, err := t.tx.ExecContext(ctx, `UPDATE participants SET status = $1 WHERE id = $2`, st, id)
+	t.s.codeChangedTx(t.tx, AllCodes)
 	return err
 }
 

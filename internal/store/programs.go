@@ -53,6 +53,7 @@ func (t *Tx) InsertProgram(ctx context.Context, p parrain.Program) (string, erro
 		p.Version, ms(p.CreatedAt), ms(p.UpdatedAt), settings); err != nil {
 		return "", fmt.Errorf("inserting program: %w", err)
 	}
+	t.s.codeChangedTx(t.tx, AllCodes) // unknown codes may land on it now
 	return id, nil
 }
 
@@ -69,6 +70,7 @@ func (t *Tx) UpdateProgram(ctx context.Context, p parrain.Program) error {
 		ms(p.UpdatedAt), settings, p.ID); err != nil {
 		return fmt.Errorf("updating program: %w", err)
 	}
+	t.s.codeChangedTx(t.tx, AllCodes)
 	return nil
 }
 
@@ -99,6 +101,7 @@ func (t *Tx) SetProgramStatus(ctx context.Context, id string, st parrain.Program
 	if n, _ := res.RowsAffected(); n == 0 {
 		return notFound("program")
 	}
+	t.s.codeChangedTx(t.tx, AllCodes)
 	return nil
 }
 

@@ -19,6 +19,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -35,8 +36,12 @@ type Store struct {
 	r      *sql.DB // reads; the same pool as w on PostgreSQL
 	d      dialect
 	clock  parrain.Clock
-	secret []byte // installation secret (hashing click IPs, signing)
-	hooks  hooks  // installed by internal/referral (hooks.go)
+	secret []byte    // installation secret (hashing click IPs, signing)
+	hooks  hooks     // installed by internal/referral (hooks.go)
+	codes  codeWatch // what changed referral codes' resolution (codewatch.go)
+	// resolveCode is ResolveCode's statement, prepared once on the read pool.
+	resolveCode atomic.Pointer[sql.Stmt]
+	clickStmts  clickStmts // InsertClicks' statements (clicks.go)
 	// idemTTL is how long an Idempotency-Key is remembered (idempotency.go).
 	idemTTL time.Duration
 }
@@ -147,6 +152,15 @@ func poolSize(dsn string) (string, int, error) {
 
 // Close closes the connection pools.
 func (s *Store) Close() error {
+	if st := s.resolveCode.Load(); st != nil {
+		st.Close()
+	}
+	s.clickStmts.mu.Lock()
+	for _, st := range s.clickStmts.by {
+		st.Close()
+	}
+	s.clickStmts.by = nil
+	s.clickStmts.mu.Unlock()
 	err := s.w.Close()
 	if s.r != s.w {
 		err = errors.Join(err, s.r.Close())
@@ -257,6 +271,8 @@ func (s *Store) txOnce(ctx context.Context, fn func(*sql.Tx) error) error {
 	if err != nil {
 		return fmt.Errorf("beginning transaction: %w", err)
 	}
+	committed := false
+	defer func() { s.endTx(tx, committed) }()
 	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
 	if err := fn(tx); err != nil {
 		return err
@@ -264,6 +280,7 @@ func (s *Store) txOnce(ctx context.Context, fn func(*sql.Tx) error) error {
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("committing: %w", err)
 	}
+	committed = true
 	return nil
 }
 

@@ -38,6 +38,7 @@ func (s *Store) RolledBack(ctx context.Context, fn func(*Tx) error) error {
 	if err != nil {
 		return fmt.Errorf("beginning transaction: %w", err)
 	}
+	defer s.endTx(tx, false)
 	defer tx.Rollback() //nolint:errcheck // always rolled back: a dry run writes nothing
 	return fn(&Tx{tx: tx, s: s})
 }

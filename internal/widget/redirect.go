@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -32,13 +33,12 @@ const CookieName = "parrain_ref"
 
 // Redirect handles GET /r/{code}.
 type Redirect struct {
-	st       *store.Store
-	log      *slog.Logger
-	clicks   *ClickRecorder
-	fallback string // landing for unknown codes when no program exists
-	secure   bool   // set the Secure cookie attribute
-	domain   string // cookie Domain attribute, e.g. ".example.com"
-	ips      httpx.IPResolver
+	st     *store.Store
+	log    *slog.Logger
+	clicks *ClickRecorder
+	ips    httpx.IPResolver
+	codes  *CodeCache
+	uas    uaCache
 	// Landing, when set, may answer a valid code with the program's
 	// personalised landing page instead of the redirect (landing.go).
 	Landing LandingPage
@@ -48,10 +48,28 @@ type Redirect struct {
 // land when no active program exists; cookieDomain may be empty (host-only
 // cookie); secure sets the cookie's Secure attribute; ips finds the
 // clicking client's address (the --trust-proxy setting), which the fraud
-// signals read.
+// signals read. What codes resolve to is cached (codecache.go).
 func NewRedirect(st *store.Store, log *slog.Logger, clicks *ClickRecorder, fallback, cookieDomain string, secure bool, ips httpx.IPResolver) *Redirect {
-	return &Redirect{st: st, log: log, clicks: clicks, fallback: fallback, domain: cookieDomain, secure: secure, ips: ips}
+	return &Redirect{st: st, log: log, clicks: clicks, ips: ips,
+		codes: NewCodeCache(st, DefaultCodeCacheSize, DefaultUnknownCacheSize, DefaultVersionPoll, fallback, cookieDomain, secure)}
 }
+
+// Codes returns the redirect's code cache.
+func (h *Redirect) Codes() *CodeCache { return h.codes }
+
+// Header values shared by every answer (net/http only reads them).
+var (
+	noStore        = []string{"no-store"}
+	referrerPolicy = []string{"strict-origin-when-cross-origin"}
+)
+
+// The redirect counters, looked up once.
+var (
+	redirectsUncounted = metrics.Redirects.WithLabelValues("uncounted")
+	redirectsAutomated = metrics.Redirects.WithLabelValues("automated")
+	redirectsValid     = metrics.Redirects.WithLabelValues("valid")
+	redirectsInvalid   = metrics.Redirects.WithLabelValues("invalid")
+)
 
 // ServeHTTP answers 302 to the program's landing page with ref={code},
 // updates the attribution cookie and records the click in the background.
@@ -61,83 +79,90 @@ func NewRedirect(st *store.Store, log *slog.Logger, clicks *ClickRecorder, fallb
 // headless browsers are recorded as automated clicks, which are never
 // counted but feed the fraud checks.
 func (h *Redirect) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	raw := r.PathValue("code")
-	code := parrain.NormalizeCode(raw)
+	code := parrain.NormalizeCode(r.PathValue("code"))
 	now := h.st.Clock().Now()
-	var t store.CodeTarget
+	var e *resolved
 	var err error
 	if parrain.ValidCodeSyntax(code) {
-		t, err = h.st.ResolveCode(r.Context(), code)
+		e, err = h.codes.resolve(r.Context(), code)
 	} else {
-		err = parrain.Errorf(parrain.CodeNotFound, "bad code")
+		e, err = h.codes.resolve(r.Context(), "") // never a code: the fallback landing
 	}
-	landing := t.LandingURL
-	valid := err == nil && t.Active
 	if err != nil {
-		if parrain.ErrorCode(err) != parrain.CodeNotFound {
-			h.log.ErrorContext(r.Context(), "resolving referral code", "err", err)
-		}
-		landing, _ = h.st.FallbackLanding(r.Context())
-		if landing == "" {
-			landing = h.fallback
-		}
+		h.log.ErrorContext(r.Context(), "resolving referral code", "err", err)
+		e = &resolved{target: h.codes.fallbackURL}
 	}
-	target := landing
+	valid := e.found && e.t.Active
 	if valid {
-		target = withRef(landing, t.Code)
-		h.setCookie(w, r, t, now)
+		h.setCookie(w, r, e, now)
 	}
-	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("Referrer-Policy", "strict-origin-when-cross-origin")
-	if !valid || h.Landing == nil || !h.Landing.Serve(w, r, t, target) {
-		http.Redirect(w, r, target, http.StatusFound)
+	hdr := w.Header()
+	hdr["Cache-Control"] = noStore
+	hdr["Referrer-Policy"] = referrerPolicy
+	if !valid || h.Landing == nil || !e.t.LandingPage || !h.Landing.Serve(w, r, e.t, e.target) {
+		if e.location != nil {
+			hdr["Location"] = e.location
+			w.WriteHeader(http.StatusFound)
+		} else {
+			http.Redirect(w, r, e.target, http.StatusFound)
+		}
 	}
 
 	if r.Method == http.MethodHead || IsPrefetch(r) {
-		metrics.Redirects.WithLabelValues("uncounted").Inc()
+		redirectsUncounted.Inc()
 		return
 	}
 	// Scripts, headless browsers and clients with no User-Agent are
 	// recorded, not counted: they are the fraud checks' evidence of click
 	// flooding (net.automated_clicks, the automated click flood alert).
 	// Link previews and crawlers are neither clicks nor evidence.
+	ua := r.UserAgent()
 	automated := false
-	switch fraud.ClassifyUserAgent(r.UserAgent()) {
-	case fraud.UAAutomation, fraud.UAEmpty:
+	switch h.uas.classify(ua) {
+	case uaAutomated:
 		automated = true
-	default:
-		if IsBot(r.UserAgent()) {
-			metrics.Redirects.WithLabelValues("uncounted").Inc()
-			return
-		}
+	case uaBot:
+		redirectsUncounted.Inc()
+		return
 	}
 	switch {
 	case automated:
-		metrics.Redirects.WithLabelValues("automated").Inc()
+		redirectsAutomated.Inc()
 	case valid:
-		metrics.Redirects.WithLabelValues("valid").Inc()
+		redirectsValid.Inc()
 	default:
-		metrics.Redirects.WithLabelValues("invalid").Inc()
+		redirectsInvalid.Inc()
 	}
-	ip := h.ips.ClientIP(r)
-	c := store.Click{Code: truncate(code, 32), Valid: valid && !automated, Automated: automated, IPHash: hashIP(h.st.Secret(), ip), IP: ip,
-		Params: truncate(r.URL.RawQuery, 1000), UserAgent: truncate(r.UserAgent(), 500), Referer: truncate(r.Referer(), 500), At: now}
-	if err == nil {
-		c.ProgramID, c.ParticipantID = t.ProgramID, t.ParticipantID
+	c := store.Click{Code: truncate(code, 32), Valid: valid && !automated, Automated: automated, IP: h.ips.ClientIP(r),
+		Params: truncate(r.URL.RawQuery, 1000), UserAgent: truncate(ua, 500), Referer: truncate(r.Referer(), 500), At: now}
+	if e.found {
+		c.ProgramID, c.ParticipantID = e.t.ProgramID, e.t.ParticipantID
 	}
-	h.clicks.Record(c)
+	h.clicks.Record(c) // the writer hashes the IP (hashIP), off the request path
 }
 
-func (h *Redirect) setCookie(w http.ResponseWriter, r *http.Request, t store.CodeTarget, now time.Time) {
+// setCookie adds this touch to the attribution cookie. The cookie's
+// attributes were written once per code (resolved.cookieTail); its value
+// is the touches, which the domain encodes.
+func (h *Redirect) setCookie(w http.ResponseWriter, r *http.Request, e *resolved, now time.Time) {
+	var b strings.Builder
+	b.Grow(len(CookieName) + 1 + len(e.t.Code) + 12 + len(e.cookieTail))
+	b.WriteString(CookieName)
+	b.WriteByte('=')
 	var touches []parrain.Touch
 	if c, err := r.Cookie(CookieName); err == nil {
 		touches, _ = parrain.ParseTouchCookie(c.Value) // a garbled cookie is replaced
 	}
-	touches = parrain.AddTouch(touches, parrain.Touch{Code: t.Code, At: now})
-	http.SetCookie(w, &http.Cookie{
-		Name: CookieName, Value: parrain.TouchCookie(touches), Path: "/", Domain: h.domain,
-		MaxAge: t.WindowDays * 24 * 3600, HttpOnly: false, Secure: h.secure, SameSite: http.SameSiteLaxMode,
-	})
+	if len(touches) == 0 {
+		b.WriteString(e.t.Code) // parrain.TouchCookie of this one touch, without its slices
+		b.WriteByte('.')
+		var num [20]byte
+		b.Write(strconv.AppendInt(num[:0], now.Unix(), 10))
+	} else {
+		b.WriteString(parrain.TouchCookie(parrain.AddTouch(touches, parrain.Touch{Code: e.t.Code, At: now})))
+	}
+	b.WriteString(e.cookieTail)
+	w.Header()["Set-Cookie"] = append(w.Header()["Set-Cookie"], b.String())
 }
 
 // withRef adds ref=code to a landing URL's query, keeping its other
@@ -227,6 +252,17 @@ type ClickRecorder struct {
 	closeOnce  sync.Once
 }
 
+// catchUpBatches is how many batches one click transaction may take when
+// clicks arrive faster than batches commit.
+const catchUpBatches = 16
+
+// The click counters, looked up once.
+var (
+	clicksRecordedValid   = metrics.ClicksRecorded.WithLabelValues("valid")
+	clicksRecordedInvalid = metrics.ClicksRecorded.WithLabelValues("invalid")
+	clicksDroppedFull     = metrics.ClicksDropped.WithLabelValues("buffer_full")
+)
+
 // NewClickRecorder starts the background writer.
 func NewClickRecorder(st *store.Store, log *slog.Logger, buffer int, interval time.Duration, batch int) *ClickRecorder {
 	c := &ClickRecorder{st: st, log: log, ch: make(chan store.Click, buffer), stop: make(chan struct{}), done: make(chan struct{}), MaxBackoff: 30 * time.Second}
@@ -246,7 +282,7 @@ func (c *ClickRecorder) Record(k store.Click) {
 		}
 	default:
 		c.Dropped.Add(1)
-		metrics.ClicksDropped.WithLabelValues("buffer_full").Inc()
+		clicksDroppedFull.Inc()
 		if !c.full.Swap(true) {
 			c.log.Warn("click buffer full: clicks are dropped until the database catches up", "buffer", cap(c.ch))
 		}
@@ -258,10 +294,21 @@ func (c *ClickRecorder) loop(interval time.Duration, batch int) {
 	var buf []store.Click
 	failures := 0
 	var downSince time.Time
+	// The clicks' IP hashes are made here, with one keyed hash reused,
+	// rather than on the redirect's request path.
+	mac := hmac.New(sha256.New, c.st.Secret())
+	var sum [sha256.Size]byte
 	// write tries to store buf once; it reports whether buf is empty now.
 	write := func() bool {
 		if len(buf) == 0 {
 			return true
+		}
+		for i := range buf {
+			if k := &buf[i]; k.IPHash == "" && k.IP != "" {
+				mac.Reset()
+				mac.Write([]byte(k.IP))
+				k.IPHash = hex.EncodeToString(mac.Sum(sum[:0])[:16]) // = hashIP
+			}
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
@@ -273,13 +320,14 @@ func (c *ClickRecorder) loop(interval time.Duration, batch int) {
 			failures++
 			return false
 		}
+		valid := 0
 		for _, k := range buf {
 			if k.Valid {
-				metrics.ClicksRecorded.WithLabelValues("valid").Inc()
-			} else {
-				metrics.ClicksRecorded.WithLabelValues("invalid").Inc()
+				valid++
 			}
 		}
+		clicksRecordedValid.Add(float64(valid))
+		clicksRecordedInvalid.Add(float64(len(buf) - valid))
 		if failures > 0 {
 			c.log.Info("writing clicks again", "n", len(buf), "down_for", time.Since(downSince).Round(time.Millisecond), "failed_attempts", failures)
 			failures = 0
@@ -315,6 +363,18 @@ func (c *ClickRecorder) loop(interval time.Duration, batch int) {
 		case k := <-c.ch:
 			buf = append(buf, k)
 			if len(buf) >= batch {
+				// Take what else waits, up to catchUpBatches batches: when
+				// commits are slow (a busy disk), transactions grow instead
+				// of the backlog.
+			more:
+				for len(buf) < batch*catchUpBatches {
+					select {
+					case k := <-c.ch:
+						buf = append(buf, k)
+					default:
+						break more
+					}
+				}
 				write()
 			}
 		case <-t.C:
@@ -347,4 +407,51 @@ func (c *ClickRecorder) drain(buf *[]store.Click, write func() bool) {
 func (c *ClickRecorder) Close() {
 	c.closeOnce.Do(func() { close(c.stop) })
 	<-c.done
+}
+
+// uaClass is what the redirect does with a click of a user agent.
+type uaClass uint8
+
+const (
+	uaCounted   uaClass = iota // a browser: a click
+	uaAutomated                // a script, a headless browser, no User-Agent: recorded, not counted
+	uaBot                      // a crawler or link preview: not recorded
+)
+
+// classifyUA sorts a user agent for the redirect.
+func classifyUA(ua string) uaClass {
+	switch fraud.ClassifyUserAgent(ua) {
+	case fraud.UAAutomation, fraud.UAEmpty:
+		return uaAutomated
+	}
+	if IsBot(ua) {
+		return uaBot
+	}
+	return uaCounted
+}
+
+// uaCacheSize bounds the user agents whose class is remembered; past it
+// the cache starts again empty.
+const uaCacheSize = 4096
+
+// uaCache remembers the class of the user agents seen (a few hundred
+// strings make most traffic), sparing the lower-casing and the scans.
+type uaCache struct {
+	m sync.Map // string → uaClass
+	n atomic.Int64
+}
+
+func (c *uaCache) classify(ua string) uaClass {
+	if v, ok := c.m.Load(ua); ok {
+		return v.(uaClass)
+	}
+	k := classifyUA(ua)
+	if len(ua) <= 512 {
+		if c.n.Add(1) > uaCacheSize {
+			c.m.Clear()
+			c.n.Store(1)
+		}
+		c.m.Store(strings.Clone(ua), k)
+	}
+	return k
 }
