@@ -341,19 +341,19 @@ func TestSearchParticipants(t *testing.T) {
 			limit int
 			want  string
 		}{
-			{"mar", 10, "p2,p1,p0,p5"},          // names first (newest first), then emails not already listed
-			{"MARIE", 10, "p1,p0,p5"},           // any case
-			{"marie-a", 10, "p1"},               // prefix longer than the indexed three characters
-			{"marie ", 10, "p1,p0,p5"},          // trimmed
-			{"marie c", 10, "p0"},               // a space inside the prefix
-			{"ette@", 10, "p2"},                 // email prefix, stored local part in capitals
-			{"curie", 10, ""},                   // not a prefix of the name
-			{"lab.example", 10, ""},             // not a prefix of the email
-			{"mar", 2, "p2,p1"},                 // the limit holds across both queries
-			{"p3", 10, "p3"},                    // external id, exact
-			{"P3", 10, ""},                      // external ids are case-sensitive
+			{"mar", 10, "p2,p1,p0,p5"},           // names first (newest first), then emails not already listed
+			{"MARIE", 10, "p1,p0,p5"},            // any case
+			{"marie-a", 10, "p1"},                // prefix longer than the indexed three characters
+			{"marie ", 10, "p1,p0,p5"},           // trimmed
+			{"marie c", 10, "p0"},                // a space inside the prefix
+			{"ette@", 10, "p2"},                  // email prefix, stored local part in capitals
+			{"curie", 10, ""},                    // not a prefix of the name
+			{"lab.example", 10, ""},              // not a prefix of the email
+			{"mar", 2, "p2,p1"},                  // the limit holds across both queries
+			{"p3", 10, "p3"},                     // external id, exact
+			{"P3", 10, ""},                       // external ids are case-sensitive
 			{strings.ToLower(p4.Code), 10, "p4"}, // code, any case
-			{"ma", 10, ""},                      // under three characters: codes and ids only
+			{"ma", 10, ""},                       // under three characters: codes and ids only
 			{"   ", 10, ""},
 			{"%ar", 10, ""}, // no LIKE wildcard leaks through
 			{"_ar", 10, ""},
