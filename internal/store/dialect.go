@@ -1,5 +1,12 @@
 package store
 
+import (
+	"errors"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	msqlite "modernc.org/sqlite"
+)
+
 // dialect holds the few SQL fragments that differ between SQLite and
 // PostgreSQL. Everything else is written once.
 type dialect struct {
@@ -31,3 +38,19 @@ var (
 		migrationLock: "SELECT pg_advisory_xact_lock(727247246, hashtext(current_schema()))",
 	}
 )
+
+// uniqueViolation reports whether err is the database refusing a row that
+// breaks a UNIQUE or PRIMARY KEY constraint, on either database, so that a
+// repository can answer a conflict instead of a database error.
+func uniqueViolation(err error) bool {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.Code == "23505"
+	}
+	var se *msqlite.Error
+	if errors.As(err, &se) {
+		// SQLITE_CONSTRAINT_UNIQUE and SQLITE_CONSTRAINT_PRIMARYKEY.
+		return se.Code() == 2067 || se.Code() == 1555
+	}
+	return false
+}

@@ -62,7 +62,19 @@ func migrations(d string) ([]migration, error) {
 // processes starting together on PostgreSQL serialise on an advisory lock;
 // on SQLite the immediate transaction does the same.
 func (s *Store) migrate(ctx context.Context) error {
-	if _, err := s.w.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)`); err != nil {
+	// Under the migration lock too: two PostgreSQL sessions running
+	// CREATE TABLE IF NOT EXISTS at once on an empty schema can both try
+	// to create it, and one fails with a unique violation in the catalog.
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		if s.d.migrationLock != "" {
+			if _, err := tx.ExecContext(ctx, s.d.migrationLock); err != nil {
+				return err
+			}
+		}
+		_, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)`)
+		return err
+	})
+	if err != nil {
 		return fmt.Errorf("creating schema_migrations: %w", err)
 	}
 	ms, err := migrations(s.d.name)

@@ -182,6 +182,9 @@ func (t *Tx) InsertPartner(ctx context.Context, programID string, a parrain.Part
 	if _, err := t.tx.ExecContext(ctx, `INSERT INTO partners (id, program_id, email, name, company, website, message, status, source, applied_at, created_at, updated_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $10)`, id, programID, a.Email, a.Name, a.Company, a.Website, a.Message,
 		parrain.PartnerApplied, source, ms(now)); err != nil {
+		if uniqueViolation(err) { // a concurrent application with the same email
+			return "", &parrain.Error{Code: parrain.CodeConflict, Field: "email", Message: "this email already applied to or belongs to a partner of this program"}
+		}
 		return "", fmt.Errorf("inserting partner: %w", err)
 	}
 	return id, nil
