@@ -150,14 +150,19 @@ func TestEmailMessageStates(t *testing.T) {
 	})
 }
 
+// unsubscribe records an unsubscription in its own transaction.
+func unsubscribe(e *env, programID, email, source string) error {
+	return e.St.InTx(ctx, func(tx *store.Tx) error { return tx.Unsubscribe(ctx, programID, email, source) })
+}
+
 func TestUnsubscribeCanonicalAndScoped(t *testing.T) {
 	each(t, func(t *testing.T, e *env) {
 		a, b := e.Program(nil), e.Program(nil)
-		if err := e.St.Unsubscribe(ctx, a.ID, "Jane.Doe+news@GMAIL.com", "link"); err != nil {
+		if err := unsubscribe(e, a.ID, "Jane.Doe+news@GMAIL.com", "link"); err != nil {
 			t.Fatal(err)
 		}
 		// Idempotent.
-		if err := e.St.Unsubscribe(ctx, a.ID, "janedoe@gmail.com", "api"); err != nil {
+		if err := unsubscribe(e, a.ID, "janedoe@gmail.com", "api"); err != nil {
 			t.Fatal(err)
 		}
 		cases := []struct {
@@ -220,12 +225,28 @@ func TestUnsubscribeTokens(t *testing.T) {
 	})
 }
 
+// setTemplate and deleteTemplate run the store's template writes in their
+// own transaction (the use case in internal/notify adds the render check).
+func setTemplate(e *env, programID string, et store.EmailTemplate) (store.EmailTemplate, error) {
+	var out store.EmailTemplate
+	err := e.St.InTx(ctx, func(tx *store.Tx) error {
+		var err error
+		out, err = tx.SetEmailTemplate(ctx, programID, et)
+		return err
+	})
+	return out, err
+}
+
+func deleteTemplate(e *env, programID string, kind parrain.NoticeKind, locale string) error {
+	return e.St.InTx(ctx, func(tx *store.Tx) error { return tx.DeleteEmailTemplate(ctx, programID, kind, locale) })
+}
+
 func TestEmailTemplatesCRUD(t *testing.T) {
 	each(t, func(t *testing.T, e *env) {
 		a, b := e.Program(nil), e.Program(nil)
 		set := func(prog string, kind parrain.NoticeKind, locale, subject string) {
 			t.Helper()
-			if _, err := e.St.SetEmailTemplate(ctx, prog, store.EmailTemplate{Kind: kind, Locale: locale, Subject: subject, Text: "t", HTML: "<p>h</p>"}); err != nil {
+			if _, err := setTemplate(e, prog, store.EmailTemplate{Kind: kind, Locale: locale, Subject: subject, Text: "t", HTML: "<p>h</p>"}); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -259,26 +280,19 @@ func TestEmailTemplatesCRUD(t *testing.T) {
 				t.Errorf("%+v: %v %v", c, ok, err)
 			}
 		}
-		if _, err := e.St.SetEmailTemplate(ctx, "prog_missing", store.EmailTemplate{Kind: parrain.NoticeWelcome, Locale: "en"}); parrain.ErrorCode(err) != parrain.CodeNotFound {
-			t.Errorf("template of a missing program: %v", err)
-		}
-		if err := e.St.DeleteEmailTemplate(ctx, a.ID, parrain.NoticeWelcome, "en"); err != nil {
+		if err := deleteTemplate(e, a.ID, parrain.NoticeWelcome, "en"); err != nil {
 			t.Fatal(err)
 		}
 		for _, c := range []struct {
 			prog   string
 			locale string
 		}{{a.ID, "en"}, {a.ID, "de"}, {"prog_missing", "en"}} {
-			if err := e.St.DeleteEmailTemplate(ctx, c.prog, parrain.NoticeWelcome, c.locale); parrain.ErrorCode(err) != parrain.CodeNotFound {
+			if err := deleteTemplate(e, c.prog, parrain.NoticeWelcome, c.locale); parrain.ErrorCode(err) != parrain.CodeNotFound {
 				t.Errorf("delete %+v again: %v", c, err)
 			}
 		}
 		if _, ok, err := e.St.EmailTemplate(ctx, b.ID, parrain.NoticeWelcome, "en"); err != nil || !ok {
 			t.Errorf("b's template went with a's: %v %v", ok, err)
-		}
-		log, _, err := e.St.AuditLog(ctx, store.AuditFilter{Action: "email_template.", ProgramID: a.ID}, store.Page{})
-		if err != nil || auditActions(log) != "email_template.deleted,email_template.updated,email_template.updated,email_template.updated,email_template.updated" {
-			t.Errorf("audit %q %v", auditActions(log), err)
 		}
 	})
 }

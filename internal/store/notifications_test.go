@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/parrainhq/parrain/internal/parrain"
+	"github.com/parrainhq/parrain/internal/referral"
 	"github.com/parrainhq/parrain/internal/store"
 )
 
@@ -25,6 +26,17 @@ func notificationKeys(ns []store.Notification) []string {
 		out[i], _ = n.Data["key"].(string)
 	}
 	return out
+}
+
+// markRead marks notifications read in its own transaction.
+func markRead(e *env, participantID string, ids []string) (int64, error) {
+	var n int64
+	err := e.St.InTx(ctx, func(tx *store.Tx) error {
+		var err error
+		n, err = tx.MarkNotificationsRead(ctx, participantID, ids)
+		return err
+	})
+	return n, err
 }
 
 func TestNotificationsFeedPagesAndReads(t *testing.T) {
@@ -74,7 +86,7 @@ func TestNotificationsFeedPagesAndReads(t *testing.T) {
 			{"all, nothing left", nil, 0, 0},
 		}
 		for _, c := range cases {
-			n, err := e.St.MarkNotificationsRead(ctx, ann.ID, c.ids)
+			n, err := markRead(e, ann.ID, c.ids)
 			if err != nil || n != c.changed {
 				t.Errorf("%s: changed %d %v, want %d", c.name, n, err, c.changed)
 			}
@@ -89,8 +101,9 @@ func TestNotificationsFeedPagesAndReads(t *testing.T) {
 		if err != nil || read[0].ReadAt == nil || !read[0].ReadAt.Equal(t0.Add(time.Minute)) {
 			t.Errorf("read at: %+v %v", read, err)
 		}
-		if _, err := e.St.MarkNotificationsRead(ctx, ann.ID, make([]string, 201)); parrain.ErrorCode(err) != parrain.CodeInvalid {
-			t.Errorf("201 ids: %v", err)
+		// The use case caps a request at referral.MaxMarkRead ids.
+		if _, err := e.Ref.MarkNotificationsRead(ctx, ann.ID, make([]string, referral.MaxMarkRead+1)); parrain.ErrorCode(err) != parrain.CodeInvalid {
+			t.Errorf("%d ids: %v", referral.MaxMarkRead+1, err)
 		}
 	})
 }
@@ -107,7 +120,7 @@ func TestNotificationsUnreadOnly(t *testing.T) {
 			t.Fatal(err)
 		}
 		// Read 5, 3 and 0 (ids newest first: 5 is all[0]).
-		if _, err := e.St.MarkNotificationsRead(ctx, p.ID, []string{all[0].ID, all[2].ID, all[5].ID}); err != nil {
+		if _, err := markRead(e, p.ID, []string{all[0].ID, all[2].ID, all[5].ID}); err != nil {
 			t.Fatal(err)
 		}
 		got := walk(t, 1, 4, func(pg store.Page) ([]store.Notification, string, error) {
