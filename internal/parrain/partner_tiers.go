@@ -156,6 +156,13 @@ func EvaluateTier(now time.Time, tiers []Tier, current string, r PartnerRecord, 
 		}
 		return -1 << 30
 	}
+	if current != "" && rank(current) == -1<<30 {
+		// The partner's tier was removed from the program: not a promotion,
+		// whatever tier they land in.
+		ch.Direction = "demotion"
+		ch.Reason = fmt.Sprintf("tier %q no longer exists: placed in %s", current, best.Name)
+		return ch
+	}
 	if rank(best.Key) > rank(current) {
 		ch.Direction = "promotion"
 		n, rev := tierStats(now, best.Criteria, r)
@@ -169,10 +176,8 @@ func EvaluateTier(now time.Time, tiers []Tier, current string, r PartnerRecord, 
 	for _, t := range tiers {
 		if t.Key == current {
 			ch.Reason = fmt.Sprintf("no longer meets the %s criteria: needs %s", t.Name, strings.Join(Missing(now, t, r, currency), ", "))
-			return ch
 		}
 	}
-	ch.Reason = fmt.Sprintf("tier %q no longer exists: placed in %s", current, best.Name)
 	return ch
 }
 
