@@ -13,6 +13,7 @@ import (
 	"net/mail"
 	"time"
 
+	"github.com/parrainhq/parrain/internal/access"
 	"github.com/parrainhq/parrain/internal/api"
 	"github.com/parrainhq/parrain/internal/console"
 	"github.com/parrainhq/parrain/internal/crm"
@@ -56,6 +57,7 @@ type Main struct {
 	// console is the admin console under /admin; AdminRoutes lists its
 	// routes (they are not part of the API's OpenAPI document).
 	console     *console.Console
+	access      *access.Service
 	AdminRoutes []Route
 	// notify composes and sends notices; widgets serves the snippet, the
 	// widget, the landing page and the unsubscribe page.
@@ -119,15 +121,17 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, clock parrain.Clock)
 		return nil, err
 	}
 	m.limiter = newLimiter(cfg.PublicRate, cfg.PublicBurst, m.ips, log)
+	acfg := access.Config{}
+	if m.mailer != nil {
+		acfg.Mailer = m.mailer // the portal's magic links by email
+	}
+	m.access = access.New(st, log, acfg)
 	if m.console, err = console.New(st, log, console.Options{Referral: m.ref, BaseURL: cfg.BaseURL, IPs: m.ips, Partners: m.partners,
-		Programs: m.programs, Payouts: m.payouts, Reports: report.New(st), Webhooks: m.webhooks}); err != nil {
+		Programs: m.programs, Payouts: m.payouts, Reports: report.New(st), Webhooks: m.webhooks, Access: m.access}); err != nil {
 		st.Close()
 		return nil, fmt.Errorf("preparing the console: %w", err)
 	}
-	popt := portal.Options{BaseURL: cfg.BaseURL, Partners: m.partners, Programs: m.programs, Payouts: m.payouts}
-	if m.mailer != nil {
-		popt.Mailer = m.mailer // magic links by email
-	}
+	popt := portal.Options{BaseURL: cfg.BaseURL, Partners: m.partners, Programs: m.programs, Payouts: m.payouts, Access: m.access, IPs: m.ips}
 	if m.portal, err = portal.New(st, log, popt); err != nil {
 		st.Close()
 		return nil, fmt.Errorf("preparing the partner portal: %w", err)

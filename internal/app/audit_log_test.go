@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parrainhq/parrain/internal/access"
+
 	"github.com/parrainhq/parrain/internal/api"
 	"github.com/parrainhq/parrain/internal/dbtest"
 	"github.com/parrainhq/parrain/internal/httpx"
@@ -355,7 +357,7 @@ func TestAuditLogActorsAndFilters(t *testing.T) {
 		var other parrain.Program
 		x.ok("POST", "/api/v1/programs", "", map[string]any{"name": "Other", "landing_url": "https://other.example/", "currency": "EUR"}, &other, 201)
 		cli := parrain.WithActor(ctx, parrain.Actor{Kind: parrain.ActorCLI, Label: "cli"})
-		scoped, sk, err := x.m.Store().CreateAPIKey(cli, "scoped", nil, other.ID)
+		scoped, sk, err := access.New(x.m.Store(), nil, access.Config{}).CreateAPIKey(cli, "scoped", nil, other.ID)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strconv"
 
+	"github.com/parrainhq/parrain/internal/access"
 	"github.com/parrainhq/parrain/internal/httpx"
 	"github.com/parrainhq/parrain/internal/parrain"
 	"github.com/parrainhq/parrain/internal/store"
@@ -43,7 +44,7 @@ func (c *Console) renderUsers(w http.ResponseWriter, r *http.Request, a *Auth, s
 		c.fail(w, r, a, err)
 		return
 	}
-	if d.Users, err = c.st.Users(r.Context()); err != nil {
+	if d.Users, err = c.access.Users(r.Context()); err != nil {
 		c.fail(w, r, a, err)
 		return
 	}
@@ -68,26 +69,12 @@ func (c *Console) CreateUser(w http.ResponseWriter, r *http.Request, a *Auth) {
 		d.Field[errField(e)] = e.Message
 		c.renderUsers(w, r, a, httpx.Status(e.Code), d)
 	}
-	role, err := store.ParseRole("role", d.Role)
+	role, err := access.ParseRole("role", d.Role)
 	if err != nil {
 		again(err)
 		return
 	}
-	email, err := store.NormalizeUserEmail("email", d.Email)
-	if err != nil {
-		again(err)
-		return
-	}
-	if err := ValidatePassword("password", email, f.Get("password")); err != nil {
-		again(err)
-		return
-	}
-	hash, err := c.hasher.Hash(r.Context(), f.Get("password"))
-	if err != nil {
-		c.fail(w, r, a, err)
-		return
-	}
-	u, err := c.st.CreateUser(r.Context(), store.NewUser{Email: email, Name: d.Name, Role: role, PasswordHash: hash}, a.Actor())
+	u, err := c.access.CreateUser(r.Context(), access.NewUser{Email: d.Email, Name: d.Name, Role: role, Password: f.Get("password")})
 	if err != nil {
 		again(err)
 		return
@@ -98,10 +85,10 @@ func (c *Console) CreateUser(w http.ResponseWriter, r *http.Request, a *Auth) {
 
 // SetUserRole handles POST /admin/settings/users/{id}/role.
 func (c *Console) SetUserRole(w http.ResponseWriter, r *http.Request, a *Auth) {
-	role, err := store.ParseRole("role", r.PostForm.Get("role"))
+	role, err := access.ParseRole("role", r.PostForm.Get("role"))
 	if err == nil {
 		var u store.User
-		if u, err = c.st.SetUserRole(r.Context(), r.PathValue("id"), role, a.Actor()); err == nil {
+		if u, err = c.access.SetRole(r.Context(), r.PathValue("id"), role); err == nil {
 			c.setFlash(w, r, "ok", u.Email+" is now "+string(u.Role)+".")
 		}
 	}
@@ -121,7 +108,7 @@ func (c *Console) userActionDone(w http.ResponseWriter, r *http.Request, a *Auth
 // DisableUser handles POST /admin/settings/users/{id}/disable: the user can
 // no longer sign in and is signed out everywhere.
 func (c *Console) DisableUser(w http.ResponseWriter, r *http.Request, a *Auth) {
-	u, err := c.st.SetUserDisabled(r.Context(), r.PathValue("id"), true, a.Actor())
+	u, err := c.access.SetDisabled(r.Context(), r.PathValue("id"), true)
 	if err == nil {
 		c.setFlash(w, r, "ok", u.Email+" is disabled and signed out everywhere.")
 	}
@@ -130,7 +117,7 @@ func (c *Console) DisableUser(w http.ResponseWriter, r *http.Request, a *Auth) {
 
 // EnableUser handles POST /admin/settings/users/{id}/enable.
 func (c *Console) EnableUser(w http.ResponseWriter, r *http.Request, a *Auth) {
-	u, err := c.st.SetUserDisabled(r.Context(), r.PathValue("id"), false, a.Actor())
+	u, err := c.access.SetDisabled(r.Context(), r.PathValue("id"), false)
 	if err == nil {
 		c.setFlash(w, r, "ok", u.Email+" can sign in again.")
 	}
@@ -140,10 +127,10 @@ func (c *Console) EnableUser(w http.ResponseWriter, r *http.Request, a *Auth) {
 // SignOutUser handles POST /admin/settings/users/{id}/sign-out: ends every
 // session of that user.
 func (c *Console) SignOutUser(w http.ResponseWriter, r *http.Request, a *Auth) {
-	u, err := c.st.UserByID(r.Context(), r.PathValue("id"))
+	u, err := c.access.User(r.Context(), r.PathValue("id"))
 	if err == nil {
 		var n int64
-		if n, err = c.st.DeleteUserSessions(r.Context(), u.ID, a.Actor()); err == nil {
+		if n, err = c.access.SignOutEverywhere(r.Context(), u.ID); err == nil {
 			c.setFlash(w, r, "ok", u.Email+" is signed out everywhere ("+itoa(n)+" sessions ended).")
 		}
 	}
@@ -179,7 +166,7 @@ func (c *Console) renderAPIKeys(w http.ResponseWriter, r *http.Request, a *Auth,
 		c.fail(w, r, a, err)
 		return
 	}
-	if d.Keys, err = c.st.APIKeys(r.Context()); err != nil {
+	if d.Keys, err = c.access.APIKeys(r.Context()); err != nil {
 		c.fail(w, r, a, err)
 		return
 	}
@@ -203,7 +190,7 @@ func (c *Console) CreateAPIKey(w http.ResponseWriter, r *http.Request, a *Auth) 
 		c.renderAPIKeys(w, r, a, http.StatusBadRequest, d)
 		return
 	}
-	secret, k, err := c.st.CreateAPIKey(r.Context(), d.Name, f["scope"], d.Program)
+	secret, k, err := c.access.CreateAPIKey(r.Context(), d.Name, f["scope"], d.Program)
 	if err != nil {
 		e := parrain.AsError(err)
 		if e == nil {
@@ -225,7 +212,7 @@ func (c *Console) CreateAPIKey(w http.ResponseWriter, r *http.Request, a *Auth) 
 // RevokeAPIKey handles POST /admin/settings/api-keys/{id}/revoke.
 func (c *Console) RevokeAPIKey(w http.ResponseWriter, r *http.Request, a *Auth) {
 	id := r.PathValue("id")
-	if err := c.st.RevokeAPIKey(r.Context(), id); err != nil {
+	if err := c.access.RevokeAPIKey(r.Context(), id); err != nil {
 		c.fail(w, r, a, err)
 		return
 	}

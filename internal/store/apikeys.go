@@ -2,10 +2,8 @@ package store
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"database/sql"
-	"encoding/base32"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -15,7 +13,8 @@ import (
 	"github.com/parrainhq/parrain/internal/parrain"
 )
 
-// API key scopes. A key holds one or more.
+// API key scopes. A key holds one or more (internal/access validates
+// them).
 const (
 	ScopeRead   = "read"   // GET endpoints
 	ScopeEvents = "events" // report events, upsert participants
@@ -59,44 +58,14 @@ func hashKey(secret string) string {
 	return hex.EncodeToString(h[:])
 }
 
-// CreateAPIKey creates a key and returns its secret, shown once.
-func (s *Store) CreateAPIKey(ctx context.Context, name string, scopes []string, programID string) (string, APIKey, error) {
-	name = strings.TrimSpace(name)
-	if name == "" || len(name) > 100 {
-		return "", APIKey{}, parrain.Invalid("name", "is required (at most 100 characters)")
-	}
-	if len(scopes) == 0 {
-		scopes = AllScopes
-	}
-	for _, sc := range scopes {
-		if sc != ScopeRead && sc != ScopeEvents && sc != ScopeAdmin {
-			return "", APIKey{}, parrain.Invalid("scopes", "unknown scope %q (read, events, admin)", sc)
-		}
-	}
-	if programID != "" {
-		if _, err := s.Program(ctx, programID); err != nil {
-			return "", APIKey{}, err
-		}
-	}
-	b := make([]byte, 20)
-	if _, err := rand.Read(b); err != nil {
-		return "", APIKey{}, fmt.Errorf("generating key: %w", err)
-	}
-	secret := "prn_" + strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b))
-	k := APIKey{ID: newID("key"), Name: name, Prefix: secret[:10], Scopes: scopes, ProgramID: programID, CreatedAt: s.clock.Now()}
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO api_keys (id, name, prefix, hash, scopes, program_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-			k.ID, k.Name, k.Prefix, hashKey(secret), strings.Join(scopes, " "), sql.NullString{String: programID, Valid: programID != ""}, ms(k.CreatedAt))
-		if err != nil {
-			return fmt.Errorf("storing API key: %w", err)
-		}
-		return s.audit(ctx, tx, AuditAPIKeyCreated, "api_key", k.ID, k.ProgramID,
-			map[string]any{"name": k.Name, "scopes": k.Scopes, "prefix": k.Prefix})
-	})
+// InsertAPIKey stores a key; only the hash of its secret is kept.
+func (t *Tx) InsertAPIKey(ctx context.Context, k APIKey, secret string) error {
+	_, err := t.tx.ExecContext(ctx, `INSERT INTO api_keys (id, name, prefix, hash, scopes, program_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		k.ID, k.Name, k.Prefix, hashKey(secret), strings.Join(k.Scopes, " "), sql.NullString{String: k.ProgramID, Valid: k.ProgramID != ""}, ms(k.CreatedAt))
 	if err != nil {
-		return "", APIKey{}, err
+		return fmt.Errorf("storing API key: %w", err)
 	}
-	return secret, k, nil
+	return nil
 }
 
 // Authenticate returns the live key whose secret is given.
@@ -128,23 +97,21 @@ func (s *Store) Authenticate(ctx context.Context, secret string) (APIKey, error)
 	return k, nil
 }
 
-// RevokeAPIKey revokes a key by id.
-func (s *Store) RevokeAPIKey(ctx context.Context, id string) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL`, ms(s.clock.Now()), id)
-		if err != nil {
-			return fmt.Errorf("revoking API key: %w", err)
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return notFound("API key")
-		}
-		var name string
-		var prog sql.NullString
-		if err := tx.QueryRowContext(ctx, `SELECT name, program_id FROM api_keys WHERE id = $1`, id).Scan(&name, &prog); err != nil {
-			return fmt.Errorf("loading API key: %w", err)
-		}
-		return s.audit(ctx, tx, AuditAPIKeyRevoked, "api_key", id, prog.String, map[string]any{"name": name})
-	})
+// RevokeAPIKey marks a live key revoked at now and returns its name and
+// program; a key unknown or already revoked answers not found.
+func (t *Tx) RevokeAPIKey(ctx context.Context, id string, now time.Time) (name, programID string, err error) {
+	res, err := t.tx.ExecContext(ctx, `UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL`, ms(now), id)
+	if err != nil {
+		return "", "", fmt.Errorf("revoking API key: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return "", "", notFound("API key")
+	}
+	var prog sql.NullString
+	if err := t.tx.QueryRowContext(ctx, `SELECT name, program_id FROM api_keys WHERE id = $1`, id).Scan(&name, &prog); err != nil {
+		return "", "", fmt.Errorf("loading API key: %w", err)
+	}
+	return name, prog.String, nil
 }
 
 // APIKeys lists all keys, newest first.
