@@ -94,7 +94,14 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, clock parrain.Clock)
 	m := &Main{cfg: cfg, log: log, st: st, ips: httpx.IPResolver{TrustProxy: cfg.TrustProxy}, ref: referral.New(st)}
 	m.partners = partner.New(st, st.Clock(), m.ref)
 	m.programs = program.New(st)
-	m.payouts = payout.New(st, log, payoutConfig(cfg.Integrations))
+	pcfg := payoutConfig(cfg.Integrations)
+	if cfg.PayoutCoolingOff != nil {
+		pcfg.CoolingOff = *cfg.PayoutCoolingOff
+		if pcfg.CoolingOff == 0 {
+			pcfg.CoolingOff = -1 // payout.Config: negative is none
+		}
+	}
+	m.payouts = payout.New(st, log, pcfg)
 	m.webhooks = outbound.NewService(st)
 	if cfg.Demo {
 		if err := SeedDemo(ctx, st, m.ref, log); err != nil {
