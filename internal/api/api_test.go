@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parrainhq/parrain/internal/access"
+
 	"github.com/parrainhq/parrain/internal/dbtest"
 	"github.com/parrainhq/parrain/internal/httpx"
 	"github.com/parrainhq/parrain/internal/parrain"
@@ -41,7 +43,7 @@ func newEnv(t *testing.T, dbURL string) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	key, _, err := st.CreateAPIKey(ctx, "test", nil, "")
+	key, _, err := access.New(st, nil, access.Config{}).CreateAPIKey(ctx, "test", nil, "")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,8 @@ import (
 	"net/http/httptest"
 	"testing"
 
+	"github.com/parrainhq/parrain/internal/access"
+
 	"github.com/parrainhq/parrain/internal/httpx"
 	"github.com/parrainhq/parrain/internal/inbound"
 	"github.com/parrainhq/parrain/internal/outbound"
@@ -147,7 +149,7 @@ func (e *env) routes() {
 // programID unless it is empty, and returns its secret.
 func (e *env) keyFor(scopes []string, programID string) string {
 	e.t.Helper()
-	k, _, err := e.st.CreateAPIKey(context.Background(), "key-"+programID, scopes, programID)
+	k, _, err := access.New(e.st, nil, access.Config{}).CreateAPIKey(context.Background(), "key-"+programID, scopes, programID)
 	if err != nil {
 		e.t.Fatalf("create key: %v", err)
 	}

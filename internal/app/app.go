@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/parrainhq/parrain/internal/access"
 	"github.com/parrainhq/parrain/internal/api"
 	"github.com/parrainhq/parrain/internal/console"
 	"github.com/parrainhq/parrain/internal/crm"
@@ -57,6 +58,7 @@ type Main struct {
 	// console is the admin console under /admin; AdminRoutes lists its
 	// routes (they are not part of the API's OpenAPI document).
 	console     *console.Console
+	access      *access.Service
 	AdminRoutes []Route
 	// notify composes and sends notices; widgets serves the snippet, the
 	// widget, the landing page and the unsubscribe page.
@@ -93,7 +95,14 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, clock parrain.Clock)
 	m := &Main{cfg: cfg, log: log, st: st, ips: httpx.IPResolver{Trusted: cfg.TrustedProxies, TrustProxy: cfg.TrustProxy}, ref: referral.New(st)}
 	m.partners = partner.New(st, st.Clock(), m.ref)
 	m.programs = program.New(st)
-	m.payouts = payout.New(st, log, payoutConfig(cfg.Integrations))
+	pcfg := payoutConfig(cfg.Integrations)
+	if cfg.PayoutCoolingOff != nil {
+		pcfg.CoolingOff = *cfg.PayoutCoolingOff
+		if pcfg.CoolingOff == 0 {
+			pcfg.CoolingOff = -1 // payout.Config: negative is none
+		}
+	}
+	m.payouts = payout.New(st, log, pcfg)
 	m.webhooks = outbound.NewService(st)
 	if cfg.Demo {
 		if err := SeedDemo(ctx, st, m.ref, log); err != nil {
@@ -123,15 +132,17 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, clock parrain.Clock)
 		return nil, err
 	}
 	m.limiter = newLimiter(cfg.PublicRate, cfg.PublicBurst, m.ips, log)
+	acfg := access.Config{}
+	if m.mailer != nil {
+		acfg.Mailer = m.mailer // the portal's magic links by email
+	}
+	m.access = access.New(st, log, acfg)
 	if m.console, err = console.New(st, log, console.Options{Referral: m.ref, BaseURL: cfg.BaseURL, IPs: m.ips, Partners: m.partners,
-		Programs: m.programs, Payouts: m.payouts, Reports: report.New(st), Webhooks: m.webhooks}); err != nil {
+		Programs: m.programs, Payouts: m.payouts, Reports: report.New(st), Webhooks: m.webhooks, Access: m.access}); err != nil {
 		st.Close()
 		return nil, fmt.Errorf("preparing the console: %w", err)
 	}
-	popt := portal.Options{BaseURL: cfg.BaseURL, Partners: m.partners, Programs: m.programs, Payouts: m.payouts}
-	if m.mailer != nil {
-		popt.Mailer = m.mailer // magic links by email
-	}
+	popt := portal.Options{BaseURL: cfg.BaseURL, Partners: m.partners, Programs: m.programs, Payouts: m.payouts, Access: m.access, IPs: m.ips}
 	if m.portal, err = portal.New(st, log, popt); err != nil {
 		st.Close()
 		return nil, fmt.Errorf("preparing the partner portal: %w", err)

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parrainhq/parrain/internal/access"
+
 	"github.com/parrainhq/parrain/internal/api"
 	"github.com/parrainhq/parrain/internal/dbtest"
 	"github.com/parrainhq/parrain/internal/httpx"
@@ -44,7 +46,7 @@ func newHarness(t *testing.T, cfg Config) *harness {
 	}
 	srv := httptest.NewServer(m.Handler())
 	t.Cleanup(func() { srv.Close(); m.Close() })
-	key, _, err := m.Store().CreateAPIKey(context.Background(), "test", nil, "")
+	key, _, err := access.New(m.Store(), nil, access.Config{}).CreateAPIKey(context.Background(), "test", nil, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,11 +111,11 @@ func TestAPIErrors(t *testing.T) {
 	h := newHarness(t, testConfig(dbtest.URL(t, "sqlite")))
 	p := h.program()
 	ctx := context.Background()
-	readOnly, _, _ := h.m.Store().CreateAPIKey(ctx, "ro", []string{store.ScopeRead}, "")
+	readOnly, _, _ := access.New(h.m.Store(), nil, access.Config{}).CreateAPIKey(ctx, "ro", []string{store.ScopeRead}, "")
 	other := h.program()
-	scoped, _, _ := h.m.Store().CreateAPIKey(ctx, "scoped", nil, other.ID)
-	revoked, k, _ := h.m.Store().CreateAPIKey(ctx, "revoked", nil, "")
-	_ = h.m.Store().RevokeAPIKey(ctx, k.ID)
+	scoped, _, _ := access.New(h.m.Store(), nil, access.Config{}).CreateAPIKey(ctx, "scoped", nil, other.ID)
+	revoked, k, _ := access.New(h.m.Store(), nil, access.Config{}).CreateAPIKey(ctx, "revoked", nil, "")
+	_ = access.New(h.m.Store(), nil, access.Config{}).RevokeAPIKey(ctx, k.ID)
 	ev := "/api/v1/programs/" + p.ID + "/events"
 	cases := []struct {
 		name, method, path, key, idem string

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parrainhq/parrain/internal/access"
+
 	"github.com/parrainhq/parrain/internal/api"
 	"github.com/parrainhq/parrain/internal/dbtest"
 	"github.com/parrainhq/parrain/internal/httpx"
@@ -76,6 +78,9 @@ func TestAuditLogAPIActions(t *testing.T) {
 		defer hook.Close()
 		cfg := testConfig(url)
 		cfg.Integrations = IntegrationsConfig{HubSpotToken: hubspottest.Token, HubSpotAPIURL: hs.URL, WebhooksAllowPrivate: true}
+		// The account is deleted and set again before the runs: without a
+		// cooling-off they pay it at once (the hold has its own tests).
+		cfg.PayoutCoolingOff = new(time.Duration)
 		h := newHarness(t, cfg)
 		ctx := context.Background()
 		key, err := h.m.Store().Authenticate(ctx, h.key)
@@ -355,7 +360,7 @@ func TestAuditLogActorsAndFilters(t *testing.T) {
 		var other parrain.Program
 		x.ok("POST", "/api/v1/programs", "", map[string]any{"name": "Other", "landing_url": "https://other.example/", "currency": "EUR"}, &other, 201)
 		cli := parrain.WithActor(ctx, parrain.Actor{Kind: parrain.ActorCLI, Label: "cli"})
-		scoped, sk, err := x.m.Store().CreateAPIKey(cli, "scoped", nil, other.ID)
+		scoped, sk, err := access.New(x.m.Store(), nil, access.Config{}).CreateAPIKey(cli, "scoped", nil, other.ID)
 		if err != nil {
 			t.Fatal(err)
 		}

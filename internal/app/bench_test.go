@@ -25,6 +25,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parrainhq/parrain/internal/access"
+
 	"github.com/parrainhq/parrain/internal/app"
 	"github.com/parrainhq/parrain/internal/dbtest"
 	"github.com/parrainhq/parrain/internal/parrain"
@@ -76,7 +78,7 @@ func newBenchFixture(b *testing.B, dbURL string) *benchFixture {
 	if err != nil {
 		b.Fatal(err)
 	}
-	key, _, err := st.CreateAPIKey(ctx, "bench", nil, "")
+	key, _, err := access.New(st, nil, access.Config{}).CreateAPIKey(ctx, "bench", nil, "")
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parrainhq/parrain/internal/access"
+
 	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/chromedp"
 
@@ -144,7 +146,7 @@ func TestBrowserReferralJourney(t *testing.T) {
 
 	ctx := context.Background()
 	st := m.Store()
-	key, _, _ := st.CreateAPIKey(ctx, "shop", nil, "")
+	key, _, _ := access.New(st, nil, access.Config{}).CreateAPIKey(ctx, "shop", nil, "")
 	s := &shop{t: t, parrain: base, key: key, signups: map[string]store.EventResult{}}
 	s.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.handler().ServeHTTP(w, r) }))
 	t.Cleanup(s.srv.Close)

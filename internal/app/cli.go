@@ -17,6 +17,7 @@ import (
 	"syscall"
 	"text/tabwriter"
 
+	"github.com/parrainhq/parrain/internal/access"
 	"github.com/parrainhq/parrain/internal/console"
 	"github.com/parrainhq/parrain/internal/fraud"
 	"github.com/parrainhq/parrain/internal/parrain"
@@ -253,6 +254,7 @@ func apikey(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	defer st.Close()
+	acc := access.New(st, slog.New(slog.NewTextHandler(stderr, nil)), access.Config{})
 	switch args[0] {
 	case "create":
 		var sc []string
@@ -261,13 +263,13 @@ func apikey(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 				sc = append(sc, s)
 			}
 		}
-		key, _, err := st.CreateAPIKeyWith(ctx, store.NewAPIKey{Name: *name, Scopes: sc, ProgramID: *program, RateLimit: *rateLimit})
+		key, _, err := acc.CreateAPIKeyWith(ctx, store.NewAPIKey{Name: *name, Scopes: sc, ProgramID: *program, RateLimit: *rateLimit})
 		if err != nil {
 			return err
 		}
 		fmt.Fprintln(stdout, key)
 	case "list":
-		ks, err := st.APIKeys(ctx)
+		ks, err := acc.APIKeys(ctx)
 		if err != nil {
 			return err
 		}
@@ -296,7 +298,7 @@ func apikey(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		if err != nil {
 			return fmt.Errorf("apikey rate-limit: %q is not a number", pos[1])
 		}
-		if err := st.SetAPIKeyRateLimit(ctx, pos[0], n); err != nil {
+		if err := acc.SetAPIKeyRateLimit(ctx, pos[0], n); err != nil {
 			return err
 		}
 		fmt.Fprintln(stdout, "rate limit of", pos[0], "set to", n, "requests a minute (0: the default)")
@@ -304,7 +306,7 @@ func apikey(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		if len(pos) != 1 {
 			return errors.New("apikey revoke: expected the key id")
 		}
-		if err := st.RevokeAPIKey(ctx, pos[0]); err != nil {
+		if err := acc.RevokeAPIKey(ctx, pos[0]); err != nil {
 			return err
 		}
 		fmt.Fprintln(stdout, "revoked", pos[0])
@@ -358,6 +360,7 @@ func userCmd(ctx context.Context, args []string, stdin *os.File, stdout, stderr 
 		return err
 	}
 	defer st.Close()
+	acc := access.New(st, slog.New(slog.NewTextHandler(stderr, nil)), access.Config{})
 	readPassword := func(addr string) (string, error) {
 		if *password != "" {
 			return *password, nil
@@ -368,14 +371,13 @@ func userCmd(ctx context.Context, args []string, stdin *os.File, stdout, stderr 
 		}
 		return pw, nil
 	}
-	actor := store.SystemActor("cli")
 	switch args[0] {
 	case "create":
-		r, err := store.ParseRole("role", *role)
+		r, err := access.ParseRole("role", *role)
 		if err != nil {
 			return err
 		}
-		addr, err := store.NormalizeUserEmail("email", *email)
+		addr, err := access.NormalizeEmail("email", *email)
 		if err != nil {
 			return err
 		}
@@ -383,17 +385,13 @@ func userCmd(ctx context.Context, args []string, stdin *os.File, stdout, stderr 
 		if err != nil {
 			return err
 		}
-		hash, err := console.HashPassword(ctx, addr, pw)
-		if err != nil {
-			return err
-		}
-		u, err := st.CreateUser(ctx, store.NewUser{Email: addr, Name: *name, Role: r, PasswordHash: hash}, actor)
+		u, err := acc.CreateUser(ctx, access.NewUser{Email: addr, Name: *name, Role: r, Password: pw})
 		if err != nil {
 			return err
 		}
 		fmt.Fprintf(stdout, "created %s (%s, %s); sign in at /admin/login\n", u.Email, u.Role, u.ID)
 	case "list":
-		us, err := st.Users(ctx)
+		us, err := acc.Users(ctx)
 		if err != nil {
 			return err
 		}
@@ -411,7 +409,7 @@ func userCmd(ctx context.Context, args []string, stdin *os.File, stdout, stderr 
 		}
 		return tw.Flush()
 	case "password":
-		u, err := st.UserByEmail(ctx, *email)
+		u, err := acc.UserByEmail(ctx, *email)
 		if err != nil {
 			return err
 		}
@@ -419,11 +417,7 @@ func userCmd(ctx context.Context, args []string, stdin *os.File, stdout, stderr 
 		if err != nil {
 			return err
 		}
-		hash, err := console.HashPassword(ctx, u.Email, pw)
-		if err != nil {
-			return err
-		}
-		if err := st.SetPassword(ctx, u.ID, hash, "", actor); err != nil {
+		if _, err := acc.ResetPassword(ctx, u.Email, pw); err != nil {
 			return err
 		}
 		fmt.Fprintf(stdout, "password of %s changed; their sessions were ended\n", u.Email)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/parrainhq/parrain/internal/httpx"
 	"github.com/parrainhq/parrain/internal/integration/smtp"
+	"github.com/parrainhq/parrain/internal/parrain"
 )
 
 // Config holds boot settings, parsed once from flags and PARRAIN_*
@@ -45,6 +46,10 @@ type Config struct {
 	// JobLease is how long a claimed job is reserved before another worker
 	// may take it over (0: the runner's default).
 	JobLease time.Duration
+	// PayoutCoolingOff is how long payouts to a changed payout destination
+	// wait (docs/payouts.md); 0 turns the cooling-off off. Unset in a
+	// Config built by hand (tests), the default of 72 h applies.
+	PayoutCoolingOff *time.Duration
 	// Integrations: payout providers, inbound provider webhooks, outgoing
 	// webhooks, CRM (integrations.go).
 	Integrations IntegrationsConfig
@@ -158,6 +163,9 @@ func ParseServe(args []string) (Config, error) {
 	fs.StringVar(&c.SMTP.From, "smtp-from", env("PARRAIN_SMTP_FROM", ""), `default sender, "Name <address>" (PARRAIN_SMTP_FROM; the console's sender setting wins)`)
 	smtpInsecure := ev.Bool("PARRAIN_SMTP_INSECURE_SKIP_VERIFY", false)
 	fs.BoolVar(&c.SMTP.InsecureSkipVerify, "smtp-insecure-skip-verify", smtpInsecure, "accept any SMTP server certificate (PARRAIN_SMTP_INSECURE_SKIP_VERIFY)")
+	cooling := ev.Duration("PARRAIN_PAYOUT_COOLING_OFF", parrain.DefaultPayoutCoolingOff)
+	c.PayoutCoolingOff = new(time.Duration)
+	fs.DurationVar(c.PayoutCoolingOff, "payout-cooling-off", cooling, "how long payouts to a changed payout account wait; 0: no wait (PARRAIN_PAYOUT_COOLING_OFF)")
 	fs.DurationVar(&c.JobLease, "job-lease", 0, "how long a claimed job is reserved before another worker takes it over (default 5m)")
 	integrationFlags(fs, ev, &c.Integrations)
 	observeFlags(fs, ev, &c.Observe)
@@ -194,6 +202,9 @@ func ParseServe(args []string) (Config, error) {
 	c.BaseURL = strings.TrimRight(c.BaseURL, "/")
 	if c.PublicRate <= 0 || c.PublicBurst <= 0 {
 		return c, fmt.Errorf("public-rate and public-burst must be positive")
+	}
+	if *c.PayoutCoolingOff < 0 {
+		return c, fmt.Errorf("payout-cooling-off must not be negative")
 	}
 	if c.SMTP.Host != "" {
 		if c.SMTP.From == "" {

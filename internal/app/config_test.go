@@ -14,7 +14,7 @@ func TestParseServeEnv(t *testing.T) {
 		check   func(t *testing.T, c Config)
 	}{
 		{name: "defaults", check: func(t *testing.T, c Config) {
-			if c.PublicRate != 20 || c.PublicBurst != 60 || c.TrustProxy || c.Demo {
+			if c.PublicRate != 20 || c.PublicBurst != 60 || c.TrustProxy || c.Demo || c.PayoutCoolingOff == nil || *c.PayoutCoolingOff != 72*time.Hour {
 				t.Errorf("defaults: %+v", c)
 			}
 		}},
@@ -30,6 +30,13 @@ func TestParseServeEnv(t *testing.T) {
 		{name: "bad int", env: map[string]string{"PARRAIN_PUBLIC_BURST": "sixty"}, wantErr: "PARRAIN_PUBLIC_BURST"},
 		{name: "bad float", env: map[string]string{"PARRAIN_PUBLIC_RATE": "fast"}, wantErr: "PARRAIN_PUBLIC_RATE"},
 		{name: "bad duration", env: map[string]string{"PARRAIN_STRIPE_WEBHOOK_TOLERANCE": "5"}, wantErr: "PARRAIN_STRIPE_WEBHOOK_TOLERANCE"},
+		{name: "no payout cooling-off", env: map[string]string{"PARRAIN_PAYOUT_COOLING_OFF": "0s"}, check: func(t *testing.T, c Config) {
+			if c.PayoutCoolingOff == nil || *c.PayoutCoolingOff != 0 {
+				t.Errorf("cooling-off %v", c.PayoutCoolingOff)
+			}
+		}},
+		{name: "bad cooling-off", env: map[string]string{"PARRAIN_PAYOUT_COOLING_OFF": "3 days"}, wantErr: "PARRAIN_PAYOUT_COOLING_OFF"},
+		{name: "negative cooling-off", env: map[string]string{"PARRAIN_PAYOUT_COOLING_OFF": "-1h"}, wantErr: "payout-cooling-off"},
 		{name: "bad smtp port", env: map[string]string{"PARRAIN_SMTP_PORT": "25a"}, wantErr: "PARRAIN_SMTP_PORT"},
 	}
 	for _, tt := range tests {

@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"github.com/parrainhq/parrain/internal/access"
 	"github.com/parrainhq/parrain/internal/parrain"
 	"github.com/parrainhq/parrain/internal/program"
 	"github.com/parrainhq/parrain/internal/referral"
@@ -123,7 +124,7 @@ func SeedDemo(ctx context.Context, st *store.Store, ref *referral.Service, log *
 	if err := seedEngineDemo(ctx, st, ref, log); err != nil {
 		return fmt.Errorf("seeding the reward engine demo: %w", err)
 	}
-	key, _, err := st.CreateAPIKey(ctx, "demo", nil, "")
+	key, _, err := access.New(st, log, access.Config{}).CreateAPIKey(ctx, "demo", nil, "")
 	if err != nil {
 		return err
 	}

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parrainhq/parrain/internal/access"
+
 	"github.com/parrainhq/parrain/internal/api"
 	"github.com/parrainhq/parrain/internal/dbtest"
 	"github.com/parrainhq/parrain/internal/httpx"
@@ -141,7 +143,7 @@ func TestWidgetAPIAuthentication(t *testing.T) {
 	if res := x.do("POST", "/api/v1/programs/"+x.prog.ID+"/widget-tokens", x.key, "", `{"external_id":"bob","ttl_seconds":999999}`, &e); res.StatusCode != 400 || e.Error.Field != "ttl_seconds" {
 		t.Errorf("long ttl: %d %+v", res.StatusCode, e)
 	}
-	readOnly, _, _ := x.m.Store().CreateAPIKey(context.Background(), "ro", []string{store.ScopeRead}, "")
+	readOnly, _, _ := access.New(x.m.Store(), nil, access.Config{}).CreateAPIKey(context.Background(), "ro", []string{store.ScopeRead}, "")
 	if res := x.do("POST", "/api/v1/programs/"+x.prog.ID+"/widget-secret", readOnly, "", nil, nil); res.StatusCode != 403 {
 		t.Errorf("rotation needs admin: %d", res.StatusCode)
 	}

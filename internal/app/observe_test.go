@@ -5,6 +5,8 @@ import (
 	"context"
 	"io"
 
+	"github.com/parrainhq/parrain/internal/access"
+
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -64,7 +66,7 @@ func newObserved(t *testing.T, cfg Config) *observed {
 	}
 	srv := httptest.NewServer(m.Handler())
 	t.Cleanup(func() { srv.Close(); m.Close() })
-	key, _, err := m.Store().CreateAPIKey(context.Background(), "test", nil, "")
+	key, _, err := access.New(m.Store(), nil, access.Config{}).CreateAPIKey(context.Background(), "test", nil, "")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parrainhq/parrain/internal/access"
+
 	"github.com/parrainhq/parrain/internal/api"
 	"github.com/parrainhq/parrain/internal/dbtest"
 	"github.com/parrainhq/parrain/internal/httpx"
@@ -47,7 +49,7 @@ func newRestartableHarness(t *testing.T, cfg Config) *harness {
 	}
 	h := &harness{t: t, m: m, srv: httptest.NewServer(m.Handler()), clock: clock}
 	t.Cleanup(func() { h.srv.Close(); h.m.Close() })
-	if h.key, _, err = m.Store().CreateAPIKey(context.Background(), "test", nil, ""); err != nil {
+	if h.key, _, err = access.New(m.Store(), nil, access.Config{}).CreateAPIKey(context.Background(), "test", nil, ""); err != nil {
 		t.Fatal(err)
 	}
 	return h
@@ -264,8 +266,8 @@ func TestIntegrationAPIErrors(t *testing.T) {
 	p := h.program()
 	other := h.program()
 	ctx := context.Background()
-	readOnly, _, _ := h.m.Store().CreateAPIKey(ctx, "ro", []string{store.ScopeRead}, "")
-	scoped, _, _ := h.m.Store().CreateAPIKey(ctx, "scoped", nil, other.ID)
+	readOnly, _, _ := access.New(h.m.Store(), nil, access.Config{}).CreateAPIKey(ctx, "ro", []string{store.ScopeRead}, "")
+	scoped, _, _ := access.New(h.m.Store(), nil, access.Config{}).CreateAPIKey(ctx, "scoped", nil, other.ID)
 	base := "/api/v1/programs/" + p.ID
 	h.ok("PUT", base+"/participants/alice", "", map[string]any{}, nil, 201)
 	var b parrain.PayoutBatch

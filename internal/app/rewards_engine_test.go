@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parrainhq/parrain/internal/access"
+
 	"github.com/parrainhq/parrain/internal/api"
 	"github.com/parrainhq/parrain/internal/dbtest"
 	"github.com/parrainhq/parrain/internal/httpx"
@@ -37,9 +39,9 @@ func TestRewardEngineAPIErrors(t *testing.T) {
 		t.Fatalf("create: %d", res.StatusCode)
 	}
 	ctx := context.Background()
-	readOnly, _, _ := h.m.Store().CreateAPIKey(ctx, "ro", []string{store.ScopeRead}, "")
+	readOnly, _, _ := access.New(h.m.Store(), nil, access.Config{}).CreateAPIKey(ctx, "ro", []string{store.ScopeRead}, "")
 	other := h.program()
-	scoped, _, _ := h.m.Store().CreateAPIKey(ctx, "scoped", nil, other.ID)
+	scoped, _, _ := access.New(h.m.Store(), nil, access.Config{}).CreateAPIKey(ctx, "scoped", nil, other.ID)
 	base := "/api/v1/programs/" + p.ID
 	cases := []struct {
 		name, method, path, key, idem string

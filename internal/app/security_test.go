@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parrainhq/parrain/internal/access"
 	"github.com/parrainhq/parrain/internal/api"
 	"github.com/parrainhq/parrain/internal/dbtest"
 	"github.com/parrainhq/parrain/internal/httpx"
@@ -56,7 +57,7 @@ func newLoggedHarness(t *testing.T, cfg Config) (*harness, *syncBuffer) {
 	}
 	srv := httptest.NewServer(m.Handler())
 	t.Cleanup(func() { srv.Close(); m.Close() })
-	key, _, err := m.Store().CreateAPIKey(context.Background(), "test", nil, "")
+	key, _, err := access.New(m.Store(), nil, access.Config{}).CreateAPIKey(context.Background(), "test", nil, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -319,11 +320,11 @@ func TestAPIRateLimitPerKey(t *testing.T) {
 		cfg.APIRateLimit = 3
 		h := newHarness(t, cfg)
 		ctx := context.Background()
-		other, _, err := h.m.Store().CreateAPIKey(ctx, "other", nil, "")
+		other, _, err := access.New(h.m.Store(), nil, access.Config{}).CreateAPIKey(ctx, "other", nil, "")
 		if err != nil {
 			t.Fatal(err)
 		}
-		own, ownKey, err := h.m.Store().CreateAPIKeyWith(ctx, store.NewAPIKey{Name: "bulk", RateLimit: 5})
+		own, ownKey, err := access.New(h.m.Store(), nil, access.Config{}).CreateAPIKeyWith(ctx, store.NewAPIKey{Name: "bulk", RateLimit: 5})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -364,7 +365,7 @@ func TestAPIRateLimitPerKey(t *testing.T) {
 		if res := get(own); res.StatusCode != 429 {
 			t.Errorf("own limit exceeded: %d", res.StatusCode)
 		}
-		if err := h.m.Store().SetAPIKeyRateLimit(ctx, ownKey.ID, 100); err != nil {
+		if err := access.New(h.m.Store(), nil, access.Config{}).SetAPIKeyRateLimit(ctx, ownKey.ID, 100); err != nil {
 			t.Fatal(err)
 		}
 		if res := get(own); res.StatusCode != 200 || res.Header.Get("RateLimit-Limit") != "100" {
@@ -407,7 +408,7 @@ func TestIdempotencyAcrossKeysAndExpiry(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, dbURL string) {
 		h := newHarness(t, testConfig(dbURL))
 		p := h.program()
-		second, _, err := h.m.Store().CreateAPIKey(context.Background(), "second", []string{store.ScopeEvents}, "")
+		second, _, err := access.New(h.m.Store(), nil, access.Config{}).CreateAPIKey(context.Background(), "second", []string{store.ScopeEvents}, "")
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -6,8 +6,10 @@ import (
 	"encoding/base64"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 
+	"github.com/parrainhq/parrain/internal/access"
 	"github.com/parrainhq/parrain/internal/parrain"
 	"github.com/parrainhq/parrain/internal/store"
 )
@@ -100,7 +102,7 @@ func (c *Console) authenticate(r *http.Request) (*Auth, error) {
 	if err != nil || ck.Value == "" || len(ck.Value) > 200 {
 		return nil, parrain.Errorf(parrain.CodeUnauthenticated, "not signed in")
 	}
-	ss, u, err := c.st.SessionByToken(r.Context(), ck.Value)
+	ss, u, err := c.access.Session(r.Context(), ck.Value)
 	if err != nil {
 		return nil, err
 	}
@@ -114,7 +116,7 @@ func (c *Console) toSignIn(w http.ResponseWriter, r *http.Request) {
 		_, _ = w.Write([]byte(`{"error":{"code":"unauthenticated","message":"sign in again"}}`))
 		return
 	}
-	has, err := c.st.HasUsers(r.Context())
+	has, err := c.access.HasUsers(r.Context())
 	if err != nil {
 		c.fail(w, r, nil, err)
 		return
@@ -141,7 +143,7 @@ func safeNext(next string) string {
 
 func (c *Console) setSessionCookie(w http.ResponseWriter, r *http.Request, tok string) {
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: tok, Path: "/admin", HttpOnly: true, Secure: c.isSecure(r),
-		SameSite: http.SameSiteLaxMode, MaxAge: int(store.SessionMaxAge.Seconds())})
+		SameSite: http.SameSiteLaxMode, MaxAge: int(access.SessionMaxAge.Seconds())})
 }
 
 func (c *Console) clearSessionCookie(w http.ResponseWriter, r *http.Request) {
@@ -184,7 +186,7 @@ func (c *Console) LoginPage(w http.ResponseWriter, r *http.Request) {
 		redirect(w, r, safeNext(r.URL.Query().Get("next")))
 		return
 	}
-	has, err := c.st.HasUsers(r.Context())
+	has, err := c.access.HasUsers(r.Context())
 	if err != nil {
 		c.fail(w, r, nil, err)
 		return
@@ -196,8 +198,10 @@ func (c *Console) LoginPage(w http.ResponseWriter, r *http.Request) {
 	c.render(w, r, http.StatusOK, "login", view{Title: "Sign in", Data: loginData{Next: r.URL.Query().Get("next"), CSRF: c.loginCSRF(w, r)}})
 }
 
-// Login handles POST /admin/login: rate-limited per client IP and per
-// email; unknown emails cost the same time as wrong passwords.
+// Login handles POST /admin/login. Attempts are limited per client IP
+// (a token bucket) and throttled by internal/access per account and source
+// address with a backoff, and per address; unknown emails cost the same
+// time as wrong passwords.
 func (c *Console) Login(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxLoginFormSize)
 	if err := r.ParseForm(); err != nil {
@@ -215,48 +219,35 @@ func (c *Console) Login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ip := c.clientIP(r)
-	now := c.st.Clock().Now()
-	if !c.byIP.Allow(ip, now) || !c.byEmail.Allow(email, now) {
+	if !c.byIP.Allow(ip, c.st.Clock().Now()) {
 		w.Header().Set("Retry-After", "60")
-		c.log.WarnContext(r.Context(), "sign-in rate limited", "ip", ip, "email", email)
+		c.log.WarnContext(r.Context(), "sign-in rate limited", "ip", ip)
 		again(http.StatusTooManyRequests, "Too many sign-in attempts. Wait a minute and try again.")
 		return
 	}
-	password := r.PostForm.Get("password")
-	if email == "" || password == "" || len(password) > MaxPasswordLen {
+	tok, _, _, err := c.access.SignIn(r.Context(), email, r.PostForm.Get("password"), ip, r.UserAgent())
+	switch parrain.ErrorCode(err) {
+	case "":
+		c.setSessionCookie(w, r, tok)
+		redirect(w, r, safeNext(d.Next))
+	case parrain.CodeInvalid:
 		again(http.StatusBadRequest, "Enter your email and password.")
-		return
-	}
-	u, err := c.st.UserByEmail(r.Context(), email)
-	hash := u.PasswordHash
-	if err != nil {
-		if parrain.ErrorCode(err) != parrain.CodeNotFound {
-			c.fail(w, r, nil, err)
-			return
-		}
-		hash = c.dummy
-	}
-	ok, verr := c.hasher.Verify(r.Context(), hash, password)
-	if verr != nil {
-		c.fail(w, r, nil, verr)
-		return
-	}
-	if err != nil || !ok || !u.Active() {
+	case parrain.CodeRateLimited:
+		wait := access.RetryAfter(err)
+		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())))
+		c.log.WarnContext(r.Context(), "sign-in throttled", "ip", ip, "email", email, "retry_after", wait)
+		again(http.StatusTooManyRequests, "Too many failed sign-ins from here: "+parrain.AsError(err).Message+".")
+	case parrain.CodeUnauthenticated:
 		c.log.InfoContext(r.Context(), "sign-in failed", "ip", ip, "email", email)
 		again(http.StatusUnauthorized, "Wrong email or password.")
-		return
+	default:
+		c.fail(w, r, nil, err)
 	}
-	c.startSession(w, r, u, safeNext(d.Next))
 }
 
 func (c *Console) startSession(w http.ResponseWriter, r *http.Request, u store.User, next string) {
-	ip := c.clientIP(r)
-	tok, _, err := c.st.CreateSession(r.Context(), u.ID, ip, r.UserAgent())
+	tok, _, err := c.access.StartSession(r.Context(), u, c.clientIP(r), r.UserAgent())
 	if err != nil {
-		c.fail(w, r, nil, err)
-		return
-	}
-	if err := c.st.RecordLogin(r.Context(), u, store.Actor{UserID: u.ID, Email: u.Email, IP: ip}); err != nil {
 		c.fail(w, r, nil, err)
 		return
 	}
@@ -267,7 +258,7 @@ func (c *Console) startSession(w http.ResponseWriter, r *http.Request, u store.U
 // SetupPage serves GET /admin/setup: the one-time form creating the first
 // owner, shown only while no user exists.
 func (c *Console) SetupPage(w http.ResponseWriter, r *http.Request) {
-	has, err := c.st.HasUsers(r.Context())
+	has, err := c.access.HasUsers(r.Context())
 	if err != nil {
 		c.fail(w, r, nil, err)
 		return
@@ -296,7 +287,7 @@ func (c *Console) Setup(w http.ResponseWriter, r *http.Request) {
 		}
 		c.render(w, r, status, "setup", view{Title: "Set up Parrain", Data: d})
 	}
-	has, err := c.st.HasUsers(r.Context())
+	has, err := c.access.HasUsers(r.Context())
 	if err != nil {
 		c.fail(w, r, nil, err)
 		return
@@ -313,13 +304,13 @@ func (c *Console) Setup(w http.ResponseWriter, r *http.Request) {
 		again(http.StatusTooManyRequests, parrain.Errorf(parrain.CodeRateLimited, "Too many attempts. Wait a minute."))
 		return
 	}
-	email, err := store.NormalizeUserEmail("email", d.Email)
+	email, err := access.NormalizeEmail("email", d.Email)
 	if err != nil {
 		again(http.StatusBadRequest, err)
 		return
 	}
 	pw := r.PostForm.Get("password")
-	if err := ValidatePassword("password", email, pw); err != nil {
+	if err := access.ValidatePassword("password", email, pw); err != nil {
 		again(http.StatusBadRequest, err)
 		return
 	}
@@ -327,13 +318,7 @@ func (c *Console) Setup(w http.ResponseWriter, r *http.Request) {
 		again(http.StatusBadRequest, parrain.Invalid("confirm", "the two passwords differ"))
 		return
 	}
-	hash, err := c.hasher.Hash(r.Context(), pw)
-	if err != nil {
-		c.fail(w, r, nil, err)
-		return
-	}
-	u, err := c.st.CreateFirstUser(r.Context(), store.NewUser{Email: email, Name: d.Name, Role: store.RoleOwner, PasswordHash: hash},
-		store.Actor{IP: c.clientIP(r)})
+	u, err := c.access.CreateFirstUser(r.Context(), access.NewUser{Email: email, Name: d.Name, Password: pw}, c.clientIP(r))
 	if parrain.ErrorCode(err) == parrain.CodeConflict {
 		redirect(w, r, loginPath)
 		return
@@ -348,7 +333,7 @@ func (c *Console) Setup(w http.ResponseWriter, r *http.Request) {
 
 // Logout handles POST /admin/logout: ends this session.
 func (c *Console) Logout(w http.ResponseWriter, r *http.Request, a *Auth) {
-	if err := c.st.DeleteSession(r.Context(), a.Session.ID); err != nil {
+	if err := c.access.SignOut(r.Context(), a.Session.ID); err != nil {
 		c.fail(w, r, a, err)
 		return
 	}
@@ -360,7 +345,7 @@ func (c *Console) Logout(w http.ResponseWriter, r *http.Request, a *Auth) {
 // LogoutEverywhere handles POST /admin/account/sign-out-everywhere: ends
 // every session of the user, on every device.
 func (c *Console) LogoutEverywhere(w http.ResponseWriter, r *http.Request, a *Auth) {
-	n, err := c.st.DeleteUserSessions(r.Context(), a.User.ID, a.Actor())
+	n, err := c.access.SignOutEverywhere(r.Context(), a.User.ID)
 	if err != nil {
 		c.fail(w, r, a, err)
 		return
@@ -381,7 +366,7 @@ func (c *Console) Account(w http.ResponseWriter, r *http.Request, a *Auth) {
 }
 
 func (c *Console) renderAccount(w http.ResponseWriter, r *http.Request, a *Auth, status int, field map[string]string) {
-	ss, err := c.st.UserSessions(r.Context(), a.User.ID)
+	ss, err := c.access.Sessions(r.Context(), a.User.ID)
 	if err != nil {
 		c.fail(w, r, a, err)
 		return
@@ -393,29 +378,12 @@ func (c *Console) renderAccount(w http.ResponseWriter, r *http.Request, a *Auth,
 // this one stays.
 func (c *Console) ChangePassword(w http.ResponseWriter, r *http.Request, a *Auth) {
 	f := r.PostForm
-	ok, err := c.hasher.Verify(r.Context(), a.User.PasswordHash, f.Get("current"))
+	err := c.access.ChangePassword(r.Context(), a.User, a.Session.ID, f.Get("current"), f.Get("password"), f.Get("confirm"))
+	if e := parrain.AsError(err); e != nil && e.Code == parrain.CodeInvalid {
+		c.renderAccount(w, r, a, http.StatusBadRequest, map[string]string{e.Field: e.Message})
+		return
+	}
 	if err != nil {
-		c.fail(w, r, a, err)
-		return
-	}
-	if !ok {
-		c.renderAccount(w, r, a, http.StatusBadRequest, map[string]string{"current": "is not your current password"})
-		return
-	}
-	if err := ValidatePassword("password", a.User.Email, f.Get("password")); err != nil {
-		c.renderAccount(w, r, a, http.StatusBadRequest, map[string]string{"password": parrain.AsError(err).Message})
-		return
-	}
-	if f.Get("password") != f.Get("confirm") {
-		c.renderAccount(w, r, a, http.StatusBadRequest, map[string]string{"confirm": "the two passwords differ"})
-		return
-	}
-	hash, err := c.hasher.Hash(r.Context(), f.Get("password"))
-	if err != nil {
-		c.fail(w, r, a, err)
-		return
-	}
-	if err := c.st.SetPassword(r.Context(), a.User.ID, hash, a.Session.ID, a.Actor()); err != nil {
 		c.fail(w, r, a, err)
 		return
 	}

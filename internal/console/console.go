@@ -9,13 +9,12 @@
 // rate-limited sign-in, and roles (owner, manager, analyst) enforced on
 // every route by Require. Routes are registered in internal/app/routes.go.
 //
-// It imports the domain, the store and the web assets; never the job
-// runner.
+// It imports the domain, the use cases, the store's types and the web
+// assets; never the job runner.
 package console
 
 import (
 	"bytes"
-	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
@@ -32,6 +31,7 @@ import (
 
 	"golang.org/x/time/rate"
 
+	"github.com/parrainhq/parrain/internal/access"
 	"github.com/parrainhq/parrain/internal/httpx"
 	"github.com/parrainhq/parrain/internal/outbound"
 	"github.com/parrainhq/parrain/internal/parrain"
@@ -56,10 +56,13 @@ type Options struct {
 	// whether the client used HTTPS, honouring --trust-proxy.
 	IPs httpx.IPResolver
 	// LoginRate and LoginBurst limit sign-in attempts per client IP
-	// (default one every 3 s, burst 10); per email the limit is one a
-	// minute with a burst of 5.
+	// (default one every 3 s, burst 10). Failed sign-ins are throttled
+	// besides by Access, per account and source address and per address.
 	LoginRate  time.Duration
 	LoginBurst int
+	// Access runs the use cases of users, sessions, sign-in and API keys
+	// (default: one on the console's store).
+	Access *access.Service
 	// Partners runs the partner program's use cases (default: one on the
 	// console's store).
 	Partners *partner.Service
@@ -89,11 +92,9 @@ type Console struct {
 	secure   bool
 	pages    map[string]*template.Template
 	static   fs.FS
-	hasher   *Hasher
+	access   *access.Service
 	byIP     *httpx.Limiter
-	byEmail  *httpx.Limiter
 	cop      *http.CrossOriginProtection
-	dummy    string // a hash verified for unknown emails, so timing does not reveal them
 	version  string // a digest of the static files, appended to their URLs so upgrades bust caches
 }
 
@@ -123,8 +124,11 @@ func New(st *store.Store, log *slog.Logger, opt Options) (*Console, error) {
 	if opt.Webhooks == nil {
 		opt.Webhooks = outbound.NewService(st)
 	}
+	if opt.Access == nil {
+		opt.Access = access.New(st, log, access.Config{})
+	}
 	c := &Console{st: st, partners: opt.Partners, payouts: opt.Payouts, reports: opt.Reports, webhooks: opt.Webhooks, log: log, opt: opt, secure: strings.HasPrefix(opt.BaseURL, "https://"), static: web.Static(),
-		hasher: NewHasher(2), byIP: httpx.NewLimiter(rate.Every(opt.LoginRate), opt.LoginBurst), byEmail: httpx.NewLimiter(rate.Every(time.Minute), 5)}
+		access: opt.Access, byIP: httpx.NewLimiter(rate.Every(opt.LoginRate), opt.LoginBurst)}
 	pages, err := parsePages(web.Templates())
 	if err != nil {
 		return nil, err
@@ -137,11 +141,6 @@ func New(st *store.Store, log *slog.Logger, opt Options) (*Console, error) {
 	c.cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c.errorPage(w, r, nil, http.StatusForbidden, "This request came from another site and was refused (cross-origin protection).")
 	}))
-	dummy, err := c.hasher.Hash(context.Background(), "parrain-dummy-password")
-	if err != nil {
-		return nil, err
-	}
-	c.dummy = dummy
 	return c, nil
 }
 

@@ -15,8 +15,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parrainhq/parrain/internal/access"
+
 	"github.com/parrainhq/parrain/internal/app"
-	"github.com/parrainhq/parrain/internal/console"
 	"github.com/parrainhq/parrain/internal/dbtest"
 	"github.com/parrainhq/parrain/internal/integration/webhook"
 	"github.com/parrainhq/parrain/internal/jobs"
@@ -69,11 +70,8 @@ func newEnv(t *testing.T, cfg app.Config) *env {
 // per test user) and returns it.
 func (e *env) user(email string, role store.UserRole) store.User {
 	e.t.Helper()
-	hash, err := console.HashPassword(ctx, email, "correct horse battery")
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	u, err := e.st.CreateUser(ctx, store.NewUser{Email: email, Role: role, PasswordHash: hash}, store.SystemActor("test"))
+	u, err := access.New(e.st, nil, access.Config{}).CreateUser(parrain.WithActor(ctx, parrain.Actor{Kind: parrain.ActorSystem, Label: "test"}),
+		access.NewUser{Email: email, Role: role, Password: "correct horse battery"})
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -87,7 +85,7 @@ type session struct {
 
 func (e *env) session(u store.User) session {
 	e.t.Helper()
-	tok, ss, err := e.st.CreateSession(ctx, u.ID, "192.0.2.1", "test")
+	tok, ss, err := access.New(e.st, nil, access.Config{}).StartSession(ctx, u, "192.0.2.1", "test")
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -176,7 +174,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 		"owner":   owner,
 	}
 	victim := e.user("victim@corp.example", store.RoleAnalyst)
-	_, key, _ := e.st.CreateAPIKey(ctx, "matrix", nil, "")
+	_, key, _ := access.New(e.st, nil, access.Config{}).CreateAPIKey(ctx, "matrix", nil, "")
 	part, err := e.st.Participant(ctx, e.prog.ID, "cust_001")
 	if err != nil {
 		t.Fatal(err)
@@ -460,7 +458,7 @@ func TestSignIn(t *testing.T) {
 	// A disabled user cannot sign in.
 	u, _ := e.st.UserByEmail(ctx, "sam@corp.example")
 	e.user("olga@corp.example", store.RoleOwner)
-	if _, err := e.st.SetUserDisabled(ctx, u.ID, true, store.SystemActor("test")); err != nil {
+	if _, err := access.New(e.st, nil, access.Config{}).SetDisabled(ctx, u.ID, true); err != nil {
 		t.Fatal(err)
 	}
 	if a := e.signIn(jar, "sam@corp.example", "correct horse battery", "198.51.100.2"); a.status != 401 {

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/parrainhq/parrain/internal/access"
 	"github.com/parrainhq/parrain/internal/outbound"
 	"github.com/parrainhq/parrain/internal/parrain"
 	"github.com/parrainhq/parrain/internal/partner"
@@ -37,6 +38,7 @@ type route struct {
 type consoleEnv struct {
 	*storetest.Env
 	c      *Console
+	acc    *access.Service
 	mux    *http.ServeMux
 	routes []route
 	prog   parrain.Program
@@ -49,12 +51,13 @@ type testSession struct{ token, csrf string }
 // newConsoleEnv is the one place that builds the console for these tests.
 func newConsoleEnv(t *testing.T, se *storetest.Env) *consoleEnv {
 	t.Helper()
+	acc := access.New(se.St, slog.New(slog.DiscardHandler), access.Config{})
 	c, err := New(se.St, slog.New(slog.DiscardHandler), Options{Referral: se.Ref, BaseURL: "http://parrain.test",
-		Partners: partner.New(se.St, se.Clock, se.Ref), LoginRate: 1, LoginBurst: 1000})
+		Partners: partner.New(se.St, se.Clock, se.Ref), LoginRate: 1, LoginBurst: 1000, Access: acc})
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &consoleEnv{Env: se, c: c, mux: http.NewServeMux(), users: map[store.UserRole]store.User{}, sess: map[store.UserRole]testSession{}}
+	e := &consoleEnv{Env: se, c: c, acc: acc, mux: http.NewServeMux(), users: map[store.UserRole]store.User{}, sess: map[store.UserRole]testSession{}}
 	analyst, manager, owner := store.RoleAnalyst, store.RoleManager, store.RoleOwner
 	e.routes = []route{
 		{pattern: "GET /admin/login", guest: c.LoginPage},
@@ -147,11 +150,8 @@ func (e *consoleEnv) withUsers(t *testing.T) *consoleEnv {
 // user creates a console user whose password is "correct horse battery".
 func (e *consoleEnv) user(t *testing.T, email string, role store.UserRole) store.User {
 	t.Helper()
-	hash, err := HashPassword(bg, email, "correct horse battery")
-	if err != nil {
-		t.Fatal(err)
-	}
-	u, err := e.St.CreateUser(bg, store.NewUser{Email: email, Role: role, PasswordHash: hash}, store.SystemActor("test"))
+	u, err := e.acc.CreateUser(parrain.WithActor(bg, parrain.Actor{Kind: parrain.ActorSystem, Label: "test"}),
+		access.NewUser{Email: email, Role: role, Password: "correct horse battery"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,7 +160,7 @@ func (e *consoleEnv) user(t *testing.T, email string, role store.UserRole) store
 
 func (e *consoleEnv) session(t *testing.T, u store.User) testSession {
 	t.Helper()
-	tok, ss, err := e.St.CreateSession(bg, u.ID, "192.0.2.1", "test")
+	tok, ss, err := e.acc.StartSession(bg, u, "192.0.2.1", "test")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -487,7 +487,7 @@ func TestSignInAndSessions(t *testing.T) {
 			return e.do(testSession{}, "POST", "/admin/login", url.Values{"email": {email}, "password": {password}, "next": {next}, "csrf": {csrf}},
 				map[string]string{"Cookie": loginCSRFCookie + "=" + csrf})
 		}
-		if _, err := e.St.SetUserDisabled(bg, e.users[store.RoleAnalyst].ID, true, store.SystemActor("test")); err != nil {
+		if _, err := e.acc.SetDisabled(bg, e.users[store.RoleAnalyst].ID, true); err != nil {
 			t.Fatal(err)
 		}
 		cases := []struct {
@@ -523,7 +523,7 @@ func TestSignInAndSessions(t *testing.T) {
 		if a := e.do(manager, "GET", "/admin/account", nil, nil); a.status != http.StatusOK || !strings.Contains(a.body, "manager@corp.example") {
 			t.Fatalf("signed-in session: %d", a.status)
 		}
-		ss, err := e.St.UserSessions(bg, e.users[store.RoleManager].ID)
+		ss, err := e.acc.Sessions(bg, e.users[store.RoleManager].ID)
 		if err != nil || len(ss) != 3 { // the env's and two sign-ins
 			t.Fatalf("sessions %d %v", len(ss), err)
 		}

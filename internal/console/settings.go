@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/parrainhq/parrain/internal/access"
 	"github.com/parrainhq/parrain/internal/httpx"
 	"github.com/parrainhq/parrain/internal/notify"
 	"github.com/parrainhq/parrain/internal/parrain"
@@ -46,7 +47,7 @@ func (c *Console) renderUsers(w http.ResponseWriter, r *http.Request, a *Auth, s
 		c.fail(w, r, a, err)
 		return
 	}
-	if d.Users, err = c.st.Users(r.Context()); err != nil {
+	if d.Users, err = c.access.Users(r.Context()); err != nil {
 		c.fail(w, r, a, err)
 		return
 	}
@@ -71,26 +72,12 @@ func (c *Console) CreateUser(w http.ResponseWriter, r *http.Request, a *Auth) {
 		d.Field[errField(e)] = e.Message
 		c.renderUsers(w, r, a, httpx.Status(e.Code), d)
 	}
-	role, err := store.ParseRole("role", d.Role)
+	role, err := access.ParseRole("role", d.Role)
 	if err != nil {
 		again(err)
 		return
 	}
-	email, err := store.NormalizeUserEmail("email", d.Email)
-	if err != nil {
-		again(err)
-		return
-	}
-	if err := ValidatePassword("password", email, f.Get("password")); err != nil {
-		again(err)
-		return
-	}
-	hash, err := c.hasher.Hash(r.Context(), f.Get("password"))
-	if err != nil {
-		c.fail(w, r, a, err)
-		return
-	}
-	u, err := c.st.CreateUser(r.Context(), store.NewUser{Email: email, Name: d.Name, Role: role, PasswordHash: hash}, a.Actor())
+	u, err := c.access.CreateUser(r.Context(), access.NewUser{Email: d.Email, Name: d.Name, Role: role, Password: f.Get("password")})
 	if err != nil {
 		again(err)
 		return
@@ -101,10 +88,10 @@ func (c *Console) CreateUser(w http.ResponseWriter, r *http.Request, a *Auth) {
 
 // SetUserRole handles POST /admin/settings/users/{id}/role.
 func (c *Console) SetUserRole(w http.ResponseWriter, r *http.Request, a *Auth) {
-	role, err := store.ParseRole("role", r.PostForm.Get("role"))
+	role, err := access.ParseRole("role", r.PostForm.Get("role"))
 	if err == nil {
 		var u store.User
-		if u, err = c.st.SetUserRole(r.Context(), r.PathValue("id"), role, a.Actor()); err == nil {
+		if u, err = c.access.SetRole(r.Context(), r.PathValue("id"), role); err == nil {
 			c.setFlash(w, r, "ok", u.Email+" is now "+string(u.Role)+".")
 		}
 	}
@@ -124,7 +111,7 @@ func (c *Console) userActionDone(w http.ResponseWriter, r *http.Request, a *Auth
 // DisableUser handles POST /admin/settings/users/{id}/disable: the user can
 // no longer sign in and is signed out everywhere.
 func (c *Console) DisableUser(w http.ResponseWriter, r *http.Request, a *Auth) {
-	u, err := c.st.SetUserDisabled(r.Context(), r.PathValue("id"), true, a.Actor())
+	u, err := c.access.SetDisabled(r.Context(), r.PathValue("id"), true)
 	if err == nil {
 		c.setFlash(w, r, "ok", u.Email+" is disabled and signed out everywhere.")
 	}
@@ -133,7 +120,7 @@ func (c *Console) DisableUser(w http.ResponseWriter, r *http.Request, a *Auth) {
 
 // EnableUser handles POST /admin/settings/users/{id}/enable.
 func (c *Console) EnableUser(w http.ResponseWriter, r *http.Request, a *Auth) {
-	u, err := c.st.SetUserDisabled(r.Context(), r.PathValue("id"), false, a.Actor())
+	u, err := c.access.SetDisabled(r.Context(), r.PathValue("id"), false)
 	if err == nil {
 		c.setFlash(w, r, "ok", u.Email+" can sign in again.")
 	}
@@ -143,10 +130,10 @@ func (c *Console) EnableUser(w http.ResponseWriter, r *http.Request, a *Auth) {
 // SignOutUser handles POST /admin/settings/users/{id}/sign-out: ends every
 // session of that user.
 func (c *Console) SignOutUser(w http.ResponseWriter, r *http.Request, a *Auth) {
-	u, err := c.st.UserByID(r.Context(), r.PathValue("id"))
+	u, err := c.access.User(r.Context(), r.PathValue("id"))
 	if err == nil {
 		var n int64
-		if n, err = c.st.DeleteUserSessions(r.Context(), u.ID, a.Actor()); err == nil {
+		if n, err = c.access.SignOutEverywhere(r.Context(), u.ID); err == nil {
 			c.setFlash(w, r, "ok", u.Email+" is signed out everywhere ("+itoa(n)+" sessions ended).")
 		}
 	}
@@ -184,7 +171,7 @@ func (c *Console) renderAPIKeys(w http.ResponseWriter, r *http.Request, a *Auth,
 		c.fail(w, r, a, err)
 		return
 	}
-	if d.Keys, err = c.st.APIKeys(r.Context()); err != nil {
+	if d.Keys, err = c.access.APIKeys(r.Context()); err != nil {
 		c.fail(w, r, a, err)
 		return
 	}
@@ -215,7 +202,7 @@ func (c *Console) CreateAPIKey(w http.ResponseWriter, r *http.Request, a *Auth) 
 		c.renderAPIKeys(w, r, a, http.StatusBadRequest, d)
 		return
 	}
-	secret, k, err := c.st.CreateAPIKeyWith(r.Context(), store.NewAPIKey{Name: d.Name, Scopes: f["scope"], ProgramID: d.Program, RateLimit: limit})
+	secret, k, err := c.access.CreateAPIKeyWith(r.Context(), store.NewAPIKey{Name: d.Name, Scopes: f["scope"], ProgramID: d.Program, RateLimit: limit})
 	if err != nil {
 		e := parrain.AsError(err)
 		if e == nil {
@@ -241,8 +228,8 @@ func rateLimitField(v string) (int, error) {
 		return 0, nil
 	}
 	n, err := strconv.Atoi(v)
-	if err != nil || n < 0 || n > store.MaxAPIKeyRateLimit {
-		return 0, fmt.Errorf("a whole number of requests a minute, from 1 to %d (blank: the default)", store.MaxAPIKeyRateLimit)
+	if err != nil || n < 0 || n > access.MaxAPIKeyRateLimit {
+		return 0, fmt.Errorf("a whole number of requests a minute, from 1 to %d (blank: the default)", access.MaxAPIKeyRateLimit)
 	}
 	return n, nil
 }
@@ -256,7 +243,7 @@ func (c *Console) SetAPIKeyRateLimit(w http.ResponseWriter, r *http.Request, a *
 		redirect(w, r, "/admin/settings/api-keys")
 		return
 	}
-	if err := c.st.SetAPIKeyRateLimit(r.Context(), r.PathValue("id"), n); err != nil {
+	if err := c.access.SetAPIKeyRateLimit(r.Context(), r.PathValue("id"), n); err != nil {
 		if e := parrain.AsError(err); e != nil && e.Code != parrain.CodeInternal {
 			c.setFlash(w, r, "error", "Rate limit not changed: "+e.Message)
 			redirect(w, r, "/admin/settings/api-keys")
@@ -272,7 +259,7 @@ func (c *Console) SetAPIKeyRateLimit(w http.ResponseWriter, r *http.Request, a *
 // RevokeAPIKey handles POST /admin/settings/api-keys/{id}/revoke.
 func (c *Console) RevokeAPIKey(w http.ResponseWriter, r *http.Request, a *Auth) {
 	id := r.PathValue("id")
-	if err := c.st.RevokeAPIKey(r.Context(), id); err != nil {
+	if err := c.access.RevokeAPIKey(r.Context(), id); err != nil {
 		c.fail(w, r, a, err)
 		return
 	}

@@ -251,6 +251,19 @@ func (n *Service) Compose(ctx context.Context, a parrain.NotifyArgs) (store.Noti
 		if d.Code != "" {
 			notice.Data["code"] = d.Code
 		}
+	case parrain.NoticePayoutAccountChanged:
+		acct, err := n.st.PayoutAccount(ctx, a.ProgramID, linkOwner.ExternalID)
+		if err != nil {
+			return notice, nil, err
+		}
+		d.Destination = acct.Destination()
+		if a.HeldUntil != nil {
+			d.HoldUntil = n.cat.Date(rc.locale, *a.HeldUntil)
+		}
+		notice.Data = map[string]any{"method": string(acct.Method), "destination": d.Destination}
+		if a.HeldUntil != nil {
+			notice.Data["payouts_held_until"] = *a.HeldUntil
+		}
 	case parrain.NoticeMoment:
 		f, err := n.st.FiringByID(ctx, a.FiringID)
 		if err != nil {
@@ -290,7 +303,7 @@ func (n *Service) Compose(ctx context.Context, a parrain.NotifyArgs) (store.Noti
 // nil result means no email at all (disabled, or no address); a
 // suppressed or skipped message records why one was not sent.
 func (n *Service) email(ctx context.Context, prog *parrain.Program, x *parrain.Experience, rc recipient, d TemplateData) (*store.EmailMessage, error) {
-	if rc.email == "" || !x.EmailEnabled(d.Kind) {
+	if rc.email == "" || (!x.EmailEnabled(d.Kind) && !security(d.Kind)) {
 		return nil, nil
 	}
 	m := &store.EmailMessage{To: rc.email, Locale: rc.locale}
@@ -309,7 +322,7 @@ func (n *Service) email(ctx context.Context, prog *parrain.Program, x *parrain.E
 		return nil, err
 	}
 	switch {
-	case unsub:
+	case unsub && !security(d.Kind):
 		m.Status, m.Error = store.EmailSuppressed, "unsubscribed"
 	case d.Kind.Marketing() && rc.participant != nil:
 		ok, why, err := n.st.MarketingPermission(ctx, rc.participant.ID)
@@ -402,7 +415,7 @@ func (n *Service) HandleSend(ctx context.Context, payload []byte) error {
 	if err != nil {
 		return err
 	}
-	if unsub {
+	if unsub && !security(m.Kind) {
 		if err := n.st.MarkEmailSuppressed(ctx, m.ID, "unsubscribed"); err != nil {
 			return err
 		}
@@ -456,3 +469,8 @@ func (n *Service) sender(ctx context.Context, programID string) (string, string)
 	}
 	return (&mail.Address{Name: name, Address: n.from.Address}).String(), ""
 }
+
+// security reports whether a notice kind is a security notice, emailed
+// whatever the program's settings and the recipient's unsubscribe: the
+// person must learn that where they are paid changed.
+func security(k parrain.NoticeKind) bool { return k == parrain.NoticePayoutAccountChanged }

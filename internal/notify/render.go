@@ -33,7 +33,8 @@ type TemplateData struct {
 	Advocate       string // the advocate, as shown to the friend ("Alice M.")
 	Reward         string // "€20.00", or the reward's description
 	Code           string // the coupon or gift card code, once delivered
-	HoldUntil      string // when a pending reward is confirmed
+	HoldUntil      string // when a pending reward is confirmed; until when payouts to a changed account wait
+	Destination    string // a payout account, masked ("IBAN FR****0189")
 	Note           string // the advocate's personal note (invites)
 	Disclosure     string // the incentive disclosure (invites)
 	TermsURL       string
@@ -68,7 +69,8 @@ const linkMark = "\x00link\x00"
 func builtin(cat *i18n.Catalog, d TemplateData) (Rendered, error) {
 	lang := d.Locale
 	vars := []string{"sender", d.Sender, "first_name", d.FirstName, "link", d.Link, "friend_offer", d.FriendOffer,
-		"advocate_offer", d.AdvocateOffer, "friend", d.Friend, "advocate", d.Advocate, "reward", d.Reward, "hold_until", d.HoldUntil}
+		"advocate_offer", d.AdvocateOffer, "friend", d.Friend, "advocate", d.Advocate, "reward", d.Reward, "hold_until", d.HoldUntil,
+		"destination", d.Destination}
 	k := "email." + string(d.Kind) + "."
 	t := func(key string) string { return cat.T(lang, key, vars...) }
 	body := k + "body"
@@ -79,6 +81,8 @@ func builtin(cat *i18n.Catalog, d TemplateData) (Rendered, error) {
 		body = k + "body_offer"
 	case d.Kind == parrain.NoticeInvite && d.FriendOffer != "":
 		body = k + "body_offer"
+	case d.Kind == parrain.NoticePayoutAccountChanged && d.HoldUntil != "":
+		body = k + "body_held"
 	}
 	greeting := t("email.greeting.anonymous")
 	if d.FirstName != "" {
@@ -123,11 +127,13 @@ func builtin(cat *i18n.Catalog, d TemplateData) (Rendered, error) {
 		}
 	}
 	ctaTpl := cat.T(lang, k+"cta", ctaVars...)
-	before, after, _ := strings.Cut(ctaTpl, linkMark)
+	before, after, hasLink := strings.Cut(ctaTpl, linkMark)
 	var ctaHTML bytes.Buffer
 	htmltemplate.HTMLEscape(&ctaHTML, []byte(before))
-	fmt.Fprintf(&ctaHTML, `<a href="%s" style="color:%s;font-weight:bold">%s</a>`,
-		htmltemplate.HTMLEscapeString(d.Link), htmltemplate.HTMLEscapeString(d.Color), htmltemplate.HTMLEscapeString(d.Link))
+	if hasLink { // a security notice's call to action has no link
+		fmt.Fprintf(&ctaHTML, `<a href="%s" style="color:%s;font-weight:bold">%s</a>`,
+			htmltemplate.HTMLEscapeString(d.Link), htmltemplate.HTMLEscapeString(d.Color), htmltemplate.HTMLEscapeString(d.Link))
+	}
 	htmltemplate.HTMLEscape(&ctaHTML, []byte(after))
 	var html bytes.Buffer
 	err := layout.Execute(&html, layoutData{Lang: lang, Title: r.Subject, Greeting: greeting, Paragraphs: paras,

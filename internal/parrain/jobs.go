@@ -1,6 +1,9 @@
 package parrain
 
-import "fmt"
+import (
+	"fmt"
+	"time"
+)
 
 // Job kinds and their payloads: the stable names and JSON shapes stored in
 // the jobs table. The use cases enqueue them (in the transaction of the write
@@ -76,7 +79,9 @@ type NotifyArgs struct {
 	RewardID      string     `json:"reward_id,omitempty"`
 	InviteID      string     `json:"invite_id,omitempty"`
 	FiringID      string     `json:"firing_id,omitempty"`
-	Sequence      int        `json:"sequence,omitempty"` // reminders: 1st, 2nd
+	Sequence      int        `json:"sequence,omitempty"`   // reminders: 1st, 2nd
+	ChangeID      string     `json:"change_id,omitempty"`  // a payout account change: each is told
+	HeldUntil     *time.Time `json:"held_until,omitempty"` // until when payouts to a changed account wait
 }
 
 // SendEmailArgs is the payload of a JobSendEmail job.
@@ -131,6 +136,8 @@ func (a NotifyArgs) DedupeKey() string {
 		return "invite:" + a.InviteID
 	case a.Kind == NoticeMoment:
 		return "moment:" + a.FiringID
+	case a.ChangeID != "":
+		return string(a.Kind) + ":" + a.ChangeID
 	case a.RewardID != "":
 		return string(a.Kind) + ":" + a.RewardID
 	case a.ReferralID != "":

@@ -24,7 +24,11 @@ func payee(ctx context.Context, tx *store.Tx, programID, externalID string) (par
 }
 
 // SetPayoutAccount creates or replaces a participant's payout account
-// (by API, by the advocate in the widget, by the partner in the portal).
+// (by API, by the advocate in the widget, by the partner in the portal, in
+// the console). The participant is told by email, every time; when the
+// destination changes (not the first account ever set), payout runs leave
+// them out for the cooling-off period (Config.CoolingOff), so a stolen
+// widget token or session cannot redirect the next run's money silently.
 func (s *Service) SetPayoutAccount(ctx context.Context, programID, externalID string, in parrain.PayoutAccountInput, idem store.Idem) (parrain.PayoutAccount, bool, error) {
 	if err := in.Normalize(); err != nil {
 		return parrain.PayoutAccount{}, false, err
@@ -34,12 +38,33 @@ func (s *Service) SetPayoutAccount(ctx context.Context, programID, externalID st
 		if err != nil {
 			return parrain.PayoutAccount{}, err
 		}
-		a, err := tx.SavePayoutAccount(ctx, p.ID, programID, in, tx.Now())
+		before, err := tx.Payee(ctx, p.ID)
+		if err != nil {
+			return parrain.PayoutAccount{}, err
+		}
+		had, _, err := tx.PayoutAccountHistory(ctx, p.ID)
+		if err != nil {
+			return parrain.PayoutAccount{}, err
+		}
+		now := tx.Now()
+		changed := parrain.PayoutDestinationChanged(had, before.Account, in)
+		a, err := tx.SavePayoutAccount(ctx, p.ID, programID, in, now)
 		if err != nil {
 			return a, err
 		}
-		return a, audit(ctx, tx, AuditPayoutAccountSet, "participant", p.ID, programID,
-			map[string]any{"participant": externalID, "method": in.Method})
+		if err := tx.RecordPayoutAccountSet(ctx, p.ID, programID, now, changed); err != nil {
+			return a, err
+		}
+		notice := parrain.NotifyArgs{Kind: parrain.NoticePayoutAccountChanged, ProgramID: programID, ParticipantID: p.ID, ChangeID: store.NewID("pac")}
+		details := map[string]any{"participant": externalID, "method": in.Method, "destination_changed": changed}
+		if until, held := parrain.PayoutHeld(&now, s.cfg.CoolingOff, now); changed && held {
+			details["payouts_held_until"] = until
+			notice.HeldUntil = &until
+		}
+		if err := audit(ctx, tx, AuditPayoutAccountSet, "participant", p.ID, programID, details); err != nil {
+			return a, err
+		}
+		return a, tx.EnqueueNotify(ctx, notice)
 	})
 }
 

@@ -85,14 +85,21 @@ func (s *Service) assembleBatch(ctx context.Context, tx *store.Tx, programID, tr
 		}
 		people[b.ParticipantID] = w
 	}
+	now := tx.Now()
 	lines, skips := parrain.AssemblePayouts(balances, func(id string) string {
 		w := people[id]
-		return parrain.PayeeSkip(w.Status, w.Account != nil)
+		if why := parrain.PayeeSkip(w.Status, w.Account != nil); why != "" {
+			return why
+		}
+		// A destination changed within the cooling-off period waits.
+		if _, held := parrain.PayoutHeld(w.AccountChangedAt, s.cfg.CoolingOff, now); held {
+			return parrain.SkipCoolingOff
+		}
+		return ""
 	}, st.MinimumAmount)
 	for i := range skips {
 		skips[i].ExternalID = people[skips[i].ParticipantID].ExternalID
 	}
-	now := tx.Now()
 	b := parrain.NewPayoutBatch(store.NewID("pbat"), programID, trigger, slot, lines, skips, now)
 	if err := tx.InsertPayoutBatch(ctx, b); err != nil {
 		return b, err

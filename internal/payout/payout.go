@@ -50,6 +50,10 @@ type Config struct {
 	PayPal *paypal.Client
 	// PayPalSubject is the subject of PayPal's email to the participant.
 	PayPalSubject string
+	// CoolingOff is how long payouts to a changed destination wait
+	// (0: parrain.DefaultPayoutCoolingOff, 72 h; negative: none). The
+	// first payout account a participant ever sets is not held.
+	CoolingOff time.Duration
 }
 
 // Service runs the payout use cases.
@@ -63,6 +67,9 @@ type Service struct {
 func New(st *store.Store, log *slog.Logger, cfg Config) *Service {
 	if cfg.PayPalSubject == "" {
 		cfg.PayPalSubject = "You have received a referral reward payout"
+	}
+	if cfg.CoolingOff == 0 {
+		cfg.CoolingOff = parrain.DefaultPayoutCoolingOff
 	}
 	return &Service{st: st, log: log, cfg: cfg}
 }

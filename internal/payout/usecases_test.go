@@ -252,8 +252,10 @@ func TestPayoutRunLifecycle(t *testing.T) {
 		if b.Status != parrain.BatchCompleted {
 			t.Errorf("batch %s", b.Status)
 		}
-		// The next run gathers bob again, under a new key.
+		// The next run after the cooling-off of his new destination gathers
+		// bob again, under a new key.
 		e.account(p.ID, "bob", parrain.PayoutAccountInput{Method: parrain.PayoutStripe, StripeAccount: "acct_B"})
+		e.Clock.Advance(parrain.DefaultPayoutCoolingOff)
 		third, _, err := e.svc.CreatePayoutBatch(ctx, p.ID, store.Idem{})
 		if err != nil || third.PayoutCount != 1 || third.Payouts[0].ExternalID != "bob" || third.Payouts[0].IdempotencyKey == byExt["bob"].IdempotencyKey {
 			t.Fatalf("third run %+v %v", third, err)

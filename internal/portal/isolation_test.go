@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/parrainhq/parrain/internal/access"
 	"github.com/parrainhq/parrain/internal/app"
 	"github.com/parrainhq/parrain/internal/parrain"
 	"github.com/parrainhq/parrain/internal/partner"
@@ -67,10 +68,11 @@ func TestPortalIsolation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tok, csrf, err := st.CreatePartnerSession(bg, bob.ID)
+	pss, err := access.New(st, nil, access.Config{}).StartPartnerSession(bg, bob.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
+	tok, csrf := pss.Token, pss.CSRF
 	// (The domain itself is not a secret: Bob types it when he checks or
 	// registers the account; who holds it, and the deal, are.)
 	secrets := []string{"Initech Secret Deal", "ceo@initech-secret.example", "alice@advisors.example", "Alice Advisors", "confidential prices"}

@@ -26,6 +26,9 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/time/rate"
+
+	"github.com/parrainhq/parrain/internal/access"
 	"github.com/parrainhq/parrain/internal/httpx"
 	"github.com/parrainhq/parrain/internal/integration/smtp"
 	"github.com/parrainhq/parrain/internal/parrain"
@@ -59,11 +62,23 @@ type Options struct {
 	// Payouts runs the payout use cases (default: one on the portal's
 	// store, without provider clients: the portal does not send).
 	Payouts *payout.Service
+	// Access runs the sign-in, magic links, sessions and passwords
+	// (default: one on the portal's store sending with Mailer).
+	Access *access.Service
+	// IPs finds client addresses (sign-in throttles), honouring
+	// --trust-proxy.
+	IPs httpx.IPResolver
+	// SignInRate and SignInBurst limit sign-in and magic-link requests per
+	// client IP (default one every 3 s, burst 10).
+	SignInRate  time.Duration
+	SignInBurst int
 }
 
 // Portal serves the partner portal.
 type Portal struct {
 	st       *store.Store
+	access   *access.Service
+	byIP     *httpx.Limiter
 	partners *partner.Service
 	payouts  *payout.Service
 	log      *slog.Logger
@@ -72,9 +87,6 @@ type Portal struct {
 	pages    map[string]*template.Template
 	cop      *http.CrossOriginProtection
 }
-
-// MagicLinkTTL is how long a sign-in link works.
-const MagicLinkTTL = 20 * time.Minute
 
 const cookieName = "parrain_partner"
 
@@ -89,7 +101,16 @@ func New(st *store.Store, log *slog.Logger, opt Options) (*Portal, error) {
 	if opt.Payouts == nil {
 		opt.Payouts = payout.New(st, log, payout.Config{})
 	}
-	p := &Portal{st: st, partners: opt.Partners, payouts: opt.Payouts, log: log, opt: opt, secure: strings.HasPrefix(opt.BaseURL, "https://"), pages: map[string]*template.Template{},
+	if opt.Access == nil {
+		opt.Access = access.New(st, log, access.Config{Mailer: opt.Mailer})
+	}
+	if opt.SignInRate <= 0 {
+		opt.SignInRate = 3 * time.Second
+	}
+	if opt.SignInBurst <= 0 {
+		opt.SignInBurst = 10
+	}
+	p := &Portal{st: st, access: opt.Access, byIP: httpx.NewLimiter(rate.Every(opt.SignInRate), opt.SignInBurst), partners: opt.Partners, payouts: opt.Payouts, log: log, opt: opt, secure: strings.HasPrefix(opt.BaseURL, "https://"), pages: map[string]*template.Template{},
 		cop: http.NewCrossOriginProtection()}
 	funcs := template.FuncMap{
 		"money": func(v int64, cur string) string { return parrain.FormatMinor(v, cur) + " " + cur },
@@ -195,6 +216,7 @@ type session struct {
 	pp      store.PartnerProgram
 	partner parrain.Partner
 	csrf    string
+	token   string // the session cookie
 }
 
 // Private wraps a partner page: a live session of an active partner of
@@ -213,7 +235,7 @@ func (p *Portal) Private(h func(http.ResponseWriter, *http.Request, *session)) h
 			http.Redirect(w, r, login, http.StatusSeeOther)
 			return
 		}
-		id, csrf, err := p.st.PartnerSession(r.Context(), c.Value)
+		id, csrf, err := p.access.PartnerSessionOf(r.Context(), c.Value)
 		if err != nil {
 			http.Redirect(w, r, login, http.StatusSeeOther)
 			return
@@ -228,19 +250,21 @@ func (p *Portal) Private(h func(http.ResponseWriter, *http.Request, *session)) h
 			return
 		}
 		r = r.WithContext(parrain.WithActor(r.Context(), parrain.Actor{Kind: parrain.ActorPartner, ID: partner.ID, Label: partner.Email}))
-		h(w, r, &session{pp: pp, partner: partner, csrf: csrf})
+		h(w, r, &session{pp: pp, partner: partner, csrf: csrf, token: c.Value})
 	}))
 }
 
-func (p *Portal) startSession(w http.ResponseWriter, r *http.Request, pp store.PartnerProgram, partnerID string) {
-	tok, _, err := p.st.CreatePartnerSession(r.Context(), partnerID)
-	if err != nil {
-		p.fail(w, r, err)
-		return
-	}
-	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: tok, Path: "/partners/", HttpOnly: true, Secure: p.secure,
-		SameSite: http.SameSiteLaxMode, MaxAge: int(store.PartnerSessionTTL / time.Second)})
+func (p *Portal) startSession(w http.ResponseWriter, r *http.Request, pp store.PartnerProgram, ps access.PartnerSession) {
+	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: ps.Token, Path: "/partners/", HttpOnly: true, Secure: p.secure,
+		SameSite: http.SameSiteLaxMode, MaxAge: int(access.PartnerSessionTTL / time.Second)})
 	http.Redirect(w, r, "/partners/"+pp.Slug+"/", http.StatusSeeOther)
+}
+
+// limited answers 429 when the client IP is over its request rate for
+// sign-in forms.
+func (p *Portal) limited(w http.ResponseWriter, r *http.Request, pp store.PartnerProgram, retryAfter time.Duration, msg string) {
+	w.Header().Set("Retry-After", strconv.Itoa(max(1, int(retryAfter.Seconds()))))
+	p.render(w, r, http.StatusTooManyRequests, "login", page{PP: pp, Title: "Sign in", Error: msg})
 }
 
 // ApplyPage shows the public application form.
@@ -282,41 +306,44 @@ func (p *Portal) LoginPage(w http.ResponseWriter, r *http.Request, pp store.Part
 	p.render(w, r, http.StatusOK, "login", page{PP: pp, Title: "Sign in"})
 }
 
-// Login signs in with email and password.
+// Login signs in with email and password. Requests are limited per
+// client IP; failed sign-ins are throttled by internal/access per account
+// and address with a backoff, and unknown emails take as long as known
+// ones.
 func (p *Portal) Login(w http.ResponseWriter, r *http.Request, pp store.PartnerProgram) {
-	email, pw := r.PostFormValue("email"), r.PostFormValue("password")
-	partner, hash, err := p.st.PartnerByEmail(r.Context(), pp.ProgramID, email)
-	ok := err == nil && hash != "" && checkPassword(r.Context(), hash, pw) && partner.Status == parrain.PartnerActive
-	if !ok {
-		if err != nil && parrain.ErrorCode(err) != parrain.CodeNotFound {
-			p.fail(w, r, err)
-			return
-		}
-		p.render(w, r, http.StatusUnauthorized, "login", page{PP: pp, Title: "Sign in", Error: "Wrong email or password (or the partner account is not active)."})
+	ip := p.opt.IPs.ClientIP(r)
+	if !p.byIP.Allow(ip, p.st.Clock().Now()) {
+		p.limited(w, r, pp, time.Minute, "Too many attempts. Wait a minute and try again.")
 		return
 	}
-	p.startSession(w, r, pp, partner.ID)
+	ps, err := p.access.PartnerSignIn(r.Context(), pp.ProgramID, r.PostFormValue("email"), r.PostFormValue("password"), ip)
+	switch parrain.ErrorCode(err) {
+	case "":
+		p.startSession(w, r, pp, ps)
+	case parrain.CodeRateLimited:
+		p.limited(w, r, pp, access.RetryAfter(err), "Too many failed sign-ins: "+parrain.AsError(err).Message+". You can also sign in with an email link.")
+	case parrain.CodeUnauthenticated:
+		p.render(w, r, http.StatusUnauthorized, "login", page{PP: pp, Title: "Sign in", Error: "Wrong email or password (or the partner account is not active)."})
+	default:
+		p.fail(w, r, err)
+	}
 }
 
 // SendMagicLink emails a one-time sign-in link (logged when no mailer is
-// configured). The answer is the same whether the email is known or not.
+// configured), at most three an hour per partner. The answer is the same
+// whether the email is known or not, and whether a link was sent.
 func (p *Portal) SendMagicLink(w http.ResponseWriter, r *http.Request, pp store.PartnerProgram) {
+	if !p.byIP.Allow(p.opt.IPs.ClientIP(r), p.st.Clock().Now()) {
+		p.limited(w, r, pp, time.Minute, "Too many attempts. Wait a minute and try again.")
+		return
+	}
 	email := r.PostFormValue("email")
-	partner, _, err := p.st.PartnerByEmail(r.Context(), pp.ProgramID, email)
-	if err == nil && partner.Status == parrain.PartnerActive {
-		tok, err := p.st.CreatePartnerMagicLink(r.Context(), partner.ID, MagicLinkTTL)
-		if err != nil {
-			p.fail(w, r, err)
-			return
-		}
+	err := p.access.SendMagicLink(r.Context(), pp.ProgramID, email, func(tok string) (string, smtp.Message) {
 		link := p.opt.BaseURL + "/partners/" + pp.Slug + "/magic/" + tok
-		if p.opt.Mailer == nil {
-			p.log.InfoContext(r.Context(), "partner sign-in link (no mailer configured)", "partner", partner.ID, "link", link)
-		} else if err := p.opt.Mailer.Send(r.Context(), smtp.Message{To: partner.Email, Subject: "Your sign-in link to " + brandName(pp),
-			Text: "Sign in to the partner portal (valid 20 minutes, once):\n\n" + link + "\n"}); err != nil {
-			p.log.WarnContext(r.Context(), "sending partner sign-in link", "partner", partner.ID, "err", err)
-		}
-	} else if err != nil && parrain.ErrorCode(err) != parrain.CodeNotFound {
+		return link, smtp.Message{Subject: "Your sign-in link to " + brandName(pp),
+			Text: "Sign in to the partner portal (valid 20 minutes, once):\n\n" + link + "\n"}
+	})
+	if err != nil {
 		p.fail(w, r, err)
 		return
 	}
@@ -333,23 +360,23 @@ func brandName(pp store.PartnerProgram) string {
 
 // MagicLink consumes a sign-in link.
 func (p *Portal) MagicLink(w http.ResponseWriter, r *http.Request, pp store.PartnerProgram) {
-	id, err := p.st.ConsumePartnerMagicLink(r.Context(), r.PathValue("token"))
-	if err == nil {
-		if partner, perr := p.st.Partner(r.Context(), pp.ProgramID, id); perr != nil || partner.Status != parrain.PartnerActive {
-			err = parrain.Errorf(parrain.CodeUnauthenticated, "this link is not for this program")
-		}
-	}
-	if err != nil {
+	ps, err := p.access.ConsumeMagicLink(r.Context(), pp.ProgramID, r.PathValue("token"))
+	if parrain.ErrorCode(err) == parrain.CodeUnauthenticated {
 		p.render(w, r, http.StatusUnauthorized, "login", page{PP: pp, Title: "Sign in", Error: "This sign-in link is invalid, used or expired: ask for a new one."})
 		return
 	}
-	p.startSession(w, r, pp, id)
+	if err != nil {
+		p.fail(w, r, err)
+		return
+	}
+	p.startSession(w, r, pp, ps)
 }
 
 // Logout ends the session.
 func (p *Portal) Logout(w http.ResponseWriter, r *http.Request, s *session) {
-	if c, err := r.Cookie(cookieName); err == nil {
-		_ = p.st.DeletePartnerSession(r.Context(), c.Value)
+	if err := p.access.PartnerSignOut(r.Context(), s.token); err != nil {
+		p.fail(w, r, err)
+		return
 	}
 	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: "", Path: "/partners/", MaxAge: -1, HttpOnly: true, Secure: p.secure})
 	http.Redirect(w, r, "/partners/"+s.pp.Slug+"/login", http.StatusSeeOther)
@@ -531,22 +558,23 @@ func (p *Portal) Onboarding(w http.ResponseWriter, r *http.Request, s *session) 
 	http.Redirect(w, r, "/partners/"+s.pp.Slug+"/", http.StatusSeeOther)
 }
 
-// SetPassword sets or changes the partner's password.
+// SetPassword sets the partner's first password, or changes it with the
+// current one; the partner's other sessions end.
 func (p *Portal) SetPassword(w http.ResponseWriter, r *http.Request, s *session) {
-	pw := r.PostFormValue("password")
-	if len(pw) < minPassword || len(pw) > maxPassword {
-		http.Redirect(w, r, "/partners/"+s.pp.Slug+"/?flash="+url.QueryEscape(fmt.Sprintf("The password must have %d to %d characters.", minPassword, maxPassword)), http.StatusSeeOther)
+	err := p.access.SetPartnerPassword(r.Context(), s.partner.ID, s.token, r.PostFormValue("current"), r.PostFormValue("password"))
+	if e := parrain.AsError(err); e != nil && e.Code == parrain.CodeInvalid {
+		msg := fmt.Sprintf("The password must have %d to %d characters.", access.MinPasswordLen, access.MaxPasswordLen)
+		if e.Field == "current" {
+			msg = "That is not your current password: nothing was changed."
+		}
+		http.Redirect(w, r, "/partners/"+s.pp.Slug+"/?flash="+url.QueryEscape(msg), http.StatusSeeOther)
 		return
-	}
-	h, err := hashPassword(r.Context(), pw)
-	if err == nil {
-		err = p.st.SetPartnerPassword(r.Context(), s.partner.ID, h)
 	}
 	if err != nil {
 		p.fail(w, r, err)
 		return
 	}
-	http.Redirect(w, r, "/partners/"+s.pp.Slug+"/?flash=Password+saved.", http.StatusSeeOther)
+	http.Redirect(w, r, "/partners/"+s.pp.Slug+"/?flash="+url.QueryEscape("Password saved. Your other sessions were signed out."), http.StatusSeeOther)
 }
 
 // AnswerSurvey records the partner's survey answers.

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parrainhq/parrain/internal/access"
 	"github.com/parrainhq/parrain/internal/parrain"
 	"github.com/parrainhq/parrain/internal/partner"
 	"github.com/parrainhq/parrain/internal/store"
@@ -31,6 +32,7 @@ var bg = context.Background()
 type env struct {
 	*storetest.Env
 	ps          *partner.Service
+	acc         *access.Service
 	mux         *http.ServeMux
 	logs        *syncBuf
 	prog        parrain.Program
@@ -62,7 +64,9 @@ func (l *syncBuf) String() string {
 func newEnv(t *testing.T, se *storetest.Env) *env {
 	t.Helper()
 	e := &env{Env: se, ps: partner.New(se.St, se.Clock, se.Ref), mux: http.NewServeMux(), logs: &syncBuf{}}
-	p, err := New(se.St, slog.New(slog.NewTextHandler(e.logs, nil)), Options{BaseURL: "http://parrain.test", Partners: e.ps})
+	log := slog.New(slog.NewTextHandler(e.logs, nil))
+	e.acc = access.New(se.St, log, access.Config{})
+	p, err := New(se.St, log, Options{BaseURL: "http://parrain.test", Partners: e.ps, Access: e.acc, SignInBurst: 1000})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,11 +140,11 @@ type sess struct{ token, csrf string }
 
 func (e *env) session(t *testing.T, p parrain.Partner) sess {
 	t.Helper()
-	tok, csrf, err := e.St.CreatePartnerSession(bg, p.ID)
+	ps, err := e.acc.StartPartnerSession(bg, p.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return sess{tok, csrf}
+	return sess{ps.Token, ps.CSRF}
 }
 
 type answer struct {
@@ -217,11 +221,7 @@ func TestPasswordSignIn(t *testing.T) {
 			t.Fatalf("set password: %d %q", a.status, a.loc)
 		}
 		// Gina of the other program has the same password.
-		h, err := hashPassword(bg, "a long enough secret")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := e.St.SetPartnerPassword(bg, e.gina.ID, h); err != nil {
+		if err := e.acc.SetPartnerPassword(bg, e.gina.ID, "", "", "a long enough secret"); err != nil {
 			t.Fatal(err)
 		}
 		cases := []struct {
@@ -315,7 +315,7 @@ func TestMagicLink(t *testing.T) {
 		e.signedInAs(t, sessionCookie(t, a), "acme", e.alice)
 		refused("a used link", aliceLink)
 
-		e.Clock.Advance(MagicLinkTTL + time.Second)
+		e.Clock.Advance(access.MagicLinkTTL + time.Second)
 		refused("an expired link", bobLink)
 	})
 }
@@ -353,7 +353,7 @@ func TestSessions(t *testing.T) {
 		// Sessions expire.
 		bob := e.session(t, e.bob)
 		e.signedInAs(t, bob, "acme", e.bob)
-		e.Clock.Advance(store.PartnerSessionTTL + time.Minute)
+		e.Clock.Advance(access.PartnerSessionTTL + time.Minute)
 		toLogin("an expired session", bob, "acme")
 	})
 }

@@ -2,10 +2,8 @@ package store
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"database/sql"
-	"encoding/base32"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -15,7 +13,8 @@ import (
 	"github.com/parrainhq/parrain/internal/parrain"
 )
 
-// API key scopes. A key holds one or more.
+// API key scopes. A key holds one or more (internal/access validates
+// them).
 const (
 	ScopeRead   = "read"   // GET endpoints
 	ScopeEvents = "events" // report events, upsert participants
@@ -62,9 +61,6 @@ func hashKey(secret string) string {
 	return hex.EncodeToString(h[:])
 }
 
-// MaxAPIKeyRateLimit bounds a key's own rate limit (requests a minute).
-const MaxAPIKeyRateLimit = 1_000_000
-
 // NewAPIKey is what creating an API key takes.
 type NewAPIKey struct {
 	Name      string
@@ -73,61 +69,15 @@ type NewAPIKey struct {
 	RateLimit int      // requests a minute; 0 = the installation's default
 }
 
-// CreateAPIKey creates a key and returns its secret, shown once.
-func (s *Store) CreateAPIKey(ctx context.Context, name string, scopes []string, programID string) (string, APIKey, error) {
-	return s.CreateAPIKeyWith(ctx, NewAPIKey{Name: name, Scopes: scopes, ProgramID: programID})
-}
-
-func checkRateLimit(n int) error {
-	if n < 0 || n > MaxAPIKeyRateLimit {
-		return parrain.Invalid("rate_limit", "must be between 1 and %d requests a minute, or 0 for the installation's default", MaxAPIKeyRateLimit)
+// InsertAPIKey stores a key; only the hash of its secret is kept.
+func (t *Tx) InsertAPIKey(ctx context.Context, k APIKey, secret string) error {
+	_, err := t.tx.ExecContext(ctx, `INSERT INTO api_keys (id, name, prefix, hash, scopes, program_id, rate_limit, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+		k.ID, k.Name, k.Prefix, hashKey(secret), strings.Join(k.Scopes, " "), sql.NullString{String: k.ProgramID, Valid: k.ProgramID != ""},
+		sql.NullInt64{Int64: int64(k.RateLimit), Valid: k.RateLimit > 0}, ms(k.CreatedAt))
+	if err != nil {
+		return fmt.Errorf("storing API key: %w", err)
 	}
 	return nil
-}
-
-// CreateAPIKeyWith creates a key described by in and returns its secret,
-// shown once.
-func (s *Store) CreateAPIKeyWith(ctx context.Context, in NewAPIKey) (string, APIKey, error) {
-	name, scopes, programID := strings.TrimSpace(in.Name), in.Scopes, in.ProgramID
-	if name == "" || len(name) > 100 {
-		return "", APIKey{}, parrain.Invalid("name", "is required (at most 100 characters)")
-	}
-	if len(scopes) == 0 {
-		scopes = AllScopes
-	}
-	for _, sc := range scopes {
-		if sc != ScopeRead && sc != ScopeEvents && sc != ScopeAdmin {
-			return "", APIKey{}, parrain.Invalid("scopes", "unknown scope %q (read, events, admin)", sc)
-		}
-	}
-	if err := checkRateLimit(in.RateLimit); err != nil {
-		return "", APIKey{}, err
-	}
-	if programID != "" {
-		if _, err := s.Program(ctx, programID); err != nil {
-			return "", APIKey{}, err
-		}
-	}
-	b := make([]byte, 20)
-	if _, err := rand.Read(b); err != nil {
-		return "", APIKey{}, fmt.Errorf("generating key: %w", err)
-	}
-	secret := "prn_" + strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b))
-	k := APIKey{ID: newID("key"), Name: name, Prefix: secret[:10], Scopes: scopes, ProgramID: programID, RateLimit: in.RateLimit, CreatedAt: s.clock.Now()}
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO api_keys (id, name, prefix, hash, scopes, program_id, rate_limit, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-			k.ID, k.Name, k.Prefix, hashKey(secret), strings.Join(scopes, " "), sql.NullString{String: programID, Valid: programID != ""},
-			sql.NullInt64{Int64: int64(k.RateLimit), Valid: k.RateLimit > 0}, ms(k.CreatedAt))
-		if err != nil {
-			return fmt.Errorf("storing API key: %w", err)
-		}
-		return s.audit(ctx, tx, AuditAPIKeyCreated, "api_key", k.ID, k.ProgramID,
-			map[string]any{"name": k.Name, "scopes": k.Scopes, "prefix": k.Prefix, "rate_limit": k.RateLimit})
-	})
-	if err != nil {
-		return "", APIKey{}, err
-	}
-	return secret, k, nil
 }
 
 // Authenticate returns the live key whose secret is given.
@@ -160,48 +110,40 @@ func (s *Store) Authenticate(ctx context.Context, secret string) (APIKey, error)
 	return k, nil
 }
 
-// RevokeAPIKey revokes a key by id.
-func (s *Store) RevokeAPIKey(ctx context.Context, id string) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL`, ms(s.clock.Now()), id)
-		if err != nil {
-			return fmt.Errorf("revoking API key: %w", err)
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return notFound("API key")
-		}
-		var name string
-		var prog sql.NullString
-		if err := tx.QueryRowContext(ctx, `SELECT name, program_id FROM api_keys WHERE id = $1`, id).Scan(&name, &prog); err != nil {
-			return fmt.Errorf("loading API key: %w", err)
-		}
-		return s.audit(ctx, tx, AuditAPIKeyRevoked, "api_key", id, prog.String, map[string]any{"name": name})
-	})
+// RevokeAPIKey marks a live key revoked at now and returns its name and
+// program; a key unknown or already revoked answers not found.
+func (t *Tx) RevokeAPIKey(ctx context.Context, id string, now time.Time) (name, programID string, err error) {
+	res, err := t.tx.ExecContext(ctx, `UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL`, ms(now), id)
+	if err != nil {
+		return "", "", fmt.Errorf("revoking API key: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return "", "", notFound("API key")
+	}
+	var prog sql.NullString
+	if err := t.tx.QueryRowContext(ctx, `SELECT name, program_id FROM api_keys WHERE id = $1`, id).Scan(&name, &prog); err != nil {
+		return "", "", fmt.Errorf("loading API key: %w", err)
+	}
+	return name, prog.String, nil
 }
 
 // SetAPIKeyRateLimit sets a key's own rate limit in requests a minute (0:
-// back to the installation's default). It takes effect on the key's next
-// request.
-func (s *Store) SetAPIKeyRateLimit(ctx context.Context, id string, perMinute int) error {
-	if err := checkRateLimit(perMinute); err != nil {
-		return err
+// back to the installation's default) and returns its name and program; an
+// unknown key answers not found.
+func (t *Tx) SetAPIKeyRateLimit(ctx context.Context, id string, perMinute int) (name, programID string, err error) {
+	res, err := t.tx.ExecContext(ctx, `UPDATE api_keys SET rate_limit = $1 WHERE id = $2`,
+		sql.NullInt64{Int64: int64(perMinute), Valid: perMinute > 0}, id)
+	if err != nil {
+		return "", "", fmt.Errorf("setting API key rate limit: %w", err)
 	}
-	return s.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE api_keys SET rate_limit = $1 WHERE id = $2`,
-			sql.NullInt64{Int64: int64(perMinute), Valid: perMinute > 0}, id)
-		if err != nil {
-			return fmt.Errorf("setting API key rate limit: %w", err)
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return notFound("API key")
-		}
-		var name string
-		var prog sql.NullString
-		if err := tx.QueryRowContext(ctx, `SELECT name, program_id FROM api_keys WHERE id = $1`, id).Scan(&name, &prog); err != nil {
-			return fmt.Errorf("loading API key: %w", err)
-		}
-		return s.audit(ctx, tx, AuditAPIKeyRateLimit, "api_key", id, prog.String, map[string]any{"name": name, "rate_limit": perMinute})
-	})
+	if n, _ := res.RowsAffected(); n == 0 {
+		return "", "", notFound("API key")
+	}
+	var prog sql.NullString
+	if err := t.tx.QueryRowContext(ctx, `SELECT name, program_id FROM api_keys WHERE id = $1`, id).Scan(&name, &prog); err != nil {
+		return "", "", fmt.Errorf("loading API key: %w", err)
+	}
+	return name, prog.String, nil
 }
 
 // APIKeys lists all keys, newest first.

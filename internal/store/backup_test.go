@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/parrainhq/parrain/internal/access"
+
 	"github.com/parrainhq/parrain/internal/dbtest"
 	"github.com/parrainhq/parrain/internal/store"
 )
@@ -18,7 +20,7 @@ func TestBackupCopiesWhileOpen(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	if _, _, err := st.CreateAPIKey(ctx, "before backup", store.AllScopes, ""); err != nil {
+	if _, _, err := access.New(st, nil, access.Config{}).CreateAPIKey(ctx, "before backup", store.AllScopes, ""); err != nil {
 		t.Fatal(err)
 	}
 	out := filepath.Join(dir, "copy.db")

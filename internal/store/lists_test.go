@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,86 +17,6 @@ var alice = store.Actor{UserID: "usr_alice", Email: "alice@corp.example", IP: "1
 // asUser is ctx carrying a console user as the actor the use cases audit.
 func asUser(a store.Actor) context.Context {
 	return parrain.WithActor(ctx, parrain.Actor{Kind: parrain.ActorUser, ID: a.UserID, Label: a.Email, IP: a.IP})
-}
-
-func (e *env) user(email string, role store.UserRole) store.User {
-	e.T.Helper()
-	u, err := e.St.CreateUser(ctx, store.NewUser{Email: email, Role: role, PasswordHash: "$argon2id$test"}, store.SystemActor("test"))
-	if err != nil {
-		e.T.Fatalf("create user %s: %v", email, err)
-	}
-	return u
-}
-
-func TestUsersAndRoles(t *testing.T) {
-	each(t, func(t *testing.T, e *env) {
-		if has, err := e.St.HasUsers(ctx); err != nil || has {
-			t.Fatalf("fresh database has users: %v %v", has, err)
-		}
-		owner, err := e.St.CreateFirstUser(ctx, store.NewUser{Email: " Owner@Corp.Example ", Name: "Olga", Role: store.RoleOwner, PasswordHash: "h"}, store.Actor{IP: "192.0.2.9"})
-		if err != nil || owner.Email != "owner@corp.example" {
-			t.Fatalf("first user: %+v %v", owner, err)
-		}
-		// The setup can run once only.
-		if _, err := e.St.CreateFirstUser(ctx, store.NewUser{Email: "x@corp.example", Role: store.RoleOwner, PasswordHash: "h"}, store.Actor{}); parrain.ErrorCode(err) != parrain.CodeConflict {
-			t.Fatalf("second setup: %v", err)
-		}
-		got, err := e.St.UserByEmail(ctx, "OWNER@corp.example")
-		if err != nil || got.ID != owner.ID || got.PasswordHash != "h" || !got.Active() {
-			t.Fatalf("by email: %+v %v", got, err)
-		}
-		if _, err := e.St.UserByEmail(ctx, "nobody@corp.example"); parrain.ErrorCode(err) != parrain.CodeNotFound {
-			t.Fatalf("unknown email: %v", err)
-		}
-		bad := []struct {
-			n     store.NewUser
-			field string
-		}{
-			{store.NewUser{Email: "not-an-email", Role: store.RoleOwner, PasswordHash: "h"}, "email"},
-			{store.NewUser{Email: "", Role: store.RoleOwner, PasswordHash: "h"}, "email"},
-			{store.NewUser{Email: "a@corp.example", Role: "admin", PasswordHash: "h"}, "role"},
-			{store.NewUser{Email: "a@corp.example", Role: store.RoleAnalyst}, "password"},
-			{store.NewUser{Email: "owner@CORP.example", Role: store.RoleAnalyst, PasswordHash: "h"}, "email"}, // taken
-		}
-		for _, b := range bad {
-			_, err := e.St.CreateUser(ctx, b.n, alice)
-			if pe := parrain.AsError(err); pe == nil || pe.Field != b.field {
-				t.Errorf("create %+v: %v, want error on %s", b.n, err, b.field)
-			}
-		}
-		analyst := e.user("ann@corp.example", store.RoleAnalyst)
-		// The last active owner can be neither demoted nor disabled.
-		if _, err := e.St.SetUserRole(ctx, owner.ID, store.RoleManager, alice); parrain.ErrorCode(err) != parrain.CodeConflict {
-			t.Fatalf("demoting the last owner: %v", err)
-		}
-		if _, err := e.St.SetUserDisabled(ctx, owner.ID, true, alice); parrain.ErrorCode(err) != parrain.CodeConflict {
-			t.Fatalf("disabling the last owner: %v", err)
-		}
-		if u, err := e.St.SetUserRole(ctx, analyst.ID, store.RoleOwner, alice); err != nil || u.Role != store.RoleOwner {
-			t.Fatalf("promote: %+v %v", u, err)
-		}
-		if u, err := e.St.SetUserRole(ctx, owner.ID, store.RoleManager, alice); err != nil || u.Role != store.RoleManager {
-			t.Fatalf("demote with another owner: %+v %v", u, err)
-		}
-		users, err := e.St.Users(ctx)
-		if err != nil || len(users) != 2 || users[0].Email != "ann@corp.example" {
-			t.Fatalf("users: %+v %v", users, err)
-		}
-		log, _, err := e.St.AuditLog(ctx, store.AuditFilter{Action: "user."}, store.Page{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		var actions []string
-		for _, a := range log {
-			actions = append(actions, a.Action)
-		}
-		if got := strings.Join(actions, ","); got != "user.role_changed,user.role_changed,user.created,user.created" {
-			t.Errorf("audited actions %s", got)
-		}
-		if log[0].UserEmail != alice.Email || log[0].IP != alice.IP || log[0].Details["from"] != "owner" || log[0].Details["to"] != "manager" {
-			t.Errorf("audit entry %+v", log[0])
-		}
-	})
 }
 
 func TestRoleOrder(t *testing.T) {
@@ -118,108 +37,6 @@ func TestRoleOrder(t *testing.T) {
 			t.Errorf("%q.AtLeast(%q) = %v", c.r, c.min, got)
 		}
 	}
-}
-
-func TestConcurrentFirstUser(t *testing.T) {
-	each(t, func(t *testing.T, e *env) {
-		// Two browsers submit the setup page at once: one owner only.
-		other := open(t, e.URL)
-		var wg sync.WaitGroup
-		errs := make([]error, 2)
-		for i, st := range []*store.Store{e.St, other.St} {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				_, errs[i] = st.CreateFirstUser(ctx, store.NewUser{Email: fmt.Sprintf("o%d@corp.example", i), Role: store.RoleOwner, PasswordHash: "h"}, store.Actor{})
-			}()
-		}
-		wg.Wait()
-		users, _ := e.St.Users(ctx)
-		if len(users) != 1 || (errs[0] == nil) == (errs[1] == nil) {
-			t.Fatalf("users %d, errors %v", len(users), errs)
-		}
-	})
-}
-
-func TestSessions(t *testing.T) {
-	each(t, func(t *testing.T, e *env) {
-		u := e.user("sam@corp.example", store.RoleOwner)
-		tok, ss, err := e.St.CreateSession(ctx, u.ID, "192.0.2.7", "Mozilla/5.0")
-		if err != nil || len(tok) < 40 || ss.CSRFToken == "" {
-			t.Fatalf("create: %q %+v %v", tok, ss, err)
-		}
-		// Only the token's hash is stored.
-		var n int
-		if err := e.St.DB().QueryRow(`SELECT COUNT(*) FROM sessions WHERE token_hash = $1`, tok).Scan(&n); err != nil {
-			t.Fatalf("query: %v", err)
-		}
-		if n != 0 {
-			t.Fatal("the session token is stored in clear")
-		}
-		got, gu, err := e.St.SessionByToken(ctx, tok)
-		if err != nil || got.ID != ss.ID || gu.ID != u.ID || got.CSRFToken != ss.CSRFToken {
-			t.Fatalf("lookup: %+v %+v %v", got, gu, err)
-		}
-		if _, _, err := e.St.SessionByToken(ctx, tok+"x"); parrain.ErrorCode(err) != parrain.CodeUnauthenticated {
-			t.Fatalf("bad token: %v", err)
-		}
-		// Activity keeps the session alive past the idle timeout…
-		for range 3 {
-			e.Clock.Advance(store.SessionIdle - time.Hour)
-			if _, _, err := e.St.SessionByToken(ctx, tok); err != nil {
-				t.Fatalf("active session ended: %v", err)
-			}
-		}
-		// …but not past its maximum age.
-		e.Clock.Advance(store.SessionMaxAge)
-		if _, _, err := e.St.SessionByToken(ctx, tok); parrain.ErrorCode(err) != parrain.CodeUnauthenticated {
-			t.Fatalf("session past max age: %v", err)
-		}
-		// Idle sessions end.
-		tok2, _, _ := e.St.CreateSession(ctx, u.ID, "", "")
-		e.Clock.Advance(store.SessionIdle)
-		if _, _, err := e.St.SessionByToken(ctx, tok2); parrain.ErrorCode(err) != parrain.CodeUnauthenticated {
-			t.Fatalf("idle session: %v", err)
-		}
-		// Sign out everywhere ends every session of the user, and only theirs.
-		other := e.user("oli@corp.example", store.RoleOwner)
-		a1, _, _ := e.St.CreateSession(ctx, u.ID, "", "")
-		a2, _, _ := e.St.CreateSession(ctx, u.ID, "", "")
-		b1, _, _ := e.St.CreateSession(ctx, other.ID, "", "")
-		if list, _ := e.St.UserSessions(ctx, u.ID); len(list) != 2 {
-			t.Fatalf("live sessions %d", len(list))
-		}
-		if n, err := e.St.DeleteUserSessions(ctx, u.ID, alice); err != nil || n != 2 {
-			t.Fatalf("sign out everywhere: %d %v", n, err)
-		}
-		for _, tk := range []string{a1, a2} {
-			if _, _, err := e.St.SessionByToken(ctx, tk); err == nil {
-				t.Error("a session survived sign out everywhere")
-			}
-		}
-		if _, _, err := e.St.SessionByToken(ctx, b1); err != nil {
-			t.Errorf("another user's session ended: %v", err)
-		}
-		// A password change keeps the current session and ends the others.
-		keep, ks, _ := e.St.CreateSession(ctx, u.ID, "", "")
-		lose, _, _ := e.St.CreateSession(ctx, u.ID, "", "")
-		if err := e.St.SetPassword(ctx, u.ID, "new-hash", ks.ID, alice); err != nil {
-			t.Fatal(err)
-		}
-		if _, _, err := e.St.SessionByToken(ctx, keep); err != nil {
-			t.Errorf("current session ended by password change: %v", err)
-		}
-		if _, _, err := e.St.SessionByToken(ctx, lose); err == nil {
-			t.Error("other session survived the password change")
-		}
-		// Disabling a user ends their sessions and blocks new lookups.
-		if _, err := e.St.SetUserDisabled(ctx, u.ID, true, alice); err != nil {
-			t.Fatal(err)
-		}
-		if _, _, err := e.St.SessionByToken(ctx, keep); err == nil {
-			t.Error("disabled user's session still works")
-		}
-	})
 }
 
 // pendingRewards creates a program with a double-sided first-purchase rule

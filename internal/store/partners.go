@@ -145,23 +145,6 @@ func (s *Store) KPIPartners(ctx context.Context, programID string) ([]parrain.KP
 	return partners, names, rows.Err()
 }
 
-// SetPartnerPassword stores a partner's password hash (argon2id, computed
-// by the portal).
-func (s *Store) SetPartnerPassword(ctx context.Context, partnerID, hash string) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
-		var programID string
-		err := tx.QueryRowContext(ctx, `UPDATE partners SET password_hash = $1, updated_at = $2 WHERE id = $3 RETURNING program_id`,
-			hash, ms(s.clock.Now()), partnerID).Scan(&programID)
-		if errors.Is(err, sql.ErrNoRows) {
-			return notFound("partner")
-		}
-		if err != nil {
-			return fmt.Errorf("setting partner password: %w", err)
-		}
-		return s.audit(ctx, tx, AuditPartnerPassword, "partner", partnerID, programID, nil)
-	})
-}
-
 // Partner returns a partner of a program, read in the transaction.
 func (t *Tx) Partner(ctx context.Context, programID, id string) (parrain.Partner, error) {
 	return t.s.partnerQ(ctx, t.tx, programID, id)

@@ -141,11 +141,17 @@ func TestPartnerEmailUnique(t *testing.T) {
 	})
 }
 
+// setPartnerHash stores a partner's password hash in its own transaction
+// (the use case in internal/access hashes, checks and audits).
+func setPartnerHash(e *env, partnerID, hash string) error {
+	return e.St.InTx(ctx, func(tx *store.Tx) error { return tx.SetPartnerPasswordHash(ctx, partnerID, hash, e.Clock.Now()) })
+}
+
 func TestPartnerByEmailAndPassword(t *testing.T) {
 	each(t, func(t *testing.T, e *env) {
 		a, b := e.Program(nil), e.Program(nil)
 		id := e.partner(a.ID, "ann@example.com", "Ann")
-		if err := e.St.SetPartnerPassword(ctx, id, "$argon2id$hash"); err != nil {
+		if err := setPartnerHash(e, id, "$argon2id$hash"); err != nil {
 			t.Fatal(err)
 		}
 		cases := []struct {
@@ -169,12 +175,8 @@ func TestPartnerByEmailAndPassword(t *testing.T) {
 				t.Errorf("%q: %+v %q %v", c.email, p, hash, err)
 			}
 		}
-		if err := e.St.SetPartnerPassword(ctx, "ptn_missing", "h"); parrain.ErrorCode(err) != parrain.CodeNotFound {
+		if err := setPartnerHash(e, "ptn_missing", "h"); parrain.ErrorCode(err) != parrain.CodeNotFound {
 			t.Errorf("password of a missing partner: %v", err)
-		}
-		log, _, err := e.St.AuditLog(ctx, store.AuditFilter{Action: store.AuditPartnerPassword}, store.Page{})
-		if err != nil || len(log) != 1 || log[0].TargetID != id || log[0].ProgramID != a.ID {
-			t.Errorf("audit %+v %v", log, err)
 		}
 	})
 }

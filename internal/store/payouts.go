@@ -373,6 +373,9 @@ type Payee struct {
 	Email      string
 	Status     parrain.ParticipantStatus
 	Account    *parrain.PayoutAccount
+	// AccountChangedAt is when the payout destination last changed (nil:
+	// never, or only set once).
+	AccountChangedAt *time.Time
 }
 
 // Payee returns a participant with their payout account.
@@ -388,6 +391,9 @@ func (t *Tx) Payee(ctx context.Context, participantID string) (Payee, error) {
 		w.Account = &a
 	case !errors.Is(err, sql.ErrNoRows):
 		return w, fmt.Errorf("loading payout account: %w", err)
+	}
+	if _, w.AccountChangedAt, err = t.PayoutAccountHistory(ctx, participantID); err != nil {
+		return w, err
 	}
 	return w, nil
 }

@@ -45,15 +45,6 @@ func (r UserRole) Valid() bool { return r.rank() > 0 }
 // AtLeast reports whether r grants everything min grants.
 func (r UserRole) AtLeast(min UserRole) bool { return r.Valid() && r.rank() >= min.rank() }
 
-// ParseRole validates a role name.
-func ParseRole(field, s string) (UserRole, error) {
-	r := UserRole(strings.ToLower(strings.TrimSpace(s)))
-	if !r.Valid() {
-		return "", parrain.Invalid(field, "must be owner, manager or analyst")
-	}
-	return r, nil
-}
-
 // User is a console user.
 type User struct {
 	ID           string     `json:"id"`
@@ -91,102 +82,38 @@ func scanUser(sc scanner) (User, error) {
 	return u, err
 }
 
-// NormalizeUserEmail validates a console user's email and returns it in the
-// stored form (trimmed, lower case).
-func NormalizeUserEmail(field, email string) (string, error) {
-	e, err := parrain.NormalizeEmailField(field, email)
-	if err != nil {
-		return "", err
-	}
-	if e == "" {
-		return "", parrain.Invalid(field, "is required")
-	}
-	return strings.ToLower(e), nil
-}
-
-func (n *NewUser) normalize() error {
-	var err error
-	if n.Email, err = NormalizeUserEmail("email", n.Email); err != nil {
-		return err
-	}
-	n.Name = strings.TrimSpace(n.Name)
-	if len(n.Name) > 200 {
-		return parrain.Invalid("name", "must be at most 200 characters")
-	}
-	if !n.Role.Valid() {
-		return parrain.Invalid("role", "must be owner, manager or analyst")
-	}
-	if n.PasswordHash == "" {
-		return parrain.Invalid("password", "is required")
-	}
-	return nil
-}
-
 // setupKey is the settings row claimed by the first user ever created, so
 // that the one-time setup page cannot create a second owner, even when two
 // browsers submit it at once (the row's primary key serialises them).
 const setupKey = "console.first_user"
 
-// CreateUser creates a console user. An email already in use answers
-// conflict on field email.
-func (s *Store) CreateUser(ctx context.Context, n NewUser, a Actor) (User, error) {
-	if err := n.normalize(); err != nil {
-		return User{}, err
+// ClaimSetup records id as the first user ever created and reports whether
+// this call claimed it (false: the setup was claimed before).
+func (t *Tx) ClaimSetup(ctx context.Context, id string) (bool, error) {
+	res, err := t.tx.ExecContext(ctx, `INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT DO NOTHING`, setupKey, id)
+	if err != nil {
+		return false, fmt.Errorf("claiming setup: %w", err)
 	}
-	var u User
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		var err error
-		u, err = s.insertUserTx(ctx, tx, n)
-		if err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT DO NOTHING`, setupKey, u.ID); err != nil {
-			return fmt.Errorf("recording first user: %w", err)
-		}
-		return s.auditTx(ctx, tx, a, AuditUserCreated, "user", u.ID, "", map[string]any{"email": u.Email, "role": u.Role})
-	})
-	return u, err
+	n, err := res.RowsAffected()
+	return n > 0, err
 }
 
-// CreateFirstUser creates the first console user (the one-time setup). It
-// answers conflict when any user already exists.
-func (s *Store) CreateFirstUser(ctx context.Context, n NewUser, a Actor) (User, error) {
-	if err := n.normalize(); err != nil {
-		return User{}, err
+// CountUsers counts console users, in the transaction.
+func (t *Tx) CountUsers(ctx context.Context) (int, error) {
+	var n int
+	if err := t.tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM users`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("counting users: %w", err)
 	}
-	var u User
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		id := newID("usr")
-		res, err := tx.ExecContext(ctx, `INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT DO NOTHING`, setupKey, id)
-		if err != nil {
-			return fmt.Errorf("claiming setup: %w", err)
-		}
-		var existing int
-		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM users`).Scan(&existing); err != nil {
-			return fmt.Errorf("counting users: %w", err)
-		}
-		if n, _ := res.RowsAffected(); n == 0 || existing > 0 {
-			return parrain.Errorf(parrain.CodeConflict, "the console is already set up: sign in instead")
-		}
-		u, err = s.insertUserTxID(ctx, tx, id, n)
-		if err != nil {
-			return err
-		}
-		if a.UserID == "" {
-			a.UserID, a.Email = u.ID, u.Email
-		}
-		return s.auditTx(ctx, tx, a, AuditUserCreated, "user", u.ID, "", map[string]any{"email": u.Email, "role": u.Role, "setup": true})
-	})
-	return u, err
+	return n, nil
 }
 
-func (s *Store) insertUserTx(ctx context.Context, tx *sql.Tx, n NewUser) (User, error) {
-	return s.insertUserTxID(ctx, tx, newID("usr"), n)
-}
-
-func (s *Store) insertUserTxID(ctx context.Context, tx *sql.Tx, id string, n NewUser) (User, error) {
-	now := s.clock.Now()
-	res, err := tx.ExecContext(ctx, `INSERT INTO users (id, email, name, role, password_hash, created_at, updated_at)
+// InsertUser stores a new console user with id (NewID("usr") when empty)
+// at now. An email already in use answers conflict on field email.
+func (t *Tx) InsertUser(ctx context.Context, id string, n NewUser, now time.Time) (User, error) {
+	if id == "" {
+		id = newID("usr")
+	}
+	res, err := t.tx.ExecContext(ctx, `INSERT INTO users (id, email, name, role, password_hash, created_at, updated_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $6) ON CONFLICT DO NOTHING`, id, n.Email, n.Name, n.Role, n.PasswordHash, ms(now))
 	if err != nil {
 		return User{}, fmt.Errorf("inserting user: %w", err)
@@ -246,116 +173,48 @@ func (s *Store) Users(ctx context.Context) ([]User, error) {
 	return out, rows.Err()
 }
 
-// lastOwnerGuard refuses a change that would leave no active owner: there
-// must always be someone able to manage users.
-func (s *Store) lastOwnerGuard(ctx context.Context, tx *sql.Tx, u User) error {
-	if u.Role != RoleOwner || !u.Active() {
-		return nil
-	}
+// UserForUpdate returns a user, locked until the transaction ends.
+func (t *Tx) UserForUpdate(ctx context.Context, id string) (User, error) {
+	return t.s.userWhere(ctx, t.tx, `id = $1`+t.s.d.forUpdate, id)
+}
+
+// OtherActiveOwners counts the active owners other than user id.
+func (t *Tx) OtherActiveOwners(ctx context.Context, id string) (int, error) {
 	var owners int
-	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM users WHERE role = 'owner' AND disabled_at IS NULL AND id <> $1`, u.ID).Scan(&owners); err != nil {
-		return fmt.Errorf("counting owners: %w", err)
+	if err := t.tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM users WHERE role = 'owner' AND disabled_at IS NULL AND id <> $1`, id).Scan(&owners); err != nil {
+		return 0, fmt.Errorf("counting owners: %w", err)
 	}
-	if owners == 0 {
-		return &parrain.Error{Code: parrain.CodeConflict, Field: "role", Message: "this is the last active owner: make someone else owner first"}
+	return owners, nil
+}
+
+// SetUserRole stores a user's role.
+func (t *Tx) SetUserRole(ctx context.Context, id string, role UserRole, now time.Time) error {
+	if _, err := t.tx.ExecContext(ctx, `UPDATE users SET role = $1, updated_at = $2 WHERE id = $3`, role, ms(now), id); err != nil {
+		return fmt.Errorf("updating role: %w", err)
 	}
 	return nil
 }
 
-// SetUserRole changes a user's role. Demoting the last active owner is
-// refused.
-func (s *Store) SetUserRole(ctx context.Context, id string, role UserRole, a Actor) (User, error) {
-	if !role.Valid() {
-		return User{}, parrain.Invalid("role", "must be owner, manager or analyst")
+// SetUserDisabledAt stores when a user was disabled (nil: enabled).
+func (t *Tx) SetUserDisabledAt(ctx context.Context, id string, at *time.Time, now time.Time) error {
+	if _, err := t.tx.ExecContext(ctx, `UPDATE users SET disabled_at = $1, updated_at = $2 WHERE id = $3`, nullMS(at), ms(now), id); err != nil {
+		return fmt.Errorf("updating user: %w", err)
 	}
-	var u User
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		var err error
-		if u, err = s.userWhere(ctx, tx, `id = $1`+s.d.forUpdate, id); err != nil {
-			return err
-		}
-		if u.Role == role {
-			return nil
-		}
-		if role != RoleOwner {
-			if err := s.lastOwnerGuard(ctx, tx, u); err != nil {
-				return err
-			}
-		}
-		old := u.Role
-		u.Role, u.UpdatedAt = role, s.clock.Now()
-		if _, err := tx.ExecContext(ctx, `UPDATE users SET role = $1, updated_at = $2 WHERE id = $3`, role, ms(u.UpdatedAt), id); err != nil {
-			return fmt.Errorf("updating role: %w", err)
-		}
-		return s.auditTx(ctx, tx, a, AuditUserRole, "user", id, "", map[string]any{"email": u.Email, "from": old, "to": role})
-	})
-	return u, err
+	return nil
 }
 
-// SetUserDisabled disables (signing the user out everywhere) or re-enables
-// a user. Disabling the last active owner is refused.
-func (s *Store) SetUserDisabled(ctx context.Context, id string, disabled bool, a Actor) (User, error) {
-	var u User
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		var err error
-		if u, err = s.userWhere(ctx, tx, `id = $1`+s.d.forUpdate, id); err != nil {
-			return err
-		}
-		if disabled == !u.Active() {
-			return nil
-		}
-		now := s.clock.Now()
-		action := AuditUserEnabled
-		if disabled {
-			if err := s.lastOwnerGuard(ctx, tx, u); err != nil {
-				return err
-			}
-			action = AuditUserDisabled
-			u.DisabledAt = &now
-			if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = $1`, id); err != nil {
-				return fmt.Errorf("ending sessions: %w", err)
-			}
-		} else {
-			u.DisabledAt = nil
-		}
-		u.UpdatedAt = now
-		if _, err := tx.ExecContext(ctx, `UPDATE users SET disabled_at = $1, updated_at = $2 WHERE id = $3`, nullMS(u.DisabledAt), ms(now), id); err != nil {
-			return fmt.Errorf("updating user: %w", err)
-		}
-		return s.auditTx(ctx, tx, a, action, "user", id, "", map[string]any{"email": u.Email})
-	})
-	return u, err
-}
-
-// SetPassword replaces a user's password hash and ends every other session
-// of that user (keepSessionID, the session making the change, stays).
-func (s *Store) SetPassword(ctx context.Context, id, hash, keepSessionID string, a Actor) error {
-	if hash == "" {
-		return parrain.Invalid("password", "is required")
+// SetUserPasswordHash stores a user's password hash.
+func (t *Tx) SetUserPasswordHash(ctx context.Context, id, hash string, now time.Time) error {
+	if _, err := t.tx.ExecContext(ctx, `UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3`, hash, ms(now), id); err != nil {
+		return fmt.Errorf("updating password: %w", err)
 	}
-	return s.tx(ctx, func(tx *sql.Tx) error {
-		u, err := s.userWhere(ctx, tx, `id = $1`+s.d.forUpdate, id)
-		if err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3`, hash, ms(s.clock.Now()), id); err != nil {
-			return fmt.Errorf("updating password: %w", err)
-		}
-		res, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = $1 AND id <> $2`, id, keepSessionID)
-		if err != nil {
-			return fmt.Errorf("ending sessions: %w", err)
-		}
-		ended, _ := res.RowsAffected()
-		return s.auditTx(ctx, tx, a, AuditUserPassword, "user", id, "", map[string]any{"email": u.Email, "sessions_ended": ended})
-	})
+	return nil
 }
 
-// RecordLogin notes a successful sign-in and audits it.
-func (s *Store) RecordLogin(ctx context.Context, u User, a Actor) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `UPDATE users SET last_login_at = $1 WHERE id = $2`, ms(s.clock.Now()), u.ID); err != nil {
-			return fmt.Errorf("recording sign-in: %w", err)
-		}
-		return s.auditTx(ctx, tx, a, AuditSignIn, "user", u.ID, "", nil)
-	})
+// SetUserLastLogin stores the time of a user's last sign-in.
+func (t *Tx) SetUserLastLogin(ctx context.Context, id string, at time.Time) error {
+	if _, err := t.tx.ExecContext(ctx, `UPDATE users SET last_login_at = $1 WHERE id = $2`, ms(at), id); err != nil {
+		return fmt.Errorf("recording sign-in: %w", err)
+	}
+	return nil
 }

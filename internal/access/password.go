@@ -1,4 +1,4 @@
-package console
+package access
 
 import (
 	"context"
@@ -96,17 +96,6 @@ func (h *Hasher) Verify(ctx context.Context, encoded, password string) (bool, er
 	got := argon2.IDKey([]byte(password), salt, t, m, p, uint32(len(want)))
 	<-h.sem
 	return subtle.ConstantTimeCompare(got, want) == 1, nil
-}
-
-var defaultHasher = NewHasher(2)
-
-// HashPassword validates a new password for the user with this email and
-// returns its argon2id hash (for the command line).
-func HashPassword(ctx context.Context, email, password string) (string, error) {
-	if err := ValidatePassword("password", email, password); err != nil {
-		return "", err
-	}
-	return defaultHasher.Hash(ctx, password)
 }
 
 // ValidatePassword checks a new password: 10 to 256 characters, not the
