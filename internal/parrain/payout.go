@@ -224,6 +224,11 @@ func (a PayoutAccount) Masked() PayoutAccount {
 }
 
 // Destination names where the money goes, for payout lists: the Stripe
+
+// ForRecord returns the account as an idempotency record keeps it: with
+// its bank details masked (the API answers them masked anyway).
+func (a PayoutAccount) ForRecord() PayoutAccount { return a.Masked() }
+
 // account, the PayPal email, or the masked bank account.
 func (a PayoutAccount) Destination() string {
 	switch a.Method {

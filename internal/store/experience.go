@@ -69,10 +69,13 @@ func (s *Store) SetExperience(ctx context.Context, programID string, x parrain.E
 // WidgetSecret is a program's widget signing secret, as returned once by
 // RotateWidgetSecret.
 type WidgetSecret struct {
-	ProgramID string    `json:"program_id"`
-	Secret    string    `json:"secret,omitempty"`
-	Version   int       `json:"version"`
-	RotatedAt time.Time `json:"rotated_at"`
+	ProgramID string `json:"program_id"`
+	Secret    string `json:"secret,omitempty"`
+	// SecretNotice says why Secret is empty in a replay: a secret is shown
+	// once, to the request that created it.
+	SecretNotice string    `json:"secret_notice,omitempty"`
+	Version      int       `json:"version"`
+	RotatedAt    time.Time `json:"rotated_at"`
 	// PreviousValidUntil is when the secret this one replaced stops being
 	// accepted (tokens are short-lived; the overlap lets live widgets
 	// finish).
@@ -83,62 +86,71 @@ type WidgetSecret struct {
 const SecretGrace = time.Hour
 
 // RotateWidgetSecret creates the program's widget secret, or replaces it
-// (the old one stays valid for SecretGrace). A replay with the same
-// idempotency key returns the secret that request created, as long as it
-// is still the current one.
+// (the old one stays valid for SecretGrace). The secret is shown once: the
+// idempotency record keeps the rotation without it, and a replay answers
+// the rotation without the secret, saying so in SecretNotice.
 func (s *Store) RotateWidgetSecret(ctx context.Context, programID string, idem Idem) (WidgetSecret, bool, error) {
-	type rotated struct{ Version int }
-	r, replayed, err := idempotent(ctx, s, idem, func(tx *sql.Tx) (rotated, error) {
+	var fresh string
+	w, replayed, err := idempotent(ctx, s, idem, func(tx *sql.Tx) (WidgetSecret, error) {
+		fresh = ""
 		if _, err := s.programQ(ctx, tx, programID, s.d.forUpdate); err != nil {
-			return rotated{}, err
+			return WidgetSecret{}, err
 		}
 		b := make([]byte, 32)
 		if _, err := rand.Read(b); err != nil {
-			return rotated{}, fmt.Errorf("generating secret: %w", err)
+			return WidgetSecret{}, fmt.Errorf("generating secret: %w", err)
 		}
 		secret := "pws_" + hex.EncodeToString(b)
 		now := s.clock.Now()
 		def, _ := json.Marshal(parrain.Experience{})
 		if _, err := tx.ExecContext(ctx, `INSERT INTO program_experience (program_id, settings, updated_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
 			programID, string(def), ms(now)); err != nil {
-			return rotated{}, fmt.Errorf("creating experience row: %w", err)
+			return WidgetSecret{}, fmt.Errorf("creating experience row: %w", err)
 		}
-		var version int
+		var cur string
+		if err := tx.QueryRowContext(ctx, `SELECT widget_secret FROM program_experience WHERE program_id = $1`, programID).Scan(&cur); err != nil {
+			return WidgetSecret{}, fmt.Errorf("reading widget secret: %w", err)
+		}
+		// Each column's value is sealed for that column: the current
+		// secret is opened and sealed again as the previous one.
+		plain, err := s.open(cur, "program_experience", "widget_secret", programID)
+		if err != nil {
+			return WidgetSecret{}, err
+		}
+		prev, err := s.seal(plain, "program_experience", "previous_secret", programID)
+		if err != nil {
+			return WidgetSecret{}, err
+		}
+		next, err := s.seal(secret, "program_experience", "widget_secret", programID)
+		if err != nil {
+			return WidgetSecret{}, err
+		}
+		w := WidgetSecret{ProgramID: programID, RotatedAt: now}
+		var prevUntil int64
+		if cur != "" {
+			prevUntil = ms(now.Add(SecretGrace))
+			t := fromMS(prevUntil)
+			w.PreviousValidUntil = &t
+		}
 		if err := tx.QueryRowContext(ctx, `UPDATE program_experience SET
-				previous_secret = widget_secret,
-				previous_until = CASE WHEN widget_secret = '' THEN 0 ELSE CAST($1 AS BIGINT) END,
-				widget_secret = $2, secret_version = secret_version + 1, rotated_at = $3
-			WHERE program_id = $4 RETURNING secret_version`,
-			ms(now.Add(SecretGrace)), secret, ms(now), programID).Scan(&version); err != nil {
-			return rotated{}, fmt.Errorf("rotating widget secret: %w", err)
+				previous_secret = $1, previous_until = $2, widget_secret = $3, secret_version = secret_version + 1, rotated_at = $4
+			WHERE program_id = $5 RETURNING secret_version`,
+			prev, prevUntil, next, ms(now), programID).Scan(&w.Version); err != nil {
+			return WidgetSecret{}, fmt.Errorf("rotating widget secret: %w", err)
 		}
-		return rotated{Version: version}, s.audit(ctx, tx, AuditWidgetSecretRotated, "program", programID, programID,
-			map[string]any{"version": version})
+		fresh = secret
+		return w, s.audit(ctx, tx, AuditWidgetSecretRotated, "program", programID, programID,
+			map[string]any{"version": w.Version})
 	})
 	if err != nil {
 		return WidgetSecret{}, false, err
 	}
-	var w WidgetSecret
-	var rot sql.NullInt64
-	var prevUntil int64
-	err = s.w.QueryRowContext(ctx, `SELECT widget_secret, secret_version, rotated_at, previous_until FROM program_experience WHERE program_id = $1`,
-		programID).Scan(&w.Secret, &w.Version, &rot, &prevUntil)
-	if err != nil {
-		return w, false, fmt.Errorf("reading widget secret: %w", err)
+	if replayed {
+		w.ProgramID, w.SecretNotice = programID, parrain.SecretWithheld
+		return w, true, nil
 	}
-	if w.Version != r.Version {
-		return WidgetSecret{}, replayed, &parrain.Error{Code: parrain.CodeConflict, Field: "Idempotency-Key",
-			Message: "the secret this request created has since been rotated again; secrets are shown once: rotate with a new key"}
-	}
-	w.ProgramID = programID
-	if rot.Valid {
-		w.RotatedAt = fromMS(rot.Int64)
-	}
-	if prevUntil > 0 {
-		t := fromMS(prevUntil)
-		w.PreviousValidUntil = &t
-	}
-	return w, replayed, nil
+	w.Secret = fresh
+	return w, false, nil
 }
 
 // WidgetSecrets returns the program's current widget secret and, during
@@ -156,6 +168,12 @@ func (s *Store) WidgetSecrets(ctx context.Context, programID string) (current, p
 	}
 	if prevUntil <= ms(s.clock.Now()) {
 		previous = ""
+	}
+	if current, err = s.open(current, "program_experience", "widget_secret", programID); err != nil {
+		return "", "", err
+	}
+	if previous, err = s.open(previous, "program_experience", "previous_secret", programID); err != nil {
+		return "", "", err
 	}
 	return current, previous, nil
 }

@@ -56,7 +56,7 @@ func idempotent[T any](ctx context.Context, s *Store, idem Idem, fn func(*sql.Tx
 		}
 		out = v
 		if idem.Key != "" {
-			b, err := json.Marshal(v)
+			b, err := json.Marshal(forRecord(v))
 			if err != nil {
 				return fmt.Errorf("encoding idempotent response: %w", err)
 			}
@@ -68,6 +68,18 @@ func idempotent[T any](ctx context.Context, s *Store, idem Idem, fn func(*sql.Tx
 		return nil
 	})
 	return out, replayed, err
+}
+
+// forRecord returns what the idempotency record keeps of an answer: an
+// answer holding a secret shown once (a webhook endpoint's signing secret,
+// bank details) has a ForRecord method returning it without the secret, so
+// that a replay never shows the secret again and the stored answers hold
+// none.
+func forRecord[T any](v T) T {
+	if r, ok := any(v).(interface{ ForRecord() T }); ok {
+		return r.ForRecord()
+	}
+	return v
 }
 
 // Idempotent runs fn in one write transaction with the idempotency record

@@ -27,6 +27,7 @@ import (
 	msqlite "modernc.org/sqlite"       // pure-Go SQLite driver "sqlite"
 
 	"github.com/parrainhq/parrain/internal/parrain"
+	"github.com/parrainhq/parrain/internal/secretbox"
 )
 
 // Store is the database handle. It is safe for concurrent use.
@@ -37,11 +38,17 @@ type Store struct {
 	clock  parrain.Clock
 	secret []byte // installation secret (hashing click IPs, signing)
 	hooks  hooks  // installed by internal/referral (hooks.go)
+	// keys seal the secrets at rest (secrets.go); nil: none configured.
+	keys        *secretbox.Keyring
+	sweptAtOpen int
 }
 
 // Options tune Open.
 type Options struct {
 	Clock parrain.Clock // defaults to the system clock
+	// Keys seal the secrets at rest (secrets.go). Without them Open
+	// refuses a database holding secrets, and storing one is refused.
+	Keys *secretbox.Keyring
 }
 
 // Open connects to the database named by dsn and runs pending migrations.
@@ -52,7 +59,7 @@ func Open(ctx context.Context, dsn string, opt Options) (*Store, error) {
 	if opt.Clock == nil {
 		opt.Clock = parrain.SystemClock{}
 	}
-	s := &Store{clock: msClock{opt.Clock}}
+	s := &Store{clock: msClock{opt.Clock}, keys: opt.Keys}
 	var err error
 	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
 		s.d = postgres
@@ -104,6 +111,10 @@ func Open(ctx context.Context, dsn string, opt Options) (*Store, error) {
 		return nil, err
 	}
 	if err := s.loadSecret(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	if err := s.initSecrets(ctx); err != nil {
 		s.Close()
 		return nil, err
 	}
