@@ -255,6 +255,14 @@ func secretsCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return fmt.Errorf("secrets %s: unexpected argument %q", args[0], pos[0])
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
+	if args[0] == "rotate" && *newFile != "" {
+		// A resumed rotation finds secrets, the check among them, under
+		// either key: the new one opens too.
+		if _, path := describeDB(*db); keys.File == "" && keys.Key == "" && path != "" {
+			keys.File = path + ".key"
+		}
+		keys.OldFiles = append(keys.OldFiles, *newFile)
+	}
 	st, ring, err := openExistingWith(ctx, *db, keys, log, stderr)
 	if err != nil {
 		return err
