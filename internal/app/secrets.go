@@ -212,7 +212,7 @@ parrain secrets rotate [--db …]            reseal every secret under the confi
 // secretsCmd is `parrain secrets …`.
 func secretsCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return errors.New("secrets: expected new-key, status or rotate\n" + secretsUsage)
+		return errors.New("secrets: expected new-key, status or rotate:\n" + strings.TrimRight(secretsUsage, "\n"))
 	}
 	fs := flag.NewFlagSet("secrets "+args[0], flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -241,7 +241,7 @@ func secretsCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return nil
 	case "status", "rotate":
 	default:
-		return fmt.Errorf("secrets: unknown command %q\n%s", args[0], secretsUsage)
+		return fmt.Errorf("secrets: unknown command %q:\n%s", args[0], strings.TrimRight(secretsUsage, "\n"))
 	}
 	db := dbFlag(fs)
 	var keys SecretKeyConfig
