@@ -17,6 +17,7 @@ import (
 // or with another key, the database does not open and the error says
 // what to do; a rotation to a new key file makes the old one useless.
 func TestSecretKeyFileAndRotation(t *testing.T) {
+	t.Setenv("PARRAIN_SECRET_KEY", "") // set for the other tests by TestMain
 	ctx := context.Background()
 	dir := t.TempDir()
 	db := filepath.Join(dir, "p.db")
