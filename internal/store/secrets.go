@@ -130,14 +130,9 @@ func (s *Store) initSecrets(ctx context.Context) error {
 		}
 		return nil
 	}
-	if check != "" {
-		plain, err := s.keys.Open(check, place("settings", "value", checkKey))
-		if err != nil || plain != checkPlain {
-			id, _ := secretbox.KeyID(check)
-			return fmt.Errorf("%w: its secrets are sealed under key %s, the configured keys are %s (%v)",
-				ErrSecretKeyWrong, id, strings.Join(s.keys.IDs(), ", "), err)
-		}
-	} else {
+	if check == "" {
+		// The first start with a key; of two processes starting together
+		// with different keys, the second finds the first's check below.
 		sealed, err := s.keys.Seal(checkPlain, place("settings", "value", checkKey))
 		if err != nil {
 			return err
@@ -145,6 +140,15 @@ func (s *Store) initSecrets(ctx context.Context) error {
 		if _, err := s.w.ExecContext(ctx, `INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT DO NOTHING`, checkKey, sealed); err != nil {
 			return fmt.Errorf("storing the secrets check: %w", err)
 		}
+		if err := s.w.QueryRowContext(ctx, `SELECT value FROM settings WHERE key = $1`, checkKey).Scan(&check); err != nil {
+			return fmt.Errorf("reading the secrets check: %w", err)
+		}
+	}
+	plain, err := s.keys.Open(check, place("settings", "value", checkKey))
+	if err != nil || plain != checkPlain {
+		id, _ := secretbox.KeyID(check)
+		return fmt.Errorf("%w: its secrets are sealed under key %s, the configured keys are %s (%v)",
+			ErrSecretKeyWrong, id, strings.Join(s.keys.IDs(), ", "), err)
 	}
 	var swept string
 	err = s.w.QueryRowContext(ctx, `SELECT value FROM settings WHERE key = $1`, sweptKey).Scan(&swept)
