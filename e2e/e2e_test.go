@@ -44,6 +44,17 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
+// command runs the binary on db. A PostgreSQL database is given the
+// tests' secret key (docs/secrets.md: PostgreSQL has no key file beside
+// it); a SQLite one uses the key file its first start creates.
+func command(db string, args ...string) *exec.Cmd {
+	c := exec.Command(binary, args...)
+	if strings.HasPrefix(db, "postgres") {
+		c.Env = append(os.Environ(), "PARRAIN_SECRET_KEY="+dbtest.TestKey)
+	}
+	return c
+}
+
 // server is a running parrain process.
 type server struct {
 	t    *testing.T
@@ -66,7 +77,7 @@ func start(t *testing.T, db string) *server {
 	t.Helper()
 	addr := freePort(t)
 	s := &server{t: t, base: "http://" + addr, db: db, log: &bytes.Buffer{}}
-	s.cmd = exec.Command(binary, "serve", "--addr", addr, "--db", db, "--job-interval", "100ms")
+	s.cmd = command(db, "serve", "--addr", addr, "--db", db, "--job-interval", "100ms")
 	s.cmd.Stdout, s.cmd.Stderr = s.log, s.log
 	if err := s.cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -103,10 +114,10 @@ func (s *server) kill() {
 func apiKey(t *testing.T, db string) string {
 	// Commands other than serve and migrate refuse to create a database;
 	// the simulation makes its key before the first start.
-	if out, err := exec.Command(binary, "migrate", "--db", db).CombinedOutput(); err != nil {
+	if out, err := command(db, "migrate", "--db", db).CombinedOutput(); err != nil {
 		t.Fatalf("migrate: %v\n%s", err, out)
 	}
-	out, err := exec.Command(binary, "apikey", "create", "--name", "e2e", "--db", db).Output()
+	out, err := command(db, "apikey", "create", "--name", "e2e", "--db", db).Output()
 	if err != nil {
 		t.Fatalf("apikey create: %v", err)
 	}

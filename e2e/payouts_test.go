@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -22,7 +21,7 @@ func startWith(t *testing.T, db string, extra ...string) *server {
 	addr := freePort(t)
 	s := &server{t: t, base: "http://" + addr, db: db, log: &bytes.Buffer{}}
 	args := append([]string{"serve", "--addr", addr, "--db", db, "--job-interval", "50ms"}, extra...)
-	s.cmd = exec.Command(binary, args...)
+	s.cmd = command(db, args...)
 	s.cmd.Stdout, s.cmd.Stderr = s.log, s.log
 	if err := s.cmd.Start(); err != nil {
 		t.Fatal(err)

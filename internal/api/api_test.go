@@ -38,7 +38,7 @@ func newEnv(t *testing.T, dbURL string) *env {
 	t.Helper()
 	ctx := context.Background()
 	clock := parrain.NewFakeClock(time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC))
-	st, err := store.Open(ctx, dbURL, store.Options{Clock: clock})
+	st, err := store.Open(ctx, dbURL, store.Options{Clock: clock, Keys: dbtest.Keys()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -25,7 +25,8 @@ func TestWebhookEndpoints(t *testing.T) {
 		}
 		var again parrain.WebhookEndpoint
 		w = e.ok(http.StatusCreated, "POST", base+"/webhook-endpoints", "whe-1", body, &again)
-		if again.ID != ep.ID || w.Header().Get("Idempotent-Replayed") != "true" {
+		// A replay never shows the secret again, and says so.
+		if again.ID != ep.ID || again.Secret != "" || again.SecretNotice != parrain.SecretWithheld || w.Header().Get("Idempotent-Replayed") != "true" {
 			t.Errorf("replay %+v", again)
 		}
 		// The secret is shown once.

@@ -88,7 +88,7 @@ type Main struct {
 // New opens the database, runs migrations, seeds the demo if asked, and
 // prepares the server without starting it.
 func New(ctx context.Context, cfg Config, log *slog.Logger, clock parrain.Clock) (*Main, error) {
-	st, err := store.Open(ctx, cfg.DatabaseURL, store.Options{Clock: clock, IdempotencyTTL: cfg.IdempotencyTTL})
+	st, err := openStore(ctx, cfg.DatabaseURL, cfg.SecretKeys, store.Options{Clock: clock, IdempotencyTTL: cfg.IdempotencyTTL}, log)
 	if err != nil {
 		return nil, err
 	}

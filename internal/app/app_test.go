@@ -33,7 +33,8 @@ type harness struct {
 
 func testConfig(dbURL string) Config {
 	return Config{Addr: "127.0.0.1:0", DatabaseURL: dbURL, BaseURL: "http://parrain.test", FallbackURL: "https://fallback.example/",
-		JobInterval: 10 * time.Millisecond, PublicRate: 1000, PublicBurst: 1000, ShutdownGrace: time.Second}
+		JobInterval: 10 * time.Millisecond, PublicRate: 1000, PublicBurst: 1000, ShutdownGrace: time.Second,
+		SecretKeys: SecretKeyConfig{Key: dbtest.TestKey}}
 }
 
 func newHarness(t *testing.T, cfg Config) *harness {

@@ -22,6 +22,7 @@ import (
 	"github.com/parrainhq/parrain/internal/fraud"
 	"github.com/parrainhq/parrain/internal/parrain"
 	"github.com/parrainhq/parrain/internal/program"
+	"github.com/parrainhq/parrain/internal/secretbox"
 	"github.com/parrainhq/parrain/internal/store"
 )
 
@@ -45,6 +46,9 @@ Usage:
   parrain payout run --program ID [--approve] [--db …]      a payout run now (the server sends approved batches)
   parrain payout export --program ID --batch ID [--out FILE] [--db …]   the batch's bank transfers as CSV
   parrain payout import --program ID --batch ID FILE|- [--db …]         mark bank payouts paid or failed from a CSV
+  parrain secrets new-key [--out FILE]       a new key for the secrets at rest (docs/secrets.md)
+  parrain secrets status [--db …]            which keys the stored secrets are sealed under
+  parrain secrets rotate [--new-key-file F] [--db …]   reseal every secret under a new key (resumable)
 
 Every flag also reads a PARRAIN_* environment variable; run a command with
 -h for its flags. Flags may come before or after the arguments. Commands
@@ -85,6 +89,8 @@ func CLI(args []string, stdout, stderr io.Writer) int {
 		err = simulate(args[1:], stdout)
 	case "payout":
 		err = payoutCmd(ctx, args[1:], os.Stdin, stdout, stderr)
+	case "secrets":
+		err = secretsCmd(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
@@ -150,7 +156,7 @@ func migrate(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		_, err := os.Stat(path)
 		created = errors.Is(err, os.ErrNotExist)
 	}
-	st, err := store.Open(ctx, *db, store.Options{})
+	st, err := openStore(ctx, *db, envSecretKeys(), store.Options{}, newLogger("text", stderr))
 	if err != nil {
 		return fmt.Errorf("opening %s: %w", where, err)
 	}
@@ -202,18 +208,25 @@ func backup(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 // result (an API key, a user) would be nowhere the server looks. It says
 // on stderr which database it opened.
 func openExisting(ctx context.Context, dsn string, stderr io.Writer) (*store.Store, error) {
+	st, _, err := openExistingWith(ctx, dsn, envSecretKeys(), newLogger("text", stderr), stderr)
+	return st, err
+}
+
+// openExistingWith is openExisting with the secret keys of keys (commands
+// other than serve and secrets take them from the environment only).
+func openExistingWith(ctx context.Context, dsn string, keys SecretKeyConfig, log *slog.Logger, stderr io.Writer) (*store.Store, *secretbox.Keyring, error) {
 	where, path := describeDB(dsn)
 	if path != "" {
 		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
-			return nil, fmt.Errorf("no database at %s: pass --db FILE (or set PARRAIN_DATABASE_URL) to name the server's database; `parrain serve` or `parrain migrate` creates a new one", path)
+			return nil, nil, fmt.Errorf("no database at %s: pass --db FILE (or set PARRAIN_DATABASE_URL) to name the server's database; `parrain serve` or `parrain migrate` creates a new one", path)
 		}
 	}
-	st, err := store.Open(ctx, dsn, store.Options{})
+	st, ring, err := openStoreKeys(ctx, dsn, keys, store.Options{}, log)
 	if err != nil {
-		return nil, fmt.Errorf("opening %s: %w", where, err)
+		return nil, nil, fmt.Errorf("opening %s: %w", where, err)
 	}
 	fmt.Fprintf(stderr, "parrain: using %s\n", where)
-	return st, nil
+	return st, ring, nil
 }
 
 // describeDB names a database for people: the absolute SQLite file path

@@ -21,7 +21,7 @@ import (
 func TestPayoutCLI(t *testing.T) {
 	ctx := context.Background()
 	db := dbtest.URL(t, "sqlite")
-	st, err := store.Open(ctx, db, store.Options{})
+	st, err := openStore(ctx, db, envSecretKeys(), store.Options{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,7 +73,7 @@ func TestPayoutCLI(t *testing.T) {
 	if out := run("payout", "import", "--program", prog.ID, "--batch", m[1], file); !strings.Contains(out, "paid") {
 		t.Fatalf("import: %s", out)
 	}
-	st, _ = store.Open(ctx, db, store.Options{})
+	st, _ = openStore(ctx, db, envSecretKeys(), store.Options{}, nil)
 	defer st.Close()
 	ps, _, _ := st.Payouts(ctx, prog.ID, store.PayoutFilter{Status: "paid"}, store.Page{})
 	if len(ps) != 1 {

@@ -55,6 +55,8 @@ type Config struct {
 	Integrations IntegrationsConfig
 	// Observe: metrics and the access log (observe.go).
 	Observe ObserveConfig
+	// SecretKeys: the key sealing the secrets at rest (secrets.go).
+	SecretKeys SecretKeyConfig
 }
 
 func env(name, def string) string {
@@ -169,6 +171,7 @@ func ParseServe(args []string) (Config, error) {
 	fs.DurationVar(&c.JobLease, "job-lease", 0, "how long a claimed job is reserved before another worker takes it over (default 5m)")
 	integrationFlags(fs, ev, &c.Integrations)
 	observeFlags(fs, ev, &c.Observe)
+	secretKeyFlags(fs, &c.SecretKeys)
 	if err := ev.err(); err != nil {
 		return c, err
 	}

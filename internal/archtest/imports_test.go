@@ -16,7 +16,9 @@ import (
 //
 //  1. The domain (internal/parrain) and the pure fraud scoring
 //     (internal/fraud) import nothing of ours.
-//  2. The store (internal/store) imports the domain and nothing else of ours.
+//  2. The store (internal/store) imports the domain and the sealing of
+//     secrets at rest (internal/secretbox), and nothing else of ours;
+//     internal/secretbox imports nothing of ours.
 //  3. The HTTP packages (api, console, portal, widget) never import one
 //     another, the wiring (app), or database/sql: they decode, call a use
 //     case, encode.
@@ -53,8 +55,10 @@ func rule(pkg, imp string) string {
 	switch {
 	case slices.Contains(pure, pkg) && ours:
 		return "the domain and fraud scoring import nothing of ours"
-	case pkg == "internal/store" && ours && imp != "internal/parrain":
-		return "the store imports the domain and nothing else of ours"
+	case pkg == "internal/store" && ours && imp != "internal/parrain" && imp != "internal/secretbox":
+		return "the store imports the domain and secretbox, nothing else of ours"
+	case pkg == "internal/secretbox" && ours:
+		return "secretbox imports nothing of ours"
 	case isHTTP(pkg) && ours && isHTTP(imp) && !under(imp, pkg) && !under(pkg, imp):
 		return "an HTTP package never imports another HTTP package"
 	case isHTTP(pkg) && imp == "database/sql":

@@ -35,7 +35,7 @@ type env struct {
 
 func setup(t *testing.T, url string, provider parrain.CRMProvider) *env {
 	clock := parrain.NewFakeClock(time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC))
-	st, err := store.Open(ctx, url, store.Options{Clock: clock})
+	st, err := store.Open(ctx, url, store.Options{Clock: clock, Keys: dbtest.Keys()})
 	if err != nil {
 		t.Fatal(err)
 	}

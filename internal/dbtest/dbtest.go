@@ -18,6 +18,8 @@ import (
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // PostgreSQL driver
+
+	"github.com/parrainhq/parrain/internal/secretbox"
 )
 
 // DefaultPostgresURL is used when PARRAIN_TEST_POSTGRES_URL is unset.
@@ -93,4 +95,17 @@ func postgresSchema(t testing.TB) string {
 	}
 	u.RawQuery = q.Encode()
 	return u.String()
+}
+
+// TestKey is the secret key (internal/secretbox) tests open their stores
+// with: fixed, so that a test may reopen a database.
+const TestKey = "cGFycmFpbi10ZXN0LWtleS0wMTIzNDU2Nzg5YWJjZGU="
+
+// Keys returns a keyring holding TestKey, for store.Options.Keys.
+func Keys() *secretbox.Keyring {
+	k, err := secretbox.ParseKey(TestKey)
+	if err != nil {
+		panic(err)
+	}
+	return secretbox.NewKeyring(k)
 }

@@ -27,6 +27,8 @@ func Status(c parrain.Code) int {
 		return http.StatusTooManyRequests
 	case parrain.CodeTooLarge:
 		return http.StatusRequestEntityTooLarge
+	case parrain.CodeUnavailable:
+		return http.StatusServiceUnavailable
 	default:
 		return http.StatusInternalServerError
 	}

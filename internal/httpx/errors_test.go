@@ -28,6 +28,7 @@ func TestStatus(t *testing.T) {
 		{parrain.CodeForbidden, 403},
 		{parrain.CodeRateLimited, 429},
 		{parrain.CodeTooLarge, 413},
+		{parrain.CodeUnavailable, 503},
 		{parrain.CodeInternal, 500},
 		{"no_such_code", 500},
 		{"", 500},

@@ -45,7 +45,7 @@ type env struct {
 func setup(t *testing.T, url string, opt smtptest.Options, withSMTP bool) *env {
 	t.Helper()
 	clock := parrain.NewFakeClock(t0)
-	st, err := store.Open(ctx, url, store.Options{Clock: clock})
+	st, err := store.Open(ctx, url, store.Options{Clock: clock, Keys: dbtest.Keys()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,6 +21,7 @@ const (
 	CodeRateLimited      Code = "rate_limited"           // too many requests
 	CodeTooLarge         Code = "payload_too_large"      // request body too large
 	CodeInternal         Code = "internal"               // a bug or an unavailable dependency
+	CodeUnavailable      Code = "unavailable"            // the server lacks a setting the request needs (its message names it)
 )
 
 // Error is a domain error carrying a stable code, a human message and, for

@@ -68,6 +68,23 @@ type WebhookEndpoint struct {
 	// Secret signs the deliveries ("whsec_…"); it is shown once, when the
 	// endpoint is created or its secret rotated.
 	Secret string `json:"secret,omitempty"`
+	// SecretNotice says why Secret is empty in the replay of a creation:
+	// SecretWithheld.
+	SecretNotice string `json:"secret_notice,omitempty"`
+}
+
+// SecretWithheld is what the replay of a request that created a secret
+// (an idempotent retry) says in place of the secret: secrets are shown
+// once, and the stored answers that replays return never hold them.
+const SecretWithheld = "this answer is a replay: the secret was shown once, in the first answer to this request, and is not kept for replays; rotate it if it was lost"
+
+// ForRecord returns the endpoint as an idempotency record keeps it: without
+// its secret, with SecretNotice saying so.
+func (e WebhookEndpoint) ForRecord() WebhookEndpoint {
+	if e.Secret != "" {
+		e.Secret, e.SecretNotice = "", SecretWithheld
+	}
+	return e
 }
 
 // Subscribed reports whether the endpoint wants events of type t.

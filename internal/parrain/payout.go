@@ -203,10 +203,11 @@ func ValidIBAN(s string) bool {
 
 // mask keeps the last four characters of s.
 func mask(s string) string {
-	if len(s) <= 4 {
-		return strings.Repeat("•", len(s))
+	r := []rune(s) // runes, so that masking a masked value changes nothing
+	if len(r) <= 4 {
+		return strings.Repeat("•", len(r))
 	}
-	return strings.Repeat("•", len(s)-4) + s[len(s)-4:]
+	return strings.Repeat("•", len(r)-4) + string(r[len(r)-4:])
 }
 
 // Masked returns the account with bank numbers masked to their last four
@@ -222,6 +223,10 @@ func (a PayoutAccount) Masked() PayoutAccount {
 	}
 	return a
 }
+
+// ForRecord returns the account as an idempotency record keeps it: with
+// its bank details masked (the API answers them masked anyway).
+func (a PayoutAccount) ForRecord() PayoutAccount { return a.Masked() }
 
 // Destination names where the money goes, for payout lists: the Stripe
 // account, the PayPal email, or the masked bank account.

@@ -31,7 +31,7 @@ func each(t *testing.T, fn func(t *testing.T, e *env)) {
 	t.Parallel()
 	dbtest.Each(t, func(t *testing.T, url string) {
 		clock := parrain.NewFakeClock(t0)
-		st, err := store.Open(context.Background(), url, store.Options{Clock: clock})
+		st, err := store.Open(context.Background(), url, store.Options{Clock: clock, Keys: dbtest.Keys()})
 		if err != nil {
 			t.Fatalf("open: %v", err)
 		}

@@ -21,7 +21,7 @@ func TestPayoutsAcrossTwoReplicas(t *testing.T) {
 	mock := stripemock.Start(t)
 	dbtest.Each(t, func(t *testing.T, url string) {
 		e := setup(t, url)
-		other, err := store.Open(ctx, url, store.Options{Clock: e.clock})
+		other, err := store.Open(ctx, url, store.Options{Clock: e.clock, Keys: dbtest.Keys()})
 		if err != nil {
 			t.Fatal(err)
 		}

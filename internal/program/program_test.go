@@ -61,7 +61,7 @@ func TestProgramVersionsAndSecrets(t *testing.T) {
 		if err := e.St.DB().QueryRow(`SELECT fulfilment_secret, settings FROM programs WHERE id = $1`, prog.ID).Scan(&sealed, &settings); err != nil {
 			t.Fatalf("query: %v", err)
 		}
-		if strings.Contains(docs+settings+sealed, "MfKQ9r8") || !strings.HasPrefix(sealed, "v1:") {
+		if strings.Contains(docs+settings+sealed, "MfKQ9r8") || !strings.HasPrefix(sealed, "ps1.") {
 			t.Fatalf("secret at rest: %q %q %q", docs, settings, sealed)
 		}
 		adv := e.Advocate(prog.ID, "adv", "")

@@ -28,32 +28,31 @@ func (s *Service) SetExperience(ctx context.Context, programID string, x parrain
 
 // RotateWidgetSecret creates the program's widget secret, or replaces it
 // (the old one stays valid for store.SecretGrace), and audits the
-// rotation. A replay with the same idempotency key returns the secret that
-// request created, as long as it is still the current one: secrets are
-// shown once.
+// rotation. The secret is shown once: the idempotency record keeps the
+// rotation without it, and a replay answers the rotation without the
+// secret, saying so in SecretNotice.
 func (s *Service) RotateWidgetSecret(ctx context.Context, programID string, idem store.Idem) (store.WidgetSecret, bool, error) {
-	type rotated struct{ Version int }
-	r, replayed, err := store.Idempotent(ctx, s.st, idem, func(tx *store.Tx) (rotated, error) {
+	var fresh string
+	w, replayed, err := store.Idempotent(ctx, s.st, idem, func(tx *store.Tx) (store.WidgetSecret, error) {
+		fresh = ""
 		if _, err := tx.ProgramForUpdate(ctx, programID); err != nil {
-			return rotated{}, err
+			return store.WidgetSecret{}, err
 		}
-		version, err := tx.RotateWidgetSecret(ctx, programID)
+		w, err := tx.RotateWidgetSecret(ctx, programID)
 		if err != nil {
-			return rotated{}, err
+			return store.WidgetSecret{}, err
 		}
-		return rotated{Version: version}, tx.Audit(ctx, store.ContextActor(ctx), store.AuditWidgetSecretRotated, "program", programID, programID,
-			map[string]any{"version": version})
+		fresh, w.Secret = w.Secret, ""
+		return w, tx.Audit(ctx, store.ContextActor(ctx), store.AuditWidgetSecretRotated, "program", programID, programID,
+			map[string]any{"version": w.Version})
 	})
 	if err != nil {
 		return store.WidgetSecret{}, false, err
 	}
-	w, err := s.st.CurrentWidgetSecret(ctx, programID)
-	if err != nil {
-		return store.WidgetSecret{}, false, err
+	if replayed {
+		w.ProgramID, w.SecretNotice = programID, parrain.SecretWithheld
+		return w, true, nil
 	}
-	if w.Version != r.Version {
-		return store.WidgetSecret{}, replayed, &parrain.Error{Code: parrain.CodeConflict, Field: "Idempotency-Key",
-			Message: "the secret this request created has since been rotated again; secrets are shown once: rotate with a new key"}
-	}
-	return w, replayed, nil
+	w.Secret = fresh
+	return w, false, nil
 }

@@ -87,7 +87,7 @@ func newFraudBench(b *testing.B, url string) *fraudBench {
 	b.Helper()
 	ctx := context.Background()
 	clock := parrain.NewFakeClock(time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC))
-	st, err := store.Open(ctx, url, store.Options{Clock: clock})
+	st, err := store.Open(ctx, url, store.Options{Clock: clock, Keys: dbtest.Keys()})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -55,7 +55,7 @@ func TestFulfilmentWebhookAndContestJobs(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, url string) {
 		ctx := context.Background()
 		clock := parrain.NewFakeClock(time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC))
-		st, err := store.Open(ctx, url, store.Options{Clock: clock})
+		st, err := store.Open(ctx, url, store.Options{Clock: clock, Keys: dbtest.Keys()})
 		if err != nil {
 			t.Fatal(err)
 		}

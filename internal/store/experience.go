@@ -61,10 +61,13 @@ func (t *Tx) SetExperience(ctx context.Context, programID string, x parrain.Expe
 // WidgetSecret is a program's widget signing secret, as returned once by
 // RotateWidgetSecret.
 type WidgetSecret struct {
-	ProgramID string    `json:"program_id"`
-	Secret    string    `json:"secret,omitempty"`
-	Version   int       `json:"version"`
-	RotatedAt time.Time `json:"rotated_at"`
+	ProgramID string `json:"program_id"`
+	Secret    string `json:"secret,omitempty"`
+	// SecretNotice says why Secret is empty in a replay: a secret is shown
+	// once, to the request that created it.
+	SecretNotice string    `json:"secret_notice,omitempty"`
+	Version      int       `json:"version"`
+	RotatedAt    time.Time `json:"rotated_at"`
 	// PreviousValidUntil is when the secret this one replaced stops being
 	// accepted (tokens are short-lived; the overlap lets live widgets
 	// finish).
@@ -75,52 +78,54 @@ type WidgetSecret struct {
 const SecretGrace = time.Hour
 
 // RotateWidgetSecret creates the program's widget secret, or replaces it
-// (the old one stays valid for SecretGrace), and returns the new secret's
-// version. The caller has locked the program (Tx.ProgramForUpdate).
-func (t *Tx) RotateWidgetSecret(ctx context.Context, programID string) (int, error) {
+// (the old one stays valid for SecretGrace), and returns it with the new
+// secret in clear, for the caller to show once. Each column's value is
+// sealed for that column: the current secret is opened and sealed again as
+// the previous one. The caller has locked the program
+// (Tx.ProgramForUpdate).
+func (t *Tx) RotateWidgetSecret(ctx context.Context, programID string) (WidgetSecret, error) {
+	s := t.s
 	b := make([]byte, 32)
 	if _, err := rand.Read(b); err != nil {
-		return 0, fmt.Errorf("generating secret: %w", err)
+		return WidgetSecret{}, fmt.Errorf("generating secret: %w", err)
 	}
 	secret := "pws_" + hex.EncodeToString(b)
-	now := t.s.clock.Now()
+	now := s.clock.Now()
 	def, _ := json.Marshal(parrain.Experience{})
 	if _, err := t.tx.ExecContext(ctx, `INSERT INTO program_experience (program_id, settings, updated_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
 		programID, string(def), ms(now)); err != nil {
-		return 0, fmt.Errorf("creating experience row: %w", err)
+		return WidgetSecret{}, fmt.Errorf("creating experience row: %w", err)
 	}
-	var version int
-	if err := t.tx.QueryRowContext(ctx, `UPDATE program_experience SET
-			previous_secret = widget_secret,
-			previous_until = CASE WHEN widget_secret = '' THEN 0 ELSE CAST($1 AS BIGINT) END,
-			widget_secret = $2, secret_version = secret_version + 1, rotated_at = $3
-		WHERE program_id = $4 RETURNING secret_version`,
-		ms(now.Add(SecretGrace)), secret, ms(now), programID).Scan(&version); err != nil {
-		return 0, fmt.Errorf("rotating widget secret: %w", err)
+	var cur string
+	if err := t.tx.QueryRowContext(ctx, `SELECT widget_secret FROM program_experience WHERE program_id = $1`, programID).Scan(&cur); err != nil {
+		return WidgetSecret{}, fmt.Errorf("reading widget secret: %w", err)
 	}
-	return version, nil
-}
-
-// CurrentWidgetSecret returns the program's current widget secret with its
-// version, read from the write pool so that a rotation just committed is
-// seen.
-func (s *Store) CurrentWidgetSecret(ctx context.Context, programID string) (WidgetSecret, error) {
-	var w WidgetSecret
-	var rot sql.NullInt64
-	var prevUntil int64
-	err := s.w.QueryRowContext(ctx, `SELECT widget_secret, secret_version, rotated_at, previous_until FROM program_experience WHERE program_id = $1`,
-		programID).Scan(&w.Secret, &w.Version, &rot, &prevUntil)
+	plain, err := s.open(cur, "program_experience", "widget_secret", programID)
 	if err != nil {
-		return w, fmt.Errorf("reading widget secret: %w", err)
+		return WidgetSecret{}, err
 	}
-	w.ProgramID = programID
-	if rot.Valid {
-		w.RotatedAt = fromMS(rot.Int64)
+	prev, err := s.seal(plain, "program_experience", "previous_secret", programID)
+	if err != nil {
+		return WidgetSecret{}, err
 	}
-	if prevUntil > 0 {
-		t := fromMS(prevUntil)
-		w.PreviousValidUntil = &t
+	next, err := s.seal(secret, "program_experience", "widget_secret", programID)
+	if err != nil {
+		return WidgetSecret{}, err
 	}
+	w := WidgetSecret{ProgramID: programID, RotatedAt: now}
+	var prevUntil int64
+	if cur != "" {
+		prevUntil = ms(now.Add(SecretGrace))
+		until := fromMS(prevUntil)
+		w.PreviousValidUntil = &until
+	}
+	if err := t.tx.QueryRowContext(ctx, `UPDATE program_experience SET
+			previous_secret = $1, previous_until = $2, widget_secret = $3, secret_version = secret_version + 1, rotated_at = $4
+		WHERE program_id = $5 RETURNING secret_version`,
+		prev, prevUntil, next, ms(now), programID).Scan(&w.Version); err != nil {
+		return WidgetSecret{}, fmt.Errorf("rotating widget secret: %w", err)
+	}
+	w.Secret = secret
 	return w, nil
 }
 
@@ -139,6 +144,12 @@ func (s *Store) WidgetSecrets(ctx context.Context, programID string) (current, p
 	}
 	if prevUntil <= ms(s.clock.Now()) {
 		previous = ""
+	}
+	if current, err = s.open(current, "program_experience", "widget_secret", programID); err != nil {
+		return "", "", err
+	}
+	if previous, err = s.open(previous, "program_experience", "previous_secret", programID); err != nil {
+		return "", "", err
 	}
 	return current, previous, nil
 }

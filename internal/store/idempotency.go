@@ -83,7 +83,7 @@ func idempotent[T any](ctx context.Context, s *Store, idem Idem, fn func(*sql.Tx
 		}
 		out = v
 		if idem.Key != "" {
-			b, err := json.Marshal(v)
+			b, err := json.Marshal(forRecord(v))
 			if err != nil {
 				return fmt.Errorf("encoding idempotent response: %w", err)
 			}
@@ -120,6 +120,18 @@ func (s *Store) takeExpiredKey(ctx context.Context, tx *sql.Tx, idem Idem, now t
 		return false, fmt.Errorf("renewing an expired idempotency key: %w", err)
 	}
 	return n == 1, nil
+}
+
+// forRecord returns what the idempotency record keeps of an answer: an
+// answer holding a secret shown once (a webhook endpoint's signing secret,
+// bank details) has a ForRecord method returning it without the secret, so
+// that a replay never shows the secret again and the stored answers hold
+// none.
+func forRecord[T any](v T) T {
+	if r, ok := any(v).(interface{ ForRecord() T }); ok {
+		return r.ForRecord()
+	}
+	return v
 }
 
 // Idempotent runs fn in one write transaction with the idempotency record

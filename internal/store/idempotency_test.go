@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parrainhq/parrain/internal/dbtest"
 	"github.com/parrainhq/parrain/internal/parrain"
 	"github.com/parrainhq/parrain/internal/program"
 	"github.com/parrainhq/parrain/internal/store"
@@ -88,7 +89,7 @@ func TestIdempotencyExpiredKeyConcurrentReuse(t *testing.T) {
 // A configured TTL is honoured, and the purge deletes expired keys only.
 func TestIdempotencyTTLAndPurge(t *testing.T) {
 	each(t, func(t *testing.T, e *env) {
-		st, err := store.Open(ctx, e.URL, store.Options{Clock: e.Clock, IdempotencyTTL: time.Hour})
+		st, err := store.Open(ctx, e.URL, store.Options{Clock: e.Clock, IdempotencyTTL: time.Hour, Keys: dbtest.Keys()})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -23,21 +23,44 @@ var openPayouts = func() string {
 
 // ---- payout accounts ----
 
+// sealBank seals bank details (JSON) for their table and row; nil is "".
+func (s *Store) sealBank(b *parrain.BankDetails, table, id string) (string, error) {
+	if b == nil {
+		return "", nil
+	}
+	j, err := json.Marshal(b)
+	if err != nil {
+		return "", err
+	}
+	return s.seal(string(j), table, "bank", id)
+}
+
+// openBank opens bank details sealed by sealBank; "" is nil.
+func (s *Store) openBank(v, table, id string) (*parrain.BankDetails, error) {
+	j, err := s.open(v, table, "bank", id)
+	if err != nil || j == "" {
+		return nil, err
+	}
+	b := &parrain.BankDetails{}
+	if err := json.Unmarshal([]byte(j), b); err != nil {
+		return nil, fmt.Errorf("decoding the bank details of %s %s: %w", table, id, err)
+	}
+	return b, nil
+}
+
 const payoutAccountSelect = `SELECT a.participant_id, a.program_id, p.external_id, a.method, a.stripe_account, a.paypal_email, a.bank,
 	a.created_at, a.updated_at FROM payout_accounts a JOIN participants p ON p.id = a.participant_id`
 
-func scanPayoutAccount(sc scanner) (parrain.PayoutAccount, error) {
+func (s *Store) scanPayoutAccount(sc scanner) (parrain.PayoutAccount, error) {
 	var a parrain.PayoutAccount
 	var bank string
 	var created, updated int64
 	if err := sc.Scan(&a.ParticipantID, &a.ProgramID, &a.ExternalID, &a.Method, &a.StripeAccount, &a.PayPalEmail, &bank, &created, &updated); err != nil {
 		return a, err
 	}
-	if bank != "" {
-		a.Bank = &parrain.BankDetails{}
-		if err := json.Unmarshal([]byte(bank), a.Bank); err != nil {
-			return a, fmt.Errorf("decoding bank details: %w", err)
-		}
+	var err error
+	if a.Bank, err = s.openBank(bank, "payout_accounts", a.ParticipantID); err != nil {
+		return a, err
 	}
 	a.CreatedAt, a.UpdatedAt = fromMS(created), fromMS(updated)
 	return a, nil
@@ -46,7 +69,7 @@ func scanPayoutAccount(sc scanner) (parrain.PayoutAccount, error) {
 // PayoutAccount returns a participant's payout account (unmasked: callers
 // showing it mask it).
 func (s *Store) PayoutAccount(ctx context.Context, programID, externalID string) (parrain.PayoutAccount, error) {
-	a, err := scanPayoutAccount(s.r.QueryRowContext(ctx, payoutAccountSelect+` WHERE a.program_id = $1 AND p.external_id = $2`, programID, externalID))
+	a, err := s.scanPayoutAccount(s.r.QueryRowContext(ctx, payoutAccountSelect+` WHERE a.program_id = $1 AND p.external_id = $2`, programID, externalID))
 	if errors.Is(err, sql.ErrNoRows) {
 		if _, perr := s.Participant(ctx, programID, externalID); perr != nil {
 			return a, perr
@@ -158,7 +181,7 @@ const payoutSelect = `SELECT p.id, p.batch_id, p.program_id, p.participant_id, p
 	p.sent_at, p.paid_at, p.failed_at, p.created_at, p.updated_at
 	FROM payouts p JOIN participants pa ON pa.id = p.participant_id`
 
-func scanPayout(sc scanner) (parrain.Payout, error) {
+func (s *Store) scanPayout(sc scanner) (parrain.Payout, error) {
 	var p parrain.Payout
 	var bank string
 	var sent, paid, failed sql.NullInt64
@@ -168,11 +191,9 @@ func scanPayout(sc scanner) (parrain.Payout, error) {
 		&sent, &paid, &failed, &created, &updated); err != nil {
 		return p, err
 	}
-	if bank != "" {
-		p.Bank = &parrain.BankDetails{}
-		if err := json.Unmarshal([]byte(bank), p.Bank); err != nil {
-			return p, fmt.Errorf("decoding bank snapshot: %w", err)
-		}
+	var err error
+	if p.Bank, err = s.openBank(bank, "payouts", p.ID); err != nil {
+		return p, err
 	}
 	p.SentAt, p.PaidAt, p.FailedAt = fromNullMS(sent), fromNullMS(paid), fromNullMS(failed)
 	p.CreatedAt, p.UpdatedAt = fromMS(created), fromMS(updated)
@@ -187,7 +208,7 @@ func (s *Store) payoutsWhere(ctx context.Context, q querier, where string, args 
 	defer rows.Close()
 	out := []parrain.Payout{}
 	for rows.Next() {
-		p, err := scanPayout(rows)
+		p, err := s.scanPayout(rows)
 		if err != nil {
 			return nil, err
 		}
@@ -272,13 +293,9 @@ func (s *Store) ParticipantPayouts(ctx context.Context, participantID string, pg
 // SavePayoutAccount creates or replaces a participant's payout account and
 // returns it as stored.
 func (t *Tx) SavePayoutAccount(ctx context.Context, participantID, programID string, in parrain.PayoutAccountInput, now time.Time) (parrain.PayoutAccount, error) {
-	bank := ""
-	if in.Bank != nil {
-		b, err := json.Marshal(in.Bank)
-		if err != nil {
-			return parrain.PayoutAccount{}, err
-		}
-		bank = string(b)
+	bank, err := t.s.sealBank(in.Bank, "payout_accounts", participantID)
+	if err != nil {
+		return parrain.PayoutAccount{}, err
 	}
 	if _, err := t.tx.ExecContext(ctx, `INSERT INTO payout_accounts (participant_id, program_id, method, stripe_account, paypal_email, bank, created_at, updated_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $7)
@@ -286,7 +303,7 @@ func (t *Tx) SavePayoutAccount(ctx context.Context, participantID, programID str
 		participantID, programID, in.Method, in.StripeAccount, in.PayPalEmail, bank, ms(now)); err != nil {
 		return parrain.PayoutAccount{}, fmt.Errorf("storing payout account: %w", err)
 	}
-	return scanPayoutAccount(t.tx.QueryRowContext(ctx, payoutAccountSelect+` WHERE a.participant_id = $1`, participantID))
+	return t.s.scanPayoutAccount(t.tx.QueryRowContext(ctx, payoutAccountSelect+` WHERE a.participant_id = $1`, participantID))
 }
 
 // DeletePayoutAccount removes a participant's payout account and reports
@@ -385,7 +402,7 @@ func (t *Tx) Payee(ctx context.Context, participantID string) (Payee, error) {
 		Scan(&w.ExternalID, &w.Name, &w.Email, &w.Status); err != nil {
 		return w, fmt.Errorf("loading participant: %w", err)
 	}
-	a, err := scanPayoutAccount(t.tx.QueryRowContext(ctx, payoutAccountSelect+` WHERE a.participant_id = $1`, participantID))
+	a, err := t.s.scanPayoutAccount(t.tx.QueryRowContext(ctx, payoutAccountSelect+` WHERE a.participant_id = $1`, participantID))
 	switch {
 	case err == nil:
 		w.Account = &a
@@ -418,13 +435,9 @@ func (t *Tx) InsertPayoutBatch(ctx context.Context, b parrain.PayoutBatch) error
 
 // InsertPayout stores a new payout and its items.
 func (t *Tx) InsertPayout(ctx context.Context, p parrain.Payout) error {
-	bank := ""
-	if p.Bank != nil {
-		j, err := json.Marshal(p.Bank)
-		if err != nil {
-			return err
-		}
-		bank = string(j)
+	bank, err := t.s.sealBank(p.Bank, "payouts", p.ID)
+	if err != nil {
+		return err
 	}
 	if _, err := t.tx.ExecContext(ctx, `INSERT INTO payouts (id, batch_id, program_id, participant_id, method, destination, bank, amount, currency,
 		idempotency_key, status, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)`,

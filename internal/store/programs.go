@@ -2,17 +2,10 @@ package store
 
 import (
 	"context"
-	"crypto/aes"
-	"crypto/cipher"
-	"crypto/hmac"
-	"crypto/rand"
-	"crypto/sha256"
 	"database/sql"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/parrainhq/parrain/internal/parrain"
@@ -137,15 +130,12 @@ func (t *Tx) SetProgramKey(ctx context.Context, id, key string) error {
 	return nil
 }
 
-// SetFulfilmentSecret stores a program's fulfilment secret encrypted under
-// the installation secret (sealSecret); "" clears it.
+// SetFulfilmentSecret stores a program's fulfilment secret sealed under
+// the secret key (secrets.go); "" clears it.
 func (t *Tx) SetFulfilmentSecret(ctx context.Context, id, secret string) error {
-	enc := ""
-	if secret != "" {
-		var err error
-		if enc, err = t.s.sealSecret(secret); err != nil {
-			return err
-		}
+	enc, err := t.s.seal(secret, "programs", "fulfilment_secret", id)
+	if err != nil {
+		return err
 	}
 	if _, err := t.tx.ExecContext(ctx, `UPDATE programs SET fulfilment_secret = $1 WHERE id = $2`, enc, id); err != nil {
 		return fmt.Errorf("storing fulfilment secret: %w", err)
@@ -223,60 +213,6 @@ func decodeSettings(p *parrain.Program, settings string) error {
 	return nil
 }
 
-// secretKey derives the key that encrypts secrets at rest from the
-// installation secret.
-func (s *Store) secretKey() []byte {
-	m := hmac.New(sha256.New, s.secret)
-	m.Write([]byte("parrain fulfilment secret v1"))
-	return m.Sum(nil)
-}
-
-// sealSecret encrypts a secret with AES-256-GCM under the installation
-// secret: "v1:" + base64(nonce | ciphertext).
-func (s *Store) sealSecret(plain string) (string, error) {
-	block, err := aes.NewCipher(s.secretKey())
-	if err != nil {
-		return "", err
-	}
-	gcm, err := cipher.NewGCM(block)
-	if err != nil {
-		return "", err
-	}
-	nonce := make([]byte, gcm.NonceSize())
-	if _, err := rand.Read(nonce); err != nil {
-		return "", err
-	}
-	return "v1:" + base64.StdEncoding.EncodeToString(gcm.Seal(nonce, nonce, []byte(plain), nil)), nil
-}
-
-// openSecret decrypts a secret sealed by sealSecret.
-func (s *Store) openSecret(sealed string) (string, error) {
-	enc, ok := strings.CutPrefix(sealed, "v1:")
-	if !ok {
-		return "", errors.New("unknown secret encoding")
-	}
-	b, err := base64.StdEncoding.DecodeString(enc)
-	if err != nil {
-		return "", err
-	}
-	block, err := aes.NewCipher(s.secretKey())
-	if err != nil {
-		return "", err
-	}
-	gcm, err := cipher.NewGCM(block)
-	if err != nil {
-		return "", err
-	}
-	if len(b) < gcm.NonceSize() {
-		return "", errors.New("sealed secret too short")
-	}
-	plain, err := gcm.Open(nil, b[:gcm.NonceSize()], b[gcm.NonceSize():], nil)
-	if err != nil {
-		return "", fmt.Errorf("decrypting secret: %w", err)
-	}
-	return string(plain), nil
-}
-
 // fulfilmentTarget returns a program's fulfilment URL and secret ("" when
 // not configured).
 func (s *Store) fulfilmentTarget(ctx context.Context, q querier, programID string) (url, secret string, err error) {
@@ -291,9 +227,6 @@ func (s *Store) fulfilmentTarget(ctx context.Context, q querier, programID strin
 	if err := q.QueryRowContext(ctx, `SELECT fulfilment_secret FROM programs WHERE id = $1`, programID).Scan(&sealed); err != nil {
 		return "", "", err
 	}
-	if sealed == "" {
-		return p.Fulfilment.URL, "", nil
-	}
-	secret, err = s.openSecret(sealed)
+	secret, err = s.open(sealed, "programs", "fulfilment_secret", programID)
 	return p.Fulfilment.URL, secret, err
 }

@@ -28,6 +28,7 @@ import (
 	msqlite "modernc.org/sqlite"       // pure-Go SQLite driver "sqlite"
 
 	"github.com/parrainhq/parrain/internal/parrain"
+	"github.com/parrainhq/parrain/internal/secretbox"
 )
 
 // Store is the database handle. It is safe for concurrent use.
@@ -44,6 +45,9 @@ type Store struct {
 	clickStmts  clickStmts // InsertClicks' statements (clicks.go)
 	// idemTTL is how long an Idempotency-Key is remembered (idempotency.go).
 	idemTTL time.Duration
+	// keys seal the secrets at rest (secrets.go); nil: none configured.
+	keys        *secretbox.Keyring
+	sweptAtOpen int
 }
 
 // Options tune Open.
@@ -53,6 +57,9 @@ type Options struct {
 	// it the key may be used again for another request (default
 	// DefaultIdempotencyTTL).
 	IdempotencyTTL time.Duration
+	// Keys seal the secrets at rest (secrets.go). Without them Open
+	// refuses a database holding secrets, and storing one is refused.
+	Keys *secretbox.Keyring
 }
 
 // Open connects to the database named by dsn and runs pending migrations.
@@ -66,7 +73,7 @@ func Open(ctx context.Context, dsn string, opt Options) (*Store, error) {
 	if opt.IdempotencyTTL <= 0 {
 		opt.IdempotencyTTL = DefaultIdempotencyTTL
 	}
-	s := &Store{clock: msClock{opt.Clock}, idemTTL: opt.IdempotencyTTL}
+	s := &Store{clock: msClock{opt.Clock}, idemTTL: opt.IdempotencyTTL, keys: opt.Keys}
 	var err error
 	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
 		s.d = postgres
@@ -118,6 +125,10 @@ func Open(ctx context.Context, dsn string, opt Options) (*Store, error) {
 		return nil, err
 	}
 	if err := s.loadSecret(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	if err := s.initSecrets(ctx); err != nil {
 		s.Close()
 		return nil, err
 	}

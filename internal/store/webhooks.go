@@ -148,8 +148,12 @@ func (t *Tx) InsertWebhookEndpoint(ctx context.Context, e parrain.WebhookEndpoin
 	if err != nil {
 		return fmt.Errorf("encoding event types: %w", err)
 	}
+	sealed, err := t.s.seal(secret, "webhook_endpoints", "secret", e.ID)
+	if err != nil {
+		return err
+	}
 	if _, err := t.tx.ExecContext(ctx, `INSERT INTO webhook_endpoints (id, program_id, url, description, event_types, secret, status, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)`, e.ID, e.ProgramID, e.URL, e.Description, string(types), secret, e.Status, ms(e.CreatedAt)); err != nil {
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)`, e.ID, e.ProgramID, e.URL, e.Description, string(types), sealed, e.Status, ms(e.CreatedAt)); err != nil {
 		return fmt.Errorf("inserting webhook endpoint: %w", err)
 	}
 	return nil
@@ -172,7 +176,11 @@ func (t *Tx) UpdateWebhookEndpoint(ctx context.Context, e parrain.WebhookEndpoin
 
 // SetWebhookSecret replaces an endpoint's signing secret.
 func (t *Tx) SetWebhookSecret(ctx context.Context, id, secret string, now time.Time) error {
-	if _, err := t.tx.ExecContext(ctx, `UPDATE webhook_endpoints SET secret = $1, updated_at = $2 WHERE id = $3`, secret, ms(now), id); err != nil {
+	sealed, err := t.s.seal(secret, "webhook_endpoints", "secret", id)
+	if err != nil {
+		return err
+	}
+	if _, err := t.tx.ExecContext(ctx, `UPDATE webhook_endpoints SET secret = $1, updated_at = $2 WHERE id = $3`, sealed, ms(now), id); err != nil {
 		return fmt.Errorf("rotating secret: %w", err)
 	}
 	return nil
@@ -225,6 +233,9 @@ func (t *Tx) DisableWebhookEndpoint(ctx context.Context, id, reason string, now 
 func (t *Tx) WebhookTarget(ctx context.Context, endpointID string) (url, secret string, status parrain.EndpointStatus, err error) {
 	if err := t.tx.QueryRowContext(ctx, `SELECT url, secret, status FROM webhook_endpoints WHERE id = $1`, endpointID).Scan(&url, &secret, &status); err != nil {
 		return "", "", "", fmt.Errorf("loading endpoint: %w", err)
+	}
+	if secret, err = t.s.open(secret, "webhook_endpoints", "secret", endpointID); err != nil {
+		return "", "", "", err
 	}
 	return url, secret, status, nil
 }

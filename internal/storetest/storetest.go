@@ -36,7 +36,7 @@ type Env struct {
 func Open(t *testing.T, url string) *Env {
 	t.Helper()
 	clock := parrain.NewFakeClock(T0)
-	st, err := store.Open(context.Background(), url, store.Options{Clock: clock})
+	st, err := store.Open(context.Background(), url, store.Options{Clock: clock, Keys: dbtest.Keys()})
 	if err != nil {
 		t.Fatalf("open: %v", err)
 	}

@@ -108,7 +108,7 @@ func TestCodeCacheOtherReplica(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, dbURL string) {
 		e := newEnv(t, dbURL, httpx.IPResolver{})
 		ctx := context.Background()
-		other, err := store.Open(ctx, dbURL, store.Options{})
+		other, err := store.Open(ctx, dbURL, store.Options{Keys: dbtest.Keys()})
 		if err != nil {
 			t.Fatal(err)
 		}
