@@ -25,6 +25,7 @@ import (
 	"github.com/parrainhq/parrain/internal/partner"
 	"github.com/parrainhq/parrain/internal/payout"
 	"github.com/parrainhq/parrain/internal/portal"
+	"github.com/parrainhq/parrain/internal/privacy"
 	"github.com/parrainhq/parrain/internal/program"
 	"github.com/parrainhq/parrain/internal/referral"
 	"github.com/parrainhq/parrain/internal/report"
@@ -77,6 +78,8 @@ type Main struct {
 	// webhooks runs the outgoing webhook endpoints' use cases
 	// (internal/outbound).
 	webhooks *outbound.Service
+	// privacy runs the personal-data use cases (internal/privacy).
+	privacy *privacy.Service
 	// obs holds the metrics registry, readiness and the metrics listener
 	// (observe.go).
 	obs observer
@@ -110,6 +113,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, clock parrain.Clock)
 	}
 	// Each service registers its own job kinds: the runner knows no feature.
 	m.partners.RegisterJobs(m.runner)
+	m.wirePrivacy()
 	if err := m.wireExperience(); err != nil {
 		st.Close()
 		return nil, err
@@ -189,6 +193,9 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	if err := m.notify.EnsureSchedules(ctx); err != nil {
 		m.log.Error("scheduling notification sweeps", "err", err)
+	}
+	if err := m.privacy.EnsureSchedules(ctx); err != nil {
+		m.log.Error("scheduling the retention job", "err", err)
 	}
 	jctx, stopJobs := context.WithCancel(context.Background())
 	jdone := make(chan struct{})

@@ -42,6 +42,8 @@ Usage:
   parrain payout run --program ID [--approve] [--db …]      a payout run now (the server sends approved batches)
   parrain payout export --program ID --batch ID [--out FILE] [--db …]   the batch's bank transfers as CSV
   parrain payout import --program ID --batch ID FILE|- [--db …]         mark bank payouts paid or failed from a CSV
+  parrain person export --program ID --external-id X [--out FILE] [--db …]   everything held on a person, as JSON
+  parrain person erase --program ID --external-id X [--force] [--db …]       erase a person (docs/privacy.md)
 
 Every flag also reads a PARRAIN_* environment variable; run a command with
 -h for its flags. Flags may come before or after the arguments. Commands
@@ -82,6 +84,8 @@ func CLI(args []string, stdout, stderr io.Writer) int {
 		err = simulate(args[1:], stdout)
 	case "payout":
 		err = payoutCmd(ctx, args[1:], os.Stdin, stdout, stderr)
+	case "person":
+		err = personCmd(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

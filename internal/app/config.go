@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/parrainhq/parrain/internal/integration/smtp"
+	"github.com/parrainhq/parrain/internal/privacy"
 )
 
 // Config holds boot settings, parsed once from flags and PARRAIN_*
@@ -39,6 +40,8 @@ type Config struct {
 	Integrations IntegrationsConfig
 	// Observe: metrics and the access log (observe.go).
 	Observe ObserveConfig
+	// Privacy: retention periods and the evidence period (privacy.go).
+	Privacy privacy.Config
 }
 
 func env(name, def string) string {
@@ -144,6 +147,7 @@ func ParseServe(args []string) (Config, error) {
 	fs.DurationVar(&c.JobLease, "job-lease", 0, "how long a claimed job is reserved before another worker takes it over (default 5m)")
 	integrationFlags(fs, ev, &c.Integrations)
 	observeFlags(fs, ev, &c.Observe)
+	privacyFlags(fs, ev, &c.Privacy)
 	if err := ev.err(); err != nil {
 		return c, err
 	}
