@@ -257,6 +257,9 @@ func (m *Main) adminRoutes(mux *http.ServeMux) {
 	// Participants, referrals, fraud review, rewards, audit log.
 	admin("GET /admin/participants", false, c.Require(analyst, c.Participants))
 	admin("GET /admin/participants/{id}", false, c.Require(analyst, c.Participant))
+	admin("GET /admin/participants/{id}/export", false, c.Require(manager, c.ExportParticipant))
+	admin("POST /admin/participants/{id}/do-not-sell", false, c.Require(manager, c.SetDoNotSell))
+	admin("POST /admin/participants/{id}/erase", false, c.Require(owner, c.EraseParticipant))
 	admin("GET /admin/referrals", false, c.Require(analyst, c.Referrals))
 	admin("GET /admin/referrals.csv", false, c.Require(analyst, c.ReferralsCSV))
 	admin("POST /admin/referrals/bulk", false, c.Require(manager, c.BulkReferrals))
