@@ -15,6 +15,7 @@ import (
 	"github.com/parrainhq/parrain/internal/api"
 	"github.com/parrainhq/parrain/internal/dbtest"
 	"github.com/parrainhq/parrain/internal/httpx"
+	"github.com/parrainhq/parrain/internal/integration/hubspot/hubspottest"
 	"github.com/parrainhq/parrain/internal/integration/smtp"
 	"github.com/parrainhq/parrain/internal/integration/smtp/smtptest"
 	"github.com/parrainhq/parrain/internal/integration/stripehook"
@@ -323,4 +324,44 @@ func TestErasureLeavesNothing(t *testing.T) {
 			t.Errorf("erasing again: %d", res.StatusCode)
 		}
 	})
+}
+
+// TestDoNotSellSkipsCRMSync: a referral whose friend chose "do not sell or
+// share" (set by the friend in the widget) never reaches the CRM; another
+// referral does.
+func TestDoNotSellSkipsCRMSync(t *testing.T) {
+	hs := hubspottest.New()
+	defer hs.Close()
+	cfg := testConfig(dbtest.URL(t, "sqlite"))
+	cfg.Integrations = IntegrationsConfig{HubSpotToken: hubspottest.Token, HubSpotAPIURL: hs.URL}
+	h := newHarness(t, cfg)
+	p := h.program()
+	base := "/api/v1/programs/" + p.ID
+	var sec store.WidgetSecret
+	h.ok("POST", base+"/widget-secret", "", nil, &sec, 201)
+	h.ok("PUT", base+"/crm", "", map[string]any{"provider": "hubspot"}, nil, 200)
+	var adv api.ParticipantView
+	h.ok("PUT", base+"/participants/adv", "", map[string]any{"email": "adv@example.com"}, &adv, 201)
+	for _, f := range []string{"private", "public"} {
+		h.ok("POST", base+"/events", "su-"+f, map[string]any{"type": "signup", "external_id": f, "email": f + "@example.net", "referral_code": adv.Code}, nil, 201)
+		if f == "private" {
+			tok := parrain.MintWidgetToken(sec.Secret, p.ID, f, h.clock.Now().Add(time.Hour))
+			req, _ := http.NewRequest("POST", h.srv.URL+"/api/v1/widget/privacy", strings.NewReader(`{"do_not_sell":true}`))
+			req.Header.Set("Authorization", "Bearer "+tok)
+			res, err := http.DefaultClient.Do(req)
+			if err != nil || res.StatusCode != 200 {
+				t.Fatalf("widget privacy: %v %v", res, err)
+			}
+		}
+		h.ok("POST", base+"/events", "buy-"+f, map[string]any{"type": "purchase", "external_id": f, "order_id": "o-" + f, "amount": 5000, "currency": "EUR"}, nil, 201)
+	}
+	h.drain()
+	contacts := hs.Records("contacts")
+	if len(contacts) != 1 || !strings.Contains(contacts[0].Properties["email"], "public") {
+		t.Errorf("CRM contacts: %+v, want the public friend only", contacts)
+	}
+	var eb httpx.ErrorBody
+	if res := h.do("POST", "/api/v1/widget/privacy", "", "", `{"do_not_sell":true}`, &eb); res.StatusCode != 401 {
+		t.Errorf("widget privacy without a token: %d", res.StatusCode)
+	}
 }
