@@ -27,6 +27,7 @@ import (
 	"github.com/parrainhq/parrain/internal/partner"
 	"github.com/parrainhq/parrain/internal/payout"
 	"github.com/parrainhq/parrain/internal/portal"
+	"github.com/parrainhq/parrain/internal/privacy"
 	"github.com/parrainhq/parrain/internal/program"
 	"github.com/parrainhq/parrain/internal/referral"
 	"github.com/parrainhq/parrain/internal/report"
@@ -80,6 +81,8 @@ type Main struct {
 	// webhooks runs the outgoing webhook endpoints' use cases
 	// (internal/outbound).
 	webhooks *outbound.Service
+	// privacy runs the personal-data use cases (internal/privacy).
+	privacy *privacy.Service
 	// obs holds the metrics registry, readiness and the metrics listener
 	// (observe.go).
 	obs observer
@@ -123,6 +126,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, clock parrain.Clock)
 	}
 	// Each service registers its own job kinds: the runner knows no feature.
 	m.partners.RegisterJobs(m.runner)
+	m.wirePrivacy()
 	if err := m.wireExperience(); err != nil {
 		st.Close()
 		return nil, err
@@ -138,7 +142,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, clock parrain.Clock)
 	}
 	m.access = access.New(st, log, acfg)
 	if m.console, err = console.New(st, log, console.Options{Referral: m.ref, BaseURL: cfg.BaseURL, IPs: m.ips, Partners: m.partners,
-		Programs: m.programs, Payouts: m.payouts, Reports: report.New(st), Webhooks: m.webhooks, Access: m.access}); err != nil {
+		Programs: m.programs, Payouts: m.payouts, Reports: report.New(st), Webhooks: m.webhooks, Access: m.access, Privacy: m.privacy}); err != nil {
 		st.Close()
 		return nil, fmt.Errorf("preparing the console: %w", err)
 	}
@@ -204,6 +208,9 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	if err := m.notify.EnsureSchedules(ctx); err != nil {
 		m.log.Error("scheduling notification sweeps", "err", err)
+	}
+	if err := m.privacy.EnsureSchedules(ctx); err != nil {
+		m.log.Error("scheduling the retention job", "err", err)
 	}
 	jctx, stopJobs := context.WithCancel(context.Background())
 	jdone := make(chan struct{})

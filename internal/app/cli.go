@@ -49,6 +49,8 @@ Usage:
   parrain secrets new-key [--out FILE]       a new key for the secrets at rest (docs/secrets.md)
   parrain secrets status [--db …]            which keys the stored secrets are sealed under
   parrain secrets rotate [--new-key-file F] [--db …]   reseal every secret under a new key (resumable)
+  parrain person export --program ID --external-id X [--out FILE] [--db …]   everything held on a person, as JSON
+  parrain person erase --program ID --external-id X [--force] [--db …]       erase a person (docs/privacy.md)
 
 Every flag also reads a PARRAIN_* environment variable; run a command with
 -h for its flags. Flags may come before or after the arguments. Commands
@@ -91,6 +93,8 @@ func CLI(args []string, stdout, stderr io.Writer) int {
 		err = payoutCmd(ctx, args[1:], os.Stdin, stdout, stderr)
 	case "secrets":
 		err = secretsCmd(ctx, args[1:], stdout, stderr)
+	case "person":
+		err = personCmd(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

@@ -13,6 +13,7 @@ import (
 	"github.com/parrainhq/parrain/internal/httpx"
 	"github.com/parrainhq/parrain/internal/integration/smtp"
 	"github.com/parrainhq/parrain/internal/parrain"
+	"github.com/parrainhq/parrain/internal/privacy"
 )
 
 // Config holds boot settings, parsed once from flags and PARRAIN_*
@@ -57,6 +58,8 @@ type Config struct {
 	Observe ObserveConfig
 	// SecretKeys: the key sealing the secrets at rest (secrets.go).
 	SecretKeys SecretKeyConfig
+	// Privacy: retention periods and the evidence period (privacy.go).
+	Privacy privacy.Config
 }
 
 func env(name, def string) string {
@@ -172,6 +175,7 @@ func ParseServe(args []string) (Config, error) {
 	integrationFlags(fs, ev, &c.Integrations)
 	observeFlags(fs, ev, &c.Observe)
 	secretKeyFlags(fs, &c.SecretKeys)
+	privacyFlags(fs, ev, &c.Privacy)
 	if err := ev.err(); err != nil {
 		return c, err
 	}

@@ -42,6 +42,10 @@ func (m *Main) routes() (*http.ServeMux, []Route) {
 	handle("PUT /api/v1/programs/{program_id}/participants/{external_id}", false, a.Auth(store.ScopeEvents, a.UpsertParticipant))
 	handle("GET /api/v1/programs/{program_id}/participants/{external_id}", false, a.Auth(store.ScopeRead, a.GetParticipant))
 	handle("GET /api/v1/programs/{program_id}/participants/{external_id}/rewards", false, a.Auth(store.ScopeRead, a.ParticipantRewards))
+	// Personal-data rights (docs/privacy.md): export and erasure.
+	pv := a.Privacy(m.privacy)
+	handle("GET /api/v1/programs/{program_id}/participants/{external_id}/export", false, a.Auth(store.ScopeAdmin, pv.Export))
+	handle("DELETE /api/v1/programs/{program_id}/participants/{external_id}", false, a.Auth(store.ScopeAdmin, pv.Erase))
 	handle("POST /api/v1/programs/{program_id}/events", false, a.Auth(store.ScopeEvents, a.CreateEvent))
 	handle("GET /api/v1/programs/{program_id}/referrals", false, a.Auth(store.ScopeRead, a.ListReferrals))
 	handle("GET /api/v1/programs/{program_id}/rewards/{reward_id}", false, a.Auth(store.ScopeRead, a.GetRewardExplained))
@@ -94,6 +98,7 @@ func (m *Main) routes() (*http.ServeMux, []Route) {
 	handle("POST /api/v1/widget/lookup", true, http.HandlerFunc(wg.LookupHandler))
 	handle("GET /api/v1/widget/payout-account", true, http.HandlerFunc(wg.PayoutAccountHandler))
 	handle("PUT /api/v1/widget/payout-account", true, http.HandlerFunc(wg.SetPayoutAccountHandler))
+	handle("POST /api/v1/widget/privacy", true, wg.PrivacyHandler(m.privacy))
 	handle("OPTIONS /api/v1/widget/{path...}", true, http.HandlerFunc(wg.Preflight))
 	handle("POST /api/v1/programs/{program_id}/widget-secret", false, a.Auth(store.ScopeAdmin, a.RotateWidgetSecret))
 	handle("POST /api/v1/programs/{program_id}/widget-tokens", false, a.Auth(store.ScopeEvents, a.MintWidgetToken))
@@ -282,6 +287,9 @@ func (m *Main) adminRoutes(mux *http.ServeMux) {
 	// Participants, referrals, fraud review, rewards, audit log.
 	admin("GET /admin/participants", false, c.Require(analyst, c.Participants))
 	admin("GET /admin/participants/{id}", false, c.Require(analyst, c.Participant))
+	admin("GET /admin/participants/{id}/export", false, c.Require(manager, c.ExportParticipant))
+	admin("POST /admin/participants/{id}/do-not-sell", false, c.Require(manager, c.SetDoNotSell))
+	admin("POST /admin/participants/{id}/erase", false, c.Require(owner, c.EraseParticipant))
 	admin("GET /admin/referrals", false, c.Require(analyst, c.Referrals))
 	admin("GET /admin/referrals.csv", false, c.Require(analyst, c.ReferralsCSV))
 	admin("POST /admin/referrals/bulk", false, c.Require(manager, c.BulkReferrals))

@@ -37,6 +37,7 @@ import (
 	"github.com/parrainhq/parrain/internal/parrain"
 	"github.com/parrainhq/parrain/internal/partner"
 	"github.com/parrainhq/parrain/internal/payout"
+	"github.com/parrainhq/parrain/internal/privacy"
 	"github.com/parrainhq/parrain/internal/program"
 	"github.com/parrainhq/parrain/internal/referral"
 	"github.com/parrainhq/parrain/internal/report"
@@ -78,6 +79,9 @@ type Options struct {
 	// Webhooks runs the outgoing webhook endpoints' use cases (default:
 	// one on the console's store).
 	Webhooks *outbound.Service
+	// Privacy runs the personal-data rights (export, erasure, do not
+	// sell) from the participant page.
+	Privacy *privacy.Service
 }
 
 // Console holds the console's dependencies.
@@ -126,6 +130,9 @@ func New(st *store.Store, log *slog.Logger, opt Options) (*Console, error) {
 	}
 	if opt.Access == nil {
 		opt.Access = access.New(st, log, access.Config{})
+	}
+	if opt.Privacy == nil {
+		opt.Privacy = privacy.New(st, log, privacy.DefaultConfig())
 	}
 	c := &Console{st: st, partners: opt.Partners, payouts: opt.Payouts, reports: opt.Reports, webhooks: opt.Webhooks, log: log, opt: opt, secure: strings.HasPrefix(opt.BaseURL, "https://"), static: web.Static(),
 		access: opt.Access, byIP: httpx.NewLimiter(rate.Every(opt.LoginRate), opt.LoginBurst)}

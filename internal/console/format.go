@@ -282,7 +282,10 @@ var actionWords = map[string]string{
 	"partner.lead_extended": "Extended a lead's exclusivity", "partner_exclusion.added": "Excluded an account from partners",
 	"partner_exclusion.deleted": "Removed an account exclusion", "partner_asset.created": "Added a partner asset",
 	"partner_asset.deleted": "Deleted a partner asset", "partner_survey.created": "Created a partner survey",
-	"partner.password_set": "Set a partner portal password",
+	"partner.password_set":    "Set a partner portal password",
+	"participant.erased":      "Erased a person (personal-data rights)",
+	"participant.exported":    "Exported a person's data",
+	"participant.do_not_sell": "Changed a person's do-not-sell choice",
 }
 
 // actionLabel names an audited action ("reward.approved" → "Approved a

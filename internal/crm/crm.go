@@ -180,6 +180,12 @@ func (s *Syncer) SyncReferral(ctx context.Context, a parrain.CRMReferralArgs) (t
 		s.log.Info("CRM sync skipped: the referred friend has no email", "referral", a.ReferralID)
 		return time.Time{}, nil
 	}
+	if d.Friend.DoNotSell || d.Advocate.DoNotSell {
+		// CCPA "do not sell or share" (docs/privacy.md): nothing about
+		// them leaves for the CRM.
+		s.log.Info("CRM sync skipped: the friend or the advocate chose do not sell or share", "referral", a.ReferralID)
+		return time.Time{}, nil
+	}
 	err = s.syncReferral(ctx, conn, c, d, a)
 	return s.outcome(ctx, a.ProgramID, err)
 }

@@ -174,6 +174,9 @@ func (s *Service) Replay(ctx context.Context, programID, endpointID, id string) 
 		if d.Status == parrain.DeliveryPending {
 			return nil
 		}
+		if d.Payload == "" {
+			return parrain.Errorf(parrain.CodeConflict, "the body of this delivery was deleted after the retention period (--retain-webhook-bodies, docs/privacy.md); it cannot be sent again")
+		}
 		now := tx.Now()
 		if err := tx.ResetWebhookDelivery(ctx, id, now); err != nil {
 			return err

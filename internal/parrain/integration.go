@@ -22,6 +22,7 @@ const (
 	WebhookPartnerLeadRegistered   = "partner.lead_registered"    // a partner registered a lead
 	WebhookPartnerDealStageChanged = "partner.deal_stage_changed" // a partner deal moved (in Parrain or the CRM)
 	WebhookFraudFlagged            = "fraud.flagged"              // a referral or participant was flagged
+	WebhookParticipantErased       = "participant.erased"         // a person was erased (docs/privacy.md): follow in your systems
 	WebhookAllEvents               = "*"                          // subscribes to every type
 )
 
@@ -31,7 +32,15 @@ var WebhookEventTypes = []string{
 	WebhookRewardCreated, WebhookRewardApproved, WebhookRewardReversed, WebhookRewardPaid,
 	WebhookPayoutPaid, WebhookPayoutFailed,
 	WebhookPartnerLeadRegistered, WebhookPartnerDealStageChanged,
-	WebhookFraudFlagged,
+	WebhookFraudFlagged, WebhookParticipantErased,
+}
+
+// MarketingWebhook reports whether an event type is marketing: it describes
+// a person's behaviour for engagement, and is not sent about a participant
+// who chose "do not sell or share" (CCPA). Rewards, payouts, cancellations,
+// fraud, partner deals and erasures are operational and always sent.
+func MarketingWebhook(t string) bool {
+	return t == WebhookReferralCreated || t == WebhookReferralConverted || t == WebhookTriggerFired
 }
 
 // ValidWebhookEventType reports whether t is a known event type.

@@ -13,6 +13,10 @@ type ParticipantStatus string
 const (
 	ParticipantActive   ParticipantStatus = "active"
 	ParticipantDisabled ParticipantStatus = "disabled"
+	// ParticipantErased is a tombstone: the person exercised their right to
+	// erasure (docs/privacy.md); the row stays only so the ledger, rewards
+	// and referrals keep a reference, with every personal field blanked.
+	ParticipantErased ParticipantStatus = "erased"
 )
 
 // Participant is a person in a program, identified by the customer's own
@@ -30,8 +34,12 @@ type Participant struct {
 	// Attributes are the customer's facts about the participant (plan,
 	// segment, paying, partner_tier, …) used by eligibility rules.
 	Attributes Attributes `json:"attributes,omitempty"`
-	CreatedAt  time.Time  `json:"created_at"`
-	UpdatedAt  time.Time  `json:"updated_at"`
+	// DoNotSell is the person's CCPA "do not sell or share" choice: no CRM
+	// sync and no marketing webhooks about them (docs/privacy.md).
+	DoNotSell bool       `json:"do_not_sell"`
+	ErasedAt  *time.Time `json:"erased_at,omitempty"`
+	CreatedAt time.Time  `json:"created_at"`
+	UpdatedAt time.Time  `json:"updated_at"`
 }
 
 // ParticipantInput is an upsert request for a participant.
@@ -45,6 +53,8 @@ type ParticipantInput struct {
 	// Attributes, when present, replace the participant's attributes (a
 	// pointer keeps the input comparable and tells "absent" from "{}").
 	Attributes *Attributes `json:"attributes,omitempty"`
+	// DoNotSell, when present, sets the CCPA "do not sell or share" flag.
+	DoNotSell *bool `json:"do_not_sell,omitempty"`
 	// Context is what is known of the participant's own requests (IP,
 	// device, payment fingerprint), remembered for fraud checks on the
 	// referrals they make.

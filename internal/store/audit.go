@@ -116,6 +116,10 @@ const (
 	AuditCRMConnected         = "crm.connected"
 	AuditCRMDisconnected      = "crm.disconnected"
 	AuditPartnerPassword      = "partner.password_set"
+
+	AuditParticipantErased   = "participant.erased"
+	AuditParticipantExported = "participant.exported"
+	AuditDoNotSell           = "participant.do_not_sell"
 )
 
 // auditTx appends an audit entry in the caller's transaction, so the entry

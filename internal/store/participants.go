@@ -13,14 +13,15 @@ import (
 	"github.com/parrainhq/parrain/internal/parrain"
 )
 
-const participantCols = `id, program_id, external_id, email, name, locale, code, status, created_at, updated_at, attributes`
+const participantCols = `id, program_id, external_id, email, name, locale, code, status, created_at, updated_at, attributes, do_not_sell, erased_at`
 
 func scanParticipant(sc scanner) (parrain.Participant, error) {
 	var p parrain.Participant
 	var created, updated int64
 	var attrs string
-	err := sc.Scan(&p.ID, &p.ProgramID, &p.ExternalID, &p.Email, &p.Name, &p.Locale, &p.Code, &p.Status, &created, &updated, &attrs)
-	p.CreatedAt, p.UpdatedAt = fromMS(created), fromMS(updated)
+	var erased sql.NullInt64
+	err := sc.Scan(&p.ID, &p.ProgramID, &p.ExternalID, &p.Email, &p.Name, &p.Locale, &p.Code, &p.Status, &created, &updated, &attrs, &p.DoNotSell, &erased)
+	p.CreatedAt, p.UpdatedAt, p.ErasedAt = fromMS(created), fromMS(updated), fromNullMS(erased)
 	if err == nil {
 		p.Attributes, err = decodeAttributes(attrs)
 	}
@@ -71,9 +72,10 @@ func (s *Store) upsertParticipantTx(ctx context.Context, tx *sql.Tx, programID s
 			status = parrain.ParticipantActive
 		}
 		id := newID("part")
-		res, err := tx.ExecContext(ctx, `INSERT INTO participants (id, program_id, external_id, email, email_canonical, name, locale, code, status, created_at, updated_at, attributes)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11) ON CONFLICT DO NOTHING`,
-			id, programID, in.ExternalID, in.Email, canonical(in.Email), in.Name, in.Locale, code, status, now, encodeAttributes(in.Attributes))
+		dns := in.DoNotSell != nil && *in.DoNotSell
+		res, err := tx.ExecContext(ctx, `INSERT INTO participants (id, program_id, external_id, email, email_canonical, name, locale, code, status, created_at, updated_at, attributes, do_not_sell)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11, $12) ON CONFLICT DO NOTHING`,
+			id, programID, in.ExternalID, in.Email, canonical(in.Email), in.Name, in.Locale, code, status, now, encodeAttributes(in.Attributes), dns)
 		if err != nil {
 			return p, false, fmt.Errorf("inserting participant: %w", err)
 		}
@@ -126,13 +128,16 @@ func (s *Store) updateParticipantTx(ctx context.Context, tx *sql.Tx, p parrain.P
 	if in.Attributes != nil && encodeAttributes(in.Attributes) != encodeAttributes(&p.Attributes) {
 		p.Attributes, changed = *in.Attributes, true
 	}
+	if in.DoNotSell != nil && *in.DoNotSell != p.DoNotSell {
+		p.DoNotSell, changed = *in.DoNotSell, true
+	}
 	if !changed {
 		return p, false, nil
 	}
 	p.UpdatedAt = s.clock.Now()
 	res, err := tx.ExecContext(ctx, `UPDATE participants SET email = $1, email_canonical = $2, name = $3, locale = $4, code = $5, status = $6, updated_at = $7,
-		attributes = $9 WHERE id = $8 AND NOT EXISTS (SELECT 1 FROM participants o WHERE o.code = $5 AND o.id <> $8)`,
-		p.Email, canonical(p.Email), p.Name, p.Locale, p.Code, p.Status, ms(p.UpdatedAt), p.ID, encodeAttributes(&p.Attributes))
+		attributes = $9, do_not_sell = $10 WHERE id = $8 AND NOT EXISTS (SELECT 1 FROM participants o WHERE o.code = $5 AND o.id <> $8)`,
+		p.Email, canonical(p.Email), p.Name, p.Locale, p.Code, p.Status, ms(p.UpdatedAt), p.ID, encodeAttributes(&p.Attributes), p.DoNotSell)
 	if err != nil {
 		return p, false, fmt.Errorf("updating participant: %w", err)
 	}

@@ -28,6 +28,11 @@ type WebhookMessage struct {
 // deliveries exist if and only if the change they announce commits. payload
 // is the event's data object (a reward, a referral, a payout…).
 func (s *Store) emitTx(ctx context.Context, tx *sql.Tx, programID, eventType string, payload any) error {
+	if parrain.MarketingWebhook(eventType) {
+		if out, err := s.optedOut(ctx, tx, programID, payload); err != nil || out {
+			return err
+		}
+	}
 	rows, err := tx.QueryContext(ctx, `SELECT id, event_types FROM webhook_endpoints WHERE program_id = $1 AND status = 'active'`, programID)
 	if err != nil {
 		return fmt.Errorf("finding webhook endpoints: %w", err)
@@ -377,4 +382,25 @@ func (s *Store) emitRewardMovesTx(ctx context.Context, tx *sql.Tx, before parrai
 // emitTx).
 func (t *Tx) Emit(ctx context.Context, programID, eventType string, payload any) error {
 	return t.s.emitTx(ctx, t.tx, programID, eventType, payload)
+}
+
+// optedOut reports whether a marketing webhook's payload is about a
+// participant who chose "do not sell or share" (docs/privacy.md): a
+// referral (advocate or friend) or a trigger's firing.
+func (s *Store) optedOut(ctx context.Context, tx *sql.Tx, programID string, payload any) (bool, error) {
+	var n int
+	var err error
+	switch v := payload.(type) {
+	case *parrain.Referral:
+		return s.optedOut(ctx, tx, programID, *v)
+	case parrain.Referral:
+		err = tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM participants WHERE id IN ($1, $2) AND do_not_sell`, v.AdvocateID, v.FriendID).Scan(&n)
+	case TriggerFiredPayload:
+		err = tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM participants WHERE program_id = $1 AND external_id = $2 AND do_not_sell`,
+			programID, v.ExternalID).Scan(&n)
+	}
+	if err != nil {
+		return false, fmt.Errorf("reading do-not-sell choices: %w", err)
+	}
+	return n > 0, nil
 }

@@ -8,6 +8,8 @@ package storetest
 
 import (
 	"context"
+	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -109,4 +111,34 @@ func (e *Env) Balance(participantID string) map[parrain.Bucket]int64 {
 		e.T.Fatal(err)
 	}
 	return out
+}
+
+// FindEverywhere searches every column of every table of the live schema
+// (as text, ignoring case) for each needle and returns where each was found
+// ("table.column: needle"), for erasure tests: after an erasure nothing of
+// the person may be found anywhere.
+func FindEverywhere(t testing.TB, st *store.Store, needles ...string) []string {
+	t.Helper()
+	ctx := context.Background()
+	cols, err := st.SchemaColumns(ctx)
+	if err != nil {
+		t.Fatalf("schema: %v", err)
+	}
+	var found []string
+	for table, list := range cols {
+		for _, c := range list {
+			for _, n := range needles {
+				var k int
+				q := `SELECT COUNT(*) FROM ` + table + ` WHERE lower(CAST("` + c + `" AS TEXT)) LIKE $1`
+				if err := st.DB().QueryRowContext(ctx, q, "%"+strings.ToLower(n)+"%").Scan(&k); err != nil {
+					t.Fatalf("searching %s.%s: %v", table, c, err)
+				}
+				if k > 0 {
+					found = append(found, table+"."+c+": "+n)
+				}
+			}
+		}
+	}
+	sort.Strings(found)
+	return found
 }
