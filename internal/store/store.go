@@ -84,7 +84,7 @@ func Open(ctx context.Context, dsn string, opt Options) (*Store, error) {
 		// write); busy_timeout waits for another process's write lock.
 		base := "file:" + (&url.URL{Path: path}).EscapedPath() +
 			"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=foreign_keys(1)"
-		s.w, err = sql.Open("sqlite", base+"&_txlock=immediate")
+		s.w, err = openSQLiteCached(base + "&_txlock=immediate")
 		if err != nil {
 			return nil, fmt.Errorf("opening sqlite: %w", err)
 		}
@@ -108,6 +108,20 @@ func Open(ctx context.Context, dsn string, opt Options) (*Store, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// openSQLiteCached opens a SQLite pool whose connections keep their
+// prepared statements (stmtcache.go).
+func openSQLiteCached(dsn string) (*sql.DB, error) {
+	probe, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, err
+	}
+	drv := probe.Driver()
+	if err := probe.Close(); err != nil {
+		return nil, err
+	}
+	return sql.OpenDB(stmtCacheConnector{dsn: dsn, drv: drv}), nil
 }
 
 // DefaultMaxConns is the PostgreSQL pool size when the URL does not set
