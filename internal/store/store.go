@@ -37,6 +37,7 @@ type Store struct {
 	clock  parrain.Clock
 	secret []byte // installation secret (hashing click IPs, signing)
 	hooks  hooks  // installed by internal/referral (hooks.go)
+	gc     groupCommitter
 }
 
 // Options tune Open.
@@ -65,6 +66,7 @@ func Open(ctx context.Context, dsn string, opt Options) (*Store, error) {
 			return nil, fmt.Errorf("opening postgres: %w", err)
 		}
 		s.w.SetMaxOpenConns(maxConns)
+		s.gc.writers = min(max(maxConns/2, 1), groupWritersPG)
 		s.w.SetMaxIdleConns(maxConns)
 		s.w.SetConnMaxIdleTime(5 * time.Minute)
 		s.r = s.w
@@ -152,6 +154,7 @@ func poolSize(dsn string) (string, int, error) {
 
 // Close closes the connection pools.
 func (s *Store) Close() error {
+	s.gc.close()
 	err := s.w.Close()
 	if s.r != s.w {
 		err = errors.Join(err, s.r.Close())
