@@ -47,6 +47,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"runtime/pprof"
 	"slices"
 	"sort"
 	"strconv"
@@ -91,6 +92,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.event, "event", "signup", "event type sent: signup or purchase (guest checkout of a new referred friend)")
 	fs.IntVar(&o.advocates, "advocates", 200, "advocates the friends are credited to, round robin")
 	fs.BoolVar(&o.json, "json", false, "print one JSON object per measurement instead of the table")
+	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the whole run (both servers and the load) to this file")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -119,6 +121,19 @@ func run(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "parrain-ingestbench: unknown database %q\n", d)
 			return 2
 		}
+	}
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			fmt.Fprintln(stderr, "parrain-ingestbench:", err)
+			return 1
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintln(stderr, "parrain-ingestbench:", err)
+			return 1
+		}
+		defer pprof.StopCPUProfile()
 	}
 	tmp, err := os.MkdirTemp("", "parrain-ingestbench-")
 	if err != nil {
