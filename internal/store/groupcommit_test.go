@@ -22,11 +22,7 @@ import (
 func TestGroupedIsolatesEachRequest(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, url string) {
 		ctx := context.Background()
-		s, err := Open(ctx, url, Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer s.Close()
+		s := openGrouped(t, url)
 		const n = 60
 		boom := errors.New("boom")
 		var conflicted atomic.Int32
@@ -92,18 +88,29 @@ func TestGroupedIsolatesEachRequest(t *testing.T) {
 	})
 }
 
+// openGrouped opens a store whose grouped writes go through batch writers
+// on both databases (PostgreSQL runs a transaction per request by default).
+func openGrouped(t *testing.T, url string) *Store {
+	t.Helper()
+	s, err := Open(context.Background(), url, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if s.gc.writers == 0 {
+		s.gc.writers = 4
+	}
+	return s
+}
+
 // A request that conflicts on every attempt is answered with the conflict
 // after TxAttempts runs, as a transaction of its own would be.
 func TestGroupedEndlessConflict(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, url string) {
 		ctx := context.Background()
-		s, err := Open(ctx, url, Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer s.Close()
+		s := openGrouped(t, url)
 		runs := 0
-		err = s.grouped(ctx, func(*sql.Tx) error { runs++; return &pgconn.PgError{Code: "40P01"} })
+		err := s.grouped(ctx, func(*sql.Tx) error { runs++; return &pgconn.PgError{Code: "40P01"} })
 		if !retryable(err) || runs != TxAttempts {
 			t.Fatalf("endless conflict: %v after %d runs", err, runs)
 		}
@@ -115,11 +122,7 @@ func TestGroupedEndlessConflict(t *testing.T) {
 func TestIdempotentGroupedConcurrentDuplicates(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, url string) {
 		ctx := context.Background()
-		s, err := Open(ctx, url, Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer s.Close()
+		s := openGrouped(t, url)
 		const n = 20
 		var effects atomic.Int32
 		outs := make([]string, n)
@@ -158,7 +161,7 @@ func TestIdempotentGroupedConcurrentDuplicates(t *testing.T) {
 			t.Errorf("%d fresh answers, %d rows, %d effects: want one of each", fresh, count, effects.Load())
 		}
 		// A reuse with another request is refused, as with Idempotent.
-		_, _, err = IdempotentGrouped(ctx, s, Idem{Scope: "k", Key: "same", Hash: "other"}, func(*Tx) (string, error) { return "", nil })
+		_, _, err := IdempotentGrouped(ctx, s, Idem{Scope: "k", Key: "same", Hash: "other"}, func(*Tx) (string, error) { return "", nil })
 		if parrain.ErrorCode(err) != parrain.CodeIdempotencyReuse {
 			t.Errorf("reuse with another request: %v", err)
 		}

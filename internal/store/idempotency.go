@@ -84,10 +84,10 @@ func Idempotent[T any](ctx context.Context, s *Store, idem Idem, fn func(*Tx) (T
 	return idempotent(ctx, s, idem, func(tx *sql.Tx) (T, error) { return fn(&Tx{tx: tx, s: s}) })
 }
 
-// IdempotentGrouped is Idempotent committed together with other concurrent
-// requests (groupcommit.go): fn and the idempotency record run in their own
-// savepoint of a shared transaction, and the answer comes once that
-// transaction has committed. A replay, a refused reuse, a domain error and
+// IdempotentGrouped is Idempotent committed, on SQLite, together with other
+// concurrent requests (groupcommit.go): fn and the idempotency record run in
+// their own savepoint of a shared transaction, and the answer comes once
+// that transaction has committed. On PostgreSQL it is Idempotent. A replay, a refused reuse, a domain error and
 // a conflict retried behave exactly as with Idempotent.
 func IdempotentGrouped[T any](ctx context.Context, s *Store, idem Idem, fn func(*Tx) (T, error)) (T, bool, error) {
 	var out T

@@ -66,7 +66,6 @@ func Open(ctx context.Context, dsn string, opt Options) (*Store, error) {
 			return nil, fmt.Errorf("opening postgres: %w", err)
 		}
 		s.w.SetMaxOpenConns(maxConns)
-		s.gc.writers = min(max(maxConns/2, 1), groupWritersPG)
 		s.w.SetMaxIdleConns(maxConns)
 		s.w.SetConnMaxIdleTime(5 * time.Minute)
 		s.r = s.w
@@ -91,6 +90,7 @@ func Open(ctx context.Context, dsn string, opt Options) (*Store, error) {
 			return nil, fmt.Errorf("opening sqlite: %w", err)
 		}
 		s.w.SetMaxOpenConns(1)
+		s.gc.writers = 1
 		s.r, err = sql.Open("sqlite", base+"&_pragma=query_only(1)")
 		if err != nil {
 			return nil, fmt.Errorf("opening sqlite: %w", err)
