@@ -216,11 +216,15 @@ func (in *ingest) fraudInput(ctx context.Context, eng *fraud.Engine, adv parrain
 		r.Friend.IP, r.Friend.UserAgent, r.Friend.DeviceID = c.IP, c.UserAgent, c.DeviceID
 		r.Friend.PaymentFingerprint, r.Friend.Address, r.Friend.Country, r.Friend.AlreadyCustomer = c.PaymentFingerprint, c.Address, c.Country, c.AlreadyCustomer
 	}
-	fts, err := in.tx.Traits(ctx, f.ID, at.Add(-365*24*time.Hour))
-	if err != nil {
-		return nil, err
+	if !in.friendNew {
+		// A friend this event created has no traits but the event's
+		// context, set above: nothing to read.
+		fts, err := in.tx.Traits(ctx, f.ID, at.Add(-365*24*time.Hour))
+		if err != nil {
+			return nil, err
+		}
+		party(&r.Friend, fts)
 	}
-	party(&r.Friend, fts)
 	r.Conversion = in.conversion
 	r.FriendActivity = in.activityFacts
 	if !in.signedUpAt.IsZero() {

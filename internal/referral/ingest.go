@@ -14,12 +14,15 @@ import (
 // ingest carries one event's processing state inside its transaction. It
 // is the database handler of dispatch: real ingestion and dry runs.
 type ingest struct {
-	tx       *store.Tx
-	prog     *parrain.Program
-	ev       *parrain.Event
-	res      parrain.EventResult
-	friend   *parrain.Participant
-	referral *parrain.Referral
+	tx     *store.Tx
+	prog   *parrain.Program
+	ev     *parrain.Event
+	res    parrain.EventResult
+	friend *parrain.Participant
+	// friendNew is true when this event created the friend: their only
+	// traits are the event's context, already known.
+	friendNew bool
+	referral  *parrain.Referral
 	// conversion, when set, tells fraud scoring about a refund or
 	// cancellation after the reward.
 	conversion *fraud.Conversion
@@ -61,12 +64,12 @@ func (in *ingest) record(ctx context.Context) error {
 
 // upsertFriend creates or refreshes the friend's participant record.
 func (in *ingest) upsertFriend(ctx context.Context) error {
-	p, _, err := in.tx.UpsertParticipant(ctx, in.prog.ID, parrain.ParticipantInput{
+	p, created, err := in.tx.UpsertParticipant(ctx, in.prog.ID, parrain.ParticipantInput{
 		ExternalID: in.ev.ExternalID, Email: in.ev.Email, Name: in.ev.Name, Locale: in.ev.Locale})
 	if err != nil {
 		return err
 	}
-	in.friend = &p
+	in.friend, in.friendNew = &p, created
 	in.res.Participant = &parrain.ParticipantRef{ExternalID: p.ExternalID, Code: p.Code}
 	return in.tx.RecordTraits(ctx, in.prog.ID, p.ID, in.ev.Context, in.ev.OccurredAt)
 }

@@ -31,7 +31,9 @@ func (s *Service) IngestEvent(ctx context.Context, programID string, ev parrain.
 		countEvent(ev.Type, parrain.EventResult{}, false, err)
 		return parrain.EventResult{}, false, err
 	}
-	res, replayed, err := store.Idempotent(ctx, s.st, idem, func(tx *store.Tx) (parrain.EventResult, error) {
+	// Group-committed: concurrent events share one durable commit, each in
+	// its own savepoint, each answered once it is committed.
+	res, replayed, err := store.IdempotentGrouped(ctx, s.st, idem, func(tx *store.Tx) (parrain.EventResult, error) {
 		prog, err := tx.Program(ctx, programID)
 		if err != nil {
 			return parrain.EventResult{}, err

@@ -49,50 +49,9 @@ func idempotent[T any](ctx context.Context, s *Store, idem Idem, fn func(*sql.Tx
 	var out T
 	replayed := false
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		out, replayed = *new(T), false // a retried attempt starts afresh
-		if idem.Key != "" {
-			now := s.clock.Now()
-			res, err := tx.ExecContext(ctx, `INSERT INTO idempotency_keys (scope, key, request_hash, response, created_at)
-				VALUES ($1, $2, $3, '', $4) ON CONFLICT DO NOTHING`, idem.Scope, idem.Key, idem.Hash, ms(now))
-			if err != nil {
-				return fmt.Errorf("recording idempotency key: %w", err)
-			}
-			if n, _ := res.RowsAffected(); n == 0 {
-				taken, err := s.takeExpiredKey(ctx, tx, idem, now)
-				if err != nil {
-					return err
-				}
-				if !taken {
-					var hash, resp string
-					if err := tx.QueryRowContext(ctx, `SELECT request_hash, response FROM idempotency_keys WHERE scope = $1 AND key = $2`,
-						idem.Scope, idem.Key).Scan(&hash, &resp); err != nil {
-						return fmt.Errorf("reading idempotency key: %w", err)
-					}
-					if hash != idem.Hash {
-						return &parrain.Error{Code: parrain.CodeIdempotencyReuse, Field: "Idempotency-Key",
-							Message: fmt.Sprintf("this Idempotency-Key was already used with a different request (keys are remembered for %s)", s.idemTTL)}
-					}
-					replayed = true
-					return json.Unmarshal([]byte(resp), &out)
-				}
-			}
-		}
-		v, err := fn(tx)
-		if err != nil {
-			return err
-		}
-		out = v
-		if idem.Key != "" {
-			b, err := json.Marshal(forRecord(v))
-			if err != nil {
-				return fmt.Errorf("encoding idempotent response: %w", err)
-			}
-			if _, err := tx.ExecContext(ctx, `UPDATE idempotency_keys SET response = $1 WHERE scope = $2 AND key = $3`,
-				string(b), idem.Scope, idem.Key); err != nil {
-				return fmt.Errorf("storing idempotent response: %w", err)
-			}
-		}
-		return nil
+		var err error
+		out, replayed, err = idempotentTx(ctx, s, tx, idem, fn)
+		return err
 	})
 	return out, replayed, err
 }
@@ -134,6 +93,53 @@ func forRecord[T any](v T) T {
 	return v
 }
 
+// idempotentTx is one attempt of idempotent in the transaction tx (its
+// own, or its savepoint in a group commit).
+func idempotentTx[T any](ctx context.Context, s *Store, tx *sql.Tx, idem Idem, fn func(*sql.Tx) (T, error)) (out T, replayed bool, err error) {
+	if idem.Key != "" {
+		now := s.clock.Now()
+		res, err := tx.ExecContext(ctx, `INSERT INTO idempotency_keys (scope, key, request_hash, response, created_at)
+			VALUES ($1, $2, $3, '', $4) ON CONFLICT DO NOTHING`, idem.Scope, idem.Key, idem.Hash, ms(now))
+		if err != nil {
+			return out, false, fmt.Errorf("recording idempotency key: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			taken, err := s.takeExpiredKey(ctx, tx, idem, now)
+			if err != nil {
+				return out, false, err
+			}
+			if !taken {
+				var hash, resp string
+				if err := tx.QueryRowContext(ctx, `SELECT request_hash, response FROM idempotency_keys WHERE scope = $1 AND key = $2`,
+					idem.Scope, idem.Key).Scan(&hash, &resp); err != nil {
+					return out, false, fmt.Errorf("reading idempotency key: %w", err)
+				}
+				if hash != idem.Hash {
+					return out, false, &parrain.Error{Code: parrain.CodeIdempotencyReuse, Field: "Idempotency-Key",
+						Message: fmt.Sprintf("this Idempotency-Key was already used with a different request (keys are remembered for %s)", s.idemTTL)}
+				}
+				return out, true, json.Unmarshal([]byte(resp), &out)
+			}
+		}
+	}
+	v, err := fn(tx)
+	if err != nil {
+		return out, false, err
+	}
+	out = v
+	if idem.Key != "" {
+		b, err := json.Marshal(forRecord(v))
+		if err != nil {
+			return out, false, fmt.Errorf("encoding idempotent response: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE idempotency_keys SET response = $1 WHERE scope = $2 AND key = $3`,
+			string(b), idem.Scope, idem.Key); err != nil {
+			return out, false, fmt.Errorf("storing idempotent response: %w", err)
+		}
+	}
+	return out, false, nil
+}
+
 // Idempotent runs fn in one write transaction with the idempotency record
 // of idem, exactly as the store's own idempotent writes do: a replay
 // returns the stored result and true without running fn. The use-case
@@ -159,4 +165,20 @@ func (s *Store) PurgeIdempotencyKeys(ctx context.Context) (int64, error) {
 		return err
 	})
 	return n, err
+}
+
+// IdempotentGrouped is Idempotent committed, on SQLite, together with other
+// concurrent requests (groupcommit.go): fn and the idempotency record run in
+// their own savepoint of a shared transaction, and the answer comes once
+// that transaction has committed. On PostgreSQL it is Idempotent. A replay, a refused reuse, a domain error and
+// a conflict retried behave exactly as with Idempotent.
+func IdempotentGrouped[T any](ctx context.Context, s *Store, idem Idem, fn func(*Tx) (T, error)) (T, bool, error) {
+	var out T
+	replayed := false
+	err := s.grouped(ctx, func(tx *sql.Tx) error {
+		var err error
+		out, replayed, err = idempotentTx(ctx, s, tx, idem, func(tx *sql.Tx) (T, error) { return fn(&Tx{tx: tx, s: s}) })
+		return err
+	})
+	return out, replayed, err
 }

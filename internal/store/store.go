@@ -48,6 +48,7 @@ type Store struct {
 	// keys seal the secrets at rest (secrets.go); nil: none configured.
 	keys        *secretbox.Keyring
 	sweptAtOpen int
+	gc          groupCommitter
 }
 
 // Options tune Open.
@@ -105,11 +106,12 @@ func Open(ctx context.Context, dsn string, opt Options) (*Store, error) {
 		// write); busy_timeout waits for another process's write lock.
 		base := "file:" + (&url.URL{Path: path}).EscapedPath() +
 			"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=foreign_keys(1)"
-		s.w, err = sql.Open("sqlite", base+"&_txlock=immediate")
+		s.w, err = openSQLiteCached(base + "&_txlock=immediate")
 		if err != nil {
 			return nil, fmt.Errorf("opening sqlite: %w", err)
 		}
 		s.w.SetMaxOpenConns(1)
+		s.gc.writers = 1
 		s.r, err = sql.Open("sqlite", base+"&_pragma=query_only(1)")
 		if err != nil {
 			return nil, fmt.Errorf("opening sqlite: %w", err)
@@ -133,6 +135,20 @@ func Open(ctx context.Context, dsn string, opt Options) (*Store, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// openSQLiteCached opens a SQLite pool whose connections keep their
+// prepared statements (stmtcache.go).
+func openSQLiteCached(dsn string) (*sql.DB, error) {
+	probe, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, err
+	}
+	drv := probe.Driver()
+	if err := probe.Close(); err != nil {
+		return nil, err
+	}
+	return sql.OpenDB(stmtCacheConnector{dsn: dsn, drv: drv}), nil
 }
 
 // DefaultMaxConns is the PostgreSQL pool size when the URL does not set
@@ -172,6 +188,7 @@ func (s *Store) Close() error {
 	}
 	s.clickStmts.by = nil
 	s.clickStmts.mu.Unlock()
+	s.gc.close()
 	err := s.w.Close()
 	if s.r != s.w {
 		err = errors.Join(err, s.r.Close())
