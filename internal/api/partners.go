@@ -31,10 +31,15 @@ func partnerJSON(w http.ResponseWriter, r *http.Request, v any, idemRequired boo
 
 func actor(r *http.Request) string { return "api:" + apiKey(r).ID }
 
-// partnerProgramBody is the document of PUT …/partner-program.
+// partnerProgramBody is the document of PUT …/partner-program: what GET
+// answers, so a fetched document can be edited and sent back. The
+// program's name and currency are read-only (set on the program itself)
+// and ignored here.
 type partnerProgramBody struct {
 	parrain.PartnerSettings
-	Tiers []parrain.Tier `json:"tiers"`
+	Tiers    []parrain.Tier `json:"tiers"`
+	Currency string         `json:"currency,omitempty"`
+	Name     string         `json:"name,omitempty"`
 }
 
 // PutPartnerProgram handles PUT /api/v1/programs/{program_id}/partner-program.

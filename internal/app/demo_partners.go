@@ -39,8 +39,7 @@ func SeedPartnerDemo(ctx context.Context, st *store.Store, log *slog.Logger) err
 	_, err = ps.PutProgram(ctx, prog.ID, parrain.PartnerSettings{Slug: "acme-partners", ApplicationsOpen: true, WindowDays: 90,
 		Qualification: parrain.Qualification{MinCompanySize: 20},
 		TermsVersion:  "2026-1", TermsText: "Partners register leads in good faith, with the contact's consent. Commissions follow the program rules.",
-		Branding: parrain.Branding{CompanyName: "Acme", PrimaryColor: "#0b5394", AccentColor: "#e69138",
-			Welcome: "Welcome to the Acme partner program: register your leads, follow your deals, grow with us."}},
+		Branding: demoPartnerBranding},
 		[]parrain.Tier{
 			{Key: "referral", Name: "Referral Partner", Rank: 0},
 			{Key: "advisor", Name: "Solution Advisor", Rank: 1, Criteria: parrain.TierCriteria{MinWonDeals: 1, TrainingRequired: true}},
@@ -140,3 +139,8 @@ func slugOf(s string) string {
 	}
 	return string(out)
 }
+
+// demoPartnerBranding is the demo portal's look; its colours carry white
+// text at WCAG AA contrast (a test checks it).
+var demoPartnerBranding = parrain.Branding{CompanyName: "Acme", PrimaryColor: "#0b5394", AccentColor: "#b35408",
+	Welcome: "Welcome to the Acme partner program: register your leads, follow your deals, grow with us."}

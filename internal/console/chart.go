@@ -41,15 +41,15 @@ func barChart(s series) template.HTML {
 	fmt.Fprintf(&b, `<svg class="chart chart-%s" viewBox="0 0 %d %d" role="img" aria-labelledby="%s-title %s-desc">`,
 		s.Color, w, h, s.ID, s.ID)
 	fmt.Fprintf(&b, `<title id="%s-title">%s per day</title>`, s.ID, template.HTMLEscapeString(s.Title))
-	desc := fmt.Sprintf("%d in total over %d days, at most %d in a day.", total, n, max)
+	desc := fmt.Sprintf("%s in total over %d days, at most %s in a day.", thousands(total), n, thousands(max))
 	if n > 0 {
-		desc = fmt.Sprintf("%d in total from %s to %s, at most %d in a day.", total, s.Days[0].Format("2006-01-02"), s.Days[n-1].Format("2006-01-02"), max)
+		desc = fmt.Sprintf("%s in total from %s to %s, at most %s in a day.", thousands(total), s.Days[0].Format("2006-01-02"), s.Days[n-1].Format("2006-01-02"), thousands(max))
 	}
 	fmt.Fprintf(&b, `<desc id="%s-desc">%s</desc>`, s.ID, template.HTMLEscapeString(desc))
 	// Gridlines at 0 and max.
 	fmt.Fprintf(&b, `<line class="grid" x1="%d" y1="%d" x2="%d" y2="%d"/>`, left, top, w-4, top)
 	fmt.Fprintf(&b, `<line class="axis" x1="%d" y1="%d" x2="%d" y2="%d"/>`, left, top+plotH, w-4, top+plotH)
-	fmt.Fprintf(&b, `<text class="tick" x="%d" y="%d" text-anchor="end">%d</text>`, left-4, top+4, max)
+	fmt.Fprintf(&b, `<text class="tick" x="%d" y="%d" text-anchor="end">%s</text>`, left-4, top+4, thousands(max))
 	fmt.Fprintf(&b, `<text class="tick" x="%d" y="%d" text-anchor="end">0</text>`, left-4, top+plotH+4)
 	if n > 0 {
 		slot := float64(plotW) / float64(n)
@@ -61,8 +61,8 @@ func barChart(s series) template.HTML {
 			bh := float64(v) * float64(plotH) / float64(scale)
 			x := float64(left) + float64(i)*slot + (slot-bw)/2
 			y := float64(top+plotH) - bh
-			fmt.Fprintf(&b, `<rect class="bar" x="%.1f" y="%.1f" width="%.1f" height="%.1f"><title>%s: %d</title></rect>`,
-				x, y, bw, bh, s.Days[i].Format("Mon 2 Jan"), v)
+			fmt.Fprintf(&b, `<rect class="bar" x="%.1f" y="%.1f" width="%.1f" height="%.1f"><title>%s: %s</title></rect>`,
+				x, y, bw, bh, s.Days[i].Format("Mon 2 Jan"), thousands(v))
 		}
 		fmt.Fprintf(&b, `<text class="tick" x="%d" y="%d">%s</text>`, left, h-4, s.Days[0].Format("2 Jan"))
 		fmt.Fprintf(&b, `<text class="tick" x="%d" y="%d" text-anchor="end">%s</text>`, w-4, h-4, s.Days[n-1].Format("2 Jan"))

@@ -53,11 +53,19 @@ var funcs = template.FuncMap{
 	"action":  actionLabel,
 	"details": auditDetails,
 	"qs":      qs,
-	"num":     thousands,
-	"bps":     func(b int64) string { return parrain.FormatBps(b) + " %" },
-	"minor":   parrain.FormatMinor,
-	"add":     func(a, b int) int { return a + b },
-	"future":  func(t time.Time, now time.Time) bool { return t.After(now) },
+	"num": func(n any) string { // any integer, with thousands separators
+		switch v := n.(type) {
+		case int:
+			return thousands(int64(v))
+		case int64:
+			return thousands(v)
+		}
+		return fmt.Sprint(n)
+	},
+	"bps":    func(b int64) string { return parrain.FormatBps(b) + " %" },
+	"minor":  parrain.FormatMinor,
+	"add":    func(a, b int) int { return a + b },
+	"future": func(t time.Time, now time.Time) bool { return t.After(now) },
 	"deref": func(t *time.Time) time.Time {
 		if t == nil {
 			return time.Time{}

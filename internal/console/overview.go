@@ -319,7 +319,7 @@ func (c *Console) Jobs(w http.ResponseWriter, r *http.Request, a *Auth) {
 		c.fail(w, r, a, err)
 		return
 	}
-	c.render(w, r, http.StatusOK, "jobs", view{Title: "Background jobs", Nav: "overview", Auth: a, Programs: all, Program: prog,
+	c.render(w, r, http.StatusOK, "jobs", view{Title: "Background jobs", Nav: "settings", Auth: a, Programs: all, Program: prog,
 		Data: struct {
 			Failed []store.FailedJob
 			Counts map[string]int64

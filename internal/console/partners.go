@@ -291,6 +291,15 @@ type dealRow struct {
 	Open       bool
 }
 
+// Days is how long a closed deal took from registration, in days with one
+// decimal ("" while open).
+func (d dealRow) Days() string {
+	if d.DaysToClose == nil {
+		return ""
+	}
+	return strconv.FormatFloat(*d.DaysToClose, 'f', 1, 64)
+}
+
 // stageLabel names a deal stage by its label, else its name in words.
 func stageLabel(pp store.PartnerProgram, name string) string {
 	if st, ok := pp.Stage(name); ok && st.Label != "" {

@@ -432,6 +432,25 @@ type sideView struct {
 	errors          map[string]string
 }
 
+// Hide reports whether an input of the side does not apply to its reward
+// kind and amount type ("type", "amount", "percent", "max",
+// "description"); the form renders it hidden and the script keeps it so as
+// the selects change.
+func (v sideView) Hide(field string) bool {
+	if v.S.Kind == "none" {
+		return true
+	}
+	switch field {
+	case "amount":
+		return v.S.Type != string(parrain.AmountFixed)
+	case "percent", "max":
+		return v.S.Type != string(parrain.AmountPercent)
+	case "description":
+		return v.S.Kind != string(parrain.KindCustom)
+	}
+	return false
+}
+
 // Err returns the error of one of the side's inputs ("amount").
 func (v sideView) Err(field string) string { return v.errors[v.Name+"."+field] }
 

@@ -118,7 +118,7 @@ type programFormView struct {
 }
 
 func (c *Console) renderProgramForm(w http.ResponseWriter, r *http.Request, a *Auth, status int, pf programForm) {
-	all, _, err := c.programs(w, r)
+	all, cur, err := c.programs(w, r)
 	if err != nil {
 		c.fail(w, r, a, err)
 		return
@@ -126,8 +126,16 @@ func (c *Console) renderProgramForm(w http.ResponseWriter, r *http.Request, a *A
 	title := "New program"
 	if pf.ID != "" {
 		title = "Edit " + pf.Name
+		// The picker shows the program being edited, not the last one
+		// picked.
+		cur = nil
+		for i := range all {
+			if all[i].ID == pf.ID {
+				cur = &all[i]
+			}
+		}
 	}
-	c.render(w, r, status, "program_form", view{Title: title, Nav: "programs", Auth: a, Programs: all,
+	c.render(w, r, status, "program_form", view{Title: title, Nav: "programs", Auth: a, Programs: all, Program: cur,
 		Data: programFormView{programForm: pf, Triggers: triggerChoices, Kinds: kindChoices, Types: typeChoices, Currencies: commonCurrencies}})
 }
 

@@ -244,6 +244,16 @@ func (c *Catalog) Date(lang string, t time.Time) string {
 	return t.Format(c.T(lang, "date.format"))
 }
 
+// AdvocateOffer describes the advocate's reward of a rule with trigger t:
+// a percentage paid on the first purchase only says so ("10% of their
+// first purchase"), unlike one paid on every purchase.
+func (c *Catalog) AdvocateOffer(lang string, s parrain.RewardSpec, currency string, t parrain.Trigger) string {
+	if s.Kind != parrain.KindCustom && s.Type == parrain.AmountPercent && t == parrain.TriggerFirstPurchase {
+		return c.T(lang, "offer."+string(s.Kind)+".percent_first", "percent", c.Percent(lang, s.PercentBps))
+	}
+	return c.Offer(lang, s, currency, false)
+}
+
 // Offer describes a reward spec in lang: "10% off", "€20.00 in credit", or
 // the custom description. friend selects the friend's wording of cash
 // percentages.

@@ -206,8 +206,8 @@ func (n *Service) Compose(ctx context.Context, a parrain.NotifyArgs) (store.Noti
 	if v := parrain.LocalizedText(x.OfferText, rc.locale); v != "" {
 		d.FriendOffer = v
 	}
-	if spec, _, ok := parrain.AdvocateOffer(&prog); ok {
-		d.AdvocateOffer = n.cat.Offer(rc.locale, spec, prog.Currency, false)
+	if spec, t, ok := parrain.AdvocateOffer(&prog); ok {
+		d.AdvocateOffer = n.cat.AdvocateOffer(rc.locale, spec, prog.Currency, t)
 	}
 	if a.Kind == parrain.NoticeInvite {
 		d.Disclosure = n.cat.T(rc.locale, "email.invite.disclosure", "advocate", d.Advocate)
@@ -311,6 +311,9 @@ func (n *Service) email(ctx context.Context, prog *parrain.Program, x *parrain.E
 		m.ParticipantID = rc.participant.ID
 	}
 	d.UnsubscribeURL = n.baseURL + "/u/" + n.st.UnsubscribeToken(prog.ID, rc.email)
+	if rc.locale != "" {
+		d.UnsubscribeURL += "?lang=" + url.QueryEscape(rc.locale) // the page answers in the email's language
+	}
 	m.UnsubscribeURL = d.UnsubscribeURL
 	r, err := n.Render(ctx, prog.ID, d)
 	if err != nil {

@@ -98,6 +98,18 @@ type Claim struct {
 // Active reports whether the claim still protects its partner at now.
 func (c Claim) Active(now time.Time) bool { return now.Before(c.ExpiresAt) }
 
+// TakenBy returns the active claim of another lead on the account, if a
+// lapsed registration's account was registered by someone else since (it
+// can then no longer be extended).
+func TakenBy(now time.Time, leadID string, claims []Claim) (Claim, bool) {
+	for _, c := range claims {
+		if c.LeadID != leadID && c.Active(now) {
+			return c, true
+		}
+	}
+	return Claim{}, false
+}
+
 // ExclusionKind says why an account cannot be registered by partners.
 type ExclusionKind string
 
@@ -237,11 +249,11 @@ func DecideRegistration(in DecideInput) Decision {
 		c := c
 		if c.PartnerID == in.PartnerID {
 			return Decision{Outcome: OutcomeRefused, Reason: ReasonAlreadyYours, Field: "company_domain", Holder: &c,
-				Explanation: fmt.Sprintf("You already registered %s; it is yours until %s.", c.CompanyName, Day(c.ExpiresAt))}
+				Explanation: fmt.Sprintf("You already registered %s; it is yours %s.", c.CompanyName, heldUntil(c))}
 		}
 		return Decision{Outcome: OutcomeRefused, Reason: ReasonOwnedByOther, Field: "company_domain", Holder: &c,
-			Explanation: fmt.Sprintf("%s is already registered by another partner until %s (matched on %s).",
-				in.Lead.CompanyName, Day(c.ExpiresAt), describeKey(c.Key))}
+			Explanation: fmt.Sprintf("%s is already registered by another partner %s (matched on %s).",
+				in.Lead.CompanyName, heldUntil(c), describeKey(c.Key))}
 	}
 	exp := in.Now.Add(in.Settings.Window())
 	return Decision{Outcome: OutcomeAccepted, ExpiresAt: &exp,
@@ -289,10 +301,23 @@ func CheckAccount(now time.Time, s PartnerSettings, domain, company string, clai
 		if c.Active(now) {
 			c := c
 			return Decision{Outcome: OutcomeRefused, Reason: ReasonOwnedByOther, Holder: &c,
-				Explanation: fmt.Sprintf("%s is registered by %s until %s (matched on %s).", c.CompanyName, c.PartnerName, Day(c.ExpiresAt), describeKey(c.Key))}
+				Explanation: fmt.Sprintf("%s is registered by %s %s (matched on %s).", c.CompanyName, c.PartnerName, heldUntil(c), describeKey(c.Key))}
 		}
 	}
 	return Decision{Outcome: OutcomeClear, Explanation: fmt.Sprintf("%s is not registered by any partner and not excluded.", name)}
+}
+
+// WonClaim reports whether a claim's end is the far-future date a won deal
+// keeps its account with (year 9999).
+func WonClaim(expires time.Time) bool { return expires.Year() >= 9999 }
+
+// heldUntil words how long a claim holds its account: "until 2026-12-01",
+// or "for good (the deal was won)" for a won account.
+func heldUntil(c Claim) string {
+	if WonClaim(c.ExpiresAt) {
+		return "for good (the deal was won)"
+	}
+	return "until " + Day(c.ExpiresAt)
 }
 
 // Day formats a date for explanations (UTC).

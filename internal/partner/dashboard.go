@@ -32,6 +32,10 @@ type Dashboard struct {
 	History     []store.TierEvent `json:"history"`
 	Onboarding  Onboarding        `json:"onboarding"`
 	Extensions  []store.Extension `json:"extensions"`
+	// Extendable holds the leads whose exclusivity can be extended: open,
+	// sourced, and not lapsed with the account registered by another
+	// partner since.
+	Extendable map[string]bool `json:"-"`
 }
 
 // DashboardFor assembles a partner's dashboard: only their own leads,
@@ -45,6 +49,23 @@ func (s *Service) DashboardFor(ctx context.Context, pp store.PartnerProgram, p p
 		return d, err
 	}
 	d.Leads = leads
+	d.Extendable = map[string]bool{}
+	for _, l := range leads {
+		if l.StageKind != parrain.StageOpen || l.Credit != parrain.CreditSourced {
+			continue
+		}
+		if l.ExpiresAt.After(now) {
+			d.Extendable[l.ID] = true
+			continue
+		}
+		claims, _, err := s.st.AccountState(ctx, pp.ProgramID, l.Domain, l.CompanyName)
+		if err != nil {
+			return d, err
+		}
+		if _, taken := parrain.TakenBy(now, l.ID, claims); !taken {
+			d.Extendable[l.ID] = true
+		}
+	}
 	won, err := s.st.WonDeals(ctx, p.ID)
 	if err != nil {
 		return d, err

@@ -24,6 +24,9 @@ func (s *Service) RequestExtension(ctx context.Context, programID, partnerID, le
 		if l.StageKind != parrain.StageOpen || l.Credit != parrain.CreditSourced {
 			return store.Extension{}, &parrain.Error{Code: parrain.CodeConflict, Field: "lead", Message: "only an open, sourced registration can be extended"}
 		}
+		if err := stillHeld(ctx, tx, programID, l, s.now()); err != nil {
+			return store.Extension{}, err
+		}
 		n, err := tx.PendingExtensions(ctx, leadID)
 		if err != nil {
 			return store.Extension{}, err
@@ -64,12 +67,19 @@ func (s *Service) DecideExtension(ctx context.Context, programID, extID string, 
 		}
 		if grant {
 			d, err := s.extendLead(ctx, tx, programID, x.LeadID, x.Days)
-			if err != nil {
+			switch e := parrain.AsError(err); {
+			case err == nil:
+				dec = d
+				if d.Outcome == parrain.OutcomeGranted {
+					outcome = "granted"
+				}
+			case e != nil && e.Code == parrain.CodeConflict && e.Field == "lead":
+				// The lead closed or lapsed into another partner's hands
+				// since the request: it cannot be granted, so it is
+				// refused (not left pending) with the reason.
+				dec = parrain.Decision{Outcome: parrain.OutcomeRefused, Reason: "extension_refused", Explanation: "Extension refused: " + e.Message + "."}
+			default:
 				return store.Extension{}, err
-			}
-			dec = d
-			if d.Outcome == parrain.OutcomeGranted {
-				outcome = "granted"
 			}
 		}
 		if err := tx.DecideExtension(ctx, extID, outcome, actor, dec.Explanation, s.now()); err != nil {
@@ -116,6 +126,9 @@ func (s *Service) extendLead(ctx context.Context, tx *store.Tx, programID, leadI
 		return parrain.Decision{}, &parrain.Error{Code: parrain.CodeConflict, Field: "lead", Message: "only an open, sourced registration can be extended"}
 	}
 	now := s.now()
+	if err := stillHeld(ctx, tx, programID, l, now); err != nil {
+		return parrain.Decision{}, err
+	}
 	from := l.ExpiresAt
 	if from.Before(now) {
 		from = now
@@ -137,4 +150,21 @@ func (s *Service) extendLead(ctx context.Context, tx *store.Tx, programID, leadI
 	}
 	return parrain.Decision{Outcome: parrain.OutcomeGranted, ExpiresAt: &exp,
 		Explanation: fmt.Sprintf("Exclusivity on %s extended by %d days, until %s.", l.CompanyName, days, parrain.Day(exp))}, nil
+}
+
+// stillHeld refuses to extend a registration that lapsed while another
+// partner registered the account.
+func stillHeld(ctx context.Context, tx *store.Tx, programID string, l parrain.Lead, now time.Time) error {
+	if l.ExpiresAt.After(now) {
+		return nil
+	}
+	claims, err := tx.Claims(ctx, programID, parrain.AccountKeys(l.Domain, l.CompanyName))
+	if err != nil {
+		return err
+	}
+	if c, taken := parrain.TakenBy(now, l.ID, claims); taken {
+		return &parrain.Error{Code: parrain.CodeConflict, Field: "lead",
+			Message: fmt.Sprintf("the registration lapsed on %s and another partner registered %s since: it cannot be extended", parrain.Day(l.ExpiresAt), c.CompanyName)}
+	}
+	return nil
 }

@@ -240,14 +240,26 @@ func TestPortalInBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	signIn("alice@advisors.example")
-	if got := text(t, ctx, "#leads tbody"); !strings.Contains(got, "Closed won") || !strings.Contains(got, "20000.00 USD") {
+	if got := text(t, ctx, "#leads tbody"); !strings.Contains(got, "Closed won") || !strings.Contains(got, "$20,000.00") {
 		t.Fatalf("closed deal %q", got)
 	}
-	if got := text(t, ctx, "#commission-pending"); got != "3000.00 USD" {
+	if got := text(t, ctx, "#commission-pending"); got != "$3,000.00" {
 		t.Fatalf("commission %q (15%% of 20000.00)", got)
 	}
 	if got := text(t, ctx, "#conversion"); got != "100%" {
 		t.Fatalf("conversion %q", got)
+	}
+	// On a phone (390 px) the page does not overflow sideways: the deals
+	// table scrolls inside its own box.
+	if _, err := chromedp.Run(ctx, chromedp.EmulateViewport(390, 844)); err != nil {
+		t.Fatal(err)
+	}
+	wide, err := chromedp.Run(ctx, chromedp.Evaluate[int64](`document.documentElement.scrollWidth`))
+	if err != nil || wide > 390 {
+		t.Fatalf("page %d px wide on a 390 px phone (%v)", wide, err)
+	}
+	if _, err := chromedp.Run(ctx, chromedp.EmulateViewport(1280, 900)); err != nil {
+		t.Fatal(err)
 	}
 	// She tells where to pay her: a bad IBAN is refused with the reason,
 	// a good one is saved and shown masked.

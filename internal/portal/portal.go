@@ -30,6 +30,7 @@ import (
 
 	"github.com/parrainhq/parrain/internal/access"
 	"github.com/parrainhq/parrain/internal/httpx"
+	"github.com/parrainhq/parrain/internal/i18n"
 	"github.com/parrainhq/parrain/internal/integration/smtp"
 	"github.com/parrainhq/parrain/internal/parrain"
 	"github.com/parrainhq/parrain/internal/partner"
@@ -113,7 +114,7 @@ func New(st *store.Store, log *slog.Logger, opt Options) (*Portal, error) {
 	p := &Portal{st: st, access: opt.Access, byIP: httpx.NewLimiter(rate.Every(opt.SignInRate), opt.SignInBurst), partners: opt.Partners, payouts: opt.Payouts, log: log, opt: opt, secure: strings.HasPrefix(opt.BaseURL, "https://"), pages: map[string]*template.Template{},
 		cop: http.NewCrossOriginProtection()}
 	funcs := template.FuncMap{
-		"money": func(v int64, cur string) string { return parrain.FormatMinor(v, cur) + " " + cur },
+		"money": func(v int64, cur string) string { return i18n.Default().Money(i18n.Fallback, v, cur) }, // "$20,000.00"
 		"day":   func(t time.Time) string { return parrain.Day(t) },
 		"pct":   func(bps int64) string { return parrain.FormatBps(bps) + "%" },
 		"stageLabel": func(pp store.PartnerProgram, name string) string {

@@ -297,8 +297,12 @@ func (s *Store) AdvocateFigures(ctx context.Context, programID, currency string,
 // signed up since flaggedSince, and failed jobs (installation-wide).
 func (s *Store) ProgramAlertCounts(ctx context.Context, programID string, now, flaggedSince time.Time) (parrain.ProgramAlerts, error) {
 	var a parrain.ProgramAlerts
-	if err := s.r.QueryRowContext(ctx, `SELECT COUNT(*), COUNT(CASE WHEN hold_until <= $2 THEN 1 END) FROM rewards
-		WHERE program_id = $1 AND status = 'pending'`, programID, ms(now)).Scan(&a.PendingRewards, &a.OverdueRewards); err != nil {
+	// Overdue leaves out rewards the approval job rightly keeps waiting: a
+	// manager's cap review, or their referral held for fraud review.
+	if err := s.r.QueryRowContext(ctx, `SELECT COUNT(*), COUNT(CASE WHEN r.hold_until <= $2 AND r.review <> 'waiting'
+		AND COALESCE(f.review_status, '') <> 'held' THEN 1 END)
+		FROM rewards r LEFT JOIN referrals f ON f.id = r.referral_id
+		WHERE r.program_id = $1 AND r.status = 'pending'`, programID, ms(now)).Scan(&a.PendingRewards, &a.OverdueRewards); err != nil {
 		return a, fmt.Errorf("counting pending rewards: %w", err)
 	}
 	if err := s.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM referrals WHERE program_id = $1 AND signed_up_at >= $2

@@ -268,6 +268,10 @@ func TestUnsubscribe(t *testing.T) {
 			t.Fatal(err)
 		}
 		tokFor := func(email string) string { return e.st.UnsubscribeToken(e.prog.ID, email) }
+		// A recipient known to write in English, in a French program.
+		if _, _, err := e.st.UpsertParticipant(ctx, e.prog.ID, parrain.ParticipantInput{ExternalID: "anglo", Email: "anglo@example.org", Locale: "en"}, store.Idem{}); err != nil {
+			t.Fatal(err)
+		}
 		forged := strings.SplitN(tokFor("friend@example.org"), ".", 2)[0] + "." + strings.SplitN(tokFor("other@example.org"), ".", 2)[1]
 		cases := []struct {
 			name, method, token, body, accept string
@@ -277,6 +281,8 @@ func TestUnsubscribe(t *testing.T) {
 			source                            string
 		}{
 			{"GET asks, in the program's French", "GET", tokFor("friend@example.org"), "", "", 200, "Ne plus envoyer à friend@example.org d'e-mails sur le programme de parrainage de Acme Shop ?", "", ""},
+			{"GET asks in the recipient's own English", "GET", tokFor("anglo@example.org"), "", "fr", 200, "Stop emails about Acme Shop's referral program to anglo@example.org?", "", ""},
+			{"the email's language in the link wins", "GET", tokFor("friend@example.org") + "?lang=en", "", "fr", 200, "Stop emails about Acme Shop's referral program to friend@example.org?", "", ""},
 			{"a forged token, in the browser's French", "GET", forged, "", "fr-FR", 404, "Ce lien de désinscription n'est pas valide.", "", ""},
 			{"garbage, in the browser's English", "POST", "garbage", "", "en", 404, "This unsubscribe link is not valid.", "", ""},
 			{"the confirmation form", "POST", tokFor("friend@example.org"), "", "", 200, "C'est fait : friend@example.org ne recevra plus", "friend@example.org", "page"},
@@ -292,7 +298,7 @@ func TestUnsubscribe(t *testing.T) {
 				if w.Header().Get("Cache-Control") != "no-store" || !strings.Contains(w.Header().Get("Content-Security-Policy"), "frame-ancestors 'none'") {
 					t.Errorf("headers %v", w.Header())
 				}
-				if c.method == "GET" && c.status == 200 && !strings.Contains(w.Body.String(), `action="/u/`+c.token+`"`) {
+				if c.method == "GET" && c.status == 200 && !strings.Contains(w.Body.String(), `action="/u/`+strings.SplitN(c.token, "?", 2)[0]+`?lang=`) {
 					t.Errorf("no confirmation form:\n%s", w.Body)
 				}
 				if c.unsubscribed == "" {

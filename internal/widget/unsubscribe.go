@@ -3,6 +3,7 @@ package widget
 import (
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 )
 
@@ -23,7 +24,7 @@ func (s *Service) UnsubscribePost(w http.ResponseWriter, r *http.Request) {
 
 func (s *Service) unsubscribe(w http.ResponseWriter, r *http.Request, confirm bool) {
 	ctx := r.Context()
-	lang := s.lang(r, "", "", "")
+	lang := s.lang(r, r.URL.Query().Get("lang"), "", "")
 	view := map[string]any{"Lang": lang, "Title": s.cat.T(lang, "unsub.title"), "Version": assetVersion}
 	h := w.Header()
 	h.Set("Cache-Control", "no-store")
@@ -40,13 +41,19 @@ func (s *Service) unsubscribe(w http.ResponseWriter, r *http.Request, confirm bo
 		sender = p.Name
 		if x, err := s.st.Experience(ctx, progID); err == nil {
 			sender = x.Sender(&p)
-			lang = s.lang(r, "", "", x.DefaultLocale)
+			// The recipient's own language first: the page answers the
+			// email they were sent.
+			recipient := ""
+			if pp, err := s.st.ParticipantByEmail(ctx, progID, email); err == nil {
+				recipient = pp.Locale
+			}
+			lang = s.lang(r, r.URL.Query().Get("lang"), recipient, x.DefaultLocale)
 			view["Lang"], view["Title"] = lang, s.cat.T(lang, "unsub.title")
 		}
 	}
 	if !confirm {
 		view["Message"] = s.cat.T(lang, "unsub.question", "sender", sender, "email", email)
-		view["Ask"], view["Button"], view["Action"] = true, s.cat.T(lang, "unsub.button"), "/u/"+r.PathValue("token")
+		view["Ask"], view["Button"], view["Action"] = true, s.cat.T(lang, "unsub.button"), "/u/"+r.PathValue("token")+"?lang="+url.QueryEscape(lang)
 		s.page(w, r, http.StatusOK, view)
 		return
 	}

@@ -277,8 +277,8 @@ func (s *Service) offers(lang string, p *parrain.Program, x *parrain.Experience)
 	if v := parrain.LocalizedText(x.OfferText, lang); v != "" {
 		o.Friend = v
 	}
-	if spec, _, ok := parrain.AdvocateOffer(p); ok {
-		o.Advocate = s.cat.Offer(lang, spec, p.Currency, false)
+	if spec, t, ok := parrain.AdvocateOffer(p); ok {
+		o.Advocate = s.cat.AdvocateOffer(lang, spec, p.Currency, t)
 	}
 	return o
 }
@@ -317,7 +317,7 @@ func (s *Service) share(lang, sender string, p parrain.Participant, link string,
 	msg = WithDisclosure(msg, disclosure)
 	subject := s.cat.T(lang, "share.subject", "name", name, "sender", sender)
 	if name == "" {
-		subject = strings.TrimSpace(strings.Replace(subject, "  ", " ", 1))
+		subject = s.cat.T(lang, "share.subject.anonymous", "sender", sender)
 	}
 	v := ShareView{Subject: subject, Message: msg, Disclosure: disclosure, URLs: map[string]string{}}
 	for _, c := range store.ShareChannels {

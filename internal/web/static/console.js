@@ -93,7 +93,8 @@
     var none = !kind || kind.value === "none";
     side.querySelectorAll("[data-when-kind]").forEach(function (f) {
       var want = f.getAttribute("data-when-type");
-      f.hidden = none || (want !== null && type && type.value !== want);
+      var wantKind = f.getAttribute("data-when-kind-is");
+      f.hidden = none || (want !== null && type && type.value !== want) || (wantKind !== null && kind.value !== wantKind);
     });
   }
   function syncAll(root) { root.querySelectorAll("[data-side]").forEach(syncSide); }
