@@ -63,6 +63,7 @@ import (
 	"github.com/parrainhq/parrain/internal/app"
 	"github.com/parrainhq/parrain/internal/parrain"
 	"github.com/parrainhq/parrain/internal/program"
+	"github.com/parrainhq/parrain/internal/referral"
 	"github.com/parrainhq/parrain/internal/store"
 )
 
@@ -396,7 +397,7 @@ func startParrain(ctx context.Context, dsn string, advocates int) (*server, erro
 	}
 	var codes []string
 	for i := range advocates {
-		adv, _, err := st.UpsertParticipant(ctx, p.ID, parrain.ParticipantInput{
+		adv, _, err := referral.New(st).UpsertParticipant(ctx, p.ID, parrain.ParticipantInput{
 			ExternalID: fmt.Sprintf("advocate_%d", i), Email: fmt.Sprintf("advocate%d@example.com", i)}, store.Idem{})
 		if err != nil {
 			m.Close()

@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"github.com/parrainhq/parrain/internal/access"
+	"github.com/parrainhq/parrain/internal/referral"
 
 	"github.com/parrainhq/parrain/internal/app"
 	"github.com/parrainhq/parrain/internal/dbtest"
@@ -74,7 +75,7 @@ func newBenchFixture(b *testing.B, dbURL string) *benchFixture {
 	if err != nil {
 		b.Fatal(err)
 	}
-	adv, _, err := st.UpsertParticipant(ctx, p.ID, parrain.ParticipantInput{ExternalID: "advocate", Email: "advocate@example.com"}, store.Idem{})
+	adv, _, err := referral.New(st).UpsertParticipant(ctx, p.ID, parrain.ParticipantInput{ExternalID: "advocate", Email: "advocate@example.com"}, store.Idem{})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/parrainhq/parrain/internal/access"
+	"github.com/parrainhq/parrain/internal/referral"
 
 	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/chromedp"
@@ -165,7 +166,7 @@ func TestBrowserReferralJourney(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.secret = sec.Secret
-	alice, _, err := st.UpsertParticipant(ctx, s.prog.ID, parrain.ParticipantInput{ExternalID: "alice", Email: "alice@example.com", Name: "Alice Martin", Locale: "en"}, store.Idem{})
+	alice, _, err := referral.New(st).UpsertParticipant(ctx, s.prog.ID, parrain.ParticipantInput{ExternalID: "alice", Email: "alice@example.com", Name: "Alice Martin", Locale: "en"}, store.Idem{})
 	if err != nil {
 		t.Fatal(err)
 	}

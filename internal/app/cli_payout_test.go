@@ -30,7 +30,7 @@ func TestPayoutCLI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, _, _ := st.UpsertParticipant(ctx, prog.ID, parrain.ParticipantInput{ExternalID: "ana", Name: "Ana"}, store.Idem{})
+	a, _, _ := referral.New(st).UpsertParticipant(ctx, prog.ID, parrain.ParticipantInput{ExternalID: "ana", Name: "Ana"}, store.Idem{})
 	if _, _, err := payout.New(st, slog.New(slog.DiscardHandler), payout.Config{}).SetPayoutAccount(ctx, prog.ID, "ana", parrain.PayoutAccountInput{Method: parrain.PayoutBank,
 		Bank: &parrain.BankDetails{HolderName: "Ana", IBAN: "GB82WEST12345698765432"}}, store.Idem{}); err != nil {
 		t.Fatal(err)

@@ -44,7 +44,7 @@ func SeedDemo(ctx context.Context, st *store.Store, ref *referral.Service, log *
 		"Hugo Laurent", "Inès Garcia", "Jonas Weber", "Karin Olsen", "Léa Fontaine"}
 	var advocates []parrain.Participant
 	for i, n := range names {
-		p, _, err := st.UpsertParticipant(ctx, prog.ID, parrain.ParticipantInput{
+		p, _, err := referral.New(st).UpsertParticipant(ctx, prog.ID, parrain.ParticipantInput{
 			ExternalID: fmt.Sprintf("cust_%03d", i+1), Name: n, Email: fmt.Sprintf("advocate%d@acme.example", i+1), Locale: []string{"en", "fr"}[i%2],
 		}, store.Idem{})
 		if err != nil {
@@ -180,7 +180,7 @@ func seedEngineDemo(ctx context.Context, st *store.Store, ref *referral.Service,
 	friends := 0
 	for i, n := range names {
 		attrs := parrain.Attributes{"paying": i != 5, "plan": []string{"pro", "business"}[i%2]}
-		adv, _, err := st.UpsertParticipant(ctx, tp.ID, parrain.ParticipantInput{ExternalID: fmt.Sprintf("pro_%02d", i+1), Name: n,
+		adv, _, err := referral.New(st).UpsertParticipant(ctx, tp.ID, parrain.ParticipantInput{ExternalID: fmt.Sprintf("pro_%02d", i+1), Name: n,
 			Email: fmt.Sprintf("pro%d@acme.example", i+1), Attributes: &attrs}, store.Idem{})
 		if err != nil {
 			return err
@@ -237,7 +237,7 @@ func seedEngineDemo(ctx context.Context, st *store.Store, ref *referral.Service,
 	var codesByPartner []string
 	for _, pt := range partners {
 		attrs := parrain.Attributes{"partner_tier": pt.tier}
-		p, _, err := st.UpsertParticipant(ctx, bp.ID, parrain.ParticipantInput{ExternalID: pt.id, Name: pt.name, Attributes: &attrs}, store.Idem{})
+		p, _, err := referral.New(st).UpsertParticipant(ctx, bp.ID, parrain.ParticipantInput{ExternalID: pt.id, Name: pt.name, Attributes: &attrs}, store.Idem{})
 		if err != nil {
 			return err
 		}
@@ -287,7 +287,7 @@ func seedEngineDemo(ctx context.Context, st *store.Store, ref *referral.Service,
 }
 
 func seedFraudDemo(ctx context.Context, st *store.Store, ref *referral.Service, programID string, adv parrain.Participant, now time.Time) error {
-	if _, _, err := st.UpsertParticipant(ctx, programID, parrain.ParticipantInput{ExternalID: adv.ExternalID,
+	if _, _, err := referral.New(st).UpsertParticipant(ctx, programID, parrain.ParticipantInput{ExternalID: adv.ExternalID,
 		Context: &parrain.EventContext{IP: "203.0.113.20", DeviceID: "demo-device-alice", UserAgent: "Mozilla/5.0 (Macintosh) Safari/605"}}, store.Idem{}); err != nil {
 		return err
 	}

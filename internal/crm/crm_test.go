@@ -56,7 +56,7 @@ func setup(t *testing.T, url string, provider parrain.CRMProvider) *env {
 // arguments.
 func (e *env) convert() parrain.CRMReferralArgs {
 	e.t.Helper()
-	a, _, err := e.st.UpsertParticipant(ctx, e.prog.ID, parrain.ParticipantInput{ExternalID: "alice", Email: "alice@example.com", Name: "Alice Martin"}, store.Idem{})
+	a, _, err := referral.New(e.st).UpsertParticipant(ctx, e.prog.ID, parrain.ParticipantInput{ExternalID: "alice", Email: "alice@example.com", Name: "Alice Martin"}, store.Idem{})
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -50,7 +50,7 @@ func setup(t *testing.T, url string) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	alice, _, err := st.UpsertParticipant(ctx, prog.ID, parrain.ParticipantInput{ExternalID: "alice", Email: "alice@example.com"}, store.Idem{})
+	alice, _, err := referral.New(st).UpsertParticipant(ctx, prog.ID, parrain.ParticipantInput{ExternalID: "alice", Email: "alice@example.com"}, store.Idem{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -99,7 +99,7 @@ func (e *env) run() {
 
 func (e *env) participant(ext, email, name, locale string) parrain.Participant {
 	e.t.Helper()
-	p, _, err := e.st.UpsertParticipant(ctx, e.prog.ID, parrain.ParticipantInput{ExternalID: ext, Email: email, Name: name, Locale: locale}, store.Idem{})
+	p, _, err := referral.New(e.st).UpsertParticipant(ctx, e.prog.ID, parrain.ParticipantInput{ExternalID: ext, Email: email, Name: name, Locale: locale}, store.Idem{})
 	if err != nil {
 		e.t.Fatal(err)
 	}

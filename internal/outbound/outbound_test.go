@@ -53,7 +53,7 @@ func setup(t *testing.T, url string) *env {
 // referral.converted and reward.created happen.
 func (e *env) convert(prog, adv string) {
 	e.t.Helper()
-	a, _, err := e.st.UpsertParticipant(ctx, prog, parrain.ParticipantInput{ExternalID: adv}, store.Idem{})
+	a, _, err := referral.New(e.st).UpsertParticipant(ctx, prog, parrain.ParticipantInput{ExternalID: adv}, store.Idem{})
 	if err != nil {
 		e.t.Fatal(err)
 	}

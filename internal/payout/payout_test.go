@@ -55,7 +55,7 @@ func setup(t *testing.T, url string) *env {
 // reward of a tenth of amount.
 func (e *env) advocate(ext string, acct parrain.PayoutAccountInput, amount int64) parrain.Participant {
 	e.t.Helper()
-	a, _, err := e.st.UpsertParticipant(ctx, e.prog.ID, parrain.ParticipantInput{ExternalID: ext, Email: ext + "@example.com", Name: ext}, store.Idem{})
+	a, _, err := referral.New(e.st).UpsertParticipant(ctx, e.prog.ID, parrain.ParticipantInput{ExternalID: ext, Email: ext + "@example.com", Name: ext}, store.Idem{})
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -32,12 +32,12 @@ func setup(t *testing.T, e *storetest.Env) (*privacy.Service, parrain.Program, p
 	ctx := context.Background()
 	prog := e.Program(func(p *parrain.Program) { p.HoldDays = 0 })
 	other := e.Program(nil)
-	zoe, _, err := e.St.UpsertParticipant(ctx, prog.ID, parrain.ParticipantInput{ExternalID: "zoe-42", Email: email, Name: name,
+	zoe, _, err := e.Ref.UpsertParticipant(ctx, prog.ID, parrain.ParticipantInput{ExternalID: "zoe-42", Email: email, Name: name,
 		Context: &parrain.EventContext{IP: ip, UserAgent: "ZoeBrowser/1.0"}}, store.Idem{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := e.St.UpsertParticipant(ctx, other.ID, parrain.ParticipantInput{ExternalID: "zd-other", Email: strings.ToLower(email)}, store.Idem{}); err != nil {
+	if _, _, err := e.Ref.UpsertParticipant(ctx, other.ID, parrain.ParticipantInput{ExternalID: "zd-other", Email: strings.ToLower(email)}, store.Idem{}); err != nil {
 		t.Fatal(err)
 	}
 	e.Event(prog.ID, parrain.Event{Type: parrain.EventSignup, ExternalID: "friend-1", Email: "friend@example.net", ReferralCode: zoe.Code,
@@ -154,7 +154,7 @@ func TestDoNotSellSuppressesMarketingWebhooks(t *testing.T) {
 			advocate  string
 			doNotSell *bool
 		}{{"optout", &yes}, {"plain", nil}} {
-			p, _, err := e.St.UpsertParticipant(ctx, prog.ID, parrain.ParticipantInput{ExternalID: c.advocate, DoNotSell: c.doNotSell}, store.Idem{})
+			p, _, err := e.Ref.UpsertParticipant(ctx, prog.ID, parrain.ParticipantInput{ExternalID: c.advocate, DoNotSell: c.doNotSell}, store.Idem{})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -215,7 +215,7 @@ func TestContestsAndLeaderboards(t *testing.T) {
 		names := map[string]string{"ann": "Ann Lee", "bob": "Bob Stone", "cat": ""}
 		advs := map[string]parrain.Participant{}
 		for ext, name := range names {
-			p, _, _ := e.St.UpsertParticipant(ctx, prog.ID, parrain.ParticipantInput{ExternalID: ext, Name: name}, store.Idem{})
+			p, _, _ := e.Ref.UpsertParticipant(ctx, prog.ID, parrain.ParticipantInput{ExternalID: ext, Name: name}, store.Idem{})
 			advs[ext] = p
 		}
 		n := 0

@@ -370,7 +370,7 @@ func TestEngineEligibilityAndAttributes(t *testing.T) {
 			}
 		})
 		attrs := func(a parrain.Attributes) *parrain.Attributes { return &a }
-		adv, _, err := e.St.UpsertParticipant(ctx, prog.ID, parrain.ParticipantInput{ExternalID: "adv",
+		adv, _, err := e.Ref.UpsertParticipant(ctx, prog.ID, parrain.ParticipantInput{ExternalID: "adv",
 			Attributes: attrs(parrain.Attributes{"paying": false, "plan": "pro"})}, store.Idem{})
 		if err != nil || adv.Attributes["plan"] != "pro" {
 			t.Fatalf("attributes: %+v %v", adv, err)
@@ -381,7 +381,7 @@ func TestEngineEligibilityAndAttributes(t *testing.T) {
 			t.Fatalf("not paying: %+v", r)
 		}
 		// The advocate becomes a paying customer: their next referrals count.
-		if _, _, err := e.St.UpsertParticipant(ctx, prog.ID, parrain.ParticipantInput{ExternalID: "adv",
+		if _, _, err := e.Ref.UpsertParticipant(ctx, prog.ID, parrain.ParticipantInput{ExternalID: "adv",
 			Attributes: attrs(parrain.Attributes{"paying": true, "plan": "pro"})}, store.Idem{}); err != nil {
 			t.Fatal(err)
 		}
@@ -390,7 +390,7 @@ func TestEngineEligibilityAndAttributes(t *testing.T) {
 			t.Fatalf("stored attributes %+v", got.Attributes)
 		}
 		// Updating other fields keeps the attributes.
-		if _, _, err := e.St.UpsertParticipant(ctx, prog.ID, parrain.ParticipantInput{ExternalID: "adv", Name: "Ada"}, store.Idem{}); err != nil {
+		if _, _, err := e.Ref.UpsertParticipant(ctx, prog.ID, parrain.ParticipantInput{ExternalID: "adv", Name: "Ada"}, store.Idem{}); err != nil {
 			t.Fatal(err)
 		}
 		if got, _ := e.St.Participant(ctx, prog.ID, "adv"); got.Attributes["paying"] != true || got.Name != "Ada" {
@@ -418,7 +418,7 @@ func TestEngineEligibilityAndAttributes(t *testing.T) {
 			t.Fatalf("flagged existing customer: %+v", r)
 		}
 		// Bad attributes are a precise 400.
-		_, _, err = e.St.UpsertParticipant(ctx, prog.ID, parrain.ParticipantInput{ExternalID: "adv", Attributes: attrs(parrain.Attributes{"Plan!": "x"})}, store.Idem{})
+		_, _, err = e.Ref.UpsertParticipant(ctx, prog.ID, parrain.ParticipantInput{ExternalID: "adv", Attributes: attrs(parrain.Attributes{"Plan!": "x"})}, store.Idem{})
 		if pe := parrain.AsError(err); pe == nil || pe.Field != "attributes" {
 			t.Fatalf("bad attribute: %v", err)
 		}

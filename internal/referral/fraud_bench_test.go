@@ -101,7 +101,7 @@ func newFraudBench(b *testing.B, url string) *fraudBench {
 		b.Fatal(err)
 	}
 	for i := range 50 {
-		a, _, err := st.UpsertParticipant(ctx, f.prog.ID, parrain.ParticipantInput{ExternalID: fmt.Sprintf("adv%d", i),
+		a, _, err := New(st).UpsertParticipant(ctx, f.prog.ID, parrain.ParticipantInput{ExternalID: fmt.Sprintf("adv%d", i),
 			Email: fmt.Sprintf("advocate%d@company.example", i), Name: fmt.Sprintf("Advocate Number%d", i),
 			Context: &parrain.EventContext{IP: fmt.Sprintf("203.0.113.%d", i+1), UserAgent: "Mozilla/5.0 Chrome/131.0", DeviceID: fmt.Sprintf("dev-adv-%d", i),
 				PaymentFingerprint: fmt.Sprintf("card-adv-%d", i)}}, store.Idem{})

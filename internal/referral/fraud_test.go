@@ -14,7 +14,7 @@ import (
 // advocateWith creates an advocate whose own requests were seen with ctx.
 func (e *env) advocateWith(prog, ext, email string, c *parrain.EventContext) parrain.Participant {
 	e.T.Helper()
-	p, _, err := e.St.UpsertParticipant(ctx, prog, parrain.ParticipantInput{ExternalID: ext, Email: email, Context: c}, store.Idem{})
+	p, _, err := e.Ref.UpsertParticipant(ctx, prog, parrain.ParticipantInput{ExternalID: ext, Email: email, Context: c}, store.Idem{})
 	if err != nil {
 		e.T.Fatalf("upsert participant: %v", err)
 	}

@@ -72,7 +72,7 @@ func TestFulfilmentWebhookAndContestJobs(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		adv, _, _ := st.UpsertParticipant(ctx, prog.ID, parrain.ParticipantInput{ExternalID: "adv"}, store.Idem{})
+		adv, _, _ := referral.New(st).UpsertParticipant(ctx, prog.ID, parrain.ParticipantInput{ExternalID: "adv"}, store.Idem{})
 		res, _, err := referral.New(st).IngestEvent(ctx, prog.ID, parrain.Event{Type: parrain.EventSignup, ExternalID: "friend", Email: "f@x.example",
 			ReferralCode: adv.Code}, store.Idem{})
 		if err != nil || len(res.Rewards) != 1 {

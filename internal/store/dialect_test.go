@@ -78,7 +78,7 @@ func TestTimesRoundTripAtMilliseconds(t *testing.T) {
 		}
 		for i, c := range cases {
 			e.Clock.Set(c.at)
-			created, _, err := e.St.UpsertParticipant(ctx, prog.ID, parrain.ParticipantInput{ExternalID: "t" + string(rune('a'+i))}, store.Idem{})
+			created, _, err := e.Ref.UpsertParticipant(ctx, prog.ID, parrain.ParticipantInput{ExternalID: "t" + string(rune('a'+i))}, store.Idem{})
 			if err != nil {
 				t.Fatalf("%s: %v", c.name, err)
 			}

@@ -495,7 +495,7 @@ func TestLookupAdvocate(t *testing.T) {
 	each(t, func(t *testing.T, e *env) {
 		p := e.Program(nil)
 		up := func(ext, email, name string, st parrain.ParticipantStatus) parrain.Participant {
-			x, _, err := e.St.UpsertParticipant(ctx, p.ID, parrain.ParticipantInput{ExternalID: ext, Email: email, Name: name, Status: st}, store.Idem{})
+			x, _, err := e.Ref.UpsertParticipant(ctx, p.ID, parrain.ParticipantInput{ExternalID: ext, Email: email, Name: name, Status: st}, store.Idem{})
 			if err != nil {
 				t.Fatal(err)
 			}

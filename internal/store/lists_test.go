@@ -157,7 +157,7 @@ func TestConsoleLists(t *testing.T) {
 		names := []string{"Alice Martin", "alice Zed", "Bob Alison", "Élodie Durand", "Al"}
 		var advs []parrain.Participant
 		for i, n := range names {
-			p, _, err := e.St.UpsertParticipant(ctx, prog.ID, parrain.ParticipantInput{ExternalID: fmt.Sprintf("u%d", i), Name: n,
+			p, _, err := e.Ref.UpsertParticipant(ctx, prog.ID, parrain.ParticipantInput{ExternalID: fmt.Sprintf("u%d", i), Name: n,
 				Email: fmt.Sprintf("%s@Mail.example", strings.ToLower(strings.Fields(n)[0]))}, store.Idem{})
 			if err != nil {
 				t.Fatal(err)

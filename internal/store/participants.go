@@ -28,30 +28,6 @@ func scanParticipant(sc scanner) (parrain.Participant, error) {
 	return p, err
 }
 
-// UpsertParticipant creates or updates a participant by external id and
-// returns it with created=true when it is new. Empty fields leave stored
-// values unchanged.
-func (s *Store) UpsertParticipant(ctx context.Context, programID string, in parrain.ParticipantInput, idem Idem) (parrain.Participant, bool, error) {
-	if err := in.Normalize(); err != nil {
-		return parrain.Participant{}, false, err
-	}
-	type result struct {
-		P       parrain.Participant
-		Created bool
-	}
-	r, _, err := idempotent(ctx, s, idem, func(tx *sql.Tx) (result, error) {
-		if _, err := s.programQ(ctx, tx, programID, ""); err != nil {
-			return result{}, err
-		}
-		p, created, err := s.upsertParticipantTx(ctx, tx, programID, in)
-		if err != nil {
-			return result{}, err
-		}
-		return result{p, created}, s.recordTraits(ctx, tx, programID, p.ID, in.Context, s.clock.Now())
-	})
-	return r.P, r.Created, err
-}
-
 func (s *Store) upsertParticipantTx(ctx context.Context, tx *sql.Tx, programID string, in parrain.ParticipantInput) (parrain.Participant, bool, error) {
 	now := ms(s.clock.Now())
 	for attempt := 0; ; attempt++ {

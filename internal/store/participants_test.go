@@ -142,7 +142,7 @@ func TestParticipantUpsertNormalises(t *testing.T) {
 			{"no external id", parrain.ParticipantInput{Email: "x@example.com"}, nil, "", "external_id"},
 		}
 		for _, c := range cases {
-			p, created, err := e.St.UpsertParticipant(ctx, prog.ID, c.in, store.Idem{})
+			p, created, err := e.Ref.UpsertParticipant(ctx, prog.ID, c.in, store.Idem{})
 			if c.field != "" {
 				if pe := parrain.AsError(err); pe == nil || pe.Code != parrain.CodeInvalid || pe.Field != c.field {
 					t.Errorf("%s: %v, want invalid %s", c.name, err, c.field)
@@ -173,11 +173,11 @@ func TestParticipantUpsertNormalises(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		same, created, err := e.St.UpsertParticipant(ctx, prog.ID, parrain.ParticipantInput{ExternalID: "n2", Name: "Zoé"}, store.Idem{})
+		same, created, err := e.Ref.UpsertParticipant(ctx, prog.ID, parrain.ParticipantInput{ExternalID: "n2", Name: "Zoé"}, store.Idem{})
 		if err != nil || created || !same.UpdatedAt.Equal(before.UpdatedAt) {
 			t.Errorf("no-op update: created=%v updated %v (was %v) %v", created, same.UpdatedAt, before.UpdatedAt, err)
 		}
-		changed, _, err := e.St.UpsertParticipant(ctx, prog.ID, parrain.ParticipantInput{ExternalID: "n2", Locale: "fr"}, store.Idem{})
+		changed, _, err := e.Ref.UpsertParticipant(ctx, prog.ID, parrain.ParticipantInput{ExternalID: "n2", Locale: "fr"}, store.Idem{})
 		if err != nil || !changed.UpdatedAt.Equal(t0.Add(time.Hour)) || changed.Name != "Zoé" || changed.Locale != "fr" {
 			t.Errorf("update: %+v %v", changed, err)
 		}
@@ -187,7 +187,7 @@ func TestParticipantUpsertNormalises(t *testing.T) {
 func TestParticipantCodeUniqueness(t *testing.T) {
 	each(t, func(t *testing.T, e *env) {
 		a, b := e.Program(nil), e.Program(nil)
-		if _, _, err := e.St.UpsertParticipant(ctx, a.ID, parrain.ParticipantInput{ExternalID: "x", Code: "TAKEN-1"}, store.Idem{}); err != nil {
+		if _, _, err := e.Ref.UpsertParticipant(ctx, a.ID, parrain.ParticipantInput{ExternalID: "x", Code: "TAKEN-1"}, store.Idem{}); err != nil {
 			t.Fatal(err)
 		}
 		e.Advocate(b.ID, "y", "")
@@ -201,7 +201,7 @@ func TestParticipantCodeUniqueness(t *testing.T) {
 			{"existing participant takes it", b.ID, parrain.ParticipantInput{ExternalID: "y", Code: "TAKEN-1"}},
 		}
 		for _, c := range cases {
-			_, _, err := e.St.UpsertParticipant(ctx, c.prog, c.in, store.Idem{})
+			_, _, err := e.Ref.UpsertParticipant(ctx, c.prog, c.in, store.Idem{})
 			pe := parrain.AsError(err)
 			if pe == nil || pe.Code != parrain.CodeConflict || pe.Field != "code" {
 				t.Errorf("%s: %v, want a conflict on code", c.name, err)
@@ -220,12 +220,12 @@ func TestParticipantCodeUniqueness(t *testing.T) {
 			t.Errorf("y: %+v %v", y, err)
 		}
 		// Keeping one's own code is not a conflict.
-		x, created, err := e.St.UpsertParticipant(ctx, a.ID, parrain.ParticipantInput{ExternalID: "x", Code: "TAKEN-1", Name: "X"}, store.Idem{})
+		x, created, err := e.Ref.UpsertParticipant(ctx, a.ID, parrain.ParticipantInput{ExternalID: "x", Code: "TAKEN-1", Name: "X"}, store.Idem{})
 		if err != nil || created || x.Name != "X" {
 			t.Errorf("own code: %+v %v", x, err)
 		}
 		// The same external id in two programs is two participants.
-		xb, created, err := e.St.UpsertParticipant(ctx, b.ID, parrain.ParticipantInput{ExternalID: "x"}, store.Idem{})
+		xb, created, err := e.Ref.UpsertParticipant(ctx, b.ID, parrain.ParticipantInput{ExternalID: "x"}, store.Idem{})
 		if err != nil || !created || xb.ID == x.ID || xb.ProgramID != b.ID {
 			t.Errorf("x in b: %+v created=%v %v", xb, created, err)
 		}
@@ -328,7 +328,7 @@ func TestSearchParticipants(t *testing.T) {
 			{"p5", "Zorro", "marie.z@lab.example"},
 		}
 		for _, p := range people {
-			if _, _, err := e.St.UpsertParticipant(ctx, prog.ID, parrain.ParticipantInput{ExternalID: p.ext, Name: p.name, Email: p.email}, store.Idem{}); err != nil {
+			if _, _, err := e.Ref.UpsertParticipant(ctx, prog.ID, parrain.ParticipantInput{ExternalID: p.ext, Name: p.name, Email: p.email}, store.Idem{}); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -423,7 +423,7 @@ func TestParticipantAttributes(t *testing.T) {
 	each(t, func(t *testing.T, e *env) {
 		prog := e.Program(nil)
 		attrs := parrain.Attributes{"plan": "pro", "seats": float64(3)}
-		p, _, err := e.St.UpsertParticipant(ctx, prog.ID, parrain.ParticipantInput{ExternalID: "p", Attributes: &attrs}, store.Idem{})
+		p, _, err := e.Ref.UpsertParticipant(ctx, prog.ID, parrain.ParticipantInput{ExternalID: "p", Attributes: &attrs}, store.Idem{})
 		if err != nil || p.Attributes["plan"] != "pro" {
 			t.Fatalf("create: %+v %v", p, err)
 		}

@@ -39,21 +39,21 @@ func TestParticipantCodes(t *testing.T) {
 			t.Errorf("email %q", a.Email)
 		}
 		// Upsert again: same participant, same code, fields updated.
-		a2, created, err := e.St.UpsertParticipant(ctx, prog.ID, parrain.ParticipantInput{ExternalID: "u1", Name: "Ann"}, store.Idem{})
+		a2, created, err := e.Ref.UpsertParticipant(ctx, prog.ID, parrain.ParticipantInput{ExternalID: "u1", Name: "Ann"}, store.Idem{})
 		if err != nil || created || a2.ID != a.ID || a2.Code != a.Code || a2.Name != "Ann" || a2.Email != a.Email {
 			t.Fatalf("update: %+v created=%v err=%v", a2, created, err)
 		}
-		v, created, err := e.St.UpsertParticipant(ctx, prog.ID, parrain.ParticipantInput{ExternalID: "u2", Code: "bob-vip"}, store.Idem{})
+		v, created, err := e.Ref.UpsertParticipant(ctx, prog.ID, parrain.ParticipantInput{ExternalID: "u2", Code: "bob-vip"}, store.Idem{})
 		if err != nil || !created || v.Code != "BOB-VIP" {
 			t.Fatalf("vanity: %+v %v", v, err)
 		}
 		// Taken vanity codes are refused, case-insensitively, in any program.
 		other := e.Program(nil)
-		_, _, err = e.St.UpsertParticipant(ctx, other.ID, parrain.ParticipantInput{ExternalID: "u3", Code: "Bob-Vip"}, store.Idem{})
+		_, _, err = e.Ref.UpsertParticipant(ctx, other.ID, parrain.ParticipantInput{ExternalID: "u3", Code: "Bob-Vip"}, store.Idem{})
 		if pe := parrain.AsError(err); pe == nil || pe.Code != parrain.CodeConflict || pe.Field != "code" {
 			t.Fatalf("taken vanity: %v", err)
 		}
-		_, _, err = e.St.UpsertParticipant(ctx, prog.ID, parrain.ParticipantInput{ExternalID: "u1", Code: "BOB-VIP"}, store.Idem{})
+		_, _, err = e.Ref.UpsertParticipant(ctx, prog.ID, parrain.ParticipantInput{ExternalID: "u1", Code: "BOB-VIP"}, store.Idem{})
 		if parrain.ErrorCode(err) != parrain.CodeConflict {
 			t.Fatalf("taking another's code: %v", err)
 		}
@@ -64,7 +64,7 @@ func TestParticipantCodes(t *testing.T) {
 		if _, err := e.St.ResolveCode(ctx, "NOPE234"); parrain.ErrorCode(err) != parrain.CodeNotFound {
 			t.Fatalf("unknown code: %v", err)
 		}
-		if _, _, err := e.St.UpsertParticipant(ctx, "prog_missing", parrain.ParticipantInput{ExternalID: "x"}, store.Idem{}); parrain.ErrorCode(err) != parrain.CodeNotFound {
+		if _, _, err := e.Ref.UpsertParticipant(ctx, "prog_missing", parrain.ParticipantInput{ExternalID: "x"}, store.Idem{}); parrain.ErrorCode(err) != parrain.CodeNotFound {
 			t.Fatalf("missing program: %v", err)
 		}
 	})
@@ -119,7 +119,7 @@ func TestAttribution(t *testing.T) {
 			t.Errorf("same external id: %+v", r.Referral)
 		}
 		// Disabled advocates earn nothing.
-		if _, _, err := e.St.UpsertParticipant(ctx, last.ID, parrain.ParticipantInput{ExternalID: "a1", Status: parrain.ParticipantDisabled}, store.Idem{}); err != nil {
+		if _, _, err := e.Ref.UpsertParticipant(ctx, last.ID, parrain.ParticipantInput{ExternalID: "a1", Status: parrain.ParticipantDisabled}, store.Idem{}); err != nil {
 			t.Fatal(err)
 		}
 		r = e.Event(last.ID, parrain.Event{Type: parrain.EventSignup, ExternalID: "f9", ReferralCode: a1.Code})

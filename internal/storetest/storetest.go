@@ -73,7 +73,7 @@ func (e *Env) Program(mod func(*parrain.Program)) parrain.Program {
 // Advocate registers a participant.
 func (e *Env) Advocate(prog, ext, email string) parrain.Participant {
 	e.T.Helper()
-	p, _, err := e.St.UpsertParticipant(context.Background(), prog, parrain.ParticipantInput{ExternalID: ext, Email: email}, store.Idem{})
+	p, _, err := e.Ref.UpsertParticipant(context.Background(), prog, parrain.ParticipantInput{ExternalID: ext, Email: email}, store.Idem{})
 	if err != nil {
 		e.T.Fatalf("upsert participant: %v", err)
 	}

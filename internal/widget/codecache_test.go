@@ -15,6 +15,7 @@ import (
 	"github.com/parrainhq/parrain/internal/httpx"
 	"github.com/parrainhq/parrain/internal/parrain"
 	"github.com/parrainhq/parrain/internal/program"
+	"github.com/parrainhq/parrain/internal/referral"
 	"github.com/parrainhq/parrain/internal/store"
 )
 
@@ -58,7 +59,7 @@ func TestCodeCacheSeesChangesAtOnce(t *testing.T) {
 		}
 		set := func(st parrain.ParticipantStatus) {
 			t.Helper()
-			if _, _, err := e.st.UpsertParticipant(ctx, e.prog.ID, parrain.ParticipantInput{ExternalID: "alice", Status: st}, store.Idem{}); err != nil {
+			if _, _, err := referral.New(e.st).UpsertParticipant(ctx, e.prog.ID, parrain.ParticipantInput{ExternalID: "alice", Status: st}, store.Idem{}); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -90,7 +91,7 @@ func TestCodeCacheSeesChangesAtOnce(t *testing.T) {
 		if _, unknown := red.Codes().Len(); unknown != 1 {
 			t.Fatalf("%d unknown codes cached, want 1", unknown)
 		}
-		if _, _, err := e.st.UpsertParticipant(ctx, e.prog.ID, parrain.ParticipantInput{ExternalID: "bob", Email: "bob@example.com", Code: "BOBCODE"}, store.Idem{}); err != nil {
+		if _, _, err := referral.New(e.st).UpsertParticipant(ctx, e.prog.ID, parrain.ParticipantInput{ExternalID: "bob", Email: "bob@example.com", Code: "BOBCODE"}, store.Idem{}); err != nil {
 			t.Fatal(err)
 		}
 		if !credited(t, red, "bobcode") {
@@ -142,7 +143,7 @@ func TestCodeCacheOtherReplica(t *testing.T) {
 		if credited(t, red, "CAROLCODE") {
 			t.Fatal("an unknown code is credited")
 		}
-		if _, _, err := e.st.UpsertParticipant(ctx, e.prog.ID, parrain.ParticipantInput{ExternalID: "carol", Email: "carol@example.com", Code: "CAROLCODE"}, store.Idem{}); err != nil {
+		if _, _, err := referral.New(e.st).UpsertParticipant(ctx, e.prog.ID, parrain.ParticipantInput{ExternalID: "carol", Email: "carol@example.com", Code: "CAROLCODE"}, store.Idem{}); err != nil {
 			t.Fatal(err)
 		}
 		time.Sleep(unknownTTL + 100*time.Millisecond)

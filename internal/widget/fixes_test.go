@@ -10,6 +10,7 @@ import (
 	"github.com/parrainhq/parrain/internal/httpx"
 	"github.com/parrainhq/parrain/internal/parrain"
 	"github.com/parrainhq/parrain/internal/program"
+	"github.com/parrainhq/parrain/internal/referral"
 	"github.com/parrainhq/parrain/internal/store"
 )
 
@@ -32,7 +33,7 @@ func TestWidgetWording(t *testing.T) {
 		if _, err := e.ref.SetExperience(ctx, e.prog.ID, parrain.Experience{SenderName: "Acme Shop"}); err != nil {
 			t.Fatal(err)
 		}
-		if _, _, err := e.st.UpsertParticipant(ctx, e.prog.ID, parrain.ParticipantInput{ExternalID: "anon"}, store.Idem{}); err != nil {
+		if _, _, err := referral.New(e.st).UpsertParticipant(ctx, e.prog.ID, parrain.ParticipantInput{ExternalID: "anon"}, store.Idem{}); err != nil {
 			t.Fatal(err)
 		}
 		for _, c := range []struct {

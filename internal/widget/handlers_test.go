@@ -68,7 +68,7 @@ func newEnv(t *testing.T, dbURL string, ips httpx.IPResolver) *env {
 		t.Fatal(err)
 	}
 	e.secret = sec.Secret
-	if e.alice, _, err = st.UpsertParticipant(ctx, e.prog.ID, parrain.ParticipantInput{ExternalID: "alice", Email: "alice@example.com",
+	if e.alice, _, err = referral.New(st).UpsertParticipant(ctx, e.prog.ID, parrain.ParticipantInput{ExternalID: "alice", Email: "alice@example.com",
 		Name: "Alice Martin", Locale: "en"}, store.Idem{}); err != nil {
 		t.Fatal(err)
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/parrainhq/parrain/internal/httpx"
 	"github.com/parrainhq/parrain/internal/parrain"
 	"github.com/parrainhq/parrain/internal/program"
+	"github.com/parrainhq/parrain/internal/referral"
 	"github.com/parrainhq/parrain/internal/store"
 )
 
@@ -41,7 +42,7 @@ func TestRedirectTargets(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		pat, _, err := e.st.UpsertParticipant(ctx, paused.ID, parrain.ParticipantInput{ExternalID: "pat"}, store.Idem{})
+		pat, _, err := referral.New(e.st).UpsertParticipant(ctx, paused.ID, parrain.ParticipantInput{ExternalID: "pat"}, store.Idem{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -269,7 +270,7 @@ func TestUnsubscribe(t *testing.T) {
 		}
 		tokFor := func(email string) string { return e.st.UnsubscribeToken(e.prog.ID, email) }
 		// A recipient known to write in English, in a French program.
-		if _, _, err := e.st.UpsertParticipant(ctx, e.prog.ID, parrain.ParticipantInput{ExternalID: "anglo", Email: "anglo@example.org", Locale: "en"}, store.Idem{}); err != nil {
+		if _, _, err := referral.New(e.st).UpsertParticipant(ctx, e.prog.ID, parrain.ParticipantInput{ExternalID: "anglo", Email: "anglo@example.org", Locale: "en"}, store.Idem{}); err != nil {
 			t.Fatal(err)
 		}
 		forged := strings.SplitN(tokFor("friend@example.org"), ".", 2)[0] + "." + strings.SplitN(tokFor("other@example.org"), ".", 2)[1]

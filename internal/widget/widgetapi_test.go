@@ -120,7 +120,7 @@ func TestMeLanguage(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, dbURL string) {
 		e := newEnv(t, dbURL, httpx.IPResolver{})
 		ctx := context.Background()
-		if _, _, err := e.st.UpsertParticipant(ctx, e.prog.ID, parrain.ParticipantInput{ExternalID: "jeanne", Name: "Jeanne Roux", Locale: "fr"}, store.Idem{}); err != nil {
+		if _, _, err := referral.New(e.st).UpsertParticipant(ctx, e.prog.ID, parrain.ParticipantInput{ExternalID: "jeanne", Name: "Jeanne Roux", Locale: "fr"}, store.Idem{}); err != nil {
 			t.Fatal(err)
 		}
 		cases := []struct {
@@ -384,7 +384,7 @@ func TestInvites(t *testing.T) {
 // advocate registers a participant of the env's program.
 func (e *env) advocate(t *testing.T, ext, email string) parrain.Participant {
 	t.Helper()
-	p, _, err := e.st.UpsertParticipant(context.Background(), e.prog.ID, parrain.ParticipantInput{ExternalID: ext, Email: email}, store.Idem{})
+	p, _, err := referral.New(e.st).UpsertParticipant(context.Background(), e.prog.ID, parrain.ParticipantInput{ExternalID: ext, Email: email}, store.Idem{})
 	if err != nil {
 		t.Fatal(err)
 	}
