@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -389,5 +390,41 @@ func TestDoNotSellSkipsCRMSync(t *testing.T) {
 	var eb httpx.ErrorBody
 	if res := h.do("POST", "/api/v1/widget/privacy", "", "", `{"do_not_sell":true}`, &eb); res.StatusCode != 401 {
 		t.Errorf("widget privacy without a token: %d", res.StatusCode)
+	}
+}
+
+// TestPersonCommands: `parrain person export` prints the export document;
+// `parrain person erase` refuses money owed without --force, then erases,
+// audited as the command line.
+func TestPersonCommands(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "p.db")
+	h := newHarness(t, testConfig(db))
+	p := h.program()
+	base := "/api/v1/programs/" + p.ID
+	var adv api.ParticipantView
+	h.ok("PUT", base+"/participants/ana", "", map[string]any{"email": "ana@example.com", "name": "Ana Lima"}, &adv, 201)
+	h.ok("POST", base+"/events", "su", map[string]any{"type": "signup", "external_id": "fr", "referral_code": adv.Code}, nil, 201)
+	h.ok("POST", base+"/events", "buy", map[string]any{"type": "purchase", "external_id": "fr", "order_id": "o1", "amount": 5000, "currency": "EUR"}, nil, 201)
+
+	code, out, errs := cli("person", "export", "--program", p.ID, "--external-id", "ana", "--db", db)
+	if code != 0 || !strings.Contains(out, `"format": "parrain.person_export.v1"`) || !strings.Contains(out, "ana@example.com") {
+		t.Fatalf("export: %d %q %.300q", code, errs, out)
+	}
+	if code, _, errs := cli("person", "erase", "--program", p.ID, "--external-id", "ana", "--db", db); code != 1 || !strings.Contains(errs, "--force") {
+		t.Errorf("erase with money owed: %d %q", code, errs)
+	}
+	code, out, errs = cli("person", "erase", "--program", p.ID, "--external-id", "ana", "--force", "--db", db)
+	if code != 0 || !strings.Contains(out, "erased 1 record") || !strings.Contains(out, "forfeited EUR") {
+		t.Fatalf("erase: %d %q %q", code, out, errs)
+	}
+	if found := storetest.FindEverywhere(t, h.m.Store(), "ana@example.com", "Ana Lima"); len(found) > 0 {
+		t.Errorf("still stored: %v", found)
+	}
+	entries, _, err := h.m.Store().AuditLog(context.Background(), store.AuditFilter{Action: store.AuditParticipantErased}, store.Page{})
+	if err != nil || len(entries) != 1 || entries[0].ActorType != string(parrain.ActorCLI) {
+		t.Errorf("audit: %+v %v", entries, err)
+	}
+	if code, _, errs := cli("person", "erase", "--program", p.ID, "--db", db); code != 1 || !strings.Contains(errs, "--external-id") {
+		t.Errorf("missing flag: %d %q", code, errs)
 	}
 }
