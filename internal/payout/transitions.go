@@ -155,6 +155,16 @@ func (s *Service) MarkPayoutProcessing(ctx context.Context, id, ref, providerSta
 // notification. It returns false when the payout was not awaiting payment
 // (already paid, failed or cancelled): the ledger moves at most once.
 func (s *Service) CompletePayout(ctx context.Context, id, ref, providerStatus string) (bool, error) {
+	return s.settleFromProvider(ctx, id, parrain.PayoutSettle, func(tx *store.Tx, p parrain.Payout) error {
+		return s.pay(ctx, tx, p, ref, providerStatus)
+	})
+}
+
+// settleFromProvider locks a payout and, when the state machine allows the
+// provider's outcome (action) from its status, records it with apply. It
+// returns false, changing nothing, when the payout was not awaiting that
+// outcome: a late or repeated notification.
+func (s *Service) settleFromProvider(ctx context.Context, id string, action parrain.PayoutAction, apply func(*store.Tx, parrain.Payout) error) (bool, error) {
 	done := false
 	err := s.st.InTx(ctx, func(tx *store.Tx) error {
 		p, err := tx.PayoutForUpdate(ctx, "", id)
@@ -162,11 +172,11 @@ func (s *Service) CompletePayout(ctx context.Context, id, ref, providerStatus st
 			return err
 		}
 		done = false
-		if _, err := parrain.MovePayout(p.Status, p.Method, parrain.PayoutSettle); err != nil {
+		if _, err := parrain.MovePayout(p.Status, p.Method, action); err != nil {
 			return nil
 		}
 		done = true
-		return s.pay(ctx, tx, p, ref, providerStatus)
+		return apply(tx, p)
 	})
 	return done, err
 }
@@ -209,20 +219,9 @@ func (s *Service) pay(ctx context.Context, tx *store.Tx, p parrain.Payout, ref, 
 // next run gathers them again. It returns false when the payout was not
 // awaiting payment.
 func (s *Service) FailPayout(ctx context.Context, id, reason, providerStatus string) (bool, error) {
-	done := false
-	err := s.st.InTx(ctx, func(tx *store.Tx) error {
-		p, err := tx.PayoutForUpdate(ctx, "", id)
-		if err != nil {
-			return err
-		}
-		done = false
-		if _, err := parrain.MovePayout(p.Status, p.Method, parrain.PayoutRefuse); err != nil {
-			return nil
-		}
-		done = true
+	return s.settleFromProvider(ctx, id, parrain.PayoutRefuse, func(tx *store.Tx, p parrain.Payout) error {
 		return s.fail(ctx, tx, p, reason, providerStatus)
 	})
-	return done, err
 }
 
 // fail records a locked payout failed.
