@@ -240,7 +240,7 @@ func TestAPIKeys(t *testing.T) {
 		if err != nil || !strings.HasPrefix(secret, "prn_") || k.Name != "shop" || k.Prefix != secret[:10] || k.ProgramID != prog.ID {
 			t.Fatalf("create: %q %+v %v", secret, k, err)
 		}
-		if got, err := e.St.Authenticate(ctx, secret); err != nil || got.ID != k.ID || !got.Has("read") || got.Has("admin") {
+		if got, err := e.acc.AuthenticateAPIKey(ctx, secret); err != nil || got.ID != k.ID || !got.Has("read") || got.Has("admin") {
 			t.Fatalf("authenticate: %+v %v", got, err)
 		}
 		for _, c := range []struct {
@@ -260,7 +260,7 @@ func TestAPIKeys(t *testing.T) {
 		if err := e.acc.RevokeAPIKey(ctx, k.ID); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := e.St.Authenticate(ctx, secret); parrain.ErrorCode(err) != parrain.CodeUnauthenticated {
+		if _, err := e.acc.AuthenticateAPIKey(ctx, secret); parrain.ErrorCode(err) != parrain.CodeUnauthenticated {
 			t.Fatalf("revoked key: %v", err)
 		}
 		if err := e.acc.RevokeAPIKey(ctx, k.ID); parrain.ErrorCode(err) != parrain.CodeNotFound {

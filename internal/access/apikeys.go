@@ -6,6 +6,7 @@ import (
 	"encoding/base32"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/parrainhq/parrain/internal/parrain"
 	"github.com/parrainhq/parrain/internal/store"
@@ -61,7 +62,7 @@ func (s *Service) CreateAPIKeyWith(ctx context.Context, in store.NewAPIKey) (str
 	k := store.APIKey{ID: store.NewID("key"), Name: name, Prefix: secret[:10], Scopes: scopes, ProgramID: programID, RateLimit: in.RateLimit}
 	err := s.st.InTx(ctx, func(tx *store.Tx) error {
 		k.CreatedAt = tx.Now()
-		if err := tx.InsertAPIKey(ctx, k, secret); err != nil {
+		if err := tx.InsertAPIKey(ctx, k, tokenHash(secret)); err != nil {
 			return err
 		}
 		return tx.Audit(ctx, store.ContextActor(ctx), store.AuditAPIKeyCreated, "api_key", k.ID, k.ProgramID,
@@ -99,6 +100,38 @@ func (s *Service) RevokeAPIKey(ctx context.Context, id string) error {
 		}
 		return tx.Audit(ctx, store.ContextActor(ctx), store.AuditAPIKeyRevoked, "api_key", id, programID, map[string]any{"name": name})
 	})
+}
+
+// apiKeyTouchEvery is how stale a key's last-used stamp may grow before
+// authentication writes it again: at most one write a minute per key, so
+// the API's reads do not each turn into a write.
+const apiKeyTouchEvery = time.Minute
+
+// AuthenticateAPIKey returns the live key whose secret is given. The
+// store keeps only the SHA-256 of the secret (keys are 160 random bits, so
+// a fast hash is as safe as a slow one and keeps authentication cheap); an
+// unknown or revoked key answers unauthenticated, without saying which.
+// The key's last use is stamped when older than a minute. Checking the
+// key's scopes and program is the caller's (APIKey.Has,
+// APIKey.CanAccessProgram), after its rate limit.
+func (s *Service) AuthenticateAPIKey(ctx context.Context, secret string) (store.APIKey, error) {
+	secret = strings.TrimSpace(secret)
+	if secret == "" {
+		return store.APIKey{}, parrain.Errorf(parrain.CodeUnauthenticated, "invalid or revoked API key")
+	}
+	k, err := s.st.APIKeyByHash(ctx, tokenHash(secret))
+	if parrain.ErrorCode(err) == parrain.CodeNotFound || (err == nil && k.RevokedAt != nil) {
+		return store.APIKey{}, parrain.Errorf(parrain.CodeUnauthenticated, "invalid or revoked API key")
+	}
+	if err != nil {
+		return store.APIKey{}, err
+	}
+	if now := s.now(); k.LastUsedAt == nil || now.Sub(*k.LastUsedAt) > apiKeyTouchEvery {
+		if err := s.st.TouchAPIKey(ctx, k.ID, now); err != nil {
+			return store.APIKey{}, err
+		}
+	}
+	return k, nil
 }
 
 // APIKeys lists every key, newest first.

@@ -1,7 +1,9 @@
 package access_test
 
 import (
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/parrainhq/parrain/internal/access"
 	"github.com/parrainhq/parrain/internal/parrain"
@@ -16,7 +18,7 @@ func TestAPIKeyRateLimit(t *testing.T) {
 		if err != nil || k.RateLimit != 6000 {
 			t.Fatalf("create: %+v %v", k, err)
 		}
-		got, err := e.St.Authenticate(ctx, secret)
+		got, err := e.acc.AuthenticateAPIKey(ctx, secret)
 		if err != nil || got.RateLimit != 6000 {
 			t.Fatalf("authenticate: %+v %v", got, err)
 		}
@@ -27,7 +29,7 @@ func TestAPIKeyRateLimit(t *testing.T) {
 		if err := e.acc.SetAPIKeyRateLimit(ctx, pk.ID, 30); err != nil {
 			t.Fatal(err)
 		}
-		if got, err := e.St.Authenticate(ctx, plain); err != nil || got.RateLimit != 30 {
+		if got, err := e.acc.AuthenticateAPIKey(ctx, plain); err != nil || got.RateLimit != 30 {
 			t.Fatalf("after set: %+v %v", got, err)
 		}
 		if err := e.acc.SetAPIKeyRateLimit(ctx, k.ID, 0); err != nil {
@@ -57,6 +59,64 @@ func TestAPIKeyRateLimit(t *testing.T) {
 		}
 		if err := e.acc.SetAPIKeyRateLimit(ctx, "key_missing", 5); parrain.ErrorCode(err) != parrain.CodeNotFound {
 			t.Errorf("unknown key: %v", err)
+		}
+	})
+}
+
+// AuthenticateAPIKey finds a live key by its secret (trimmed), refuses an
+// unknown, empty or revoked one as unauthenticated, and stamps the key's
+// last use at most once a minute.
+func TestAuthenticateAPIKey(t *testing.T) {
+	each(t, func(t *testing.T, e *env) {
+		secret, k, err := e.acc.CreateAPIKey(ctx, "shop", []string{store.ScopeEvents}, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		lastUsed := func() *time.Time {
+			t.Helper()
+			ks, err := e.acc.APIKeys(ctx)
+			if err != nil || len(ks) != 1 {
+				t.Fatalf("keys: %+v %v", ks, err)
+			}
+			return ks[0].LastUsedAt
+		}
+		if at := lastUsed(); at != nil {
+			t.Fatalf("a new key was used at %v", at)
+		}
+		t0 := e.Clock.Now()
+		got, err := e.acc.AuthenticateAPIKey(ctx, "  "+secret+"\n")
+		if err != nil || got.ID != k.ID || got.Name != "shop" || !got.Has(store.ScopeEvents) || got.Has(store.ScopeRead) || got.LastUsedAt != nil {
+			t.Fatalf("authenticate: %+v %v", got, err)
+		}
+		if at := lastUsed(); at == nil || !at.Equal(t0) {
+			t.Fatalf("last used %v, want %v", at, t0)
+		}
+		// Within the minute the stamp stays; past it, it moves.
+		e.Clock.Advance(time.Minute)
+		if got, err := e.acc.AuthenticateAPIKey(ctx, secret); err != nil || got.LastUsedAt == nil || !got.LastUsedAt.Equal(t0) {
+			t.Fatalf("within the minute: %+v %v", got, err)
+		}
+		if at := lastUsed(); !at.Equal(t0) {
+			t.Fatalf("stamped again within the minute: %v", at)
+		}
+		e.Clock.Advance(time.Second)
+		if _, err := e.acc.AuthenticateAPIKey(ctx, secret); err != nil {
+			t.Fatal(err)
+		}
+		if at, want := lastUsed(), t0.Add(time.Minute+time.Second); !at.Equal(want) {
+			t.Fatalf("last used %v, want %v", at, want)
+		}
+		for _, bad := range []string{"", "   ", "prn_unknown", strings.ToUpper(secret), secret[:10]} {
+			if _, err := e.acc.AuthenticateAPIKey(ctx, bad); parrain.ErrorCode(err) != parrain.CodeUnauthenticated {
+				t.Errorf("%q: %v, want unauthenticated", bad, err)
+			}
+		}
+		if err := e.acc.RevokeAPIKey(ctx, k.ID); err != nil {
+			t.Fatal(err)
+		}
+		_, err = e.acc.AuthenticateAPIKey(ctx, secret)
+		if pe := parrain.AsError(err); pe == nil || pe.Code != parrain.CodeUnauthenticated || pe.Message != "invalid or revoked API key" {
+			t.Fatalf("revoked: %v", err)
 		}
 	})
 }

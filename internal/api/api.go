@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/parrainhq/parrain/internal/access"
 	"github.com/parrainhq/parrain/internal/httpx"
 	"github.com/parrainhq/parrain/internal/parrain"
 	"github.com/parrainhq/parrain/internal/partner"
@@ -32,6 +33,7 @@ type API struct {
 	partners *partner.Service
 	programs *program.Service
 	payouts  *payout.Service
+	access   *access.Service
 	log      *slog.Logger
 	baseURL  string
 	// keys rate-limits requests per API key (nil: no limit); keyQuota is
@@ -52,9 +54,9 @@ func (a *API) LimitKeys(perMinute int) {
 // on ("https://refer.example.com").
 // The referral loop's writes go through ref, the partner program's through
 // partners, programs and their terms through programs, the payouts' through
-// payouts.
-func New(st *store.Store, ref *referral.Service, partners *partner.Service, programs *program.Service, payouts *payout.Service, log *slog.Logger, baseURL string) *API {
-	return &API{st: st, ref: ref, partners: partners, programs: programs, payouts: payouts, log: log, baseURL: strings.TrimRight(baseURL, "/")}
+// payouts, and API keys are authenticated by acc.
+func New(st *store.Store, ref *referral.Service, partners *partner.Service, programs *program.Service, payouts *payout.Service, acc *access.Service, log *slog.Logger, baseURL string) *API {
+	return &API{st: st, ref: ref, partners: partners, programs: programs, payouts: payouts, access: acc, log: log, baseURL: strings.TrimRight(baseURL, "/")}
 }
 
 // MaxBody is the largest request body accepted.
@@ -67,14 +69,18 @@ const keyCtx ctxKey = 0
 // Auth wraps h so it runs only for a live API key holding scope.
 func (a *API) Auth(scope string, h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok || tok == "" {
+		tok, ok := httpx.BearerToken(r)
+		if !ok {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="parrain"`)
 			httpx.WriteError(w, r, a.log, parrain.Errorf(parrain.CodeUnauthenticated, "send an API key as: Authorization: Bearer <key>"))
 			return
 		}
-		k, err := a.st.Authenticate(r.Context(), strings.TrimSpace(tok))
+		k, err := a.access.AuthenticateAPIKey(r.Context(), tok)
 		if err != nil {
+			if parrain.ErrorCode(err) == parrain.CodeUnauthenticated {
+				// Every 401 carries its challenge (RFC 7235 §3.1).
+				w.Header().Set("WWW-Authenticate", `Bearer realm="parrain", error="invalid_token"`)
+			}
 			httpx.WriteError(w, r, a.log, err)
 			return
 		}

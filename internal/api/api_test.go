@@ -43,12 +43,13 @@ func newEnv(t *testing.T, dbURL string) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	key, _, err := access.New(st, nil, access.Config{}).CreateAPIKey(ctx, "test", nil, "")
+	acc := access.New(st, nil, access.Config{})
+	key, _, err := acc.CreateAPIKey(ctx, "test", nil, "")
 	if err != nil {
 		t.Fatal(err)
 	}
 	ref := referral.New(st)
-	e := &env{t: t, st: st, a: New(st, ref, partner.New(st, clock, ref), program.New(st), payout.New(st, slog.New(slog.DiscardHandler), payout.Config{}), slog.New(slog.DiscardHandler), "http://parrain.test/"), mux: http.NewServeMux(), key: key, clock: clock}
+	e := &env{t: t, st: st, a: New(st, ref, partner.New(st, clock, ref), program.New(st), payout.New(st, slog.New(slog.DiscardHandler), payout.Config{}), acc, slog.New(slog.DiscardHandler), "http://parrain.test/"), mux: http.NewServeMux(), key: key, clock: clock}
 	e.routes()
 	return e
 }
@@ -126,6 +127,37 @@ func TestErrorAnswers(t *testing.T) {
 					t.Errorf("Content-Type %q", ct)
 				}
 			})
+		}
+	})
+}
+
+// The authentication scheme is case-insensitive (RFC 7235 §2.1): any
+// spelling of "Bearer" carries the key; another scheme or none answers
+// 401 with the challenge.
+func TestBearerScheme(t *testing.T) {
+	t.Parallel()
+	dbtest.Each(t, func(t *testing.T, dbURL string) {
+		e := newEnv(t, dbURL)
+		for _, c := range []struct {
+			header string
+			status int
+		}{
+			{"Bearer " + e.key, 200},
+			{"bearer " + e.key, 200},
+			{"BEARER " + e.key, 200},
+			{"bEaReR   " + e.key + " ", 200},
+			{"Basic " + e.key, 401},
+			{"Bearer", 401},
+			{"Bearer" + e.key, 401},
+			{"Bearer " + strings.ToUpper(e.key), 401}, // the key itself is case-sensitive
+		} {
+			w := e.do("GET", "/api/v1/programs", map[string]string{"Authorization": c.header}, "")
+			if w.Code != c.status {
+				t.Errorf("%q: %d, want %d: %s", c.header, w.Code, c.status, w.Body)
+			}
+			if ch := w.Header().Get("WWW-Authenticate"); (c.status == 401) != (ch != "") {
+				t.Errorf("%q: WWW-Authenticate %q on %d", c.header, ch, w.Code)
+			}
 		}
 	})
 }

@@ -113,10 +113,6 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, clock parrain.Clock)
 			return nil, fmt.Errorf("seeding demo: %w", err)
 		}
 	}
-	m.api = api.New(st, m.ref, m.partners, m.programs, m.payouts, log, cfg.BaseURL)
-	if cfg.APIRateLimit > 0 {
-		m.api.LimitKeys(cfg.APIRateLimit)
-	}
 	m.clicks = widget.NewClickRecorder(st, log, 65536, 200*time.Millisecond, 500)
 	m.redirect = widget.NewRedirect(st, log, m.clicks, cfg.FallbackURL, cfg.CookieDomain, strings.HasPrefix(cfg.BaseURL, "https://"), m.ips)
 	m.runner = jobs.NewRunner(st, log)
@@ -131,16 +127,23 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, clock parrain.Clock)
 		st.Close()
 		return nil, err
 	}
-	if err := m.wireIntegrations(); err != nil {
-		st.Close()
-		return nil, err
-	}
-	m.limiter = newLimiter(cfg.PublicRate, cfg.PublicBurst, m.ips, log)
+	// Access comes after the experience (its magic links need the mailer),
+	// the API after access (it authenticates the keys) and before the
+	// integrations (their inbound webhooks are served by the API).
 	acfg := access.Config{}
 	if m.mailer != nil {
 		acfg.Mailer = m.mailer // the portal's magic links by email
 	}
 	m.access = access.New(st, log, acfg)
+	m.api = api.New(st, m.ref, m.partners, m.programs, m.payouts, m.access, log, cfg.BaseURL)
+	if cfg.APIRateLimit > 0 {
+		m.api.LimitKeys(cfg.APIRateLimit)
+	}
+	if err := m.wireIntegrations(); err != nil {
+		st.Close()
+		return nil, err
+	}
+	m.limiter = newLimiter(cfg.PublicRate, cfg.PublicBurst, m.ips, log)
 	if m.console, err = console.New(st, log, console.Options{Referral: m.ref, BaseURL: cfg.BaseURL, IPs: m.ips, Partners: m.partners,
 		Programs: m.programs, Payouts: m.payouts, Reports: report.New(st), Webhooks: m.webhooks, Access: m.access, Privacy: m.privacy}); err != nil {
 		st.Close()

@@ -83,7 +83,7 @@ func TestAuditLogAPIActions(t *testing.T) {
 		cfg.PayoutCoolingOff = new(time.Duration)
 		h := newHarness(t, cfg)
 		ctx := context.Background()
-		key, err := h.m.Store().Authenticate(ctx, h.key)
+		key, err := access.New(h.m.Store(), nil, access.Config{}).AuthenticateAPIKey(ctx, h.key)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -329,7 +329,7 @@ func TestAuditLogActorsAndFilters(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, url string) {
 		x := newXP(t, url) // at 12:00: program.created, widget_secret.rotated by the key
 		ctx := context.Background()
-		key, err := x.m.Store().Authenticate(ctx, x.key)
+		key, err := access.New(x.m.Store(), nil, access.Config{}).AuthenticateAPIKey(ctx, x.key)
 		if err != nil {
 			t.Fatal(err)
 		}

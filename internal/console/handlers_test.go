@@ -670,7 +670,7 @@ func TestUsersAndKeys(t *testing.T) {
 		if err != nil || len(keys) != 1 || keys[0].Name != "CI key" {
 			t.Fatalf("keys %+v %v", keys, err)
 		}
-		if k, err := e.St.Authenticate(bg, m[1]); err != nil || k.ID != keys[0].ID {
+		if k, err := access.New(e.St, nil, access.Config{}).AuthenticateAPIKey(bg, m[1]); err != nil || k.ID != keys[0].ID {
 			t.Fatalf("the shown secret does not authenticate: %+v %v", k, err)
 		}
 		if list := e.do(owner, "GET", "/admin/settings/api-keys", nil, nil); strings.Contains(list.body, m[1]) {
@@ -680,7 +680,7 @@ func TestUsersAndKeys(t *testing.T) {
 		if a.status != http.StatusSeeOther || !strings.Contains(e.flashOf(t, owner, a), "API key revoked") {
 			t.Fatalf("revoke: %d", a.status)
 		}
-		if _, err := e.St.Authenticate(bg, m[1]); err == nil {
+		if _, err := access.New(e.St, nil, access.Config{}).AuthenticateAPIKey(bg, m[1]); err == nil {
 			t.Error("a revoked key still authenticates")
 		}
 	})

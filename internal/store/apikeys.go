@@ -2,15 +2,11 @@ package store
 
 import (
 	"context"
-	"crypto/sha256"
 	"database/sql"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
 	"time"
-
-	"github.com/parrainhq/parrain/internal/parrain"
 )
 
 // API key scopes. A key holds one or more (internal/access validates
@@ -56,11 +52,6 @@ func (k APIKey) CanAccessProgram(programID string) bool {
 	return k.ProgramID == "" || k.ProgramID == programID
 }
 
-func hashKey(secret string) string {
-	h := sha256.Sum256([]byte(secret))
-	return hex.EncodeToString(h[:])
-}
-
 // NewAPIKey is what creating an API key takes.
 type NewAPIKey struct {
 	Name      string
@@ -69,10 +60,11 @@ type NewAPIKey struct {
 	RateLimit int      // requests a minute; 0 = the installation's default
 }
 
-// InsertAPIKey stores a key; only the hash of its secret is kept.
-func (t *Tx) InsertAPIKey(ctx context.Context, k APIKey, secret string) error {
+// InsertAPIKey stores a key under the hash of its secret (internal/access
+// computes it; the store never sees a secret).
+func (t *Tx) InsertAPIKey(ctx context.Context, k APIKey, hash string) error {
 	_, err := t.tx.ExecContext(ctx, `INSERT INTO api_keys (id, name, prefix, hash, scopes, program_id, rate_limit, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-		k.ID, k.Name, k.Prefix, hashKey(secret), strings.Join(k.Scopes, " "), sql.NullString{String: k.ProgramID, Valid: k.ProgramID != ""},
+		k.ID, k.Name, k.Prefix, hash, strings.Join(k.Scopes, " "), sql.NullString{String: k.ProgramID, Valid: k.ProgramID != ""},
 		sql.NullInt64{Int64: int64(k.RateLimit), Valid: k.RateLimit > 0}, ms(k.CreatedAt))
 	if err != nil {
 		return fmt.Errorf("storing API key: %w", err)
@@ -80,33 +72,41 @@ func (t *Tx) InsertAPIKey(ctx context.Context, k APIKey, secret string) error {
 	return nil
 }
 
-// Authenticate returns the live key whose secret is given.
-func (s *Store) Authenticate(ctx context.Context, secret string) (APIKey, error) {
+// APIKeyByHash returns the key, live or revoked, stored under the hash of
+// its secret; none answers not found.
+func (s *Store) APIKeyByHash(ctx context.Context, hash string) (APIKey, error) {
+	k, err := scanAPIKey(s.r.QueryRowContext(ctx, `SELECT `+apiKeyCols+` FROM api_keys WHERE hash = $1`, hash))
+	if errors.Is(err, sql.ErrNoRows) {
+		return APIKey{}, notFound("API key")
+	}
+	if err != nil {
+		return APIKey{}, fmt.Errorf("looking up API key: %w", err)
+	}
+	return k, nil
+}
+
+// TouchAPIKey records that a key was used at at. It is a single statement
+// outside any transaction: authentication stamps it on the request path.
+func (s *Store) TouchAPIKey(ctx context.Context, id string, at time.Time) error {
+	if _, err := s.w.ExecContext(ctx, `UPDATE api_keys SET last_used_at = $1 WHERE id = $2`, ms(at), id); err != nil {
+		return fmt.Errorf("recording API key use: %w", err)
+	}
+	return nil
+}
+
+const apiKeyCols = `id, name, prefix, scopes, program_id, rate_limit, created_at, last_used_at, revoked_at`
+
+func scanAPIKey(sc scanner) (APIKey, error) {
 	var k APIKey
 	var scopes string
 	var prog sql.NullString
 	var created int64
 	var used, revoked, limit sql.NullInt64
-	err := s.r.QueryRowContext(ctx, `SELECT id, name, prefix, scopes, program_id, rate_limit, created_at, last_used_at, revoked_at FROM api_keys WHERE hash = $1`,
-		hashKey(secret)).Scan(&k.ID, &k.Name, &k.Prefix, &scopes, &prog, &limit, &created, &used, &revoked)
-	if errors.Is(err, sql.ErrNoRows) || revoked.Valid {
-		return APIKey{}, parrain.Errorf(parrain.CodeUnauthenticated, "invalid or revoked API key")
+	if err := sc.Scan(&k.ID, &k.Name, &k.Prefix, &scopes, &prog, &limit, &created, &used, &revoked); err != nil {
+		return APIKey{}, err
 	}
-	if err != nil {
-		return APIKey{}, fmt.Errorf("looking up API key: %w", err)
-	}
-	k.Scopes = strings.Fields(scopes)
-	k.ProgramID = prog.String
-	k.RateLimit = int(limit.Int64)
-	k.CreatedAt = fromMS(created)
-	k.LastUsedAt = fromNullMS(used)
-	now := s.clock.Now()
-	// Record use at most once a minute, so reads do not turn into writes.
-	if k.LastUsedAt == nil || now.Sub(*k.LastUsedAt) > time.Minute {
-		if _, err := s.w.ExecContext(ctx, `UPDATE api_keys SET last_used_at = $1 WHERE id = $2`, ms(now), k.ID); err != nil {
-			return APIKey{}, fmt.Errorf("recording API key use: %w", err)
-		}
-	}
+	k.Scopes, k.ProgramID, k.CreatedAt, k.RateLimit = strings.Fields(scopes), prog.String, fromMS(created), int(limit.Int64)
+	k.LastUsedAt, k.RevokedAt = fromNullMS(used), fromNullMS(revoked)
 	return k, nil
 }
 
@@ -148,23 +148,17 @@ func (t *Tx) SetAPIKeyRateLimit(ctx context.Context, id string, perMinute int) (
 
 // APIKeys lists all keys, newest first.
 func (s *Store) APIKeys(ctx context.Context) ([]APIKey, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT id, name, prefix, scopes, program_id, rate_limit, created_at, last_used_at, revoked_at FROM api_keys ORDER BY id DESC`)
+	rows, err := s.r.QueryContext(ctx, `SELECT `+apiKeyCols+` FROM api_keys ORDER BY id DESC`)
 	if err != nil {
 		return nil, fmt.Errorf("listing API keys: %w", err)
 	}
 	defer rows.Close()
 	var out []APIKey
 	for rows.Next() {
-		var k APIKey
-		var scopes string
-		var prog sql.NullString
-		var created int64
-		var used, revoked, limit sql.NullInt64
-		if err := rows.Scan(&k.ID, &k.Name, &k.Prefix, &scopes, &prog, &limit, &created, &used, &revoked); err != nil {
-			return nil, err
+		k, err := scanAPIKey(rows)
+		if err != nil {
+			return nil, fmt.Errorf("reading API key: %w", err)
 		}
-		k.Scopes, k.ProgramID, k.CreatedAt, k.RateLimit = strings.Fields(scopes), prog.String, fromMS(created), int(limit.Int64)
-		k.LastUsedAt, k.RevokedAt = fromNullMS(used), fromNullMS(revoked)
 		out = append(out, k)
 	}
 	return out, rows.Err()
