@@ -28,7 +28,7 @@ func each(t *testing.T, fn func(t *testing.T, e *env)) {
 	storetest.Each(t, func(t *testing.T, se *storetest.Env) { fn(t, &env{se, access.New(se.St, nil, access.Config{})}) })
 }
 
-func (e *env) user(email string, role store.UserRole) store.User {
+func (e *env) user(email string, role parrain.UserRole) store.User {
 	e.T.Helper()
 	u, err := e.acc.CreateUser(ctx, access.NewUser{Email: email, Role: role, Password: pw})
 	if err != nil {
@@ -43,7 +43,7 @@ func TestUsersAndRoles(t *testing.T) {
 			t.Fatalf("fresh database has users: %v %v", has, err)
 		}
 		owner, err := e.acc.CreateFirstUser(ctx, access.NewUser{Email: " Owner@Corp.Example ", Name: "Olga", Password: pw}, "192.0.2.9")
-		if err != nil || owner.Email != "owner@corp.example" || owner.Role != store.RoleOwner {
+		if err != nil || owner.Email != "owner@corp.example" || owner.Role != parrain.UserRoleOwner {
 			t.Fatalf("first user: %+v %v", owner, err)
 		}
 		// The setup can run once only.
@@ -61,12 +61,12 @@ func TestUsersAndRoles(t *testing.T) {
 			n     access.NewUser
 			field string
 		}{
-			{access.NewUser{Email: "not-an-email", Role: store.RoleOwner, Password: pw}, "email"},
-			{access.NewUser{Email: "", Role: store.RoleOwner, Password: pw}, "email"},
+			{access.NewUser{Email: "not-an-email", Role: parrain.UserRoleOwner, Password: pw}, "email"},
+			{access.NewUser{Email: "", Role: parrain.UserRoleOwner, Password: pw}, "email"},
 			{access.NewUser{Email: "a@corp.example", Role: "admin", Password: pw}, "role"},
-			{access.NewUser{Email: "a@corp.example", Role: store.RoleAnalyst}, "password"},
-			{access.NewUser{Email: "a@corp.example", Role: store.RoleAnalyst, Password: "short"}, "password"},
-			{access.NewUser{Email: "owner@CORP.example", Role: store.RoleAnalyst, Password: pw}, "email"}, // taken
+			{access.NewUser{Email: "a@corp.example", Role: parrain.UserRoleAnalyst}, "password"},
+			{access.NewUser{Email: "a@corp.example", Role: parrain.UserRoleAnalyst, Password: "short"}, "password"},
+			{access.NewUser{Email: "owner@CORP.example", Role: parrain.UserRoleAnalyst, Password: pw}, "email"}, // taken
 		}
 		for _, b := range bad {
 			_, err := e.acc.CreateUser(ctx, b.n)
@@ -74,18 +74,18 @@ func TestUsersAndRoles(t *testing.T) {
 				t.Errorf("create %+v: %v, want error on %s", b.n, err, b.field)
 			}
 		}
-		analyst := e.user("ann@corp.example", store.RoleAnalyst)
+		analyst := e.user("ann@corp.example", parrain.UserRoleAnalyst)
 		// The last active owner can be neither demoted nor disabled.
-		if _, err := e.acc.SetRole(ctx, owner.ID, store.RoleManager); parrain.ErrorCode(err) != parrain.CodeConflict {
+		if _, err := e.acc.SetRole(ctx, owner.ID, parrain.UserRoleManager); parrain.ErrorCode(err) != parrain.CodeConflict {
 			t.Fatalf("demoting the last owner: %v", err)
 		}
 		if _, err := e.acc.SetDisabled(ctx, owner.ID, true); parrain.ErrorCode(err) != parrain.CodeConflict {
 			t.Fatalf("disabling the last owner: %v", err)
 		}
-		if u, err := e.acc.SetRole(ctx, analyst.ID, store.RoleOwner); err != nil || u.Role != store.RoleOwner {
+		if u, err := e.acc.SetRole(ctx, analyst.ID, parrain.UserRoleOwner); err != nil || u.Role != parrain.UserRoleOwner {
 			t.Fatalf("promote: %+v %v", u, err)
 		}
-		if u, err := e.acc.SetRole(ctx, owner.ID, store.RoleManager); err != nil || u.Role != store.RoleManager {
+		if u, err := e.acc.SetRole(ctx, owner.ID, parrain.UserRoleManager); err != nil || u.Role != parrain.UserRoleManager {
 			t.Fatalf("demote with another owner: %+v %v", u, err)
 		}
 		users, err := e.acc.Users(ctx)
@@ -136,7 +136,7 @@ func TestConcurrentFirstUser(t *testing.T) {
 
 func TestSessions(t *testing.T) {
 	each(t, func(t *testing.T, e *env) {
-		u := e.user("sam@corp.example", store.RoleOwner)
+		u := e.user("sam@corp.example", parrain.UserRoleOwner)
 		tok, ss, err := e.acc.StartSession(ctx, u, "192.0.2.7", "Mozilla/5.0")
 		if err != nil || len(tok) < 40 || ss.CSRFToken == "" {
 			t.Fatalf("create: %q %+v %v", tok, ss, err)
@@ -183,7 +183,7 @@ func TestSessions(t *testing.T) {
 			t.Fatalf("idle session: %v", err)
 		}
 		// Sign out everywhere ends every session of the user, and only theirs.
-		other := e.user("oli@corp.example", store.RoleOwner)
+		other := e.user("oli@corp.example", parrain.UserRoleOwner)
 		a1, _ := start(u)
 		a2, _ := start(u)
 		b1, _ := start(other)

@@ -43,7 +43,7 @@ func TestBackoffWait(t *testing.T) {
 // password at once.
 func TestConsoleSignInThrottle(t *testing.T) {
 	each(t, func(t *testing.T, e *env) {
-		admin := e.user("admin@corp.example", store.RoleOwner)
+		admin := e.user("admin@corp.example", parrain.UserRoleOwner)
 		const stranger, home = "203.0.113.66", "198.51.100.7"
 		fail := func(ip string) error {
 			_, _, _, err := e.acc.SignIn(ctx, admin.Email, "guess guess guess", ip, "")

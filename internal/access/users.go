@@ -16,15 +16,6 @@ const (
 	SessionMaxAge = 7 * 24 * time.Hour
 )
 
-// ParseRole validates a role name.
-func ParseRole(field, s string) (store.UserRole, error) {
-	r := store.UserRole(strings.ToLower(strings.TrimSpace(s)))
-	if !r.Valid() {
-		return "", parrain.Invalid(field, "must be owner, manager or analyst")
-	}
-	return r, nil
-}
-
 // NormalizeEmail validates a console user's email and returns it in the
 // stored form (trimmed, lower case).
 func NormalizeEmail(field, email string) (string, error) {
@@ -42,7 +33,7 @@ func NormalizeEmail(field, email string) (string, error) {
 type NewUser struct {
 	Email    string
 	Name     string
-	Role     store.UserRole
+	Role     parrain.UserRole
 	Password string
 }
 
@@ -92,7 +83,7 @@ func (s *Service) CreateUser(ctx context.Context, n NewUser) (store.User, error)
 // setup from ip), audited as that user. It answers conflict when any user
 // exists, also when two setups race.
 func (s *Service) CreateFirstUser(ctx context.Context, n NewUser, ip string) (store.User, error) {
-	n.Role = store.RoleOwner
+	n.Role = parrain.UserRoleOwner
 	nu, err := s.prepare(ctx, n)
 	if err != nil {
 		return store.User{}, err
@@ -138,10 +129,10 @@ func (s *Service) UserByEmail(ctx context.Context, email string) (store.User, er
 // lastOwnerGuard refuses a change that would leave no active owner: there
 // must always be someone able to manage users.
 func lastOwnerGuard(ctx context.Context, tx *store.Tx, u store.User) error {
-	if u.Role != store.RoleOwner || !u.Active() {
+	if u.Role != parrain.UserRoleOwner || !u.Active() {
 		return nil
 	}
-	owners, err := tx.OtherActiveOwners(ctx, u.ID)
+	owners, err := tx.OtherActiveUsersWithRole(ctx, u.ID, parrain.UserRoleOwner)
 	if err != nil {
 		return err
 	}
@@ -152,7 +143,7 @@ func lastOwnerGuard(ctx context.Context, tx *store.Tx, u store.User) error {
 }
 
 // SetRole changes a user's role. Demoting the last active owner is refused.
-func (s *Service) SetRole(ctx context.Context, id string, role store.UserRole) (store.User, error) {
+func (s *Service) SetRole(ctx context.Context, id string, role parrain.UserRole) (store.User, error) {
 	if !role.Valid() {
 		return store.User{}, parrain.Invalid("role", "must be owner, manager or analyst")
 	}
@@ -162,7 +153,7 @@ func (s *Service) SetRole(ctx context.Context, id string, role store.UserRole) (
 		if u, err = tx.UserForUpdate(ctx, id); err != nil || u.Role == role {
 			return err
 		}
-		if role != store.RoleOwner {
+		if role != parrain.UserRoleOwner {
 			if err := lastOwnerGuard(ctx, tx, u); err != nil {
 				return err
 			}

@@ -390,7 +390,7 @@ func userCmd(ctx context.Context, args []string, stdin *os.File, stdout, stderr 
 	}
 	switch args[0] {
 	case "create":
-		r, err := access.ParseRole("role", *role)
+		r, err := parrain.ParseUserRole("role", *role)
 		if err != nil {
 			return err
 		}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/parrainhq/parrain/internal/api"
 	"github.com/parrainhq/parrain/internal/httpx"
+	"github.com/parrainhq/parrain/internal/parrain"
 	"github.com/parrainhq/parrain/internal/partner"
 	"github.com/parrainhq/parrain/internal/store"
 )
@@ -253,7 +254,7 @@ func (m *Main) adminRoutes(mux *http.ServeMux) {
 		mux.Handle(pattern, m.edge(pattern, public, h))
 		m.AdminRoutes = append(m.AdminRoutes, Route{Pattern: pattern, Public: public})
 	}
-	analyst, manager, owner := store.RoleAnalyst, store.RoleManager, store.RoleOwner
+	analyst, manager, owner := parrain.UserRoleAnalyst, parrain.UserRoleManager, parrain.UserRoleOwner
 
 	// Visitors: assets, sign-in, the one-time setup.
 	admin("GET /admin/static/{file}", true, c.Static())

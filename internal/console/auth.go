@@ -54,7 +54,7 @@ type Handler func(w http.ResponseWriter, r *http.Request, a *Auth)
 // session's CSRF token (form field "csrf" or header X-CSRF-Token) and from
 // the same origin. Visitors who are not signed in are sent to the sign-in
 // page (or to the one-time setup page while no user exists).
-func (c *Console) Require(min store.UserRole, h Handler) http.Handler {
+func (c *Console) Require(min parrain.UserRole, h Handler) http.Handler {
 	return c.cop.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		securityHeaders(w)
 		a, err := c.authenticate(r)

@@ -217,7 +217,7 @@ type view struct {
 // Can reports whether the signed-in user holds at least role (for showing
 // buttons; the server checks again on every route).
 func (v view) Can(role string) bool {
-	return v.Auth != nil && v.Auth.User.Role.AtLeast(store.UserRole(role))
+	return v.Auth != nil && v.Auth.User.Role.AtLeast(parrain.UserRole(role))
 }
 
 // ProgramQuery is "program=<id>" for links that keep the current program.

@@ -68,7 +68,7 @@ func newEnv(t *testing.T, cfg app.Config) *env {
 
 // user creates a console user with a known password hash (no argon2 cost
 // per test user) and returns it.
-func (e *env) user(email string, role store.UserRole) store.User {
+func (e *env) user(email string, role parrain.UserRole) store.User {
 	e.t.Helper()
 	u, err := access.New(e.st, nil, access.Config{}).CreateUser(parrain.WithActor(ctx, parrain.Actor{Kind: parrain.ActorSystem, Label: "test"}),
 		access.NewUser{Email: email, Role: role, Password: "correct horse battery"})
@@ -167,13 +167,13 @@ func (e *env) pendingReward() parrain.Reward {
 func TestAuthorizationMatrix(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, testConfig(dbtest.URL(t, "sqlite")))
-	owner := e.user("owner@corp.example", store.RoleOwner)
+	owner := e.user("owner@corp.example", parrain.UserRoleOwner)
 	roles := map[string]store.User{
-		"analyst": e.user("analyst@corp.example", store.RoleAnalyst),
-		"manager": e.user("manager@corp.example", store.RoleManager),
+		"analyst": e.user("analyst@corp.example", parrain.UserRoleAnalyst),
+		"manager": e.user("manager@corp.example", parrain.UserRoleManager),
 		"owner":   owner,
 	}
-	victim := e.user("victim@corp.example", store.RoleAnalyst)
+	victim := e.user("victim@corp.example", parrain.UserRoleAnalyst)
 	_, key, _ := access.New(e.st, nil, access.Config{}).CreateAPIKey(ctx, "matrix", nil, "")
 	part, err := e.st.Participant(ctx, e.prog.ID, "cust_001")
 	if err != nil {
@@ -347,8 +347,8 @@ func snippet(s string) string {
 func TestDeniedWritesChangeNothing(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, testConfig(dbtest.URL(t, "sqlite")))
-	analyst := e.session(e.user("analyst@corp.example", store.RoleAnalyst))
-	manager := e.session(e.user("manager@corp.example", store.RoleManager))
+	analyst := e.session(e.user("analyst@corp.example", parrain.UserRoleAnalyst))
+	manager := e.session(e.user("manager@corp.example", parrain.UserRoleManager))
 	rw := e.pendingReward()
 	approve := "/admin/rewards/" + rw.ID + "/approve"
 	cases := []struct {
@@ -425,7 +425,7 @@ func TestSignIn(t *testing.T) {
 	cfg.BaseURL = "https://refer.example.com" // served over TLS by a proxy: Secure cookies
 	cfg.TrustProxy = true
 	e := newEnv(t, cfg)
-	e.user("sam@corp.example", store.RoleManager)
+	e.user("sam@corp.example", parrain.UserRoleManager)
 	jar, _ := cookiejar.New(nil)
 	a := e.signIn(jar, "sam@corp.example", "wrong password!", "198.51.100.1")
 	if a.status != 401 || !strings.Contains(a.body, "Wrong email or password") {
@@ -460,7 +460,7 @@ func TestSignIn(t *testing.T) {
 	}
 	// A disabled user cannot sign in.
 	u, _ := e.st.UserByEmail(ctx, "sam@corp.example")
-	e.user("olga@corp.example", store.RoleOwner)
+	e.user("olga@corp.example", parrain.UserRoleOwner)
 	if _, err := access.New(e.st, nil, access.Config{}).SetDisabled(ctx, u.ID, true); err != nil {
 		t.Fatal(err)
 	}
@@ -475,7 +475,7 @@ func TestSignIn(t *testing.T) {
 func TestSignInRateLimit(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, testConfig(dbtest.URL(t, "sqlite")))
-	e.user("sam@corp.example", store.RoleManager)
+	e.user("sam@corp.example", parrain.UserRoleManager)
 	jar, _ := cookiejar.New(nil)
 	// Per email: five attempts, then 429, even with the right password.
 	var statuses []int
@@ -548,7 +548,7 @@ func TestSetupOnce(t *testing.T) {
 		t.Fatalf("setup: %d %q", res.StatusCode, res.Header.Get("Location"))
 	}
 	u, err := e.st.UserByEmail(ctx, "first@corp.example")
-	if err != nil || u.Role != store.RoleOwner || !strings.HasPrefix(u.PasswordHash, "$argon2id$v=19$m=19456,t=2,p=1$") {
+	if err != nil || u.Role != parrain.UserRoleOwner || !strings.HasPrefix(u.PasswordHash, "$argon2id$v=19$m=19456,t=2,p=1$") {
 		t.Fatalf("first user %+v %v", u, err)
 	}
 	// Signed in by the setup.
@@ -569,7 +569,7 @@ func TestSetupOnce(t *testing.T) {
 func TestProgramForm(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, testConfig(dbtest.URL(t, "sqlite")))
-	m := e.session(e.user("manager@corp.example", store.RoleManager))
+	m := e.session(e.user("manager@corp.example", parrain.UserRoleManager))
 	form := func(kv map[string]string) url.Values {
 		v := url.Values{"name": {"Spring"}, "landing_url": {"https://shop.example/join"}, "currency": {"EUR"}, "cookie_window_days": {"30"},
 			"hold_days": {"14"}, "attribution_model": {"last_click"}, "idem": {"form-1"}, "example": {"49.99"},
@@ -674,7 +674,7 @@ func TestProgramForm(t *testing.T) {
 func TestRewardReviewOverHTTP(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, testConfig(dbtest.URL(t, "sqlite")))
-	m := e.session(e.user("manager@corp.example", store.RoleManager))
+	m := e.session(e.user("manager@corp.example", parrain.UserRoleManager))
 	rws, _, _ := e.st.RewardsPage(ctx, store.RewardQuery{ProgramID: e.prog.ID, Status: "pending"}, store.Page{Limit: 3})
 	if len(rws) < 3 {
 		t.Fatalf("demo pending rewards: %d", len(rws))
@@ -718,7 +718,7 @@ func TestRewardReviewOverHTTP(t *testing.T) {
 func TestPagesRenderDemoData(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, testConfig(dbtest.URL(t, "sqlite")))
-	o := e.session(e.user("owner@corp.example", store.RoleOwner))
+	o := e.session(e.user("owner@corp.example", parrain.UserRoleOwner))
 	part, _ := e.st.Participant(ctx, e.prog.ID, "cust_001")
 	// An imported coupon pool without codes is an alert on the overview.
 	if _, _, err := referral.New(e.st).CreateCouponPool(ctx, e.prog.ID, store.CouponPool{Name: "spring-codes"}, store.Idem{}); err != nil {

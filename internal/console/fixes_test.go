@@ -21,15 +21,15 @@ func TestOverdueLeavesOutHeldRewards(t *testing.T) {
 		e.Event(e.prog.ID, parrain.Event{Type: parrain.EventSignup, ExternalID: "bob", Email: "bob@example.org", ReferralCode: adv.Code})
 		e.Event(e.prog.ID, parrain.Event{Type: parrain.EventPurchase, ExternalID: "bob", OrderID: "o1", Amount: 5000, Currency: "EUR"})
 		e.Clock.Advance(31 * 24 * time.Hour)
-		e.sess[store.RoleAnalyst] = e.session(t, e.users[store.RoleAnalyst]) // the first one expired
+		e.sess[parrain.UserRoleAnalyst] = e.session(t, e.users[parrain.UserRoleAnalyst]) // the first one expired
 		const late = "past their hold: the approval job is late"
-		if a := e.do(e.sess[store.RoleAnalyst], "GET", "/admin/?program="+e.prog.ID, nil, nil); a.status != 200 || !strings.Contains(a.body, "2 pending reward(s) are "+late) {
+		if a := e.do(e.sess[parrain.UserRoleAnalyst], "GET", "/admin/?program="+e.prog.ID, nil, nil); a.status != 200 || !strings.Contains(a.body, "2 pending reward(s) are "+late) {
 			t.Fatalf("the overdue rewards (advocate and friend) are not reported: %d", a.status)
 		}
 		if _, err := e.St.DB().Exec(`UPDATE referrals SET review_status = 'held' WHERE program_id = $1`, e.prog.ID); err != nil {
 			t.Fatal(err)
 		}
-		a := e.do(e.sess[store.RoleAnalyst], "GET", "/admin/?program="+e.prog.ID, nil, nil)
+		a := e.do(e.sess[parrain.UserRoleAnalyst], "GET", "/admin/?program="+e.prog.ID, nil, nil)
 		if a.status != 200 || strings.Contains(a.body, late) {
 			t.Errorf("a reward held for fraud review is reported as the approval job being late: %d", a.status)
 		}
@@ -56,12 +56,12 @@ func TestClosedDealDays(t *testing.T) {
 			t.Fatalf("register: %+v %v", r, err)
 		}
 		e.Clock.Advance(30*24*time.Hour + 2*time.Hour)
-		e.sess[store.RoleAnalyst] = e.session(t, e.users[store.RoleAnalyst]) // the first one expired
+		e.sess[parrain.UserRoleAnalyst] = e.session(t, e.users[parrain.UserRoleAnalyst]) // the first one expired
 		v := int64(1_234_500)
 		if _, _, err := ps.MoveDeal(bg, e.prog.ID, r.Lead.ID, partner.DealMove{Stage: "closed_won", Value: &v, Source: "manager"}, store.Idem{}); err != nil {
 			t.Fatal(err)
 		}
-		a := e.do(e.sess[store.RoleAnalyst], "GET", "/admin/partners/deals?program="+e.prog.ID, nil, nil)
+		a := e.do(e.sess[parrain.UserRoleAnalyst], "GET", "/admin/partners/deals?program="+e.prog.ID, nil, nil)
 		if a.status != 200 || !strings.Contains(a.body, `<span class="muted">30.1 days</span>`) || strings.Contains(a.body, "%!") {
 			t.Errorf("closed deal: %d %s", a.status, a.body)
 		}
@@ -82,7 +82,7 @@ func TestProgramFormShowsWhatApplies(t *testing.T) {
 			p.Rules = []parrain.RewardRule{{Trigger: parrain.TriggerPurchase,
 				Advocate: &parrain.RewardSpec{Kind: parrain.KindCustom, Type: parrain.AmountFixed, Amount: 500, Description: "a mug"}}}
 		})
-		s := e.sess[store.RoleManager]
+		s := e.sess[parrain.UserRoleManager]
 		// Pick Acme, then edit Zeta: the picker shows Zeta.
 		if a := e.do(s, "GET", "/admin/?program="+e.prog.ID, nil, nil); a.status != 200 {
 			t.Fatalf("overview: %d", a.status)
@@ -135,7 +135,7 @@ func TestProgramFormShowsWhatApplies(t *testing.T) {
 func TestJobsPageNav(t *testing.T) {
 	each(t, func(t *testing.T, e *consoleEnv) {
 		e.withUsers(t)
-		a := e.do(e.sess[store.RoleAnalyst], "GET", "/admin/jobs", nil, nil)
+		a := e.do(e.sess[parrain.UserRoleAnalyst], "GET", "/admin/jobs", nil, nil)
 		cur := regexp.MustCompile(`aria-current="page">([^<]+)<`).FindAllStringSubmatch(a.body, -1)
 		if a.status != 200 || len(cur) != 1 || cur[0][1] != "Settings" {
 			t.Errorf("jobs page: %d, current %v", a.status, cur)

@@ -27,7 +27,7 @@ var bg = context.Background()
 // ("" for visitor pages) and its handler.
 type route struct {
 	pattern string
-	min     store.UserRole
+	min     parrain.UserRole
 	h       Handler
 	guest   http.HandlerFunc
 }
@@ -42,8 +42,8 @@ type consoleEnv struct {
 	mux    *http.ServeMux
 	routes []route
 	prog   parrain.Program
-	users  map[store.UserRole]store.User
-	sess   map[store.UserRole]testSession
+	users  map[parrain.UserRole]store.User
+	sess   map[parrain.UserRole]testSession
 }
 
 type testSession struct{ token, csrf string }
@@ -57,8 +57,8 @@ func newConsoleEnv(t *testing.T, se *storetest.Env) *consoleEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &consoleEnv{Env: se, c: c, acc: acc, mux: http.NewServeMux(), users: map[store.UserRole]store.User{}, sess: map[store.UserRole]testSession{}}
-	analyst, manager, owner := store.RoleAnalyst, store.RoleManager, store.RoleOwner
+	e := &consoleEnv{Env: se, c: c, acc: acc, mux: http.NewServeMux(), users: map[parrain.UserRole]store.User{}, sess: map[parrain.UserRole]testSession{}}
+	analyst, manager, owner := parrain.UserRoleAnalyst, parrain.UserRoleManager, parrain.UserRoleOwner
 	e.routes = []route{
 		{pattern: "GET /admin/login", guest: c.LoginPage},
 		{pattern: "POST /admin/login", guest: c.Login},
@@ -140,7 +140,7 @@ func newConsoleEnv(t *testing.T, se *storetest.Env) *consoleEnv {
 func (e *consoleEnv) withUsers(t *testing.T) *consoleEnv {
 	t.Helper()
 	e.prog = e.Program(func(p *parrain.Program) { p.Name = "Acme referrals" })
-	for _, role := range store.Roles {
+	for _, role := range parrain.UserRoles {
 		e.users[role] = e.user(t, string(role)+"@corp.example", role)
 		e.sess[role] = e.session(t, e.users[role])
 	}
@@ -148,7 +148,7 @@ func (e *consoleEnv) withUsers(t *testing.T) *consoleEnv {
 }
 
 // user creates a console user whose password is "correct horse battery".
-func (e *consoleEnv) user(t *testing.T, email string, role store.UserRole) store.User {
+func (e *consoleEnv) user(t *testing.T, email string, role parrain.UserRole) store.User {
 	t.Helper()
 	u, err := e.acc.CreateUser(parrain.WithActor(bg, parrain.Actor{Kind: parrain.ActorSystem, Label: "test"}),
 		access.NewUser{Email: email, Role: role, Password: "correct horse battery"})
@@ -245,32 +245,32 @@ func TestPagesForEachRole(t *testing.T) {
 		}
 		pages := []struct {
 			path, page string
-			min        store.UserRole
+			min        parrain.UserRole
 		}{
-			{"/admin/", "overview", store.RoleAnalyst},
-			{"/admin/programs", "programs", store.RoleAnalyst},
-			{"/admin/programs/" + e.prog.ID, "program", store.RoleAnalyst},
-			{"/admin/programs/new", "program_form", store.RoleManager},
-			{"/admin/programs/" + e.prog.ID + "/edit", "program_form", store.RoleManager},
-			{"/admin/participants", "participants", store.RoleAnalyst},
-			{"/admin/participants/" + adv.ID, "participant", store.RoleAnalyst},
-			{"/admin/referrals", "referrals", store.RoleAnalyst},
-			{"/admin/rewards", "rewards", store.RoleAnalyst},
-			{"/admin/rewards/" + rws[0].ID, "reward", store.RoleAnalyst},
-			{"/admin/reviews", "reviews", store.RoleAnalyst},
-			{"/admin/audit", "audit", store.RoleAnalyst},
-			{"/admin/partners", "partners", store.RoleAnalyst},
-			{"/admin/payouts", "payouts", store.RoleAnalyst},
-			{"/admin/jobs", "jobs", store.RoleAnalyst},
-			{"/admin/account", "account", store.RoleAnalyst},
-			{"/admin/settings", "settings", store.RoleAnalyst},
-			{"/admin/settings/branding", "branding", store.RoleAnalyst},
-			{"/admin/settings/email", "email", store.RoleAnalyst},
-			{"/admin/settings/webhooks", "webhooks", store.RoleAnalyst},
-			{"/admin/settings/users", "users", store.RoleOwner},
-			{"/admin/settings/api-keys", "apikeys", store.RoleOwner},
+			{"/admin/", "overview", parrain.UserRoleAnalyst},
+			{"/admin/programs", "programs", parrain.UserRoleAnalyst},
+			{"/admin/programs/" + e.prog.ID, "program", parrain.UserRoleAnalyst},
+			{"/admin/programs/new", "program_form", parrain.UserRoleManager},
+			{"/admin/programs/" + e.prog.ID + "/edit", "program_form", parrain.UserRoleManager},
+			{"/admin/participants", "participants", parrain.UserRoleAnalyst},
+			{"/admin/participants/" + adv.ID, "participant", parrain.UserRoleAnalyst},
+			{"/admin/referrals", "referrals", parrain.UserRoleAnalyst},
+			{"/admin/rewards", "rewards", parrain.UserRoleAnalyst},
+			{"/admin/rewards/" + rws[0].ID, "reward", parrain.UserRoleAnalyst},
+			{"/admin/reviews", "reviews", parrain.UserRoleAnalyst},
+			{"/admin/audit", "audit", parrain.UserRoleAnalyst},
+			{"/admin/partners", "partners", parrain.UserRoleAnalyst},
+			{"/admin/payouts", "payouts", parrain.UserRoleAnalyst},
+			{"/admin/jobs", "jobs", parrain.UserRoleAnalyst},
+			{"/admin/account", "account", parrain.UserRoleAnalyst},
+			{"/admin/settings", "settings", parrain.UserRoleAnalyst},
+			{"/admin/settings/branding", "branding", parrain.UserRoleAnalyst},
+			{"/admin/settings/email", "email", parrain.UserRoleAnalyst},
+			{"/admin/settings/webhooks", "webhooks", parrain.UserRoleAnalyst},
+			{"/admin/settings/users", "users", parrain.UserRoleOwner},
+			{"/admin/settings/api-keys", "apikeys", parrain.UserRoleOwner},
 		}
-		for _, role := range store.Roles {
+		for _, role := range parrain.UserRoles {
 			for _, p := range pages {
 				a := e.do(e.sess[role], "GET", p.path, nil, nil)
 				if !role.AtLeast(p.min) {
@@ -288,21 +288,21 @@ func TestPagesForEachRole(t *testing.T) {
 			}
 			// Who sees the buttons of writes.
 			programs := e.do(e.sess[role], "GET", "/admin/programs", nil, nil)
-			if got := strings.Contains(programs.body, `href="/admin/programs/new"`); got != role.AtLeast(store.RoleManager) {
+			if got := strings.Contains(programs.body, `href="/admin/programs/new"`); got != role.AtLeast(parrain.UserRoleManager) {
 				t.Errorf("%s sees the New program button: %v", role, got)
 			}
 			reward := e.do(e.sess[role], "GET", "/admin/rewards/"+rws[0].ID, nil, nil)
-			if got := strings.Contains(reward.body, "/admin/rewards/"+rws[0].ID+"/approve"); got != role.AtLeast(store.RoleManager) {
+			if got := strings.Contains(reward.body, "/admin/rewards/"+rws[0].ID+"/approve"); got != role.AtLeast(parrain.UserRoleManager) {
 				t.Errorf("%s sees the approve form: %v", role, got)
 			}
 		}
-		if a := e.do(e.sess[store.RoleAnalyst], "GET", "/admin/nothing-here", nil, nil); a.status != http.StatusNotFound || !strings.Contains(a.body, "There is no console page at /admin/nothing-here") {
+		if a := e.do(e.sess[parrain.UserRoleAnalyst], "GET", "/admin/nothing-here", nil, nil); a.status != http.StatusNotFound || !strings.Contains(a.body, "There is no console page at /admin/nothing-here") {
 			t.Errorf("unknown page: %d", a.status)
 		}
-		if a := e.do(e.sess[store.RoleAnalyst], "GET", "/admin/participants/par_nope", nil, nil); a.status != http.StatusNotFound {
+		if a := e.do(e.sess[parrain.UserRoleAnalyst], "GET", "/admin/participants/par_nope", nil, nil); a.status != http.StatusNotFound {
 			t.Errorf("unknown participant: %d", a.status)
 		}
-		if a := e.do(e.sess[store.RoleAnalyst], "GET", "/admin/settings?program=prg_nope", nil, nil); a.status != http.StatusNotFound || !strings.Contains(a.body, "program not found") {
+		if a := e.do(e.sess[parrain.UserRoleAnalyst], "GET", "/admin/settings?program=prg_nope", nil, nil); a.status != http.StatusNotFound || !strings.Contains(a.body, "program not found") {
 			t.Errorf("unknown program in the switcher: %d", a.status)
 		}
 	})
@@ -346,23 +346,23 @@ func TestWritesByRole(t *testing.T) {
 		writes := []struct {
 			name, path string
 			form       url.Values
-			min        store.UserRole
+			min        parrain.UserRole
 			changed    func(before, after state) bool
 		}{
-			{"branding", "/admin/settings/branding", url.Values{"program": {e.prog.ID}, "primary_color": {"#112233"}, "accent_color": {"#445566"}}, store.RoleManager,
+			{"branding", "/admin/settings/branding", url.Values{"program": {e.prog.ID}, "primary_color": {"#112233"}, "accent_color": {"#445566"}}, parrain.UserRoleManager,
 				func(b, a state) bool { return a.color == "#112233" && b.color != a.color }},
-			{"email sender", "/admin/settings/email", url.Values{"name": {"Acme"}, "address": {"hello@acme.example"}}, store.RoleManager,
+			{"email sender", "/admin/settings/email", url.Values{"name": {"Acme"}, "address": {"hello@acme.example"}}, parrain.UserRoleManager,
 				func(b, a state) bool { return a.sender == "hello@acme.example" && b.sender == "" }},
-			{"webhook", "/admin/settings/webhooks", url.Values{"program": {e.prog.ID}, "url": {"https://hooks.acme.example/parrain"}, "event": {parrain.WebhookAllEvents}}, store.RoleManager,
+			{"webhook", "/admin/settings/webhooks", url.Values{"program": {e.prog.ID}, "url": {"https://hooks.acme.example/parrain"}, "event": {parrain.WebhookAllEvents}}, parrain.UserRoleManager,
 				func(b, a state) bool { return a.hooks == b.hooks+1 }},
-			{"pause", "/admin/programs/" + e.prog.ID + "/status", url.Values{"status": {"paused"}}, store.RoleManager,
+			{"pause", "/admin/programs/" + e.prog.ID + "/status", url.Values{"status": {"paused"}}, parrain.UserRoleManager,
 				func(b, a state) bool { return a.status == parrain.ProgramPaused && b.status == parrain.ProgramActive }},
-			{"user", "/admin/settings/users", url.Values{"email": {"new@corp.example"}, "role": {"analyst"}, "password": {"a fine long password"}}, store.RoleOwner,
+			{"user", "/admin/settings/users", url.Values{"email": {"new@corp.example"}, "role": {"analyst"}, "password": {"a fine long password"}}, parrain.UserRoleOwner,
 				func(b, a state) bool { return a.users == b.users+1 }},
 		}
 		for _, w := range writes {
 			t.Run(w.name, func(t *testing.T) {
-				for _, role := range store.Roles {
+				for _, role := range parrain.UserRoles {
 					if role.AtLeast(w.min) {
 						continue
 					}
@@ -393,7 +393,7 @@ func TestWritesByRole(t *testing.T) {
 func TestCSRF(t *testing.T) {
 	each(t, func(t *testing.T, e *consoleEnv) {
 		e.withUsers(t)
-		m := e.sess[store.RoleManager]
+		m := e.sess[parrain.UserRoleManager]
 		form := func(csrf string) url.Values {
 			return url.Values{"csrf": {csrf}, "name": {"Acme"}, "address": {"hello@acme.example"}}
 		}
@@ -406,7 +406,7 @@ func TestCSRF(t *testing.T) {
 		}{
 			{"no token", form(""), nil, false, "CSRF check failed"},
 			{"a wrong token", form("forged"), nil, false, "CSRF check failed"},
-			{"another user's token", form(e.sess[store.RoleOwner].csrf), nil, false, "CSRF check failed"},
+			{"another user's token", form(e.sess[parrain.UserRoleOwner].csrf), nil, false, "CSRF check failed"},
 			{"the right token from another site", form(m.csrf), map[string]string{"Sec-Fetch-Site": "cross-site"}, false, "another site"},
 			{"the right token from another origin", form(m.csrf), map[string]string{"Origin": "https://evil.example"}, false, "another site"},
 			{"the token in the header", url.Values{"csrf": {""}, "name": {"Acme"}, "address": {"hello@acme.example"}}, map[string]string{"X-CSRF-Token": m.csrf}, true, ""},
@@ -487,7 +487,7 @@ func TestSignInAndSessions(t *testing.T) {
 			return e.do(testSession{}, "POST", "/admin/login", url.Values{"email": {email}, "password": {password}, "next": {next}, "csrf": {csrf}},
 				map[string]string{"Cookie": loginCSRFCookie + "=" + csrf})
 		}
-		if _, err := e.acc.SetDisabled(bg, e.users[store.RoleAnalyst].ID, true); err != nil {
+		if _, err := e.acc.SetDisabled(bg, e.users[parrain.UserRoleAnalyst].ID, true); err != nil {
 			t.Fatal(err)
 		}
 		cases := []struct {
@@ -523,11 +523,11 @@ func TestSignInAndSessions(t *testing.T) {
 		if a := e.do(manager, "GET", "/admin/account", nil, nil); a.status != http.StatusOK || !strings.Contains(a.body, "manager@corp.example") {
 			t.Fatalf("signed-in session: %d", a.status)
 		}
-		ss, err := e.acc.Sessions(bg, e.users[store.RoleManager].ID)
+		ss, err := e.acc.Sessions(bg, e.users[parrain.UserRoleManager].ID)
 		if err != nil || len(ss) != 3 { // the env's and two sign-ins
 			t.Fatalf("sessions %d %v", len(ss), err)
 		}
-		old := e.sess[store.RoleManager]
+		old := e.sess[parrain.UserRoleManager]
 		a := e.do(old, "POST", "/admin/account/sign-out-everywhere", url.Values{}, nil)
 		if a.status != http.StatusSeeOther || a.loc != "/admin/login" || !strings.Contains(e.flashOf(t, testSession{}, a), "3 sessions ended") {
 			t.Fatalf("sign out everywhere: %d %q", a.status, a.loc)
@@ -554,7 +554,7 @@ func fieldError(body, id string) string {
 func TestFormErrors(t *testing.T) {
 	each(t, func(t *testing.T, e *consoleEnv) {
 		e.withUsers(t)
-		owner, manager := e.sess[store.RoleOwner], e.sess[store.RoleManager]
+		owner, manager := e.sess[parrain.UserRoleOwner], e.sess[parrain.UserRoleManager]
 		cases := []struct {
 			name   string
 			s      testSession
@@ -622,13 +622,13 @@ func TestFormErrors(t *testing.T) {
 func TestUsersAndKeys(t *testing.T) {
 	each(t, func(t *testing.T, e *consoleEnv) {
 		e.withUsers(t)
-		owner := e.sess[store.RoleOwner]
+		owner := e.sess[parrain.UserRoleOwner]
 		a := e.do(owner, "POST", "/admin/settings/users", url.Values{"email": {"Nina@Corp.example"}, "name": {"Nina"}, "role": {"manager"}, "password": {"a fine long password"}}, nil)
 		if a.status != http.StatusSeeOther || !strings.Contains(e.flashOf(t, owner, a), "User nina@corp.example created as manager") {
 			t.Fatalf("create user: %d", a.status)
 		}
 		nina, err := e.St.UserByEmail(bg, "nina@corp.example")
-		if err != nil || nina.Role != store.RoleManager {
+		if err != nil || nina.Role != parrain.UserRoleManager {
 			t.Fatalf("nina %+v %v", nina, err)
 		}
 		ninaSess := e.session(t, nina)
@@ -639,7 +639,7 @@ func TestUsersAndKeys(t *testing.T) {
 		}{
 			{"demote", "/admin/settings/users/" + nina.ID + "/role", url.Values{"role": {"analyst"}}, "nina@corp.example is now analyst."},
 			{"an unknown role", "/admin/settings/users/" + nina.ID + "/role", url.Values{"role": {"root"}}, "must be owner, manager or analyst"},
-			{"the last owner cannot step down", "/admin/settings/users/" + e.users[store.RoleOwner].ID + "/role", url.Values{"role": {"manager"}}, "this is the last active owner"},
+			{"the last owner cannot step down", "/admin/settings/users/" + e.users[parrain.UserRoleOwner].ID + "/role", url.Values{"role": {"manager"}}, "this is the last active owner"},
 			{"disable", "/admin/settings/users/" + nina.ID + "/disable", url.Values{}, "nina@corp.example is disabled and signed out everywhere."},
 		}
 		for _, s := range steps {
@@ -654,7 +654,7 @@ func TestUsersAndKeys(t *testing.T) {
 		if a := e.do(ninaSess, "GET", "/admin/", nil, nil); a.status != http.StatusSeeOther {
 			t.Errorf("a disabled user's session still works: %d", a.status)
 		}
-		if u, err := e.St.UserByEmail(bg, "nina@corp.example"); err != nil || u.Role != store.RoleAnalyst || u.Active() {
+		if u, err := e.St.UserByEmail(bg, "nina@corp.example"); err != nil || u.Role != parrain.UserRoleAnalyst || u.Active() {
 			t.Errorf("nina %+v %v", u, err)
 		}
 		if a := e.do(owner, "POST", "/admin/settings/users/usr_nope/disable", url.Values{}, nil); a.status != http.StatusNotFound {
@@ -690,7 +690,7 @@ func TestUsersAndKeys(t *testing.T) {
 func TestFlashIsSigned(t *testing.T) {
 	each(t, func(t *testing.T, e *consoleEnv) {
 		e.withUsers(t)
-		s := e.sess[store.RoleAnalyst]
+		s := e.sess[parrain.UserRoleAnalyst]
 		rec := httptest.NewRecorder()
 		e.c.setFlash(rec, httptest.NewRequest("GET", "/admin/", nil), "ok", "Genuine message")
 		genuine := rec.Result().Cookies()[0].Value
@@ -716,7 +716,7 @@ func TestReferralsCSV(t *testing.T) {
 		adv := e.Advocate(e.prog.ID, "alice", "alice@example.com")
 		e.Event(e.prog.ID, parrain.Event{Type: parrain.EventSignup, ExternalID: "bob", Name: `=HYPERLINK("http://evil.example")`, ReferralCode: adv.Code})
 		e.Event(e.prog.ID, parrain.Event{Type: parrain.EventSignup, ExternalID: "carl", Name: "Carl Plain", ReferralCode: adv.Code})
-		a := e.do(e.sess[store.RoleAnalyst], "GET", "/admin/referrals.csv?program="+e.prog.ID, nil, nil)
+		a := e.do(e.sess[parrain.UserRoleAnalyst], "GET", "/admin/referrals.csv?program="+e.prog.ID, nil, nil)
 		if a.status != http.StatusOK || !strings.HasPrefix(a.w.Header().Get("Content-Type"), "text/csv") {
 			t.Fatalf("%d %v", a.status, a.w.Header())
 		}
@@ -737,7 +737,7 @@ func TestReferralsCSV(t *testing.T) {
 		if !names["Carl Plain"] || len(names) != 2 {
 			t.Errorf("names %v", names)
 		}
-		if a := e.do(e.sess[store.RoleAnalyst], "GET", "/admin/referrals.csv?program=prg_nope", nil, nil); a.status != http.StatusNotFound {
+		if a := e.do(e.sess[parrain.UserRoleAnalyst], "GET", "/admin/referrals.csv?program=prg_nope", nil, nil); a.status != http.StatusNotFound {
 			t.Errorf("unknown program: %d", a.status)
 		}
 	})
@@ -762,7 +762,7 @@ func TestWebhookDeletePerProgram(t *testing.T) {
 			}
 			return len(eps)
 		}
-		m := e.sess[store.RoleManager]
+		m := e.sess[parrain.UserRoleManager]
 		if a := e.do(m, "POST", "/admin/settings/webhooks/"+ep.ID+"/delete", url.Values{"program": {e.prog.ID}}, nil); a.status != http.StatusNotFound {
 			t.Errorf("through another program: %d", a.status)
 		}

@@ -28,8 +28,8 @@ func newPartnerEnv(t *testing.T) partnerEnv {
 		t.Fatal(err)
 	}
 	return partnerEnv{env: e, prog: pp.ProgramID,
-		an:      e.session(e.user("analyst@corp.example", store.RoleAnalyst)),
-		manager: e.session(e.user("manager@corp.example", store.RoleManager))}
+		an:      e.session(e.user("analyst@corp.example", parrain.UserRoleAnalyst)),
+		manager: e.session(e.user("manager@corp.example", parrain.UserRoleManager))}
 }
 
 func (p partnerEnv) applicant() parrain.Partner {

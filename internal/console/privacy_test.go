@@ -7,7 +7,6 @@ import (
 
 	"github.com/parrainhq/parrain/internal/dbtest"
 	"github.com/parrainhq/parrain/internal/parrain"
-	"github.com/parrainhq/parrain/internal/store"
 )
 
 // TestParticipantPersonalData: from the participant page a manager exports
@@ -16,8 +15,8 @@ import (
 func TestParticipantPersonalData(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, testConfig(dbtest.URL(t, "sqlite")))
-	owner := e.session(e.user("owner@corp.example", store.RoleOwner))
-	manager := e.session(e.user("manager@corp.example", store.RoleManager))
+	owner := e.session(e.user("owner@corp.example", parrain.UserRoleOwner))
+	manager := e.session(e.user("manager@corp.example", parrain.UserRoleManager))
 	p, err := e.st.Participant(ctx, e.prog.ID, "cust_001")
 	if err != nil {
 		t.Fatal(err)

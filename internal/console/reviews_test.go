@@ -20,8 +20,8 @@ import (
 func TestFraudReviewOverHTTP(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, testConfig(dbtest.URL(t, "sqlite")))
-	an := e.session(e.user("analyst@corp.example", store.RoleAnalyst))
-	m := e.session(e.user("manager@corp.example", store.RoleManager))
+	an := e.session(e.user("analyst@corp.example", parrain.UserRoleAnalyst))
+	m := e.session(e.user("manager@corp.example", parrain.UserRoleManager))
 	prog := e.prog.ID
 
 	queue, _, err := referral.New(e.st).ReviewQueue(ctx, prog, "", store.Page{Limit: 50})

@@ -28,7 +28,7 @@ func (c *Console) Settings(w http.ResponseWriter, r *http.Request, a *Auth) {
 // usersData is the user management page.
 type usersData struct {
 	Users  []store.User
-	Roles  []store.UserRole
+	Roles  []parrain.UserRole
 	Field  map[string]string
 	Email  string
 	Name   string
@@ -38,7 +38,7 @@ type usersData struct {
 
 // Users serves GET /admin/settings/users (owners).
 func (c *Console) Users(w http.ResponseWriter, r *http.Request, a *Auth) {
-	c.renderUsers(w, r, a, http.StatusOK, usersData{Role: string(store.RoleAnalyst)})
+	c.renderUsers(w, r, a, http.StatusOK, usersData{Role: string(parrain.UserRoleAnalyst)})
 }
 
 func (c *Console) renderUsers(w http.ResponseWriter, r *http.Request, a *Auth, status int, d usersData) {
@@ -51,7 +51,7 @@ func (c *Console) renderUsers(w http.ResponseWriter, r *http.Request, a *Auth, s
 		c.fail(w, r, a, err)
 		return
 	}
-	d.Roles, d.SelfID = store.Roles, a.User.ID
+	d.Roles, d.SelfID = parrain.UserRoles, a.User.ID
 	if d.Field == nil {
 		d.Field = map[string]string{}
 	}
@@ -72,7 +72,7 @@ func (c *Console) CreateUser(w http.ResponseWriter, r *http.Request, a *Auth) {
 		d.Field[errField(e)] = e.Message
 		c.renderUsers(w, r, a, httpx.Status(e.Code), d)
 	}
-	role, err := access.ParseRole("role", d.Role)
+	role, err := parrain.ParseUserRole("role", d.Role)
 	if err != nil {
 		again(err)
 		return
@@ -88,7 +88,7 @@ func (c *Console) CreateUser(w http.ResponseWriter, r *http.Request, a *Auth) {
 
 // SetUserRole handles POST /admin/settings/users/{id}/role.
 func (c *Console) SetUserRole(w http.ResponseWriter, r *http.Request, a *Auth) {
-	role, err := access.ParseRole("role", r.PostForm.Get("role"))
+	role, err := parrain.ParseUserRole("role", r.PostForm.Get("role"))
 	if err == nil {
 		var u store.User
 		if u, err = c.access.SetRole(r.Context(), r.PathValue("id"), role); err == nil {

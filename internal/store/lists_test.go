@@ -19,26 +19,6 @@ func asUser(a store.Actor) context.Context {
 	return parrain.WithActor(ctx, parrain.Actor{Kind: parrain.ActorUser, ID: a.UserID, Label: a.Email, IP: a.IP})
 }
 
-func TestRoleOrder(t *testing.T) {
-	cases := []struct {
-		r, min store.UserRole
-		want   bool
-	}{
-		{store.RoleOwner, store.RoleManager, true},
-		{store.RoleOwner, store.RoleOwner, true},
-		{store.RoleManager, store.RoleAnalyst, true},
-		{store.RoleManager, store.RoleOwner, false},
-		{store.RoleAnalyst, store.RoleManager, false},
-		{"root", store.RoleAnalyst, false},
-		{"", store.RoleAnalyst, false},
-	}
-	for _, c := range cases {
-		if got := c.r.AtLeast(c.min); got != c.want {
-			t.Errorf("%q.AtLeast(%q) = %v", c.r, c.min, got)
-		}
-	}
-}
-
 // pendingRewards creates a program with a double-sided first-purchase rule
 // and one referred purchase: two pending rewards (advocate 20.00, friend
 // 10.00).

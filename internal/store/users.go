@@ -11,51 +11,17 @@ import (
 	"github.com/parrainhq/parrain/internal/parrain"
 )
 
-// UserRole is what a console user may do. Roles are ordered: each one can
-// do everything the ones below it can.
-type UserRole string
-
-// Console roles.
-const (
-	// RoleAnalyst reads everything (KPIs, participants, referrals,
-	// rewards, audit log) and changes nothing.
-	RoleAnalyst UserRole = "analyst"
-	// RoleManager also runs the program: creates and edits programs,
-	// approves and rejects rewards, edits branding and the email sender.
-	RoleManager UserRole = "manager"
-	// RoleOwner also manages console users and API keys.
-	RoleOwner UserRole = "owner"
-)
-
-// Roles lists the roles from the least to the most powerful.
-var Roles = []UserRole{RoleAnalyst, RoleManager, RoleOwner}
-
-func (r UserRole) rank() int {
-	for i, x := range Roles {
-		if x == r {
-			return i + 1
-		}
-	}
-	return 0
-}
-
-// Valid reports whether r names a role.
-func (r UserRole) Valid() bool { return r.rank() > 0 }
-
-// AtLeast reports whether r grants everything min grants.
-func (r UserRole) AtLeast(min UserRole) bool { return r.Valid() && r.rank() >= min.rank() }
-
 // User is a console user.
 type User struct {
-	ID           string     `json:"id"`
-	Email        string     `json:"email"`
-	Name         string     `json:"name"`
-	Role         UserRole   `json:"role"`
-	PasswordHash string     `json:"-"`
-	CreatedAt    time.Time  `json:"created_at"`
-	UpdatedAt    time.Time  `json:"updated_at"`
-	LastLoginAt  *time.Time `json:"last_login_at,omitempty"`
-	DisabledAt   *time.Time `json:"disabled_at,omitempty"`
+	ID           string           `json:"id"`
+	Email        string           `json:"email"`
+	Name         string           `json:"name"`
+	Role         parrain.UserRole `json:"role"`
+	PasswordHash string           `json:"-"`
+	CreatedAt    time.Time        `json:"created_at"`
+	UpdatedAt    time.Time        `json:"updated_at"`
+	LastLoginAt  *time.Time       `json:"last_login_at,omitempty"`
+	DisabledAt   *time.Time       `json:"disabled_at,omitempty"`
 }
 
 // Active reports whether the user may sign in.
@@ -66,7 +32,7 @@ func (u User) Active() bool { return u.DisabledAt == nil }
 type NewUser struct {
 	Email        string
 	Name         string
-	Role         UserRole
+	Role         parrain.UserRole
 	PasswordHash string
 }
 
@@ -178,17 +144,18 @@ func (t *Tx) UserForUpdate(ctx context.Context, id string) (User, error) {
 	return t.s.userWhere(ctx, t.tx, `id = $1`+t.s.d.forUpdate, id)
 }
 
-// OtherActiveOwners counts the active owners other than user id.
-func (t *Tx) OtherActiveOwners(ctx context.Context, id string) (int, error) {
-	var owners int
-	if err := t.tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM users WHERE role = 'owner' AND disabled_at IS NULL AND id <> $1`, id).Scan(&owners); err != nil {
-		return 0, fmt.Errorf("counting owners: %w", err)
+// OtherActiveUsersWithRole counts the active users holding role, other
+// than user id.
+func (t *Tx) OtherActiveUsersWithRole(ctx context.Context, id string, role parrain.UserRole) (int, error) {
+	var n int
+	if err := t.tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM users WHERE role = $1 AND disabled_at IS NULL AND id <> $2`, role, id).Scan(&n); err != nil {
+		return 0, fmt.Errorf("counting %s users: %w", role, err)
 	}
-	return owners, nil
+	return n, nil
 }
 
 // SetUserRole stores a user's role.
-func (t *Tx) SetUserRole(ctx context.Context, id string, role UserRole, now time.Time) error {
+func (t *Tx) SetUserRole(ctx context.Context, id string, role parrain.UserRole, now time.Time) error {
 	if _, err := t.tx.ExecContext(ctx, `UPDATE users SET role = $1, updated_at = $2 WHERE id = $3`, role, ms(now), id); err != nil {
 		return fmt.Errorf("updating role: %w", err)
 	}
