@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -76,7 +77,7 @@ func TestSessions(t *testing.T) {
 			{"both over", t0.Add(3 * time.Hour), t0, []string{}},
 		}
 		for _, c := range cases {
-			if got := list("usr_a", c.now, c.idleSince); !equalStrings(got, c.want) {
+			if got := list("usr_a", c.now, c.idleSince); !slices.Equal(got, c.want) {
 				t.Errorf("%s: %v, want %v", c.name, got, c.want)
 			}
 		}
@@ -107,18 +108,6 @@ func TestSessions(t *testing.T) {
 			t.Fatalf("an ended session survived the sweep: %d left", n)
 		}
 	})
-}
-
-func equalStrings(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // Sign-in failures count per key, restart after being forgotten, and
