@@ -315,6 +315,14 @@ func specText(p *Program, r RewardRule, s *RewardSpec) string {
 	if len(extra) > 0 {
 		kind += " (" + strings.Join(extra, "; ") + ")"
 	}
+	for i, v := range s.Variants {
+		m := s.WithVariant(v)
+		sep := "; but "
+		if i > 0 {
+			sep = "; otherwise "
+		}
+		kind += sep + specText(p, r, &m) + " when " + v.When.describe()
+	}
 	return kind
 }
 
