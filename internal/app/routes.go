@@ -56,6 +56,7 @@ func (m *Main) routes() (*http.ServeMux, []Route) {
 	handle("GET /api/v1/programs/{program_id}/versions", false, a.Auth(store.ScopeRead, a.ListProgramVersions))
 	handle("GET /api/v1/programs/{program_id}/rewards", false, a.Auth(store.ScopeRead, a.ListProgramRewards))
 	handle("POST /api/v1/programs/{program_id}/rewards/{reward_id}/review", false, a.Auth(store.ScopeAdmin, a.ReviewReward))
+	handle("POST /api/v1/programs/{program_id}/rewards/{reward_id}/reinstate", false, a.Auth(store.ScopeAdmin, a.ReinstateReward))
 	handle("POST /api/v1/programs/{program_id}/dry-run", false, a.Auth(store.ScopeRead, a.DryRun))
 	handle("POST /api/v1/programs/{program_id}/replay", false, a.Auth(store.ScopeRead, a.Replay))
 	handle("GET /api/v1/programs/{program_id}/terms", false, a.Auth(store.ScopeRead, a.GetTerms))

@@ -60,23 +60,27 @@ func requireActivity(ctx context.Context, tx *store.Tx, rw *parrain.Reward) (boo
 	return false, nil
 }
 
+// ReinstateDecision is the body of a reinstatement: an optional note.
+type ReinstateDecision struct {
+	Note string `json:"note,omitempty"`
+}
+
 // ReinstateReward reverses a void for inactivity by a manager's decision:
 // the reward's amount comes back approved (a reinstatement entry), its
 // delivery is scheduled, the reward.approved webhook is sent and the
 // decision is audited with the actor and the note, in one transaction. A
 // reward that was not voided as inactive answers conflict; reinstating
-// twice answers conflict the second time.
-func (s *Service) ReinstateReward(ctx context.Context, programID, rewardID, note string) (parrain.Reward, error) {
-	note = strings.TrimSpace(note)
+// twice answers conflict the second time (or replays the first answer
+// with the same idempotency key).
+func (s *Service) ReinstateReward(ctx context.Context, programID, rewardID string, d ReinstateDecision, idem store.Idem) (parrain.Reward, bool, error) {
+	note := strings.TrimSpace(d.Note)
 	if len(note) > 500 {
-		return parrain.Reward{}, parrain.Invalid("note", "must be at most 500 characters")
+		return parrain.Reward{}, false, parrain.Invalid("note", "must be at most 500 characters")
 	}
-	var rw parrain.Reward
-	err := s.st.InTx(ctx, func(tx *store.Tx) error {
-		var err error
-		rw, _, err = tx.RewardForUpdate(ctx, programID, rewardID)
+	return store.Idempotent(ctx, s.st, idem, func(tx *store.Tx) (parrain.Reward, error) {
+		rw, _, err := tx.RewardForUpdate(ctx, programID, rewardID)
 		if err != nil {
-			return err
+			return rw, err
 		}
 		a := store.ContextActor(ctx)
 		memo := "reinstated by " + a.Email
@@ -85,13 +89,12 @@ func (s *Service) ReinstateReward(ctx context.Context, programID, rewardID, note
 		}
 		x, err := tx.ReinstateReward(ctx, &rw, memo)
 		if err != nil {
-			return err
+			return rw, err
 		}
 		if rw, err = tx.Decorated(ctx, rw); err != nil {
-			return err
+			return rw, err
 		}
-		return tx.Audit(ctx, a, store.AuditRewardReinstated, "reward", rw.ID, rw.ProgramID, map[string]any{
+		return rw, tx.Audit(ctx, a, store.AuditRewardReinstated, "reward", rw.ID, rw.ProgramID, map[string]any{
 			"amount": x, "currency": rw.Currency, "participant": rw.ExternalID, "void_reason": parrain.VoidInactive, "note": note})
 	})
-	return rw, err
 }

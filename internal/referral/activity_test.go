@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/parrainhq/parrain/internal/parrain"
+	"github.com/parrainhq/parrain/internal/referral"
 	"github.com/parrainhq/parrain/internal/store"
 )
 
@@ -97,7 +98,7 @@ func TestReinstateInactiveReward(t *testing.T) {
 			rw = r.Rewards[1]
 		}
 		// Not voided yet: nothing to reinstate.
-		if _, err := e.Ref.ReinstateReward(ctx, prog.ID, rw.ID, ""); parrain.ErrorCode(err) != parrain.CodeConflict {
+		if _, _, err := e.Ref.ReinstateReward(ctx, prog.ID, rw.ID, referral.ReinstateDecision{}, store.Idem{}); parrain.ErrorCode(err) != parrain.CodeConflict {
 			t.Fatalf("reinstating a pending reward: %v", err)
 		}
 		e.Clock.Advance(31 * 24 * time.Hour)
@@ -113,17 +114,17 @@ func TestReinstateInactiveReward(t *testing.T) {
 			t.Fatalf("void entry %+v", last)
 		}
 		mctx := parrain.WithActor(ctx, parrain.Actor{Kind: parrain.ActorUser, ID: "usr_1", Label: "manager@example.com"})
-		if _, err := e.Ref.ReinstateReward(mctx, prog.ID, rw.ID, strings.Repeat("x", 501)); parrain.ErrorCode(err) != parrain.CodeInvalid {
+		if _, _, err := e.Ref.ReinstateReward(mctx, prog.ID, rw.ID, referral.ReinstateDecision{Note: strings.Repeat("x", 501)}, store.Idem{}); parrain.ErrorCode(err) != parrain.CodeInvalid {
 			t.Fatalf("long note: %v", err)
 		}
-		got, err := e.Ref.ReinstateReward(mctx, prog.ID, rw.ID, "the app's activity feed was down")
+		got, _, err := e.Ref.ReinstateReward(mctx, prog.ID, rw.ID, referral.ReinstateDecision{Note: "the app's activity feed was down"}, store.Idem{})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if got.Status != parrain.RewardApproved || got.Reversed != 0 || got.VoidReason != "" || got.ApprovedAt == nil {
 			t.Fatalf("reinstated: %+v", got)
 		}
-		if _, err := e.Ref.ReinstateReward(mctx, prog.ID, rw.ID, ""); parrain.ErrorCode(err) != parrain.CodeConflict {
+		if _, _, err := e.Ref.ReinstateReward(mctx, prog.ID, rw.ID, referral.ReinstateDecision{}, store.Idem{}); parrain.ErrorCode(err) != parrain.CodeConflict {
 			t.Fatalf("reinstating twice: %v", err)
 		}
 		bal := e.Balance(adv.ID)
