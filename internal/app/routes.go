@@ -303,6 +303,7 @@ func (m *Main) adminRoutes(mux *http.ServeMux) {
 	admin("GET /admin/rewards/{id}", false, c.Require(analyst, c.Reward))
 	admin("POST /admin/rewards/{id}/approve", false, c.Require(manager, c.ApproveReward))
 	admin("POST /admin/rewards/{id}/reject", false, c.Require(manager, c.RejectReward))
+	admin("POST /admin/rewards/{id}/reinstate", false, c.Require(manager, c.ReinstateReward))
 	admin("GET /admin/audit", false, c.Require(analyst, c.Audit))
 	// The partner program (docs/console.md, Partners): account check,
 	// KPIs, applications, leads and deals.

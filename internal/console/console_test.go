@@ -245,6 +245,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 		"GET /admin/rewards/{id}":                                         {"analyst", "/admin/rewards/" + rw.ID, nil},
 		"POST /admin/rewards/{id}/approve":                                {"manager", "/admin/rewards/rwd_nope/approve", f()},
 		"POST /admin/rewards/{id}/reject":                                 {"manager", "/admin/rewards/" + rw.ID + "/reject", f("reason", "")},
+		"POST /admin/rewards/{id}/reinstate":                              {"manager", "/admin/rewards/" + rw.ID + "/reinstate", f()},
 		"GET /admin/audit":                                                {"analyst", "/admin/audit", nil},
 		"GET /admin/partners":                                             {"analyst", "/admin/partners?program=" + pprog + "&q=initrode.example", nil},
 		"GET /admin/partners/kpis.csv":                                    {"analyst", "/admin/partners/kpis.csv?program=" + pprog, nil},
