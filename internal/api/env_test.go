@@ -40,6 +40,7 @@ func (e *env) routes() {
 	handle("GET /api/v1/programs/{program_id}/versions", a.Auth(store.ScopeRead, a.ListProgramVersions))
 	handle("GET /api/v1/programs/{program_id}/rewards", a.Auth(store.ScopeRead, a.ListProgramRewards))
 	handle("POST /api/v1/programs/{program_id}/rewards/{reward_id}/review", a.Auth(store.ScopeAdmin, a.ReviewReward))
+	handle("POST /api/v1/programs/{program_id}/rewards/{reward_id}/reinstate", a.Auth(store.ScopeAdmin, a.ReinstateReward))
 	handle("POST /api/v1/programs/{program_id}/dry-run", a.Auth(store.ScopeRead, a.DryRun))
 	handle("POST /api/v1/programs/{program_id}/replay", a.Auth(store.ScopeRead, a.Replay))
 	handle("GET /api/v1/programs/{program_id}/terms", a.Auth(store.ScopeRead, a.GetTerms))

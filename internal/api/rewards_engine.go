@@ -108,6 +108,27 @@ func (a *API) ReviewReward(w http.ResponseWriter, r *http.Request) {
 	writeWrite(w, http.StatusOK, replayed, rw)
 }
 
+// ReinstateReward handles POST /api/v1/programs/{program_id}/rewards/{reward_id}/reinstate.
+func (a *API) ReinstateReward(w http.ResponseWriter, r *http.Request) {
+	var d referral.ReinstateDecision
+	body, err := readJSON(w, r, &d)
+	if err != nil {
+		httpx.WriteError(w, r, a.log, err)
+		return
+	}
+	id, err := idem(r, body, false)
+	if err != nil {
+		httpx.WriteError(w, r, a.log, err)
+		return
+	}
+	rw, replayed, err := a.ref.ReinstateReward(r.Context(), r.PathValue("program_id"), r.PathValue("reward_id"), d, id)
+	if err != nil {
+		httpx.WriteError(w, r, a.log, err)
+		return
+	}
+	writeWrite(w, http.StatusOK, replayed, rw)
+}
+
 // DryRunRequest is the body of a dry run: an event and, optionally,
 // proposed rules (a full program document) to evaluate instead of the
 // current ones.

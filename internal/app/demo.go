@@ -23,19 +23,26 @@ func SeedDemo(ctx context.Context, st *store.Store, ref *referral.Service, log *
 		return err
 	}
 	now := st.Clock().Now()
-	prog, _, err := program.New(st).Create(ctx, parrain.Program{
+	// Personalised rewards (VIP advocates earn more, German-speaking
+	// friends a bigger coupon) and activity-based success: a friend who
+	// never used the product during the hold earns nobody a reward.
+	demo := parrain.Program{
 		Name:       "Acme friends & family",
 		LandingURL: "https://acme.example/signup",
 		Currency:   "EUR",
 		HoldDays:   30,
 		Rules: []parrain.RewardRule{
 			{ID: "welcome", Trigger: parrain.TriggerFirstPurchase,
-				Advocate: &parrain.RewardSpec{Kind: parrain.KindCash, Type: parrain.AmountFixed, Amount: 2000},
-				Friend:   &parrain.RewardSpec{Kind: parrain.KindCoupon, Type: parrain.AmountFixed, Amount: 1000}},
+				Advocate: &parrain.RewardSpec{Kind: parrain.KindCash, Type: parrain.AmountFixed, Amount: 2000, Variants: []parrain.RewardVariant{
+					{When: parrain.VariantCondition{Advocate: &parrain.PersonCondition{Attributes: map[string][]string{"vip": {"true"}}}}, Amount: 3000}}},
+				Friend: &parrain.RewardSpec{Kind: parrain.KindCoupon, Type: parrain.AmountFixed, Amount: 1000, Variants: []parrain.RewardVariant{
+					{When: parrain.VariantCondition{Friend: &parrain.PersonCondition{Locales: []string{"de"}}}, Amount: 1500}}}},
 			{ID: "loyalty", Trigger: parrain.TriggerPurchase,
 				Advocate: &parrain.RewardSpec{Kind: parrain.KindCredit, Type: parrain.AmountPercent, PercentBps: 500, MaxAmount: 2500}},
 		},
-	}, store.Idem{})
+	}
+	demo.Activity = &parrain.ActivityRequirement{Required: true}
+	prog, _, err := program.New(st).Create(ctx, demo, store.Idem{})
 	if err != nil {
 		return err
 	}
@@ -44,9 +51,13 @@ func SeedDemo(ctx context.Context, st *store.Store, ref *referral.Service, log *
 		"Hugo Laurent", "Inès Garcia", "Jonas Weber", "Karin Olsen", "Léa Fontaine"}
 	var advocates []parrain.Participant
 	for i, n := range names {
-		p, _, err := referral.New(st).UpsertParticipant(ctx, prog.ID, parrain.ParticipantInput{
+		in := parrain.ParticipantInput{
 			ExternalID: fmt.Sprintf("cust_%03d", i+1), Name: n, Email: fmt.Sprintf("advocate%d@acme.example", i+1), Locale: []string{"en", "fr"}[i%2],
-		}, store.Idem{})
+		}
+		if i%4 == 0 {
+			in.Attributes = &parrain.Attributes{"vip": true}
+		}
+		p, _, err := referral.New(st).UpsertParticipant(ctx, prog.ID, in, store.Idem{})
 		if err != nil {
 			return err
 		}
@@ -70,7 +81,7 @@ func SeedDemo(ctx context.Context, st *store.Store, ref *referral.Service, log *
 				signup = now
 			}
 			if _, _, err := ref.IngestEvent(ctx, prog.ID, parrain.Event{Type: parrain.EventSignup, ExternalID: fid,
-				Email: fmt.Sprintf("friend%d@mail.example", friend), Name: fmt.Sprintf("Friend %d", friend),
+				Email: fmt.Sprintf("friend%d@mail.example", friend), Name: fmt.Sprintf("Friend %d", friend), Locale: []string{"en", "fr", "de"}[friend%3],
 				Touches: []parrain.Touch{{Code: a.Code, At: at.Truncate(time.Second)}}, OccurredAt: signup}, store.Idem{}); err != nil {
 				return err
 			}
@@ -85,6 +96,20 @@ func SeedDemo(ctx context.Context, st *store.Store, ref *referral.Service, log *
 			if _, _, err := ref.IngestEvent(ctx, prog.ID, parrain.Event{Type: parrain.EventPurchase, ExternalID: fid, OrderID: order,
 				Amount: int64(2900 + 100*r.IntN(200)), Currency: "EUR", OccurredAt: buy}, store.Idem{}); err != nil {
 				return err
+			}
+			// Most friends use the product in the days after buying; one in
+			// eight never does, and its rewards are voided as inactive.
+			if friend%8 != 0 {
+				for d := range 1 + r.IntN(4) {
+					seen := buy.Add(time.Duration(1+d*3+r.IntN(3))*24*time.Hour + time.Duration(r.IntN(600))*time.Minute)
+					if seen.After(now) {
+						break
+					}
+					if _, _, err := ref.IngestEvent(ctx, prog.ID, parrain.Event{Type: parrain.EventActivity, ExternalID: fid,
+						OccurredAt: seen}, store.Idem{}); err != nil {
+						return err
+					}
+				}
 			}
 			if friend%9 == 0 {
 				if _, _, err := ref.IngestEvent(ctx, prog.ID, parrain.Event{Type: parrain.EventRefund, OrderID: order,

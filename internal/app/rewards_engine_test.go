@@ -318,6 +318,46 @@ func TestDemoRewardEngine(t *testing.T) {
 		}
 		return n
 	}
+	// The main demo program: personalised rewards and activity-based
+	// success; its matured rewards are mostly approved, a few voided as
+	// inactive.
+	var main parrain.Program
+	for _, p := range ps {
+		if p.Name == "Acme friends & family" {
+			main = p
+		}
+	}
+	if a, on := main.ActivityRule(); !on || a.EventType != parrain.EventActivity {
+		t.Fatalf("demo program without the activity requirement: %+v", main.Activity)
+	}
+	if n := count(`SELECT COUNT(*) FROM rewards WHERE program_id = $1 AND rule_id = 'welcome' AND amount IN (3000, 1500)`, main.ID); n == 0 {
+		t.Error("no personalised reward (VIP advocate or German-speaking friend)")
+	}
+	rows, err := st.DB().Query(`SELECT id FROM rewards WHERE program_id = $1 AND status = 'pending' AND hold_until <= $2`, main.ID, st.Clock().Now().UnixMilli())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var due []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		due = append(due, id)
+	}
+	if err := rows.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range due {
+		if _, _, err := st.ApproveReward(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	approved := count(`SELECT COUNT(*) FROM rewards WHERE program_id = $1 AND status = 'approved'`, main.ID)
+	inactive := count(`SELECT COUNT(*) FROM rewards WHERE program_id = $1 AND void_reason = 'inactive'`, main.ID)
+	if approved == 0 || inactive == 0 || inactive >= approved {
+		t.Errorf("demo maturation: %d approved, %d voided as inactive", approved, inactive)
+	}
 	// Tiered: some rewards at the higher tier and milestone bonuses.
 	if n := count(`SELECT COUNT(*) FROM rewards WHERE program_id = $1 AND rule_id = 'referral' AND amount = 2000`, tiered.ID); n == 0 {
 		t.Error("no reward at the second tier")

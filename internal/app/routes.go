@@ -57,6 +57,7 @@ func (m *Main) routes() (*http.ServeMux, []Route) {
 	handle("GET /api/v1/programs/{program_id}/versions", false, a.Auth(store.ScopeRead, a.ListProgramVersions))
 	handle("GET /api/v1/programs/{program_id}/rewards", false, a.Auth(store.ScopeRead, a.ListProgramRewards))
 	handle("POST /api/v1/programs/{program_id}/rewards/{reward_id}/review", false, a.Auth(store.ScopeAdmin, a.ReviewReward))
+	handle("POST /api/v1/programs/{program_id}/rewards/{reward_id}/reinstate", false, a.Auth(store.ScopeAdmin, a.ReinstateReward))
 	handle("POST /api/v1/programs/{program_id}/dry-run", false, a.Auth(store.ScopeRead, a.DryRun))
 	handle("POST /api/v1/programs/{program_id}/replay", false, a.Auth(store.ScopeRead, a.Replay))
 	handle("GET /api/v1/programs/{program_id}/terms", false, a.Auth(store.ScopeRead, a.GetTerms))
@@ -303,6 +304,7 @@ func (m *Main) adminRoutes(mux *http.ServeMux) {
 	admin("GET /admin/rewards/{id}", false, c.Require(analyst, c.Reward))
 	admin("POST /admin/rewards/{id}/approve", false, c.Require(manager, c.ApproveReward))
 	admin("POST /admin/rewards/{id}/reject", false, c.Require(manager, c.RejectReward))
+	admin("POST /admin/rewards/{id}/reinstate", false, c.Require(manager, c.ReinstateReward))
 	admin("GET /admin/audit", false, c.Require(analyst, c.Audit))
 	// The partner program (docs/console.md, Partners): account check,
 	// KPIs, applications, leads and deals.

@@ -245,6 +245,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 		"GET /admin/rewards/{id}":                                         {"analyst", "/admin/rewards/" + rw.ID, nil},
 		"POST /admin/rewards/{id}/approve":                                {"manager", "/admin/rewards/rwd_nope/approve", f()},
 		"POST /admin/rewards/{id}/reject":                                 {"manager", "/admin/rewards/" + rw.ID + "/reject", f("reason", "")},
+		"POST /admin/rewards/{id}/reinstate":                              {"manager", "/admin/rewards/" + rw.ID + "/reinstate", f()},
 		"GET /admin/audit":                                                {"analyst", "/admin/audit", nil},
 		"GET /admin/partners":                                             {"analyst", "/admin/partners?program=" + pprog + "&q=initrode.example", nil},
 		"GET /admin/partners/kpis.csv":                                    {"analyst", "/admin/partners/kpis.csv?program=" + pprog, nil},
@@ -571,7 +572,7 @@ func TestProgramForm(t *testing.T) {
 	e := newEnv(t, testConfig(dbtest.URL(t, "sqlite")))
 	m := e.session(e.user("manager@corp.example", parrain.UserRoleManager))
 	form := func(kv map[string]string) url.Values {
-		v := url.Values{"name": {"Spring"}, "landing_url": {"https://shop.example/join"}, "currency": {"EUR"}, "cookie_window_days": {"30"},
+		v := url.Values{"activity_required": {"1"}, "name": {"Spring"}, "landing_url": {"https://shop.example/join"}, "currency": {"EUR"}, "cookie_window_days": {"30"},
 			"hold_days": {"14"}, "attribution_model": {"last_click"}, "idem": {"form-1"}, "example": {"49.99"},
 			"rule.0.trigger": {"first_purchase"}, "rule.0.advocate.kind": {"cash"}, "rule.0.advocate.type": {"percent"},
 			"rule.0.advocate.percent": {"12.5"}, "rule.0.advocate.max": {"30"},
@@ -592,6 +593,9 @@ func TestProgramForm(t *testing.T) {
 		{"landing_url", "ftp://x", "http or https"},
 		{"rule.0.trigger", "", "required"},
 		{"currency", "EURO", "ISO 4217"},
+		{"rule.0.advocate.variants", "[{", "JSON list of variants"},
+		{"rule.0.advocate.variants", `[{"when": {}, "percent_bps": 2000}]`, "needs at least one condition"},
+		{"activity_min_days", "30", "cannot contain 30 distinct days"},
 	}
 	before, _, _ := e.st.Programs(ctx, store.Page{Limit: 200})
 	for _, b := range bad {
@@ -643,6 +647,9 @@ func TestProgramForm(t *testing.T) {
 	if p.Name != "Spring" || p.HoldDays != 14 || r.Advocate.PercentBps != 1250 || r.Advocate.MaxAmount != 3000 || r.Friend.Amount != 1000 ||
 		r.Friend.Kind != parrain.KindCoupon || len(p.Rules) != 1 {
 		t.Errorf("created program %+v %+v %+v", p, r.Advocate, r.Friend)
+	}
+	if a, on := p.ActivityRule(); !on || a.MinDays != 1 || a.EventType != parrain.EventActivity {
+		t.Errorf("activity requirement %+v", p.Activity)
 	}
 	// Audited once, in the creation's transaction, under the console user.
 	log, _, _ := e.st.AuditLog(ctx, store.AuditFilter{TargetType: "program", TargetID: p.ID}, store.Page{})

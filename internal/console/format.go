@@ -259,7 +259,7 @@ func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 
 // actionWords names the audited actions in plain words.
 var actionWords = map[string]string{
-	"reward.approved": "Approved a reward", "reward.rejected": "Rejected a reward",
+	"reward.approved": "Approved a reward", "reward.rejected": "Rejected a reward", "reward.reinstated": "Reinstated a reward voided as inactive",
 	"referral.cleared": "Cleared a referral's fraud review", "referral.rejected": "Rejected a referral",
 	"program.created": "Created a program", "program.updated": "Edited a program", "program.paused": "Paused a program",
 	"program.resumed": "Resumed a program", "user.created": "Created a user", "user.role_changed": "Changed a role",

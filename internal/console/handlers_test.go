@@ -94,6 +94,7 @@ func newConsoleEnv(t *testing.T, se *storetest.Env) *consoleEnv {
 		{"GET /admin/rewards/{id}", analyst, c.Reward, nil},
 		{"POST /admin/rewards/{id}/approve", manager, c.ApproveReward, nil},
 		{"POST /admin/rewards/{id}/reject", manager, c.RejectReward, nil},
+		{"POST /admin/rewards/{id}/reinstate", manager, c.ReinstateReward, nil},
 		{"GET /admin/audit", analyst, c.Audit, nil},
 		{"GET /admin/partners", analyst, c.Partners, nil},
 		{"GET /admin/partners/kpis.csv", analyst, c.PartnerKPIsCSV, nil},

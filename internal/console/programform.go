@@ -1,6 +1,7 @@
 package console
 
 import (
+	"encoding/json"
 	"fmt"
 	"html/template"
 	"net/url"
@@ -27,6 +28,8 @@ type sideForm struct {
 	Percent     string
 	Max         string
 	Description string
+	// Variants are the personalised variants as JSON (docs/rewards.md).
+	Variants string
 }
 
 func (s sideForm) none() bool { return s.Kind == "" || s.Kind == "none" }
@@ -61,6 +64,10 @@ type programForm struct {
 	CookieWindowDays string
 	AttributionModel string
 	HoldDays         string
+	// The activity requirement: off by default.
+	ActivityRequired bool
+	ActivityEvent    string
+	ActivityMinDays  string
 	Rules            []ruleForm
 	Example          string // example purchase amount, major units
 	Errors           map[string]string
@@ -73,6 +80,10 @@ type programForm struct {
 func fieldName(f string) string {
 	if rest, ok := strings.CutPrefix(f, "rules["); ok {
 		i, tail, _ := strings.Cut(rest, "]")
+		// A variant's error is shown at the side's variants input.
+		if v, _, ok := strings.Cut(tail, ".variants["); ok {
+			tail = v + ".variants"
+		}
 		return "rule." + i + tail
 	}
 	return f
@@ -137,11 +148,12 @@ func readProgramForm(f url.Values) programForm {
 		ID: f.Get("id"), Idem: f.Get("idem"), Name: f.Get("name"), LandingURL: f.Get("landing_url"), Currency: f.Get("currency"),
 		CookieWindowDays: f.Get("cookie_window_days"), AttributionModel: f.Get("attribution_model"), HoldDays: f.Get("hold_days"),
 		Example: f.Get("example"), Errors: map[string]string{},
+		ActivityRequired: f.Get("activity_required") != "", ActivityEvent: f.Get("activity_event_type"), ActivityMinDays: f.Get("activity_min_days"),
 	}
 	pf.Version, _ = strconv.Atoi(f.Get("version"))
 	side := func(p string) sideForm {
 		return sideForm{Kind: f.Get(p + ".kind"), Type: f.Get(p + ".type"), Amount: f.Get(p + ".amount"), Percent: f.Get(p + ".percent"),
-			Max: f.Get(p + ".max"), Description: f.Get(p + ".description")}
+			Max: f.Get(p + ".max"), Description: f.Get(p + ".description"), Variants: f.Get(p + ".variants")}
 	}
 	for i := range maxFormRules {
 		p := fmt.Sprintf("rule.%d", i)
@@ -211,6 +223,14 @@ func (pf *programForm) program(base parrain.Program) (parrain.Program, error) {
 		return p, err
 	}
 	p.AttributionModel = parrain.AttributionModel(pf.AttributionModel)
+	p.Activity = nil
+	if pf.ActivityRequired {
+		minDays, err := atoi("activity.min_days", pf.ActivityMinDays)
+		if err != nil {
+			return p, err
+		}
+		p.Activity = &parrain.ActivityRequirement{Required: true, EventType: parrain.EventType(strings.TrimSpace(pf.ActivityEvent)), MinDays: minDays}
+	}
 	old := map[string]parrain.RewardRule{}
 	for _, r := range base.Rules {
 		old[r.ID] = r
@@ -248,8 +268,15 @@ func (s sideForm) spec(f string, digits int, base *parrain.RewardSpec) (*parrain
 		sp = *base
 	}
 	sp.Kind, sp.Type, sp.Description = parrain.RewardKind(s.Kind), parrain.AmountType(s.Type), strings.TrimSpace(s.Description)
-	sp.Amount, sp.PercentBps, sp.MaxAmount = 0, 0, 0
+	sp.Amount, sp.PercentBps, sp.MaxAmount, sp.Variants = 0, 0, 0, nil
 	var err error
+	if v := strings.TrimSpace(s.Variants); v != "" {
+		dec := json.NewDecoder(strings.NewReader(v))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&sp.Variants); err != nil {
+			return nil, parrain.Invalid(f+".variants", "must be a JSON list of variants such as [{\"when\": {\"advocate\": {\"attributes\": {\"vip\": [\"true\"]}}}, \"amount\": 2000}]: %v", err)
+		}
+	}
 	switch sp.Type {
 	case parrain.AmountFixed:
 		if strings.TrimSpace(s.Amount) == "" {
@@ -278,12 +305,20 @@ func formFromProgram(p parrain.Program) programForm {
 	pf := programForm{ID: p.ID, Version: p.Version, Name: p.Name, LandingURL: p.LandingURL, Currency: p.Currency,
 		CookieWindowDays: strconv.Itoa(p.CookieWindowDays), AttributionModel: string(p.AttributionModel),
 		HoldDays: strconv.Itoa(p.HoldDays), Errors: map[string]string{}}
+	if a, on := p.ActivityRule(); on {
+		pf.ActivityRequired, pf.ActivityEvent, pf.ActivityMinDays = true, string(a.EventType), strconv.Itoa(a.MinDays)
+	}
 	side := func(s *parrain.RewardSpec) sideForm {
 		if s == nil {
 			return sideForm{Kind: "none", Type: "fixed"}
 		}
-		return sideForm{Kind: string(s.Kind), Type: string(s.Type), Amount: formatDecimal(s.Amount, digits),
+		sf := sideForm{Kind: string(s.Kind), Type: string(s.Type), Amount: formatDecimal(s.Amount, digits),
 			Percent: formatDecimal(s.PercentBps, 2), Max: formatDecimal(s.MaxAmount, digits), Description: s.Description}
+		if len(s.Variants) > 0 {
+			js, _ := json.MarshalIndent(s.Variants, "", "  ")
+			sf.Variants = string(js)
+		}
+		return sf
 	}
 	for _, r := range p.Rules {
 		rf := ruleForm{ID: r.ID, Trigger: string(r.Trigger), Advocate: side(r.Advocate), Friend: side(r.Friend), Extras: ruleExtras(r)}
@@ -342,6 +377,11 @@ func ruleExtras(r parrain.RewardRule) []string {
 		}
 	}
 	return out
+}
+
+// ActivityEvents are the event types the activity requirement may count.
+func (programForm) ActivityEvents() []string {
+	return []string{"activity", "purchase", "custom", "milestone", "plan_upgrade", "nps", "rating", "stage"}
 }
 
 // Form choices.

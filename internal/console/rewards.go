@@ -157,6 +157,30 @@ func (c *Console) ApproveReward(w http.ResponseWriter, r *http.Request, a *Auth)
 	redirect(w, r, back)
 }
 
+// ReinstateReward handles POST /admin/rewards/{id}/reinstate: bring back
+// a reward voided as inactive (the friend showed no activity during the
+// hold), with an optional note; audited by the use case.
+func (c *Console) ReinstateReward(w http.ResponseWriter, r *http.Request, a *Auth) {
+	rw, err := c.st.RewardByID(r.Context(), r.PathValue("id"))
+	if err != nil {
+		c.fail(w, r, a, err)
+		return
+	}
+	back := backTo(r, "/admin/rewards/"+url.PathEscape(rw.ID))
+	rw, _, err = c.opt.Referral.ReinstateReward(r.Context(), rw.ProgramID, rw.ID, referral.ReinstateDecision{Note: r.PostForm.Get("note")}, store.Idem{})
+	if e := parrain.AsError(err); e != nil && (e.Code == parrain.CodeConflict || e.Code == parrain.CodeInvalid) {
+		c.setFlash(w, r, "error", e.Message)
+		redirect(w, r, back)
+		return
+	}
+	if err != nil {
+		c.fail(w, r, a, err)
+		return
+	}
+	c.setFlash(w, r, "ok", fmt.Sprintf("Reinstated %s for %s: approved.", money(rw.Outstanding(), rw.Currency), rw.ExternalID))
+	redirect(w, r, back)
+}
+
 // RejectReward handles POST /admin/rewards/{id}/reject: reject a pending
 // reward with a reason (required).
 func (c *Console) RejectReward(w http.ResponseWriter, r *http.Request, a *Auth) {

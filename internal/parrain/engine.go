@@ -108,6 +108,11 @@ type Inputs struct {
 	Period              string `json:"period,omitempty"`
 	// Earned is what a true-up found already earned on the contract.
 	Earned int64 `json:"earned,omitempty"`
+	// Variant is the 1-based personalised variant of the rule side that
+	// applied (0: none, the rule's own reward), and VariantWhy what
+	// matched.
+	Variant    int    `json:"variant,omitempty"`
+	VariantWhy string `json:"variant_why,omitempty"`
 	// Caps are the caps checked and how much room each left.
 	Caps []CapCheck `json:"caps,omitempty"`
 }
@@ -251,12 +256,14 @@ func ruleLabel(r RewardRule) string {
 // award computes one side's reward; why is set when it grants nothing.
 func (ev *evaluation) award(r RewardRule, role Role, s *RewardSpec) (Award, string, error) {
 	p, o := ev.p, ev.o
-	a := Award{
-		Draft: Draft{RuleID: r.ID, Role: role, Trigger: r.Trigger, Kind: s.Kind, AmountType: s.Type,
-			Currency: p.Currency, Description: s.Description},
-		Owner: ev.owner(role), At: o.At, Spec: *s, Immediate: s.Deliver == DeliverImmediately,
-		Inputs: Inputs{Event: o.describe(), PaymentNumber: o.PaymentNumber},
+	a := Award{Owner: ev.owner(role), At: o.At, Inputs: Inputs{Event: o.describe(), PaymentNumber: o.PaymentNumber}}
+	s, err := ev.personalise(s, &a)
+	if err != nil {
+		return a, "", err
 	}
+	a.Draft = Draft{RuleID: r.ID, Role: role, Trigger: r.Trigger, Kind: s.Kind, AmountType: s.Type,
+		Currency: p.Currency, Description: s.Description}
+	a.Spec, a.Immediate = *s, s.Deliver == DeliverImmediately
 	if o.Trigger == TriggerStage {
 		a.Stage = o.Stage
 	}

@@ -23,6 +23,9 @@ const (
 	EntryReversal EntryType = "reversal" // refund during the hold: −x pending
 	EntryClawback EntryType = "clawback" // refund after approval: −x approved (may go negative, netted at payout)
 	EntryPayout   EntryType = "payout"   // paid out: −x approved, +x paid
+	// EntryReinstatement undoes a void by a manager's decision: +x approved
+	// (a reward voided as inactive, its hold over).
+	EntryReinstatement EntryType = "reinstatement"
 )
 
 // Entry is one immutable line of the ledger. Corrections are new entries;

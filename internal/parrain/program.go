@@ -144,6 +144,10 @@ type RewardSpec struct {
 	Days    int    `json:"days,omitempty"`
 	// Deliver is on_approval (after the hold, default) or immediately.
 	Deliver Delivery `json:"deliver,omitempty"`
+	// Variants personalise the reward by segment, locale and history: the
+	// first whose condition holds replaces the amount and/or kind (see
+	// variants.go).
+	Variants []RewardVariant `json:"variants,omitempty"`
 }
 
 // Window returns the cookie window as a duration.
@@ -288,5 +292,8 @@ func (s *RewardSpec) validate(f string, t Trigger) error {
 	if len(s.Description) > 500 {
 		return Invalid(f+".description", "must be at most 500 characters")
 	}
-	return s.validateExtras(f, t)
+	if err := s.validateExtras(f, t); err != nil {
+		return err
+	}
+	return s.validateVariants(f, t)
 }

@@ -82,9 +82,13 @@ type RewardDetails struct {
 	FXRate string `json:"fx_rate,omitempty"`
 	// Review is waiting, approved or rejected for a reward queued for
 	// manual approval (over a cap); ReviewReason says why.
-	Review       string           `json:"review,omitempty"`
-	ReviewReason string           `json:"review_reason,omitempty"`
-	Fulfilment   *FulfilmentState `json:"fulfilment,omitempty"`
+	Review       string `json:"review,omitempty"`
+	ReviewReason string `json:"review_reason,omitempty"`
+	// VoidReason is inactive for a reward voided at maturation because
+	// the friend showed no activity during the hold (a manager may
+	// reinstate it).
+	VoidReason string           `json:"void_reason,omitempty"`
+	Fulfilment *FulfilmentState `json:"fulfilment,omitempty"`
 }
 
 // Outstanding is the part of the reward not reversed or clawed back.

@@ -207,6 +207,9 @@ type ProgramSettings struct {
 	FXRates    map[string]string `json:"fx_rates,omitempty"`
 	Fulfilment *Fulfilment       `json:"fulfilment,omitempty"`
 	Terms      *TermsSettings    `json:"terms,omitempty"`
+	// Activity requires the referred friend's activity during the hold
+	// before rewards mature (off by default; see activity.go).
+	Activity *ActivityRequirement `json:"activity,omitempty"`
 }
 
 // Milestone is the condition of a milestone rule: the advocate's Count-th
@@ -448,6 +451,9 @@ func (p *Program) normalizeSettings() error {
 		if len(t.Notes) > 5000 {
 			return Invalid("terms.notes", "must be at most 5000 characters")
 		}
+	}
+	if err := p.validateActivity(); err != nil {
+		return err
 	}
 	// Rules that name stages need them defined.
 	for i, r := range p.Rules {

@@ -148,6 +148,13 @@ func RenderTerms(in TermsInput) string {
 	} else {
 		line("- Rewards are approved without a holding period.")
 	}
+	if a, ok := p.ActivityRule(); ok {
+		days := "on at least one day"
+		if a.MinDays > 1 {
+			days = fmt.Sprintf("on at least %d different days", a.MinDays)
+		}
+		line("- Rewards for a referral are only approved if the referred customer actually uses the product during the hold (%s reported %s); otherwise they are void as inactive. The program manager may reinstate a voided reward.", a.EventType, days)
+	}
 	line("- If a purchase is refunded during the hold, its rewards are cancelled (in proportion for a partial refund of a percentage); after approval, they are taken back from your balance.")
 	line("- If the referred customer cancels during the hold, the rewards still on hold for that referral are void, and the referral no longer counts as successful.")
 	line("")
@@ -314,6 +321,14 @@ func specText(p *Program, r RewardRule, s *RewardSpec) string {
 	}
 	if len(extra) > 0 {
 		kind += " (" + strings.Join(extra, "; ") + ")"
+	}
+	for i, v := range s.Variants {
+		m := s.WithVariant(v)
+		sep := "; but "
+		if i > 0 {
+			sep = "; otherwise "
+		}
+		kind += sep + specText(p, r, &m) + " when " + v.When.describe()
 	}
 	return kind
 }

@@ -222,7 +222,7 @@ func RewardMoveWebhook(before RewardStatus, rw *Reward, moves []Movement) string
 	switch {
 	case len(moves) == 0:
 		return ""
-	case before == RewardPending && rw.Status == RewardApproved:
+	case before == RewardPending && rw.Status == RewardApproved, moves[0].Type == EntryReinstatement:
 		return WebhookRewardApproved
 	case moves[0].Type == EntryReversal || moves[0].Type == EntryClawback:
 		return WebhookRewardReversed

@@ -95,7 +95,7 @@ func countsMatter(p *parrain.Program) bool {
 			return true
 		}
 		for _, s := range []*parrain.RewardSpec{r.Advocate, r.Friend} {
-			if s != nil && len(s.Tiers) > 0 {
+			if s != nil && (len(s.Tiers) > 0 || s.HasReferralCondition()) {
 				return true
 			}
 		}

@@ -19,7 +19,7 @@ type Service struct {
 // (store.SetMaturityCheck).
 func New(st *store.Store) *Service {
 	s := &Service{st: st}
-	st.SetMaturityCheck(checkActivity)
+	st.SetMaturityCheck(beforeMaturity)
 	return s
 }
 

@@ -77,6 +77,7 @@ type AuditEntry struct {
 const (
 	AuditRewardApproved   = "reward.approved"
 	AuditRewardRejected   = "reward.rejected"
+	AuditRewardReinstated = "reward.reinstated"
 	AuditReferralCleared  = "referral.cleared"
 	AuditReferralRejected = "referral.rejected"
 	AuditProgramCreated   = "program.created"

@@ -119,7 +119,7 @@ var DataMap = []TableMap{
 	{Table: "rewards", Purpose: "rewards granted", Retention: keptWhileProgram, Export: "listed with their ledger entries", Of: "participant_id = :p",
 		Erasure: "kept (money); pending and approved ones forfeited only when erasure is forced; text fields searched and redacted",
 		Text:    "description explanation review_reason details", ID: "id program_id participant_id referral_id purchase_id event_id rule_id",
-		None: "rule_version role trigger_type kind amount_type amount currency reversed status hold_until approved_at created_at updated_at occurred_at stage rate_bps base_amount base_currency fx_rate review"},
+		None: "rule_version role trigger_type kind amount_type amount currency reversed status hold_until approved_at created_at updated_at occurred_at stage rate_bps base_amount base_currency fx_rate review void_reason"},
 	{Table: "ledger_entries", Purpose: "the append-only ledger of every movement of money", Retention: "forever (accounting)",
 		Export: "listed", Of: "participant_id = :p",
 		Erasure: "never changed (append-only): rows reference the tombstone by id only; a forced erasure appends the reversal of what is forfeited",

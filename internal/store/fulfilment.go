@@ -694,3 +694,18 @@ func (s *Store) Alerts(ctx context.Context, programID string, openOnly bool) ([]
 	}
 	return out, rows.Err()
 }
+
+// kickFulfilmentTx makes a reinstated reward's delivery run now: a
+// delivery cancelled by the void is scheduled again.
+func (s *Store) kickFulfilmentTx(ctx context.Context, tx *sql.Tx, rewardID string) error {
+	res, err := tx.ExecContext(ctx, `UPDATE reward_fulfilments SET status = $1, updated_at = $2 WHERE reward_id = $3 AND status IN ($1, $4)`,
+		parrain.FulfilScheduled, ms(s.clock.Now()), rewardID, parrain.FulfilCancelled)
+	if err != nil {
+		return fmt.Errorf("rescheduling fulfilment: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return nil // cash, or already delivered
+	}
+	payload, _ := json.Marshal(parrain.FulfilRewardArgs{RewardID: rewardID})
+	return s.kickJobTx(ctx, tx, parrain.JobFulfilReward, parrain.JobFulfilReward+":"+rewardID, payload)
+}

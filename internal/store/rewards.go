@@ -15,16 +15,17 @@ import (
 const rewardSelect = `SELECT r.id, r.program_id, r.participant_id, (SELECT p.external_id FROM participants p WHERE p.id = r.participant_id),
 	r.referral_id, r.purchase_id, (SELECT pu.order_id FROM purchases pu WHERE pu.id = r.purchase_id), r.event_id, r.rule_id, r.rule_version,
 	r.role, r.trigger_type, r.kind, r.amount_type, r.amount, r.currency, r.reversed, r.status, r.description, r.explanation,
-	r.hold_until, r.approved_at, r.created_at FROM rewards r`
+	r.hold_until, r.approved_at, r.created_at, r.void_reason, r.occurred_at FROM rewards r`
 
 func scanReward(sc scanner) (parrain.Reward, error) {
 	var r parrain.Reward
 	var purchase, order sql.NullString
 	var hold, created int64
-	var approved sql.NullInt64
+	var approved, occurred sql.NullInt64
 	err := sc.Scan(&r.ID, &r.ProgramID, &r.ParticipantID, &r.ExternalID, &r.ReferralID, &purchase, &order, &r.EventID, &r.RuleID,
 		&r.RuleVersion, &r.Role, &r.Trigger, &r.Kind, &r.AmountType, &r.Amount, &r.Currency, &r.Reversed, &r.Status,
-		&r.Description, &r.Explanation, &hold, &approved, &created)
+		&r.Description, &r.Explanation, &hold, &approved, &created, &r.VoidReason, &occurred)
+	r.OccurredAt = fromNullMS(occurred)
 	r.PurchaseID, r.OrderID = purchase.String, order.String
 	r.HoldUntil, r.ApprovedAt, r.CreatedAt = fromMS(hold), fromNullMS(approved), fromMS(created)
 	return r, err
@@ -273,6 +274,61 @@ func (t *Tx) PurchaseRewardsForUpdate(ctx context.Context, purchaseID string) ([
 	return t.s.rewardsWhere(ctx, t.tx, `r.purchase_id = $1`+t.s.d.forUpdate, purchaseID)
 }
 
+// VoidReward reverses what is left of a pending reward at maturation
+// with a void reason (parrain.VoidInactive): a reversal entry with the
+// memo, the reason on the reward, the reward.reversed webhook.
+func (t *Tx) VoidReward(ctx context.Context, rw *parrain.Reward, reason, memo string) error {
+	x := rw.Outstanding()
+	moves, st := parrain.Reverse(rw, x)
+	if len(moves) == 0 {
+		return parrain.Errorf(parrain.CodeConflict, "reward %s (%s) cannot be voided", rw.ID, rw.Status)
+	}
+	if _, err := t.tx.ExecContext(ctx, `UPDATE rewards SET void_reason = $1 WHERE id = $2`, reason, rw.ID); err != nil {
+		return fmt.Errorf("recording the void reason: %w", err)
+	}
+	rw.VoidReason = reason
+	return t.s.applyMoves(ctx, t.tx, rw, moves, st, rw.Reversed+x, memo)
+}
+
+// ReinstateReward brings back a reward voided as inactive: a
+// reinstatement entry, approved now, the void reason cleared, the
+// reward.approved webhook and its delivery scheduled.
+func (t *Tx) ReinstateReward(ctx context.Context, rw *parrain.Reward, memo string) (int64, error) {
+	moves, st, ok := parrain.Reinstate(rw)
+	if !ok {
+		return 0, parrain.Errorf(parrain.CodeConflict, "reward %s is %s: only a reward voided as inactive can be reinstated", rw.ID, rw.Status)
+	}
+	before := rw.Status
+	for _, m := range moves {
+		if err := t.s.insertEntry(ctx, t.tx, rw, m, memo); err != nil {
+			return 0, err
+		}
+	}
+	now := t.s.clock.Now()
+	if _, err := t.tx.ExecContext(ctx, `UPDATE rewards SET status = $1, reversed = 0, approved_at = $2, void_reason = '', updated_at = $2 WHERE id = $3`,
+		st, ms(now), rw.ID); err != nil {
+		return 0, fmt.Errorf("reinstating reward: %w", err)
+	}
+	x := rw.Reversed
+	rw.Status, rw.Reversed, rw.ApprovedAt, rw.VoidReason = st, 0, &now, ""
+	if err := t.s.emitRewardMovesTx(ctx, t.tx, before, rw, moves); err != nil {
+		return 0, err
+	}
+	return x, t.s.kickFulfilmentTx(ctx, t.tx, rw.ID)
+}
+
+// ActivityDays counts the distinct UTC days on which a participant
+// reported events of a type in a program in [from, to].
+func (t *Tx) ActivityDays(ctx context.Context, programID, participantID string, typ parrain.EventType, from, to time.Time) (int, error) {
+	var n int
+	if err := t.tx.QueryRowContext(ctx, `SELECT COUNT(DISTINCT occurred_at / 86400000) FROM events
+		WHERE participant_id = $1 AND program_id = $2 AND type = $3 AND occurred_at >= $4 AND occurred_at <= $5`,
+		participantID, programID, string(typ), ms(from), ms(to)).Scan(&n); err != nil {
+		return 0, fmt.Errorf("counting activity days: %w", err)
+	}
+	return n, nil
+}
+
 // ApplyMoves records ledger movements on a reward with its new status and
 // reversed total.
 func (t *Tx) ApplyMoves(ctx context.Context, rw *parrain.Reward, moves []parrain.Movement, st parrain.RewardStatus, reversed int64, memo string) error {
@@ -511,7 +567,7 @@ func (s *Store) decorate(ctx context.Context, q querier, rws []parrain.Reward) e
 					d.Review = ReviewRejected
 				}
 			}
-			d.Fulfilment = rw.Fulfilment
+			d.Fulfilment, d.VoidReason = rw.Fulfilment, rw.VoidReason
 			rw.RewardDetails = d
 		}
 		rows.Close()
