@@ -16,6 +16,15 @@ import (
 // reward was priced under, and the raw per-unit outcomes results are
 // computed from.
 
+// Audit actions of experiments.
+const (
+	AuditExperimentCreated  = "experiment.created"
+	AuditExperimentUpdated  = "experiment.updated"
+	AuditExperimentStarted  = "experiment.started"
+	AuditExperimentStopped  = "experiment.stopped"
+	AuditExperimentPromoted = "experiment.promoted"
+)
+
 const experimentSelect = `SELECT id, program_id, name, hypothesis, unit, primary_metric, guardrails, mde_bps, status,
 	started_at, stopped_at, promoted_arm, created_at, updated_at FROM experiments`
 
@@ -214,11 +223,17 @@ func (t *Tx) RecordExposure(ctx context.Context, experimentID, unitID, arm strin
 	return got, nil
 }
 
-// RecordRewardArm records the experiment arm a reward was priced under.
-func (t *Tx) RecordRewardArm(ctx context.Context, rewardID, experimentID, arm string, at time.Time) error {
+// RecordRewardArm records the experiment arm a reward was priced under
+// and, when note is not empty, appends it to the reward's explanation.
+func (t *Tx) RecordRewardArm(ctx context.Context, rewardID, experimentID, arm, note string, at time.Time) error {
 	if _, err := t.tx.ExecContext(ctx, `INSERT INTO experiment_rewards (reward_id, experiment_id, arm, created_at) VALUES ($1, $2, $3, $4)`,
 		rewardID, experimentID, arm, ms(at)); err != nil {
 		return fmt.Errorf("recording reward arm: %w", err)
+	}
+	if note != "" {
+		if _, err := t.tx.ExecContext(ctx, `UPDATE rewards SET explanation = explanation || $2 WHERE id = $1`, rewardID, note); err != nil {
+			return fmt.Errorf("explaining reward arm: %w", err)
+		}
 	}
 	return nil
 }
@@ -251,24 +266,28 @@ type UnitOutcome struct {
 	Revenue, RewardCost int64
 }
 
-// ExperimentOutcomes returns every assigned unit of an experiment with its
-// outcomes, in assignment order. For a visitor unit, the unit is the
-// visitor id; outcomes are counted through the referral whose friend
-// signed up from that visitor's click (unsupported yet: zero).
-func (s *Store) ExperimentOutcomes(ctx context.Context, experimentID string) ([]UnitOutcome, error) {
+// ExperimentOutcomes returns every unit of an experiment first exposed
+// before asOf, with what happened from its first exposure until asOf, in
+// assignment order. For a visitor unit, outcomes are not linked yet: they
+// read as zero.
+func (s *Store) ExperimentOutcomes(ctx context.Context, experimentID string, asOf time.Time) ([]UnitOutcome, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT a.experiment_id, a.unit_id, a.arm, a.first_exposed_at, a.last_exposed_at, a.exposures,
-		EXISTS (SELECT 1 FROM shares sh WHERE sh.participant_id = a.unit_id AND sh.created_at >= a.first_exposed_at),
-		(SELECT COUNT(*) FROM referrals r WHERE r.advocate_id = a.unit_id AND r.program_id = e.program_id AND r.created_at >= a.first_exposed_at),
-		(SELECT COUNT(*) FROM referrals r WHERE r.advocate_id = a.unit_id AND r.program_id = e.program_id AND r.created_at >= a.first_exposed_at
-			AND r.status = 'converted'),
-		(SELECT COUNT(*) FROM referrals r WHERE r.advocate_id = a.unit_id AND r.program_id = e.program_id AND r.created_at >= a.first_exposed_at
+		EXISTS (SELECT 1 FROM shares sh WHERE sh.participant_id = a.unit_id AND sh.created_at >= a.first_exposed_at AND sh.created_at < $2),
+		(SELECT COUNT(*) FROM referrals r WHERE r.advocate_id = a.unit_id AND r.program_id = e.program_id
+			AND r.created_at >= a.first_exposed_at AND r.created_at < $2),
+		(SELECT COUNT(*) FROM referrals r WHERE r.advocate_id = a.unit_id AND r.program_id = e.program_id
+			AND r.created_at >= a.first_exposed_at AND r.created_at < $2 AND r.converted_at < $2 AND r.status = 'converted'),
+		(SELECT COUNT(*) FROM referrals r WHERE r.advocate_id = a.unit_id AND r.program_id = e.program_id
+			AND r.created_at >= a.first_exposed_at AND r.created_at < $2
 			AND (r.review_status <> 'none' OR r.reason IN ('fraud', 'fraud_review'))),
 		COALESCE((SELECT SUM(pu.amount - pu.refunded) FROM purchases pu JOIN referrals r ON r.id = pu.referral_id
-			WHERE r.advocate_id = a.unit_id AND r.program_id = e.program_id AND r.created_at >= a.first_exposed_at), 0),
+			WHERE r.advocate_id = a.unit_id AND r.program_id = e.program_id AND r.created_at >= a.first_exposed_at
+			AND pu.created_at < $2), 0),
 		COALESCE((SELECT SUM(rw.amount - rw.reversed) FROM rewards rw JOIN referrals r ON r.id = rw.referral_id
-			WHERE r.advocate_id = a.unit_id AND r.program_id = e.program_id AND r.created_at >= a.first_exposed_at), 0)
+			WHERE r.advocate_id = a.unit_id AND r.program_id = e.program_id AND r.created_at >= a.first_exposed_at
+			AND rw.created_at < $2), 0)
 		FROM experiment_assignments a JOIN experiments e ON e.id = a.experiment_id
-		WHERE a.experiment_id = $1 ORDER BY a.first_exposed_at, a.unit_id`, experimentID)
+		WHERE a.experiment_id = $1 AND a.first_exposed_at < $2 ORDER BY a.first_exposed_at, a.unit_id`, experimentID, ms(asOf))
 	if err != nil {
 		return nil, fmt.Errorf("loading experiment outcomes: %w", err)
 	}

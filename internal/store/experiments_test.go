@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -77,13 +78,13 @@ func TestExperimentRepository(t *testing.T) {
 			t.Fatalf("no reward: %+v", res)
 		}
 		rw := res.Rewards[0]
-		if err := e.St.InTx(ctx, func(tx *store.Tx) error { return tx.RecordRewardArm(ctx, rw.ID, exp.ID, "b", rw.CreatedAt) }); err != nil {
+		if err := e.St.InTx(ctx, func(tx *store.Tx) error { return tx.RecordRewardArm(ctx, rw.ID, exp.ID, "b", " [experiment arm b]", rw.CreatedAt) }); err != nil {
 			t.Fatal(err)
 		}
 		if x, a, err := e.St.RewardArm(ctx, rw.ID); err != nil || x != exp.ID || a != "b" {
 			t.Fatalf("reward arm %q %q %v", x, a, err)
 		}
-		outs, err := e.St.ExperimentOutcomes(ctx, exp.ID)
+		outs, err := e.St.ExperimentOutcomes(ctx, exp.ID, t0.Add(24*time.Hour))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -96,6 +97,24 @@ func TestExperimentRepository(t *testing.T) {
 			Referrals: 1, Conversions: 1, Revenue: 5000, RewardCost: cost}
 		if len(outs) != 1 || !reflect.DeepEqual(outs[0], want) {
 			t.Fatalf("outcomes %+v, want %+v", outs, want)
+		}
+		// as of before the friend came: the unit, nothing yet
+		early, err := e.St.ExperimentOutcomes(ctx, exp.ID, t0.Add(5*time.Hour))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(early) != 1 || early[0].Referrals != 0 || early[0].Revenue != 0 || early[0].RewardCost != 0 {
+			t.Fatalf("early outcomes %+v", early)
+		}
+		if none, err := e.St.ExperimentOutcomes(ctx, exp.ID, t0.Add(time.Hour)); err != nil || len(none) != 0 {
+			t.Fatalf("before the first exposure %+v %v", none, err)
+		}
+		var expl string
+		if err := e.St.DB().QueryRow(`SELECT explanation FROM rewards WHERE id = $1`, rw.ID).Scan(&expl); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.HasSuffix(expl, " [experiment arm b]") {
+			t.Fatalf("explanation %q", expl)
 		}
 	})
 }
