@@ -26,6 +26,22 @@ const (
 	ExperimentPromoted ExperimentStatus = "promoted" // an arm's overrides became the program's next version
 )
 
+// Outgoing webhook event types of experiments.
+const (
+	WebhookExperimentStarted  = "experiment.started"
+	WebhookExperimentStopped  = "experiment.stopped"
+	WebhookExperimentPromoted = "experiment.promoted"
+)
+
+func init() {
+	// Endpoints may subscribe to the experiment events like to the others.
+	for _, t := range []string{WebhookExperimentStarted, WebhookExperimentStopped, WebhookExperimentPromoted} {
+		if !ValidWebhookEventType(t) {
+			WebhookEventTypes = append(WebhookEventTypes, t)
+		}
+	}
+}
+
 // ExperimentUnit is what is randomised: an advocate (incentive and message
 // tests) or a visitor of the landing page (landing-page tests: the friend,
 // identified by the click's visitor id before they sign up).
