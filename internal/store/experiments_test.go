@@ -78,7 +78,9 @@ func TestExperimentRepository(t *testing.T) {
 			t.Fatalf("no reward: %+v", res)
 		}
 		rw := res.Rewards[0]
-		if err := e.St.InTx(ctx, func(tx *store.Tx) error { return tx.RecordRewardArm(ctx, rw.ID, exp.ID, "b", " [experiment arm b]", rw.CreatedAt) }); err != nil {
+		if err := e.St.InTx(ctx, func(tx *store.Tx) error {
+			return tx.RecordRewardArm(ctx, rw.ID, exp.ID, "b", " [experiment arm b]", rw.CreatedAt)
+		}); err != nil {
 			t.Fatal(err)
 		}
 		if x, a, err := e.St.RewardArm(ctx, rw.ID); err != nil || x != exp.ID || a != "b" {
