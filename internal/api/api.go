@@ -32,6 +32,7 @@ type API struct {
 	partners *partner.Service
 	programs *program.Service
 	payouts  *payout.Service
+	exps     *referral.Experiments
 	log      *slog.Logger
 	baseURL  string
 	// keys rate-limits requests per API key (nil: no limit); keyQuota is
@@ -54,7 +55,8 @@ func (a *API) LimitKeys(perMinute int) {
 // partners, programs and their terms through programs, the payouts' through
 // payouts.
 func New(st *store.Store, ref *referral.Service, partners *partner.Service, programs *program.Service, payouts *payout.Service, log *slog.Logger, baseURL string) *API {
-	return &API{st: st, ref: ref, partners: partners, programs: programs, payouts: payouts, log: log, baseURL: strings.TrimRight(baseURL, "/")}
+	return &API{st: st, ref: ref, partners: partners, programs: programs, payouts: payouts, exps: referral.NewExperiments(st, programs),
+		log: log, baseURL: strings.TrimRight(baseURL, "/")}
 }
 
 // MaxBody is the largest request body accepted.
