@@ -117,4 +117,3 @@ func (a *API) ExperimentResults(w http.ResponseWriter, r *http.Request) {
 	}
 	httpx.WriteJSON(w, http.StatusOK, res)
 }
-
