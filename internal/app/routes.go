@@ -291,6 +291,11 @@ func (m *Main) adminRoutes(mux *http.ServeMux) {
 	admin("POST /admin/programs/{id}", false, c.Require(manager, c.UpdateProgram))
 	admin("POST /admin/programs/{id}/status", false, c.Require(manager, c.SetProgramStatus))
 
+	// Experiments (docs/experiments.md): setup, live results, start/stop/promote.
+	admin("GET /admin/experiments", false, c.Require(analyst, c.Experiments))
+	admin("POST /admin/experiments", false, c.Require(manager, c.CreateExperiment))
+	admin("POST /admin/experiments/{id}/{action}", false, c.Require(manager, c.ExperimentAction))
+
 	// Participants, referrals, fraud review, rewards, audit log.
 	admin("GET /admin/participants", false, c.Require(analyst, c.Participants))
 	admin("GET /admin/participants/{id}", false, c.Require(analyst, c.Participant))

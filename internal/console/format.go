@@ -39,6 +39,7 @@ func parsePages(fsys fs.FS) (map[string]*template.Template, error) {
 var funcs = template.FuncMap{
 	"money":    money,
 	"pct":      pct,
+	"mul100":   func(f float64) float64 { return f * 100 },
 	"change":   change,
 	"trend":    trend,
 	"date":     func(t time.Time) string { return t.UTC().Format("2006-01-02") },
