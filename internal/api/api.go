@@ -34,6 +34,7 @@ type API struct {
 	programs *program.Service
 	payouts  *payout.Service
 	access   *access.Service
+	exps     *referral.Experiments
 	log      *slog.Logger
 	baseURL  string
 	// keys rate-limits requests per API key (nil: no limit); keyQuota is
@@ -56,7 +57,8 @@ func (a *API) LimitKeys(perMinute int) {
 // partners, programs and their terms through programs, the payouts' through
 // payouts, and API keys are authenticated by acc.
 func New(st *store.Store, ref *referral.Service, partners *partner.Service, programs *program.Service, payouts *payout.Service, acc *access.Service, log *slog.Logger, baseURL string) *API {
-	return &API{st: st, ref: ref, partners: partners, programs: programs, payouts: payouts, access: acc, log: log, baseURL: strings.TrimRight(baseURL, "/")}
+	return &API{st: st, ref: ref, partners: partners, programs: programs, payouts: payouts, access: acc, exps: referral.NewExperiments(st, programs),
+		log: log, baseURL: strings.TrimRight(baseURL, "/")}
 }
 
 // MaxBody is the largest request body accepted.

@@ -117,6 +117,13 @@ func (m *Main) routes() (*http.ServeMux, []Route) {
 	handle("PUT /api/v1/programs/{program_id}/triggers/{trigger_id}", false, a.Auth(store.ScopeAdmin, a.PutTrigger))
 	handle("DELETE /api/v1/programs/{program_id}/triggers/{trigger_id}", false, a.Auth(store.ScopeAdmin, a.DeleteTrigger))
 	handle("GET /api/v1/programs/{program_id}/triggers/{trigger_id}/firings", false, a.Auth(store.ScopeRead, a.ListFirings))
+	handle("POST /api/v1/programs/{program_id}/experiments", false, a.Auth(store.ScopeAdmin, a.CreateExperiment))
+	handle("GET /api/v1/programs/{program_id}/experiments", false, a.Auth(store.ScopeRead, a.ListExperiments))
+	handle("GET /api/v1/programs/{program_id}/experiments/{experiment_id}", false, a.Auth(store.ScopeRead, a.GetExperiment))
+	handle("POST /api/v1/programs/{program_id}/experiments/{experiment_id}/start", false, a.Auth(store.ScopeAdmin, a.StartExperiment))
+	handle("POST /api/v1/programs/{program_id}/experiments/{experiment_id}/stop", false, a.Auth(store.ScopeAdmin, a.StopExperiment))
+	handle("POST /api/v1/programs/{program_id}/experiments/{experiment_id}/promote", false, a.Auth(store.ScopeAdmin, a.PromoteExperiment))
+	handle("GET /api/v1/programs/{program_id}/experiments/{experiment_id}/results", false, a.Auth(store.ScopeRead, a.ExperimentResults))
 	handle("GET /api/v1/programs/{program_id}/emails", false, a.Auth(store.ScopeRead, a.ListEmails))
 	handle("GET /api/v1/programs/{program_id}/email-templates", false, a.Auth(store.ScopeRead, a.ListEmailTemplates))
 	handle("GET /api/v1/programs/{program_id}/email-templates/{kind}/{locale}", false, a.Auth(store.ScopeRead, a.GetEmailTemplate))
@@ -285,6 +292,11 @@ func (m *Main) adminRoutes(mux *http.ServeMux) {
 	admin("GET /admin/programs/{id}/edit", false, c.Require(manager, c.EditProgram))
 	admin("POST /admin/programs/{id}", false, c.Require(manager, c.UpdateProgram))
 	admin("POST /admin/programs/{id}/status", false, c.Require(manager, c.SetProgramStatus))
+
+	// Experiments (docs/experiments.md): setup, live results, start/stop/promote.
+	admin("GET /admin/experiments", false, c.Require(analyst, c.Experiments))
+	admin("POST /admin/experiments", false, c.Require(manager, c.CreateExperiment))
+	admin("POST /admin/experiments/{id}/{action}", false, c.Require(manager, c.ExperimentAction))
 
 	// Participants, referrals, fraud review, rewards, audit log.
 	admin("GET /admin/participants", false, c.Require(analyst, c.Participants))

@@ -7,7 +7,6 @@ import (
 
 	"github.com/parrainhq/parrain/internal/dbtest"
 	"github.com/parrainhq/parrain/internal/parrain"
-	"github.com/parrainhq/parrain/internal/store"
 )
 
 // The demo program requires activity: its due rewards whose friend never
@@ -17,7 +16,7 @@ import (
 func TestInactiveRewardReinstatedOverHTTP(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, testConfig(dbtest.URL(t, "sqlite")))
-	m := e.session(e.user("manager@corp.example", store.RoleManager))
+	m := e.session(e.user("manager@corp.example", parrain.UserRoleManager))
 	rows, err := e.st.DB().Query(`SELECT id FROM rewards WHERE program_id = $1 AND status = 'pending' AND hold_until <= $2`,
 		e.prog.ID, e.st.Clock().Now().UnixMilli())
 	if err != nil {

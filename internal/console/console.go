@@ -91,6 +91,7 @@ type Console struct {
 	payouts  *payout.Service
 	reports  *report.Service
 	webhooks *outbound.Service
+	exps     *referral.Experiments
 	log      *slog.Logger
 	opt      Options
 	secure   bool
@@ -134,7 +135,8 @@ func New(st *store.Store, log *slog.Logger, opt Options) (*Console, error) {
 	if opt.Privacy == nil {
 		opt.Privacy = privacy.New(st, log, privacy.DefaultConfig())
 	}
-	c := &Console{st: st, partners: opt.Partners, payouts: opt.Payouts, reports: opt.Reports, webhooks: opt.Webhooks, log: log, opt: opt, secure: strings.HasPrefix(opt.BaseURL, "https://"), static: web.Static(),
+	c := &Console{st: st, partners: opt.Partners, payouts: opt.Payouts, reports: opt.Reports, webhooks: opt.Webhooks,
+		exps: referral.NewExperiments(st, opt.Programs), log: log, opt: opt, secure: strings.HasPrefix(opt.BaseURL, "https://"), static: web.Static(),
 		access: opt.Access, byIP: httpx.NewLimiter(rate.Every(opt.LoginRate), opt.LoginBurst)}
 	pages, err := parsePages(web.Templates())
 	if err != nil {

@@ -39,6 +39,7 @@ func parsePages(fsys fs.FS) (map[string]*template.Template, error) {
 var funcs = template.FuncMap{
 	"money":    money,
 	"pct":      pct,
+	"mul100":   func(f float64) float64 { return f * 100 },
 	"change":   change,
 	"trend":    trend,
 	"date":     func(t time.Time) string { return t.UTC().Format("2006-01-02") },
@@ -277,6 +278,8 @@ var actionWords = map[string]string{
 	"widget_secret.rotated": "Rotated the widget secret", "experience.updated": "Changed the widget and emails' settings",
 	"email_template.updated": "Edited an email template", "email_template.deleted": "Restored a built-in email",
 	"trigger.created": "Created a trigger", "trigger.updated": "Edited a trigger", "trigger.deleted": "Deleted a trigger",
+	"experiment.created": "Created an experiment", "experiment.updated": "Edited an experiment", "experiment.started": "Started an experiment",
+	"experiment.stopped": "Stopped an experiment", "experiment.promoted": "Promoted an experiment's arm",
 	"payout_account.updated": "Set a payout account", "payout_account.deleted": "Removed a payout account",
 	"payout_settings.updated": "Changed the payout settings", "payout.marked_paid": "Marked a payout paid",
 	"payout.marked_failed": "Marked a payout failed", "payout.cancelled": "Cancelled a payout",

@@ -75,6 +75,18 @@ func (s *Service) Update(ctx context.Context, id string, p parrain.Program, idem
 	})
 }
 
+// ReviseTx saves the normalized document p as the program's next version
+// inside the caller's transaction (an experiment's promotion), exactly as
+// Update does in its own: versioned, terms renewed, audited.
+func (s *Service) ReviseTx(ctx context.Context, tx *store.Tx, programID string, p parrain.Program) (parrain.Program, error) {
+	cur, err := tx.ProgramForUpdate(ctx, programID)
+	if err != nil {
+		return p, err
+	}
+	p.Version = cur.Version
+	return s.replaceTx(ctx, tx, cur, p)
+}
+
 // replaceTx saves p over cur (see Update).
 func (s *Service) replaceTx(ctx context.Context, tx *store.Tx, cur, p parrain.Program) (parrain.Program, error) {
 	p, secret, changed, err := parrain.ReviseProgram(cur, p, tx.Now())

@@ -390,8 +390,31 @@ func (in *ingest) engineTx(ctx context.Context, fn func(w parrain.World, rc *par
 		}
 	}
 	var out engineOutcome
-	if err := fn(&dbWorld{ctx: ctx, tx: in.tx, prog: in.prog}, rc, &out); err != nil {
+	// An advocate assigned to an experiment arm is priced by the arm's
+	// rules; each reward records the arm and its explanation says so.
+	exp, arm, err := experimentArmTx(ctx, in.tx, in.prog.ID, rc.Referral.AdvocateID)
+	if err != nil {
 		return err
+	}
+	prog := in.prog
+	if arm != nil {
+		priced := *in.prog
+		priced, _ = arm.Apply(priced, parrain.Experience{})
+		in.prog = &priced
+	}
+	err = fn(&dbWorld{ctx: ctx, tx: in.tx, prog: in.prog}, rc, &out)
+	in.prog = prog
+	if err != nil {
+		return err
+	}
+	if arm != nil {
+		note := armNote(exp, arm)
+		for i := range out.rewards {
+			if err := in.tx.RecordRewardArm(ctx, out.rewards[i].ID, exp.ID, arm.Key, note, out.rewards[i].CreatedAt); err != nil {
+				return err
+			}
+			out.rewards[i].Explanation += note
+		}
 	}
 	in.res.Rewards = append(in.res.Rewards, out.rewards...)
 	in.res.Reversals = append(in.res.Reversals, out.reversals...)

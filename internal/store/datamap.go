@@ -265,6 +265,15 @@ var DataMap = []TableMap{
 	{Table: "program_experience", Purpose: "widget settings and secrets", Retention: "-", Export: "-", Erasure: "-",
 		ID: "program_id", None: "widget_secret previous_secret settings secret_version previous_until rotated_at updated_at"},
 	{Table: "email_templates", Purpose: "email templates", Retention: "-", Export: "-", Erasure: "-", ID: "program_id", None: "kind locale subject text_body html_body updated_at"},
+	{Table: "experiments", Purpose: "A/B experiments of a program", Retention: "-", Export: "-", Erasure: "-",
+		ID: "id program_id", None: "name hypothesis unit primary_metric guardrails mde_bps status started_at stopped_at promoted_arm promoted_version created_at updated_at"},
+	{Table: "experiment_arms", Purpose: "the arms of experiments and what each overrides", Retention: "-", Export: "-", Erasure: "-",
+		ID: "experiment_id", None: "arm position name weight overrides"},
+	{Table: "experiment_assignments", Purpose: "which arm an advocate or landing-page visitor was assigned, and when first exposed",
+		Retention: "as long as the experiment exists", Export: "the person's assignments", Erasure: "kept: ids, arms and times only; the participant's row stays as a tombstone",
+		Of: "unit_id = :p", ID: "experiment_id unit_id", None: "arm first_exposed_at last_exposed_at exposures", NoSweep: true},
+	{Table: "experiment_rewards", Purpose: "the experiment arm each reward was priced under", Retention: "as long as the program exists", Export: "-",
+		Erasure: "kept (no personal data)", ID: "reward_id experiment_id", None: "arm created_at", NoSweep: true},
 	{Table: "moment_triggers", Purpose: "moment triggers", Retention: "-", Export: "-", Erasure: "-", ID: "id program_id", None: "kind status definition deleted_at created_at updated_at"},
 }
 

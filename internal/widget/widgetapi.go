@@ -13,6 +13,7 @@ import (
 	"github.com/parrainhq/parrain/internal/httpx"
 	"github.com/parrainhq/parrain/internal/notify"
 	"github.com/parrainhq/parrain/internal/parrain"
+	"github.com/parrainhq/parrain/internal/referral"
 	"github.com/parrainhq/parrain/internal/store"
 )
 
@@ -182,6 +183,13 @@ func (s *Service) MeHandler(w http.ResponseWriter, r *http.Request) {
 
 func (s *Service) me(r *http.Request, a *advocate) (*Me, error) {
 	ctx := r.Context()
+	// Opening the widget is the advocate's exposure to a running
+	// experiment: their arm's rules and texts are what they see.
+	var arm referral.ArmView
+	var err error
+	if a.prog, a.x, arm, err = s.ref.ExposeAdvocate(ctx, a.prog, a.x, a.p); err != nil {
+		return nil, err
+	}
 	lang := s.lang(r, r.URL.Query().Get("locale"), a.p.Locale, a.x.DefaultLocale)
 	sender := a.x.Sender(&a.prog)
 	me := &Me{Locale: lang, Strings: s.cat.Prefix(lang, "widget."),
@@ -191,6 +199,12 @@ func (s *Service) me(r *http.Request, a *advocate) (*Me, error) {
 	me.Offer = s.offers(lang, &a.prog, &a.x)
 	me.Headline = s.headline(lang, sender, me.Offer)
 	me.Share = s.share(lang, sender, a.p, me.Link, me.Offer, &a.x)
+	if subject := parrain.LocalizedText(arm.Overrides.ShareSubject, lang); subject != "" {
+		me.Share.Subject = subject
+		for c := range me.Share.URLs {
+			me.Share.URLs[c] = ShareURL(c, me.Link, subject, me.Share.Message)
+		}
+	}
 	st, err := s.st.ParticipantStats(ctx, a.p.ID)
 	if err != nil {
 		return nil, err
