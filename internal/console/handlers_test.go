@@ -123,6 +123,15 @@ func newConsoleEnv(t *testing.T, se *storetest.Env) *consoleEnv {
 		{"POST /admin/settings/webhooks", manager, c.CreateWebhook, nil},
 		{"POST /admin/settings/webhooks/{id}/delete", manager, c.DeleteWebhook, nil},
 		{"POST /admin/settings/webhooks/{id}/deliveries/{delivery}/replay", manager, c.ReplayWebhook, nil},
+		{"GET /admin/settings/experience", analyst, c.Experience, nil},
+		{"POST /admin/settings/experience", manager, c.SetExperience, nil},
+		{"GET /admin/settings/fraud", analyst, c.FraudPolicy, nil},
+		{"POST /admin/settings/fraud", manager, c.SetFraudPolicy, nil},
+		{"GET /admin/settings/payouts", analyst, c.PayoutSettings, nil},
+		{"POST /admin/settings/payouts", manager, c.SetPayoutSettings, nil},
+		{"GET /admin/settings/email-templates", analyst, c.EmailTemplates, nil},
+		{"POST /admin/settings/email-templates", manager, c.SetEmailTemplate, nil},
+		{"GET /admin/settings/email-log", analyst, c.EmailLog, nil},
 		{"GET /admin/", analyst, c.NotFound, nil},
 	}
 	e.mux.Handle("GET /admin/static/{file}", c.Static())
