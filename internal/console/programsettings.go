@@ -105,7 +105,7 @@ type experienceData struct {
 // composes them, with a sample advocate.
 type sharePreview struct {
 	Lang, Title, Body, When, Consent, Continue, Disclosure, TermsURL, TermsLabel string
-	Subject, Message                                                              string
+	Subject, Message                                                             string
 }
 
 // Experience serves GET /admin/settings/experience.

@@ -74,7 +74,7 @@ func TestProgramSettingsPages(t *testing.T) {
 				valid: url.Values{"program": {pid}, "landing_page": {"on"}, "offer_text.fr": {"15 % sur votre première commande"},
 					"share_message.en": {"Try {sender} with {offer}: {link}"}, "allowed_origins": {"https://App.Example.com\nhttps://shop.example.com:8443"},
 					"invites_per_day": {"5"}, "emails.reminder": {"on"}, "default_locale": {"fr"}},
-				bad: url.Values{"program": {pid}, "allowed_origins": {"https://ok.example.com\nhttps://bad.example.com/path"}, "default_locale": {"en"}},
+				bad:      url.Values{"program": {pid}, "allowed_origins": {"https://ok.example.com\nhttps://bad.example.com/path"}, "default_locale": {"en"}},
 				badField: "allowed_origins-err", badMessage: "must be an origin such as https://app.example.com",
 				saved: func() bool {
 					x := experience()
@@ -94,10 +94,13 @@ func TestProgramSettingsPages(t *testing.T) {
 			},
 			{
 				name: "payout schedule", path: "/admin/settings/payouts", page: "payout_settings", action: "payout_settings.updated",
-				valid: url.Values{"program": {pid}, "schedule": {"monthly"}, "day": {"15"}, "hour": {"9"}, "minimum_amount": {"25.50"}, "auto_approve_limit": {"0"}},
-				bad:   url.Values{"program": {pid}, "schedule": {"monthly"}, "day": {"31"}, "hour": {"9"}, "minimum_amount": {"25"}},
+				valid:    url.Values{"program": {pid}, "schedule": {"monthly"}, "day": {"15"}, "hour": {"9"}, "minimum_amount": {"25.50"}, "auto_approve_limit": {"0"}},
+				bad:      url.Values{"program": {pid}, "schedule": {"monthly"}, "day": {"31"}, "hour": {"9"}, "minimum_amount": {"25"}},
 				badField: "day-err", badMessage: "must be a day of the month from 1 to 28",
-				saved:     func() bool { s := payouts(); return s.Schedule == parrain.ScheduleMonthly && s.Day == 15 && s.MinimumAmount == 2550 },
+				saved: func() bool {
+					s := payouts()
+					return s.Schedule == parrain.ScheduleMonthly && s.Day == 15 && s.MinimumAmount == 2550
+				},
 				unchanged: func() bool { s := payouts(); return s.Day != 31 && s.MinimumAmount != 2500 },
 			},
 			{
