@@ -349,6 +349,8 @@ func (m *Main) adminRoutes(mux *http.ServeMux) {
 	admin("GET /admin/settings/email-templates", false, c.Require(analyst, c.EmailTemplates))
 	admin("POST /admin/settings/email-templates", false, c.Require(manager, c.SetEmailTemplate))
 	admin("GET /admin/settings/email-log", false, c.Require(analyst, c.EmailLog))
+	admin("GET /admin/settings/partner-program", false, c.Require(analyst, c.PartnerProgramSettings))
+	admin("POST /admin/settings/partner-program", false, c.Require(manager, c.SetPartnerProgram))
 
 	// Anything else under /admin/: a console 404 page.
 	admin("GET /admin/", false, c.Require(analyst, c.NotFound))

@@ -132,6 +132,8 @@ func newConsoleEnv(t *testing.T, se *storetest.Env) *consoleEnv {
 		{"GET /admin/settings/email-templates", analyst, c.EmailTemplates, nil},
 		{"POST /admin/settings/email-templates", manager, c.SetEmailTemplate, nil},
 		{"GET /admin/settings/email-log", analyst, c.EmailLog, nil},
+		{"GET /admin/settings/partner-program", analyst, c.PartnerProgramSettings, nil},
+		{"POST /admin/settings/partner-program", manager, c.SetPartnerProgram, nil},
 		{"GET /admin/", analyst, c.NotFound, nil},
 	}
 	e.mux.Handle("GET /admin/static/{file}", c.Static())

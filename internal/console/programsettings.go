@@ -578,3 +578,139 @@ func (c *Console) EmailLog(w http.ResponseWriter, r *http.Request, a *Auth) {
 
 // EmailOn reports whether emails of kind k are sent (all on by default).
 func (d experienceData) EmailOn(k parrain.NoticeKind) bool { return d.X.EmailEnabled(k) }
+
+// ---- Partner program: settings, agreement and tiers ----
+
+// partnerProgramData is the partner program settings page.
+type partnerProgramData struct {
+	PP         store.PartnerProgram
+	Exists     bool
+	Industries string // one a line
+	Consent    bool
+	Tiers      []tierForm
+	Field      map[string]string
+}
+
+// tierForm is one tier row, amounts in major units.
+type tierForm struct {
+	N                                     int
+	Key, Name, Rank, Description          string
+	MinWonDeals, MinRevenue, PeriodMonths string
+	Training                              bool
+}
+
+// PartnerProgramSettings serves GET /admin/settings/partner-program.
+func (c *Console) PartnerProgramSettings(w http.ResponseWriter, r *http.Request, a *Auth) {
+	_, prog, err := c.programs(w, r)
+	if err != nil || prog == nil {
+		c.settingsView(w, r, a, http.StatusOK, "partner_program", "Partner program", nil, nil)
+		return
+	}
+	d := partnerProgramData{Field: map[string]string{}, Consent: true}
+	pp, err := c.st.PartnerProgram(r.Context(), prog.ID)
+	switch {
+	case err == nil:
+		d.PP, d.Exists = pp, true
+		d.Industries = strings.Join(pp.Qualification.Industries, "\n")
+		d.Consent = pp.Qualification.RequireConsent == nil || *pp.Qualification.RequireConsent
+		digits := currencyDigits(prog.Currency)
+		for i, t := range pp.Tiers {
+			d.Tiers = append(d.Tiers, tierForm{N: i, Key: t.Key, Name: t.Name, Rank: strconv.Itoa(t.Rank), Description: t.Description,
+				MinWonDeals: strconv.Itoa(t.Criteria.MinWonDeals), MinRevenue: formatDecimal(t.Criteria.MinRevenue, digits),
+				PeriodMonths: strconv.Itoa(t.Criteria.PeriodMonths), Training: t.Criteria.TrainingRequired})
+		}
+	case parrain.ErrorCode(err) == parrain.CodeNotFound:
+		d.PP.WindowDays, d.PP.DirectEngagedMonths = parrain.DefaultWindowDays, 6
+		d.Tiers = []tierForm{{N: 0, Key: "registered", Name: "Registered", Rank: "0"}}
+	default:
+		c.fail(w, r, a, err)
+		return
+	}
+	d.Tiers = append(d.Tiers, tierForm{N: len(d.Tiers)}) // a blank row to add a tier
+	c.settingsView(w, r, a, http.StatusOK, "partner_program", "Partner program", prog, d)
+}
+
+// SetPartnerProgram handles POST /admin/settings/partner-program, through
+// partner.Service.PutProgram (as PUT …/partner-program). The deal stages
+// and the portal branding are kept as they are; a tier row whose key is
+// blank is left out.
+func (c *Console) SetPartnerProgram(w http.ResponseWriter, r *http.Request, a *Auth) {
+	prog, err := c.formProgram(r)
+	if err != nil {
+		c.fail(w, r, a, err)
+		return
+	}
+	f, fields := r.PostForm, map[string]string{}
+	d := partnerProgramData{Field: fields, Industries: f.Get("industries"), Consent: f.Get("require_consent") == "on"}
+	set := parrain.PartnerSettings{}
+	if cur, err := c.st.PartnerProgram(r.Context(), prog.ID); err == nil {
+		set, d.Exists = cur.PartnerSettings, true
+	} else if parrain.ErrorCode(err) != parrain.CodeNotFound {
+		c.fail(w, r, a, err)
+		return
+	}
+	set.Slug, set.ApplicationsOpen = f.Get("slug"), f.Get("applications_open") == "on"
+	set.TermsVersion, set.TermsText = f.Get("terms_version"), f.Get("terms_text")
+	intField(f, "window_days", &set.WindowDays, fields)
+	intField(f, "direct_engaged_months", &set.DirectEngagedMonths, fields)
+	intField(f, "min_company_size", &set.Qualification.MinCompanySize, fields)
+	set.Qualification.Industries = lines(d.Industries)
+	set.Qualification.RequireConsent = &d.Consent
+	digits := currencyDigits(prog.Currency)
+	var tiers []parrain.Tier
+	for i := 0; i < 11 && f.Has("tier."+strconv.Itoa(i)+".key"); i++ {
+		p := "tier." + strconv.Itoa(i) + "."
+		tf := tierForm{N: i, Key: strings.TrimSpace(f.Get(p + "key")), Name: f.Get(p + "name"), Rank: f.Get(p + "rank"), Description: f.Get(p + "description"),
+			MinWonDeals: f.Get(p + "min_won_deals"), MinRevenue: f.Get(p + "min_revenue"), PeriodMonths: f.Get(p + "period_months"), Training: f.Get(p+"training") == "on"}
+		d.Tiers = append(d.Tiers, tf)
+		if tf.Key == "" {
+			continue
+		}
+		t := parrain.Tier{Key: tf.Key, Name: tf.Name, Description: tf.Description}
+		t.Criteria.TrainingRequired = tf.Training
+		for _, n := range []struct {
+			name string
+			dst  *int
+		}{{"rank", &t.Rank}, {"min_won_deals", &t.Criteria.MinWonDeals}, {"period_months", &t.Criteria.PeriodMonths}} {
+			intField(f, p+n.name, n.dst, fields)
+			if msg, bad := fields[p+n.name]; bad {
+				delete(fields, p+n.name)
+				fields["tiers"] = "tier " + tf.Key + ", " + n.name + ": " + msg
+			}
+		}
+		if t.Criteria.MinRevenue, err = parseDecimal("min_revenue", tf.MinRevenue, digits); err != nil {
+			fields["tiers"] = "tier " + tf.Key + ", minimum revenue: " + parrain.AsError(err).Message
+		}
+		tiers = append(tiers, t)
+	}
+	d.PP = store.PartnerProgram{PartnerSettings: set}
+	if len(fields) == 0 {
+		_, err = c.partners.PutProgram(r.Context(), prog.ID, set, tiers)
+		if err == nil {
+			c.setFlash(w, r, "ok", "Partner program saved.")
+			redirect(w, r, "/admin/settings/partner-program?program="+url.QueryEscape(prog.ID))
+			return
+		}
+		if e := parrain.AsError(err); e == nil || (e.Code != parrain.CodeInvalid && e.Code != parrain.CodeConflict) {
+			c.fail(w, r, a, err)
+			return
+		} else {
+			f, msg := tierFieldName(errField(e), e.Message)
+			fields[f] = msg
+		}
+	}
+	if len(d.Tiers) == 0 || d.Tiers[len(d.Tiers)-1].Key != "" {
+		d.Tiers = append(d.Tiers, tierForm{N: len(d.Tiers)})
+	}
+	c.settingsView(w, r, a, http.StatusBadRequest, "partner_program", "Partner program", prog, d)
+}
+
+// tierFieldName maps a use case's field naming one tier
+// ("tiers[1].criteria.min_revenue", in rank order) to the tiers box, the
+// message then saying which tier and field; other fields are kept.
+func tierFieldName(f, msg string) (string, string) {
+	if strings.HasPrefix(f, "tiers[") {
+		return "tiers", f + ": " + msg
+	}
+	return f, msg
+}

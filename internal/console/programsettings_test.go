@@ -61,6 +61,17 @@ func TestProgramSettingsPages(t *testing.T) {
 			}
 			return tp, ok
 		}
+		partnerProgram := func() (store.PartnerProgram, bool) {
+			t.Helper()
+			pp, err := e.St.PartnerProgram(bg, pid)
+			if parrain.ErrorCode(err) == parrain.CodeNotFound {
+				return pp, false
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			return pp, true
+		}
 		goodTemplate := url.Values{"program": {pid}, "kind": {"welcome"}, "locale": {"fr"}, "subject": {"Bienvenue {{.FirstName}}"},
 			"text": {"Votre lien : {{.Link}}\nDésinscription : {{.UnsubscribeURL}}"}}
 		cases := []struct {
@@ -111,6 +122,21 @@ func TestProgramSettingsPages(t *testing.T) {
 				badField: "text-err", badMessage: "must contain {{.UnsubscribeURL}}",
 				saved:     func() bool { tp, ok := template(); return ok && tp.Subject == "Bienvenue {{.FirstName}}" },
 				unchanged: func() bool { _, ok := template(); return !ok },
+			},
+			{
+				name: "partner program", path: "/admin/settings/partner-program", page: "partner_program", action: "partner_program.updated",
+				valid: url.Values{"program": {pid}, "slug": {"acme-partners"}, "applications_open": {"on"}, "window_days": {"60"}, "require_consent": {"on"},
+					"terms_version": {"2026-01"}, "terms_text": {"Be fair."},
+					"tier.0.key": {"registered"}, "tier.0.name": {"Registered"}, "tier.0.rank": {"0"},
+					"tier.1.key": {"gold"}, "tier.1.name": {"Gold"}, "tier.1.rank": {"1"}, "tier.1.min_won_deals": {"3"}, "tier.1.min_revenue": {"10000.00"},
+					"tier.2.key": {""}},
+				bad: url.Values{"program": {pid}, "slug": {"Acme Partners!"}, "window_days": {"60"}, "tier.0.key": {"registered"}, "tier.0.name": {"Registered"}, "tier.0.rank": {"0"}},
+				badField: "slug-err", badMessage: "must be 2–63 lower-case letters",
+				saved: func() bool {
+					pp, ok := partnerProgram()
+					return ok && pp.Slug == "acme-partners" && pp.WindowDays == 60 && len(pp.Tiers) == 2 && pp.Tiers[1].Criteria.MinRevenue == 1000000
+				},
+				unchanged: func() bool { _, ok := partnerProgram(); return !ok },
 			},
 		}
 		for _, c := range cases {
