@@ -275,6 +275,17 @@ func TestAuthorizationMatrix(t *testing.T) {
 		"POST /admin/settings/webhooks":                                   {"manager", "/admin/settings/webhooks", f("program", prog, "url", "")},
 		"POST /admin/settings/webhooks/{id}/delete":                       {"manager", "/admin/settings/webhooks/whe_nope/delete", f("program", prog)},
 		"POST /admin/settings/webhooks/{id}/deliveries/{delivery}/replay": {"manager", "/admin/settings/webhooks/" + ep.ID + "/deliveries/del_nope/replay", f("program", prog)},
+		"GET /admin/settings/experience":                                  {"analyst", "/admin/settings/experience", nil},
+		"POST /admin/settings/experience":                                 {"manager", "/admin/settings/experience", f("program", prog, "terms_url", "nope")},
+		"GET /admin/settings/fraud":                                       {"analyst", "/admin/settings/fraud", nil},
+		"POST /admin/settings/fraud":                                      {"manager", "/admin/settings/fraud", f("program", prog, "hold_at", "0")},
+		"GET /admin/settings/payouts":                                     {"analyst", "/admin/settings/payouts", nil},
+		"POST /admin/settings/payouts":                                    {"manager", "/admin/settings/payouts", f("program", prog, "hour", "99")},
+		"GET /admin/settings/email-templates":                             {"analyst", "/admin/settings/email-templates", nil},
+		"POST /admin/settings/email-templates":                            {"manager", "/admin/settings/email-templates", f("program", prog, "kind", "welcome", "locale", "en")},
+		"GET /admin/settings/email-log":                                   {"analyst", "/admin/settings/email-log", nil},
+		"GET /admin/settings/partner-program":                             {"analyst", "/admin/settings/partner-program", nil},
+		"POST /admin/settings/partner-program":                            {"manager", "/admin/settings/partner-program", f("program", prog, "slug", "")},
 		"GET /admin/":                                                     {"analyst", "/admin/no-such-page", nil},
 	}
 	registered := map[string]bool{}

@@ -130,7 +130,7 @@ func TestProgramSettingsPages(t *testing.T) {
 					"tier.0.key": {"registered"}, "tier.0.name": {"Registered"}, "tier.0.rank": {"0"},
 					"tier.1.key": {"gold"}, "tier.1.name": {"Gold"}, "tier.1.rank": {"1"}, "tier.1.min_won_deals": {"3"}, "tier.1.min_revenue": {"10000.00"},
 					"tier.2.key": {""}},
-				bad: url.Values{"program": {pid}, "slug": {"Acme Partners!"}, "window_days": {"60"}, "tier.0.key": {"registered"}, "tier.0.name": {"Registered"}, "tier.0.rank": {"0"}},
+				bad:      url.Values{"program": {pid}, "slug": {"Acme Partners!"}, "window_days": {"60"}, "tier.0.key": {"registered"}, "tier.0.name": {"Registered"}, "tier.0.rank": {"0"}},
 				badField: "slug-err", badMessage: "must be 2–63 lower-case letters",
 				saved: func() bool {
 					pp, ok := partnerProgram()
