@@ -351,6 +351,9 @@ func (m *Main) adminRoutes(mux *http.ServeMux) {
 	admin("GET /admin/settings/email-log", false, c.Require(analyst, c.EmailLog))
 	admin("GET /admin/settings/partner-program", false, c.Require(analyst, c.PartnerProgramSettings))
 	admin("POST /admin/settings/partner-program", false, c.Require(manager, c.SetPartnerProgram))
+	admin("GET /admin/settings/coupon-pools", false, c.Require(analyst, c.CouponPools))
+	admin("POST /admin/settings/coupon-pools", false, c.Require(manager, c.CreateCouponPool))
+	admin("POST /admin/settings/coupon-pools/codes", false, c.Require(manager, c.ImportCouponCodes))
 
 	// Anything else under /admin/: a console 404 page.
 	admin("GET /admin/", false, c.Require(analyst, c.NotFound))

@@ -286,6 +286,9 @@ func TestAuthorizationMatrix(t *testing.T) {
 		"GET /admin/settings/email-log":                                   {"analyst", "/admin/settings/email-log", nil},
 		"GET /admin/settings/partner-program":                             {"analyst", "/admin/settings/partner-program", nil},
 		"POST /admin/settings/partner-program":                            {"manager", "/admin/settings/partner-program", f("program", prog, "slug", "")},
+		"GET /admin/settings/coupon-pools":                                {"analyst", "/admin/settings/coupon-pools", nil},
+		"POST /admin/settings/coupon-pools":                               {"manager", "/admin/settings/coupon-pools", f("program", prog, "name", "")},
+		"POST /admin/settings/coupon-pools/codes":                         {"manager", "/admin/settings/coupon-pools/codes", f("program", prog, "pool", "nope")},
 		"GET /admin/":                                                     {"analyst", "/admin/no-such-page", nil},
 	}
 	registered := map[string]bool{}

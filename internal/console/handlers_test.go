@@ -134,6 +134,9 @@ func newConsoleEnv(t *testing.T, se *storetest.Env) *consoleEnv {
 		{"GET /admin/settings/email-log", analyst, c.EmailLog, nil},
 		{"GET /admin/settings/partner-program", analyst, c.PartnerProgramSettings, nil},
 		{"POST /admin/settings/partner-program", manager, c.SetPartnerProgram, nil},
+		{"GET /admin/settings/coupon-pools", analyst, c.CouponPools, nil},
+		{"POST /admin/settings/coupon-pools", manager, c.CreateCouponPool, nil},
+		{"POST /admin/settings/coupon-pools/codes", manager, c.ImportCouponCodes, nil},
 		{"GET /admin/", analyst, c.NotFound, nil},
 	}
 	e.mux.Handle("GET /admin/static/{file}", c.Static())

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/parrainhq/parrain/internal/fraud"
+	"github.com/parrainhq/parrain/internal/httpx"
 	"github.com/parrainhq/parrain/internal/i18n"
 	"github.com/parrainhq/parrain/internal/notify"
 	"github.com/parrainhq/parrain/internal/parrain"
@@ -713,4 +714,91 @@ func tierFieldName(f, msg string) (string, string) {
 		return "tiers", f + ": " + msg
 	}
 	return f, msg
+}
+
+// ---- Coupon and gift-card pools ----
+
+// couponPoolsData is the coupon pools page: the pools with their stock,
+// the new pool form and the code import form.
+type couponPoolsData struct {
+	Pools    []store.CouponPool
+	New      store.CouponPool
+	LowWater string
+	Pool     string // the import form's pool
+	Codes    string
+	Imported *store.ImportResult
+	Field    map[string]string
+}
+
+// CouponPools serves GET /admin/settings/coupon-pools.
+func (c *Console) CouponPools(w http.ResponseWriter, r *http.Request, a *Auth) {
+	_, prog, err := c.programs(w, r)
+	if err != nil || prog == nil {
+		c.settingsView(w, r, a, http.StatusOK, "coupon_pools", "Coupon pools", nil, nil)
+		return
+	}
+	c.renderCouponPools(w, r, a, http.StatusOK, prog, couponPoolsData{LowWater: strconv.Itoa(store.DefaultLowWater), Field: map[string]string{}})
+}
+
+func (c *Console) renderCouponPools(w http.ResponseWriter, r *http.Request, a *Auth, status int, prog *parrain.Program, d couponPoolsData) {
+	var err error
+	if d.Pools, err = c.st.CouponPools(r.Context(), prog.ID); err != nil {
+		c.fail(w, r, a, err)
+		return
+	}
+	c.settingsView(w, r, a, status, "coupon_pools", "Coupon pools", prog, d)
+}
+
+// CreateCouponPool handles POST /admin/settings/coupon-pools: a new pool of
+// imported or generated codes (referral.Service.CreateCouponPool, as
+// POST …/coupon-pools).
+func (c *Console) CreateCouponPool(w http.ResponseWriter, r *http.Request, a *Auth) {
+	prog, err := c.formProgram(r)
+	if err != nil {
+		c.fail(w, r, a, err)
+		return
+	}
+	f, fields := r.PostForm, map[string]string{}
+	d := couponPoolsData{New: store.CouponPool{Name: f.Get("name"), GeneratePrefix: f.Get("generate_prefix")}, LowWater: f.Get("low_water"), Field: fields}
+	intField(f, "generate_length", &d.New.GenerateLength, fields)
+	intField(f, "low_water", &d.New.LowWater, fields)
+	if len(fields) == 0 {
+		var p store.CouponPool
+		if p, _, err = c.opt.Referral.CreateCouponPool(r.Context(), prog.ID, d.New, store.Idem{}); err == nil {
+			c.setFlash(w, r, "ok", "Pool "+p.Name+" created.")
+			redirect(w, r, "/admin/settings/coupon-pools?program="+url.QueryEscape(prog.ID))
+			return
+		}
+		if !invalid(err, fields) {
+			c.fail(w, r, a, err)
+			return
+		}
+	}
+	c.renderCouponPools(w, r, a, http.StatusBadRequest, prog, d)
+}
+
+// ImportCouponCodes handles POST /admin/settings/coupon-pools/codes: codes
+// pasted one a line into a pool (referral.Service.ImportCodes, as
+// POST …/coupon-pools/{pool}/codes); codes already there are reported.
+func (c *Console) ImportCouponCodes(w http.ResponseWriter, r *http.Request, a *Auth) {
+	prog, err := c.formProgram(r)
+	if err != nil {
+		c.fail(w, r, a, err)
+		return
+	}
+	f, fields := r.PostForm, map[string]string{}
+	d := couponPoolsData{Pool: f.Get("pool"), Codes: f.Get("codes"), LowWater: strconv.Itoa(store.DefaultLowWater), Field: fields}
+	res, _, err := c.opt.Referral.ImportCodes(r.Context(), prog.ID, d.Pool, lines(d.Codes), store.Idem{})
+	if err != nil {
+		if parrain.ErrorCode(err) == parrain.CodeNotFound {
+			fields["pool"] = "no such pool"
+		} else if !invalid(err, fields) {
+			c.fail(w, r, a, err)
+			return
+		}
+		c.renderCouponPools(w, r, a, httpx.Status(parrain.ErrorCode(err)), prog, d)
+		return
+	}
+	d.Imported, d.Codes = &res, ""
+	c.renderCouponPools(w, r, a, http.StatusOK, prog, d)
 }

@@ -72,6 +72,14 @@ func TestProgramSettingsPages(t *testing.T) {
 			}
 			return pp, true
 		}
+		pools := func() []store.CouponPool {
+			t.Helper()
+			ps, err := e.St.CouponPools(bg, pid)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return ps
+		}
 		goodTemplate := url.Values{"program": {pid}, "kind": {"welcome"}, "locale": {"fr"}, "subject": {"Bienvenue {{.FirstName}}"},
 			"text": {"Votre lien : {{.Link}}\nDésinscription : {{.UnsubscribeURL}}"}}
 		cases := []struct {
@@ -137,6 +145,14 @@ func TestProgramSettingsPages(t *testing.T) {
 					return ok && pp.Slug == "acme-partners" && pp.WindowDays == 60 && len(pp.Tiers) == 2 && pp.Tiers[1].Criteria.MinRevenue == 1000000
 				},
 				unchanged: func() bool { _, ok := partnerProgram(); return !ok },
+			},
+			{
+				name: "coupon pool", path: "/admin/settings/coupon-pools", page: "coupon_pools", action: store.AuditCouponPoolCreated,
+				valid:    url.Values{"program": {pid}, "name": {"welcome-coupons"}, "low_water": {"5"}},
+				bad:      url.Values{"program": {pid}, "name": {"Welcome Coupons"}, "low_water": {"5"}},
+				badField: "name-err", badMessage: "must be a pool name",
+				saved:     func() bool { ps := pools(); return len(ps) == 1 && ps[0].Name == "welcome-coupons" && ps[0].LowWater == 5 },
+				unchanged: func() bool { return len(pools()) == 0 },
 			},
 		}
 		for _, c := range cases {
@@ -234,4 +250,36 @@ func short(body string) string {
 		body = body[:1500]
 	}
 	return body
+}
+
+// TestImportCouponCodes: codes pasted one a line go into the pool, those
+// already there are reported; an unknown pool is said so under its field.
+func TestImportCouponCodes(t *testing.T) {
+	each(t, func(t *testing.T, e *consoleEnv) {
+		e.withUsers(t)
+		manager := e.sess[store.RoleManager]
+		pid := e.prog.ID
+		if a := e.do(manager, "POST", "/admin/settings/coupon-pools", url.Values{"program": {pid}, "name": {"gift"}}, nil); a.status != http.StatusSeeOther {
+			t.Fatalf("create pool: %d %s", a.status, short(a.body))
+		}
+		a := e.do(manager, "POST", "/admin/settings/coupon-pools/codes", url.Values{"program": {pid}, "pool": {"gift"}, "codes": {"GIFT-1\nGIFT-2, GIFT-3"}}, nil)
+		if a.status != http.StatusOK || !strings.Contains(a.body, "3 codes imported into gift") {
+			t.Fatalf("import: %d %s", a.status, short(a.body))
+		}
+		a = e.do(manager, "POST", "/admin/settings/coupon-pools/codes", url.Values{"program": {pid}, "pool": {"gift"}, "codes": {"GIFT-3\nGIFT-4"}}, nil)
+		if a.status != http.StatusOK || !strings.Contains(a.body, "1 codes imported into gift; already there, skipped: GIFT-3") {
+			t.Fatalf("second import: %d %s", a.status, short(a.body))
+		}
+		ps, err := e.St.CouponPools(bg, pid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ps) != 1 || ps[0].Available != 4 {
+			t.Fatalf("pools %+v", ps)
+		}
+		a = e.do(manager, "POST", "/admin/settings/coupon-pools/codes", url.Values{"program": {pid}, "pool": {"nope"}, "codes": {"X-1"}}, nil)
+		if a.status != http.StatusNotFound || fieldError(a.body, "pool-err") != "no such pool" {
+			t.Fatalf("unknown pool: %d %q", a.status, fieldError(a.body, "pool-err"))
+		}
+	})
 }

@@ -36,6 +36,7 @@ func TestSettingsPagesInBrowser(t *testing.T) {
 		{"fraud", "/admin/settings/fraud"},
 		{"payout_settings", "/admin/settings/payouts"},
 		{"partner_program", "/admin/settings/partner-program"},
+		{"coupon_pools", "/admin/settings/coupon-pools"},
 	}
 	for _, width := range []int64{1280, 390} {
 		if err := chromedp.Do(ctx, chromedp.EmulateViewport(width, 900)); err != nil {
