@@ -151,7 +151,10 @@ func TestProgramSettingsPages(t *testing.T) {
 				valid:    url.Values{"program": {pid}, "name": {"welcome-coupons"}, "low_water": {"5"}},
 				bad:      url.Values{"program": {pid}, "name": {"Welcome Coupons"}, "low_water": {"5"}},
 				badField: "name-err", badMessage: "must be a pool name",
-				saved:     func() bool { ps := pools(); return len(ps) == 1 && ps[0].Name == "welcome-coupons" && ps[0].LowWater == 5 },
+				saved: func() bool {
+					ps := pools()
+					return len(ps) == 1 && ps[0].Name == "welcome-coupons" && ps[0].LowWater == 5
+				},
 				unchanged: func() bool { return len(pools()) == 0 },
 			},
 		}
