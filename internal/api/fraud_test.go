@@ -66,11 +66,11 @@ func TestFraudPolicy(t *testing.T) {
 		other := e.program("Q")
 		restricted := e.keyFor(nil, other.ID)
 		e.checkErrors(t, []errCase{
-			{name: "hold above reject", method: "PUT", path: base + "/fraud/policy", body: `{"flag_at":10,"hold_at":80,"reject_at":50}`, status: 400, code: parrain.CodeInvalid, field: "policy"},
-			{name: "hold zero", method: "PUT", path: base + "/fraud/policy", body: `{"hold_at":0,"reject_at":50}`, status: 400, code: parrain.CodeInvalid, field: "policy"},
-			{name: "unknown signal", method: "PUT", path: base + "/fraud/policy", body: `{"flag_at":10,"hold_at":40,"reject_at":50,"rules":{"moon_phase":{"action":"flag"}}}`, status: 400, code: parrain.CodeInvalid, field: "policy"},
-			{name: "unknown action", method: "PUT", path: base + "/fraud/policy", body: `{"flag_at":10,"hold_at":40,"reject_at":50,"rules":{"net.same_ip":{"action":"shout"}}}`, status: 400, code: parrain.CodeInvalid, field: "policy"},
-			{name: "weight above one", method: "PUT", path: base + "/fraud/policy", body: `{"flag_at":10,"hold_at":40,"reject_at":50,"rules":{"net.same_ip":{"weight":2}}}`, status: 400, code: parrain.CodeInvalid, field: "policy"},
+			{name: "hold above reject", method: "PUT", path: base + "/fraud/policy", body: `{"flag_at":10,"hold_at":80,"reject_at":50}`, status: 400, code: parrain.CodeInvalid, field: "reject_at"},
+			{name: "hold zero", method: "PUT", path: base + "/fraud/policy", body: `{"hold_at":0,"reject_at":50}`, status: 400, code: parrain.CodeInvalid, field: "hold_at"},
+			{name: "unknown signal", method: "PUT", path: base + "/fraud/policy", body: `{"flag_at":10,"hold_at":40,"reject_at":50,"rules":{"moon_phase":{"action":"flag"}}}`, status: 400, code: parrain.CodeInvalid, field: "rules.moon_phase"},
+			{name: "unknown action", method: "PUT", path: base + "/fraud/policy", body: `{"flag_at":10,"hold_at":40,"reject_at":50,"rules":{"net.same_ip":{"action":"shout"}}}`, status: 400, code: parrain.CodeInvalid, field: "rules.net.same_ip.action"},
+			{name: "weight above one", method: "PUT", path: base + "/fraud/policy", body: `{"flag_at":10,"hold_at":40,"reject_at":50,"rules":{"net.same_ip":{"weight":2}}}`, status: 400, code: parrain.CodeInvalid, field: "rules.net.same_ip.weight"},
 			{name: "unknown field", method: "PUT", path: base + "/fraud/policy", body: `{"hold":40}`, status: 400, code: parrain.CodeInvalid, field: "hold"},
 			{name: "thresholds as strings", method: "PUT", path: base + "/fraud/policy", body: `{"hold_at":"40"}`, status: 400, code: parrain.CodeInvalid, field: "hold_at"},
 			{name: "put unknown program", method: "PUT", path: "/api/v1/programs/prg_nope/fraud/policy", body: `{"flag_at":10,"hold_at":40,"reject_at":50}`, status: 404, code: parrain.CodeNotFound},

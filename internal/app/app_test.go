@@ -368,7 +368,7 @@ func TestFraudReviewAPI(t *testing.T) {
 	if r := h.do("POST", "/api/v1/programs/"+p.ID+"/referrals/"+res.Referral.ID+"/review", h.key, "", `{"decision":"maybe"}`, &bad); r.StatusCode != 400 || bad.Error.Field != "decision" {
 		t.Errorf("bad decision: %d %+v", r.StatusCode, bad)
 	}
-	if r := h.do("PUT", "/api/v1/programs/"+p.ID+"/fraud/policy", h.key, "", `{"flag_at":10,"hold_at":5,"reject_at":80}`, &bad); r.StatusCode != 400 || bad.Error.Field != "policy" {
+	if r := h.do("PUT", "/api/v1/programs/"+p.ID+"/fraud/policy", h.key, "", `{"flag_at":10,"hold_at":5,"reject_at":80}`, &bad); r.StatusCode != 400 || bad.Error.Field != "flag_at" {
 		t.Errorf("bad policy: %d %+v", r.StatusCode, bad)
 	}
 	var pol map[string]any

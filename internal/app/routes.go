@@ -353,6 +353,22 @@ func (m *Main) adminRoutes(mux *http.ServeMux) {
 	admin("POST /admin/settings/webhooks", false, c.Require(manager, c.CreateWebhook))
 	admin("POST /admin/settings/webhooks/{id}/delete", false, c.Require(manager, c.DeleteWebhook))
 	admin("POST /admin/settings/webhooks/{id}/deliveries/{delivery}/replay", false, c.Require(manager, c.ReplayWebhook))
+	// Program settings (docs/console.md, Settings): each form calls the use
+	// case its API route calls.
+	admin("GET /admin/settings/experience", false, c.Require(analyst, c.Experience))
+	admin("POST /admin/settings/experience", false, c.Require(manager, c.SetExperience))
+	admin("GET /admin/settings/fraud", false, c.Require(analyst, c.FraudPolicy))
+	admin("POST /admin/settings/fraud", false, c.Require(manager, c.SetFraudPolicy))
+	admin("GET /admin/settings/payouts", false, c.Require(analyst, c.PayoutSettings))
+	admin("POST /admin/settings/payouts", false, c.Require(manager, c.SetPayoutSettings))
+	admin("GET /admin/settings/email-templates", false, c.Require(analyst, c.EmailTemplates))
+	admin("POST /admin/settings/email-templates", false, c.Require(manager, c.SetEmailTemplate))
+	admin("GET /admin/settings/email-log", false, c.Require(analyst, c.EmailLog))
+	admin("GET /admin/settings/partner-program", false, c.Require(analyst, c.PartnerProgramSettings))
+	admin("POST /admin/settings/partner-program", false, c.Require(manager, c.SetPartnerProgram))
+	admin("GET /admin/settings/coupon-pools", false, c.Require(analyst, c.CouponPools))
+	admin("POST /admin/settings/coupon-pools", false, c.Require(manager, c.CreateCouponPool))
+	admin("POST /admin/settings/coupon-pools/codes", false, c.Require(manager, c.ImportCouponCodes))
 
 	// Anything else under /admin/: a console 404 page.
 	admin("GET /admin/", false, c.Require(analyst, c.NotFound))

@@ -197,17 +197,17 @@ func compileLists(l Lists) (*compiledLists, error) {
 	}
 	var err error
 	if c.blockedIPs, err = parsePrefixes("blocked IP", l.BlockedIPs); err != nil {
-		return nil, err
+		return nil, &FieldError{Field: "lists.blocked_ips", Err: err}
 	}
 	if c.datacenter, err = parsePrefixes("datacenter range", l.DatacenterRanges); err != nil {
-		return nil, err
+		return nil, &FieldError{Field: "lists.datacenter_ranges", Err: err}
 	}
 	if c.tor, err = parsePrefixes("Tor exit range", l.TorExitRanges); err != nil {
-		return nil, err
+		return nil, &FieldError{Field: "lists.tor_exit_ranges", Err: err}
 	}
 	for _, cc := range listEntries(l.BlockedCountries) {
 		if len(cc) != 2 || cc[0] < 'a' || cc[0] > 'z' || cc[1] < 'a' || cc[1] > 'z' {
-			return nil, fmt.Errorf("fraud: blocked country %q is not an ISO 3166-1 alpha-2 code: %w", cc, ErrInvalidList)
+			return nil, &FieldError{Field: "lists.blocked_countries", Err: fmt.Errorf("fraud: blocked country %q is not an ISO 3166-1 alpha-2 code: %w", cc, ErrInvalidList)}
 		}
 		c.countries[strings.ToUpper(cc)] = struct{}{}
 	}

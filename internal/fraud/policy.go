@@ -223,17 +223,27 @@ var ErrInvalidPolicy = errors.New("invalid fraud policy")
 // parse the lists; [NewEngine] does.
 func (p Policy) Validate() error {
 	var errs []string
+	field := "" // the first field at fault, for the error's Field
+	at := func(f string) {
+		if field == "" {
+			field = f
+		}
+	}
 	if p.HoldAt < 1 || p.HoldAt > 100 {
 		errs = append(errs, fmt.Sprintf("HoldAt %d not in 1..100", p.HoldAt))
+		at("hold_at")
 	}
 	if p.RejectAt < p.HoldAt || p.RejectAt > 100 {
 		errs = append(errs, fmt.Sprintf("RejectAt %d not in HoldAt(%d)..100", p.RejectAt, p.HoldAt))
+		at("reject_at")
 	}
 	if p.FlagAt < 0 || p.FlagAt > p.HoldAt {
 		errs = append(errs, fmt.Sprintf("FlagAt %d not in 0..HoldAt(%d)", p.FlagAt, p.HoldAt))
+		at("flag_at")
 	}
 	if p.ReviewWindow < 0 {
 		errs = append(errs, fmt.Sprintf("ReviewWindow %s is negative", p.ReviewWindow))
+		at("review_window_hours")
 	}
 	codes := make([]string, 0, len(p.Rules))
 	for c := range p.Rules {
@@ -244,19 +254,33 @@ func (p Policy) Validate() error {
 		r := p.Rules[Code(c)]
 		if _, ok := Info(Code(c)); !ok {
 			errs = append(errs, fmt.Sprintf("rule for unknown signal %q", c))
+			at("rules." + c)
 		}
 		if !r.Action.valid() {
 			errs = append(errs, fmt.Sprintf("rule for %s has unknown action %q", c, r.Action))
+			at("rules." + c + ".action")
 		}
 		if math.IsNaN(r.Weight) || r.Weight < 0 || r.Weight > 1 {
 			errs = append(errs, fmt.Sprintf("rule for %s has weight %v outside 0..1", c, r.Weight))
+			at("rules." + c + ".weight")
 		}
 	}
 	if len(errs) > 0 {
-		return fmt.Errorf("fraud: %w: %s", ErrInvalidPolicy, strings.Join(errs, "; "))
+		return &FieldError{Field: field, Err: fmt.Errorf("fraud: %w: %s", ErrInvalidPolicy, strings.Join(errs, "; "))}
 	}
 	return nil
 }
+
+// FieldError names the policy field at fault (its JSON name: "hold_at",
+// "rules.net.same_ip.weight", "lists.blocked_ips"), so the API and the
+// console can point at it; it wraps ErrInvalidPolicy or ErrInvalidList.
+type FieldError struct {
+	Field string
+	Err   error
+}
+
+func (e *FieldError) Error() string { return e.Err.Error() }
+func (e *FieldError) Unwrap() error { return e.Err }
 
 // Outcome is one signal as a [Decision] treated it.
 type Outcome struct {

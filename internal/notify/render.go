@@ -252,3 +252,11 @@ func Preview(ctx context.Context, st *store.Store, cat *i18n.Catalog, programID 
 	r, err := builtin(cat, d)
 	return r, false, err
 }
+
+// RenderSample renders an unsaved override with sample data, the program
+// named sender: the console's preview before saving.
+func RenderSample(t store.EmailTemplate, sender string) (Rendered, error) {
+	d := SampleData(t.Kind, t.Locale)
+	d.Sender = sender
+	return override(t, d)
+}

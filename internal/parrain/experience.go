@@ -283,3 +283,27 @@ func AdvocateOffer(p *Program) (RewardSpec, Trigger, bool) {
 	}
 	return RewardSpec{}, "", false
 }
+
+// ComposeShare fills a share message's placeholders ({sender},
+// {friend_offer} or {offer}, {name}, {link}), appends the link when the
+// message lacks it, and always carries the incentive disclosure that
+// rewarded recommendations require (FTC 16 CFR Part 255). The widget and
+// the console's preview compose with it, so the preview is what advocates
+// get.
+func ComposeShare(msg, sender, name, offer, link, disclosure string) string {
+	r := strings.NewReplacer("{sender}", sender, "{friend_offer}", offer, "{offer}", offer, "{name}", name, "{link}", link)
+	msg = r.Replace(msg)
+	if !strings.Contains(msg, link) {
+		msg += " " + link
+	}
+	return WithDisclosure(msg, disclosure)
+}
+
+// WithDisclosure appends the incentive disclosure to a share message that
+// lacks it (the advocate may edit the message, not drop the disclosure).
+func WithDisclosure(msg, disclosure string) string {
+	if strings.Contains(msg, disclosure) {
+		return msg
+	}
+	return strings.TrimSpace(msg) + " " + disclosure
+}

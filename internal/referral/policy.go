@@ -3,6 +3,7 @@ package referral
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -33,7 +34,11 @@ func (s *Service) SetFraudPolicy(ctx context.Context, programID string, p fraud.
 		p.Tuning = fraud.DefaultTuning()
 	}
 	if _, err := fraud.NewEngine(p); err != nil {
-		return p, parrain.Invalid("policy", "%s", strings.TrimPrefix(err.Error(), "fraud: "))
+		field := "policy"
+		if fe := (*fraud.FieldError)(nil); errors.As(err, &fe) && fe.Field != "" {
+			field = fe.Field
+		}
+		return p, parrain.Invalid(field, "%s", strings.TrimPrefix(err.Error(), "fraud: "))
 	}
 	b, err := json.Marshal(p)
 	if err != nil {

@@ -322,13 +322,8 @@ func (s *Service) share(lang, sender string, p parrain.Participant, link string,
 			msg = s.cat.T(lang, "share.message.offer")
 		}
 	}
-	r := strings.NewReplacer("{sender}", sender, "{friend_offer}", o.Friend, "{offer}", o.Friend, "{name}", name, "{link}", link)
-	msg = r.Replace(msg)
-	if !strings.Contains(msg, link) {
-		msg += " " + link
-	}
 	disclosure := s.cat.T(lang, "share.disclosure")
-	msg = WithDisclosure(msg, disclosure)
+	msg = parrain.ComposeShare(msg, sender, name, o.Friend, link, disclosure)
 	subject := s.cat.T(lang, "share.subject", "name", name, "sender", sender)
 	if name == "" {
 		subject = s.cat.T(lang, "share.subject.anonymous", "sender", sender)
@@ -344,12 +339,7 @@ func (s *Service) share(lang, sender string, p parrain.Participant, link string,
 
 // WithDisclosure appends the incentive disclosure to a share message that
 // lacks it (the advocate may edit the message, not drop the disclosure).
-func WithDisclosure(msg, disclosure string) string {
-	if strings.Contains(msg, disclosure) {
-		return msg
-	}
-	return strings.TrimSpace(msg) + " " + disclosure
-}
+func WithDisclosure(msg, disclosure string) string { return parrain.WithDisclosure(msg, disclosure) }
 
 // ShareURL builds the one-click share URL of a channel, exactly as the
 // widget's script does (encodeURIComponent semantics).
