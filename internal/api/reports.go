@@ -6,10 +6,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
-	"sort"
-	"strconv"
 	"strings"
-	"time"
 
 	"github.com/parrainhq/parrain/internal/httpx"
 	"github.com/parrainhq/parrain/internal/parrain"
@@ -131,43 +128,10 @@ func (h *ReportHandlers) AdvocateReport(w http.ResponseWriter, r *http.Request) 
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", `attachment; filename="advocate-report.csv"`)
 	cw := csv.NewWriter(w)
-	for _, rec := range AdvocateReportCSV(rep) {
+	for _, rec := range rep.Rows() {
 		_ = cw.Write(rec)
 	}
 	cw.Flush()
-}
-
-// AdvocateReportCSV lays an advocate's report out as metric,currency,value
-// rows (the API's and the console's CSV).
-func AdvocateReportCSV(rep report.AdvocateReport) [][]string {
-	out := [][]string{{"metric", "currency", "value"},
-		{"from", "", rep.From.Format(time.RFC3339)}, {"to", "", rep.To.Format(time.RFC3339)}}
-	n := func(name string, v int64) { out = append(out, []string{name, "", strconv.FormatInt(v, 10)}) }
-	n("clicks", rep.Clicks)
-	n("invalid_clicks", rep.InvalidClicks)
-	n("shares", rep.Shares)
-	for _, ch := range store.ShareChannels {
-		n("shares_"+ch, rep.SharesByChannel[ch])
-	}
-	n("invites", rep.Invites)
-	n("signups", rep.Signups)
-	n("rejected", rep.Rejected)
-	n("conversions", rep.Conversions)
-	money := func(name string, m map[string]int64) {
-		curs := make([]string, 0, len(m))
-		for c := range m {
-			curs = append(curs, c)
-		}
-		sort.Strings(curs)
-		for _, c := range curs {
-			out = append(out, []string{name, c, strconv.FormatInt(m[c], 10)})
-		}
-	}
-	money("revenue", rep.Revenue)
-	money("earned", rep.Earned)
-	money("pending", rep.Pending)
-	money("reversed", rep.Reversed)
-	return out
 }
 
 // ImportView is an import with its first rejected lines.

@@ -200,6 +200,7 @@ var bodyCaps = map[string]int64{
 	"POST /api/v1/programs/{program_id}/payout-batches/{batch_id}/import": 8 << 20,
 	// A file of existing customers to import (streamed).
 	"POST /api/v1/programs/{program_id}/imports": referral.MaxImportBytes,
+	"POST /admin/imports":                        referral.MaxImportBytes,
 	// A partner asset, base64 in JSON.
 	"POST /api/v1/programs/{program_id}/partner-assets": 2 * partner.MaxAssetSize,
 }
@@ -300,6 +301,17 @@ func (m *Main) adminRoutes(mux *http.ServeMux) {
 	// Participants, referrals, fraud review, rewards, audit log.
 	admin("GET /admin/participants", false, c.Require(analyst, c.Participants))
 	admin("GET /admin/participants/{id}", false, c.Require(analyst, c.Participant))
+	// Reports and imports: participants CSV, per-advocate report, revenue
+	// and rewards cost per day, shares by channel, bulk imports.
+	admin("GET /admin/participants.csv", false, c.Require(analyst, c.ParticipantsCSV))
+	admin("GET /admin/participants/{id}/report", false, c.Require(analyst, c.AdvocateReport))
+	admin("GET /admin/participants/{id}/report.csv", false, c.Require(analyst, c.AdvocateReportCSV))
+	admin("GET /admin/reports", false, c.Require(analyst, c.Reports))
+	admin("GET /admin/reports.csv", false, c.Require(analyst, c.ReportsCSV))
+	admin("GET /admin/imports", false, c.Require(analyst, c.Imports))
+	admin("POST /admin/imports", false, c.Require(manager, c.CreateImport))
+	admin("GET /admin/imports/{id}", false, c.Require(analyst, c.Import))
+	admin("GET /admin/imports/{id}/rejected.csv", false, c.Require(analyst, c.ImportRejectedCSV))
 	admin("GET /admin/participants/{id}/export", false, c.Require(manager, c.ExportParticipant))
 	admin("POST /admin/participants/{id}/do-not-sell", false, c.Require(manager, c.SetDoNotSell))
 	admin("POST /admin/participants/{id}/erase", false, c.Require(owner, c.EraseParticipant))

@@ -2,6 +2,8 @@ package report
 
 import (
 	"context"
+	"sort"
+	"strconv"
 	"time"
 
 	"github.com/parrainhq/parrain/internal/parrain"
@@ -114,4 +116,58 @@ func (s *Service) Participants(ctx context.Context, q store.ParticipantQuery, pg
 	}
 	q.Currency = prog.Currency
 	return s.st.ParticipantList(ctx, q, pg)
+}
+
+// Money is a program's revenue and rewards cost per UTC day of a period,
+// one entry per day including empty days, in the program's currency.
+func (s *Service) Money(ctx context.Context, prog parrain.Program, p parrain.KPIPeriod) ([]store.DayMoney, error) {
+	m, err := s.st.DailyMoney(ctx, prog.ID, prog.Currency, p.From, p.To)
+	if err != nil {
+		return nil, err
+	}
+	out := []store.DayMoney{}
+	for d := p.From.UTC().Truncate(24 * time.Hour); d.Before(p.To); d = d.Add(24 * time.Hour) {
+		v := m[parrain.DayNumber(d)]
+		v.Day = d
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+// Shares counts a program's shares of a period by channel.
+func (s *Service) Shares(ctx context.Context, programID string, p parrain.KPIPeriod) (map[string]int64, error) {
+	return s.st.SharesByChannel(ctx, programID, p.From, p.To)
+}
+
+// Rows lays the report out as metric,currency,value rows: the API's and
+// the console's CSV.
+func (rep AdvocateReport) Rows() [][]string {
+	out := [][]string{{"metric", "currency", "value"},
+		{"from", "", rep.From.Format(time.RFC3339)}, {"to", "", rep.To.Format(time.RFC3339)}}
+	n := func(name string, v int64) { out = append(out, []string{name, "", strconv.FormatInt(v, 10)}) }
+	n("clicks", rep.Clicks)
+	n("invalid_clicks", rep.InvalidClicks)
+	n("shares", rep.Shares)
+	for _, ch := range store.ShareChannels {
+		n("shares_"+ch, rep.SharesByChannel[ch])
+	}
+	n("invites", rep.Invites)
+	n("signups", rep.Signups)
+	n("rejected", rep.Rejected)
+	n("conversions", rep.Conversions)
+	money := func(name string, m map[string]int64) {
+		curs := make([]string, 0, len(m))
+		for c := range m {
+			curs = append(curs, c)
+		}
+		sort.Strings(curs)
+		for _, c := range curs {
+			out = append(out, []string{name, c, strconv.FormatInt(m[c], 10)})
+		}
+	}
+	money("revenue", rep.Revenue)
+	money("earned", rep.Earned)
+	money("pending", rep.Pending)
+	money("reversed", rep.Reversed)
+	return out
 }

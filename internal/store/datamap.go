@@ -202,7 +202,7 @@ var DataMap = []TableMap{
 		None: "format dry_run status total_rows processed created updated unchanged rejected created_at updated_at finished_at"},
 	{Table: "participant_import_rows", Purpose: "the lines of an import file: the participant each describes until processed, then the outcome",
 		Retention: "a line's data until the import job processes it (then blanked); outcomes and reasons as long as the program exists",
-		Export: copiesNotExport, Erasure: "data and reasons searched and redacted", Text: "data message",
+		Export:    copiesNotExport, Erasure: "data and reasons searched and redacted", Text: "data message",
 		ID: "import_id", None: "row_number state field"},
 	{Table: "idempotency_keys", Purpose: "stored API answers for safe retries", Retention: "--retain-raw-payloads", Export: copiesNotExport,
 		Erasure: "stored answers searched and redacted (a replay answers the redacted copy)", Text: "response", ID: "scope key", None: "request_hash created_at"},

@@ -312,3 +312,74 @@ func attributePair(key, value string) string {
 	}
 	return string(k) + ":" + string(v)
 }
+
+// DayMoney is one UTC day's referred revenue and rewards cost.
+type DayMoney struct {
+	Day     time.Time
+	Revenue int64
+	Cost    int64
+}
+
+// DailyMoney returns a program's referred revenue (net of refunds, rejected
+// referrals excluded) and rewards cost (outstanding value of the rewards
+// its events caused) per UTC day over [from, to), in currency only, keyed
+// by parrain.DayNumber: the daily split of the KPIs' revenue and cost.
+func (s *Store) DailyMoney(ctx context.Context, programID, currency string, from, to time.Time) (map[int64]DayMoney, error) {
+	out := map[int64]DayMoney{}
+	series := []struct {
+		q   string
+		set func(*DayMoney, int64)
+	}{
+		{`SELECT pu.occurred_at / 86400000, SUM(pu.amount - pu.refunded) FROM purchases pu JOIN referrals r ON r.id = pu.referral_id
+			WHERE pu.program_id = $1 AND pu.occurred_at >= $2 AND pu.occurred_at < $3 AND pu.currency = $4 AND r.status <> 'rejected'
+			GROUP BY pu.occurred_at / 86400000`, func(d *DayMoney, v int64) { d.Revenue = v }},
+		{`SELECT e.occurred_at / 86400000, SUM(rw.amount - rw.reversed) FROM rewards rw JOIN events e ON e.id = rw.event_id
+			WHERE e.program_id = $1 AND e.occurred_at >= $2 AND e.occurred_at < $3 AND rw.currency = $4
+			GROUP BY e.occurred_at / 86400000`, func(d *DayMoney, v int64) { d.Cost = v }},
+	}
+	for _, sr := range series {
+		rows, err := s.r.QueryContext(ctx, sr.q, programID, ms(from), ms(to), currency)
+		if err != nil {
+			return nil, fmt.Errorf("daily money: %w", err)
+		}
+		for rows.Next() {
+			var day, v int64
+			if err := rows.Scan(&day, &v); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			d := out[day]
+			sr.set(&d, v)
+			out[day] = d
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// SharesByChannel counts a program's shares over [from, to) by channel,
+// every channel listed.
+func (s *Store) SharesByChannel(ctx context.Context, programID string, from, to time.Time) (map[string]int64, error) {
+	out := map[string]int64{}
+	for _, c := range ShareChannels {
+		out[c] = 0
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT channel, COUNT(*) FROM shares WHERE program_id = $1 AND created_at >= $2 AND created_at < $3
+		GROUP BY channel`, programID, ms(from), ms(to))
+	if err != nil {
+		return nil, fmt.Errorf("counting shares by channel: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var c string
+		var n int64
+		if err := rows.Scan(&c, &n); err != nil {
+			return nil, err
+		}
+		out[c] = n
+	}
+	return out, rows.Err()
+}
