@@ -175,7 +175,7 @@ func (h *ReportHandlers) CreateImport(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteError(w, r, h.a.log, err)
 		return
 	}
-	rej, err := h.a.st.ImportRejections(r.Context(), im.ID, 0, MaxRejectedRows)
+	_, rej, err := h.a.ref.Import(r.Context(), im.ProgramID, im.ID, MaxRejectedRows)
 	if err != nil {
 		httpx.WriteError(w, r, h.a.log, err)
 		return

@@ -330,7 +330,7 @@ func (c *Console) ImportRejectedCSV(w http.ResponseWriter, r *http.Request, a *A
 		c.fail(w, r, a, parrain.Errorf(parrain.CodeNotFound, "import not found"))
 		return
 	}
-	im, err := c.st.Import(r.Context(), prog.ID, r.PathValue("id"))
+	im, _, err := c.opt.Referral.Import(r.Context(), prog.ID, r.PathValue("id"), 0)
 	if err != nil {
 		c.fail(w, r, a, err)
 		return
@@ -339,7 +339,7 @@ func (c *Console) ImportRejectedCSV(w http.ResponseWriter, r *http.Request, a *A
 	_ = cw.Write([]string{"row", "field", "message"})
 	var after int64
 	for {
-		rows, err := c.st.ImportRejections(r.Context(), im.ID, after, 1000)
+		rows, err := c.opt.Referral.ImportRejections(r.Context(), im.ID, after, 1000)
 		if err != nil {
 			c.log.ErrorContext(r.Context(), "rejected rows CSV", "err", err)
 			break

@@ -451,6 +451,12 @@ func (s *Service) Import(ctx context.Context, programID, id string, limit int) (
 	return im, rej, err
 }
 
+// ImportRejections returns an import's rejected lines after the line
+// number after, at most limit, in line order (a page of the report).
+func (s *Service) ImportRejections(ctx context.Context, importID string, after int64, limit int) ([]store.ImportRow, error) {
+	return s.st.ImportRejections(ctx, importID, after, limit)
+}
+
 // registerImportJobs registers the participants.import job.
 func (s *Service) registerImportJobs(r *jobs.Runner) {
 	r.Handle(JobImportParticipants, jobs.WithArgs(JobImportParticipants, func(ctx context.Context, a ImportArgs) (time.Time, error) {
