@@ -14,6 +14,7 @@ import (
 	"github.com/parrainhq/parrain/internal/inbound"
 	"github.com/parrainhq/parrain/internal/outbound"
 	"github.com/parrainhq/parrain/internal/parrain"
+	"github.com/parrainhq/parrain/internal/report"
 	"github.com/parrainhq/parrain/internal/store"
 )
 
@@ -35,6 +36,13 @@ func (e *env) routes() {
 	handle("POST /api/v1/programs/{program_id}/events", a.Auth(store.ScopeEvents, a.CreateEvent))
 	handle("GET /api/v1/programs/{program_id}/referrals", a.Auth(store.ScopeRead, a.ListReferrals))
 	handle("GET /api/v1/programs/{program_id}/rewards/{reward_id}", a.Auth(store.ScopeRead, a.GetRewardExplained))
+
+	rp := a.Reports(report.New(e.st))
+	handle("GET /api/v1/programs/{program_id}/kpis", a.Auth(store.ScopeRead, rp.KPIs))
+	handle("GET /api/v1/programs/{program_id}/participants", a.Auth(store.ScopeRead, rp.ListParticipants))
+	handle("GET /api/v1/programs/{program_id}/participants/{external_id}/report", a.Auth(store.ScopeRead, rp.AdvocateReport))
+	handle("POST /api/v1/programs/{program_id}/imports", a.Auth(store.ScopeAdmin, rp.CreateImport))
+	handle("GET /api/v1/programs/{program_id}/imports/{import_id}", a.Auth(store.ScopeRead, rp.GetImport))
 
 	handle("PUT /api/v1/programs/{program_id}", a.Auth(store.ScopeAdmin, a.ReplaceProgram))
 	handle("GET /api/v1/programs/{program_id}/versions", a.Auth(store.ScopeRead, a.ListProgramVersions))

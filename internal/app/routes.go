@@ -9,6 +9,8 @@ import (
 	"github.com/parrainhq/parrain/internal/httpx"
 	"github.com/parrainhq/parrain/internal/parrain"
 	"github.com/parrainhq/parrain/internal/partner"
+	"github.com/parrainhq/parrain/internal/referral"
+	"github.com/parrainhq/parrain/internal/report"
 	"github.com/parrainhq/parrain/internal/store"
 )
 
@@ -50,6 +52,15 @@ func (m *Main) routes() (*http.ServeMux, []Route) {
 	handle("POST /api/v1/programs/{program_id}/events", false, a.Auth(store.ScopeEvents, a.CreateEvent))
 	handle("GET /api/v1/programs/{program_id}/referrals", false, a.Auth(store.ScopeRead, a.ListReferrals))
 	handle("GET /api/v1/programs/{program_id}/rewards/{reward_id}", false, a.Auth(store.ScopeRead, a.GetRewardExplained))
+
+	// Reports and imports (docs/api.md): the program's KPIs, the participant
+	// list, the per-advocate report, bulk imports of existing customers.
+	rp := a.Reports(report.New(m.st))
+	handle("GET /api/v1/programs/{program_id}/kpis", false, a.Auth(store.ScopeRead, rp.KPIs))
+	handle("GET /api/v1/programs/{program_id}/participants", false, a.Auth(store.ScopeRead, rp.ListParticipants))
+	handle("GET /api/v1/programs/{program_id}/participants/{external_id}/report", false, a.Auth(store.ScopeRead, rp.AdvocateReport))
+	handle("POST /api/v1/programs/{program_id}/imports", false, a.Auth(store.ScopeAdmin, rp.CreateImport))
+	handle("GET /api/v1/programs/{program_id}/imports/{import_id}", false, a.Auth(store.ScopeRead, rp.GetImport))
 
 	// Reward engine: versions, rewards and their review, dry runs and
 	// replays, terms, contests, code pools, alerts (docs/rewards.md).
@@ -196,6 +207,9 @@ var bodyCaps = map[string]int64{
 	"POST /webhooks/shopify": 4 << 20,
 	// The bank's CSV of a payout batch.
 	"POST /api/v1/programs/{program_id}/payout-batches/{batch_id}/import": 8 << 20,
+	// A file of existing customers to import (streamed).
+	"POST /api/v1/programs/{program_id}/imports": referral.MaxImportBytes,
+	"POST /admin/imports":                        referral.MaxImportBytes,
 	// A partner asset, base64 in JSON.
 	"POST /api/v1/programs/{program_id}/partner-assets": 2 * partner.MaxAssetSize,
 }
@@ -301,6 +315,17 @@ func (m *Main) adminRoutes(mux *http.ServeMux) {
 	// Participants, referrals, fraud review, rewards, audit log.
 	admin("GET /admin/participants", false, c.Require(analyst, c.Participants))
 	admin("GET /admin/participants/{id}", false, c.Require(analyst, c.Participant))
+	// Reports and imports: participants CSV, per-advocate report, revenue
+	// and rewards cost per day, shares by channel, bulk imports.
+	admin("GET /admin/participants.csv", false, c.Require(analyst, c.ParticipantsCSV))
+	admin("GET /admin/participants/{id}/report", false, c.Require(analyst, c.AdvocateReport))
+	admin("GET /admin/participants/{id}/report.csv", false, c.Require(analyst, c.AdvocateReportCSV))
+	admin("GET /admin/reports", false, c.Require(analyst, c.Reports))
+	admin("GET /admin/reports.csv", false, c.Require(analyst, c.ReportsCSV))
+	admin("GET /admin/imports", false, c.Require(analyst, c.Imports))
+	admin("POST /admin/imports", false, c.Require(manager, c.CreateImport))
+	admin("GET /admin/imports/{id}", false, c.Require(analyst, c.Import))
+	admin("GET /admin/imports/{id}/rejected.csv", false, c.Require(analyst, c.ImportRejectedCSV))
 	admin("GET /admin/participants/{id}/export", false, c.Require(manager, c.ExportParticipant))
 	admin("POST /admin/participants/{id}/do-not-sell", false, c.Require(manager, c.SetDoNotSell))
 	admin("POST /admin/participants/{id}/erase", false, c.Require(owner, c.EraseParticipant))

@@ -24,6 +24,7 @@ import (
 	"html/template"
 	"io/fs"
 	"log/slog"
+	"mime"
 	"net/http"
 	"net/url"
 	"strings"
@@ -376,6 +377,18 @@ func (c *Console) programs(w http.ResponseWriter, r *http.Request) ([]parrain.Pr
 
 // parseForm reads a bounded form body.
 func parseForm(w http.ResponseWriter, r *http.Request) error {
+	if ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); ct == "multipart/form-data" {
+		// A file upload (the import page): capped by its route
+		// (internal/app bodyCaps), parts over 1 MiB spooled to disk.
+		if err := r.ParseMultipartForm(1 << 20); err != nil {
+			var mbe *http.MaxBytesError
+			if errors.As(err, &mbe) {
+				return parrain.Errorf(parrain.CodeTooLarge, "the file exceeds %d MiB: split it", mbe.Limit>>20)
+			}
+			return parrain.Invalid("form", "could not read the upload: %v", err)
+		}
+		return nil
+	}
 	r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
 	if err := r.ParseForm(); err != nil {
 		var mbe *http.MaxBytesError

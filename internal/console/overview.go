@@ -137,6 +137,9 @@ type overviewData struct {
 	LowPools []store.CouponPool // imported coupon pools empty or under their low-water mark
 	Rewards  []rewardSplit
 	Currency string
+	// InvalidTotal counts the period's clicks on disabled links, from
+	// automated clients and on unknown codes (report.KPIReport).
+	InvalidTotal int64
 }
 
 // chartView is one chart with its caption.
@@ -178,7 +181,7 @@ func (c *Console) Overview(w http.ResponseWriter, r *http.Request, a *Auth) {
 		return
 	}
 	d := overviewData{Period: pc, Currency: prog.Currency, KPIs: o.KPIs, Prev: o.Prev, Days: o.Days, Top: o.Top, Alerts: o.Alerts,
-		Open: o.Open, LowPools: o.LowPools}
+		Open: o.Open, LowPools: o.LowPools, InvalidTotal: o.Invalid.DisabledCode + o.Invalid.Automated + o.Invalid.UnknownCode}
 	d.Cards = kpiCards(d.KPIs, d.Prev)
 	for _, st := range []parrain.RewardStatus{parrain.RewardPending, parrain.RewardApproved, parrain.RewardPaid} {
 		cur, prev := d.KPIs.Rewards[st], d.Prev.Rewards[st]
@@ -272,11 +275,12 @@ func (c *Console) KPIsCSV(w http.ResponseWriter, r *http.Request, a *Auth) {
 		c.fail(w, r, a, err)
 		return
 	}
-	cur, prev, err := c.reports.Compare(r.Context(), *prog, pc.Period)
+	k, err := c.reports.KPIReport(r.Context(), *prog, pc.Period)
 	if err != nil {
 		c.fail(w, r, a, err)
 		return
 	}
+	cur, prev := k.KPIs, k.Prev
 	cw := csvAnswer(w, fmt.Sprintf("parrain-%s-kpis-%s-%s.csv", prog.ID, pc.From, pc.To))
 	_ = cw.Write([]string{"metric", "period", "previous_period"})
 	row := func(name string, f func(parrain.ProgramKPIs) string) { _ = cw.Write([]string{name, f(cur), f(prev)}) }
@@ -290,6 +294,12 @@ func (c *Console) KPIsCSV(w http.ResponseWriter, r *http.Request, a *Auth) {
 	row("sharing_advocates", n(func(k parrain.ProgramKPIs) int64 { return k.Sharers }))
 	row("shares", n(func(k parrain.ProgramKPIs) int64 { return k.Shares }))
 	row("valid_clicks", n(func(k parrain.ProgramKPIs) int64 { return k.Clicks }))
+	inv := func(name string, f func(store.InvalidClicks) int64) {
+		_ = cw.Write([]string{name, strconv.FormatInt(f(k.Invalid), 10), strconv.FormatInt(f(k.PrevInvalid), 10)})
+	}
+	inv("invalid_clicks_disabled_code", func(c store.InvalidClicks) int64 { return c.DisabledCode })
+	inv("invalid_clicks_automated", func(c store.InvalidClicks) int64 { return c.Automated })
+	inv("invalid_clicks_unknown_code", func(c store.InvalidClicks) int64 { return c.UnknownCode })
 	row("signups", n(func(k parrain.ProgramKPIs) int64 { return k.Signups }))
 	row("rejected_referrals", n(func(k parrain.ProgramKPIs) int64 { return k.Rejected }))
 	row("conversions", n(func(k parrain.ProgramKPIs) int64 { return k.Conversions }))

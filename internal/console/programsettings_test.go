@@ -18,7 +18,7 @@ import (
 func TestProgramSettingsPages(t *testing.T) {
 	each(t, func(t *testing.T, e *consoleEnv) {
 		e.withUsers(t)
-		manager, analyst := e.sess[store.RoleManager], e.sess[store.RoleAnalyst]
+		manager, analyst := e.sess[parrain.UserRoleManager], e.sess[parrain.UserRoleAnalyst]
 		pid := e.prog.ID
 		q := "?program=" + url.QueryEscape(pid)
 		audits := func(action string) []store.AuditEntry {
@@ -190,7 +190,7 @@ func TestProgramSettingsPages(t *testing.T) {
 					t.Errorf("valid POST not saved")
 				}
 				log := audits(c.action)
-				if len(log) != 1 || log[0].UserEmail != e.users[store.RoleManager].Email {
+				if len(log) != 1 || log[0].UserEmail != e.users[parrain.UserRoleManager].Email {
 					t.Errorf("audit of %s: %+v", c.action, log)
 				}
 			})
@@ -204,7 +204,7 @@ func TestProgramSettingsPages(t *testing.T) {
 func TestSettingsPreviews(t *testing.T) {
 	each(t, func(t *testing.T, e *consoleEnv) {
 		e.withUsers(t)
-		manager := e.sess[store.RoleManager]
+		manager := e.sess[parrain.UserRoleManager]
 		pid := e.prog.ID
 		a := e.do(manager, "POST", "/admin/settings/experience", url.Values{"program": {pid}, "action": {"preview"}, "sender_name": {"Acme Shop"},
 			"offer_text.en": {"a free month"}, "share_message.en": {"{name} here: get {offer} at {sender}"}}, nil)
@@ -260,7 +260,7 @@ func short(body string) string {
 func TestImportCouponCodes(t *testing.T) {
 	each(t, func(t *testing.T, e *consoleEnv) {
 		e.withUsers(t)
-		manager := e.sess[store.RoleManager]
+		manager := e.sess[parrain.UserRoleManager]
 		pid := e.prog.ID
 		if a := e.do(manager, "POST", "/admin/settings/coupon-pools", url.Values{"program": {pid}, "name": {"gift"}}, nil); a.status != http.StatusSeeOther {
 			t.Fatalf("create pool: %d %s", a.status, short(a.body))

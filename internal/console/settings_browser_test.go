@@ -9,7 +9,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/parrainhq/parrain/internal/dbtest"
-	"github.com/parrainhq/parrain/internal/store"
+	"github.com/parrainhq/parrain/internal/parrain"
 )
 
 // TestSettingsPagesInBrowser walks every program settings page in headless
@@ -22,7 +22,7 @@ func TestSettingsPagesInBrowser(t *testing.T) {
 	e := newEnv(t, testConfig(dbtest.URL(t, "sqlite")))
 	sh := shots{t: t, write: os.Getenv("PARRAIN_UPDATE_SCREENSHOTS") == "1", dir: filepath.Join("..", "..", "docs", "screenshots")}
 	base, demo := e.srv.URL, e.prog.ID
-	e.user("manager@acme.example", store.RoleManager)
+	e.user("manager@acme.example", parrain.UserRoleManager)
 	step(t, ctx, 200, "sign-in page", chromedp.Navigate(base+"/admin/login"))
 	step(t, ctx, 200, "sign in",
 		chromedp.SendKeys(chromedp.ID("email"), "manager@acme.example"),

@@ -19,6 +19,7 @@ import (
 // network addresses.
 func (s *Service) RegisterJobs(r *jobs.Runner, client *http.Client) {
 	st := s.st
+	s.registerImportJobs(r)
 	r.Handle(parrain.JobMatureReward, func(ctx context.Context, payload []byte) error {
 		var a parrain.MatureRewardArgs
 		if err := json.Unmarshal(payload, &a); err != nil {

@@ -8,6 +8,7 @@ package report
 
 import (
 	"context"
+	"time"
 
 	"github.com/parrainhq/parrain/internal/parrain"
 	"github.com/parrainhq/parrain/internal/store"
@@ -70,9 +71,11 @@ func (s *Service) Alerts(ctx context.Context, programID string) (parrain.Program
 // Overview is everything a program's overview page shows for a period.
 type Overview struct {
 	KPIs, Prev parrain.ProgramKPIs
-	Days       []parrain.DayCount
-	Top        []parrain.AdvocateRank
-	Alerts     parrain.ProgramAlerts
+	// Invalid are the period's clicks no KPI counts.
+	Invalid store.InvalidClicks
+	Days    []parrain.DayCount
+	Top     []parrain.AdvocateRank
+	Alerts  parrain.ProgramAlerts
 	// Open are the reward engine's open alerts (pool ran dry, fulfilment
 	// failing, …).
 	Open []store.Alert
@@ -87,10 +90,11 @@ const TopOverview = 10
 // Overview computes a program's overview for a period.
 func (s *Service) Overview(ctx context.Context, prog parrain.Program, p parrain.KPIPeriod) (Overview, error) {
 	var o Overview
-	var err error
-	if o.KPIs, o.Prev, err = s.Compare(ctx, prog, p); err != nil {
+	k, err := s.KPIReport(ctx, prog, p)
+	if err != nil {
 		return o, err
 	}
+	o.KPIs, o.Prev, o.Invalid = k.KPIs, k.Prev, k.Invalid
 	if o.Days, err = s.DailySeries(ctx, prog.ID, p); err != nil {
 		return o, err
 	}
@@ -119,4 +123,75 @@ func (s *Service) Overview(ctx context.Context, prog parrain.Program, p parrain.
 // mark.
 func lowPool(p store.CouponPool) bool {
 	return p.GenerateLength == 0 && p.Available <= int64(p.LowWater)
+}
+
+// KPIReport is a program's KPIs for a period beside the previous period of
+// the same length, with the clicks no KPI counts: what the console's
+// overview shows and GET /api/v1/programs/{id}/kpis answers.
+type KPIReport struct {
+	KPIs, Prev           parrain.ProgramKPIs
+	Invalid, PrevInvalid store.InvalidClicks
+}
+
+// KPIReport computes a program's KPI report for a period.
+func (s *Service) KPIReport(ctx context.Context, prog parrain.Program, p parrain.KPIPeriod) (KPIReport, error) {
+	var k KPIReport
+	var err error
+	if k.KPIs, k.Prev, err = s.Compare(ctx, prog, p); err != nil {
+		return k, err
+	}
+	if k.Invalid, err = s.st.InvalidClicks(ctx, prog.ID, p.From, p.To); err != nil {
+		return k, err
+	}
+	prev := p.Previous()
+	k.PrevInvalid, err = s.st.InvalidClicks(ctx, prog.ID, prev.From, prev.To)
+	return k, err
+}
+
+// Rate is an exact rate: Num out of Den, and in tenths of a percent
+// rounded half-up (0 when Den is 0: the rate is undefined).
+type Rate struct {
+	Num      int64 `json:"num"`
+	Den      int64 `json:"den"`
+	Permille int64 `json:"permille"`
+}
+
+func rate(r parrain.Ratio) Rate { return Rate{Num: r.Num, Den: r.Den, Permille: r.Permille()} }
+
+// KPIFigures are one period's KPIs as the API answers them, named like the
+// console's KPI export (kpis.csv). Amounts are minor units of the
+// program's currency.
+type KPIFigures struct {
+	From                   time.Time                      `json:"from"`
+	To                     time.Time                      `json:"to"`
+	Advocates              int64                          `json:"advocates"`
+	ParticipatingAdvocates int64                          `json:"participating_advocates"`
+	SharingAdvocates       int64                          `json:"sharing_advocates"`
+	SharesTracked          bool                           `json:"shares_tracked"`
+	Shares                 int64                          `json:"shares"`
+	ValidClicks            int64                          `json:"valid_clicks"`
+	InvalidClicks          store.InvalidClicks            `json:"invalid_clicks"`
+	Signups                int64                          `json:"signups"`
+	RejectedReferrals      int64                          `json:"rejected_referrals"`
+	Conversions            int64                          `json:"conversions"`
+	ReferredPurchases      int64                          `json:"referred_purchases"`
+	ReferredRevenue        int64                          `json:"referred_revenue"`
+	OtherRevenue           map[string]int64               `json:"other_revenue"`
+	RewardsCost            int64                          `json:"rewards_cost"`
+	RewardsByStatus        map[parrain.RewardStatus]int64 `json:"rewards_by_status"`
+	ParticipationRate      Rate                           `json:"participation_rate"`
+	ShareRate              Rate                           `json:"share_rate"`
+	ClickThrough           Rate                           `json:"click_through"`
+	ConversionRate         Rate                           `json:"conversion_rate"`
+	ROI                    Rate                           `json:"roi"`
+}
+
+// Figures lays out one period's KPIs and invalid clicks.
+func Figures(k parrain.ProgramKPIs, inv store.InvalidClicks) KPIFigures {
+	return KPIFigures{From: k.Period.From, To: k.Period.To, Advocates: k.Advocates, ParticipatingAdvocates: k.Participating,
+		SharingAdvocates: k.Sharers, SharesTracked: k.SharesTracked, Shares: k.Shares, ValidClicks: k.Clicks, InvalidClicks: inv,
+		Signups: k.Signups, RejectedReferrals: k.Rejected, Conversions: k.Conversions, ReferredPurchases: k.Purchases,
+		ReferredRevenue: k.Revenue, OtherRevenue: k.OtherRevenue, RewardsCost: k.RewardsCost(), RewardsByStatus: k.Rewards,
+		ParticipationRate: rate(k.ParticipationRate()), ShareRate: rate(k.ShareRate()), ClickThrough: rate(k.ClickThrough()),
+		ConversionRate: rate(k.ConversionRate()), ROI: rate(k.ROI())}
 }

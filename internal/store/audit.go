@@ -97,9 +97,13 @@ const (
 	AuditEmailSender      = "email_sender.updated"
 	AuditSignIn           = "user.signed_in"
 
-	AuditContestCreated       = "contest.created"
-	AuditCouponPoolCreated    = "coupon_pool.created"
-	AuditCouponCodesImported  = "coupon_pool.codes_imported"
+	AuditContestCreated      = "contest.created"
+	AuditCouponPoolCreated   = "coupon_pool.created"
+	AuditCouponCodesImported = "coupon_pool.codes_imported"
+	// AuditParticipantsImported is an import of existing customers
+	// started (dry run or not); AuditImportFinished its job's end.
+	AuditParticipantsImported = "import.started"
+	AuditImportFinished       = "import.finished"
 	AuditFraudPolicyUpdated   = "fraud_policy.updated"
 	AuditWidgetSecretRotated  = "widget_secret.rotated"
 	AuditExperienceUpdated    = "experience.updated"

@@ -220,3 +220,12 @@
   pform.addEventListener("input", later);
   pform.addEventListener("change", later);
 }());
+
+// A page showing a job under way (an import) reloads itself every few
+// seconds until the job is done.
+(function () {
+  var el = document.querySelector("[data-autorefresh]");
+  if (!el) return;
+  var s = parseInt(el.getAttribute("data-autorefresh"), 10) || 2;
+  setTimeout(function () { window.location.reload(); }, s * 1000);
+}());
