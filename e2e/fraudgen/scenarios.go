@@ -11,7 +11,6 @@ import (
 type friendPlan struct {
 	p        person
 	clicks   []clickReq // in order; the last cookie the redirect set is reported
-	typed    bool       // no click: the code was typed (sent as referral_code only)
 	activity int        // activity events after signup
 	purchase bool
 	refund   bool // right after the purchase
