@@ -118,7 +118,6 @@ var hostingFirstOctets = []int{3, 13, 18, 34, 35, 45, 52, 54, 104, 138, 139, 159
 
 type gen struct {
 	r *rand.Rand
-	n int // counter for unique ids
 }
 
 func (g *gen) pick(list []string) string { return list[g.r.IntN(len(list))] }
