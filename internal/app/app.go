@@ -114,6 +114,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, clock parrain.Clock)
 		}
 	}
 	m.clicks = widget.NewClickRecorder(st, log, 65536, 200*time.Millisecond, 500)
+	m.ref.SetClickSync(m.clicks.Sync) // a signup right after its click is scored with it
 	m.redirect = widget.NewRedirect(st, log, m.clicks, cfg.FallbackURL, cfg.CookieDomain, strings.HasPrefix(cfg.BaseURL, "https://"), m.ips)
 	m.runner = jobs.NewRunner(st, log)
 	m.runner.Interval = cfg.JobInterval

@@ -257,6 +257,7 @@ func TestDetectorBoundaries(t *testing.T) {
 		// Velocity: at least 5 this hour and z ≥ 4 against both baselines.
 		{name: "z exactly at the threshold", mutate: func(r *Referral) {
 			r.AdvocateHistory = History{Hourly: Velocity{Mean: 1, Hours: 10}, ThisHour: 5}
+			r.Friend.Email = "tigerlily77@outlook.com" // not made of her name
 		}, want: map[Code]string{BehVelocityBurst: "advocate has 5 referred signups in the last hour against their baseline 1.0±1.0/h (z=4.0); threshold z≥4.0"}},
 		{name: "z just under the threshold", mutate: func(r *Referral) {
 			r.AdvocateHistory = History{Hourly: Velocity{Mean: 1.01, Hours: 10}, ThisHour: 5}
@@ -267,13 +268,34 @@ func TestDetectorBoundaries(t *testing.T) {
 		{name: "the program's baseline confirms", mutate: func(r *Referral) {
 			r.AdvocateHistory = History{ThisHour: 5}
 			r.ProgramHourly = Velocity{Mean: 1, Hours: 5}
+			r.Friend.Email = "tigerlily77@outlook.com" // not made of her name
 		}, want: map[Code]string{BehVelocityBurst: "advocate has 5 referred signups in the last hour against their baseline 0.0±1.0/h (z=5.0) and the program's 1.0±1.0 per advocate (z=4.0); threshold z≥4.0"}},
 		{name: "the program's baseline vetoes", mutate: func(r *Referral) {
 			r.AdvocateHistory = History{ThisHour: 5}
 			r.ProgramHourly = Velocity{Mean: 1.5, Hours: 5}
 		}},
+		{name: "a burst does not hold a friend whose address is her own name", mutate: func(r *Referral) {
+			r.AdvocateHistory = History{Hourly: Velocity{Mean: 1, Hours: 10}, ThisHour: 5}
+		}},
+		{name: "a burst counts a named friend on the advocate's device", mutate: func(r *Referral) {
+			r.AdvocateHistory = History{Hourly: Velocity{Mean: 1, Hours: 10}, ThisHour: 5}
+			r.Advocate.DeviceID, r.Friend.DeviceID = "dev_1", "dev_1"
+		}, want: map[Code]string{BehVelocityBurst: "", SelfSameDevice: ""}},
+		{name: "a burst counts a named friend signing up from a script", mutate: func(r *Referral) {
+			r.AdvocateHistory = History{Hourly: Velocity{Mean: 1, Hours: 10}, ThisHour: 5}
+			r.Friend.UserAgent = "python-requests/2.32.3"
+		}, want: map[Code]string{BehVelocityBurst: "", NetBotSignup: ""}},
+		{name: "a burst counts a named friend whose click was headless", mutate: func(r *Referral) {
+			r.AdvocateHistory = History{Hourly: Velocity{Mean: 1, Hours: 10}, ThisHour: 5}
+			r.Click = &Click{At: t0, IP: "198.51.100.20", UserAgent: "Mozilla/5.0 (X11; Linux x86_64) HeadlessChrome/131.0.0.0 Safari/537.36"}
+		}, want: map[Code]string{BehVelocityBurst: "", NetBotClick: ""}},
+		{name: "a burst counts a named friend on a throwaway domain", mutate: func(r *Referral) {
+			r.AdvocateHistory = History{Hourly: Velocity{Mean: 1, Hours: 10}, ThisHour: 5}
+			r.Friend.Email = "marie.curie@mailinator.com"
+		}, want: map[Code]string{BehVelocityBurst: "", IDDisposableEmail: ""}},
 		{name: "tuned z and minimum", tuning: Tuning{VelocityMinCount: 3, VelocityZ: 2}, mutate: func(r *Referral) {
 			r.AdvocateHistory = History{Hourly: Velocity{Mean: 1, Hours: 10}, ThisHour: 3}
+			r.Friend.Email = "tigerlily77@outlook.com" // not made of her name
 		}, want: map[Code]string{BehVelocityBurst: "advocate has 3 referred signups in the last hour against their baseline 1.0±1.0/h (z=2.0); threshold z≥2.0"}},
 
 		// Inactivity: 7 days, inclusive.
@@ -318,6 +340,19 @@ func TestDetectorBoundaries(t *testing.T) {
 		{name: "the earlier of cancel and refund is reported", mutate: func(r *Referral) {
 			r.Conversion = &Conversion{At: t0.Add(-6 * day), RewardedAt: t0.Add(-5 * day), RefundedAt: t0.Add(-day), CancelledAt: t0.Add(-3 * day)}
 		}, want: map[Code]string{BehQuickRefund: "the friend's conversion was cancelled 2d after the reward (window 14d)"}},
+		{name: "a refund after using the product, first of the advocate's", mutate: func(r *Referral) {
+			r.Conversion = &Conversion{At: t0.Add(-3 * day), RewardedAt: t0.Add(-3 * day), RefundedAt: t0.Add(-2 * day)}
+			r.FriendActivity = &Activity{Events: 1, LastSeen: t0.Add(-3 * day)}
+		}},
+		{name: "a refund after using the product, the advocate's friends refunded before", mutate: func(r *Referral) {
+			r.Conversion = &Conversion{At: t0.Add(-3 * day), RewardedAt: t0.Add(-3 * day), RefundedAt: t0.Add(-2 * day)}
+			r.FriendActivity = &Activity{Events: 4, LastSeen: t0.Add(-3 * day)}
+			r.AdvocateHistory = History{Referrals: 5, RefundedReferrals: 1}
+		}, want: map[Code]string{BehQuickRefund: "the friend's conversion was refunded 1d after the reward (window 14d)"}},
+		{name: "a refund without any product use", mutate: func(r *Referral) {
+			r.Conversion = &Conversion{At: t0.Add(-3 * day), RewardedAt: t0.Add(-3 * day), RefundedAt: t0.Add(-2 * day)}
+			r.FriendActivity = &Activity{}
+		}, want: map[Code]string{BehQuickRefund: ""}},
 		{name: "no reward yet: measured from the conversion", mutate: func(r *Referral) {
 			r.Conversion = &Conversion{At: t0.Add(-3 * day), RefundedAt: t0.Add(-3*day + 90*time.Minute)}
 		}, want: map[Code]string{BehQuickRefund: "the friend's conversion was refunded 1h30m after converting (window 14d)"}},

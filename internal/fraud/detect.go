@@ -541,6 +541,12 @@ func detectVelocity(e *Engine, f *facts, out []Signal) []Signal {
 	if za < e.tuning.VelocityZ {
 		return out
 	}
+	if personLike(f) {
+		// A burst is evidence about the advocate's traffic; it holds the
+		// friends that look manufactured, not people arriving from a
+		// newsletter, a viral post or a team chat (issue 14).
+		return out
+	}
 	prog := ""
 	if p := f.r.ProgramHourly; p.Hours > 0 {
 		zp := p.ZScore(n)
@@ -552,6 +558,27 @@ func detectVelocity(e *Engine, f *facts, out []Signal) []Signal {
 	return append(out, newSignal(BehVelocityBurst,
 		fmt.Sprintf("advocate has %d referred signups in the last hour against their baseline %.1f±%.1f/h (z=%.1f)%s; threshold z≥%.1f",
 			n, h.Hourly.Mean, h.Hourly.StdDev(), za, prog, e.tuning.VelocityZ)))
+}
+
+// personLike reports whether the friend looks like a person rather than a
+// manufactured account: an address made of their own name (a name word of
+// at least 3 letters, or initial + surname), not random-looking, not on a
+// throwaway domain, a browser signup and click, and a device that is not
+// the advocate's. Fake accounts made in bulk use generated or throwaway
+// addresses and scripts; the people a newsletter or a viral post brings
+// in use the address they always use.
+func personLike(f *facts) bool {
+	r := f.r
+	if f.friLocal == "" || RandomLookingLocalPart(f.friLocal) || IsDisposableDomain(f.friDomain) || !OwnNameAddress(f.friLocal, r.Friend.Name) {
+		return false
+	}
+	if ua := strings.TrimSpace(r.Friend.UserAgent); ua != "" && IsBotUserAgent(ua) {
+		return false
+	}
+	if r.Click != nil && IsBotUserAgent(r.Click.UserAgent) {
+		return false
+	}
+	return !same(r.Friend.DeviceID, r.Advocate.DeviceID)
 }
 
 // detectInactivity: the friend never used the product, and the advocate's
@@ -585,6 +612,14 @@ func detectRefunds(e *Engine, f *facts, out []Signal) []Signal {
 		base, baseWhat := c.RewardedAt, "the reward"
 		if base.IsZero() {
 			base, baseWhat = c.At, "converting"
+		}
+		used := r.FriendActivity != nil && r.FriendActivity.Events > 0
+		if used && r.AdvocateHistory.RefundedReferrals == 0 {
+			// A customer who used the product and changed their mind; the
+			// refunded order's rewards are reversed by the refund itself.
+			// A cash-out account never uses the product, and an advocate
+			// whose friends keep refunding has earlier refunds.
+			undo = time.Time{}
 		}
 		if !undo.IsZero() && !base.IsZero() {
 			if d := undo.Sub(base); d <= e.tuning.RefundWindow {

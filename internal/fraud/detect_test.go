@@ -194,7 +194,11 @@ func TestDetectors(t *testing.T) {
 		{name: "blocked country", lists: Lists{BlockedCountries: []string{"kp"}}, mutate: func(r *Referral) { r.Friend.Country = "KP" }, want: []Code{IDBlockedCountry}},
 
 		// Behaviour.
-		{name: "velocity burst", mutate: func(r *Referral) { r.AdvocateHistory.ThisHour = 9 }, want: []Code{BehVelocityBurst}},
+		{name: "velocity burst", mutate: func(r *Referral) {
+			r.AdvocateHistory.ThisHour = 9
+			r.Friend.Email = "tigerlily77@outlook.com" // not made of her name
+		}, want: []Code{BehVelocityBurst}},
+		{name: "a newsletter's burst: the friend's address is her own name", mutate: func(r *Referral) { r.AdvocateHistory.ThisHour = 9 }},
 		{name: "busy advocate's normal hour", mutate: func(r *Referral) {
 			r.AdvocateHistory.Hourly = Velocity{}.UpdateAll([]int{6, 9, 7, 8, 10, 6, 8, 9, 7, 8})
 			r.AdvocateHistory.ThisHour = 9
@@ -203,6 +207,7 @@ func TestDetectors(t *testing.T) {
 		{name: "no program baseline: advocate's alone decides", mutate: func(r *Referral) {
 			r.ProgramHourly = Velocity{}
 			r.AdvocateHistory.ThisHour = 6
+			r.Friend.Email = "tigerlily77@outlook.com"
 		}, want: []Code{BehVelocityBurst}},
 		{name: "busy program", mutate: func(r *Referral) {
 			r.ProgramHourly = Velocity{Mean: 8, Var: 9, Hours: 500}

@@ -727,6 +727,25 @@ func nameWords(name string) []string {
 	return words
 }
 
+// OwnNameAddress reports whether a normalized local part is made of the
+// person's own name: it contains a word of the name of at least 3 letters
+// ("jean.dupont84", "dupont.j", "jeanne92" for Jeanne Petit), or starts
+// with the first initial and the last word ("jdupont"). Names are folded
+// like nameWords; an empty name never matches.
+func OwnNameAddress(local, name string) bool {
+	core := localCore(strings.ToLower(local))
+	ws := nameWords(name)
+	if core == "" || len(ws) == 0 {
+		return false
+	}
+	for _, w := range ws {
+		if len(w) >= 3 && strings.Contains(core, w) {
+			return true
+		}
+	}
+	return len(ws) >= 2 && strings.HasPrefix(core, ws[0][:1]+ws[len(ws)-1])
+}
+
 // normalizeAddress folds a postal address for equality: lowercase, accents
 // folded, every run of other characters collapsed to one space.
 func normalizeAddress(addr string) string {

@@ -262,3 +262,27 @@ func TestNameHelpers(t *testing.T) {
 		t.Error("localCore/localTokens do not fold separators and digits")
 	}
 }
+
+func TestOwnNameAddress(t *testing.T) {
+	tests := []struct {
+		local, name string
+		want        bool
+	}{
+		{"jean.dupont84", "Jean Dupont", true},
+		{"dupontj", "Jean Dupont", true},
+		{"jdupont", "Jean Dupont", true},
+		{"jeanne92", "Jeanne Petit", true},
+		{"helenemuller", "Hélène Müller", true},
+		{"tigerlily77", "Marie Curie", false},
+		{"xk7q2m", "Marie Curie", false},
+		{"li", "Li Wang", false}, // words under 3 letters never match alone
+		{"wang.li", "Li Wang", true},
+		{"marie", "", false},
+		{"", "Marie Curie", false},
+	}
+	for _, tt := range tests {
+		if got := OwnNameAddress(tt.local, tt.name); got != tt.want {
+			t.Errorf("OwnNameAddress(%q, %q) = %v, want %v", tt.local, tt.name, got, tt.want)
+		}
+	}
+}

@@ -327,6 +327,7 @@ type Decision struct {
 func Decide(p Policy, a Assessment) Decision {
 	d := Decision{RawScore: a.Score, Signals: make([]Outcome, 0, len(a.Signals))}
 	keep := 1.0
+	keepOwn := 1.0 // without the shared-network signals
 	forced := ActionApprove
 	var forcedBy []string
 	for _, s := range a.Signals {
@@ -347,6 +348,11 @@ func Decide(p Policy, a Assessment) Decision {
 		}
 		o.Counted = true
 		keep *= 1 - o.Weight
+		if !sharedNetwork(s.Code) || o.Weight != weightOf(s.Code) {
+			// A shared-network signal the operator re-weighted counts in
+			// full: they made it decisive on purpose.
+			keepOwn *= 1 - o.Weight
+		}
 		if o.Weight != o.DefaultWeight {
 			o.Effect = fmt.Sprintf("scored at policy weight %.2f (default %.2f)", o.Weight, o.DefaultWeight)
 		} else {
@@ -364,6 +370,14 @@ func Decide(p Policy, a Assessment) Decision {
 	d.Score = scoreOf(keep)
 
 	base, why := thresholdAction(p, d.Score)
+	if own := scoreOf(keepOwn); base == ActionReject && own < p.RejectAt && p.HoldAt <= p.RejectAt {
+		// Households, offices and carriers share addresses and phone
+		// models: a shared network may tip a referral into review, never
+		// into an automatic rejection.
+		base = ActionHold
+		why = fmt.Sprintf("hold: score %d ≥ reject threshold %d, but %d without the shared-network signals (%s, %s, %s): a shared network alone never rejects",
+			d.Score, p.RejectAt, own, NetSameIP, NetSameSubnet, NetSameUserAgent)
+	}
 	d.Action = base
 	d.Reasons = append(d.Reasons, why)
 	if forced.severity() > base.severity() {
@@ -381,6 +395,13 @@ func Decide(p Policy, a Assessment) Decision {
 		d.Reasons = append(d.Reasons, fmt.Sprintf("%s [%s]: %s", o.Code, o.Effect, o.Reason))
 	}
 	return d
+}
+
+// sharedNetwork reports the signals that households, offices and mobile
+// carriers produce between unrelated people. At their catalogue weights
+// they may tip a decision into hold but never into reject (Decide).
+func sharedNetwork(c Code) bool {
+	return c == NetSameIP || c == NetSameSubnet || c == NetSameUserAgent
 }
 
 // thresholdAction maps a score to an action under the policy's thresholds.

@@ -40,6 +40,9 @@ func TestScore(t *testing.T) {
 	}
 }
 
+// TestDecideThresholds maps scores to actions; shared-network signals at
+// their catalogue weights can tip a referral into hold, never into reject
+// (issue 14: colleagues and same-named relatives behind one NAT).
 func TestDecideThresholds(t *testing.T) {
 	p := DefaultPolicy()
 	at := t0
@@ -48,13 +51,16 @@ func TestDecideThresholds(t *testing.T) {
 		want    Action
 	}{
 		{nil, ActionApprove},
-		{[]Signal{sig(NetSameIP)}, ActionApprove},                                                                 // 25
-		{[]Signal{sig(SelfSameName)}, ActionFlag},                                                                 // 30
-		{[]Signal{sig(NetSameIP), sig(NetSameUserAgent)}, ActionFlag},                                             // 40
-		{[]Signal{sig(IDDisposableEmail)}, ActionHold},                                                            // 50
-		{[]Signal{sig(NetSameIP), sig(NetSameUserAgent), sig(SelfSimilarEmail)}, ActionHold},                      // 70
-		{[]Signal{sig(SelfSameDevice)}, ActionReject},                                                             // 80
-		{[]Signal{sig(NetSameIP), sig(NetSameUserAgent), sig(SelfSimilarEmail), sig(SelfSameName)}, ActionReject}, // 79
+		{[]Signal{sig(NetSameIP)}, ActionApprove},                                            // 25
+		{[]Signal{sig(SelfSameName)}, ActionFlag},                                            // 30
+		{[]Signal{sig(NetSameIP), sig(NetSameUserAgent)}, ActionFlag},                        // 40
+		{[]Signal{sig(IDDisposableEmail)}, ActionHold},                                       // 50
+		{[]Signal{sig(NetSameIP), sig(NetSameUserAgent), sig(SelfSimilarEmail)}, ActionHold}, // 70
+		{[]Signal{sig(SelfSameDevice)}, ActionReject},                                        // 80
+		// 79, but 65 without the shared network: a same-named relative at home is held for a person, not rejected.
+		{[]Signal{sig(NetSameIP), sig(NetSameUserAgent), sig(SelfSimilarEmail), sig(SelfSameName)}, ActionHold},
+		{[]Signal{sig(NetSameIP), sig(SelfSameName), sig(SelfSameDevice)}, ActionReject},                                            // 89, 86 without the network
+		{[]Signal{sig(NetSameIP), sig(NetSameUserAgent), sig(SelfSimilarEmail), sig(IDRandomEmail), sig(SelfSameName)}, ActionHold}, // 83, 72 without
 	}
 	for _, tt := range tests {
 		a := Score(tt.signals)

@@ -288,6 +288,12 @@ func (in *ingest) fraudInput(ctx context.Context, eng *fraud.Engine, adv parrain
 	if r.AdvocateHistory.Referrals, r.AdvocateHistory.RefundedReferrals, err = in.tx.AdvocateHistory(ctx, in.prog.ID, adv.ID); err != nil {
 		return nil, err
 	}
+	if in.judgingRefund && r.AdvocateHistory.RefundedReferrals > 0 && r.AdvocateHistory.Referrals > 0 {
+		// The history is of the advocate's other referrals: the one
+		// refunded by this event is counted in both totals.
+		r.AdvocateHistory.Referrals--
+		r.AdvocateHistory.RefundedReferrals--
+	}
 	// Referred friends who never used the product, when the integration
 	// reports activity.
 	tracked, err := in.tx.TracksActivity(ctx, in.prog.ID)
@@ -324,6 +330,26 @@ func (in *ingest) reassessAfterRefund(ctx context.Context, purchaseAt, rewardedA
 	}
 	in.friend = &friend
 	in.conversion = &fraud.Conversion{At: purchaseAt, RewardedAt: rewardedAt, RefundedAt: in.ev.OccurredAt}
+	in.judgingRefund = true
+	// Whether the friend used the product before refunding separates a
+	// customer who changed their mind from a cash-out account; it is known
+	// only in programs that report activity.
+	tracked, err := in.tx.TracksActivity(ctx, in.prog.ID)
+	if err != nil {
+		return err
+	}
+	if tracked {
+		n, last, err := in.tx.ActivityOf(ctx, in.prog.ID, friend.ID)
+		if err != nil {
+			return err
+		}
+		act := &fraud.Activity{Events: n}
+		if last != nil {
+			act.LastSeen = *last
+		}
+		in.activityFacts = act
+		in.signedUpAt = ref.SignedUpAt
+	}
 	_, err = in.tighten(ctx)
 	return err
 }

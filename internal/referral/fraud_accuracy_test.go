@@ -1,6 +1,7 @@
 package referral_test
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -202,6 +203,92 @@ func TestFraudWeakDetectors(t *testing.T) {
 		r = e.Event(other.ID, parrain.Event{Type: parrain.EventSignup, ExternalID: "b1", Email: "jean.martin@burner.example", ReferralCode: adv2.Code})
 		if e.signalsOf(r.Referral.ID)[fraud.IDDisposableEmail] {
 			t.Errorf("another program's list applied: %v", e.signalsOf(r.Referral.ID))
+		}
+	})
+}
+
+// TestFraudRefundAfterUse: in a program that reports activity, a friend who
+// used the product and then refunded is a customer who changed their mind
+// (the refund reverses the order's rewards; the referral is not held),
+// while a friend who never used it, or the next refunding friend of the
+// same advocate, is held. The refunded referral is not its own history.
+func TestFraudRefundAfterUse(t *testing.T) {
+	each(t, func(t *testing.T, e *env) {
+		prog := e.Program(func(p *parrain.Program) {
+			p.Rules = append(p.Rules, parrain.RewardRule{Trigger: parrain.TriggerSignup,
+				Advocate: &parrain.RewardSpec{Kind: parrain.KindCash, Type: parrain.AmountFixed, Amount: 300}})
+		})
+		anna := e.Advocate(prog.ID, "anna", "anna@company.example")
+		carl := e.Advocate(prog.ID, "carl", "carl@company.example")
+		buy := func(adv parrain.Participant, friend, order string, uses int) {
+			t.Helper()
+			e.Event(prog.ID, parrain.Event{Type: parrain.EventPurchase, ExternalID: friend, Email: friend + "@mail.example",
+				ReferralCode: adv.Code, OrderID: order, Amount: 5000, Currency: "EUR"})
+			for range uses {
+				e.Event(prog.ID, parrain.Event{Type: parrain.EventActivity, ExternalID: friend})
+			}
+			e.Clock.Advance(time.Hour)
+		}
+		buy(anna, "used", "o1", 3)
+		buy(carl, "never", "o2", 0)
+		buy(anna, "used2", "o3", 2)
+		refund := func(order string) *parrain.Referral {
+			t.Helper()
+			r := e.Event(prog.ID, parrain.Event{Type: parrain.EventRefund, OrderID: order, Amount: 5000})
+			if r.Referral == nil {
+				t.Fatalf("refund of %s: no referral", order)
+			}
+			return r.Referral
+		}
+		if r := refund("o1"); r.ReviewStatus != parrain.ReviewNone || e.signalsOf(r.ID)[fraud.BehQuickRefund] {
+			t.Errorf("refund after using the product: %+v %v", r, e.signalsOf(r.ID))
+		}
+		if r := refund("o2"); r.ReviewStatus != parrain.ReviewHeld || !e.signalsOf(r.ID)[fraud.BehQuickRefund] {
+			t.Errorf("refund without any product use: %+v %v", r, e.signalsOf(r.ID))
+		}
+		if r := refund("o3"); r.ReviewStatus != parrain.ReviewHeld || !e.signalsOf(r.ID)[fraud.BehQuickRefund] {
+			t.Errorf("anna's second refunding friend: %+v %v", r, e.signalsOf(r.ID))
+		}
+	})
+}
+
+// TestFraudClickSync: clicks are written in batches after the redirect
+// answered, so a script signing up at once would be scored without its
+// click. A signup whose cookie holds a click of the last seconds waits for
+// the click writer (SetClickSync); an older click does not wait.
+func TestFraudClickSync(t *testing.T) {
+	each(t, func(t *testing.T, e *env) {
+		prog := e.Program(signupRewards)
+		anna := e.Advocate(prog.ID, "anna", "anna@company.example")
+		var pending []store.Click // what the click writer holds, not written yet
+		waits := 0
+		e.Ref.SetClickSync(func(ctx context.Context) error {
+			waits++
+			err := e.St.InsertClicks(ctx, pending)
+			pending = nil
+			return err
+		})
+		at := e.Clock.Now().Truncate(time.Second)
+		pending = append(pending, store.Click{ProgramID: prog.ID, ParticipantID: anna.ID, Code: anna.Code, Valid: true, Automated: true,
+			IP: "198.51.100.7", UserAgent: "Mozilla/5.0 (X11; Linux x86_64) HeadlessChrome/131.0.0.0 Safari/537.36", At: at})
+		cookie := parrain.TouchCookie([]parrain.Touch{{Code: anna.Code, At: at}})
+		r := e.Event(prog.ID, parrain.Event{Type: parrain.EventSignup, ExternalID: "f1", Email: "f1@mail.example", ReferralCookie: cookie})
+		if waits != 1 || r.Referral.ClickedAt == nil || !e.signalsOf(r.Referral.ID)[fraud.NetBotClick] || r.Referral.ReviewStatus != parrain.ReviewHeld {
+			t.Fatalf("signup right after a headless click: waits %d %+v %v", waits, r.Referral, e.signalsOf(r.Referral.ID))
+		}
+		// A click of ten minutes ago is written already: no wait.
+		e.Clock.Advance(10 * time.Minute)
+		r = e.Event(prog.ID, parrain.Event{Type: parrain.EventSignup, ExternalID: "f2", Email: "f2@mail.example",
+			ReferralCookie: parrain.TouchCookie([]parrain.Touch{{Code: anna.Code, At: at}})})
+		if waits != 1 || r.Referral == nil {
+			t.Fatalf("signup ten minutes after the click waited: %d %+v", waits, r.Referral)
+		}
+		// A failing barrier only leaves the click unseen.
+		e.Ref.SetClickSync(func(context.Context) error { return context.DeadlineExceeded })
+		r = e.Event(prog.ID, parrain.Event{Type: parrain.EventSignup, ExternalID: "f3", Email: "f3@mail.example",
+			ReferralCookie: parrain.TouchCookie([]parrain.Touch{{Code: anna.Code, At: e.Clock.Now().Truncate(time.Second)}})})
+		if r.Referral == nil || r.Credited == nil || r.Credited.ExternalID != "anna" {
+			t.Fatalf("signup with a failing click barrier: %+v", r)
 		}
 	})
 }

@@ -29,6 +29,9 @@ type ingest struct {
 	// activityFacts and signedUpAt, when set, describe the friend's product
 	// use since signup (the no-activity check before a reward matures).
 	activityFacts *fraud.Activity
+	// judgingRefund is set when the referral is scored again because this
+	// event refunded one of its purchases.
+	judgingRefund bool
 	signedUpAt    time.Time
 }
 

@@ -3,6 +3,7 @@ package referral
 import (
 	"context"
 	"strings"
+	"time"
 
 	"github.com/parrainhq/parrain/internal/metrics"
 	"github.com/parrainhq/parrain/internal/parrain"
@@ -12,6 +13,43 @@ import (
 // Service runs the referral loop's use cases on a store.
 type Service struct {
 	st *store.Store
+	// clicksWritten, when set, waits until the clicks recorded so far are
+	// in the database (SetClickSync).
+	clicksWritten func(context.Context) error
+}
+
+// freshClick is how young the cookie's newest click must be for an event
+// to wait for the click writer: clicks are written in batches (every
+// 200 ms), and a signup that follows its click that closely would
+// otherwise be scored without it.
+const freshClick = 3 * time.Second
+
+// clickSyncLimit bounds that wait; past it the event is scored with what
+// is written.
+const clickSyncLimit = 2 * time.Second
+
+// SetClickSync gives the service the click writer's barrier. A signup or
+// purchase whose cookie holds a click younger than freshClick waits for
+// it before its transaction, so the click's evidence (bot client, coupon
+// referer, ad click id, the code's click flood) is scored: scripts sign up
+// within milliseconds of their click, people take longer.
+func (s *Service) SetClickSync(sync func(context.Context) error) { s.clicksWritten = sync }
+
+// waitForClicks runs the click barrier when the event's cookie holds a
+// fresh click; a failed or slow barrier only leaves the click unseen.
+func (s *Service) waitForClicks(ctx context.Context, ev *parrain.Event) {
+	if s.clicksWritten == nil || (ev.Type != parrain.EventSignup && ev.Type != parrain.EventPurchase) {
+		return
+	}
+	now := s.st.Clock().Now()
+	for _, t := range ev.Touches {
+		if d := now.Sub(t.At); d > -freshClick && d < freshClick {
+			ctx, cancel := context.WithTimeout(ctx, clickSyncLimit)
+			defer cancel()
+			_ = s.clicksWritten(ctx)
+			return
+		}
+	}
 }
 
 // New returns the service and hands the store the decision its own code
@@ -31,6 +69,7 @@ func (s *Service) IngestEvent(ctx context.Context, programID string, ev parrain.
 		countEvent(ev.Type, parrain.EventResult{}, false, err)
 		return parrain.EventResult{}, false, err
 	}
+	s.waitForClicks(ctx, &ev)
 	// Group-committed: concurrent events share one durable commit, each in
 	// its own savepoint, each answered once it is committed.
 	res, replayed, err := store.IdempotentGrouped(ctx, s.st, idem, func(tx *store.Tx) (parrain.EventResult, error) {

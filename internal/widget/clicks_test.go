@@ -101,3 +101,42 @@ func TestClickWriterBacksOff(t *testing.T) {
 		t.Errorf("%d log lines, want 3 (failing, buffer full, writing again):\n%s", n, logs.String())
 	}
 }
+
+// TestClickRecorderSync: Sync writes what was recorded before it long
+// before the interval, so a signup right after its click is scored with
+// it; after Close it returns at once.
+func TestClickRecorderSync(t *testing.T) {
+	ctx := context.Background()
+	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "c.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	c := NewClickRecorder(st, slog.New(slog.DiscardHandler), 100, time.Hour, 1000)
+	count := func() int {
+		t.Helper()
+		var n int
+		if err := st.DB().QueryRowContext(ctx, `SELECT COUNT(*) FROM clicks`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	for i := range 3 {
+		c.Record(store.Click{Code: "SYNC" + string(rune('A'+i)), IP: "198.51.100.7", UserAgent: "python-requests/2.32", At: time.Now().UTC()})
+	}
+	if n := count(); n != 0 {
+		t.Fatalf("%d clicks written before the hour-long interval", n)
+	}
+	sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := c.Sync(sctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(); n != 3 {
+		t.Fatalf("%d clicks written by Sync, want 3", n)
+	}
+	c.Close()
+	if err := c.Sync(sctx); err != nil {
+		t.Fatalf("Sync after Close: %v", err)
+	}
+}

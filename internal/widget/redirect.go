@@ -12,6 +12,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -242,6 +243,7 @@ type ClickRecorder struct {
 	ch   chan store.Click
 	stop chan struct{} // closed by Close: flush once more and return
 	done chan struct{}
+	sync chan chan error // Sync: write what is queued now, then answer
 	// Dropped counts clicks lost to a full buffer or to a database still
 	// failing at shutdown.
 	Dropped atomic.Uint64
@@ -265,7 +267,7 @@ var (
 
 // NewClickRecorder starts the background writer.
 func NewClickRecorder(st *store.Store, log *slog.Logger, buffer int, interval time.Duration, batch int) *ClickRecorder {
-	c := &ClickRecorder{st: st, log: log, ch: make(chan store.Click, buffer), stop: make(chan struct{}), done: make(chan struct{}), MaxBackoff: 30 * time.Second}
+	c := &ClickRecorder{st: st, log: log, ch: make(chan store.Click, buffer), stop: make(chan struct{}), done: make(chan struct{}), sync: make(chan chan error), MaxBackoff: 30 * time.Second}
 	go c.loop(interval, batch)
 	return c
 }
@@ -379,7 +381,45 @@ func (c *ClickRecorder) loop(interval time.Duration, batch int) {
 			}
 		case <-t.C:
 			write()
+		case reply := <-c.sync:
+			// Every click recorded before Sync was called is in the
+			// channel or in buf: take them all and write.
+		queued:
+			for {
+				select {
+				case k := <-c.ch:
+					buf = append(buf, k)
+				default:
+					break queued
+				}
+			}
+			if write() {
+				reply <- nil
+			} else {
+				reply <- errors.New("writing clicks failed")
+			}
 		}
+	}
+}
+
+// Sync returns once every click recorded before the call is written (or
+// the write failed, or ctx ended, or the recorder is closed). The event
+// ingestion calls it before scoring a signup that follows its click within
+// seconds, so the click's evidence is in the database.
+func (c *ClickRecorder) Sync(ctx context.Context) error {
+	reply := make(chan error, 1)
+	select {
+	case c.sync <- reply:
+	case <-c.done:
+		return nil // closed: drained already
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case err := <-reply:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }
 
