@@ -16,6 +16,7 @@ import (
 	"strings"
 	"syscall"
 	"text/tabwriter"
+	"time"
 
 	"github.com/parrainhq/parrain/internal/access"
 	"github.com/parrainhq/parrain/internal/console"
@@ -124,7 +125,11 @@ func newLogger(format string, w io.Writer) *slog.Logger {
 	} else {
 		h = slog.NewTextHandler(w, nil)
 	}
-	return slog.New(logHandler{h})
+	lh := logHandler{Handler: h}
+	if b, ok := w.(*logBatcher); ok {
+		lh.flush = b.Flush
+	}
+	return slog.New(lh)
 }
 
 func serve(ctx context.Context, args []string, stderr io.Writer) error {
@@ -132,7 +137,9 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	log := newLogger(cfg.LogFormat, stderr)
+	lb := newLogBuffer(stderr, 100*time.Millisecond)
+	defer lb.Close()
+	log := newLogger(cfg.LogFormat, lb)
 	m, err := New(ctx, cfg, log, parrain.SystemClock{})
 	if err != nil {
 		return err

@@ -3,10 +3,12 @@ package app
 import (
 	"context"
 	"crypto/rand"
+	"encoding/binary"
 	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -17,20 +19,31 @@ import (
 
 type reqIDKey struct{}
 
-// logHandler adds the request id found in the context to every log line.
-type logHandler struct{ slog.Handler }
+// logHandler adds the request id found in the context to every log line
+// and, when the lines are buffered (logBatcher), writes a warning or an
+// error out at once.
+type logHandler struct {
+	slog.Handler
+	flush func() // nil: the writer is not buffered
+}
 
 func (h logHandler) Handle(ctx context.Context, r slog.Record) error {
 	if id, ok := ctx.Value(reqIDKey{}).(string); ok {
 		r.AddAttrs(slog.String("request_id", id))
 	}
-	return h.Handler.Handle(ctx, r)
+	err := h.Handler.Handle(ctx, r)
+	if h.flush != nil && r.Level >= slog.LevelWarn {
+		h.flush()
+	}
+	return err
 }
 
 func (h logHandler) WithAttrs(as []slog.Attr) slog.Handler {
-	return logHandler{h.Handler.WithAttrs(as)}
+	return logHandler{h.Handler.WithAttrs(as), h.flush}
 }
-func (h logHandler) WithGroup(n string) slog.Handler { return logHandler{h.Handler.WithGroup(n)} }
+func (h logHandler) WithGroup(n string) slog.Handler {
+	return logHandler{h.Handler.WithGroup(n), h.flush}
+}
 
 type statusWriter struct {
 	http.ResponseWriter
@@ -57,35 +70,61 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 // sign-in) to plain HTTP.
 const hsts = "max-age=63072000; includeSubDomains"
 
+// Security header values shared by every answer (net/http only reads them).
+var (
+	nosniffValue  = []string{"nosniff"}
+	denyValue     = []string{"DENY"}
+	hstsValue     = []string{hsts}
+	reqIDSeed     = newReqIDSeed()
+	reqIDSequence atomic.Uint64
+)
+
+func newReqIDSeed() uint64 {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return binary.LittleEndian.Uint64(b[:])
+}
+
+// newRequestID returns 16 hex digits unique in this process (a counter
+// scrambled by an odd multiplier, a bijection of 64-bit integers, from a
+// random start): ids correlate log lines, they are no secret, so reading
+// the system's random source on every request is not needed.
+func newRequestID() string {
+	n := (reqIDSeed + reqIDSequence.Add(1)) * 0x9E3779B97F4A7C15
+	var b [16]byte
+	hex.Encode(b[:], binary.BigEndian.AppendUint64(make([]byte, 0, 8), n))
+	return string(b[:])
+}
+
 // withBasics gives each request an id, logs it, sets security headers
 // (Strict-Transport-Security when the base URL is https) and turns panics
 // into logged 500s.
 func withBasics(log *slog.Logger, https bool, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		b := make([]byte, 8)
-		_, _ = rand.Read(b)
-		id := hex.EncodeToString(b)
+		id := newRequestID()
 		ctx := context.WithValue(r.Context(), reqIDKey{}, id)
 		r = r.WithContext(ctx)
-		w.Header().Set("X-Request-Id", id)
-		w.Header().Set("X-Content-Type-Options", "nosniff")
-		w.Header().Set("X-Frame-Options", "DENY")
+		hdr := w.Header()
+		hdr["X-Request-Id"] = []string{id}
+		hdr["X-Content-Type-Options"] = nosniffValue
+		hdr["X-Frame-Options"] = denyValue
 		if https {
-			w.Header().Set("Strict-Transport-Security", hsts)
+			hdr["Strict-Transport-Security"] = hstsValue
 		}
 		sw := &statusWriter{ResponseWriter: w}
-		start := time.Now()
-		defer func() {
-			if p := recover(); p != nil {
-				log.ErrorContext(ctx, "panic", "panic", fmt.Sprint(p))
-				if sw.status == 0 {
-					httpx.WriteError(sw, r, log, fmt.Errorf("panic: %v", p))
-				}
-			}
-			log.DebugContext(ctx, "request", "method", r.Method, "path", r.URL.Path, "status", sw.status, "dur", time.Since(start))
-		}()
+		defer recoverRequest(log, sw, r)
 		next.ServeHTTP(sw, r)
 	})
+}
+
+// recoverRequest turns a panic of the request's handler into a logged 500.
+func recoverRequest(log *slog.Logger, sw *statusWriter, r *http.Request) {
+	if p := recover(); p != nil {
+		log.ErrorContext(r.Context(), "panic", "panic", fmt.Sprint(p))
+		if sw.status == 0 {
+			httpx.WriteError(sw, r, log, fmt.Errorf("panic: %v", p))
+		}
+	}
 }
 
 // limiter rate-limits public routes per client IP.

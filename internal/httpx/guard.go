@@ -67,17 +67,21 @@ func (g Guard) Wrap(h http.Handler) http.Handler {
 		}
 		if r.Body != nil && r.Body != http.NoBody {
 			r.Body = http.MaxBytesReader(w, r.Body, limit)
+			// Only a body is read with the cap (ReadBody): a request
+			// without one (a redirect, a page) is not copied for it.
+			r = r.WithContext(context.WithValue(r.Context(), bodyCapKey{}, limit))
 		}
-		r = r.WithContext(context.WithValue(r.Context(), bodyCapKey{}, limit))
 		for _, n := range names {
 			if err := CheckText(n, r.PathValue(n)); err != nil {
 				g.fail(w, r, err)
 				return
 			}
 		}
-		if err := checkValues(r.URL.Query(), "query"); err != nil {
-			g.fail(w, r, err)
-			return
+		if r.URL.RawQuery != "" {
+			if err := checkValues(r.URL.Query(), "query"); err != nil {
+				g.fail(w, r, err)
+				return
+			}
 		}
 		if err := checkForm(w, r); err != nil {
 			g.fail(w, r, err)

@@ -141,12 +141,30 @@ func seconds(d time.Duration) string {
 
 // SetHeaders writes the IETF RateLimit headers of d (RateLimit-Limit,
 // RateLimit-Remaining, RateLimit-Reset in seconds) and, on a refused
-// request, Retry-After (at least one second).
+// request, Retry-After (at least one second). Every public answer carries
+// them, so the keys are written in their canonical form and small numbers
+// come from a table: no allocation for the usual answer.
 func (d Decision) SetHeaders(h http.Header) {
-	h.Set("RateLimit-Limit", strconv.Itoa(d.Limit))
-	h.Set("RateLimit-Remaining", strconv.Itoa(d.Remaining))
-	h.Set("RateLimit-Reset", seconds(d.Reset))
+	h["Ratelimit-Limit"] = headerInt(int64(d.Limit))
+	h["Ratelimit-Remaining"] = headerInt(int64(d.Remaining))
+	h["Ratelimit-Reset"] = headerInt(int64(math.Ceil(d.Reset.Seconds())))
 	if !d.Allowed {
 		h.Set("Retry-After", seconds(max(d.RetryAfter, time.Second)))
 	}
+}
+
+// headerInts holds the header values of 0…1023, shared (net/http only
+// reads them).
+var headerInts = func() (t [1024][]string) {
+	for i := range t {
+		t[i] = []string{strconv.Itoa(i)}
+	}
+	return t
+}()
+
+func headerInt(n int64) []string {
+	if n >= 0 && n < int64(len(headerInts)) {
+		return headerInts[n]
+	}
+	return []string{strconv.FormatInt(n, 10)}
 }

@@ -139,8 +139,7 @@ func (s *Store) InsertClicks(ctx context.Context, cs []Click) error {
 		for i, n := range chunks {
 			args = args[:0]
 			for _, c := range cs[start : start+n] {
-				args = append(args, newID("clk"), sql.NullString{String: c.ProgramID, Valid: c.ProgramID != ""},
-					sql.NullString{String: c.ParticipantID, Valid: c.ParticipantID != ""}, c.Code, c.Valid && !c.Automated, c.IPHash,
+				args = append(args, newID("clk"), nullable(c.ProgramID), nullable(c.ParticipantID), c.Code, c.Valid && !c.Automated, c.IPHash,
 					c.UserAgent, c.Referer, ms(c.At), c.IP, clickParams(c.Params), c.Automated)
 			}
 			start += n
@@ -234,4 +233,13 @@ func (t *Tx) ClicksOf(ctx context.Context, participantID string, from, to time.T
 		out = append(out, c)
 	}
 	return out, rows.Err()
+}
+
+// nullable is s as a statement argument, NULL when empty (without the
+// sql.NullString a click's two columns would box and convert per row).
+func nullable(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
 }
