@@ -168,8 +168,10 @@ func page(r *http.Request) (store.Page, error) {
 
 // List is a page of results.
 type List[T any] struct {
-	Data       []T    `json:"data"`
-	NextCursor string `json:"next_cursor,omitempty"`
+	Data []T `json:"data"`
+	// NextCursor, when set, is passed back as the cursor query parameter
+	// for the next page (opaque: httpx.Cursor).
+	NextCursor httpx.Cursor `json:"next_cursor,omitempty"`
 }
 
 // writeWrite answers a write, flagging replays of an idempotent request.

@@ -110,6 +110,9 @@ func TestErrorAnswers(t *testing.T) {
 			{"bad idempotency key", "POST", prog + "/events", map[string]string{"Idempotency-Key": "has space"}, `{"type":"signup","external_id":"bob"}`, 400, parrain.CodeInvalid, "Idempotency-Key"},
 			{"bad limit", "GET", "/api/v1/programs?limit=500", nil, "", 400, parrain.CodeInvalid, "limit"},
 			{"bad cursor", "GET", "/api/v1/programs?cursor=" + strings.Repeat("c", 101), nil, "", 400, parrain.CodeInvalid, "cursor"},
+			{"garbage cursor", "GET", "/api/v1/programs?cursor=garbage", nil, "", 400, parrain.CodeInvalid, "cursor"},
+			{"garbage cursor on referrals", "GET", prog + "/referrals?cursor=zzz", nil, "", 400, parrain.CodeInvalid, "cursor"},
+			{"undecodable cursor", "GET", prog + "/rewards?cursor=c1.%21%21", nil, "", 400, parrain.CodeInvalid, "cursor"},
 			{"bad status filter", "GET", prog + "/referrals?status=maybe", nil, "", 400, parrain.CodeInvalid, "status"},
 			{"bad leaderboard limit", "GET", prog + "/contests/ctt_x/leaderboard?limit=501", nil, "", 400, parrain.CodeInvalid, "limit"},
 		}
@@ -226,7 +229,7 @@ func TestPagination(t *testing.T) {
 			if pages > 5 {
 				t.Fatal("pagination does not end")
 			}
-			path = "/api/v1/programs?limit=2&cursor=" + list.NextCursor
+			path = "/api/v1/programs?limit=2&cursor=" + string(list.NextCursor)
 		}
 		if pages != 3 || len(seen) != len(want) {
 			t.Errorf("%d pages, %d programs; want 3 pages, %d programs", pages, len(seen), len(want))

@@ -45,7 +45,7 @@ func (a *API) AuditLog(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteError(w, r, a.log, err)
 		return
 	}
-	httpx.WriteJSON(w, http.StatusOK, List[store.AuditEntry]{Data: entries, NextCursor: next})
+	httpx.WriteJSON(w, http.StatusOK, List[store.AuditEntry]{Data: entries, NextCursor: httpx.Cursor(next)})
 }
 
 // auditFilter reads the audit log's query filters.

@@ -116,7 +116,7 @@ func TestAuditLog(t *testing.T) {
 			if page.NextCursor == "" {
 				break
 			}
-			path = "/api/v1/audit-log?limit=2&cursor=" + page.NextCursor
+			path = "/api/v1/audit-log?limit=2&cursor=" + string(page.NextCursor)
 		}
 		if len(seen) != 5 {
 			t.Errorf("paged through %d entries, want 5", len(seen))

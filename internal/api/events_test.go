@@ -94,7 +94,7 @@ func TestEventsSignupPurchaseRefund(t *testing.T) {
 			t.Errorf("first page %+v", rws)
 		}
 		var rest List[parrain.Reward]
-		e.ok(http.StatusOK, "GET", base+"/participants/anna/rewards?limit=1&cursor="+rws.NextCursor, "", "", &rest)
+		e.ok(http.StatusOK, "GET", base+"/participants/anna/rewards?limit=1&cursor="+string(rws.NextCursor), "", "", &rest)
 		if len(rest.Data) != 1 || rest.NextCursor != "" || rest.Data[0].ID == rws.Data[0].ID {
 			t.Errorf("second page %+v", rest)
 		}
@@ -196,7 +196,7 @@ func TestReferralsList(t *testing.T) {
 			if list.NextCursor == "" {
 				break
 			}
-			path = base + "/referrals?limit=1&cursor=" + list.NextCursor
+			path = base + "/referrals?limit=1&cursor=" + string(list.NextCursor)
 		}
 		if len(seen) != 3 {
 			t.Errorf("paged through %d referrals, want 3", len(seen))

@@ -187,7 +187,7 @@ func (a *API) ParticipantNotifications(w http.ResponseWriter, r *http.Request) {
 		List[notify.FeedItem]
 		Unread int64  `json:"unread"`
 		Locale string `json:"locale"`
-	}{List[notify.FeedItem]{Data: notify.Feed(cat, lang, sender, ns), NextCursor: next}, unreadN, lang})
+	}{List[notify.FeedItem]{Data: notify.Feed(cat, lang, sender, ns), NextCursor: httpx.Cursor(next)}, unreadN, lang})
 }
 
 // MarkNotificationsRead handles POST .../participants/{external_id}/notifications/read:
@@ -304,7 +304,7 @@ func (a *API) ListEmails(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteError(w, r, a.log, err)
 		return
 	}
-	httpx.WriteJSON(w, http.StatusOK, List[store.EmailMessage]{Data: ms, NextCursor: next})
+	httpx.WriteJSON(w, http.StatusOK, List[store.EmailMessage]{Data: ms, NextCursor: httpx.Cursor(next)})
 }
 
 // EmailTemplatesView lists a program's overrides and what can be

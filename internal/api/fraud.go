@@ -87,7 +87,7 @@ func (a *API) ListReviews(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteError(w, r, a.log, err)
 		return
 	}
-	httpx.WriteJSON(w, http.StatusOK, List[referral.ReviewItem]{Data: items, NextCursor: next})
+	httpx.WriteJSON(w, http.StatusOK, List[referral.ReviewItem]{Data: items, NextCursor: httpx.Cursor(next)})
 }
 
 // ReviewReferral handles POST /api/v1/programs/{program_id}/referrals/{referral_id}/review.

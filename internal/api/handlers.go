@@ -56,7 +56,7 @@ func (a *API) ListPrograms(w http.ResponseWriter, r *http.Request) {
 			out = append(out, p)
 		}
 	}
-	httpx.WriteJSON(w, http.StatusOK, List[parrain.Program]{Data: out, NextCursor: next})
+	httpx.WriteJSON(w, http.StatusOK, List[parrain.Program]{Data: out, NextCursor: httpx.Cursor(next)})
 }
 
 // GetProgram handles GET /api/v1/programs/{program_id}.
@@ -165,7 +165,7 @@ func (a *API) ParticipantRewards(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteError(w, r, a.log, err)
 		return
 	}
-	httpx.WriteJSON(w, http.StatusOK, List[parrain.Reward]{Data: rws, NextCursor: next})
+	httpx.WriteJSON(w, http.StatusOK, List[parrain.Reward]{Data: rws, NextCursor: httpx.Cursor(next)})
 }
 
 // RewardView is a reward with its ledger entries.
@@ -226,7 +226,7 @@ func (a *API) ListReferrals(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteError(w, r, a.log, err)
 		return
 	}
-	httpx.WriteJSON(w, http.StatusOK, List[parrain.Referral]{Data: refs, NextCursor: next})
+	httpx.WriteJSON(w, http.StatusOK, List[parrain.Referral]{Data: refs, NextCursor: httpx.Cursor(next)})
 }
 
 // Miss answers a request no API route matched: 405 when the path exists

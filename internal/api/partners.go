@@ -110,7 +110,7 @@ func (a *API) ListPartners(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteError(w, r, a.log, err)
 		return
 	}
-	httpx.WriteJSON(w, http.StatusOK, List[parrain.Partner]{Data: ps, NextCursor: next})
+	httpx.WriteJSON(w, http.StatusOK, List[parrain.Partner]{Data: ps, NextCursor: httpx.Cursor(next)})
 }
 
 // partnerDetail is a partner with their tier history.
@@ -254,7 +254,7 @@ func (a *API) ListLeads(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteError(w, r, a.log, err)
 		return
 	}
-	httpx.WriteJSON(w, http.StatusOK, List[parrain.Lead]{Data: ls, NextCursor: next})
+	httpx.WriteJSON(w, http.StatusOK, List[parrain.Lead]{Data: ls, NextCursor: httpx.Cursor(next)})
 }
 
 // GetLead handles GET …/leads/{lead_id}: the deal with its stage history.
@@ -414,7 +414,7 @@ func (a *API) ListPartnerDecisions(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteError(w, r, a.log, err)
 		return
 	}
-	httpx.WriteJSON(w, http.StatusOK, List[store.PartnerDecision]{Data: ds, NextCursor: next})
+	httpx.WriteJSON(w, http.StatusOK, List[store.PartnerDecision]{Data: ds, NextCursor: httpx.Cursor(next)})
 }
 
 // PartnerKPIs handles GET …/partner-kpis?from=&to= (RFC 3339 dates;

@@ -127,7 +127,7 @@ func (a *API) ListPayoutBatches(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteError(w, r, a.log, err)
 		return
 	}
-	httpx.WriteJSON(w, http.StatusOK, List[parrain.PayoutBatch]{Data: bs, NextCursor: next})
+	httpx.WriteJSON(w, http.StatusOK, List[parrain.PayoutBatch]{Data: bs, NextCursor: httpx.Cursor(next)})
 }
 
 // GetPayoutBatch handles GET .../payout-batches/{batch_id}.
@@ -230,7 +230,7 @@ func (a *API) ListPayouts(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteError(w, r, a.log, err)
 		return
 	}
-	httpx.WriteJSON(w, http.StatusOK, List[parrain.Payout]{Data: ps, NextCursor: next})
+	httpx.WriteJSON(w, http.StatusOK, List[parrain.Payout]{Data: ps, NextCursor: httpx.Cursor(next)})
 }
 
 // GetPayout handles GET /api/v1/programs/{program_id}/payouts/{payout_id}.
@@ -312,5 +312,5 @@ func (a *API) ParticipantPayouts(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteError(w, r, a.log, err)
 		return
 	}
-	httpx.WriteJSON(w, http.StatusOK, List[parrain.Payout]{Data: ps, NextCursor: next})
+	httpx.WriteJSON(w, http.StatusOK, List[parrain.Payout]{Data: ps, NextCursor: httpx.Cursor(next)})
 }

@@ -75,7 +75,7 @@ func (h *ReportHandlers) ListParticipants(w http.ResponseWriter, r *http.Request
 		httpx.WriteError(w, r, h.a.log, err)
 		return
 	}
-	httpx.WriteJSON(w, http.StatusOK, List[store.ParticipantRow]{Data: rows, NextCursor: next})
+	httpx.WriteJSON(w, http.StatusOK, List[store.ParticipantRow]{Data: rows, NextCursor: httpx.Cursor(next)})
 }
 
 // ParticipantQuery reads the participant list's filters from the query.

@@ -158,7 +158,7 @@ func TestListParticipantsAPI(t *testing.T) {
 			for _, r := range l.Data {
 				seen = append(seen, r.ExternalID)
 			}
-			if cursor = l.NextCursor; cursor == "" {
+			if cursor = string(l.NextCursor); cursor == "" {
 				break
 			}
 		}

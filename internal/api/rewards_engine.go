@@ -84,7 +84,7 @@ func (a *API) ListProgramRewards(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteError(w, r, a.log, err)
 		return
 	}
-	httpx.WriteJSON(w, http.StatusOK, List[parrain.Reward]{Data: rws, NextCursor: next})
+	httpx.WriteJSON(w, http.StatusOK, List[parrain.Reward]{Data: rws, NextCursor: httpx.Cursor(next)})
 }
 
 // ReviewReward handles POST /api/v1/programs/{program_id}/rewards/{reward_id}/review.

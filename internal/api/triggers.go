@@ -96,5 +96,5 @@ func (a *API) ListFirings(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteError(w, r, a.log, err)
 		return
 	}
-	httpx.WriteJSON(w, http.StatusOK, List[store.Firing]{Data: fs, NextCursor: next})
+	httpx.WriteJSON(w, http.StatusOK, List[store.Firing]{Data: fs, NextCursor: httpx.Cursor(next)})
 }

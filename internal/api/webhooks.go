@@ -148,7 +148,7 @@ func (h *Integrations) ListWebhookEndpoints(w http.ResponseWriter, r *http.Reque
 		httpx.WriteError(w, r, h.a.log, err)
 		return
 	}
-	httpx.WriteJSON(w, http.StatusOK, List[parrain.WebhookEndpoint]{Data: es, NextCursor: next})
+	httpx.WriteJSON(w, http.StatusOK, List[parrain.WebhookEndpoint]{Data: es, NextCursor: httpx.Cursor(next)})
 }
 
 // GetWebhookEndpoint handles GET .../webhook-endpoints/{endpoint_id}.
@@ -217,7 +217,7 @@ func (h *Integrations) ListWebhookDeliveries(w http.ResponseWriter, r *http.Requ
 		httpx.WriteError(w, r, h.a.log, err)
 		return
 	}
-	httpx.WriteJSON(w, http.StatusOK, List[parrain.WebhookDelivery]{Data: ds, NextCursor: next})
+	httpx.WriteJSON(w, http.StatusOK, List[parrain.WebhookDelivery]{Data: ds, NextCursor: httpx.Cursor(next)})
 }
 
 // GetWebhookDelivery handles GET .../deliveries/{delivery_id}: the message
@@ -303,5 +303,5 @@ func (h *Integrations) ListInboundEvents(w http.ResponseWriter, r *http.Request)
 		httpx.WriteError(w, r, h.a.log, err)
 		return
 	}
-	httpx.WriteJSON(w, http.StatusOK, List[store.InboundEvent]{Data: es, NextCursor: next})
+	httpx.WriteJSON(w, http.StatusOK, List[store.InboundEvent]{Data: es, NextCursor: httpx.Cursor(next)})
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -96,12 +97,31 @@ func newRequestID() string {
 	return string(b[:])
 }
 
-// withBasics gives each request an id, logs it, sets security headers
+// wellFormedRequestID reports whether a client's X-Request-Id can be kept
+// as the request's id (echoed and logged): 1 to 128 letters, digits and
+// "-_.:" — nothing a log line or a header could be forged with.
+func wellFormedRequestID(id string) bool {
+	if id == "" || len(id) > 128 {
+		return false
+	}
+	for _, c := range id {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune("-_.:", c)) {
+			return false
+		}
+	}
+	return true
+}
+
+// withBasics gives each request an id (the client's X-Request-Id when well
+// formed), logs it, sets security headers
 // (Strict-Transport-Security when the base URL is https) and turns panics
 // into logged 500s.
 func withBasics(log *slog.Logger, https bool, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id := newRequestID()
+		id := r.Header.Get("X-Request-Id")
+		if !wellFormedRequestID(id) {
+			id = newRequestID()
+		}
 		ctx := context.WithValue(r.Context(), reqIDKey{}, id)
 		r = r.WithContext(ctx)
 		hdr := w.Header()

@@ -324,6 +324,45 @@ func TestAccessLogReadinessAndRoot(t *testing.T) {
 // and reads what its log tells a newcomer: where it listens, where the
 // console and the partner portal are and with which partner email to sign
 // in — which then works — and that it shut down.
+// A client's X-Request-Id is kept as the request's id when well formed
+// (echoed and logged, so both sides can find one request), replaced
+// otherwise.
+func TestClientRequestID(t *testing.T) {
+	cfg := testConfig(dbtest.URL(t, "sqlite"))
+	cfg.Observe.AccessLog = true
+	o := newObserved(t, cfg)
+	for _, c := range []struct{ name, sent string }{
+		{"well formed", "req-42.abc:XYZ_1"},
+		{"with a space", "req 42"},
+		{"too long", strings.Repeat("a", 129)},
+		{"absent", ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			req, _ := http.NewRequest("GET", o.srv.URL+"/healthz", nil)
+			if c.sent != "" {
+				req.Header.Set("X-Request-Id", c.sent)
+			}
+			res, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res.Body.Close()
+			got := res.Header.Get("X-Request-Id")
+			keep := c.name == "well formed"
+			if keep && got != c.sent || !keep && (got == "" || got == c.sent || !wellFormedRequestID(got)) {
+				t.Fatalf("sent %q, answered %q", c.sent, got)
+			}
+			found := false
+			for _, l := range o.logs.lines("http request") {
+				found = found || strings.Contains(l, "request_id="+got)
+			}
+			if !found {
+				t.Errorf("no access log line with request_id=%s", got)
+			}
+		})
+	}
+}
+
 func TestStartShutdownAndDemoLines(t *testing.T) {
 	cfg := testConfig(dbtest.URL(t, "sqlite"))
 	cfg.Demo = true

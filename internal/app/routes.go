@@ -35,6 +35,7 @@ func (m *Main) routes() (*http.ServeMux, []Route) {
 	handle("GET /r/{code}", true, m.redirect)
 	handle("GET /healthz", true, http.HandlerFunc(m.health))
 	handle("GET /api/v1/openapi.json", true, http.HandlerFunc(api.OpenAPI))
+	handle("GET /api/docs", true, http.HandlerFunc(api.Reference))
 
 	// JSON API v1 (API key with scope).
 	handle("POST /api/v1/programs", false, a.Auth(store.ScopeAdmin, a.CreateProgram))

@@ -1,8 +1,10 @@
 package httpx
 
 import (
+	"encoding/base64"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/parrainhq/parrain/internal/parrain"
 )
@@ -23,16 +25,55 @@ type Page struct {
 // ParsePage reads the limit (1 to MaxPageLimit) and cursor query
 // parameters.
 func ParsePage(r *http.Request) (Page, error) {
-	p := Page{Cursor: r.URL.Query().Get("cursor")}
+	var p Page
 	n, err := ParseLimit(r, 0, MaxPageLimit)
 	if err != nil {
 		return p, err
 	}
 	p.Limit = n
-	if len(p.Cursor) > maxCursor {
-		return p, parrain.Invalid("cursor", "is not a cursor from a previous page")
+	if c := r.URL.Query().Get("cursor"); c != "" {
+		if p.Cursor, err = DecodeCursor(c); err != nil {
+			return p, err
+		}
 	}
 	return p, nil
+}
+
+// cursorPrefix versions the cursors handed to clients.
+const cursorPrefix = "c1."
+
+// Cursor is the store's position after a page, handed to clients opaque
+// (encoded) so that a cursor that did not come from a previous page is told
+// apart and refused with a 400 instead of answering an empty page.
+type Cursor string
+
+// MarshalText encodes the cursor; the empty cursor stays empty (omitempty
+// leaves it out on the last page).
+func (c Cursor) MarshalText() ([]byte, error) {
+	return []byte(EncodeCursor(string(c))), nil
+}
+
+// EncodeCursor returns the opaque form of the store's cursor raw.
+func EncodeCursor(raw string) string {
+	if raw == "" {
+		return ""
+	}
+	return cursorPrefix + base64.RawURLEncoding.EncodeToString([]byte(raw))
+}
+
+// DecodeCursor returns the store's cursor from its opaque form, or a 400
+// naming the cursor field when c is not one this server handed out.
+func DecodeCursor(c string) (string, error) {
+	bad := parrain.Invalid("cursor", "is not a cursor from a previous page")
+	rest, ok := strings.CutPrefix(c, cursorPrefix)
+	if !ok || len(c) > maxCursor*2 {
+		return "", bad
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(rest)
+	if err != nil || len(raw) == 0 || len(raw) > maxCursor {
+		return "", bad
+	}
+	return string(raw), nil
 }
 
 // ParseLimit reads the limit query parameter: def when absent, else an

@@ -500,7 +500,7 @@ func (s *Service) NotificationsHandler(w http.ResponseWriter, r *http.Request) {
 		sender := a.x.Sender(&a.prog)
 		out := map[string]any{"data": notify.Feed(s.cat, lang, sender, ns)}
 		if next != "" {
-			out["next_cursor"] = next
+			out["next_cursor"] = httpx.EncodeCursor(next)
 		}
 		httpx.WriteJSON(w, http.StatusOK, out)
 	})(w, r)
