@@ -1,7 +1,6 @@
 package referral_test
 
 import (
-	"errors"
 	"strings"
 	"testing"
 
@@ -28,10 +27,7 @@ func TestStartImportRefusesFiles(t *testing.T) {
 			{"empty JSON lines", prog.ID, referral.FormatJSONL, "", parrain.CodeInvalid, "body"},
 		} {
 			_, _, err := e.Ref.StartImport(ctx, referral.ImportRequest{ProgramID: c.prog, Format: c.format, Body: strings.NewReader(c.body)})
-			var pe *parrain.Error
-			if parrain.ErrorCode(err) != c.code || (c.field != "" && (!errors.As(err, &pe) || pe.Field != c.field)) {
-				t.Errorf("%s: %v, want %s on %q", c.name, err, c.code, c.field)
-			}
+			wantField(t, c.name, err, c.code, c.field)
 		}
 		var n int
 		if err := e.St.DB().QueryRow(`SELECT COUNT(*) FROM participant_imports`).Scan(&n); err != nil {
