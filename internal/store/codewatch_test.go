@@ -51,7 +51,9 @@ func TestCodeChangeNotices(t *testing.T) {
 			heard []string
 			bumps bool
 		}{
-			{"a new participant", func() { upsert(parrain.ParticipantInput{ExternalID: "ann", Email: "ann@example.com", Code: "ANNCODE1"}) }, []string{code1}, false},
+			{"a new participant", func() {
+				upsert(parrain.ParticipantInput{ExternalID: "ann", Email: "ann@example.com", Code: "ANNCODE1"})
+			}, []string{code1}, false},
 			{"a rolled-back one", func() {
 				err := e.St.InTx(ctx, func(tx *store.Tx) error {
 					if _, _, err := tx.UpsertParticipant(ctx, prog.ID, parrain.ParticipantInput{ExternalID: "bob", Code: "BOBCODE1"}); err != nil {
