@@ -177,9 +177,7 @@ func (t *Tx) DeleteCRMConnection(ctx context.Context, programID string) error {
 
 // RecordCRMSync notes the outcome of a sync or poll on the connection.
 func (s *Store) RecordCRMSync(ctx context.Context, programID, errMsg string) error {
-	if len(errMsg) > 1000 {
-		errMsg = errMsg[:1000]
-	}
+	errMsg = truncateStr(errMsg, 1000) // whole characters: PostgreSQL refuses invalid UTF-8
 	_, err := s.w.ExecContext(ctx, `UPDATE crm_connections SET last_sync_at = $1, last_error = $2 WHERE program_id = $3`,
 		ms(s.clock.Now()), errMsg, programID)
 	return err
