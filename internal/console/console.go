@@ -292,7 +292,7 @@ const flashCookie = "parrain_flash"
 // installation secret so that nobody else can plant text in the console.
 func (c *Console) setFlash(w http.ResponseWriter, r *http.Request, kind, msg string) {
 	if len(msg) > 1000 {
-		msg = msg[:1000]
+		msg = strings.ToValidUTF8(msg[:1000], "") // whole characters only
 	}
 	v := base64.RawURLEncoding.EncodeToString([]byte(kind + "\n" + msg))
 	http.SetCookie(w, &http.Cookie{Name: flashCookie, Value: v + "." + c.sign(v), Path: "/admin", HttpOnly: true,

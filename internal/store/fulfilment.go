@@ -305,9 +305,7 @@ func (s *Store) RecordFulfilment(ctx context.Context, rewardID string, ok bool, 
 			}
 			return s.settleTx(ctx, tx, rw, "delivery acknowledged")
 		}
-		if len(errMsg) > 500 {
-			errMsg = errMsg[:500]
-		}
+		errMsg = truncateStr(errMsg, 500)
 		if _, err := tx.ExecContext(ctx, `UPDATE reward_fulfilments SET attempts = $1, last_error = $2, updated_at = $3 WHERE reward_id = $4`,
 			attempts, errMsg, now, rewardID); err != nil {
 			return err

@@ -54,9 +54,7 @@ func (s *Store) InboundEvent(ctx context.Context, provider, eventID string) (Inb
 // keeps its payload and waits on refs (provider object ids); a processed or
 // ignored one stops waiting.
 func (s *Store) RecordInbound(ctx context.Context, e InboundEvent, waitRefs []string) error {
-	if len(e.Detail) > 1000 {
-		e.Detail = e.Detail[:1000]
-	}
+	e.Detail = truncateStr(e.Detail, 1000)
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		now := ms(s.clock.Now())
 		payload, processed := "", sql.NullInt64{Int64: now, Valid: true}

@@ -255,7 +255,7 @@ func (c *Client) send(req *http.Request, out any) error {
 		if e.Name == "" && e.OAuthError == "" && e.Message == "" {
 			e.Message = strings.TrimSpace(string(body))
 			if len(e.Message) > 200 {
-				e.Message = e.Message[:200]
+				e.Message = strings.ToValidUTF8(e.Message[:200], "") // whole characters only
 			}
 		}
 		return e
