@@ -39,6 +39,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "parrain-fraudgen: unexpected argument %q\n", fs.Arg(0))
+		return 2
+	}
+	if *scale < 1 || *workers < 1 {
+		fmt.Fprintln(stderr, "parrain-fraudgen: -scale and -workers must be at least 1")
+		return 2
+	}
 	ctx := context.Background()
 	dir, err := os.MkdirTemp("", "parrain-fraudgen")
 	if err != nil {
@@ -70,10 +78,16 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprint(stdout, rep.Table())
 	if *dump {
-		for _, r := range rep.Referrals {
-			fmt.Fprintf(stdout, "%-22s %-20s %-7s %3d clicked=%-5v %s %v\n", r.Scenario, r.Arrival, r.Decision, r.Outcome.RiskScore,
-				r.Outcome.ClickedAt != "", r.Outcome.Friend, r.Signals)
-		}
+		printReferrals(stdout, rep.Referrals)
 	}
 	return 0
+}
+
+// printReferrals prints one line per referral: scenario, arrival, decision,
+// score, whether a click was linked, the friend and the signals.
+func printReferrals(w io.Writer, refs []fraudgen.Referral) {
+	for _, r := range refs {
+		fmt.Fprintf(w, "%-22s %-20s %-7s %3d clicked=%-5v %s %v\n", r.Scenario, r.Arrival, r.Decision, r.Outcome.RiskScore,
+			r.Outcome.ClickedAt != "", r.Outcome.Friend, r.Signals)
+	}
 }

@@ -312,22 +312,6 @@ func TestDetectors(t *testing.T) {
 	}
 }
 
-func TestCatalogue(t *testing.T) {
-	seen := map[Code]bool{}
-	for _, s := range Catalogue() {
-		if seen[s.Code] {
-			t.Errorf("duplicate code %s", s.Code)
-		}
-		seen[s.Code] = true
-		if s.Weight <= 0 || s.Weight >= 1 || s.Summary == "" || s.Category == "" {
-			t.Errorf("bad catalogue entry %+v", s)
-		}
-	}
-	if _, ok := Info("no.such_signal"); ok {
-		t.Error("Info accepted an unknown code")
-	}
-}
-
 func TestDays(t *testing.T) {
 	for d, want := range map[time.Duration]string{
 		7 * 24 * time.Hour: "7d", 36 * time.Hour: "1.5d", time.Hour: "1h", 90 * time.Minute: "1h30m",

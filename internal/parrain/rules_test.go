@@ -157,32 +157,6 @@ func TestEngineEventsNormalize(t *testing.T) {
 	}
 }
 
-func TestNormalizeAttributes(t *testing.T) {
-	a := Attributes{"plan": " pro ", "paying": true, "seats": float64(12)}
-	if err := NormalizeAttributes("attributes", a); err != nil || a["plan"] != "pro" {
-		t.Fatalf("%v %v", a, err)
-	}
-	if AttributeString(a, "paying") != "true" || AttributeString(a, "seats") != "12" || AttributeString(a, "none") != "" {
-		t.Error("AttributeString")
-	}
-	for name, bad := range map[string]Attributes{
-		"attributes":       {"Bad Key": "x"},
-		"attributes.x":     {"x": 1.5},
-		"attributes.list":  {"list": []any{1}},
-		"attributes.obj":   {"obj": map[string]any{}},
-		"attributes.null":  {"null": nil},
-		"attributes.long":  {"long": strings.Repeat("l", 201)},
-		"attributes.large": {"large": float64(1 << 60)},
-	} {
-		wantInvalid(t, NormalizeAttributes("attributes", bad), name)
-	}
-	many := Attributes{}
-	for i := range MaxAttributes + 1 {
-		many[string(rune('a'+i%26))+strings.Repeat("x", i)] = true
-	}
-	wantInvalid(t, NormalizeAttributes("attributes", many), "attributes")
-}
-
 func TestFulfilLedger(t *testing.T) {
 	r := &Reward{Status: RewardApproved, Amount: 1000, Reversed: 200}
 	moves, st, ok := Fulfil(r)
