@@ -13,6 +13,8 @@ import (
 //   - a type list of several non-null types ("type": ["string", "boolean",
 //     "integer"]) becomes an untyped schema (any value; Go: interface{});
 //   - "const": v becomes "enum": [v];
+//   - an enum without a type gets the type of its values (3.1 infers it;
+//     oapi-codegen would otherwise generate interface{});
 //   - "examples": [...] inside a schema becomes "example" (the first one);
 //   - numeric "exclusiveMinimum"/"exclusiveMaximum" become 3.0's
 //     "minimum"/"maximum" with the boolean flag.
@@ -103,6 +105,11 @@ func schema(m map[string]any, path string) error {
 		delete(m, "const")
 		m["enum"] = []any{c}
 	}
+	if en, ok := m["enum"].([]any); ok && m["type"] == nil && len(en) > 0 {
+		if t := enumType(en); t != "" {
+			m["type"] = t
+		}
+	}
 	if ex, ok := m["examples"].([]any); ok && isSchema(m) {
 		delete(m, "examples")
 		if len(ex) > 0 {
@@ -123,6 +130,32 @@ func schema(m map[string]any, path string) error {
 		}
 	}
 	return nil
+}
+
+// enumType is the one JSON type of an enum's values ("string", "integer",
+// "boolean"), or "" when they mix types.
+func enumType(values []any) string {
+	kind := func(v any) string {
+		switch x := v.(type) {
+		case string:
+			return "string"
+		case bool:
+			return "boolean"
+		case float64:
+			if x == float64(int64(x)) {
+				return "integer"
+			}
+			return "number"
+		}
+		return ""
+	}
+	t := kind(values[0])
+	for _, v := range values[1:] {
+		if kind(v) != t {
+			return ""
+		}
+	}
+	return t
 }
 
 // isSchema tells a schema object from an operation, a media type or a

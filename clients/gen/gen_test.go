@@ -40,6 +40,8 @@ func TestDownconvert(t *testing.T) {
 		{"const", `{"openapi":"3.1.0","s":{"type":"string","const":"v1"}}`, `{"openapi":"3.0.3","s":{"type":"string","enum":["v1"]}}`, false},
 		{"examples", `{"openapi":"3.1.0","s":{"type":"integer","examples":[3,4]}}`, `{"openapi":"3.0.3","s":{"type":"integer","example":3}}`, false},
 		{"exclusive bound", `{"openapi":"3.1.0","s":{"type":"integer","exclusiveMinimum":0}}`, `{"openapi":"3.0.3","s":{"type":"integer","minimum":0,"exclusiveMinimum":true}}`, false},
+		{"untyped enum", `{"openapi":"3.1.0","s":{"enum":["a","b"]}}`, `{"openapi":"3.0.3","s":{"type":"string","enum":["a","b"]}}`, false},
+		{"mixed enum", `{"openapi":"3.1.0","s":{"enum":["a",1]}}`, `{"openapi":"3.0.3","s":{"enum":["a",1]}}`, false},
 		{"only null", `{"openapi":"3.1.0","s":{"type":["null"]}}`, "", true},
 		{"prefixItems", `{"openapi":"3.1.0","s":{"type":"array","prefixItems":[{"type":"string"}]}}`, "", true},
 	}

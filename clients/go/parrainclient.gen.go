@@ -18,6 +18,69 @@ import (
 	openapi_types "github.com/oapi-codegen/runtime/types"
 )
 
+// Defines values for ActivityRequirementEventType.
+const (
+	ActivityRequirementEventTypeActivity    ActivityRequirementEventType = "activity"
+	ActivityRequirementEventTypeCustom      ActivityRequirementEventType = "custom"
+	ActivityRequirementEventTypeMilestone   ActivityRequirementEventType = "milestone"
+	ActivityRequirementEventTypeNps         ActivityRequirementEventType = "nps"
+	ActivityRequirementEventTypePlanUpgrade ActivityRequirementEventType = "plan_upgrade"
+	ActivityRequirementEventTypePurchase    ActivityRequirementEventType = "purchase"
+	ActivityRequirementEventTypeRating      ActivityRequirementEventType = "rating"
+	ActivityRequirementEventTypeStage       ActivityRequirementEventType = "stage"
+)
+
+// Valid indicates whether the value is a known member of the ActivityRequirementEventType enum.
+func (e ActivityRequirementEventType) Valid() bool {
+	switch e {
+	case ActivityRequirementEventTypeActivity:
+		return true
+	case ActivityRequirementEventTypeCustom:
+		return true
+	case ActivityRequirementEventTypeMilestone:
+		return true
+	case ActivityRequirementEventTypeNps:
+		return true
+	case ActivityRequirementEventTypePlanUpgrade:
+		return true
+	case ActivityRequirementEventTypePurchase:
+		return true
+	case ActivityRequirementEventTypeRating:
+		return true
+	case ActivityRequirementEventTypeStage:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for AlertKind.
+const (
+	CouponPoolEmpty         AlertKind = "coupon_pool_empty"
+	CouponPoolLow           AlertKind = "coupon_pool_low"
+	CouponPoolMissing       AlertKind = "coupon_pool_missing"
+	FulfilmentFailing       AlertKind = "fulfilment_failing"
+	FulfilmentNotConfigured AlertKind = "fulfilment_not_configured"
+)
+
+// Valid indicates whether the value is a known member of the AlertKind enum.
+func (e AlertKind) Valid() bool {
+	switch e {
+	case CouponPoolEmpty:
+		return true
+	case CouponPoolLow:
+		return true
+	case CouponPoolMissing:
+		return true
+	case FulfilmentFailing:
+		return true
+	case FulfilmentNotConfigured:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for AuditEntryActorType.
 const (
 	AuditEntryActorTypeAdvocate AuditEntryActorType = "advocate"
@@ -45,6 +108,327 @@ func (e AuditEntryActorType) Valid() bool {
 	case AuditEntryActorTypeUser:
 		return true
 	case AuditEntryActorTypeWebhook:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CRMConnectionProvider.
+const (
+	CRMConnectionProviderHubspot    CRMConnectionProvider = "hubspot"
+	CRMConnectionProviderSalesforce CRMConnectionProvider = "salesforce"
+)
+
+// Valid indicates whether the value is a known member of the CRMConnectionProvider enum.
+func (e CRMConnectionProvider) Valid() bool {
+	switch e {
+	case CRMConnectionProviderHubspot:
+		return true
+	case CRMConnectionProviderSalesforce:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CRMConnectionInputProvider.
+const (
+	CRMConnectionInputProviderHubspot    CRMConnectionInputProvider = "hubspot"
+	CRMConnectionInputProviderSalesforce CRMConnectionInputProvider = "salesforce"
+)
+
+// Valid indicates whether the value is a known member of the CRMConnectionInputProvider enum.
+func (e CRMConnectionInputProvider) Valid() bool {
+	switch e {
+	case CRMConnectionInputProviderHubspot:
+		return true
+	case CRMConnectionInputProviderSalesforce:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CapsBudgetPeriod.
+const (
+	CapsBudgetPeriodLifetime CapsBudgetPeriod = "lifetime"
+	CapsBudgetPeriodMonth    CapsBudgetPeriod = "month"
+	CapsBudgetPeriodQuarter  CapsBudgetPeriod = "quarter"
+	CapsBudgetPeriodYear     CapsBudgetPeriod = "year"
+)
+
+// Valid indicates whether the value is a known member of the CapsBudgetPeriod enum.
+func (e CapsBudgetPeriod) Valid() bool {
+	switch e {
+	case CapsBudgetPeriodLifetime:
+		return true
+	case CapsBudgetPeriodMonth:
+		return true
+	case CapsBudgetPeriodQuarter:
+		return true
+	case CapsBudgetPeriodYear:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CapsOnCap.
+const (
+	Review CapsOnCap = "review"
+	Stop   CapsOnCap = "stop"
+)
+
+// Valid indicates whether the value is a known member of the CapsOnCap enum.
+func (e CapsOnCap) Valid() bool {
+	switch e {
+	case Review:
+		return true
+	case Stop:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CapsPerParticipantPeriod.
+const (
+	CapsPerParticipantPeriodLifetime CapsPerParticipantPeriod = "lifetime"
+	CapsPerParticipantPeriodMonth    CapsPerParticipantPeriod = "month"
+	CapsPerParticipantPeriodQuarter  CapsPerParticipantPeriod = "quarter"
+	CapsPerParticipantPeriodYear     CapsPerParticipantPeriod = "year"
+)
+
+// Valid indicates whether the value is a known member of the CapsPerParticipantPeriod enum.
+func (e CapsPerParticipantPeriod) Valid() bool {
+	switch e {
+	case CapsPerParticipantPeriodLifetime:
+		return true
+	case CapsPerParticipantPeriodMonth:
+		return true
+	case CapsPerParticipantPeriodQuarter:
+		return true
+	case CapsPerParticipantPeriodYear:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ConsentSource.
+const (
+	Api     ConsentSource = "api"
+	Landing ConsentSource = "landing"
+)
+
+// Valid indicates whether the value is a known member of the ConsentSource enum.
+func (e ConsentSource) Valid() bool {
+	switch e {
+	case Api:
+		return true
+	case Landing:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ContestMetric.
+const (
+	SuccessfulReferrals ContestMetric = "successful_referrals"
+)
+
+// Valid indicates whether the value is a known member of the ContestMetric enum.
+func (e ContestMetric) Valid() bool {
+	switch e {
+	case SuccessfulReferrals:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ContestStatus.
+const (
+	ContestStatusEnded     ContestStatus = "ended"
+	ContestStatusFinished  ContestStatus = "finished"
+	ContestStatusRunning   ContestStatus = "running"
+	ContestStatusScheduled ContestStatus = "scheduled"
+)
+
+// Valid indicates whether the value is a known member of the ContestStatus enum.
+func (e ContestStatus) Valid() bool {
+	switch e {
+	case ContestStatusEnded:
+		return true
+	case ContestStatusFinished:
+		return true
+	case ContestStatusRunning:
+		return true
+	case ContestStatusScheduled:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ContestTieRule.
+const (
+	FirstToReach ContestTieRule = "first_to_reach"
+	Shared       ContestTieRule = "shared"
+	Split        ContestTieRule = "split"
+)
+
+// Valid indicates whether the value is a known member of the ContestTieRule enum.
+func (e ContestTieRule) Valid() bool {
+	switch e {
+	case FirstToReach:
+		return true
+	case Shared:
+		return true
+	case Split:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CountConditionPeriod.
+const (
+	CountConditionPeriodLifetime CountConditionPeriod = "lifetime"
+	CountConditionPeriodMonth    CountConditionPeriod = "month"
+	CountConditionPeriodQuarter  CountConditionPeriod = "quarter"
+	CountConditionPeriodYear     CountConditionPeriod = "year"
+)
+
+// Valid indicates whether the value is a known member of the CountConditionPeriod enum.
+func (e CountConditionPeriod) Valid() bool {
+	switch e {
+	case CountConditionPeriodLifetime:
+		return true
+	case CountConditionPeriodMonth:
+		return true
+	case CountConditionPeriodQuarter:
+		return true
+	case CountConditionPeriodYear:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for EmailMessageStatus.
+const (
+	EmailMessageStatusFailed     EmailMessageStatus = "failed"
+	EmailMessageStatusQueued     EmailMessageStatus = "queued"
+	EmailMessageStatusSent       EmailMessageStatus = "sent"
+	EmailMessageStatusSkipped    EmailMessageStatus = "skipped"
+	EmailMessageStatusSuppressed EmailMessageStatus = "suppressed"
+)
+
+// Valid indicates whether the value is a known member of the EmailMessageStatus enum.
+func (e EmailMessageStatus) Valid() bool {
+	switch e {
+	case EmailMessageStatusFailed:
+		return true
+	case EmailMessageStatusQueued:
+		return true
+	case EmailMessageStatusSent:
+		return true
+	case EmailMessageStatusSkipped:
+		return true
+	case EmailMessageStatusSuppressed:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ErrorErrorCode.
+const (
+	ErrorErrorCodeConflict             ErrorErrorCode = "conflict"
+	ErrorErrorCodeIdempotencyKeyReused ErrorErrorCode = "idempotency_key_reused"
+	ErrorErrorCodeInternal             ErrorErrorCode = "internal"
+	ErrorErrorCodeInvalidArgument      ErrorErrorCode = "invalid_argument"
+	ErrorErrorCodeNotFound             ErrorErrorCode = "not_found"
+	ErrorErrorCodePayloadTooLarge      ErrorErrorCode = "payload_too_large"
+	ErrorErrorCodePermissionDenied     ErrorErrorCode = "permission_denied"
+	ErrorErrorCodeRateLimited          ErrorErrorCode = "rate_limited"
+	ErrorErrorCodeUnauthenticated      ErrorErrorCode = "unauthenticated"
+	ErrorErrorCodeUnavailable          ErrorErrorCode = "unavailable"
+)
+
+// Valid indicates whether the value is a known member of the ErrorErrorCode enum.
+func (e ErrorErrorCode) Valid() bool {
+	switch e {
+	case ErrorErrorCodeConflict:
+		return true
+	case ErrorErrorCodeIdempotencyKeyReused:
+		return true
+	case ErrorErrorCodeInternal:
+		return true
+	case ErrorErrorCodeInvalidArgument:
+		return true
+	case ErrorErrorCodeNotFound:
+		return true
+	case ErrorErrorCodePayloadTooLarge:
+		return true
+	case ErrorErrorCodePermissionDenied:
+		return true
+	case ErrorErrorCodeRateLimited:
+		return true
+	case ErrorErrorCodeUnauthenticated:
+		return true
+	case ErrorErrorCodeUnavailable:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for EventType.
+const (
+	EventTypeActivity    EventType = "activity"
+	EventTypeCancel      EventType = "cancel"
+	EventTypeContract    EventType = "contract"
+	EventTypeCustom      EventType = "custom"
+	EventTypeMilestone   EventType = "milestone"
+	EventTypeNps         EventType = "nps"
+	EventTypePlanUpgrade EventType = "plan_upgrade"
+	EventTypePurchase    EventType = "purchase"
+	EventTypeRating      EventType = "rating"
+	EventTypeRefund      EventType = "refund"
+	EventTypeSignup      EventType = "signup"
+	EventTypeStage       EventType = "stage"
+)
+
+// Valid indicates whether the value is a known member of the EventType enum.
+func (e EventType) Valid() bool {
+	switch e {
+	case EventTypeActivity:
+		return true
+	case EventTypeCancel:
+		return true
+	case EventTypeContract:
+		return true
+	case EventTypeCustom:
+		return true
+	case EventTypeMilestone:
+		return true
+	case EventTypeNps:
+		return true
+	case EventTypePlanUpgrade:
+		return true
+	case EventTypePurchase:
+		return true
+	case EventTypeRating:
+		return true
+	case EventTypeRefund:
+		return true
+	case EventTypeSignup:
+		return true
+	case EventTypeStage:
 		return true
 	default:
 		return false
@@ -125,22 +509,22 @@ func (e ExperimentPrimaryMetric) Valid() bool {
 
 // Defines values for ExperimentStatus.
 const (
-	Draft    ExperimentStatus = "draft"
-	Promoted ExperimentStatus = "promoted"
-	Running  ExperimentStatus = "running"
-	Stopped  ExperimentStatus = "stopped"
+	ExperimentStatusDraft    ExperimentStatus = "draft"
+	ExperimentStatusPromoted ExperimentStatus = "promoted"
+	ExperimentStatusRunning  ExperimentStatus = "running"
+	ExperimentStatusStopped  ExperimentStatus = "stopped"
 )
 
 // Valid indicates whether the value is a known member of the ExperimentStatus enum.
 func (e ExperimentStatus) Valid() bool {
 	switch e {
-	case Draft:
+	case ExperimentStatusDraft:
 		return true
-	case Promoted:
+	case ExperimentStatusPromoted:
 		return true
-	case Running:
+	case ExperimentStatusRunning:
 		return true
-	case Stopped:
+	case ExperimentStatusStopped:
 		return true
 	default:
 		return false
@@ -249,6 +633,1392 @@ func (e ExperimentResultsAnalysisVerdict) Valid() bool {
 	}
 }
 
+// Defines values for FiringEffectsStatus.
+const (
+	FiringEffectsStatusDone    FiringEffectsStatus = "done"
+	FiringEffectsStatusFailed  FiringEffectsStatus = "failed"
+	FiringEffectsStatusPending FiringEffectsStatus = "pending"
+	FiringEffectsStatusSkipped FiringEffectsStatus = "skipped"
+)
+
+// Valid indicates whether the value is a known member of the FiringEffectsStatus enum.
+func (e FiringEffectsStatus) Valid() bool {
+	switch e {
+	case FiringEffectsStatusDone:
+		return true
+	case FiringEffectsStatusFailed:
+		return true
+	case FiringEffectsStatusPending:
+		return true
+	case FiringEffectsStatusSkipped:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for FraudPolicyRulesAction.
+const (
+	FraudPolicyRulesActionEmpty           FraudPolicyRulesAction = ""
+	FraudPolicyRulesActionFlag            FraudPolicyRulesAction = "flag"
+	FraudPolicyRulesActionHold            FraudPolicyRulesAction = "hold"
+	FraudPolicyRulesActionObserve         FraudPolicyRulesAction = "observe"
+	FraudPolicyRulesActionReject          FraudPolicyRulesAction = "reject"
+	FraudPolicyRulesActionScore           FraudPolicyRulesAction = "score"
+	FraudPolicyRulesActionSuspendAdvocate FraudPolicyRulesAction = "suspend_advocate"
+)
+
+// Valid indicates whether the value is a known member of the FraudPolicyRulesAction enum.
+func (e FraudPolicyRulesAction) Valid() bool {
+	switch e {
+	case FraudPolicyRulesActionEmpty:
+		return true
+	case FraudPolicyRulesActionFlag:
+		return true
+	case FraudPolicyRulesActionHold:
+		return true
+	case FraudPolicyRulesActionObserve:
+		return true
+	case FraudPolicyRulesActionReject:
+		return true
+	case FraudPolicyRulesActionScore:
+		return true
+	case FraudPolicyRulesActionSuspendAdvocate:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for FulfilmentStatus.
+const (
+	FulfilmentStatusCancelled        FulfilmentStatus = "cancelled"
+	FulfilmentStatusDelivering       FulfilmentStatus = "delivering"
+	FulfilmentStatusFulfilled        FulfilmentStatus = "fulfilled"
+	FulfilmentStatusScheduled        FulfilmentStatus = "scheduled"
+	FulfilmentStatusWaitingForCodes  FulfilmentStatus = "waiting_for_codes"
+	FulfilmentStatusWaitingForConfig FulfilmentStatus = "waiting_for_config"
+)
+
+// Valid indicates whether the value is a known member of the FulfilmentStatus enum.
+func (e FulfilmentStatus) Valid() bool {
+	switch e {
+	case FulfilmentStatusCancelled:
+		return true
+	case FulfilmentStatusDelivering:
+		return true
+	case FulfilmentStatusFulfilled:
+		return true
+	case FulfilmentStatusScheduled:
+		return true
+	case FulfilmentStatusWaitingForCodes:
+		return true
+	case FulfilmentStatusWaitingForConfig:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ImportResultResult.
+const (
+	ImportResultResultError   ImportResultResult = "error"
+	ImportResultResultFailed  ImportResultResult = "failed"
+	ImportResultResultPaid    ImportResultResult = "paid"
+	ImportResultResultSkipped ImportResultResult = "skipped"
+)
+
+// Valid indicates whether the value is a known member of the ImportResultResult enum.
+func (e ImportResultResult) Valid() bool {
+	switch e {
+	case ImportResultResultError:
+		return true
+	case ImportResultResultFailed:
+		return true
+	case ImportResultResultPaid:
+		return true
+	case ImportResultResultSkipped:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for InboundEventStatus.
+const (
+	InboundEventStatusDeferred  InboundEventStatus = "deferred"
+	InboundEventStatusIgnored   InboundEventStatus = "ignored"
+	InboundEventStatusProcessed InboundEventStatus = "processed"
+)
+
+// Valid indicates whether the value is a known member of the InboundEventStatus enum.
+func (e InboundEventStatus) Valid() bool {
+	switch e {
+	case InboundEventStatusDeferred:
+		return true
+	case InboundEventStatusIgnored:
+		return true
+	case InboundEventStatusProcessed:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for InboundOutcomeStatus.
+const (
+	InboundOutcomeStatusDeferred  InboundOutcomeStatus = "deferred"
+	InboundOutcomeStatusDuplicate InboundOutcomeStatus = "duplicate"
+	InboundOutcomeStatusIgnored   InboundOutcomeStatus = "ignored"
+	InboundOutcomeStatusProcessed InboundOutcomeStatus = "processed"
+)
+
+// Valid indicates whether the value is a known member of the InboundOutcomeStatus enum.
+func (e InboundOutcomeStatus) Valid() bool {
+	switch e {
+	case InboundOutcomeStatusDeferred:
+		return true
+	case InboundOutcomeStatusDuplicate:
+		return true
+	case InboundOutcomeStatusIgnored:
+		return true
+	case InboundOutcomeStatusProcessed:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for LedgerEntryBucket.
+const (
+	LedgerEntryBucketApproved LedgerEntryBucket = "approved"
+	LedgerEntryBucketPaid     LedgerEntryBucket = "paid"
+	LedgerEntryBucketPending  LedgerEntryBucket = "pending"
+)
+
+// Valid indicates whether the value is a known member of the LedgerEntryBucket enum.
+func (e LedgerEntryBucket) Valid() bool {
+	switch e {
+	case LedgerEntryBucketApproved:
+		return true
+	case LedgerEntryBucketPaid:
+		return true
+	case LedgerEntryBucketPending:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for LedgerEntryType.
+const (
+	LedgerEntryTypeAccrual  LedgerEntryType = "accrual"
+	LedgerEntryTypeApproval LedgerEntryType = "approval"
+	LedgerEntryTypeClawback LedgerEntryType = "clawback"
+	LedgerEntryTypePayout   LedgerEntryType = "payout"
+	LedgerEntryTypeReversal LedgerEntryType = "reversal"
+)
+
+// Valid indicates whether the value is a known member of the LedgerEntryType enum.
+func (e LedgerEntryType) Valid() bool {
+	switch e {
+	case LedgerEntryTypeAccrual:
+		return true
+	case LedgerEntryTypeApproval:
+		return true
+	case LedgerEntryTypeClawback:
+		return true
+	case LedgerEntryTypePayout:
+		return true
+	case LedgerEntryTypeReversal:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for MomentTriggerEffects.
+const (
+	MomentTriggerEffectsEmail        MomentTriggerEffects = "email"
+	MomentTriggerEffectsNotification MomentTriggerEffects = "notification"
+	MomentTriggerEffectsWebhook      MomentTriggerEffects = "webhook"
+)
+
+// Valid indicates whether the value is a known member of the MomentTriggerEffects enum.
+func (e MomentTriggerEffects) Valid() bool {
+	switch e {
+	case MomentTriggerEffectsEmail:
+		return true
+	case MomentTriggerEffectsNotification:
+		return true
+	case MomentTriggerEffectsWebhook:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for MomentTriggerEvent.
+const (
+	MomentTriggerEventCustom        MomentTriggerEvent = "custom"
+	MomentTriggerEventMilestone     MomentTriggerEvent = "milestone"
+	MomentTriggerEventNps           MomentTriggerEvent = "nps"
+	MomentTriggerEventPlanUpgrade   MomentTriggerEvent = "plan_upgrade"
+	MomentTriggerEventPurchaseCount MomentTriggerEvent = "purchase_count"
+	MomentTriggerEventRating        MomentTriggerEvent = "rating"
+)
+
+// Valid indicates whether the value is a known member of the MomentTriggerEvent enum.
+func (e MomentTriggerEvent) Valid() bool {
+	switch e {
+	case MomentTriggerEventCustom:
+		return true
+	case MomentTriggerEventMilestone:
+		return true
+	case MomentTriggerEventNps:
+		return true
+	case MomentTriggerEventPlanUpgrade:
+		return true
+	case MomentTriggerEventPurchaseCount:
+		return true
+	case MomentTriggerEventRating:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for MomentTriggerStatus.
+const (
+	MomentTriggerStatusActive   MomentTriggerStatus = "active"
+	MomentTriggerStatusDisabled MomentTriggerStatus = "disabled"
+)
+
+// Valid indicates whether the value is a known member of the MomentTriggerStatus enum.
+func (e MomentTriggerStatus) Valid() bool {
+	switch e {
+	case MomentTriggerStatusActive:
+		return true
+	case MomentTriggerStatusDisabled:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ParticipantStatus.
+const (
+	ParticipantStatusActive   ParticipantStatus = "active"
+	ParticipantStatusDisabled ParticipantStatus = "disabled"
+	ParticipantStatusErased   ParticipantStatus = "erased"
+)
+
+// Valid indicates whether the value is a known member of the ParticipantStatus enum.
+func (e ParticipantStatus) Valid() bool {
+	switch e {
+	case ParticipantStatusActive:
+		return true
+	case ParticipantStatusDisabled:
+		return true
+	case ParticipantStatusErased:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ParticipantImportFormat.
+const (
+	ParticipantImportFormatCsv   ParticipantImportFormat = "csv"
+	ParticipantImportFormatJsonl ParticipantImportFormat = "jsonl"
+)
+
+// Valid indicates whether the value is a known member of the ParticipantImportFormat enum.
+func (e ParticipantImportFormat) Valid() bool {
+	switch e {
+	case ParticipantImportFormatCsv:
+		return true
+	case ParticipantImportFormatJsonl:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ParticipantImportStatus.
+const (
+	ParticipantImportStatusDone    ParticipantImportStatus = "done"
+	ParticipantImportStatusQueued  ParticipantImportStatus = "queued"
+	ParticipantImportStatusRunning ParticipantImportStatus = "running"
+)
+
+// Valid indicates whether the value is a known member of the ParticipantImportStatus enum.
+func (e ParticipantImportStatus) Valid() bool {
+	switch e {
+	case ParticipantImportStatusDone:
+		return true
+	case ParticipantImportStatusQueued:
+		return true
+	case ParticipantImportStatusRunning:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ParticipantInputStatus.
+const (
+	ParticipantInputStatusActive   ParticipantInputStatus = "active"
+	ParticipantInputStatusDisabled ParticipantInputStatus = "disabled"
+)
+
+// Valid indicates whether the value is a known member of the ParticipantInputStatus enum.
+func (e ParticipantInputStatus) Valid() bool {
+	switch e {
+	case ParticipantInputStatusActive:
+		return true
+	case ParticipantInputStatusDisabled:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ParticipantRowStatus.
+const (
+	ParticipantRowStatusActive   ParticipantRowStatus = "active"
+	ParticipantRowStatusDisabled ParticipantRowStatus = "disabled"
+	ParticipantRowStatusErased   ParticipantRowStatus = "erased"
+)
+
+// Valid indicates whether the value is a known member of the ParticipantRowStatus enum.
+func (e ParticipantRowStatus) Valid() bool {
+	switch e {
+	case ParticipantRowStatusActive:
+		return true
+	case ParticipantRowStatusDisabled:
+		return true
+	case ParticipantRowStatusErased:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PayoutMethod.
+const (
+	PayoutMethodBank   PayoutMethod = "bank"
+	PayoutMethodPaypal PayoutMethod = "paypal"
+	PayoutMethodStripe PayoutMethod = "stripe"
+)
+
+// Valid indicates whether the value is a known member of the PayoutMethod enum.
+func (e PayoutMethod) Valid() bool {
+	switch e {
+	case PayoutMethodBank:
+		return true
+	case PayoutMethodPaypal:
+		return true
+	case PayoutMethodStripe:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PayoutAccountMethod.
+const (
+	PayoutAccountMethodBank   PayoutAccountMethod = "bank"
+	PayoutAccountMethodPaypal PayoutAccountMethod = "paypal"
+	PayoutAccountMethodStripe PayoutAccountMethod = "stripe"
+)
+
+// Valid indicates whether the value is a known member of the PayoutAccountMethod enum.
+func (e PayoutAccountMethod) Valid() bool {
+	switch e {
+	case PayoutAccountMethodBank:
+		return true
+	case PayoutAccountMethodPaypal:
+		return true
+	case PayoutAccountMethodStripe:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PayoutAccountInputMethod.
+const (
+	PayoutAccountInputMethodBank   PayoutAccountInputMethod = "bank"
+	PayoutAccountInputMethodPaypal PayoutAccountInputMethod = "paypal"
+	PayoutAccountInputMethodStripe PayoutAccountInputMethod = "stripe"
+)
+
+// Valid indicates whether the value is a known member of the PayoutAccountInputMethod enum.
+func (e PayoutAccountInputMethod) Valid() bool {
+	switch e {
+	case PayoutAccountInputMethodBank:
+		return true
+	case PayoutAccountInputMethodPaypal:
+		return true
+	case PayoutAccountInputMethodStripe:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PayoutBatchSkippedReason.
+const (
+	BelowMinimum         PayoutBatchSkippedReason = "below_minimum"
+	NoPayoutAccount      PayoutBatchSkippedReason = "no_payout_account"
+	NothingDue           PayoutBatchSkippedReason = "nothing_due"
+	ParticipantDisabled  PayoutBatchSkippedReason = "participant_disabled"
+	PayoutAccountChanged PayoutBatchSkippedReason = "payout_account_changed"
+)
+
+// Valid indicates whether the value is a known member of the PayoutBatchSkippedReason enum.
+func (e PayoutBatchSkippedReason) Valid() bool {
+	switch e {
+	case BelowMinimum:
+		return true
+	case NoPayoutAccount:
+		return true
+	case NothingDue:
+		return true
+	case ParticipantDisabled:
+		return true
+	case PayoutAccountChanged:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PayoutBatchStatus.
+const (
+	PayoutBatchStatusApproved        PayoutBatchStatus = "approved"
+	PayoutBatchStatusCancelled       PayoutBatchStatus = "cancelled"
+	PayoutBatchStatusCompleted       PayoutBatchStatus = "completed"
+	PayoutBatchStatusPendingApproval PayoutBatchStatus = "pending_approval"
+)
+
+// Valid indicates whether the value is a known member of the PayoutBatchStatus enum.
+func (e PayoutBatchStatus) Valid() bool {
+	switch e {
+	case PayoutBatchStatusApproved:
+		return true
+	case PayoutBatchStatusCancelled:
+		return true
+	case PayoutBatchStatusCompleted:
+		return true
+	case PayoutBatchStatusPendingApproval:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PayoutBatchTrigger.
+const (
+	PayoutBatchTriggerManual   PayoutBatchTrigger = "manual"
+	PayoutBatchTriggerSchedule PayoutBatchTrigger = "schedule"
+)
+
+// Valid indicates whether the value is a known member of the PayoutBatchTrigger enum.
+func (e PayoutBatchTrigger) Valid() bool {
+	switch e {
+	case PayoutBatchTriggerManual:
+		return true
+	case PayoutBatchTriggerSchedule:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PayoutSettingsSchedule.
+const (
+	PayoutSettingsScheduleManual  PayoutSettingsSchedule = "manual"
+	PayoutSettingsScheduleMonthly PayoutSettingsSchedule = "monthly"
+	PayoutSettingsScheduleWeekly  PayoutSettingsSchedule = "weekly"
+)
+
+// Valid indicates whether the value is a known member of the PayoutSettingsSchedule enum.
+func (e PayoutSettingsSchedule) Valid() bool {
+	switch e {
+	case PayoutSettingsScheduleManual:
+		return true
+	case PayoutSettingsScheduleMonthly:
+		return true
+	case PayoutSettingsScheduleWeekly:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PayoutSettingsInputSchedule.
+const (
+	PayoutSettingsInputScheduleManual  PayoutSettingsInputSchedule = "manual"
+	PayoutSettingsInputScheduleMonthly PayoutSettingsInputSchedule = "monthly"
+	PayoutSettingsInputScheduleWeekly  PayoutSettingsInputSchedule = "weekly"
+)
+
+// Valid indicates whether the value is a known member of the PayoutSettingsInputSchedule enum.
+func (e PayoutSettingsInputSchedule) Valid() bool {
+	switch e {
+	case PayoutSettingsInputScheduleManual:
+		return true
+	case PayoutSettingsInputScheduleMonthly:
+		return true
+	case PayoutSettingsInputScheduleWeekly:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PayoutStatus.
+const (
+	PayoutStatusCancelled  PayoutStatus = "cancelled"
+	PayoutStatusFailed     PayoutStatus = "failed"
+	PayoutStatusManual     PayoutStatus = "manual"
+	PayoutStatusPaid       PayoutStatus = "paid"
+	PayoutStatusPending    PayoutStatus = "pending"
+	PayoutStatusProcessing PayoutStatus = "processing"
+	PayoutStatusQueued     PayoutStatus = "queued"
+	PayoutStatusSending    PayoutStatus = "sending"
+)
+
+// Valid indicates whether the value is a known member of the PayoutStatus enum.
+func (e PayoutStatus) Valid() bool {
+	switch e {
+	case PayoutStatusCancelled:
+		return true
+	case PayoutStatusFailed:
+		return true
+	case PayoutStatusManual:
+		return true
+	case PayoutStatusPaid:
+		return true
+	case PayoutStatusPending:
+		return true
+	case PayoutStatusProcessing:
+		return true
+	case PayoutStatusQueued:
+		return true
+	case PayoutStatusSending:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PersonExportFormat.
+const (
+	ParrainPersonExportV1 PersonExportFormat = "parrain.person_export.v1"
+)
+
+// Valid indicates whether the value is a known member of the PersonExportFormat enum.
+func (e PersonExportFormat) Valid() bool {
+	switch e {
+	case ParrainPersonExportV1:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ProgramAttributionModel.
+const (
+	ProgramAttributionModelFirstClick ProgramAttributionModel = "first_click"
+	ProgramAttributionModelLastClick  ProgramAttributionModel = "last_click"
+)
+
+// Valid indicates whether the value is a known member of the ProgramAttributionModel enum.
+func (e ProgramAttributionModel) Valid() bool {
+	switch e {
+	case ProgramAttributionModelFirstClick:
+		return true
+	case ProgramAttributionModelLastClick:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ProgramRounding.
+const (
+	ProgramRoundingHalfEven ProgramRounding = "half_even"
+	ProgramRoundingHalfUp   ProgramRounding = "half_up"
+)
+
+// Valid indicates whether the value is a known member of the ProgramRounding enum.
+func (e ProgramRounding) Valid() bool {
+	switch e {
+	case ProgramRoundingHalfEven:
+		return true
+	case ProgramRoundingHalfUp:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ProgramStatus.
+const (
+	ProgramStatusActive ProgramStatus = "active"
+	ProgramStatusPaused ProgramStatus = "paused"
+)
+
+// Valid indicates whether the value is a known member of the ProgramStatus enum.
+func (e ProgramStatus) Valid() bool {
+	switch e {
+	case ProgramStatusActive:
+		return true
+	case ProgramStatusPaused:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ProgramSuccessTrigger.
+const (
+	ProgramSuccessTriggerFirstPurchase ProgramSuccessTrigger = "first_purchase"
+	ProgramSuccessTriggerSignup        ProgramSuccessTrigger = "signup"
+	ProgramSuccessTriggerStage         ProgramSuccessTrigger = "stage"
+)
+
+// Valid indicates whether the value is a known member of the ProgramSuccessTrigger enum.
+func (e ProgramSuccessTrigger) Valid() bool {
+	switch e {
+	case ProgramSuccessTriggerFirstPurchase:
+		return true
+	case ProgramSuccessTriggerSignup:
+		return true
+	case ProgramSuccessTriggerStage:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ProgramInputAttributionModel.
+const (
+	ProgramInputAttributionModelFirstClick ProgramInputAttributionModel = "first_click"
+	ProgramInputAttributionModelLastClick  ProgramInputAttributionModel = "last_click"
+)
+
+// Valid indicates whether the value is a known member of the ProgramInputAttributionModel enum.
+func (e ProgramInputAttributionModel) Valid() bool {
+	switch e {
+	case ProgramInputAttributionModelFirstClick:
+		return true
+	case ProgramInputAttributionModelLastClick:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ProgramInputRounding.
+const (
+	ProgramInputRoundingHalfEven ProgramInputRounding = "half_even"
+	ProgramInputRoundingHalfUp   ProgramInputRounding = "half_up"
+)
+
+// Valid indicates whether the value is a known member of the ProgramInputRounding enum.
+func (e ProgramInputRounding) Valid() bool {
+	switch e {
+	case ProgramInputRoundingHalfEven:
+		return true
+	case ProgramInputRoundingHalfUp:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ProgramInputStatus.
+const (
+	ProgramInputStatusActive ProgramInputStatus = "active"
+	ProgramInputStatusPaused ProgramInputStatus = "paused"
+)
+
+// Valid indicates whether the value is a known member of the ProgramInputStatus enum.
+func (e ProgramInputStatus) Valid() bool {
+	switch e {
+	case ProgramInputStatusActive:
+		return true
+	case ProgramInputStatusPaused:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ProgramInputSuccessTrigger.
+const (
+	ProgramInputSuccessTriggerFirstPurchase ProgramInputSuccessTrigger = "first_purchase"
+	ProgramInputSuccessTriggerSignup        ProgramInputSuccessTrigger = "signup"
+	ProgramInputSuccessTriggerStage         ProgramInputSuccessTrigger = "stage"
+)
+
+// Valid indicates whether the value is a known member of the ProgramInputSuccessTrigger enum.
+func (e ProgramInputSuccessTrigger) Valid() bool {
+	switch e {
+	case ProgramInputSuccessTriggerFirstPurchase:
+		return true
+	case ProgramInputSuccessTriggerSignup:
+		return true
+	case ProgramInputSuccessTriggerStage:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ReferralReviewStatus.
+const (
+	ReferralReviewStatusCleared  ReferralReviewStatus = "cleared"
+	ReferralReviewStatusFlagged  ReferralReviewStatus = "flagged"
+	ReferralReviewStatusHeld     ReferralReviewStatus = "held"
+	ReferralReviewStatusNone     ReferralReviewStatus = "none"
+	ReferralReviewStatusRejected ReferralReviewStatus = "rejected"
+)
+
+// Valid indicates whether the value is a known member of the ReferralReviewStatus enum.
+func (e ReferralReviewStatus) Valid() bool {
+	switch e {
+	case ReferralReviewStatusCleared:
+		return true
+	case ReferralReviewStatusFlagged:
+		return true
+	case ReferralReviewStatusHeld:
+		return true
+	case ReferralReviewStatusNone:
+		return true
+	case ReferralReviewStatusRejected:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ReferralRiskAction.
+const (
+	ReferralRiskActionApprove ReferralRiskAction = "approve"
+	ReferralRiskActionFlag    ReferralRiskAction = "flag"
+	ReferralRiskActionHold    ReferralRiskAction = "hold"
+	ReferralRiskActionReject  ReferralRiskAction = "reject"
+	ReferralRiskActionSuspend ReferralRiskAction = "suspend"
+)
+
+// Valid indicates whether the value is a known member of the ReferralRiskAction enum.
+func (e ReferralRiskAction) Valid() bool {
+	switch e {
+	case ReferralRiskActionApprove:
+		return true
+	case ReferralRiskActionFlag:
+		return true
+	case ReferralRiskActionHold:
+		return true
+	case ReferralRiskActionReject:
+		return true
+	case ReferralRiskActionSuspend:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ReferralStatus.
+const (
+	ReferralStatusConverted ReferralStatus = "converted"
+	ReferralStatusRejected  ReferralStatus = "rejected"
+	ReferralStatusSignedUp  ReferralStatus = "signed_up"
+)
+
+// Valid indicates whether the value is a known member of the ReferralStatus enum.
+func (e ReferralStatus) Valid() bool {
+	switch e {
+	case ReferralStatusConverted:
+		return true
+	case ReferralStatusRejected:
+		return true
+	case ReferralStatusSignedUp:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RewardAmountType.
+const (
+	RewardAmountTypeFixed   RewardAmountType = "fixed"
+	RewardAmountTypePercent RewardAmountType = "percent"
+)
+
+// Valid indicates whether the value is a known member of the RewardAmountType enum.
+func (e RewardAmountType) Valid() bool {
+	switch e {
+	case RewardAmountTypeFixed:
+		return true
+	case RewardAmountTypePercent:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RewardKind.
+const (
+	RewardKindCash          RewardKind = "cash"
+	RewardKindCoupon        RewardKind = "coupon"
+	RewardKindCredit        RewardKind = "credit"
+	RewardKindCustom        RewardKind = "custom"
+	RewardKindFeatureUnlock RewardKind = "feature_unlock"
+	RewardKindGiftCard      RewardKind = "gift_card"
+)
+
+// Valid indicates whether the value is a known member of the RewardKind enum.
+func (e RewardKind) Valid() bool {
+	switch e {
+	case RewardKindCash:
+		return true
+	case RewardKindCoupon:
+		return true
+	case RewardKindCredit:
+		return true
+	case RewardKindCustom:
+		return true
+	case RewardKindFeatureUnlock:
+		return true
+	case RewardKindGiftCard:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RewardReview.
+const (
+	RewardReviewApproved RewardReview = "approved"
+	RewardReviewRejected RewardReview = "rejected"
+	RewardReviewWaiting  RewardReview = "waiting"
+)
+
+// Valid indicates whether the value is a known member of the RewardReview enum.
+func (e RewardReview) Valid() bool {
+	switch e {
+	case RewardReviewApproved:
+		return true
+	case RewardReviewRejected:
+		return true
+	case RewardReviewWaiting:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RewardRole.
+const (
+	RewardRoleAdvocate RewardRole = "advocate"
+	RewardRoleFriend   RewardRole = "friend"
+)
+
+// Valid indicates whether the value is a known member of the RewardRole enum.
+func (e RewardRole) Valid() bool {
+	switch e {
+	case RewardRoleAdvocate:
+		return true
+	case RewardRoleFriend:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RewardStatus.
+const (
+	RewardStatusApproved   RewardStatus = "approved"
+	RewardStatusClawedBack RewardStatus = "clawed_back"
+	RewardStatusPaid       RewardStatus = "paid"
+	RewardStatusPending    RewardStatus = "pending"
+	RewardStatusReversed   RewardStatus = "reversed"
+)
+
+// Valid indicates whether the value is a known member of the RewardStatus enum.
+func (e RewardStatus) Valid() bool {
+	switch e {
+	case RewardStatusApproved:
+		return true
+	case RewardStatusClawedBack:
+		return true
+	case RewardStatusPaid:
+		return true
+	case RewardStatusPending:
+		return true
+	case RewardStatusReversed:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RewardTrigger.
+const (
+	RewardTriggerContest       RewardTrigger = "contest"
+	RewardTriggerContract      RewardTrigger = "contract"
+	RewardTriggerFirstPurchase RewardTrigger = "first_purchase"
+	RewardTriggerMilestone     RewardTrigger = "milestone"
+	RewardTriggerPurchase      RewardTrigger = "purchase"
+	RewardTriggerSignup        RewardTrigger = "signup"
+	RewardTriggerStage         RewardTrigger = "stage"
+)
+
+// Valid indicates whether the value is a known member of the RewardTrigger enum.
+func (e RewardTrigger) Valid() bool {
+	switch e {
+	case RewardTriggerContest:
+		return true
+	case RewardTriggerContract:
+		return true
+	case RewardTriggerFirstPurchase:
+		return true
+	case RewardTriggerMilestone:
+		return true
+	case RewardTriggerPurchase:
+		return true
+	case RewardTriggerSignup:
+		return true
+	case RewardTriggerStage:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RewardRuleMilestonePeriod.
+const (
+	RewardRuleMilestonePeriodLifetime RewardRuleMilestonePeriod = "lifetime"
+	RewardRuleMilestonePeriodMonth    RewardRuleMilestonePeriod = "month"
+	RewardRuleMilestonePeriodQuarter  RewardRuleMilestonePeriod = "quarter"
+	RewardRuleMilestonePeriodYear     RewardRuleMilestonePeriod = "year"
+)
+
+// Valid indicates whether the value is a known member of the RewardRuleMilestonePeriod enum.
+func (e RewardRuleMilestonePeriod) Valid() bool {
+	switch e {
+	case RewardRuleMilestonePeriodLifetime:
+		return true
+	case RewardRuleMilestonePeriodMonth:
+		return true
+	case RewardRuleMilestonePeriodQuarter:
+		return true
+	case RewardRuleMilestonePeriodYear:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RewardRuleTrigger.
+const (
+	RewardRuleTriggerFirstPurchase RewardRuleTrigger = "first_purchase"
+	RewardRuleTriggerMilestone     RewardRuleTrigger = "milestone"
+	RewardRuleTriggerPurchase      RewardRuleTrigger = "purchase"
+	RewardRuleTriggerSignup        RewardRuleTrigger = "signup"
+	RewardRuleTriggerStage         RewardRuleTrigger = "stage"
+)
+
+// Valid indicates whether the value is a known member of the RewardRuleTrigger enum.
+func (e RewardRuleTrigger) Valid() bool {
+	switch e {
+	case RewardRuleTriggerFirstPurchase:
+		return true
+	case RewardRuleTriggerMilestone:
+		return true
+	case RewardRuleTriggerPurchase:
+		return true
+	case RewardRuleTriggerSignup:
+		return true
+	case RewardRuleTriggerStage:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RewardSpecDeliver.
+const (
+	Immediately RewardSpecDeliver = "immediately"
+	OnApproval  RewardSpecDeliver = "on_approval"
+)
+
+// Valid indicates whether the value is a known member of the RewardSpecDeliver enum.
+func (e RewardSpecDeliver) Valid() bool {
+	switch e {
+	case Immediately:
+		return true
+	case OnApproval:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RewardSpecKind.
+const (
+	RewardSpecKindCash          RewardSpecKind = "cash"
+	RewardSpecKindCoupon        RewardSpecKind = "coupon"
+	RewardSpecKindCredit        RewardSpecKind = "credit"
+	RewardSpecKindCustom        RewardSpecKind = "custom"
+	RewardSpecKindFeatureUnlock RewardSpecKind = "feature_unlock"
+	RewardSpecKindGiftCard      RewardSpecKind = "gift_card"
+)
+
+// Valid indicates whether the value is a known member of the RewardSpecKind enum.
+func (e RewardSpecKind) Valid() bool {
+	switch e {
+	case RewardSpecKindCash:
+		return true
+	case RewardSpecKindCoupon:
+		return true
+	case RewardSpecKindCredit:
+		return true
+	case RewardSpecKindCustom:
+		return true
+	case RewardSpecKindFeatureUnlock:
+		return true
+	case RewardSpecKindGiftCard:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RewardSpecTierPeriod.
+const (
+	RewardSpecTierPeriodLifetime RewardSpecTierPeriod = "lifetime"
+	RewardSpecTierPeriodMonth    RewardSpecTierPeriod = "month"
+	RewardSpecTierPeriodQuarter  RewardSpecTierPeriod = "quarter"
+	RewardSpecTierPeriodYear     RewardSpecTierPeriod = "year"
+)
+
+// Valid indicates whether the value is a known member of the RewardSpecTierPeriod enum.
+func (e RewardSpecTierPeriod) Valid() bool {
+	switch e {
+	case RewardSpecTierPeriodLifetime:
+		return true
+	case RewardSpecTierPeriodMonth:
+		return true
+	case RewardSpecTierPeriodQuarter:
+		return true
+	case RewardSpecTierPeriodYear:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RewardSpecType.
+const (
+	RewardSpecTypeFixed   RewardSpecType = "fixed"
+	RewardSpecTypePercent RewardSpecType = "percent"
+)
+
+// Valid indicates whether the value is a known member of the RewardSpecType enum.
+func (e RewardSpecType) Valid() bool {
+	switch e {
+	case RewardSpecTypeFixed:
+		return true
+	case RewardSpecTypePercent:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RewardVariantKind.
+const (
+	RewardVariantKindCash          RewardVariantKind = "cash"
+	RewardVariantKindCoupon        RewardVariantKind = "coupon"
+	RewardVariantKindCredit        RewardVariantKind = "credit"
+	RewardVariantKindCustom        RewardVariantKind = "custom"
+	RewardVariantKindFeatureUnlock RewardVariantKind = "feature_unlock"
+	RewardVariantKindGiftCard      RewardVariantKind = "gift_card"
+)
+
+// Valid indicates whether the value is a known member of the RewardVariantKind enum.
+func (e RewardVariantKind) Valid() bool {
+	switch e {
+	case RewardVariantKindCash:
+		return true
+	case RewardVariantKindCoupon:
+		return true
+	case RewardVariantKindCredit:
+		return true
+	case RewardVariantKindCustom:
+		return true
+	case RewardVariantKindFeatureUnlock:
+		return true
+	case RewardVariantKindGiftCard:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RewardVariantType.
+const (
+	RewardVariantTypeFixed   RewardVariantType = "fixed"
+	RewardVariantTypePercent RewardVariantType = "percent"
+)
+
+// Valid indicates whether the value is a known member of the RewardVariantType enum.
+func (e RewardVariantType) Valid() bool {
+	switch e {
+	case RewardVariantTypeFixed:
+		return true
+	case RewardVariantTypePercent:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RewardWithLedgerAmountType.
+const (
+	RewardWithLedgerAmountTypeFixed   RewardWithLedgerAmountType = "fixed"
+	RewardWithLedgerAmountTypePercent RewardWithLedgerAmountType = "percent"
+)
+
+// Valid indicates whether the value is a known member of the RewardWithLedgerAmountType enum.
+func (e RewardWithLedgerAmountType) Valid() bool {
+	switch e {
+	case RewardWithLedgerAmountTypeFixed:
+		return true
+	case RewardWithLedgerAmountTypePercent:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RewardWithLedgerKind.
+const (
+	RewardWithLedgerKindCash          RewardWithLedgerKind = "cash"
+	RewardWithLedgerKindCoupon        RewardWithLedgerKind = "coupon"
+	RewardWithLedgerKindCredit        RewardWithLedgerKind = "credit"
+	RewardWithLedgerKindCustom        RewardWithLedgerKind = "custom"
+	RewardWithLedgerKindFeatureUnlock RewardWithLedgerKind = "feature_unlock"
+	RewardWithLedgerKindGiftCard      RewardWithLedgerKind = "gift_card"
+)
+
+// Valid indicates whether the value is a known member of the RewardWithLedgerKind enum.
+func (e RewardWithLedgerKind) Valid() bool {
+	switch e {
+	case RewardWithLedgerKindCash:
+		return true
+	case RewardWithLedgerKindCoupon:
+		return true
+	case RewardWithLedgerKindCredit:
+		return true
+	case RewardWithLedgerKindCustom:
+		return true
+	case RewardWithLedgerKindFeatureUnlock:
+		return true
+	case RewardWithLedgerKindGiftCard:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RewardWithLedgerReview.
+const (
+	RewardWithLedgerReviewApproved RewardWithLedgerReview = "approved"
+	RewardWithLedgerReviewRejected RewardWithLedgerReview = "rejected"
+	RewardWithLedgerReviewWaiting  RewardWithLedgerReview = "waiting"
+)
+
+// Valid indicates whether the value is a known member of the RewardWithLedgerReview enum.
+func (e RewardWithLedgerReview) Valid() bool {
+	switch e {
+	case RewardWithLedgerReviewApproved:
+		return true
+	case RewardWithLedgerReviewRejected:
+		return true
+	case RewardWithLedgerReviewWaiting:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RewardWithLedgerRole.
+const (
+	RewardWithLedgerRoleAdvocate RewardWithLedgerRole = "advocate"
+	RewardWithLedgerRoleFriend   RewardWithLedgerRole = "friend"
+)
+
+// Valid indicates whether the value is a known member of the RewardWithLedgerRole enum.
+func (e RewardWithLedgerRole) Valid() bool {
+	switch e {
+	case RewardWithLedgerRoleAdvocate:
+		return true
+	case RewardWithLedgerRoleFriend:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RewardWithLedgerStatus.
+const (
+	RewardWithLedgerStatusApproved   RewardWithLedgerStatus = "approved"
+	RewardWithLedgerStatusClawedBack RewardWithLedgerStatus = "clawed_back"
+	RewardWithLedgerStatusPaid       RewardWithLedgerStatus = "paid"
+	RewardWithLedgerStatusPending    RewardWithLedgerStatus = "pending"
+	RewardWithLedgerStatusReversed   RewardWithLedgerStatus = "reversed"
+)
+
+// Valid indicates whether the value is a known member of the RewardWithLedgerStatus enum.
+func (e RewardWithLedgerStatus) Valid() bool {
+	switch e {
+	case RewardWithLedgerStatusApproved:
+		return true
+	case RewardWithLedgerStatusClawedBack:
+		return true
+	case RewardWithLedgerStatusPaid:
+		return true
+	case RewardWithLedgerStatusPending:
+		return true
+	case RewardWithLedgerStatusReversed:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RewardWithLedgerTrigger.
+const (
+	RewardWithLedgerTriggerContest       RewardWithLedgerTrigger = "contest"
+	RewardWithLedgerTriggerContract      RewardWithLedgerTrigger = "contract"
+	RewardWithLedgerTriggerFirstPurchase RewardWithLedgerTrigger = "first_purchase"
+	RewardWithLedgerTriggerMilestone     RewardWithLedgerTrigger = "milestone"
+	RewardWithLedgerTriggerPurchase      RewardWithLedgerTrigger = "purchase"
+	RewardWithLedgerTriggerSignup        RewardWithLedgerTrigger = "signup"
+	RewardWithLedgerTriggerStage         RewardWithLedgerTrigger = "stage"
+)
+
+// Valid indicates whether the value is a known member of the RewardWithLedgerTrigger enum.
+func (e RewardWithLedgerTrigger) Valid() bool {
+	switch e {
+	case RewardWithLedgerTriggerContest:
+		return true
+	case RewardWithLedgerTriggerContract:
+		return true
+	case RewardWithLedgerTriggerFirstPurchase:
+		return true
+	case RewardWithLedgerTriggerMilestone:
+		return true
+	case RewardWithLedgerTriggerPurchase:
+		return true
+	case RewardWithLedgerTriggerSignup:
+		return true
+	case RewardWithLedgerTriggerStage:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for WebhookDeliveryStatus.
+const (
+	WebhookDeliveryStatusFailed    WebhookDeliveryStatus = "failed"
+	WebhookDeliveryStatusPending   WebhookDeliveryStatus = "pending"
+	WebhookDeliveryStatusSucceeded WebhookDeliveryStatus = "succeeded"
+)
+
+// Valid indicates whether the value is a known member of the WebhookDeliveryStatus enum.
+func (e WebhookDeliveryStatus) Valid() bool {
+	switch e {
+	case WebhookDeliveryStatusFailed:
+		return true
+	case WebhookDeliveryStatusPending:
+		return true
+	case WebhookDeliveryStatusSucceeded:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for WebhookEndpointStatus.
+const (
+	WebhookEndpointStatusActive   WebhookEndpointStatus = "active"
+	WebhookEndpointStatusDisabled WebhookEndpointStatus = "disabled"
+)
+
+// Valid indicates whether the value is a known member of the WebhookEndpointStatus enum.
+func (e WebhookEndpointStatus) Valid() bool {
+	switch e {
+	case WebhookEndpointStatusActive:
+		return true
+	case WebhookEndpointStatusDisabled:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for WebhookEndpointInputStatus.
+const (
+	WebhookEndpointInputStatusActive   WebhookEndpointInputStatus = "active"
+	WebhookEndpointInputStatusDisabled WebhookEndpointInputStatus = "disabled"
+)
+
+// Valid indicates whether the value is a known member of the WebhookEndpointInputStatus enum.
+func (e WebhookEndpointInputStatus) Valid() bool {
+	switch e {
+	case WebhookEndpointInputStatusActive:
+		return true
+	case WebhookEndpointInputStatusDisabled:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for WidgetMeReferralsStatus.
+const (
+	WidgetMeReferralsStatusConverted WidgetMeReferralsStatus = "converted"
+	WidgetMeReferralsStatusRejected  WidgetMeReferralsStatus = "rejected"
+	WidgetMeReferralsStatusRewarded  WidgetMeReferralsStatus = "rewarded"
+	WidgetMeReferralsStatusSignedUp  WidgetMeReferralsStatus = "signed_up"
+)
+
+// Valid indicates whether the value is a known member of the WidgetMeReferralsStatus enum.
+func (e WidgetMeReferralsStatus) Valid() bool {
+	switch e {
+	case WidgetMeReferralsStatusConverted:
+		return true
+	case WidgetMeReferralsStatusRejected:
+		return true
+	case WidgetMeReferralsStatusRewarded:
+		return true
+	case WidgetMeReferralsStatusSignedUp:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for AuditLogParamsActorType.
 const (
 	AuditLogParamsActorTypeAdvocate AuditLogParamsActorType = "advocate"
@@ -282,12 +2052,474 @@ func (e AuditLogParamsActorType) Valid() bool {
 	}
 }
 
+// Defines values for UpdateProgramJSONBodyStatus.
+const (
+	UpdateProgramJSONBodyStatusActive UpdateProgramJSONBodyStatus = "active"
+	UpdateProgramJSONBodyStatusPaused UpdateProgramJSONBodyStatus = "paused"
+)
+
+// Valid indicates whether the value is a known member of the UpdateProgramJSONBodyStatus enum.
+func (e UpdateProgramJSONBodyStatus) Valid() bool {
+	switch e {
+	case UpdateProgramJSONBodyStatusActive:
+		return true
+	case UpdateProgramJSONBodyStatusPaused:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListEmailsParamsStatus.
+const (
+	ListEmailsParamsStatusFailed     ListEmailsParamsStatus = "failed"
+	ListEmailsParamsStatusQueued     ListEmailsParamsStatus = "queued"
+	ListEmailsParamsStatusSent       ListEmailsParamsStatus = "sent"
+	ListEmailsParamsStatusSkipped    ListEmailsParamsStatus = "skipped"
+	ListEmailsParamsStatusSuppressed ListEmailsParamsStatus = "suppressed"
+)
+
+// Valid indicates whether the value is a known member of the ListEmailsParamsStatus enum.
+func (e ListEmailsParamsStatus) Valid() bool {
+	switch e {
+	case ListEmailsParamsStatusFailed:
+		return true
+	case ListEmailsParamsStatusQueued:
+		return true
+	case ListEmailsParamsStatusSent:
+		return true
+	case ListEmailsParamsStatusSkipped:
+		return true
+	case ListEmailsParamsStatusSuppressed:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateImportParamsFormat.
+const (
+	CreateImportParamsFormatCsv   CreateImportParamsFormat = "csv"
+	CreateImportParamsFormatJsonl CreateImportParamsFormat = "jsonl"
+)
+
+// Valid indicates whether the value is a known member of the CreateImportParamsFormat enum.
+func (e CreateImportParamsFormat) Valid() bool {
+	switch e {
+	case CreateImportParamsFormatCsv:
+		return true
+	case CreateImportParamsFormatJsonl:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListParticipantsParamsStatus.
+const (
+	ListParticipantsParamsStatusActive   ListParticipantsParamsStatus = "active"
+	ListParticipantsParamsStatusDisabled ListParticipantsParamsStatus = "disabled"
+)
+
+// Valid indicates whether the value is a known member of the ListParticipantsParamsStatus enum.
+func (e ListParticipantsParamsStatus) Valid() bool {
+	switch e {
+	case ListParticipantsParamsStatusActive:
+		return true
+	case ListParticipantsParamsStatusDisabled:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListParticipantsParamsRole.
+const (
+	ListParticipantsParamsRoleAdvocate ListParticipantsParamsRole = "advocate"
+	ListParticipantsParamsRoleFriend   ListParticipantsParamsRole = "friend"
+)
+
+// Valid indicates whether the value is a known member of the ListParticipantsParamsRole enum.
+func (e ListParticipantsParamsRole) Valid() bool {
+	switch e {
+	case ListParticipantsParamsRoleAdvocate:
+		return true
+	case ListParticipantsParamsRoleFriend:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListParticipantsParamsSort.
+const (
+	Created        ListParticipantsParamsSort = "created"
+	Earned         ListParticipantsParamsSort = "earned"
+	MinusCreated   ListParticipantsParamsSort = "-created"
+	MinusEarned    ListParticipantsParamsSort = "-earned"
+	MinusReferrals ListParticipantsParamsSort = "-referrals"
+	Referrals      ListParticipantsParamsSort = "referrals"
+)
+
+// Valid indicates whether the value is a known member of the ListParticipantsParamsSort enum.
+func (e ListParticipantsParamsSort) Valid() bool {
+	switch e {
+	case Created:
+		return true
+	case Earned:
+		return true
+	case MinusCreated:
+		return true
+	case MinusEarned:
+		return true
+	case MinusReferrals:
+		return true
+	case Referrals:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetAdvocateReportParamsFormat.
+const (
+	GetAdvocateReportParamsFormatCsv  GetAdvocateReportParamsFormat = "csv"
+	GetAdvocateReportParamsFormatJson GetAdvocateReportParamsFormat = "json"
+)
+
+// Valid indicates whether the value is a known member of the GetAdvocateReportParamsFormat enum.
+func (e GetAdvocateReportParamsFormat) Valid() bool {
+	switch e {
+	case GetAdvocateReportParamsFormatCsv:
+		return true
+	case GetAdvocateReportParamsFormatJson:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ParticipantRewardsParamsStatus.
+const (
+	ParticipantRewardsParamsStatusApproved   ParticipantRewardsParamsStatus = "approved"
+	ParticipantRewardsParamsStatusClawedBack ParticipantRewardsParamsStatus = "clawed_back"
+	ParticipantRewardsParamsStatusPaid       ParticipantRewardsParamsStatus = "paid"
+	ParticipantRewardsParamsStatusPending    ParticipantRewardsParamsStatus = "pending"
+	ParticipantRewardsParamsStatusReversed   ParticipantRewardsParamsStatus = "reversed"
+)
+
+// Valid indicates whether the value is a known member of the ParticipantRewardsParamsStatus enum.
+func (e ParticipantRewardsParamsStatus) Valid() bool {
+	switch e {
+	case ParticipantRewardsParamsStatusApproved:
+		return true
+	case ParticipantRewardsParamsStatusClawedBack:
+		return true
+	case ParticipantRewardsParamsStatusPaid:
+		return true
+	case ParticipantRewardsParamsStatusPending:
+		return true
+	case ParticipantRewardsParamsStatusReversed:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListReferralsParamsStatus.
+const (
+	ListReferralsParamsStatusConverted ListReferralsParamsStatus = "converted"
+	ListReferralsParamsStatusRejected  ListReferralsParamsStatus = "rejected"
+	ListReferralsParamsStatusSignedUp  ListReferralsParamsStatus = "signed_up"
+)
+
+// Valid indicates whether the value is a known member of the ListReferralsParamsStatus enum.
+func (e ListReferralsParamsStatus) Valid() bool {
+	switch e {
+	case ListReferralsParamsStatusConverted:
+		return true
+	case ListReferralsParamsStatusRejected:
+		return true
+	case ListReferralsParamsStatusSignedUp:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ReviewReferralJSONBodyDecision.
+const (
+	ReviewReferralJSONBodyDecisionClear  ReviewReferralJSONBodyDecision = "clear"
+	ReviewReferralJSONBodyDecisionReject ReviewReferralJSONBodyDecision = "reject"
+)
+
+// Valid indicates whether the value is a known member of the ReviewReferralJSONBodyDecision enum.
+func (e ReviewReferralJSONBodyDecision) Valid() bool {
+	switch e {
+	case ReviewReferralJSONBodyDecisionClear:
+		return true
+	case ReviewReferralJSONBodyDecisionReject:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListReviewsParamsStatus.
+const (
+	ListReviewsParamsStatusCleared  ListReviewsParamsStatus = "cleared"
+	ListReviewsParamsStatusFlagged  ListReviewsParamsStatus = "flagged"
+	ListReviewsParamsStatusHeld     ListReviewsParamsStatus = "held"
+	ListReviewsParamsStatusRejected ListReviewsParamsStatus = "rejected"
+)
+
+// Valid indicates whether the value is a known member of the ListReviewsParamsStatus enum.
+func (e ListReviewsParamsStatus) Valid() bool {
+	switch e {
+	case ListReviewsParamsStatusCleared:
+		return true
+	case ListReviewsParamsStatusFlagged:
+		return true
+	case ListReviewsParamsStatusHeld:
+		return true
+	case ListReviewsParamsStatusRejected:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListProgramRewardsParamsStatus.
+const (
+	ListProgramRewardsParamsStatusApproved   ListProgramRewardsParamsStatus = "approved"
+	ListProgramRewardsParamsStatusClawedBack ListProgramRewardsParamsStatus = "clawed_back"
+	ListProgramRewardsParamsStatusPaid       ListProgramRewardsParamsStatus = "paid"
+	ListProgramRewardsParamsStatusPending    ListProgramRewardsParamsStatus = "pending"
+	ListProgramRewardsParamsStatusReversed   ListProgramRewardsParamsStatus = "reversed"
+)
+
+// Valid indicates whether the value is a known member of the ListProgramRewardsParamsStatus enum.
+func (e ListProgramRewardsParamsStatus) Valid() bool {
+	switch e {
+	case ListProgramRewardsParamsStatusApproved:
+		return true
+	case ListProgramRewardsParamsStatusClawedBack:
+		return true
+	case ListProgramRewardsParamsStatusPaid:
+		return true
+	case ListProgramRewardsParamsStatusPending:
+		return true
+	case ListProgramRewardsParamsStatusReversed:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListProgramRewardsParamsReview.
+const (
+	ListProgramRewardsParamsReviewApproved ListProgramRewardsParamsReview = "approved"
+	ListProgramRewardsParamsReviewRejected ListProgramRewardsParamsReview = "rejected"
+	ListProgramRewardsParamsReviewWaiting  ListProgramRewardsParamsReview = "waiting"
+)
+
+// Valid indicates whether the value is a known member of the ListProgramRewardsParamsReview enum.
+func (e ListProgramRewardsParamsReview) Valid() bool {
+	switch e {
+	case ListProgramRewardsParamsReviewApproved:
+		return true
+	case ListProgramRewardsParamsReviewRejected:
+		return true
+	case ListProgramRewardsParamsReviewWaiting:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ReviewRewardJSONBodyDecision.
+const (
+	ReviewRewardJSONBodyDecisionApprove ReviewRewardJSONBodyDecision = "approve"
+	ReviewRewardJSONBodyDecisionReject  ReviewRewardJSONBodyDecision = "reject"
+)
+
+// Valid indicates whether the value is a known member of the ReviewRewardJSONBodyDecision enum.
+func (e ReviewRewardJSONBodyDecision) Valid() bool {
+	switch e {
+	case ReviewRewardJSONBodyDecisionApprove:
+		return true
+	case ReviewRewardJSONBodyDecisionReject:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListWebhookDeliveriesParamsStatus.
+const (
+	ListWebhookDeliveriesParamsStatusFailed    ListWebhookDeliveriesParamsStatus = "failed"
+	ListWebhookDeliveriesParamsStatusPending   ListWebhookDeliveriesParamsStatus = "pending"
+	ListWebhookDeliveriesParamsStatusSucceeded ListWebhookDeliveriesParamsStatus = "succeeded"
+)
+
+// Valid indicates whether the value is a known member of the ListWebhookDeliveriesParamsStatus enum.
+func (e ListWebhookDeliveriesParamsStatus) Valid() bool {
+	switch e {
+	case ListWebhookDeliveriesParamsStatusFailed:
+		return true
+	case ListWebhookDeliveriesParamsStatusPending:
+		return true
+	case ListWebhookDeliveriesParamsStatusSucceeded:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for WidgetInvite201JSONResponseBodyResultsStatus.
+const (
+	WidgetInvite201JSONResponseBodyResultsStatusInvalid     WidgetInvite201JSONResponseBodyResultsStatus = "invalid"
+	WidgetInvite201JSONResponseBodyResultsStatusQueued      WidgetInvite201JSONResponseBodyResultsStatus = "queued"
+	WidgetInvite201JSONResponseBodyResultsStatusRateLimited WidgetInvite201JSONResponseBodyResultsStatus = "rate_limited"
+	WidgetInvite201JSONResponseBodyResultsStatusSkipped     WidgetInvite201JSONResponseBodyResultsStatus = "skipped"
+)
+
+// Valid indicates whether the value is a known member of the WidgetInvite201JSONResponseBodyResultsStatus enum.
+func (e WidgetInvite201JSONResponseBodyResultsStatus) Valid() bool {
+	switch e {
+	case WidgetInvite201JSONResponseBodyResultsStatusInvalid:
+		return true
+	case WidgetInvite201JSONResponseBodyResultsStatusQueued:
+		return true
+	case WidgetInvite201JSONResponseBodyResultsStatusRateLimited:
+		return true
+	case WidgetInvite201JSONResponseBodyResultsStatusSkipped:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for WidgetPayoutAccount200JSONResponseBodyAccountMethod.
+const (
+	WidgetPayoutAccount200JSONResponseBodyAccountMethodBank   WidgetPayoutAccount200JSONResponseBodyAccountMethod = "bank"
+	WidgetPayoutAccount200JSONResponseBodyAccountMethodPaypal WidgetPayoutAccount200JSONResponseBodyAccountMethod = "paypal"
+	WidgetPayoutAccount200JSONResponseBodyAccountMethodStripe WidgetPayoutAccount200JSONResponseBodyAccountMethod = "stripe"
+)
+
+// Valid indicates whether the value is a known member of the WidgetPayoutAccount200JSONResponseBodyAccountMethod enum.
+func (e WidgetPayoutAccount200JSONResponseBodyAccountMethod) Valid() bool {
+	switch e {
+	case WidgetPayoutAccount200JSONResponseBodyAccountMethodBank:
+		return true
+	case WidgetPayoutAccount200JSONResponseBodyAccountMethodPaypal:
+		return true
+	case WidgetPayoutAccount200JSONResponseBodyAccountMethodStripe:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for WidgetSetPayoutAccountJSONBodyMethod.
+const (
+	WidgetSetPayoutAccountJSONBodyMethodBank   WidgetSetPayoutAccountJSONBodyMethod = "bank"
+	WidgetSetPayoutAccountJSONBodyMethodPaypal WidgetSetPayoutAccountJSONBodyMethod = "paypal"
+	WidgetSetPayoutAccountJSONBodyMethodStripe WidgetSetPayoutAccountJSONBodyMethod = "stripe"
+)
+
+// Valid indicates whether the value is a known member of the WidgetSetPayoutAccountJSONBodyMethod enum.
+func (e WidgetSetPayoutAccountJSONBodyMethod) Valid() bool {
+	switch e {
+	case WidgetSetPayoutAccountJSONBodyMethodBank:
+		return true
+	case WidgetSetPayoutAccountJSONBodyMethodPaypal:
+		return true
+	case WidgetSetPayoutAccountJSONBodyMethodStripe:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for WidgetSetPayoutAccount200JSONResponseBodyAccountMethod.
+const (
+	WidgetSetPayoutAccount200JSONResponseBodyAccountMethodBank   WidgetSetPayoutAccount200JSONResponseBodyAccountMethod = "bank"
+	WidgetSetPayoutAccount200JSONResponseBodyAccountMethodPaypal WidgetSetPayoutAccount200JSONResponseBodyAccountMethod = "paypal"
+	WidgetSetPayoutAccount200JSONResponseBodyAccountMethodStripe WidgetSetPayoutAccount200JSONResponseBodyAccountMethod = "stripe"
+)
+
+// Valid indicates whether the value is a known member of the WidgetSetPayoutAccount200JSONResponseBodyAccountMethod enum.
+func (e WidgetSetPayoutAccount200JSONResponseBodyAccountMethod) Valid() bool {
+	switch e {
+	case WidgetSetPayoutAccount200JSONResponseBodyAccountMethodBank:
+		return true
+	case WidgetSetPayoutAccount200JSONResponseBodyAccountMethodPaypal:
+		return true
+	case WidgetSetPayoutAccount200JSONResponseBodyAccountMethodStripe:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for WidgetShareJSONBodyChannel.
+const (
+	WidgetShareJSONBodyChannelCopy     WidgetShareJSONBodyChannel = "copy"
+	WidgetShareJSONBodyChannelEmail    WidgetShareJSONBodyChannel = "email"
+	WidgetShareJSONBodyChannelFacebook WidgetShareJSONBodyChannel = "facebook"
+	WidgetShareJSONBodyChannelLinkedin WidgetShareJSONBodyChannel = "linkedin"
+	WidgetShareJSONBodyChannelSms      WidgetShareJSONBodyChannel = "sms"
+	WidgetShareJSONBodyChannelWhatsapp WidgetShareJSONBodyChannel = "whatsapp"
+	WidgetShareJSONBodyChannelX        WidgetShareJSONBodyChannel = "x"
+)
+
+// Valid indicates whether the value is a known member of the WidgetShareJSONBodyChannel enum.
+func (e WidgetShareJSONBodyChannel) Valid() bool {
+	switch e {
+	case WidgetShareJSONBodyChannelCopy:
+		return true
+	case WidgetShareJSONBodyChannelEmail:
+		return true
+	case WidgetShareJSONBodyChannelFacebook:
+		return true
+	case WidgetShareJSONBodyChannelLinkedin:
+		return true
+	case WidgetShareJSONBodyChannelSms:
+		return true
+	case WidgetShareJSONBodyChannelWhatsapp:
+		return true
+	case WidgetShareJSONBodyChannelX:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SubmitLandingFormdataBodyConsent.
+const (
+	Yes SubmitLandingFormdataBodyConsent = "yes"
+)
+
+// Valid indicates whether the value is a known member of the SubmitLandingFormdataBodyConsent enum.
+func (e SubmitLandingFormdataBodyConsent) Valid() bool {
+	switch e {
+	case Yes:
+		return true
+	default:
+		return false
+	}
+}
+
 // ActivityRequirement Activity-based success (off by default): rewards mature only if the friend reported event_type on at least min_days distinct days during the hold; otherwise they are voided with void_reason inactive.
 type ActivityRequirement struct {
-	EventType interface{} `json:"event_type,omitempty"`
-	MinDays   *int        `json:"min_days,omitempty"`
-	Required  *bool       `json:"required,omitempty"`
+	EventType *ActivityRequirementEventType `json:"event_type,omitempty"`
+	MinDays   *int                          `json:"min_days,omitempty"`
+	Required  *bool                         `json:"required,omitempty"`
 }
+
+// ActivityRequirementEventType defines model for ActivityRequirement.EventType.
+type ActivityRequirementEventType string
 
 // AdvocateReport defines model for AdvocateReport.
 type AdvocateReport struct {
@@ -331,16 +2563,19 @@ type AdvocateReport struct {
 
 // Alert defines model for Alert.
 type Alert struct {
-	CreatedAt   *time.Time  `json:"created_at,omitempty"`
-	Id          *string     `json:"id,omitempty"`
-	Kind        interface{} `json:"kind,omitempty"`
-	Message     *string     `json:"message,omitempty"`
-	Occurrences *int        `json:"occurrences,omitempty"`
-	ProgramId   *string     `json:"program_id,omitempty"`
-	ResolvedAt  *time.Time  `json:"resolved_at,omitempty"`
-	Subject     *string     `json:"subject,omitempty"`
-	UpdatedAt   *time.Time  `json:"updated_at,omitempty"`
+	CreatedAt   *time.Time `json:"created_at,omitempty"`
+	Id          *string    `json:"id,omitempty"`
+	Kind        *AlertKind `json:"kind,omitempty"`
+	Message     *string    `json:"message,omitempty"`
+	Occurrences *int       `json:"occurrences,omitempty"`
+	ProgramId   *string    `json:"program_id,omitempty"`
+	ResolvedAt  *time.Time `json:"resolved_at,omitempty"`
+	Subject     *string    `json:"subject,omitempty"`
+	UpdatedAt   *time.Time `json:"updated_at,omitempty"`
 }
+
+// AlertKind defines model for Alert.Kind.
+type AlertKind string
 
 // ArmOverrides What an arm changes; every field is optional.
 //
@@ -402,73 +2637,91 @@ type BankDetails struct {
 
 // CRMConnection defines model for CRMConnection.
 type CRMConnection struct {
-	CreatedAt  *time.Time         `json:"created_at,omitempty"`
-	DealStage  *string            `json:"deal_stage,omitempty"`
-	LastError  *string            `json:"last_error,omitempty"`
-	LastSyncAt *time.Time         `json:"last_sync_at,omitempty"`
-	LeadStage  *string            `json:"lead_stage,omitempty"`
-	Pipeline   *string            `json:"pipeline,omitempty"`
-	ProgramId  *string            `json:"program_id,omitempty"`
-	Provider   interface{}        `json:"provider,omitempty"`
-	StageMap   *map[string]string `json:"stage_map,omitempty"`
-	UpdatedAt  *time.Time         `json:"updated_at,omitempty"`
+	CreatedAt  *time.Time             `json:"created_at,omitempty"`
+	DealStage  *string                `json:"deal_stage,omitempty"`
+	LastError  *string                `json:"last_error,omitempty"`
+	LastSyncAt *time.Time             `json:"last_sync_at,omitempty"`
+	LeadStage  *string                `json:"lead_stage,omitempty"`
+	Pipeline   *string                `json:"pipeline,omitempty"`
+	ProgramId  *string                `json:"program_id,omitempty"`
+	Provider   *CRMConnectionProvider `json:"provider,omitempty"`
+	StageMap   *map[string]string     `json:"stage_map,omitempty"`
+	UpdatedAt  *time.Time             `json:"updated_at,omitempty"`
 }
+
+// CRMConnectionProvider defines model for CRMConnection.Provider.
+type CRMConnectionProvider string
 
 // CRMConnectionInput defines model for CRMConnectionInput.
 type CRMConnectionInput struct {
-	DealStage *string     `json:"deal_stage,omitempty"`
-	LeadStage *string     `json:"lead_stage,omitempty"`
-	Pipeline  *string     `json:"pipeline,omitempty"`
-	Provider  interface{} `json:"provider"`
+	DealStage *string                    `json:"deal_stage,omitempty"`
+	LeadStage *string                    `json:"lead_stage,omitempty"`
+	Pipeline  *string                    `json:"pipeline,omitempty"`
+	Provider  CRMConnectionInputProvider `json:"provider"`
 
 	// StageMap CRM deal stage → the partner program's deal stage, for moving partner deals when their CRM deal moves.
 	StageMap *map[string]string `json:"stage_map,omitempty"`
 }
 
+// CRMConnectionInputProvider defines model for CRMConnectionInput.Provider.
+type CRMConnectionInputProvider string
+
 // Caps defines model for Caps.
 type Caps struct {
 	Budget *struct {
 		// Amount Amount in the currency's minor unit (cents for EUR/USD, yen for JPY).
-		Amount int64       `json:"amount"`
-		Period interface{} `json:"period,omitempty"`
+		Amount int64             `json:"amount"`
+		Period *CapsBudgetPeriod `json:"period,omitempty"`
 	} `json:"budget,omitempty"`
 
 	// OnCap stop: the reward shrinks to what the cap leaves; review: the reward waits for manual approval.
-	OnCap          interface{} `json:"on_cap,omitempty"`
+	OnCap          *CapsOnCap `json:"on_cap,omitempty"`
 	PerParticipant *struct {
 		// Amount Amount in the currency's minor unit (cents for EUR/USD, yen for JPY).
-		Amount int64       `json:"amount"`
-		Period interface{} `json:"period,omitempty"`
+		Amount int64                     `json:"amount"`
+		Period *CapsPerParticipantPeriod `json:"period,omitempty"`
 	} `json:"per_participant,omitempty"`
 
 	// PerReferral Amount in the currency's minor unit (cents for EUR/USD, yen for JPY).
 	PerReferral *int64 `json:"per_referral,omitempty"`
 }
 
+// CapsBudgetPeriod defines model for Caps.Budget.Period.
+type CapsBudgetPeriod string
+
+// CapsOnCap stop: the reward shrinks to what the cap leaves; review: the reward waits for manual approval.
+type CapsOnCap string
+
+// CapsPerParticipantPeriod defines model for Caps.PerParticipant.Period.
+type CapsPerParticipantPeriod string
+
 // Consent defines model for Consent.
 type Consent struct {
-	Code           *string     `json:"code,omitempty"`
-	CreatedAt      *time.Time  `json:"created_at,omitempty"`
-	ExternalId     *string     `json:"external_id,omitempty"`
-	Granted        *bool       `json:"granted,omitempty"`
-	Id             *string     `json:"id,omitempty"`
-	Locale         *string     `json:"locale,omitempty"`
-	ProgramId      *string     `json:"program_id,omitempty"`
-	Source         interface{} `json:"source,omitempty"`
-	Wording        *string     `json:"wording,omitempty"`
-	WordingVersion *string     `json:"wording_version,omitempty"`
+	Code           *string        `json:"code,omitempty"`
+	CreatedAt      *time.Time     `json:"created_at,omitempty"`
+	ExternalId     *string        `json:"external_id,omitempty"`
+	Granted        *bool          `json:"granted,omitempty"`
+	Id             *string        `json:"id,omitempty"`
+	Locale         *string        `json:"locale,omitempty"`
+	ProgramId      *string        `json:"program_id,omitempty"`
+	Source         *ConsentSource `json:"source,omitempty"`
+	Wording        *string        `json:"wording,omitempty"`
+	WordingVersion *string        `json:"wording_version,omitempty"`
 }
+
+// ConsentSource defines model for Consent.Source.
+type ConsentSource string
 
 // Contest defines model for Contest.
 type Contest struct {
-	CreatedAt    *time.Time  `json:"created_at,omitempty"`
-	Description  *string     `json:"description,omitempty"`
-	EndsAt       time.Time   `json:"ends_at"`
-	FinishedAt   *time.Time  `json:"finished_at,omitempty"`
-	Id           *string     `json:"id,omitempty"`
-	Metric       interface{} `json:"metric,omitempty"`
-	MinReferrals *int        `json:"min_referrals,omitempty"`
-	Name         string      `json:"name"`
+	CreatedAt    *time.Time     `json:"created_at,omitempty"`
+	Description  *string        `json:"description,omitempty"`
+	EndsAt       time.Time      `json:"ends_at"`
+	FinishedAt   *time.Time     `json:"finished_at,omitempty"`
+	Id           *string        `json:"id,omitempty"`
+	Metric       *ContestMetric `json:"metric,omitempty"`
+	MinReferrals *int           `json:"min_referrals,omitempty"`
+	Name         string         `json:"name"`
 	Prizes       []struct {
 		Rank int `json:"rank"`
 
@@ -478,10 +2731,10 @@ type Contest struct {
 	ProgramId *string `json:"program_id,omitempty"`
 
 	// Public The leaderboard is readable without a key, display names only.
-	Public   *bool       `json:"public,omitempty"`
-	StartsAt time.Time   `json:"starts_at"`
-	Status   interface{} `json:"status,omitempty"`
-	TieRule  interface{} `json:"tie_rule,omitempty"`
+	Public   *bool           `json:"public,omitempty"`
+	StartsAt time.Time       `json:"starts_at"`
+	Status   *ContestStatus  `json:"status,omitempty"`
+	TieRule  *ContestTieRule `json:"tie_rule,omitempty"`
 	Winners  *[]struct {
 		// Amount Amount in the currency's minor unit (cents for EUR/USD, yen for JPY).
 		Amount     *int64  `json:"amount,omitempty"`
@@ -493,13 +2746,25 @@ type Contest struct {
 	} `json:"winners,omitempty"`
 }
 
+// ContestMetric defines model for Contest.Metric.
+type ContestMetric string
+
+// ContestStatus defines model for Contest.Status.
+type ContestStatus string
+
+// ContestTieRule defines model for Contest.TieRule.
+type ContestTieRule string
+
 // CountCondition the advocate's Nth successful referral (this one included) in period: from ≤ N ≤ to, N a multiple of every
 type CountCondition struct {
-	Every  *int        `json:"every,omitempty"`
-	From   *int        `json:"from,omitempty"`
-	Period interface{} `json:"period,omitempty"`
-	To     *int        `json:"to,omitempty"`
+	Every  *int                  `json:"every,omitempty"`
+	From   *int                  `json:"from,omitempty"`
+	Period *CountConditionPeriod `json:"period,omitempty"`
+	To     *int                  `json:"to,omitempty"`
 }
+
+// CountConditionPeriod defines model for CountCondition.Period.
+type CountConditionPeriod string
 
 // CouponPool defines model for CouponPool.
 type CouponPool struct {
@@ -541,21 +2806,24 @@ type Eligibility struct {
 
 // EmailMessage defines model for EmailMessage.
 type EmailMessage struct {
-	Attempts       *int        `json:"attempts,omitempty"`
-	CreatedAt      *time.Time  `json:"created_at,omitempty"`
-	Error          *string     `json:"error,omitempty"`
-	Html           *string     `json:"html,omitempty"`
-	Id             *string     `json:"id,omitempty"`
-	Kind           *string     `json:"kind,omitempty"`
-	Locale         *string     `json:"locale,omitempty"`
-	ProgramId      *string     `json:"program_id,omitempty"`
-	SentAt         *time.Time  `json:"sent_at,omitempty"`
-	Status         interface{} `json:"status,omitempty"`
-	Subject        *string     `json:"subject,omitempty"`
-	Text           *string     `json:"text,omitempty"`
-	To             *string     `json:"to,omitempty"`
-	UnsubscribeUrl *string     `json:"unsubscribe_url,omitempty"`
+	Attempts       *int                `json:"attempts,omitempty"`
+	CreatedAt      *time.Time          `json:"created_at,omitempty"`
+	Error          *string             `json:"error,omitempty"`
+	Html           *string             `json:"html,omitempty"`
+	Id             *string             `json:"id,omitempty"`
+	Kind           *string             `json:"kind,omitempty"`
+	Locale         *string             `json:"locale,omitempty"`
+	ProgramId      *string             `json:"program_id,omitempty"`
+	SentAt         *time.Time          `json:"sent_at,omitempty"`
+	Status         *EmailMessageStatus `json:"status,omitempty"`
+	Subject        *string             `json:"subject,omitempty"`
+	Text           *string             `json:"text,omitempty"`
+	To             *string             `json:"to,omitempty"`
+	UnsubscribeUrl *string             `json:"unsubscribe_url,omitempty"`
 }
+
+// EmailMessageStatus defines model for EmailMessage.Status.
+type EmailMessageStatus string
 
 // EmailTemplate defines model for EmailTemplate.
 type EmailTemplate struct {
@@ -587,13 +2855,16 @@ type Erasure struct {
 // Error defines model for Error.
 type Error struct {
 	Error struct {
-		Code interface{} `json:"code"`
+		Code ErrorErrorCode `json:"code"`
 
 		// Field The offending field, for invalid_argument.
 		Field   *string `json:"field,omitempty"`
 		Message string  `json:"message"`
 	} `json:"error"`
 }
+
+// ErrorErrorCode defines model for Error.Error.Code.
+type ErrorErrorCode string
 
 // Event defines model for Event.
 type Event struct {
@@ -646,13 +2917,16 @@ type Event struct {
 	Score *int `json:"score,omitempty"`
 
 	// Stage stage: the stage reached.
-	Stage   *string     `json:"stage,omitempty"`
-	Touches *[]Touch    `json:"touches,omitempty"`
-	Type    interface{} `json:"type"`
+	Stage   *string   `json:"stage,omitempty"`
+	Touches *[]Touch  `json:"touches,omitempty"`
+	Type    EventType `json:"type"`
 
 	// Value stage: optional value (e.g. contract value); contract: the new first-year contract value. In currency's minor unit.
 	Value *int64 `json:"value,omitempty"`
 }
+
+// EventType defines model for Event.Type.
+type EventType string
 
 // EventResult defines model for EventResult.
 type EventResult struct {
@@ -850,10 +3124,10 @@ type Explanation struct {
 type Firing struct {
 	CreatedAt *time.Time `json:"created_at,omitempty"`
 	Effects   *[]struct {
-		At     *time.Time  `json:"at,omitempty"`
-		Detail *string     `json:"detail,omitempty"`
-		Effect *string     `json:"effect,omitempty"`
-		Status interface{} `json:"status,omitempty"`
+		At     *time.Time           `json:"at,omitempty"`
+		Detail *string              `json:"detail,omitempty"`
+		Effect *string              `json:"effect,omitempty"`
+		Status *FiringEffectsStatus `json:"status,omitempty"`
 	} `json:"effects,omitempty"`
 	EventId    *string `json:"event_id,omitempty"`
 	ExternalId *string `json:"external_id,omitempty"`
@@ -861,6 +3135,9 @@ type Firing struct {
 	ProgramId  *string `json:"program_id,omitempty"`
 	TriggerId  *string `json:"trigger_id,omitempty"`
 }
+
+// FiringEffectsStatus defines model for Firing.Effects.Status.
+type FiringEffectsStatus string
 
 // FraudPolicy defines model for FraudPolicy.
 type FraudPolicy struct {
@@ -880,22 +3157,28 @@ type FraudPolicy struct {
 	RejectAt          *int `json:"reject_at,omitempty"`
 	ReviewWindowHours *int `json:"review_window_hours,omitempty"`
 	Rules             *map[string]struct {
-		Action interface{} `json:"action,omitempty"`
-		Weight *float32    `json:"weight,omitempty"`
+		Action *FraudPolicyRulesAction `json:"action,omitempty"`
+		Weight *float32                `json:"weight,omitempty"`
 	} `json:"rules,omitempty"`
 }
 
+// FraudPolicyRulesAction defines model for FraudPolicy.Rules.Action.
+type FraudPolicyRulesAction string
+
 // Fulfilment defines model for Fulfilment.
 type Fulfilment struct {
-	Attempts    *int        `json:"attempts,omitempty"`
-	Code        *string     `json:"code,omitempty"`
-	Days        *int        `json:"days,omitempty"`
-	Feature     *string     `json:"feature,omitempty"`
-	FulfilledAt *time.Time  `json:"fulfilled_at,omitempty"`
-	LastError   *string     `json:"last_error,omitempty"`
-	Pool        *string     `json:"pool,omitempty"`
-	Status      interface{} `json:"status,omitempty"`
+	Attempts    *int              `json:"attempts,omitempty"`
+	Code        *string           `json:"code,omitempty"`
+	Days        *int              `json:"days,omitempty"`
+	Feature     *string           `json:"feature,omitempty"`
+	FulfilledAt *time.Time        `json:"fulfilled_at,omitempty"`
+	LastError   *string           `json:"last_error,omitempty"`
+	Pool        *string           `json:"pool,omitempty"`
+	Status      *FulfilmentStatus `json:"status,omitempty"`
 }
+
+// FulfilmentStatus defines model for Fulfilment.Status.
+type FulfilmentStatus string
 
 // ImportRejection defines model for ImportRejection.
 type ImportRejection struct {
@@ -909,34 +3192,43 @@ type ImportRejection struct {
 
 // ImportResult defines model for ImportResult.
 type ImportResult struct {
-	Error    *string       `json:"error,omitempty"`
-	Line     *int          `json:"line,omitempty"`
-	PayoutId *string       `json:"payout_id,omitempty"`
-	Result   interface{}   `json:"result,omitempty"`
-	Status   *PayoutStatus `json:"status,omitempty"`
+	Error    *string             `json:"error,omitempty"`
+	Line     *int                `json:"line,omitempty"`
+	PayoutId *string             `json:"payout_id,omitempty"`
+	Result   *ImportResultResult `json:"result,omitempty"`
+	Status   *PayoutStatus       `json:"status,omitempty"`
 }
+
+// ImportResultResult defines model for ImportResult.Result.
+type ImportResultResult string
 
 // InboundEvent defines model for InboundEvent.
 type InboundEvent struct {
-	Detail      *string     `json:"detail,omitempty"`
-	EventId     *string     `json:"event_id,omitempty"`
-	ProcessedAt *time.Time  `json:"processed_at,omitempty"`
-	ProgramId   *string     `json:"program_id,omitempty"`
-	Provider    *string     `json:"provider,omitempty"`
-	ReceivedAt  *time.Time  `json:"received_at,omitempty"`
-	Status      interface{} `json:"status,omitempty"`
-	Type        *string     `json:"type,omitempty"`
+	Detail      *string             `json:"detail,omitempty"`
+	EventId     *string             `json:"event_id,omitempty"`
+	ProcessedAt *time.Time          `json:"processed_at,omitempty"`
+	ProgramId   *string             `json:"program_id,omitempty"`
+	Provider    *string             `json:"provider,omitempty"`
+	ReceivedAt  *time.Time          `json:"received_at,omitempty"`
+	Status      *InboundEventStatus `json:"status,omitempty"`
+	Type        *string             `json:"type,omitempty"`
 }
+
+// InboundEventStatus defines model for InboundEvent.Status.
+type InboundEventStatus string
 
 // InboundOutcome defines model for InboundOutcome.
 type InboundOutcome struct {
-	Detail    *string     `json:"detail,omitempty"`
-	EventId   *string     `json:"event_id,omitempty"`
-	ProgramId *string     `json:"program_id,omitempty"`
-	Provider  *string     `json:"provider,omitempty"`
-	Status    interface{} `json:"status,omitempty"`
-	Type      *string     `json:"type,omitempty"`
+	Detail    *string               `json:"detail,omitempty"`
+	EventId   *string               `json:"event_id,omitempty"`
+	ProgramId *string               `json:"program_id,omitempty"`
+	Provider  *string               `json:"provider,omitempty"`
+	Status    *InboundOutcomeStatus `json:"status,omitempty"`
+	Type      *string               `json:"type,omitempty"`
 }
+
+// InboundOutcomeStatus defines model for InboundOutcome.Status.
+type InboundOutcomeStatus string
 
 // InvalidClicks Clicks no KPI counts.
 type InvalidClicks struct {
@@ -1039,40 +3331,55 @@ type Leaderboard struct {
 // LedgerEntry defines model for LedgerEntry.
 type LedgerEntry struct {
 	// Amount Amount in the currency's minor unit (cents for EUR/USD, yen for JPY).
-	Amount    *int64      `json:"amount,omitempty"`
-	Bucket    interface{} `json:"bucket,omitempty"`
-	CreatedAt *time.Time  `json:"created_at,omitempty"`
-	Currency  *string     `json:"currency,omitempty"`
-	Id        *string     `json:"id,omitempty"`
-	Memo      *string     `json:"memo,omitempty"`
-	ProgramId *string     `json:"program_id,omitempty"`
-	RewardId  *string     `json:"reward_id,omitempty"`
-	Type      interface{} `json:"type,omitempty"`
+	Amount    *int64             `json:"amount,omitempty"`
+	Bucket    *LedgerEntryBucket `json:"bucket,omitempty"`
+	CreatedAt *time.Time         `json:"created_at,omitempty"`
+	Currency  *string            `json:"currency,omitempty"`
+	Id        *string            `json:"id,omitempty"`
+	Memo      *string            `json:"memo,omitempty"`
+	ProgramId *string            `json:"program_id,omitempty"`
+	RewardId  *string            `json:"reward_id,omitempty"`
+	Type      *LedgerEntryType   `json:"type,omitempty"`
 }
+
+// LedgerEntryBucket defines model for LedgerEntry.Bucket.
+type LedgerEntryBucket string
+
+// LedgerEntryType defines model for LedgerEntry.Type.
+type LedgerEntryType string
 
 // MomentTrigger defines model for MomentTrigger.
 type MomentTrigger struct {
 	CooldownDays *int `json:"cooldown_days,omitempty"`
 
 	// Count purchase_count: the Nth purchase
-	Count     *int           `json:"count,omitempty"`
-	CreatedAt *time.Time     `json:"created_at,omitempty"`
-	Effects   *[]interface{} `json:"effects,omitempty"`
-	Event     interface{}    `json:"event"`
-	EventName *string        `json:"event_name,omitempty"`
-	Id        *string        `json:"id,omitempty"`
-	Milestone *string        `json:"milestone,omitempty"`
+	Count     *int                    `json:"count,omitempty"`
+	CreatedAt *time.Time              `json:"created_at,omitempty"`
+	Effects   *[]MomentTriggerEffects `json:"effects,omitempty"`
+	Event     MomentTriggerEvent      `json:"event"`
+	EventName *string                 `json:"event_name,omitempty"`
+	Id        *string                 `json:"id,omitempty"`
+	Milestone *string                 `json:"milestone,omitempty"`
 
 	// MinScore nps (default 9), rating (default 5)
-	MinScore   *int        `json:"min_score,omitempty"`
-	MinValue   *int64      `json:"min_value,omitempty"`
-	Name       *string     `json:"name,omitempty"`
-	Plans      *[]string   `json:"plans,omitempty"`
-	ProgramId  *string     `json:"program_id,omitempty"`
-	Status     interface{} `json:"status,omitempty"`
-	UpdatedAt  *time.Time  `json:"updated_at,omitempty"`
-	WithinDays *int        `json:"within_days,omitempty"`
+	MinScore   *int                 `json:"min_score,omitempty"`
+	MinValue   *int64               `json:"min_value,omitempty"`
+	Name       *string              `json:"name,omitempty"`
+	Plans      *[]string            `json:"plans,omitempty"`
+	ProgramId  *string              `json:"program_id,omitempty"`
+	Status     *MomentTriggerStatus `json:"status,omitempty"`
+	UpdatedAt  *time.Time           `json:"updated_at,omitempty"`
+	WithinDays *int                 `json:"within_days,omitempty"`
 }
+
+// MomentTriggerEffects defines model for MomentTrigger.Effects.
+type MomentTriggerEffects string
+
+// MomentTriggerEvent defines model for MomentTrigger.Event.
+type MomentTriggerEvent string
+
+// MomentTriggerStatus defines model for MomentTrigger.Status.
+type MomentTriggerStatus string
 
 // Notification defines model for Notification.
 type Notification struct {
@@ -1095,19 +3402,22 @@ type Participant struct {
 	CreatedAt *time.Time `json:"created_at,omitempty"`
 
 	// DoNotSell CCPA "do not sell or share": no CRM sync and no marketing webhooks about them.
-	DoNotSell  *bool       `json:"do_not_sell,omitempty"`
-	Email      *string     `json:"email,omitempty"`
-	ErasedAt   *time.Time  `json:"erased_at,omitempty"`
-	ExternalId *string     `json:"external_id,omitempty"`
-	Id         *string     `json:"id,omitempty"`
-	Link       *string     `json:"link,omitempty"`
-	Locale     *string     `json:"locale,omitempty"`
-	Name       *string     `json:"name,omitempty"`
-	ProgramId  *string     `json:"program_id,omitempty"`
-	Stats      *Stats      `json:"stats,omitempty"`
-	Status     interface{} `json:"status,omitempty"`
-	UpdatedAt  *time.Time  `json:"updated_at,omitempty"`
+	DoNotSell  *bool              `json:"do_not_sell,omitempty"`
+	Email      *string            `json:"email,omitempty"`
+	ErasedAt   *time.Time         `json:"erased_at,omitempty"`
+	ExternalId *string            `json:"external_id,omitempty"`
+	Id         *string            `json:"id,omitempty"`
+	Link       *string            `json:"link,omitempty"`
+	Locale     *string            `json:"locale,omitempty"`
+	Name       *string            `json:"name,omitempty"`
+	ProgramId  *string            `json:"program_id,omitempty"`
+	Stats      *Stats             `json:"stats,omitempty"`
+	Status     *ParticipantStatus `json:"status,omitempty"`
+	UpdatedAt  *time.Time         `json:"updated_at,omitempty"`
 }
+
+// ParticipantStatus defines model for Participant.Status.
+type ParticipantStatus string
 
 // ParticipantImport defines model for ParticipantImport.
 type ParticipantImport struct {
@@ -1118,10 +3428,10 @@ type ParticipantImport struct {
 	CreatedBy *string `json:"created_by,omitempty"`
 
 	// DryRun Nothing is written: the counts say what the import would do.
-	DryRun     bool        `json:"dry_run"`
-	FinishedAt *time.Time  `json:"finished_at,omitempty"`
-	Format     interface{} `json:"format"`
-	Id         string      `json:"id"`
+	DryRun     bool                    `json:"dry_run"`
+	FinishedAt *time.Time              `json:"finished_at,omitempty"`
+	Format     ParticipantImportFormat `json:"format"`
+	Id         string                  `json:"id"`
 
 	// ProcessedRows Lines handled so far, rejected ones included: the progress.
 	ProcessedRows int    `json:"processed_rows"`
@@ -1129,8 +3439,8 @@ type ParticipantImport struct {
 	Rejected      int    `json:"rejected"`
 
 	// RejectedRows The first 1,000 rejected lines, in line order.
-	RejectedRows []ImportRejection `json:"rejected_rows"`
-	Status       interface{}       `json:"status"`
+	RejectedRows []ImportRejection       `json:"rejected_rows"`
+	Status       ParticipantImportStatus `json:"status"`
 
 	// TotalRows Data lines in the file.
 	TotalRows int       `json:"total_rows"`
@@ -1138,6 +3448,12 @@ type ParticipantImport struct {
 	Updated   int       `json:"updated"`
 	UpdatedAt time.Time `json:"updated_at"`
 }
+
+// ParticipantImportFormat defines model for ParticipantImport.Format.
+type ParticipantImportFormat string
+
+// ParticipantImportStatus defines model for ParticipantImport.Status.
+type ParticipantImportStatus string
 
 // ParticipantInput defines model for ParticipantInput.
 type ParticipantInput struct {
@@ -1151,12 +3467,15 @@ type ParticipantInput struct {
 	Context *RequestContext `json:"context,omitempty"`
 
 	// DoNotSell Sets the CCPA "do not sell or share" flag.
-	DoNotSell *bool                `json:"do_not_sell,omitempty"`
-	Email     *openapi_types.Email `json:"email,omitempty"`
-	Locale    *string              `json:"locale,omitempty"`
-	Name      *string              `json:"name,omitempty"`
-	Status    interface{}          `json:"status,omitempty"`
+	DoNotSell *bool                   `json:"do_not_sell,omitempty"`
+	Email     *openapi_types.Email    `json:"email,omitempty"`
+	Locale    *string                 `json:"locale,omitempty"`
+	Name      *string                 `json:"name,omitempty"`
+	Status    *ParticipantInputStatus `json:"status,omitempty"`
 }
+
+// ParticipantInputStatus defines model for ParticipantInput.Status.
+type ParticipantInputStatus string
 
 // ParticipantRow defines model for ParticipantRow.
 type ParticipantRow struct {
@@ -1176,10 +3495,13 @@ type ParticipantRow struct {
 	ProgramId  string     `json:"program_id"`
 
 	// Referrals Friends they referred, rejected referrals excluded.
-	Referrals int         `json:"referrals"`
-	Status    interface{} `json:"status"`
-	UpdatedAt time.Time   `json:"updated_at"`
+	Referrals int                  `json:"referrals"`
+	Status    ParticipantRowStatus `json:"status"`
+	UpdatedAt time.Time            `json:"updated_at"`
 }
+
+// ParticipantRowStatus defines model for ParticipantRow.Status.
+type ParticipantRowStatus string
 
 // Payout defines model for Payout.
 type Payout struct {
@@ -1199,7 +3521,7 @@ type Payout struct {
 		RewardId *string `json:"reward_id,omitempty"`
 	} `json:"items,omitempty"`
 	LastError      *string       `json:"last_error,omitempty"`
-	Method         interface{}   `json:"method,omitempty"`
+	Method         *PayoutMethod `json:"method,omitempty"`
 	PaidAt         *time.Time    `json:"paid_at,omitempty"`
 	ProgramId      *string       `json:"program_id,omitempty"`
 	ProviderRef    *string       `json:"provider_ref,omitempty"`
@@ -1209,25 +3531,34 @@ type Payout struct {
 	UpdatedAt      *time.Time    `json:"updated_at,omitempty"`
 }
 
+// PayoutMethod defines model for Payout.Method.
+type PayoutMethod string
+
 // PayoutAccount defines model for PayoutAccount.
 type PayoutAccount struct {
-	Bank          *BankDetails `json:"bank,omitempty"`
-	CreatedAt     *time.Time   `json:"created_at,omitempty"`
-	ExternalId    *string      `json:"external_id,omitempty"`
-	Method        interface{}  `json:"method,omitempty"`
-	PaypalEmail   *string      `json:"paypal_email,omitempty"`
-	ProgramId     *string      `json:"program_id,omitempty"`
-	StripeAccount *string      `json:"stripe_account,omitempty"`
-	UpdatedAt     *time.Time   `json:"updated_at,omitempty"`
+	Bank          *BankDetails         `json:"bank,omitempty"`
+	CreatedAt     *time.Time           `json:"created_at,omitempty"`
+	ExternalId    *string              `json:"external_id,omitempty"`
+	Method        *PayoutAccountMethod `json:"method,omitempty"`
+	PaypalEmail   *string              `json:"paypal_email,omitempty"`
+	ProgramId     *string              `json:"program_id,omitempty"`
+	StripeAccount *string              `json:"stripe_account,omitempty"`
+	UpdatedAt     *time.Time           `json:"updated_at,omitempty"`
 }
+
+// PayoutAccountMethod defines model for PayoutAccount.Method.
+type PayoutAccountMethod string
 
 // PayoutAccountInput defines model for PayoutAccountInput.
 type PayoutAccountInput struct {
-	Bank          *BankDetails         `json:"bank,omitempty"`
-	Method        interface{}          `json:"method"`
-	PaypalEmail   *openapi_types.Email `json:"paypal_email,omitempty"`
-	StripeAccount *string              `json:"stripe_account,omitempty"`
+	Bank          *BankDetails             `json:"bank,omitempty"`
+	Method        PayoutAccountInputMethod `json:"method"`
+	PaypalEmail   *openapi_types.Email     `json:"paypal_email,omitempty"`
+	StripeAccount *string                  `json:"stripe_account,omitempty"`
 }
+
+// PayoutAccountInputMethod defines model for PayoutAccountInput.Method.
+type PayoutAccountInputMethod string
 
 // PayoutBatch defines model for PayoutBatch.
 type PayoutBatch struct {
@@ -1240,40 +3571,55 @@ type PayoutBatch struct {
 	ProgramId    *string    `json:"program_id,omitempty"`
 	ScheduledFor *time.Time `json:"scheduled_for,omitempty"`
 	Skipped      *[]struct {
-		Amount     *int        `json:"amount,omitempty"`
-		Currency   *string     `json:"currency,omitempty"`
-		ExternalId *string     `json:"external_id,omitempty"`
-		Reason     interface{} `json:"reason,omitempty"`
+		Amount     *int                      `json:"amount,omitempty"`
+		Currency   *string                   `json:"currency,omitempty"`
+		ExternalId *string                   `json:"external_id,omitempty"`
+		Reason     *PayoutBatchSkippedReason `json:"reason,omitempty"`
 	} `json:"skipped,omitempty"`
-	Status    interface{}     `json:"status,omitempty"`
-	Totals    *map[string]int `json:"totals,omitempty"`
-	Trigger   interface{}     `json:"trigger,omitempty"`
-	UpdatedAt *time.Time      `json:"updated_at,omitempty"`
+	Status    *PayoutBatchStatus  `json:"status,omitempty"`
+	Totals    *map[string]int     `json:"totals,omitempty"`
+	Trigger   *PayoutBatchTrigger `json:"trigger,omitempty"`
+	UpdatedAt *time.Time          `json:"updated_at,omitempty"`
 }
+
+// PayoutBatchSkippedReason defines model for PayoutBatch.Skipped.Reason.
+type PayoutBatchSkippedReason string
+
+// PayoutBatchStatus defines model for PayoutBatch.Status.
+type PayoutBatchStatus string
+
+// PayoutBatchTrigger defines model for PayoutBatch.Trigger.
+type PayoutBatchTrigger string
 
 // PayoutSettings defines model for PayoutSettings.
 type PayoutSettings struct {
-	AutoApproveLimit *int        `json:"auto_approve_limit,omitempty"`
-	Day              *int        `json:"day,omitempty"`
-	Hour             *int        `json:"hour,omitempty"`
-	MinimumAmount    *int        `json:"minimum_amount,omitempty"`
-	NextRunAt        *time.Time  `json:"next_run_at,omitempty"`
-	ProgramId        *string     `json:"program_id,omitempty"`
-	Schedule         interface{} `json:"schedule,omitempty"`
-	UpdatedAt        *time.Time  `json:"updated_at,omitempty"`
+	AutoApproveLimit *int                    `json:"auto_approve_limit,omitempty"`
+	Day              *int                    `json:"day,omitempty"`
+	Hour             *int                    `json:"hour,omitempty"`
+	MinimumAmount    *int                    `json:"minimum_amount,omitempty"`
+	NextRunAt        *time.Time              `json:"next_run_at,omitempty"`
+	ProgramId        *string                 `json:"program_id,omitempty"`
+	Schedule         *PayoutSettingsSchedule `json:"schedule,omitempty"`
+	UpdatedAt        *time.Time              `json:"updated_at,omitempty"`
 }
+
+// PayoutSettingsSchedule defines model for PayoutSettings.Schedule.
+type PayoutSettingsSchedule string
 
 // PayoutSettingsInput defines model for PayoutSettingsInput.
 type PayoutSettingsInput struct {
-	AutoApproveLimit *int        `json:"auto_approve_limit,omitempty"`
-	Day              *int        `json:"day,omitempty"`
-	Hour             *int        `json:"hour,omitempty"`
-	MinimumAmount    *int        `json:"minimum_amount,omitempty"`
-	Schedule         interface{} `json:"schedule,omitempty"`
+	AutoApproveLimit *int                         `json:"auto_approve_limit,omitempty"`
+	Day              *int                         `json:"day,omitempty"`
+	Hour             *int                         `json:"hour,omitempty"`
+	MinimumAmount    *int                         `json:"minimum_amount,omitempty"`
+	Schedule         *PayoutSettingsInputSchedule `json:"schedule,omitempty"`
 }
 
+// PayoutSettingsInputSchedule defines model for PayoutSettingsInput.Schedule.
+type PayoutSettingsInputSchedule string
+
 // PayoutStatus defines model for PayoutStatus.
-type PayoutStatus = interface{}
+type PayoutStatus string
 
 // PersonCondition defines model for PersonCondition.
 type PersonCondition struct {
@@ -1286,8 +3632,8 @@ type PersonCondition struct {
 
 // PersonExport defines model for PersonExport.
 type PersonExport struct {
-	Format      interface{} `json:"format,omitempty"`
-	GeneratedAt *time.Time  `json:"generated_at,omitempty"`
+	Format      *PersonExportFormat `json:"format,omitempty"`
+	GeneratedAt *time.Time          `json:"generated_at,omitempty"`
 	Records     *[]struct {
 		// Data Rows by table name (referrals, events, rewards, ledger_entries, payouts, payout_accounts, consents, email_messages, notifications, shares, invites, partner_leads, audit_log, …), each row a column → value object.
 		Data        *map[string][]map[string]interface{} `json:"data,omitempty"`
@@ -1297,14 +3643,17 @@ type PersonExport struct {
 	} `json:"records,omitempty"`
 }
 
+// PersonExportFormat defines model for PersonExport.Format.
+type PersonExportFormat string
+
 // Program defines model for Program.
 type Program struct {
 	// Activity Activity-based success (off by default): rewards mature only if the friend reported event_type on at least min_days distinct days during the hold; otherwise they are voided with void_reason inactive.
-	Activity         *ActivityRequirement `json:"activity,omitempty"`
-	AttributionModel interface{}          `json:"attribution_model,omitempty"`
-	Caps             *Caps                `json:"caps,omitempty"`
-	CookieWindowDays *int                 `json:"cookie_window_days,omitempty"`
-	CreatedAt        *time.Time           `json:"created_at,omitempty"`
+	Activity         *ActivityRequirement     `json:"activity,omitempty"`
+	AttributionModel *ProgramAttributionModel `json:"attribution_model,omitempty"`
+	Caps             *Caps                    `json:"caps,omitempty"`
+	CookieWindowDays *int                     `json:"cookie_window_days,omitempty"`
+	CreatedAt        *time.Time               `json:"created_at,omitempty"`
 
 	// Currency ISO 4217
 	Currency    string       `json:"currency"`
@@ -1327,18 +3676,18 @@ type Program struct {
 	Name       string  `json:"name"`
 
 	// Rounding Rounding to the minor unit; half_even is banker's rounding.
-	Rounding interface{}   `json:"rounding,omitempty"`
-	Rules    *[]RewardRule `json:"rules,omitempty"`
+	Rounding *ProgramRounding `json:"rounding,omitempty"`
+	Rules    *[]RewardRule    `json:"rules,omitempty"`
 	Stages   *[]struct {
 		Label *string `json:"label,omitempty"`
 		Name  string  `json:"name"`
 	} `json:"stages,omitempty"`
-	Status interface{} `json:"status,omitempty"`
+	Status *ProgramStatus `json:"status,omitempty"`
 
 	// Success What makes a referral successful (counted by tiers, milestones and contests). Default first_purchase.
 	Success *struct {
-		Stage   *string     `json:"stage,omitempty"`
-		Trigger interface{} `json:"trigger"`
+		Stage   *string               `json:"stage,omitempty"`
+		Trigger ProgramSuccessTrigger `json:"trigger"`
 	} `json:"success,omitempty"`
 	Terms *struct {
 		Notes *string `json:"notes,omitempty"`
@@ -1347,14 +3696,26 @@ type Program struct {
 	Version   *int       `json:"version,omitempty"`
 }
 
+// ProgramAttributionModel defines model for Program.AttributionModel.
+type ProgramAttributionModel string
+
+// ProgramRounding Rounding to the minor unit; half_even is banker's rounding.
+type ProgramRounding string
+
+// ProgramStatus defines model for Program.Status.
+type ProgramStatus string
+
+// ProgramSuccessTrigger defines model for Program.Success.Trigger.
+type ProgramSuccessTrigger string
+
 // ProgramInput defines model for ProgramInput.
 type ProgramInput struct {
 	// Activity Activity-based success (off by default): rewards mature only if the friend reported event_type on at least min_days distinct days during the hold; otherwise they are voided with void_reason inactive.
-	Activity         *ActivityRequirement `json:"activity,omitempty"`
-	AttributionModel interface{}          `json:"attribution_model,omitempty"`
-	Caps             *Caps                `json:"caps,omitempty"`
-	CookieWindowDays *int                 `json:"cookie_window_days,omitempty"`
-	CreatedAt        *time.Time           `json:"created_at,omitempty"`
+	Activity         *ActivityRequirement          `json:"activity,omitempty"`
+	AttributionModel *ProgramInputAttributionModel `json:"attribution_model,omitempty"`
+	Caps             *Caps                         `json:"caps,omitempty"`
+	CookieWindowDays *int                          `json:"cookie_window_days,omitempty"`
+	CreatedAt        *time.Time                    `json:"created_at,omitempty"`
 
 	// Currency ISO 4217
 	Currency    string       `json:"currency"`
@@ -1379,18 +3740,18 @@ type ProgramInput struct {
 	Name       string  `json:"name"`
 
 	// Rounding Rounding to the minor unit; half_even is banker's rounding.
-	Rounding interface{}   `json:"rounding,omitempty"`
-	Rules    *[]RewardRule `json:"rules,omitempty"`
+	Rounding *ProgramInputRounding `json:"rounding,omitempty"`
+	Rules    *[]RewardRule         `json:"rules,omitempty"`
 	Stages   *[]struct {
 		Label *string `json:"label,omitempty"`
 		Name  string  `json:"name"`
 	} `json:"stages,omitempty"`
-	Status interface{} `json:"status,omitempty"`
+	Status *ProgramInputStatus `json:"status,omitempty"`
 
 	// Success What makes a referral successful (counted by tiers, milestones and contests). Default first_purchase.
 	Success *struct {
-		Stage   *string     `json:"stage,omitempty"`
-		Trigger interface{} `json:"trigger"`
+		Stage   *string                    `json:"stage,omitempty"`
+		Trigger ProgramInputSuccessTrigger `json:"trigger"`
 	} `json:"success,omitempty"`
 	Terms *struct {
 		Notes *string `json:"notes,omitempty"`
@@ -1400,6 +3761,18 @@ type ProgramInput struct {
 	// Version On PUT: the version the document was read from (409 conflict if the program changed since).
 	Version *int `json:"version,omitempty"`
 }
+
+// ProgramInputAttributionModel defines model for ProgramInput.AttributionModel.
+type ProgramInputAttributionModel string
+
+// ProgramInputRounding Rounding to the minor unit; half_even is banker's rounding.
+type ProgramInputRounding string
+
+// ProgramInputStatus defines model for ProgramInput.Status.
+type ProgramInputStatus string
+
+// ProgramInputSuccessTrigger defines model for ProgramInput.Success.Trigger.
+type ProgramInputSuccessTrigger string
 
 // ProgramKPIs defines model for ProgramKPIs.
 type ProgramKPIs struct {
@@ -1436,22 +3809,31 @@ type Rate struct {
 
 // Referral defines model for Referral.
 type Referral struct {
-	AdvocateExternalId *string     `json:"advocate_external_id,omitempty"`
-	ClickedAt          *time.Time  `json:"clicked_at,omitempty"`
-	Code               *string     `json:"code,omitempty"`
-	ConvertedAt        *time.Time  `json:"converted_at,omitempty"`
-	CreatedAt          *time.Time  `json:"created_at,omitempty"`
-	FriendExternalId   *string     `json:"friend_external_id,omitempty"`
-	Id                 *string     `json:"id,omitempty"`
-	ProgramId          *string     `json:"program_id,omitempty"`
-	Reason             *string     `json:"reason,omitempty"`
-	ReviewDeadline     *time.Time  `json:"review_deadline,omitempty"`
-	ReviewStatus       interface{} `json:"review_status,omitempty"`
-	RiskAction         interface{} `json:"risk_action,omitempty"`
-	RiskScore          *int        `json:"risk_score,omitempty"`
-	SignedUpAt         *time.Time  `json:"signed_up_at,omitempty"`
-	Status             interface{} `json:"status,omitempty"`
+	AdvocateExternalId *string               `json:"advocate_external_id,omitempty"`
+	ClickedAt          *time.Time            `json:"clicked_at,omitempty"`
+	Code               *string               `json:"code,omitempty"`
+	ConvertedAt        *time.Time            `json:"converted_at,omitempty"`
+	CreatedAt          *time.Time            `json:"created_at,omitempty"`
+	FriendExternalId   *string               `json:"friend_external_id,omitempty"`
+	Id                 *string               `json:"id,omitempty"`
+	ProgramId          *string               `json:"program_id,omitempty"`
+	Reason             *string               `json:"reason,omitempty"`
+	ReviewDeadline     *time.Time            `json:"review_deadline,omitempty"`
+	ReviewStatus       *ReferralReviewStatus `json:"review_status,omitempty"`
+	RiskAction         *ReferralRiskAction   `json:"risk_action,omitempty"`
+	RiskScore          *int                  `json:"risk_score,omitempty"`
+	SignedUpAt         *time.Time            `json:"signed_up_at,omitempty"`
+	Status             *ReferralStatus       `json:"status,omitempty"`
 }
+
+// ReferralReviewStatus defines model for Referral.ReviewStatus.
+type ReferralReviewStatus string
+
+// ReferralRiskAction defines model for Referral.RiskAction.
+type ReferralRiskAction string
+
+// ReferralStatus defines model for Referral.Status.
+type ReferralStatus string
 
 // ReplayReport defines model for ReplayReport.
 type ReplayReport struct {
@@ -1554,9 +3936,9 @@ type ReviewItem struct {
 // Reward defines model for Reward.
 type Reward struct {
 	// Amount Amount in the currency's minor unit (cents for EUR/USD, yen for JPY).
-	Amount     *int64      `json:"amount,omitempty"`
-	AmountType interface{} `json:"amount_type,omitempty"`
-	ApprovedAt *time.Time  `json:"approved_at,omitempty"`
+	Amount     *int64            `json:"amount,omitempty"`
+	AmountType *RewardAmountType `json:"amount_type,omitempty"`
+	ApprovedAt *time.Time        `json:"approved_at,omitempty"`
 
 	// BaseAmount The amount the rate applied to, in base_currency, as reported.
 	BaseAmount   *int64      `json:"base_amount,omitempty"`
@@ -1573,7 +3955,7 @@ type Reward struct {
 	FxRate     *string     `json:"fx_rate,omitempty"`
 	HoldUntil  *time.Time  `json:"hold_until,omitempty"`
 	Id         *string     `json:"id,omitempty"`
-	Kind       interface{} `json:"kind,omitempty"`
+	Kind       *RewardKind `json:"kind,omitempty"`
 	OccurredAt *time.Time  `json:"occurred_at,omitempty"`
 	OrderId    *string     `json:"order_id,omitempty"`
 	ProgramId  *string     `json:"program_id,omitempty"`
@@ -1584,18 +3966,36 @@ type Reward struct {
 	ReversedAmount *int64 `json:"reversed_amount,omitempty"`
 
 	// Review Set for rewards over a cap under on_cap review.
-	Review       interface{} `json:"review,omitempty"`
-	ReviewReason *string     `json:"review_reason,omitempty"`
-	Role         interface{} `json:"role,omitempty"`
-	RuleId       *string     `json:"rule_id,omitempty"`
-	RuleVersion  *int        `json:"rule_version,omitempty"`
-	Stage        *string     `json:"stage,omitempty"`
-	Status       interface{} `json:"status,omitempty"`
-	Trigger      interface{} `json:"trigger,omitempty"`
+	Review       *RewardReview  `json:"review,omitempty"`
+	ReviewReason *string        `json:"review_reason,omitempty"`
+	Role         *RewardRole    `json:"role,omitempty"`
+	RuleId       *string        `json:"rule_id,omitempty"`
+	RuleVersion  *int           `json:"rule_version,omitempty"`
+	Stage        *string        `json:"stage,omitempty"`
+	Status       *RewardStatus  `json:"status,omitempty"`
+	Trigger      *RewardTrigger `json:"trigger,omitempty"`
 
 	// VoidReason inactive: voided at maturation because the friend showed no activity during the hold (POST …/reinstate brings it back)
 	VoidReason *string `json:"void_reason,omitempty"`
 }
+
+// RewardAmountType defines model for Reward.AmountType.
+type RewardAmountType string
+
+// RewardKind defines model for Reward.Kind.
+type RewardKind string
+
+// RewardReview Set for rewards over a cap under on_cap review.
+type RewardReview string
+
+// RewardRole defines model for Reward.Role.
+type RewardRole string
+
+// RewardStatus defines model for Reward.Status.
+type RewardStatus string
+
+// RewardTrigger defines model for Reward.Trigger.
+type RewardTrigger string
 
 // RewardRule defines model for RewardRule.
 type RewardRule struct {
@@ -1608,14 +4008,20 @@ type RewardRule struct {
 
 	// Milestone Trigger milestone: a one-time bonus at the advocate's count-th successful referral in the period (advocate side only).
 	Milestone *struct {
-		Count  int         `json:"count"`
-		Period interface{} `json:"period,omitempty"`
+		Count  int                        `json:"count"`
+		Period *RewardRuleMilestonePeriod `json:"period,omitempty"`
 	} `json:"milestone,omitempty"`
 
 	// Stage Trigger stage: the stage name (one of the program's stages).
-	Stage   *string     `json:"stage,omitempty"`
-	Trigger interface{} `json:"trigger"`
+	Stage   *string           `json:"stage,omitempty"`
+	Trigger RewardRuleTrigger `json:"trigger"`
 }
+
+// RewardRuleMilestonePeriod defines model for RewardRule.Milestone.Period.
+type RewardRuleMilestonePeriod string
+
+// RewardRuleTrigger defines model for RewardRule.Trigger.
+type RewardRuleTrigger string
 
 // RewardSpec One side's reward. Every reward has a value in the program currency (amount, or a percentage), also for non-cash kinds, so budgets, caps and the ledger add up.
 type RewardSpec struct {
@@ -1626,16 +4032,16 @@ type RewardSpec struct {
 	Days *int `json:"days,omitempty"`
 
 	// Deliver immediately: no hold for this reward.
-	Deliver     interface{} `json:"deliver,omitempty"`
-	Description *string     `json:"description,omitempty"`
+	Deliver     *RewardSpecDeliver `json:"deliver,omitempty"`
+	Description *string            `json:"description,omitempty"`
 
 	// Feature feature_unlock: the feature unlocked.
 	Feature *string `json:"feature,omitempty"`
 
 	// IntroPayments The first N payments earn intro_percent_bps instead of percent_bps.
-	IntroPayments   *int        `json:"intro_payments,omitempty"`
-	IntroPercentBps *int        `json:"intro_percent_bps,omitempty"`
-	Kind            interface{} `json:"kind"`
+	IntroPayments   *int           `json:"intro_payments,omitempty"`
+	IntroPercentBps *int           `json:"intro_percent_bps,omitempty"`
+	Kind            RewardSpecKind `json:"kind"`
 
 	// MaxAmount Cap for a percentage reward.
 	MaxAmount *int64 `json:"max_amount,omitempty"`
@@ -1657,43 +4063,61 @@ type RewardSpec struct {
 	PercentOffBps *int `json:"percent_off_bps,omitempty"`
 
 	// Pool Code pool of a coupon (default: generated codes) or gift card (required).
-	Pool       *string     `json:"pool,omitempty"`
-	TierPeriod interface{} `json:"tier_period,omitempty"`
+	Pool       *string               `json:"pool,omitempty"`
+	TierPeriod *RewardSpecTierPeriod `json:"tier_period,omitempty"`
 
 	// Tiers Progressive reward: from the advocate's `from`-th successful referral in tier_period, the step's amount (type fixed) or percent_bps (type percent) replaces the base.
 	Tiers *[]TierStep `json:"tiers,omitempty"`
 
 	// TrueUpMonths Percentage of a stage value (first-year contract value): contract events within this many months of the stage true the commission up or down.
-	TrueUpMonths *int        `json:"true_up_months,omitempty"`
-	Type         interface{} `json:"type"`
+	TrueUpMonths *int           `json:"true_up_months,omitempty"`
+	Type         RewardSpecType `json:"type"`
 
 	// Variants Personalised rewards: the first variant whose condition holds replaces the amount and/or kind; none: the spec's own reward (docs/rewards.md#personalised-rewards).
 	Variants *[]RewardVariant `json:"variants,omitempty"`
 }
 
+// RewardSpecDeliver immediately: no hold for this reward.
+type RewardSpecDeliver string
+
+// RewardSpecKind defines model for RewardSpec.Kind.
+type RewardSpecKind string
+
+// RewardSpecTierPeriod defines model for RewardSpec.TierPeriod.
+type RewardSpecTierPeriod string
+
+// RewardSpecType defines model for RewardSpec.Type.
+type RewardSpecType string
+
 // RewardVariant defines model for RewardVariant.
 type RewardVariant struct {
-	Amount        *int        `json:"amount,omitempty"`
-	Days          *int        `json:"days,omitempty"`
-	Description   *string     `json:"description,omitempty"`
-	Feature       *string     `json:"feature,omitempty"`
-	Kind          interface{} `json:"kind,omitempty"`
-	MaxAmount     *int        `json:"max_amount,omitempty"`
-	PercentBps    *int        `json:"percent_bps,omitempty"`
-	PercentOffBps *int        `json:"percent_off_bps,omitempty"`
-	Pool          *string     `json:"pool,omitempty"`
-	Type          interface{} `json:"type,omitempty"`
+	Amount        *int               `json:"amount,omitempty"`
+	Days          *int               `json:"days,omitempty"`
+	Description   *string            `json:"description,omitempty"`
+	Feature       *string            `json:"feature,omitempty"`
+	Kind          *RewardVariantKind `json:"kind,omitempty"`
+	MaxAmount     *int               `json:"max_amount,omitempty"`
+	PercentBps    *int               `json:"percent_bps,omitempty"`
+	PercentOffBps *int               `json:"percent_off_bps,omitempty"`
+	Pool          *string            `json:"pool,omitempty"`
+	Type          *RewardVariantType `json:"type,omitempty"`
 
 	// When every condition given must hold
 	When VariantCondition `json:"when"`
 }
 
+// RewardVariantKind defines model for RewardVariant.Kind.
+type RewardVariantKind string
+
+// RewardVariantType defines model for RewardVariant.Type.
+type RewardVariantType string
+
 // RewardWithLedger defines model for RewardWithLedger.
 type RewardWithLedger struct {
 	// Amount Amount in the currency's minor unit (cents for EUR/USD, yen for JPY).
-	Amount     *int64      `json:"amount,omitempty"`
-	AmountType interface{} `json:"amount_type,omitempty"`
-	ApprovedAt *time.Time  `json:"approved_at,omitempty"`
+	Amount     *int64                      `json:"amount,omitempty"`
+	AmountType *RewardWithLedgerAmountType `json:"amount_type,omitempty"`
+	ApprovedAt *time.Time                  `json:"approved_at,omitempty"`
 
 	// BaseAmount The amount the rate applied to, in base_currency, as reported.
 	BaseAmount   *int64       `json:"base_amount,omitempty"`
@@ -1708,33 +4132,51 @@ type RewardWithLedger struct {
 	Fulfilment   *Fulfilment  `json:"fulfilment,omitempty"`
 
 	// FxRate Exchange rate snapshot used to convert the base into the program currency.
-	FxRate     *string        `json:"fx_rate,omitempty"`
-	HoldUntil  *time.Time     `json:"hold_until,omitempty"`
-	Id         *string        `json:"id,omitempty"`
-	Kind       interface{}    `json:"kind,omitempty"`
-	Ledger     *[]LedgerEntry `json:"ledger,omitempty"`
-	OccurredAt *time.Time     `json:"occurred_at,omitempty"`
-	OrderId    *string        `json:"order_id,omitempty"`
-	ProgramId  *string        `json:"program_id,omitempty"`
-	RateBps    *int           `json:"rate_bps,omitempty"`
-	ReferralId *string        `json:"referral_id,omitempty"`
+	FxRate     *string               `json:"fx_rate,omitempty"`
+	HoldUntil  *time.Time            `json:"hold_until,omitempty"`
+	Id         *string               `json:"id,omitempty"`
+	Kind       *RewardWithLedgerKind `json:"kind,omitempty"`
+	Ledger     *[]LedgerEntry        `json:"ledger,omitempty"`
+	OccurredAt *time.Time            `json:"occurred_at,omitempty"`
+	OrderId    *string               `json:"order_id,omitempty"`
+	ProgramId  *string               `json:"program_id,omitempty"`
+	RateBps    *int                  `json:"rate_bps,omitempty"`
+	ReferralId *string               `json:"referral_id,omitempty"`
 
 	// ReversedAmount Amount in the currency's minor unit (cents for EUR/USD, yen for JPY).
 	ReversedAmount *int64 `json:"reversed_amount,omitempty"`
 
 	// Review Set for rewards over a cap under on_cap review.
-	Review       interface{} `json:"review,omitempty"`
-	ReviewReason *string     `json:"review_reason,omitempty"`
-	Role         interface{} `json:"role,omitempty"`
-	RuleId       *string     `json:"rule_id,omitempty"`
-	RuleVersion  *int        `json:"rule_version,omitempty"`
-	Stage        *string     `json:"stage,omitempty"`
-	Status       interface{} `json:"status,omitempty"`
-	Trigger      interface{} `json:"trigger,omitempty"`
+	Review       *RewardWithLedgerReview  `json:"review,omitempty"`
+	ReviewReason *string                  `json:"review_reason,omitempty"`
+	Role         *RewardWithLedgerRole    `json:"role,omitempty"`
+	RuleId       *string                  `json:"rule_id,omitempty"`
+	RuleVersion  *int                     `json:"rule_version,omitempty"`
+	Stage        *string                  `json:"stage,omitempty"`
+	Status       *RewardWithLedgerStatus  `json:"status,omitempty"`
+	Trigger      *RewardWithLedgerTrigger `json:"trigger,omitempty"`
 
 	// VoidReason inactive: voided at maturation because the friend showed no activity during the hold (POST …/reinstate brings it back)
 	VoidReason *string `json:"void_reason,omitempty"`
 }
+
+// RewardWithLedgerAmountType defines model for RewardWithLedger.AmountType.
+type RewardWithLedgerAmountType string
+
+// RewardWithLedgerKind defines model for RewardWithLedger.Kind.
+type RewardWithLedgerKind string
+
+// RewardWithLedgerReview Set for rewards over a cap under on_cap review.
+type RewardWithLedgerReview string
+
+// RewardWithLedgerRole defines model for RewardWithLedger.Role.
+type RewardWithLedgerRole string
+
+// RewardWithLedgerStatus defines model for RewardWithLedger.Status.
+type RewardWithLedgerStatus string
+
+// RewardWithLedgerTrigger defines model for RewardWithLedger.Trigger.
+type RewardWithLedgerTrigger string
 
 // ShareStats defines model for ShareStats.
 type ShareStats struct {
@@ -1839,14 +4281,17 @@ type WebhookDelivery struct {
 	EventType   *string    `json:"event_type,omitempty"`
 
 	// Id The webhook-id header.
-	Id             *string     `json:"id,omitempty"`
-	LastError      *string     `json:"last_error,omitempty"`
-	LastStatusCode *int        `json:"last_status_code,omitempty"`
-	NextAttemptAt  *time.Time  `json:"next_attempt_at,omitempty"`
-	Payload        *string     `json:"payload,omitempty"`
-	ProgramId      *string     `json:"program_id,omitempty"`
-	Status         interface{} `json:"status,omitempty"`
+	Id             *string                `json:"id,omitempty"`
+	LastError      *string                `json:"last_error,omitempty"`
+	LastStatusCode *int                   `json:"last_status_code,omitempty"`
+	NextAttemptAt  *time.Time             `json:"next_attempt_at,omitempty"`
+	Payload        *string                `json:"payload,omitempty"`
+	ProgramId      *string                `json:"program_id,omitempty"`
+	Status         *WebhookDeliveryStatus `json:"status,omitempty"`
 }
+
+// WebhookDeliveryStatus defines model for WebhookDelivery.Status.
+type WebhookDeliveryStatus string
 
 // WebhookEndpoint defines model for WebhookEndpoint.
 type WebhookEndpoint struct {
@@ -1863,21 +4308,27 @@ type WebhookEndpoint struct {
 	Secret *string `json:"secret,omitempty"`
 
 	// SecretNotice In a replay of the creation: the secret was shown once and is not kept for replays.
-	SecretNotice *string     `json:"secret_notice,omitempty"`
-	Status       interface{} `json:"status,omitempty"`
-	UpdatedAt    *time.Time  `json:"updated_at,omitempty"`
-	Url          *string     `json:"url,omitempty"`
+	SecretNotice *string                `json:"secret_notice,omitempty"`
+	Status       *WebhookEndpointStatus `json:"status,omitempty"`
+	UpdatedAt    *time.Time             `json:"updated_at,omitempty"`
+	Url          *string                `json:"url,omitempty"`
 }
+
+// WebhookEndpointStatus defines model for WebhookEndpoint.Status.
+type WebhookEndpointStatus string
 
 // WebhookEndpointInput defines model for WebhookEndpointInput.
 type WebhookEndpointInput struct {
 	Description *string `json:"description,omitempty"`
 
 	// EventTypes Event types, or "*" for all: referral.created, referral.converted, referral.cancelled, reward.created, reward.approved, reward.reversed, reward.paid, payout.paid, payout.failed, partner.lead_registered, partner.deal_stage_changed, fraud.flagged, participant.erased, …
-	EventTypes *[]string   `json:"event_types,omitempty"`
-	Status     interface{} `json:"status,omitempty"`
-	Url        *string     `json:"url,omitempty"`
+	EventTypes *[]string                   `json:"event_types,omitempty"`
+	Status     *WebhookEndpointInputStatus `json:"status,omitempty"`
+	Url        *string                     `json:"url,omitempty"`
 }
+
+// WebhookEndpointInputStatus defines model for WebhookEndpointInput.Status.
+type WebhookEndpointInputStatus string
 
 // WidgetMe defines model for WidgetMe.
 type WidgetMe struct {
@@ -1893,9 +4344,9 @@ type WidgetMe struct {
 	Participant *map[string]interface{} `json:"participant,omitempty"`
 	Program     *map[string]interface{} `json:"program,omitempty"`
 	Referrals   *[]struct {
-		Date   *time.Time  `json:"date,omitempty"`
-		Friend *string     `json:"friend,omitempty"`
-		Status interface{} `json:"status,omitempty"`
+		Date   *time.Time               `json:"date,omitempty"`
+		Friend *string                  `json:"friend,omitempty"`
+		Status *WidgetMeReferralsStatus `json:"status,omitempty"`
 	} `json:"referrals,omitempty"`
 	Rewards *map[string]interface{} `json:"rewards,omitempty"`
 	Share   *struct {
@@ -1909,6 +4360,9 @@ type WidgetMe struct {
 	TermsUrl            *string                 `json:"terms_url,omitempty"`
 	UnreadNotifications *int                    `json:"unread_notifications,omitempty"`
 }
+
+// WidgetMeReferralsStatus defines model for WidgetMe.Referrals.Status.
+type WidgetMeReferralsStatus string
 
 // WidgetSecret defines model for WidgetSecret.
 type WidgetSecret struct {
@@ -2009,7 +4463,7 @@ type GetProgramParams struct {
 
 // UpdateProgramJSONBody defines parameters for UpdateProgram.
 type UpdateProgramJSONBody struct {
-	Status interface{} `json:"status"`
+	Status UpdateProgramJSONBodyStatus `json:"status"`
 }
 
 // UpdateProgramParams defines parameters for UpdateProgram.
@@ -2017,6 +4471,9 @@ type UpdateProgramParams struct {
 	// XRequestId The client's id for this request, echoed in the answer's X-Request-Id and logged, when 1 to 128 letters, digits or `-_.:`.
 	XRequestId *XRequestId `json:"X-Request-Id,omitempty"`
 }
+
+// UpdateProgramJSONBodyStatus defines parameters for UpdateProgram.
+type UpdateProgramJSONBodyStatus string
 
 // ReplaceProgramParams defines parameters for ReplaceProgram.
 type ReplaceProgramParams struct {
@@ -2165,10 +4622,10 @@ type PutEmailTemplateParams struct {
 
 // ListEmailsParams defines parameters for ListEmails.
 type ListEmailsParams struct {
-	Status interface{} `form:"status,omitempty" json:"status,omitempty"`
-	To     *string     `form:"to,omitempty" json:"to,omitempty"`
-	Kind   *string     `form:"kind,omitempty" json:"kind,omitempty"`
-	Limit  *int        `form:"limit,omitempty" json:"limit,omitempty"`
+	Status *ListEmailsParamsStatus `form:"status,omitempty" json:"status,omitempty"`
+	To     *string                 `form:"to,omitempty" json:"to,omitempty"`
+	Kind   *string                 `form:"kind,omitempty" json:"kind,omitempty"`
+	Limit  *int                    `form:"limit,omitempty" json:"limit,omitempty"`
 
 	// Cursor next_cursor of the previous page
 	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
@@ -2176,6 +4633,9 @@ type ListEmailsParams struct {
 	// XRequestId The client's id for this request, echoed in the answer's X-Request-Id and logged, when 1 to 128 letters, digits or `-_.:`.
 	XRequestId *XRequestId `json:"X-Request-Id,omitempty"`
 }
+
+// ListEmailsParamsStatus defines parameters for ListEmails.
+type ListEmailsParamsStatus string
 
 // CreateEventParams defines parameters for CreateEvent.
 type CreateEventParams struct {
@@ -2243,12 +4703,15 @@ type FraudStatsParams struct {
 // CreateImportParams defines parameters for CreateImport.
 type CreateImportParams struct {
 	// Format Default: from the Content-Type (text/csv or application/x-ndjson).
-	Format interface{} `form:"format,omitempty" json:"format,omitempty"`
-	DryRun *bool       `form:"dry_run,omitempty" json:"dry_run,omitempty"`
+	Format *CreateImportParamsFormat `form:"format,omitempty" json:"format,omitempty"`
+	DryRun *bool                     `form:"dry_run,omitempty" json:"dry_run,omitempty"`
 
 	// IdempotencyKey Required: a retried request with the same key and the same file returns the first import (keys are unique per program and remembered for 24 hours, --idempotency-ttl).
 	IdempotencyKey string `json:"Idempotency-Key"`
 }
+
+// CreateImportParamsFormat defines parameters for CreateImport.
+type CreateImportParamsFormat string
 
 // ListInboundEventsParams defines parameters for ListInboundEvents.
 type ListInboundEventsParams struct {
@@ -2311,10 +4774,10 @@ type MoveDealParams struct {
 
 // ListParticipantsParams defines parameters for ListParticipants.
 type ListParticipantsParams struct {
-	Status interface{} `form:"status,omitempty" json:"status,omitempty"`
+	Status *ListParticipantsParamsStatus `form:"status,omitempty" json:"status,omitempty"`
 
 	// Role advocate: referred someone; friend: was referred.
-	Role interface{} `form:"role,omitempty" json:"role,omitempty"`
+	Role *ListParticipantsParamsRole `form:"role,omitempty" json:"role,omitempty"`
 
 	// Attribute name:value: participants whose attribute equals the value (an integer or true/false matches the typed value).
 	Attribute *string `form:"attribute,omitempty" json:"attribute,omitempty"`
@@ -2323,10 +4786,19 @@ type ListParticipantsParams struct {
 	Q *string `form:"q,omitempty" json:"q,omitempty"`
 
 	// Sort A leading - sorts descending.
-	Sort   interface{} `form:"sort,omitempty" json:"sort,omitempty"`
-	Limit  *int        `form:"limit,omitempty" json:"limit,omitempty"`
-	Cursor *string     `form:"cursor,omitempty" json:"cursor,omitempty"`
+	Sort   *ListParticipantsParamsSort `form:"sort,omitempty" json:"sort,omitempty"`
+	Limit  *int                        `form:"limit,omitempty" json:"limit,omitempty"`
+	Cursor *string                     `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
+
+// ListParticipantsParamsStatus defines parameters for ListParticipants.
+type ListParticipantsParamsStatus string
+
+// ListParticipantsParamsRole defines parameters for ListParticipants.
+type ListParticipantsParamsRole string
+
+// ListParticipantsParamsSort defines parameters for ListParticipants.
+type ListParticipantsParamsSort string
 
 // EraseParticipantParams defines parameters for EraseParticipant.
 type EraseParticipantParams struct {
@@ -2441,21 +4913,27 @@ type GetAdvocateReportParams struct {
 	From *openapi_types.Date `form:"from,omitempty" json:"from,omitempty"`
 
 	// To Last day of the period (UTC, included), with `from`. At most three years after `from`.
-	To     *openapi_types.Date `form:"to,omitempty" json:"to,omitempty"`
-	Format interface{}         `form:"format,omitempty" json:"format,omitempty"`
+	To     *openapi_types.Date            `form:"to,omitempty" json:"to,omitempty"`
+	Format *GetAdvocateReportParamsFormat `form:"format,omitempty" json:"format,omitempty"`
 }
+
+// GetAdvocateReportParamsFormat defines parameters for GetAdvocateReport.
+type GetAdvocateReportParamsFormat string
 
 // ParticipantRewardsParams defines parameters for ParticipantRewards.
 type ParticipantRewardsParams struct {
 	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
 
 	// Cursor next_cursor of the previous page
-	Cursor *string     `form:"cursor,omitempty" json:"cursor,omitempty"`
-	Status interface{} `form:"status,omitempty" json:"status,omitempty"`
+	Cursor *string                         `form:"cursor,omitempty" json:"cursor,omitempty"`
+	Status *ParticipantRewardsParamsStatus `form:"status,omitempty" json:"status,omitempty"`
 
 	// XRequestId The client's id for this request, echoed in the answer's X-Request-Id and logged, when 1 to 128 letters, digits or `-_.:`.
 	XRequestId *XRequestId `json:"X-Request-Id,omitempty"`
 }
+
+// ParticipantRewardsParamsStatus defines parameters for ParticipantRewards.
+type ParticipantRewardsParamsStatus string
 
 // ListTermsAcceptancesParams defines parameters for ListTermsAcceptances.
 type ListTermsAcceptancesParams struct {
@@ -2768,8 +5246,8 @@ type ListReferralsParams struct {
 	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
 
 	// Cursor next_cursor of the previous page
-	Cursor *string     `form:"cursor,omitempty" json:"cursor,omitempty"`
-	Status interface{} `form:"status,omitempty" json:"status,omitempty"`
+	Cursor *string                    `form:"cursor,omitempty" json:"cursor,omitempty"`
+	Status *ListReferralsParamsStatus `form:"status,omitempty" json:"status,omitempty"`
 
 	// Advocate external id of the advocate
 	Advocate *string `form:"advocate,omitempty" json:"advocate,omitempty"`
@@ -2778,10 +5256,13 @@ type ListReferralsParams struct {
 	XRequestId *XRequestId `json:"X-Request-Id,omitempty"`
 }
 
+// ListReferralsParamsStatus defines parameters for ListReferrals.
+type ListReferralsParamsStatus string
+
 // ReviewReferralJSONBody defines parameters for ReviewReferral.
 type ReviewReferralJSONBody struct {
-	Decision interface{} `json:"decision"`
-	Reason   *string     `json:"reason,omitempty"`
+	Decision ReviewReferralJSONBodyDecision `json:"decision"`
+	Reason   *string                        `json:"reason,omitempty"`
 }
 
 // ReviewReferralParams defines parameters for ReviewReferral.
@@ -2789,6 +5270,9 @@ type ReviewReferralParams struct {
 	// XRequestId The client's id for this request, echoed in the answer's X-Request-Id and logged, when 1 to 128 letters, digits or `-_.:`.
 	XRequestId *XRequestId `json:"X-Request-Id,omitempty"`
 }
+
+// ReviewReferralJSONBodyDecision defines parameters for ReviewReferral.
+type ReviewReferralJSONBodyDecision string
 
 // ReplayJSONBody defines parameters for Replay.
 type ReplayJSONBody struct {
@@ -2804,24 +5288,33 @@ type ReplayParams struct {
 
 // ListReviewsParams defines parameters for ListReviews.
 type ListReviewsParams struct {
-	Status interface{} `form:"status,omitempty" json:"status,omitempty"`
-	Limit  *int        `form:"limit,omitempty" json:"limit,omitempty"`
-	Cursor *string     `form:"cursor,omitempty" json:"cursor,omitempty"`
+	Status *ListReviewsParamsStatus `form:"status,omitempty" json:"status,omitempty"`
+	Limit  *int                     `form:"limit,omitempty" json:"limit,omitempty"`
+	Cursor *string                  `form:"cursor,omitempty" json:"cursor,omitempty"`
 
 	// XRequestId The client's id for this request, echoed in the answer's X-Request-Id and logged, when 1 to 128 letters, digits or `-_.:`.
 	XRequestId *XRequestId `json:"X-Request-Id,omitempty"`
 }
+
+// ListReviewsParamsStatus defines parameters for ListReviews.
+type ListReviewsParamsStatus string
 
 // ListProgramRewardsParams defines parameters for ListProgramRewards.
 type ListProgramRewardsParams struct {
-	Status interface{} `form:"status,omitempty" json:"status,omitempty"`
-	Review interface{} `form:"review,omitempty" json:"review,omitempty"`
-	Limit  *int        `form:"limit,omitempty" json:"limit,omitempty"`
-	Cursor *string     `form:"cursor,omitempty" json:"cursor,omitempty"`
+	Status *ListProgramRewardsParamsStatus `form:"status,omitempty" json:"status,omitempty"`
+	Review *ListProgramRewardsParamsReview `form:"review,omitempty" json:"review,omitempty"`
+	Limit  *int                            `form:"limit,omitempty" json:"limit,omitempty"`
+	Cursor *string                         `form:"cursor,omitempty" json:"cursor,omitempty"`
 
 	// XRequestId The client's id for this request, echoed in the answer's X-Request-Id and logged, when 1 to 128 letters, digits or `-_.:`.
 	XRequestId *XRequestId `json:"X-Request-Id,omitempty"`
 }
+
+// ListProgramRewardsParamsStatus defines parameters for ListProgramRewards.
+type ListProgramRewardsParamsStatus string
+
+// ListProgramRewardsParamsReview defines parameters for ListProgramRewards.
+type ListProgramRewardsParamsReview string
 
 // GetRewardParams defines parameters for GetReward.
 type GetRewardParams struct {
@@ -2842,8 +5335,8 @@ type PostApiV1ProgramsProgramIdRewardsRewardIdReinstateParams struct {
 
 // ReviewRewardJSONBody defines parameters for ReviewReward.
 type ReviewRewardJSONBody struct {
-	Decision interface{} `json:"decision"`
-	Reason   *string     `json:"reason,omitempty"`
+	Decision ReviewRewardJSONBodyDecision `json:"decision"`
+	Reason   *string                      `json:"reason,omitempty"`
 }
 
 // ReviewRewardParams defines parameters for ReviewReward.
@@ -2854,6 +5347,9 @@ type ReviewRewardParams struct {
 	// XRequestId The client's id for this request, echoed in the answer's X-Request-Id and logged, when 1 to 128 letters, digits or `-_.:`.
 	XRequestId *XRequestId `json:"X-Request-Id,omitempty"`
 }
+
+// ReviewRewardJSONBodyDecision defines parameters for ReviewReward.
+type ReviewRewardJSONBodyDecision string
 
 // ShareStatsParams defines parameters for ShareStats.
 type ShareStatsParams struct {
@@ -2960,13 +5456,16 @@ type UpdateWebhookEndpointParams struct {
 
 // ListWebhookDeliveriesParams defines parameters for ListWebhookDeliveries.
 type ListWebhookDeliveriesParams struct {
-	Limit  *int        `form:"limit,omitempty" json:"limit,omitempty"`
-	Cursor *string     `form:"cursor,omitempty" json:"cursor,omitempty"`
-	Status interface{} `form:"status,omitempty" json:"status,omitempty"`
+	Limit  *int                               `form:"limit,omitempty" json:"limit,omitempty"`
+	Cursor *string                            `form:"cursor,omitempty" json:"cursor,omitempty"`
+	Status *ListWebhookDeliveriesParamsStatus `form:"status,omitempty" json:"status,omitempty"`
 
 	// XRequestId The client's id for this request, echoed in the answer's X-Request-Id and logged, when 1 to 128 letters, digits or `-_.:`.
 	XRequestId *XRequestId `json:"X-Request-Id,omitempty"`
 }
+
+// ListWebhookDeliveriesParamsStatus defines parameters for ListWebhookDeliveries.
+type ListWebhookDeliveriesParamsStatus string
 
 // GetWebhookDeliveryParams defines parameters for GetWebhookDelivery.
 type GetWebhookDeliveryParams struct {
@@ -3033,6 +5532,9 @@ type WidgetInviteParams struct {
 	XRequestId *XRequestId `json:"X-Request-Id,omitempty"`
 }
 
+// WidgetInvite201JSONResponseBodyResultsStatus defines parameters for WidgetInvite.
+type WidgetInvite201JSONResponseBodyResultsStatus string
+
 // WidgetLookupJSONBody defines parameters for WidgetLookup.
 type WidgetLookupJSONBody struct {
 	Locale    *string `json:"locale,omitempty"`
@@ -3090,6 +5592,9 @@ type WidgetPayoutAccountParams struct {
 	XRequestId *XRequestId `json:"X-Request-Id,omitempty"`
 }
 
+// WidgetPayoutAccount200JSONResponseBodyAccountMethod defines parameters for WidgetPayoutAccount.
+type WidgetPayoutAccount200JSONResponseBodyAccountMethod string
+
 // WidgetSetPayoutAccountJSONBody defines parameters for WidgetSetPayoutAccount.
 type WidgetSetPayoutAccountJSONBody struct {
 	Bank *struct {
@@ -3100,9 +5605,9 @@ type WidgetSetPayoutAccountJSONBody struct {
 		Iban          *string `json:"iban,omitempty"`
 		RoutingNumber *string `json:"routing_number,omitempty"`
 	} `json:"bank,omitempty"`
-	Method        interface{} `json:"method"`
-	PaypalEmail   *string     `json:"paypal_email,omitempty"`
-	StripeAccount *string     `json:"stripe_account,omitempty"`
+	Method        WidgetSetPayoutAccountJSONBodyMethod `json:"method"`
+	PaypalEmail   *string                              `json:"paypal_email,omitempty"`
+	StripeAccount *string                              `json:"stripe_account,omitempty"`
 }
 
 // WidgetSetPayoutAccountParams defines parameters for WidgetSetPayoutAccount.
@@ -3114,6 +5619,12 @@ type WidgetSetPayoutAccountParams struct {
 	// XRequestId The client's id for this request, echoed in the answer's X-Request-Id and logged, when 1 to 128 letters, digits or `-_.:`.
 	XRequestId *XRequestId `json:"X-Request-Id,omitempty"`
 }
+
+// WidgetSetPayoutAccountJSONBodyMethod defines parameters for WidgetSetPayoutAccount.
+type WidgetSetPayoutAccountJSONBodyMethod string
+
+// WidgetSetPayoutAccount200JSONResponseBodyAccountMethod defines parameters for WidgetSetPayoutAccount.
+type WidgetSetPayoutAccount200JSONResponseBodyAccountMethod string
 
 // SetWidgetPrivacyJSONBody defines parameters for SetWidgetPrivacy.
 type SetWidgetPrivacyJSONBody struct {
@@ -3131,7 +5642,7 @@ type SetWidgetPrivacyParams struct {
 
 // WidgetShareJSONBody defines parameters for WidgetShare.
 type WidgetShareJSONBody struct {
-	Channel interface{} `json:"channel"`
+	Channel WidgetShareJSONBodyChannel `json:"channel"`
 }
 
 // WidgetShareParams defines parameters for WidgetShare.
@@ -3139,6 +5650,9 @@ type WidgetShareParams struct {
 	// XRequestId The client's id for this request, echoed in the answer's X-Request-Id and logged, when 1 to 128 letters, digits or `-_.:`.
 	XRequestId *XRequestId `json:"X-Request-Id,omitempty"`
 }
+
+// WidgetShareJSONBodyChannel defines parameters for WidgetShare.
+type WidgetShareJSONBodyChannel string
 
 // WidgetPreflightParams defines parameters for WidgetPreflight.
 type WidgetPreflightParams struct {
@@ -3166,11 +5680,11 @@ type FollowReferralLinkParams struct {
 
 // SubmitLandingFormdataBody defines parameters for SubmitLanding.
 type SubmitLandingFormdataBody struct {
-	Consent        interface{} `form:"consent,omitempty" json:"consent,omitempty"`
-	Lang           *string     `form:"lang,omitempty" json:"lang,omitempty"`
-	Sig            *string     `form:"sig,omitempty" json:"sig,omitempty"`
-	Wording        *string     `form:"wording,omitempty" json:"wording,omitempty"`
-	WordingVersion *string     `form:"wording_version,omitempty" json:"wording_version,omitempty"`
+	Consent        *SubmitLandingFormdataBodyConsent `form:"consent,omitempty" json:"consent,omitempty"`
+	Lang           *string                           `form:"lang,omitempty" json:"lang,omitempty"`
+	Sig            *string                           `form:"sig,omitempty" json:"sig,omitempty"`
+	Wording        *string                           `form:"wording,omitempty" json:"wording,omitempty"`
+	WordingVersion *string                           `form:"wording_version,omitempty" json:"wording_version,omitempty"`
 }
 
 // SubmitLandingParams defines parameters for SubmitLanding.
@@ -3178,6 +5692,9 @@ type SubmitLandingParams struct {
 	// XRequestId The client's id for this request, echoed in the answer's X-Request-Id and logged, when 1 to 128 letters, digits or `-_.:`.
 	XRequestId *XRequestId `json:"X-Request-Id,omitempty"`
 }
+
+// SubmitLandingFormdataBodyConsent defines parameters for SubmitLanding.
+type SubmitLandingFormdataBodyConsent string
 
 // GetTermsPageParams defines parameters for GetTermsPage.
 type GetTermsPageParams struct {
@@ -10417,12 +12934,16 @@ func NewListEmailsRequest(server string, programId string, params *ListEmailsPar
 		// per the OpenAPI spec (e.g. "color=blue,black,brown").
 		var rawQueryFragments []string
 
-		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "status", params.Status, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "", Format: ""}); err != nil {
-			return nil, err
-		} else {
-			for _, qp := range strings.Split(queryFrag, "&") {
-				rawQueryFragments = append(rawQueryFragments, qp)
+		if params.Status != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "status", *params.Status, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
 			}
+
 		}
 
 		if params.To != nil {
@@ -11238,12 +13759,16 @@ func NewCreateImportRequestWithBody(server string, programId string, params *Cre
 		// per the OpenAPI spec (e.g. "color=blue,black,brown").
 		var rawQueryFragments []string
 
-		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "format", params.Format, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "", Format: ""}); err != nil {
-			return nil, err
-		} else {
-			for _, qp := range strings.Split(queryFrag, "&") {
-				rawQueryFragments = append(rawQueryFragments, qp)
+		if params.Format != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "format", *params.Format, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
 			}
+
 		}
 
 		if params.DryRun != nil {
@@ -11848,20 +14373,28 @@ func NewListParticipantsRequest(server string, programId string, params *ListPar
 		// per the OpenAPI spec (e.g. "color=blue,black,brown").
 		var rawQueryFragments []string
 
-		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "status", params.Status, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "", Format: ""}); err != nil {
-			return nil, err
-		} else {
-			for _, qp := range strings.Split(queryFrag, "&") {
-				rawQueryFragments = append(rawQueryFragments, qp)
+		if params.Status != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "status", *params.Status, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
 			}
+
 		}
 
-		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "role", params.Role, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "", Format: ""}); err != nil {
-			return nil, err
-		} else {
-			for _, qp := range strings.Split(queryFrag, "&") {
-				rawQueryFragments = append(rawQueryFragments, qp)
+		if params.Role != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "role", *params.Role, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
 			}
+
 		}
 
 		if params.Attribute != nil {
@@ -11888,12 +14421,16 @@ func NewListParticipantsRequest(server string, programId string, params *ListPar
 
 		}
 
-		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "sort", params.Sort, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "", Format: ""}); err != nil {
-			return nil, err
-		} else {
-			for _, qp := range strings.Split(queryFrag, "&") {
-				rawQueryFragments = append(rawQueryFragments, qp)
+		if params.Sort != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "sort", *params.Sort, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
 			}
+
 		}
 
 		if params.Limit != nil {
@@ -12886,12 +15423,16 @@ func NewGetAdvocateReportRequest(server string, programId string, externalId str
 
 		}
 
-		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "format", params.Format, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "", Format: ""}); err != nil {
-			return nil, err
-		} else {
-			for _, qp := range strings.Split(queryFrag, "&") {
-				rawQueryFragments = append(rawQueryFragments, qp)
+		if params.Format != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "format", *params.Format, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
 			}
+
 		}
 
 		if encoded := queryValues.Encode(); encoded != "" {
@@ -12974,12 +15515,16 @@ func NewParticipantRewardsRequest(server string, programId string, externalId st
 
 		}
 
-		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "status", params.Status, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "", Format: ""}); err != nil {
-			return nil, err
-		} else {
-			for _, qp := range strings.Split(queryFrag, "&") {
-				rawQueryFragments = append(rawQueryFragments, qp)
+		if params.Status != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "status", *params.Status, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
 			}
+
 		}
 
 		if encoded := queryValues.Encode(); encoded != "" {
@@ -15112,7 +17657,7 @@ func NewListPayoutsRequest(server string, programId string, params *ListPayoutsP
 
 		if params.Status != nil {
 
-			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "status", *params.Status, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "", Format: ""}); err != nil {
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "status", *params.Status, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -15484,12 +18029,16 @@ func NewListReferralsRequest(server string, programId string, params *ListReferr
 
 		}
 
-		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "status", params.Status, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "", Format: ""}); err != nil {
-			return nil, err
-		} else {
-			for _, qp := range strings.Split(queryFrag, "&") {
-				rawQueryFragments = append(rawQueryFragments, qp)
+		if params.Status != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "status", *params.Status, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
 			}
+
 		}
 
 		if params.Advocate != nil {
@@ -15699,12 +18248,16 @@ func NewListReviewsRequest(server string, programId string, params *ListReviewsP
 		// per the OpenAPI spec (e.g. "color=blue,black,brown").
 		var rawQueryFragments []string
 
-		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "status", params.Status, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "", Format: ""}); err != nil {
-			return nil, err
-		} else {
-			for _, qp := range strings.Split(queryFrag, "&") {
-				rawQueryFragments = append(rawQueryFragments, qp)
+		if params.Status != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "status", *params.Status, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
 			}
+
 		}
 
 		if params.Limit != nil {
@@ -15795,20 +18348,28 @@ func NewListProgramRewardsRequest(server string, programId string, params *ListP
 		// per the OpenAPI spec (e.g. "color=blue,black,brown").
 		var rawQueryFragments []string
 
-		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "status", params.Status, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "", Format: ""}); err != nil {
-			return nil, err
-		} else {
-			for _, qp := range strings.Split(queryFrag, "&") {
-				rawQueryFragments = append(rawQueryFragments, qp)
+		if params.Status != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "status", *params.Status, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
 			}
+
 		}
 
-		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "review", params.Review, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "", Format: ""}); err != nil {
-			return nil, err
-		} else {
-			for _, qp := range strings.Split(queryFrag, "&") {
-				rawQueryFragments = append(rawQueryFragments, qp)
+		if params.Review != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "review", *params.Review, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
 			}
+
 		}
 
 		if params.Limit != nil {
@@ -17076,12 +19637,16 @@ func NewListWebhookDeliveriesRequest(server string, programId string, endpointId
 
 		}
 
-		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "status", params.Status, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "", Format: ""}); err != nil {
-			return nil, err
-		} else {
-			for _, qp := range strings.Split(queryFrag, "&") {
-				rawQueryFragments = append(rawQueryFragments, qp)
+		if params.Status != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "status", *params.Status, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
 			}
+
 		}
 
 		if encoded := queryValues.Encode(); encoded != "" {
@@ -23956,8 +26521,8 @@ type WidgetInviteResponse struct {
 	JSON201 *struct {
 		LeftToday *int `json:"left_today,omitempty"`
 		Results   *[]struct {
-			Email  *string     `json:"email,omitempty"`
-			Status interface{} `json:"status,omitempty"`
+			Email  *string                                       `json:"email,omitempty"`
+			Status *WidgetInvite201JSONResponseBodyResultsStatus `json:"status,omitempty"`
 		} `json:"results,omitempty"`
 	}
 	// JSONDefault the response for an HTTP default `application/json` response
@@ -24097,10 +26662,10 @@ type WidgetPayoutAccountResponse struct {
 	JSON200 *struct {
 		// Account Masked payout account.
 		Account *struct {
-			Bank          *map[string]interface{} `json:"bank,omitempty"`
-			Method        interface{}             `json:"method,omitempty"`
-			PaypalEmail   *string                 `json:"paypal_email,omitempty"`
-			StripeAccount *string                 `json:"stripe_account,omitempty"`
+			Bank          *map[string]interface{}                              `json:"bank,omitempty"`
+			Method        *WidgetPayoutAccount200JSONResponseBodyAccountMethod `json:"method,omitempty"`
+			PaypalEmail   *string                                              `json:"paypal_email,omitempty"`
+			StripeAccount *string                                              `json:"stripe_account,omitempty"`
 		} `json:"account,omitempty"`
 		Set *bool `json:"set,omitempty"`
 	}
@@ -24131,10 +26696,10 @@ type WidgetSetPayoutAccountResponse struct {
 	JSON200 *struct {
 		// Account Masked payout account.
 		Account *struct {
-			Bank          *map[string]interface{} `json:"bank,omitempty"`
-			Method        interface{}             `json:"method,omitempty"`
-			PaypalEmail   *string                 `json:"paypal_email,omitempty"`
-			StripeAccount *string                 `json:"stripe_account,omitempty"`
+			Bank          *map[string]interface{}                                 `json:"bank,omitempty"`
+			Method        *WidgetSetPayoutAccount200JSONResponseBodyAccountMethod `json:"method,omitempty"`
+			PaypalEmail   *string                                                 `json:"paypal_email,omitempty"`
+			StripeAccount *string                                                 `json:"stripe_account,omitempty"`
 		} `json:"account,omitempty"`
 		Set *bool `json:"set,omitempty"`
 	}
@@ -31790,8 +34355,8 @@ func ParseWidgetInviteResponse(rsp *http.Response) (*WidgetInviteResponse, error
 		var dest struct {
 			LeftToday *int `json:"left_today,omitempty"`
 			Results   *[]struct {
-				Email  *string     `json:"email,omitempty"`
-				Status interface{} `json:"status,omitempty"`
+				Email  *string                                       `json:"email,omitempty"`
+				Status *WidgetInvite201JSONResponseBodyResultsStatus `json:"status,omitempty"`
 			} `json:"results,omitempty"`
 		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -31971,10 +34536,10 @@ func ParseWidgetPayoutAccountResponse(rsp *http.Response) (*WidgetPayoutAccountR
 		var dest struct {
 			// Account Masked payout account.
 			Account *struct {
-				Bank          *map[string]interface{} `json:"bank,omitempty"`
-				Method        interface{}             `json:"method,omitempty"`
-				PaypalEmail   *string                 `json:"paypal_email,omitempty"`
-				StripeAccount *string                 `json:"stripe_account,omitempty"`
+				Bank          *map[string]interface{}                              `json:"bank,omitempty"`
+				Method        *WidgetPayoutAccount200JSONResponseBodyAccountMethod `json:"method,omitempty"`
+				PaypalEmail   *string                                              `json:"paypal_email,omitempty"`
+				StripeAccount *string                                              `json:"stripe_account,omitempty"`
 			} `json:"account,omitempty"`
 			Set *bool `json:"set,omitempty"`
 		}
@@ -32013,10 +34578,10 @@ func ParseWidgetSetPayoutAccountResponse(rsp *http.Response) (*WidgetSetPayoutAc
 		var dest struct {
 			// Account Masked payout account.
 			Account *struct {
-				Bank          *map[string]interface{} `json:"bank,omitempty"`
-				Method        interface{}             `json:"method,omitempty"`
-				PaypalEmail   *string                 `json:"paypal_email,omitempty"`
-				StripeAccount *string                 `json:"stripe_account,omitempty"`
+				Bank          *map[string]interface{}                                 `json:"bank,omitempty"`
+				Method        *WidgetSetPayoutAccount200JSONResponseBodyAccountMethod `json:"method,omitempty"`
+				PaypalEmail   *string                                                 `json:"paypal_email,omitempty"`
+				StripeAccount *string                                                 `json:"stripe_account,omitempty"`
 			} `json:"account,omitempty"`
 			Set *bool `json:"set,omitempty"`
 		}
