@@ -3,6 +3,9 @@ package e2e
 import (
 	"context"
 	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"testing"
 
 	parrainclient "github.com/parrainhq/parrain/clients/go"
@@ -118,6 +121,56 @@ func TestGoClient(t *testing.T) {
 			if bad.StatusCode() < 400 || bad.StatusCode() >= 500 || bad.JSONDefault == nil || bad.JSONDefault.Error.Code == "" {
 				t.Fatalf("bad event: %d %s", bad.StatusCode(), bad.Body)
 			}
+		})
+	}
+}
+
+// tsClient is the TypeScript client's folder, from e2e/.
+const tsClient = "../clients/ts"
+
+// requireNode skips the TypeScript client's tests when node or the client's
+// node_modules (npm ci --prefix clients/ts) are missing, except in CI
+// (PARRAIN_TEST_POSTGRES_REQUIRED=1), where they fail.
+func requireNode(t *testing.T) {
+	t.Helper()
+	missing := ""
+	if _, err := exec.LookPath("node"); err != nil {
+		missing = "node is not installed"
+	} else if _, err := os.Stat(filepath.Join(tsClient, "node_modules", ".bin", "tsc")); err != nil {
+		missing = "clients/ts/node_modules is missing (run: npm ci --prefix clients/ts)"
+	}
+	if missing == "" {
+		return
+	}
+	if os.Getenv("PARRAIN_TEST_POSTGRES_REQUIRED") == "1" {
+		t.Fatal("TypeScript client test: " + missing)
+	}
+	t.Skip("SKIPPING the TypeScript client test: " + missing)
+}
+
+// TestTSClient compiles the TypeScript client with its pinned tsc and runs
+// clients/ts/src/e2e.ts with node against the real binary: a program, an
+// advocate, a signup, a purchase, its refund and the referrals.
+func TestTSClient(t *testing.T) {
+	requireNode(t)
+	build := exec.Command(filepath.Join("node_modules", ".bin", "tsc"), "-p", "tsconfig.json")
+	build.Dir = tsClient
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("tsc: %v\n%s", err, out)
+	}
+	for _, engine := range dbtest.Engines {
+		t.Run(engine, func(t *testing.T) {
+			db := dbtest.URL(t, engine)
+			key := apiKey(t, db)
+			srv := startWith(t, db)
+			run := exec.Command("node", filepath.Join("dist", "e2e.js"))
+			run.Dir = tsClient
+			run.Env = append(os.Environ(), "PARRAIN_URL="+srv.base, "PARRAIN_API_KEY="+key)
+			out, err := run.CombinedOutput()
+			if err != nil {
+				t.Fatalf("node dist/e2e.js: %v\n%s", err, out)
+			}
+			t.Logf("%s", out)
 		})
 	}
 }
