@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"testing"
@@ -93,4 +94,43 @@ func TestSimplifyCollapsesErrors(t *testing.T) {
 	if _, ok := resps["200"].(map[string]any)["headers"]; ok {
 		t.Fatal("response headers kept")
 	}
+}
+
+// TestTSClientInSync regenerates the TypeScript types with the pinned
+// openapi-typescript (clients/ts/node_modules, from npm ci) and fails when
+// the committed clients/ts/src/schema.d.ts differs: run `make clients`.
+// Without node or node_modules it is skipped, except in CI
+// (PARRAIN_TEST_POSTGRES_REQUIRED=1), where it fails.
+func TestTSClientInSync(t *testing.T) {
+	bin := filepath.Join("..", "ts", "node_modules", ".bin", "openapi-typescript")
+	if _, err := exec.LookPath("node"); err != nil {
+		skipOrFail(t, "node is not installed")
+	}
+	if _, err := os.Stat(bin); err != nil {
+		skipOrFail(t, "clients/ts/node_modules is missing (run: npm ci --prefix clients/ts)")
+	}
+	out := filepath.Join(t.TempDir(), "schema.d.ts")
+	cmd := exec.Command(bin, "../../internal/api/openapi.json", "--default-non-nullable", "false", "-o", out)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("openapi-typescript: %v\n%s", err, b)
+	}
+	want, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(filepath.Join("..", "ts", "src", "schema.d.ts"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatal("clients/ts/src/schema.d.ts is out of date with internal/api/openapi.json: run `make clients`")
+	}
+}
+
+func skipOrFail(t *testing.T, why string) {
+	t.Helper()
+	if os.Getenv("PARRAIN_TEST_POSTGRES_REQUIRED") == "1" {
+		t.Fatal("TypeScript client sync check: " + why)
+	}
+	t.Skip("SKIPPING the TypeScript client sync check: " + why)
 }
