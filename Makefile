@@ -1,5 +1,5 @@
 # Parrain — see README.md.
-.PHONY: test run build bench bench-go load lint
+.PHONY: test run build bench bench-go load lint clients
 
 # The whole test suite: SQLite and PostgreSQL store tests, API tests and the
 # end-to-end test that builds and runs the binary.
@@ -31,7 +31,7 @@ load:
 # Static checks: formatting, go vet, staticcheck (pinned in go.mod's tool
 # block) and a tidy go.mod.
 lint:
-	@test -z "$$(gofmt -l cmd internal e2e)" || { gofmt -l cmd internal e2e; echo "gofmt: files above need formatting"; exit 1; }
+	@test -z "$$(gofmt -l cmd internal e2e clients)" || { gofmt -l cmd internal e2e clients; echo "gofmt: files above need formatting"; exit 1; }
 	go vet ./...
 	go tool staticcheck ./...
 	go mod tidy -diff
@@ -53,3 +53,13 @@ release:
 	done
 	cd $(DIST) && sha256sum parrain-$(VERSION)-* > SHA256SUMS
 	@echo "$(DIST)/: $$(ls $(DIST) | tr '\n' ' ')"
+
+# The typed API clients, regenerated from internal/api/openapi.json with the
+# pinned generators: clients/go (oapi-codegen, go.mod's tool block, through
+# clients/gen's 3.0 copy of the document) and clients/ts (openapi-typescript,
+# pinned in clients/ts/package.json). A test (clients/gen) fails when they
+# are out of date.
+clients:
+	go run ./clients/gen
+	npm ci --prefix clients/ts --no-audit --no-fund
+	npm run --prefix clients/ts generate
