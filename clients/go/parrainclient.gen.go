@@ -5322,13 +5322,13 @@ type GetRewardParams struct {
 	XRequestId *XRequestId `json:"X-Request-Id,omitempty"`
 }
 
-// PostApiV1ProgramsProgramIdRewardsRewardIdReinstateJSONBody defines parameters for PostApiV1ProgramsProgramIdRewardsRewardIdReinstate.
-type PostApiV1ProgramsProgramIdRewardsRewardIdReinstateJSONBody struct {
+// ReinstateRewardJSONBody defines parameters for ReinstateReward.
+type ReinstateRewardJSONBody struct {
 	Note *string `json:"note,omitempty"`
 }
 
-// PostApiV1ProgramsProgramIdRewardsRewardIdReinstateParams defines parameters for PostApiV1ProgramsProgramIdRewardsRewardIdReinstate.
-type PostApiV1ProgramsProgramIdRewardsRewardIdReinstateParams struct {
+// ReinstateRewardParams defines parameters for ReinstateReward.
+type ReinstateRewardParams struct {
 	// IdempotencyKey Optional: a retried request with the same key returns the first answer. Keys are unique per program (or installation), whichever API key sends them, and remembered for 24 hours (--idempotency-ttl); after that a key may be reused.
 	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
 }
@@ -5860,8 +5860,8 @@ type ReviewReferralJSONRequestBody ReviewReferralJSONBody
 // ReplayJSONRequestBody defines body for Replay for application/json ContentType.
 type ReplayJSONRequestBody ReplayJSONBody
 
-// PostApiV1ProgramsProgramIdRewardsRewardIdReinstateJSONRequestBody defines body for PostApiV1ProgramsProgramIdRewardsRewardIdReinstate for application/json ContentType.
-type PostApiV1ProgramsProgramIdRewardsRewardIdReinstateJSONRequestBody PostApiV1ProgramsProgramIdRewardsRewardIdReinstateJSONBody
+// ReinstateRewardJSONRequestBody defines body for ReinstateReward for application/json ContentType.
+type ReinstateRewardJSONRequestBody ReinstateRewardJSONBody
 
 // ReviewRewardJSONRequestBody defines body for ReviewReward for application/json ContentType.
 type ReviewRewardJSONRequestBody ReviewRewardJSONBody
@@ -7096,23 +7096,23 @@ type ClientInterface interface {
 	// Corresponds with GET /api/v1/programs/{program_id}/rewards/{reward_id} (the `GetReward` operationId).
 	GetReward(ctx context.Context, programId string, rewardId string, params *GetRewardParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// PostApiV1ProgramsProgramIdRewardsRewardIdReinstateWithBody Reinstate a reward voided as inactive
+	// ReinstateRewardWithBody Reinstate a reward voided as inactive
 	//
 	// Scope: admin. A reward voided at maturation because the friend showed no activity during the hold (void_reason inactive) comes back approved: a reinstatement ledger entry, the reward.approved webhook, its delivery scheduled; audited with the optional note. 409 if the reward was not voided as inactive (or was already reinstated).
 	//
 	// Takes any type of body and a specified content type.
 	//
-	// Corresponds with POST /api/v1/programs/{program_id}/rewards/{reward_id}/reinstate (the `PostApiV1ProgramsProgramIdRewardsRewardIdReinstate` operationId).
-	PostApiV1ProgramsProgramIdRewardsRewardIdReinstateWithBody(ctx context.Context, programId string, rewardId string, params *PostApiV1ProgramsProgramIdRewardsRewardIdReinstateParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	// Corresponds with POST /api/v1/programs/{program_id}/rewards/{reward_id}/reinstate (the `ReinstateReward` operationId).
+	ReinstateRewardWithBody(ctx context.Context, programId string, rewardId string, params *ReinstateRewardParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// PostApiV1ProgramsProgramIdRewardsRewardIdReinstate Reinstate a reward voided as inactive
+	// ReinstateReward Reinstate a reward voided as inactive
 	//
 	// Scope: admin. A reward voided at maturation because the friend showed no activity during the hold (void_reason inactive) comes back approved: a reinstatement ledger entry, the reward.approved webhook, its delivery scheduled; audited with the optional note. 409 if the reward was not voided as inactive (or was already reinstated).
 	//
 	// Takes a body of the `application/json` content type.
 	//
-	// Corresponds with POST /api/v1/programs/{program_id}/rewards/{reward_id}/reinstate (the `PostApiV1ProgramsProgramIdRewardsRewardIdReinstate` operationId).
-	PostApiV1ProgramsProgramIdRewardsRewardIdReinstate(ctx context.Context, programId string, rewardId string, params *PostApiV1ProgramsProgramIdRewardsRewardIdReinstateParams, body PostApiV1ProgramsProgramIdRewardsRewardIdReinstateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	// Corresponds with POST /api/v1/programs/{program_id}/rewards/{reward_id}/reinstate (the `ReinstateReward` operationId).
+	ReinstateReward(ctx context.Context, programId string, rewardId string, params *ReinstateRewardParams, body ReinstateRewardJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ReviewRewardWithBody Decide on a reward queued for review
 	//
@@ -10089,15 +10089,15 @@ func (c *Client) GetReward(ctx context.Context, programId string, rewardId strin
 	return c.Client.Do(req)
 }
 
-// PostApiV1ProgramsProgramIdRewardsRewardIdReinstateWithBody Reinstate a reward voided as inactive
+// ReinstateRewardWithBody Reinstate a reward voided as inactive
 //
 // Scope: admin. A reward voided at maturation because the friend showed no activity during the hold (void_reason inactive) comes back approved: a reinstatement ledger entry, the reward.approved webhook, its delivery scheduled; audited with the optional note. 409 if the reward was not voided as inactive (or was already reinstated).
 //
 // Takes any type of body and a specified content type.
 //
-// Corresponds with POST /api/v1/programs/{program_id}/rewards/{reward_id}/reinstate (the `PostApiV1ProgramsProgramIdRewardsRewardIdReinstate` operationId).
-func (c *Client) PostApiV1ProgramsProgramIdRewardsRewardIdReinstateWithBody(ctx context.Context, programId string, rewardId string, params *PostApiV1ProgramsProgramIdRewardsRewardIdReinstateParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewPostApiV1ProgramsProgramIdRewardsRewardIdReinstateRequestWithBody(c.Server, programId, rewardId, params, contentType, body)
+// Corresponds with POST /api/v1/programs/{program_id}/rewards/{reward_id}/reinstate (the `ReinstateReward` operationId).
+func (c *Client) ReinstateRewardWithBody(ctx context.Context, programId string, rewardId string, params *ReinstateRewardParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewReinstateRewardRequestWithBody(c.Server, programId, rewardId, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -10108,15 +10108,15 @@ func (c *Client) PostApiV1ProgramsProgramIdRewardsRewardIdReinstateWithBody(ctx 
 	return c.Client.Do(req)
 }
 
-// PostApiV1ProgramsProgramIdRewardsRewardIdReinstate Reinstate a reward voided as inactive
+// ReinstateReward Reinstate a reward voided as inactive
 //
 // Scope: admin. A reward voided at maturation because the friend showed no activity during the hold (void_reason inactive) comes back approved: a reinstatement ledger entry, the reward.approved webhook, its delivery scheduled; audited with the optional note. 409 if the reward was not voided as inactive (or was already reinstated).
 //
 // Takes a body of the `application/json` content type.
 //
-// Corresponds with POST /api/v1/programs/{program_id}/rewards/{reward_id}/reinstate (the `PostApiV1ProgramsProgramIdRewardsRewardIdReinstate` operationId).
-func (c *Client) PostApiV1ProgramsProgramIdRewardsRewardIdReinstate(ctx context.Context, programId string, rewardId string, params *PostApiV1ProgramsProgramIdRewardsRewardIdReinstateParams, body PostApiV1ProgramsProgramIdRewardsRewardIdReinstateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewPostApiV1ProgramsProgramIdRewardsRewardIdReinstateRequest(c.Server, programId, rewardId, params, body)
+// Corresponds with POST /api/v1/programs/{program_id}/rewards/{reward_id}/reinstate (the `ReinstateReward` operationId).
+func (c *Client) ReinstateReward(ctx context.Context, programId string, rewardId string, params *ReinstateRewardParams, body ReinstateRewardJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewReinstateRewardRequest(c.Server, programId, rewardId, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -18481,19 +18481,19 @@ func NewGetRewardRequest(server string, programId string, rewardId string, param
 	return req, nil
 }
 
-// NewPostApiV1ProgramsProgramIdRewardsRewardIdReinstateRequest calls the generic PostApiV1ProgramsProgramIdRewardsRewardIdReinstate builder with application/json body
-func NewPostApiV1ProgramsProgramIdRewardsRewardIdReinstateRequest(server string, programId string, rewardId string, params *PostApiV1ProgramsProgramIdRewardsRewardIdReinstateParams, body PostApiV1ProgramsProgramIdRewardsRewardIdReinstateJSONRequestBody) (*http.Request, error) {
+// NewReinstateRewardRequest calls the generic ReinstateReward builder with application/json body
+func NewReinstateRewardRequest(server string, programId string, rewardId string, params *ReinstateRewardParams, body ReinstateRewardJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewPostApiV1ProgramsProgramIdRewardsRewardIdReinstateRequestWithBody(server, programId, rewardId, params, "application/json", bodyReader)
+	return NewReinstateRewardRequestWithBody(server, programId, rewardId, params, "application/json", bodyReader)
 }
 
-// NewPostApiV1ProgramsProgramIdRewardsRewardIdReinstateRequestWithBody constructs an http.Request for the PostApiV1ProgramsProgramIdRewardsRewardIdReinstate method, with any body, and a specified content type
-func NewPostApiV1ProgramsProgramIdRewardsRewardIdReinstateRequestWithBody(server string, programId string, rewardId string, params *PostApiV1ProgramsProgramIdRewardsRewardIdReinstateParams, contentType string, body io.Reader) (*http.Request, error) {
+// NewReinstateRewardRequestWithBody constructs an http.Request for the ReinstateReward method, with any body, and a specified content type
+func NewReinstateRewardRequestWithBody(server string, programId string, rewardId string, params *ReinstateRewardParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -22680,23 +22680,23 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /api/v1/programs/{program_id}/rewards/{reward_id} (the `GetReward` operationId).
 	GetRewardWithResponse(ctx context.Context, programId string, rewardId string, params *GetRewardParams, reqEditors ...RequestEditorFn) (*GetRewardResponse, error)
 
-	// PostApiV1ProgramsProgramIdRewardsRewardIdReinstateWithBodyWithResponse Reinstate a reward voided as inactive
+	// ReinstateRewardWithBodyWithResponse Reinstate a reward voided as inactive
 	//
 	// Scope: admin. A reward voided at maturation because the friend showed no activity during the hold (void_reason inactive) comes back approved: a reinstatement ledger entry, the reward.approved webhook, its delivery scheduled; audited with the optional note. 409 if the reward was not voided as inactive (or was already reinstated).
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
-	// Corresponds with POST /api/v1/programs/{program_id}/rewards/{reward_id}/reinstate (the `PostApiV1ProgramsProgramIdRewardsRewardIdReinstate` operationId).
-	PostApiV1ProgramsProgramIdRewardsRewardIdReinstateWithBodyWithResponse(ctx context.Context, programId string, rewardId string, params *PostApiV1ProgramsProgramIdRewardsRewardIdReinstateParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PostApiV1ProgramsProgramIdRewardsRewardIdReinstateResponse, error)
+	// Corresponds with POST /api/v1/programs/{program_id}/rewards/{reward_id}/reinstate (the `ReinstateReward` operationId).
+	ReinstateRewardWithBodyWithResponse(ctx context.Context, programId string, rewardId string, params *ReinstateRewardParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ReinstateRewardResponse, error)
 
-	// PostApiV1ProgramsProgramIdRewardsRewardIdReinstateWithResponse Reinstate a reward voided as inactive
+	// ReinstateRewardWithResponse Reinstate a reward voided as inactive
 	//
 	// Scope: admin. A reward voided at maturation because the friend showed no activity during the hold (void_reason inactive) comes back approved: a reinstatement ledger entry, the reward.approved webhook, its delivery scheduled; audited with the optional note. 409 if the reward was not voided as inactive (or was already reinstated).
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
-	// Corresponds with POST /api/v1/programs/{program_id}/rewards/{reward_id}/reinstate (the `PostApiV1ProgramsProgramIdRewardsRewardIdReinstate` operationId).
-	PostApiV1ProgramsProgramIdRewardsRewardIdReinstateWithResponse(ctx context.Context, programId string, rewardId string, params *PostApiV1ProgramsProgramIdRewardsRewardIdReinstateParams, body PostApiV1ProgramsProgramIdRewardsRewardIdReinstateJSONRequestBody, reqEditors ...RequestEditorFn) (*PostApiV1ProgramsProgramIdRewardsRewardIdReinstateResponse, error)
+	// Corresponds with POST /api/v1/programs/{program_id}/rewards/{reward_id}/reinstate (the `ReinstateReward` operationId).
+	ReinstateRewardWithResponse(ctx context.Context, programId string, rewardId string, params *ReinstateRewardParams, body ReinstateRewardJSONRequestBody, reqEditors ...RequestEditorFn) (*ReinstateRewardResponse, error)
 
 	// ReviewRewardWithBodyWithResponse Decide on a reward queued for review
 	//
@@ -25925,7 +25925,7 @@ func (r GetRewardResponse) StatusCode() int {
 	return 0
 }
 
-type PostApiV1ProgramsProgramIdRewardsRewardIdReinstateResponse struct {
+type ReinstateRewardResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
@@ -25935,7 +25935,7 @@ type PostApiV1ProgramsProgramIdRewardsRewardIdReinstateResponse struct {
 }
 
 // Status returns HTTPResponse.Status
-func (r PostApiV1ProgramsProgramIdRewardsRewardIdReinstateResponse) Status() string {
+func (r ReinstateRewardResponse) Status() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Status
 	}
@@ -25943,7 +25943,7 @@ func (r PostApiV1ProgramsProgramIdRewardsRewardIdReinstateResponse) Status() str
 }
 
 // StatusCode returns HTTPResponse.StatusCode
-func (r PostApiV1ProgramsProgramIdRewardsRewardIdReinstateResponse) StatusCode() int {
+func (r ReinstateRewardResponse) StatusCode() int {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.StatusCode
 	}
@@ -29144,34 +29144,34 @@ func (c *ClientWithResponses) GetRewardWithResponse(ctx context.Context, program
 	return ParseGetRewardResponse(rsp)
 }
 
-// PostApiV1ProgramsProgramIdRewardsRewardIdReinstateWithBodyWithResponse Reinstate a reward voided as inactive
+// ReinstateRewardWithBodyWithResponse Reinstate a reward voided as inactive
 //
 // Scope: admin. A reward voided at maturation because the friend showed no activity during the hold (void_reason inactive) comes back approved: a reinstatement ledger entry, the reward.approved webhook, its delivery scheduled; audited with the optional note. 409 if the reward was not voided as inactive (or was already reinstated).
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
-// Corresponds with POST /api/v1/programs/{program_id}/rewards/{reward_id}/reinstate (the `PostApiV1ProgramsProgramIdRewardsRewardIdReinstate` operationId).
-func (c *ClientWithResponses) PostApiV1ProgramsProgramIdRewardsRewardIdReinstateWithBodyWithResponse(ctx context.Context, programId string, rewardId string, params *PostApiV1ProgramsProgramIdRewardsRewardIdReinstateParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PostApiV1ProgramsProgramIdRewardsRewardIdReinstateResponse, error) {
-	rsp, err := c.PostApiV1ProgramsProgramIdRewardsRewardIdReinstateWithBody(ctx, programId, rewardId, params, contentType, body, reqEditors...)
+// Corresponds with POST /api/v1/programs/{program_id}/rewards/{reward_id}/reinstate (the `ReinstateReward` operationId).
+func (c *ClientWithResponses) ReinstateRewardWithBodyWithResponse(ctx context.Context, programId string, rewardId string, params *ReinstateRewardParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ReinstateRewardResponse, error) {
+	rsp, err := c.ReinstateRewardWithBody(ctx, programId, rewardId, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
-	return ParsePostApiV1ProgramsProgramIdRewardsRewardIdReinstateResponse(rsp)
+	return ParseReinstateRewardResponse(rsp)
 }
 
-// PostApiV1ProgramsProgramIdRewardsRewardIdReinstateWithResponse Reinstate a reward voided as inactive
+// ReinstateRewardWithResponse Reinstate a reward voided as inactive
 //
 // Scope: admin. A reward voided at maturation because the friend showed no activity during the hold (void_reason inactive) comes back approved: a reinstatement ledger entry, the reward.approved webhook, its delivery scheduled; audited with the optional note. 409 if the reward was not voided as inactive (or was already reinstated).
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
-// Corresponds with POST /api/v1/programs/{program_id}/rewards/{reward_id}/reinstate (the `PostApiV1ProgramsProgramIdRewardsRewardIdReinstate` operationId).
-func (c *ClientWithResponses) PostApiV1ProgramsProgramIdRewardsRewardIdReinstateWithResponse(ctx context.Context, programId string, rewardId string, params *PostApiV1ProgramsProgramIdRewardsRewardIdReinstateParams, body PostApiV1ProgramsProgramIdRewardsRewardIdReinstateJSONRequestBody, reqEditors ...RequestEditorFn) (*PostApiV1ProgramsProgramIdRewardsRewardIdReinstateResponse, error) {
-	rsp, err := c.PostApiV1ProgramsProgramIdRewardsRewardIdReinstate(ctx, programId, rewardId, params, body, reqEditors...)
+// Corresponds with POST /api/v1/programs/{program_id}/rewards/{reward_id}/reinstate (the `ReinstateReward` operationId).
+func (c *ClientWithResponses) ReinstateRewardWithResponse(ctx context.Context, programId string, rewardId string, params *ReinstateRewardParams, body ReinstateRewardJSONRequestBody, reqEditors ...RequestEditorFn) (*ReinstateRewardResponse, error) {
+	rsp, err := c.ReinstateReward(ctx, programId, rewardId, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
-	return ParsePostApiV1ProgramsProgramIdRewardsRewardIdReinstateResponse(rsp)
+	return ParseReinstateRewardResponse(rsp)
 }
 
 // ReviewRewardWithBodyWithResponse Decide on a reward queued for review
@@ -33568,15 +33568,15 @@ func ParseGetRewardResponse(rsp *http.Response) (*GetRewardResponse, error) {
 	return response, nil
 }
 
-// ParsePostApiV1ProgramsProgramIdRewardsRewardIdReinstateResponse parses an HTTP response from a PostApiV1ProgramsProgramIdRewardsRewardIdReinstateWithResponse call
-func ParsePostApiV1ProgramsProgramIdRewardsRewardIdReinstateResponse(rsp *http.Response) (*PostApiV1ProgramsProgramIdRewardsRewardIdReinstateResponse, error) {
+// ParseReinstateRewardResponse parses an HTTP response from a ReinstateRewardWithResponse call
+func ParseReinstateRewardResponse(rsp *http.Response) (*ReinstateRewardResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
 	defer func() { _ = rsp.Body.Close() }()
 	if err != nil {
 		return nil, err
 	}
 
-	response := &PostApiV1ProgramsProgramIdRewardsRewardIdReinstateResponse{
+	response := &ReinstateRewardResponse{
 		Body:         bodyBytes,
 		HTTPResponse: rsp,
 	}

@@ -1423,49 +1423,7 @@ export interface paths {
          * Reinstate a reward voided as inactive
          * @description Scope: admin. A reward voided at maturation because the friend showed no activity during the hold (void_reason inactive) comes back approved: a reinstatement ledger entry, the reward.approved webhook, its delivery scheduled; audited with the optional note. 409 if the reward was not voided as inactive (or was already reinstated).
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: {
-                    /** @description Optional: a retried request with the same key returns the first answer. Keys are unique per program (or installation), whichever API key sends them, and remembered for 24 hours (--idempotency-ttl); after that a key may be reused. */
-                    "Idempotency-Key"?: string;
-                };
-                path: {
-                    program_id: string;
-                    reward_id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: {
-                content: {
-                    "application/json": {
-                        note?: string;
-                    };
-                };
-            };
-            responses: {
-                /** @description The reward */
-                200: {
-                    headers: {
-                        "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
-                        "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
-                        "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Reward"];
-                    };
-                };
-                400: components["responses"]["Error"];
-                401: components["responses"]["Error"];
-                403: components["responses"]["Error"];
-                404: components["responses"]["Error"];
-                409: components["responses"]["Error"];
-                413: components["responses"]["PayloadTooLarge"];
-                422: components["responses"]["Error"];
-                429: components["responses"]["TooManyRequests"];
-            };
-        };
+        post: operations["reinstateReward"];
         delete?: never;
         options?: never;
         head?: never;
@@ -7760,6 +7718,49 @@ export interface operations {
                     "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Reward"];
+                };
+            };
+            400: components["responses"]["Error"];
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+            404: components["responses"]["Error"];
+            409: components["responses"]["Error"];
+            413: components["responses"]["PayloadTooLarge"];
+            422: components["responses"]["Error"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    reinstateReward: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Optional: a retried request with the same key returns the first answer. Keys are unique per program (or installation), whichever API key sends them, and remembered for 24 hours (--idempotency-ttl); after that a key may be reused. */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                program_id: string;
+                reward_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": {
+                    note?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The reward */
+            200: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
