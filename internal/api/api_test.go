@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/parrainhq/parrain/internal/access"
+	"github.com/parrainhq/parrain/internal/api/apitest"
 
 	"github.com/parrainhq/parrain/internal/dbtest"
 	"github.com/parrainhq/parrain/internal/httpx"
@@ -32,6 +33,8 @@ type env struct {
 	mux   *http.ServeMux
 	key   string
 	clock *parrain.FakeClock
+	// contract checks every exchange against the OpenAPI document.
+	contract *apitest.Contract
 }
 
 func newEnv(t *testing.T, dbURL string) *env {
@@ -50,6 +53,9 @@ func newEnv(t *testing.T, dbURL string) *env {
 	}
 	ref := referral.New(st)
 	e := &env{t: t, st: st, a: New(st, ref, partner.New(st, clock, ref), program.New(st), payout.New(st, slog.New(slog.DiscardHandler), payout.Config{}), acc, slog.New(slog.DiscardHandler), "http://parrain.test/"), mux: http.NewServeMux(), key: key, clock: clock}
+	if e.contract, err = apitest.For(OpenAPIDoc); err != nil {
+		t.Fatal(err)
+	}
 	e.routes()
 	return e
 }
@@ -63,11 +69,15 @@ func (e *env) do(method, path string, hdr map[string]string, body string) *httpt
 	}
 	r := httptest.NewRequest(method, path, rd)
 	r.Header.Set("Authorization", "Bearer "+e.key)
+	if body != "" {
+		// What a client sends; the contract check needs it to pick the schema.
+		r.Header.Set("Content-Type", "application/json")
+	}
 	for k, v := range hdr {
 		r.Header.Set(k, v)
 	}
 	w := httptest.NewRecorder()
-	e.mux.ServeHTTP(w, r)
+	e.contract.Handler(e.t, e.mux).ServeHTTP(w, r)
 	return w
 }
 

@@ -307,7 +307,7 @@ func TestImportAPI(t *testing.T) {
 		}
 		// JSON lines.
 		jl := `{"external_id":"walt","name":"Walt","attributes":{"seats":4}}` + "\n" + `{"external_id":"x","colour":"red"}` + "\n"
-		w := e.do("POST", base+"/imports?format=jsonl", map[string]string{"Idempotency-Key": "imp-3"}, jl)
+		w := e.do("POST", base+"/imports?format=jsonl", map[string]string{"Idempotency-Key": "imp-3", "Content-Type": "application/x-ndjson"}, jl)
 		var v ImportView
 		if err := decodeBody(w, &v); err != nil || w.Code != http.StatusAccepted {
 			t.Fatalf("jsonl: %d %s", w.Code, w.Body)
