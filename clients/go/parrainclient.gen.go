@@ -1230,6 +1230,69 @@ func (e PersonExportFormat) Valid() bool {
 	}
 }
 
+// Defines values for PrizeRewardDeliver.
+const (
+	PrizeRewardDeliverImmediately PrizeRewardDeliver = "immediately"
+	PrizeRewardDeliverOnApproval  PrizeRewardDeliver = "on_approval"
+)
+
+// Valid indicates whether the value is a known member of the PrizeRewardDeliver enum.
+func (e PrizeRewardDeliver) Valid() bool {
+	switch e {
+	case PrizeRewardDeliverImmediately:
+		return true
+	case PrizeRewardDeliverOnApproval:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PrizeRewardKind.
+const (
+	PrizeRewardKindCash          PrizeRewardKind = "cash"
+	PrizeRewardKindCoupon        PrizeRewardKind = "coupon"
+	PrizeRewardKindCredit        PrizeRewardKind = "credit"
+	PrizeRewardKindCustom        PrizeRewardKind = "custom"
+	PrizeRewardKindFeatureUnlock PrizeRewardKind = "feature_unlock"
+	PrizeRewardKindGiftCard      PrizeRewardKind = "gift_card"
+)
+
+// Valid indicates whether the value is a known member of the PrizeRewardKind enum.
+func (e PrizeRewardKind) Valid() bool {
+	switch e {
+	case PrizeRewardKindCash:
+		return true
+	case PrizeRewardKindCoupon:
+		return true
+	case PrizeRewardKindCredit:
+		return true
+	case PrizeRewardKindCustom:
+		return true
+	case PrizeRewardKindFeatureUnlock:
+		return true
+	case PrizeRewardKindGiftCard:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PrizeRewardType.
+const (
+	PrizeRewardTypeFixed PrizeRewardType = "fixed"
+)
+
+// Valid indicates whether the value is a known member of the PrizeRewardType enum.
+func (e PrizeRewardType) Valid() bool {
+	switch e {
+	case PrizeRewardTypeFixed:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ProgramAttributionModel.
 const (
 	ProgramAttributionModelFirstClick ProgramAttributionModel = "first_click"
@@ -1655,16 +1718,16 @@ func (e RewardRuleTrigger) Valid() bool {
 
 // Defines values for RewardSpecDeliver.
 const (
-	Immediately RewardSpecDeliver = "immediately"
-	OnApproval  RewardSpecDeliver = "on_approval"
+	RewardSpecDeliverImmediately RewardSpecDeliver = "immediately"
+	RewardSpecDeliverOnApproval  RewardSpecDeliver = "on_approval"
 )
 
 // Valid indicates whether the value is a known member of the RewardSpecDeliver enum.
 func (e RewardSpecDeliver) Valid() bool {
 	switch e {
-	case Immediately:
+	case RewardSpecDeliverImmediately:
 		return true
-	case OnApproval:
+	case RewardSpecDeliverOnApproval:
 		return true
 	default:
 		return false
@@ -2725,8 +2788,8 @@ type Contest struct {
 	Prizes       []struct {
 		Rank int `json:"rank"`
 
-		// Reward One side's reward. Every reward has a value in the program currency (amount, or a percentage), also for non-cash kinds, so budgets, caps and the ledger add up.
-		Reward RewardSpec `json:"reward"`
+		// Reward A contest prize: a reward of a fixed amount (no tiers, percentages, partner rates or true-ups).
+		Reward PrizeReward `json:"reward"`
 	} `json:"prizes"`
 	ProgramId *string `json:"program_id,omitempty"`
 
@@ -3645,6 +3708,50 @@ type PersonExport struct {
 
 // PersonExportFormat defines model for PersonExport.Format.
 type PersonExportFormat string
+
+// PrizeReward A contest prize: a reward of a fixed amount (no tiers, percentages, partner rates or true-ups).
+type PrizeReward struct {
+	// Amount Fixed amount in the program currency's minor unit (type fixed).
+	Amount *int64 `json:"amount,omitempty"`
+
+	// Days feature_unlock: for how many days.
+	Days *int `json:"days,omitempty"`
+
+	// Deliver immediately: no hold for this reward.
+	Deliver     *PrizeRewardDeliver `json:"deliver,omitempty"`
+	Description *string             `json:"description,omitempty"`
+
+	// Feature feature_unlock: the feature unlocked.
+	Feature *string         `json:"feature,omitempty"`
+	Kind    PrizeRewardKind `json:"kind"`
+
+	// Months Recurring commission (trigger purchase): only payments within this many months of the referral's first payment earn it.
+	Months *int `json:"months,omitempty"`
+
+	// Payments Recurring commission: at most this many payments earn it.
+	Payments *int `json:"payments,omitempty"`
+
+	// PercentOffBps The discount a coupon gives (sent to the fulfilment URL).
+	PercentOffBps *int `json:"percent_off_bps,omitempty"`
+
+	// Pool Code pool of a coupon (default: generated codes) or gift card (required).
+	Pool *string `json:"pool,omitempty"`
+
+	// Type A prize is a fixed amount; may be omitted.
+	Type *PrizeRewardType `json:"type,omitempty"`
+
+	// Variants Personalised rewards: the first variant whose condition holds replaces the amount and/or kind; none: the spec's own reward (docs/rewards.md#personalised-rewards).
+	Variants *[]RewardVariant `json:"variants,omitempty"`
+}
+
+// PrizeRewardDeliver immediately: no hold for this reward.
+type PrizeRewardDeliver string
+
+// PrizeRewardKind defines model for PrizeReward.Kind.
+type PrizeRewardKind string
+
+// PrizeRewardType A prize is a fixed amount; may be omitted.
+type PrizeRewardType string
 
 // Program defines model for Program.
 type Program struct {

@@ -75,6 +75,9 @@ func TestOpenAPIOperationsNamed(t *testing.T) {
 	}
 	declared := map[string]bool{}
 	for _, tg := range doc.Tags {
+		if declared[tg.Name] {
+			t.Errorf("tag %q declared twice", tg.Name)
+		}
 		declared[tg.Name] = true
 	}
 	ids := map[string]string{}

@@ -2897,6 +2897,43 @@ export interface components {
             /** @description Personalised rewards: the first variant whose condition holds replaces the amount and/or kind; none: the spec's own reward (docs/rewards.md#personalised-rewards). */
             variants?: components["schemas"]["RewardVariant"][];
         };
+        /** @description A contest prize: a reward of a fixed amount (no tiers, percentages, partner rates or true-ups). */
+        PrizeReward: {
+            /** @enum {unknown} */
+            kind: "cash" | "credit" | "coupon" | "gift_card" | "feature_unlock" | "custom";
+            /**
+             * @description A prize is a fixed amount; may be omitted.
+             * @default fixed
+             * @enum {unknown}
+             */
+            type?: "fixed";
+            /**
+             * Format: int64
+             * @description Fixed amount in the program currency's minor unit (type fixed).
+             */
+            amount?: number;
+            description?: string;
+            /** @description Recurring commission (trigger purchase): only payments within this many months of the referral's first payment earn it. */
+            months?: number;
+            /** @description Recurring commission: at most this many payments earn it. */
+            payments?: number;
+            /** @description Code pool of a coupon (default: generated codes) or gift card (required). */
+            pool?: string;
+            /** @description The discount a coupon gives (sent to the fulfilment URL). */
+            percent_off_bps?: number;
+            /** @description feature_unlock: the feature unlocked. */
+            feature?: string;
+            /** @description feature_unlock: for how many days. */
+            days?: number;
+            /**
+             * @description immediately: no hold for this reward.
+             * @default on_approval
+             * @enum {unknown}
+             */
+            deliver?: "on_approval" | "immediately";
+            /** @description Personalised rewards: the first variant whose condition holds replaces the amount and/or kind; none: the spec's own reward (docs/rewards.md#personalised-rewards). */
+            variants?: components["schemas"]["RewardVariant"][];
+        };
         RewardVariant: {
             when: components["schemas"]["VariantCondition"];
             /** @enum {unknown} */
@@ -3325,15 +3362,15 @@ export interface components {
                 };
             };
             lists?: {
-                extra_disposable_domains?: string[];
-                allowed_domains?: string[];
-                blocked_emails?: string[];
-                blocked_domains?: string[];
-                blocked_ips?: string[];
-                blocked_countries?: string[];
-                datacenter_ranges?: string[];
-                tor_exit_ranges?: string[];
-                coupon_domains?: string[];
+                extra_disposable_domains?: string[] | null;
+                allowed_domains?: string[] | null;
+                blocked_emails?: string[] | null;
+                blocked_domains?: string[] | null;
+                blocked_ips?: string[] | null;
+                blocked_countries?: string[] | null;
+                datacenter_ranges?: string[] | null;
+                tor_exit_ranges?: string[] | null;
+                coupon_domains?: string[] | null;
             };
         };
         ReviewItem: {
@@ -3515,7 +3552,7 @@ export interface components {
             public?: boolean;
             prizes: {
                 rank: number;
-                reward: components["schemas"]["RewardSpec"];
+                reward: components["schemas"]["PrizeReward"];
             }[];
             /** @enum {unknown} */
             readonly status?: "scheduled" | "running" | "ended" | "finished";
@@ -6023,6 +6060,7 @@ export interface operations {
                 };
             };
             401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
             404: components["responses"]["Error"];
             429: components["responses"]["TooManyRequests"];
         };
@@ -6098,6 +6136,7 @@ export interface operations {
             };
             400: components["responses"]["Error"];
             401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
             404: components["responses"]["Error"];
             429: components["responses"]["TooManyRequests"];
         };
@@ -6145,6 +6184,7 @@ export interface operations {
             };
             400: components["responses"]["Error"];
             401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
             404: components["responses"]["Error"];
             429: components["responses"]["TooManyRequests"];
         };
@@ -6227,6 +6267,7 @@ export interface operations {
                 };
             };
             401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
             404: components["responses"]["Error"];
             429: components["responses"]["TooManyRequests"];
         };
@@ -6312,6 +6353,7 @@ export interface operations {
                 };
             };
             401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
             404: components["responses"]["Error"];
             429: components["responses"]["TooManyRequests"];
         };
@@ -6388,6 +6430,7 @@ export interface operations {
                 };
             };
             401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
             404: components["responses"]["Error"];
             429: components["responses"]["TooManyRequests"];
         };
@@ -6501,6 +6544,7 @@ export interface operations {
             };
             400: components["responses"]["Error"];
             401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
             404: components["responses"]["Error"];
             429: components["responses"]["TooManyRequests"];
         };
@@ -6544,6 +6588,7 @@ export interface operations {
             };
             400: components["responses"]["Error"];
             401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
             404: components["responses"]["Error"];
             429: components["responses"]["TooManyRequests"];
         };
@@ -6580,6 +6625,7 @@ export interface operations {
                 };
             };
             401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
             404: components["responses"]["Error"];
             429: components["responses"]["TooManyRequests"];
         };
@@ -6623,6 +6669,7 @@ export interface operations {
             };
             400: components["responses"]["Error"];
             401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
             404: components["responses"]["Error"];
             429: components["responses"]["TooManyRequests"];
         };
@@ -8367,6 +8414,16 @@ export interface operations {
                     "text/html": string;
                 };
             };
+            /** @description Bad version */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
+                };
+            };
             /** @description No such program or version */
             404: {
                 headers: {
@@ -9481,6 +9538,7 @@ export interface operations {
             400: components["responses"]["Error"];
             401: components["responses"]["Error"];
             403: components["responses"]["Error"];
+            404: components["responses"]["Error"];
             429: components["responses"]["TooManyRequests"];
         };
     };
